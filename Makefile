@@ -1,0 +1,24 @@
+# shuffle — see README.md. Everything a fresh machine with Go needs is
+# fetched by the go command itself.
+GO      ?= go
+BIN     := bin/shuffle
+PKGS    := ./...
+
+.PHONY: all build test demo clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/shuffle
+
+# The test suite. The AWS CLI tests skip with a message where `aws` is
+# absent; CI machines have it.
+test:
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+# The main job against the bundled emulator with representative data.
+demo: build
+	./scripts/demo.sh
+
+clean:
+	rm -rf bin testenv-run

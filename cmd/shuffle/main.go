@@ -1,0 +1,43 @@
+// Command shuffle copies AWS Backup recovery points from a source
+// account into a destination account, judged by Lua policies, with its
+// progress kept in Badger so that it can stop and resume at any time.
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes; README.md lists them for operators.
+const (
+	exitOK       = 0
+	exitError    = 1  // a run-time failure: AWS, state, files
+	exitUsage    = 2  // a wrong flag, argument or script
+	exitWindow   = 10 // the change window ended with work remaining
+	exitBlocking = 3  // a pre-flight check found a blocking problem
+)
+
+// stdio and the process environment, injected so the CLI runs in-process
+// under test.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	// notify delivers interrupt/terminate signals; tests may replace it.
+	notify func(ctx context.Context) (context.Context, context.CancelFunc)
+}
+
+func osEnv() *env {
+	return &env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		notify: func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		},
+	}
+}
+
+func main() { os.Exit(run(os.Args[1:], osEnv())) }

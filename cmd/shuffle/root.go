@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// usageError marks an error in how shuffle was called (exit 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitCoder lets an error choose the exit code.
+type exitCoder interface{ ExitCode() int }
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "shuffle",
+		Short: "Copy AWS Backup recovery points between accounts, exactly once, by policy",
+		Long: `shuffle copies AWS Backup recovery points from a source account into a
+destination account in the same region. Lua policies decide which recovery
+points go; Badger state lets a run stop at any time and resume where it left off.
+
+Exit codes: 0 done, 1 error, 2 usage error, 3 blocking pre-flight finding,
+10 change window ended with work remaining.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
+	})
+	root.AddCommand(newTestenvCmd(e))
+	return root
+}
+
+// run executes the CLI and returns the process exit code.
+func run(args []string, e *env) int {
+	root := newRoot(e)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(e.stderr, "shuffle:", err)
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		return exitUsage
+	}
+	return exitError
+}
+
+// isCobraUsage recognises cobra's own argument errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "invalid argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,1 @@
+-- The operator's migration script (migrate.lua) lands with the inventory engine.

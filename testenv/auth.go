@@ -1,0 +1,426 @@
+package testenv
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Profile names written to aws/config and aws/credentials.
+const (
+	ProfileSource            = "source"
+	ProfileDestination       = "destination"
+	ProfileSourceReadOnly    = "source-readonly"
+	ProfileDestinationNoLock = "destination-nolock"
+)
+
+// CopyRoleName is the IAM role copy jobs use in the source account.
+const CopyRoleName = "service-role/AWSBackupDefaultServiceRole"
+
+// CopyRoleArn is the ARN of the copy role in the source account.
+const CopyRoleArn = "arn:aws:iam::" + SourceAccount + ":role/" + CopyRoleName
+
+type profileDef struct {
+	Name    string
+	Account string
+	Role    string
+}
+
+// Profiles lists the profiles the emulator issues credentials for.
+var profiles = []profileDef{
+	{ProfileSource, SourceAccount, "ShuffleOperator"},
+	{ProfileDestination, DestinationAccount, "ShuffleOperator"},
+	{ProfileSourceReadOnly, SourceAccount, "ShuffleReadOnly"},
+	{ProfileDestinationNoLock, DestinationAccount, "ShuffleOperatorNoLock"},
+}
+
+// ProfileNames returns the profile names in a stable order.
+func ProfileNames() []string {
+	out := make([]string, len(profiles))
+	for i, p := range profiles {
+		out[i] = p.Name
+	}
+	return out
+}
+
+const sessionName = "shuffle"
+
+// principal is the identity behind one profile: an assumed-role session.
+type principal struct {
+	Profile    string
+	Account    string
+	Role       *role
+	SessionArn string
+	UserId     string
+}
+
+// role is an IAM role with its inline identity policies.
+type role struct {
+	Name     string // may include a path prefix, e.g. service-role/X
+	Arn      string
+	Id       string
+	Account  string
+	Created  time.Time
+	Policies []NamedPolicy
+	Trust    string
+}
+
+type iamState struct {
+	mu    sync.RWMutex
+	roles map[string]*role // by ARN
+}
+
+func roleArn(acct, name string) string { return "arn:aws:iam::" + acct + ":role/" + name }
+
+func newIAMState(region string) *iamState {
+	st := &iamState{roles: map[string]*role{}}
+	created := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
+	add := func(acct, name string, docs ...string) {
+		r := &role{Name: name, Arn: roleArn(acct, name), Account: acct, Created: created,
+			Id:    "AROA" + strings.ToUpper(fmt.Sprintf("%016x%04x", hashString(acct+name), len(name)))[:17],
+			Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"sts:AssumeRole"}]}`}
+		for i, d := range docs {
+			pd, err := ParsePolicy(d)
+			if err != nil {
+				panic(fmt.Sprintf("built-in policy %s/%d: %v", name, i, err))
+			}
+			r.Policies = append(r.Policies, NamedPolicy{Id: fmt.Sprintf("%s-policy-%d", lastSegment(name), i+1), Type: "IAM Policy", Doc: pd})
+		}
+		st.roles[r.Arn] = r
+	}
+	add(SourceAccount, "ShuffleOperator", DefaultPolicies[ProfileSource])
+	add(DestinationAccount, "ShuffleOperator", DefaultPolicies[ProfileDestination])
+	add(SourceAccount, "ShuffleReadOnly", DefaultPolicies[ProfileSourceReadOnly])
+	add(DestinationAccount, "ShuffleOperatorNoLock", DefaultPolicies[ProfileDestinationNoLock])
+	backupTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"backup.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	for _, acct := range []string{SourceAccount, DestinationAccount} {
+		add(acct, CopyRoleName, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["backup:*","kms:*"],"Resource":"*"}]}`)
+		st.roles[roleArn(acct, CopyRoleName)].Trust = backupTrust
+	}
+	return st
+}
+
+func lastSegment(s string) string {
+	if i := strings.LastIndex(s, "/"); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func hashString(s string) uint64 {
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+func (st *iamState) role(arn string) *role {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return st.roles[arn]
+}
+
+// DefaultPolicies are the identity policies each profile's role starts
+// with. The admin API can replace them (PUT /_testenv/policies/PROFILE).
+var DefaultPolicies = map[string]string{
+	ProfileSource: `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "ReadAndCopy", "Effect": "Allow",
+     "Action": ["backup:List*", "backup:Describe*", "backup:Get*", "backup:StartCopyJob", "backup:StartBackupJob", "backup:TagResource", "backup:UntagResource"],
+     "Resource": "*"},
+    {"Sid": "PassCopyRole", "Effect": "Allow", "Action": "iam:PassRole",
+     "Resource": "arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole",
+     "Condition": {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}},
+    {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
+  ]
+}`,
+	ProfileDestination: `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "ManageVaults", "Effect": "Allow", "Action": "backup:*", "Resource": "*"},
+    {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
+  ]
+}`,
+	ProfileSourceReadOnly: `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "ReadOnly", "Effect": "Allow", "Action": ["backup:List*", "backup:Describe*", "backup:Get*"], "Resource": "*"},
+    {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
+  ]
+}`,
+	ProfileDestinationNoLock: `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "ManageVaults", "Effect": "Allow", "Action": "backup:*", "Resource": "*"},
+    {"Sid": "NoVaultLock", "Effect": "Deny", "Action": ["backup:PutBackupVaultLockConfiguration", "backup:DeleteBackupVaultLockConfiguration"], "Resource": "*"},
+    {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
+  ]
+}`,
+}
+
+// SetPolicies replaces the identity policies of a profile's role.
+func (s *Server) SetPolicies(profile string, docs []string) error {
+	pd := profileByName(profile)
+	if pd == nil {
+		return fmt.Errorf("unknown profile %q (known: %s)", profile, strings.Join(ProfileNames(), ", "))
+	}
+	var named []NamedPolicy
+	for i, d := range docs {
+		doc, err := ParsePolicy(d)
+		if err != nil {
+			return fmt.Errorf("policy %d for profile %s: %w", i+1, profile, err)
+		}
+		named = append(named, NamedPolicy{Id: fmt.Sprintf("%s-policy-%d", profile, i+1), Type: "IAM Policy", Doc: doc})
+	}
+	s.iam.mu.Lock()
+	defer s.iam.mu.Unlock()
+	s.iam.roles[roleArn(pd.Account, pd.Role)].Policies = named
+	return nil
+}
+
+func profileByName(name string) *profileDef {
+	for i := range profiles {
+		if profiles[i].Name == name {
+			return &profiles[i]
+		}
+	}
+	return nil
+}
+
+func (s *Server) principalFor(profile string) *principal {
+	pd := profileByName(profile)
+	r := s.iam.role(roleArn(pd.Account, pd.Role))
+	return &principal{
+		Profile:    profile,
+		Account:    pd.Account,
+		Role:       r,
+		SessionArn: "arn:aws:sts::" + pd.Account + ":assumed-role/" + pd.Role + "/" + sessionName,
+		UserId:     r.Id + ":" + sessionName,
+	}
+}
+
+// Credentials are one profile's keys as written to aws/credentials.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string    // "" for long-lived keys
+	Expires         time.Time // zero for long-lived keys
+}
+
+type credential struct {
+	Credentials
+	profile string
+}
+
+// credAuthority issues credentials and, with a TTL, rotates them before
+// they expire, the way an external refresher such as saml2aws would.
+type credAuthority struct {
+	s        *Server
+	ttl      time.Duration
+	mu       sync.Mutex
+	byKey    map[string]*credential
+	current  map[string]*credential
+	rotating bool
+}
+
+func newCredAuthority(s *Server, ttl time.Duration) *credAuthority {
+	a := &credAuthority{s: s, ttl: ttl, byKey: map[string]*credential{}, current: map[string]*credential{}, rotating: true}
+	for _, p := range profiles {
+		a.issueLocked(p.Name)
+	}
+	return a
+}
+
+func randomString(alphabet string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+const upperDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+func (a *credAuthority) issueLocked(profile string) *credential {
+	c := &credential{profile: profile}
+	if a.ttl > 0 {
+		c.AccessKeyID = "ASIA" + randomString(upperDigits, 16)
+		tok := make([]byte, 96)
+		_, _ = rand.Read(tok)
+		c.SessionToken = "IQoJb3JpZ2luX2VjE" + base64.StdEncoding.EncodeToString(tok)
+		c.Expires = a.s.now().Add(a.ttl).UTC().Truncate(time.Second)
+	} else {
+		c.AccessKeyID = "AKIA" + randomString(upperDigits, 16)
+	}
+	c.SecretAccessKey = randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40)
+	a.byKey[c.AccessKeyID] = c
+	a.current[profile] = c
+	return c
+}
+
+// Current returns the credentials currently issued for a profile.
+func (s *Server) Current(profile string) (Credentials, bool) {
+	s.creds.mu.Lock()
+	defer s.creds.mu.Unlock()
+	c, ok := s.creds.current[profile]
+	if !ok {
+		return Credentials{}, false
+	}
+	return c.Credentials, true
+}
+
+// Rotate issues new credentials for every profile now and rewrites the
+// credentials file. Old credentials stay valid until they expire.
+func (s *Server) Rotate() error {
+	s.creds.mu.Lock()
+	for _, p := range profiles {
+		s.creds.issueLocked(p.Name)
+	}
+	s.creds.mu.Unlock()
+	s.logf("testenv: credentials rotated")
+	return s.writeCredentials()
+}
+
+// SetRotation turns automatic rotation on or off (off models an
+// operator who is asleep while the token lapses).
+func (s *Server) SetRotation(on bool) {
+	s.creds.mu.Lock()
+	s.creds.rotating = on
+	s.creds.mu.Unlock()
+	s.logf("testenv: credential rotation enabled=%v", on)
+}
+
+// Rotating reports whether automatic rotation is on.
+func (s *Server) Rotating() bool {
+	s.creds.mu.Lock()
+	defer s.creds.mu.Unlock()
+	return s.creds.rotating
+}
+
+// rotateLoop renews each profile's credentials when a third of the TTL
+// remains, while rotation is on.
+func (a *credAuthority) rotateLoop(stop <-chan struct{}) {
+	tick := a.ttl / 20
+	if tick > time.Second {
+		tick = time.Second
+	}
+	if tick < 50*time.Millisecond {
+		tick = 50 * time.Millisecond
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		due := false
+		if a.rotating {
+			now := a.s.now()
+			for _, p := range profiles {
+				if c := a.current[p.Name]; c.Expires.Sub(now) <= a.ttl/3 {
+					due = true
+				}
+			}
+		}
+		a.mu.Unlock()
+		if due {
+			if err := a.s.Rotate(); err != nil {
+				a.s.logf("testenv: rotate: %v", err)
+			}
+		}
+	}
+}
+
+func (a *credAuthority) secretFor(akid string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, ok := a.byKey[akid]
+	if !ok {
+		return "", false
+	}
+	return c.SecretAccessKey, true
+}
+
+// authenticate verifies the signature and the session token and sets
+// c.p. Codes follow what AWS sends for each protocol.
+func (s *Server) authenticate(c *call, query bool) *apiError {
+	code := func(backup, q string) string {
+		if query {
+			return q
+		}
+		return backup
+	}
+	_, aerr := verifySigV4(c.r, c.body, s.creds.secretFor, s.now())
+	if aerr != nil {
+		var e apiError
+		switch aerr.kind {
+		case authMissing:
+			e = apiErr(403, code("MissingAuthenticationTokenException", "MissingAuthenticationToken"), "Missing Authentication Token")
+		case authIncomplete:
+			e = apiErr(403, "IncompleteSignature", aerr.msg)
+		case authUnknownKey:
+			e = apiErr(403, code("UnrecognizedClientException", "InvalidClientTokenId"), "The security token included in the request is invalid.")
+		case authBadSignature, authSkew:
+			e = apiErr(403, code("InvalidSignatureException", "SignatureDoesNotMatch"), aerr.msg)
+		default:
+			e = apiErr(403, "AccessDeniedException", aerr.msg)
+		}
+		return &e
+	}
+	akid := accessKeyOf(c.r.Header.Get("Authorization"))
+	s.creds.mu.Lock()
+	cred := s.creds.byKey[akid]
+	s.creds.mu.Unlock()
+	token := c.r.Header.Get("X-Amz-Security-Token")
+	if token != cred.SessionToken {
+		e := apiErr(403, code("UnrecognizedClientException", "InvalidClientTokenId"), "The security token included in the request is invalid.")
+		return &e
+	}
+	if !cred.Expires.IsZero() && !s.now().Before(cred.Expires) {
+		e := apiErr(403, code("ExpiredTokenException", "ExpiredToken"), "The security token included in the request is expired")
+		return &e
+	}
+	c.p = s.principalFor(cred.profile)
+	return nil
+}
+
+func accessKeyOf(auth string) string {
+	i := strings.Index(auth, "Credential=")
+	if i < 0 {
+		return ""
+	}
+	rest := auth[i+len("Credential="):]
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		return rest[:j]
+	}
+	return ""
+}
+
+// authorize evaluates the caller's identity policies for one action.
+func (c *call) authorize(action, resource string, ctx map[string][]string) *apiError {
+	res := EvaluateIdentity(c.p.Role.Policies, EvalInput{
+		Action: action, Resource: resource, Context: ctx,
+		Principal: c.p.SessionArn, PrincipalAccount: c.p.Account,
+	})
+	if res.Decision == "allowed" {
+		return nil
+	}
+	why := "because no identity-based policy allows the " + action + " action"
+	if res.Decision == "explicitDeny" {
+		why = "with an explicit deny in an identity-based policy"
+	}
+	e := apiErr(http.StatusForbidden, "AccessDeniedException",
+		"User: "+c.p.SessionArn+" is not authorized to perform: "+action+" on resource: "+resource+" "+why)
+	return &e
+}
