@@ -22,3 +22,8 @@ demo: build
 
 clean:
 	rm -rf bin testenv-run
+
+# Benchmarks (figures go to docs/performance.md).
+.PHONY: bench-testenv
+bench-testenv: build
+	./scripts/bench-testenv.sh
