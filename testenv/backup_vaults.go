@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -337,8 +338,8 @@ func (s *Server) createVault(c *call, lag bool) {
 // awsManagedBackupKeyID is the stable key id the emulator uses for an
 // account's aws/backup managed key.
 func awsManagedBackupKeyID(acct string) string {
-	h := hashString("aws/backup" + acct)
-	return strconv.FormatUint(h, 16) + "-0000-4000-8000-000000000000"
+	h := fmt.Sprintf("%016x%016x", hashString("aws/backup"+acct), hashString(acct+"aws/backup"))
+	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
 }
 
 func (s *Server) replyCreated(c *call, v *Vault, lag bool) {

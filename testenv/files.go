@@ -20,7 +20,10 @@ const (
 // into dir. With only AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE
 // pointing at them, aws-sdk-go-v2 and the AWS CLI v1.45 reach the
 // emulator (each profile carries endpoint_url).
-func (s *Server) WriteFiles(dir string) error {
+func (s *Server) WriteFiles(dir string) error { return s.writeFiles(dir, s.Endpoint()) }
+
+// writeFiles writes the files for clients of endpoint.
+func (s *Server) writeFiles(dir, endpoint string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -32,9 +35,9 @@ func (s *Server) WriteFiles(dir string) error {
 		return fmt.Errorf("create %s: %w", abs, err)
 	}
 	var cfg bytes.Buffer
-	fmt.Fprintf(&cfg, "# Written by shuffle testenv. Profiles point at the emulator at %s.\n", s.Endpoint())
+	fmt.Fprintf(&cfg, "# Written by shuffle testenv. Profiles point at the emulator at %s.\n", endpoint)
 	for _, p := range profiles {
-		fmt.Fprintf(&cfg, "\n[profile %s]\nregion = %s\nendpoint_url = %s\noutput = json\n", p.Name, s.opts.Region, s.Endpoint())
+		fmt.Fprintf(&cfg, "\n[profile %s]\nregion = %s\nendpoint_url = %s\noutput = json\n", p.Name, s.opts.Region, endpoint)
 	}
 	if err := writeAtomic(filepath.Join(abs, ConfigFile), cfg.Bytes(), 0o600); err != nil {
 		return err
@@ -43,7 +46,7 @@ func (s *Server) WriteFiles(dir string) error {
 		return err
 	}
 	env := fmt.Sprintf("# Source this file to point the AWS CLI and SDKs at shuffle testenv (%s).\nexport AWS_CONFIG_FILE=%q\nexport AWS_SHARED_CREDENTIALS_FILE=%q\n",
-		s.Endpoint(), filepath.Join(abs, ConfigFile), filepath.Join(abs, CredentialsFile))
+		endpoint, filepath.Join(abs, ConfigFile), filepath.Join(abs, CredentialsFile))
 	if err := writeAtomic(filepath.Join(abs, EnvFile), []byte(env), 0o600); err != nil {
 		return err
 	}

@@ -116,7 +116,9 @@ func New(o Options) (*Server, error) {
 	o.Quotas.defaults()
 	s := &Server{opts: o, counters: newCounters()}
 	s.w = newWorld(o.Region)
-	res := seedWorld(s.w, SeedOptions{Seed: o.Seed, RecoveryPoints: o.RecoveryPoints, Region: o.Region, Now: o.Now()})
+	// Dates are relative to the start of the current UTC day, so one seed
+	// gives the same data all day.
+	res := seedWorld(s.w, SeedOptions{Seed: o.Seed, RecoveryPoints: o.RecoveryPoints, Region: o.Region, Now: o.Now().UTC().Truncate(24 * time.Hour)})
 	s.metadata = res.Metadata
 	s.iam = newIAMState(o.Region)
 	s.creds = newCredAuthority(s, o.TokenTTL)
@@ -151,16 +153,18 @@ func (s *Server) Counters() *Counters { return s.counters }
 // Metadata returns the generated metadata.csv bytes.
 func (s *Server) Metadata() []byte { return s.metadata }
 
-// Serve serves on ln until it is closed. It sets the endpoint from ln's
-// address, writes the client files when Options.Dir is set, and starts
+// Serve serves on ln until it is closed. It writes the client files when
+// Options.Dir is set, then sets the endpoint from ln's address, and starts
 // credential rotation when Options.TokenTTL is set.
 func (s *Server) Serve(ln net.Listener) error {
-	s.endpoint.Store("http://" + ln.Addr().String())
+	endpoint := "http://" + ln.Addr().String()
 	if s.opts.Dir != "" {
-		if err := s.WriteFiles(s.opts.Dir); err != nil {
+		if err := s.writeFiles(s.opts.Dir, endpoint); err != nil {
 			return err
 		}
 	}
+	// Set last: whoever waits for Endpoint then finds the files written.
+	s.endpoint.Store(endpoint)
 	stop := make(chan struct{})
 	defer close(stop)
 	if s.opts.TokenTTL > 0 {

@@ -78,8 +78,13 @@ rewritten into aws/credentials before each expiry. The admin API under
 			defer cancel()
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
+			// Serve sets the endpoint once the files are written.
 			for srv.Endpoint() == "" {
-				time.Sleep(time.Millisecond)
+				select {
+				case err := <-errc:
+					return err
+				case <-time.After(time.Millisecond):
+				}
 			}
 			abs, _ := filepath.Abs(dir)
 			fmt.Fprintf(e.stdout, "testenv ready at %s (region %s, %d recovery points, seeded in %s); run: . %s\n",
