@@ -409,7 +409,11 @@ func accessKeyOf(auth string) string {
 
 // authorize evaluates the caller's identity policies for one action.
 func (c *call) authorize(action, resource string, ctx map[string][]string) *apiError {
-	res := EvaluateIdentity(c.p.Role.Policies, EvalInput{
+	// SetPolicies may replace the policies while the call runs.
+	c.s.iam.mu.RLock()
+	policies := c.p.Role.Policies
+	c.s.iam.mu.RUnlock()
+	res := EvaluateIdentity(policies, EvalInput{
 		Action: action, Resource: resource, Context: ctx,
 		Principal: c.p.SessionArn, PrincipalAccount: c.p.Account,
 	})

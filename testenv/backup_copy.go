@@ -369,6 +369,9 @@ func (s *Server) listCopyJobs(c *call) {
 		c.fail(*e, false)
 		return
 	}
+	if s.faults.shortPage() && max > 1 {
+		max = 1 + max/3
+	}
 	type tf struct {
 		name string
 		t    *time.Time

@@ -125,6 +125,14 @@ func (f *rpFilter) match(rp *RecoveryPoint) bool {
 	return true
 }
 
+// awsResourceTypes are the resource types AWS Backup accepts in filters;
+// the emulator has recovery points only for the ones in Types.
+var awsResourceTypes = map[string]bool{
+	"Aurora": true, "CloudFormation": true, "DocumentDB": true, "DynamoDB": true, "EBS": true, "EC2": true, "EFS": true,
+	"FSx": true, "Neptune": true, "RDS": true, "Redshift": true, "S3": true, "SAP HANA on Amazon EC2": true,
+	"Storage Gateway": true, "Timestream": true, "VirtualMachine": true,
+}
+
 func (s *Server) listRecoveryPoints(c *call) {
 	q := c.r.URL.Query()
 	max, start, e := pageParams(q, "rps")
@@ -134,7 +142,7 @@ func (s *Server) listRecoveryPoints(c *call) {
 	}
 	f := rpFilter{resourceArn: q.Get("resourceArn"), resourceType: q.Get("resourceType"), planID: q.Get("backupPlanId"), parent: q.Get("parentRecoveryPointArn")}
 	if f.resourceType != "" {
-		if _, ok := Types[f.resourceType]; !ok {
+		if !awsResourceTypes[f.resourceType] {
 			c.fail(invalidParam("resourceType "+strconv.Quote(f.resourceType)+" is not a supported resource type"), false)
 			return
 		}

@@ -206,6 +206,9 @@ func (s *Server) listBackupVaults(c *call) {
 		c.fail(*e, false)
 		return
 	}
+	if s.faults.shortPage() && max > 1 {
+		max = 1 + max/3
+	}
 	vt := q.Get("vaultType")
 	s.w.mu.Lock()
 	defer s.w.mu.Unlock()
