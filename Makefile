@@ -27,3 +27,7 @@ clean:
 .PHONY: bench-testenv
 bench-testenv: build
 	./scripts/bench-testenv.sh
+
+.PHONY: bench-inventory
+bench-inventory: build
+	./scripts/bench-inventory.sh

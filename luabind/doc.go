@@ -1,3 +1,12 @@
-// Package luabind declares the Lua modules that shuffle's scripts and
-// policies see, one table of functions per module.
+// Package luabind runs shuffle's Lua: the security team's policies
+// (LoadPolicies, Worker), their tests (RunPolicyTests) and the
+// operator's script (RunScript), each in a sandbox (NewState) with no
+// os, io or file loading, and, for policies, a time limit and a memory
+// bound per call.
+//
+// The Lua surface is declared in one place per module: shuffleFuncs
+// (the script's engine primitives), helpersFuncs (pure helpers) and
+// testingFuncs (policy tests). shuffle.d.lua documents the same
+// functions as LuaLS annotations, and a test keeps the two in sync.
+// docs/lua-api.md is the guide for script and policy authors.
 package luabind

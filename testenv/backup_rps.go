@@ -160,6 +160,9 @@ func (s *Server) listRecoveryPoints(c *call) {
 		}
 	}
 	short := s.faults.shortPage()
+	// Build the page under the lock; encode it after, so that parallel
+	// listings use every core.
+	var page any
 	c.withVault("backup:ListRecoveryPointsByBackupVault", func(a *account, v *Vault) {
 		limit := max
 		if short && limit > 1 {
@@ -183,8 +186,11 @@ func (s *Server) listRecoveryPoints(c *call) {
 		if i < len(v.rps) {
 			out.NextToken = encodeToken("rps", i)
 		}
-		c.reply(out)
+		page = out
 	})
+	if page != nil {
+		c.reply(page)
+	}
 }
 
 func (s *Server) describeRecoveryPoint(c *call) {

@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -40,4 +43,27 @@ func osEnv() *env {
 	}
 }
 
-func main() { os.Exit(run(os.Args[1:], osEnv())) }
+func main() {
+	// A soft heap limit keeps the RSS of a million-RP run small: the GC
+	// works harder near the limit instead of letting garbage double the
+	// heap. GOMEMLIMIT overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(300 << 20)
+	}
+	// SHUFFLE_CPUPROFILE=FILE writes a CPU profile, for performance work.
+	if f := os.Getenv("SHUFFLE_CPUPROFILE"); f != "" {
+		if out, err := os.Create(f); err == nil {
+			_ = pprof.StartCPUProfile(out)
+			code := run(os.Args[1:], osEnv())
+			runtime.GC()
+			pprof.StopCPUProfile()
+			out.Close()
+			if hf, err := os.Create(f + ".heap"); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(hf, 0)
+				hf.Close()
+			}
+			os.Exit(code)
+		}
+	}
+	os.Exit(run(os.Args[1:], osEnv()))
+}

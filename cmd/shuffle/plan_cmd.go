@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/luabind"
+)
+
+// sessionFlags are the flags every script-running command shares.
+type sessionFlags struct {
+	state              string
+	sourceProfile      string
+	destinationProfile string
+	fresh              bool
+}
+
+func (f *sessionFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.state, "state", "./.shuffle", "state directory (Badger)")
+	fl.StringVar(&f.sourceProfile, "source-profile", "", "AWS profile for the source account (overrides the script)")
+	fl.StringVar(&f.destinationProfile, "destination-profile", "", "AWS profile for the destination account (overrides the script)")
+	fl.BoolVar(&f.fresh, "fresh", false, "list the source again from scratch (a new inventory generation); decisions and copy state are kept")
+}
+
+func (f *sessionFlags) session() *engine.Session {
+	return &engine.Session{
+		StateDir:  f.state,
+		Overrides: engine.Overrides{SourceProfile: f.sourceProfile, DestinationProfile: f.destinationProfile},
+		Fresh:     f.fresh,
+	}
+}
+
+// runScript runs the operator's script against a session and maps
+// script and configuration errors to exit codes.
+func runScript(ctx context.Context, e *env, path string, s *engine.Session) error {
+	if _, err := os.Stat(path); err != nil {
+		return usagef("script %s: %v", path, errors.Unwrap(err))
+	}
+	err := luabind.RunScript(ctx, path, s, e.stdout)
+	if err == nil && s.Store == nil {
+		return usagef("%s never called shuffle.config{...}; see docs/lua-api.md", path)
+	}
+	return classify(err)
+}
+
+// classify marks errors the operator fixes in their input as usage
+// errors (exit 2); everything else is a run-time error (exit 1).
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *engine.ConfigError
+	var lce *luabind.ConfigError
+	var pe *metadata.ParseError
+	var se *luabind.ScriptError
+	switch {
+	case errors.As(err, &ce), errors.As(err, &lce), errors.As(err, &pe):
+		return usageError{err}
+	case errors.As(err, &se) && se.Err != nil && errors.Unwrap(se.Err) == nil &&
+		!errors.Is(se.Err, context.Canceled) && !errors.Is(se.Err, context.DeadlineExceeded):
+		// A Lua syntax or runtime error in the script itself: engine
+		// failures always wrap their cause, plain Lua errors do not.
+		return usageError{err}
+	}
+	return err
+}
+
+func newPlanCmd(e *env) *cobra.Command {
+	var (
+		sf      sessionFlags
+		jsonOut bool
+		outFile string
+	)
+	cmd := &cobra.Command{
+		Use:   "plan SCRIPT",
+		Short: "Inventory, enrich and decide, then report what a run would copy (writes nothing to AWS)",
+		Long: `Run the script's inventory, enrich and decide steps (any the script does not
+call run anyway), then report per vault and resource type: recovery points
+and bytes, included, excluded and ineligible by reason, the destination
+vaults that would be created or that have drifted, and warnings about
+metadata. Nothing is written to AWS; the state directory records the
+inventory and decisions, so a later plan or run resumes from them.
+
+--json prints the report as JSON (schema shuffle.plan/v1, see
+docs/operator-guide.md); --out also writes it to a file.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := e.notify(cmd.Context())
+			defer cancel()
+			s := sf.session()
+			defer s.Close()
+			start := time.Now()
+			// With --json, stdout is the report alone; the script's own
+			// output goes to stderr.
+			se := *e
+			if jsonOut {
+				se.stdout = e.stderr
+			}
+			if err := runScript(ctx, &se, args[0], s); err != nil {
+				return err
+			}
+			if err := s.Complete(ctx); err != nil {
+				return err
+			}
+			p, err := s.Plan(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			_ = s.Store.PutRun(state.Run{Command: "plan", Script: args[0], Start: start, End: time.Now(), Counts: map[string]int64{
+				"recovery_points": p.Totals.RecoveryPoints, "included": p.Totals.Included, "excluded": p.Totals.Excluded, "ineligible": p.Totals.Ineligible}})
+			if outFile != "" {
+				b, _ := json.MarshalIndent(p, "", "  ")
+				if err := os.WriteFile(outFile, append(b, '\n'), 0o644); err != nil {
+					return fmt.Errorf("write plan: %w", err)
+				}
+			}
+			if jsonOut {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(p)
+			}
+			printPlan(e.stdout, p)
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the plan as JSON")
+	cmd.Flags().StringVar(&outFile, "out", "", "also write the JSON plan to this file")
+	return cmd
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func printPlan(w io.Writer, p *engine.Plan) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VAULT\tRPS\tSIZE\tINCLUDED\tINCL. SIZE\tEXCLUDED\tINELIGIBLE\tDESTINATION\t")
+	for _, v := range p.Vaults {
+		dest := v.Destination.Action + " " + v.Destination.Name
+		if v.Destination.Action == "create" && v.Destination.Settings.LockMode == "compliance" {
+			dest += " (compliance lock: needs --confirm-compliance-lock)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%d\t%d\t%s\t\n", v.Name, v.RecoveryPoints, humanBytes(v.Bytes), v.Included, humanBytes(v.IncludedBytes), v.Excluded, v.Ineligible, dest)
+	}
+	t := p.Totals
+	fmt.Fprintf(tw, "TOTAL\t%d\t%s\t%d\t%s\t%d\t%d\t\t\n", t.RecoveryPoints, humanBytes(t.Bytes), t.Included, humanBytes(t.IncludedBytes), t.Excluded, t.Ineligible)
+	tw.Flush()
+	printReasons(w, "Excluded", t.ExcludedByReason)
+	printReasons(w, "Ineligible", t.IneligibleByReason)
+	for _, v := range p.Vaults {
+		if len(v.Destination.Drift) > 0 {
+			fmt.Fprintf(w, "\nDrift: destination vault %s differs from its source: %s (left alone)\n", v.Destination.Name, strings.Join(v.Destination.Drift, "; "))
+		}
+	}
+	wn := p.Warnings
+	if wn.RPsWithoutMetadata > 0 || len(wn.Conflicts) > 0 || wn.MetadataRowsWithoutRPs > 0 {
+		fmt.Fprintln(w, "\nWarnings:")
+	}
+	if wn.RPsWithoutMetadata > 0 {
+		fmt.Fprintf(w, "  %d recovery points have no metadata row (e.g. %s)\n", wn.RPsWithoutMetadata, strings.Join(first(wn.ResourcesWithoutMetadata, 3), ", "))
+	}
+	for i, c := range wn.Conflicts {
+		if i == 10 {
+			fmt.Fprintf(w, "  ... and %d more conflicting resources (see --json)\n", len(wn.Conflicts)-10)
+			break
+		}
+		fmt.Fprintf(w, "  conflicting metadata rows for %s: %s is %s on lines %s\n", c.ResourceArn, c.Field, quoteAll(c.Values), joinInts(c.Lines))
+	}
+	if wn.MetadataRowsWithoutRPs > 0 {
+		fmt.Fprintf(w, "  %d metadata rows name resources with no recovery point\n", wn.MetadataRowsWithoutRPs)
+	}
+}
+
+func printReasons(w io.Writer, title string, m map[string]int64) {
+	if len(m) == 0 {
+		return
+	}
+	type kv struct {
+		k string
+		v int64
+	}
+	var rs []kv
+	for k, v := range m {
+		rs = append(rs, kv{k, v})
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].v > rs[j].v || (rs[i].v == rs[j].v && rs[i].k < rs[j].k) })
+	fmt.Fprintf(w, "\n%s, by reason:\n", title)
+	for _, r := range rs {
+		fmt.Fprintf(w, "  %8d  %s\n", r.v, r.k)
+	}
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func quoteAll(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return strings.Join(q, " vs ")
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/testenv"
+)
+
+// repoRoot is the repository root, found from this file's location.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// workspace lays out what `shuffle plan examples/migrate.lua` expects in
+// its working directory: examples/, policies/ and testenv-run/ from a
+// running emulator, and points the AWS config environment at it.
+func workspace(t *testing.T, rps int) (*testenv.Env, string) {
+	t.Helper()
+	root := repoRoot(t)
+	dir := t.TempDir()
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: rps, Dir: filepath.Join(dir, "testenv-run")})
+	for _, sub := range []string{"examples", "policies"} {
+		copyDir(t, filepath.Join(root, sub), filepath.Join(dir, sub))
+	}
+	t.Setenv("AWS_CONFIG_FILE", env.ConfigPath())
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", env.CredentialsPath())
+	t.Setenv("AWS_PROFILE", "")
+	t.Chdir(dir)
+	return env, dir
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shuffle runs the CLI in-process and returns the exit code, stdout and stderr.
+func shuffle(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: os.Getenv,
+		notify: func(ctx context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }}
+	code := run(args, e)
+	return code, out.String(), errb.String()
+}
+
+func planJSON(t *testing.T, args ...string) *engine.Plan {
+	t.Helper()
+	code, out, errs := shuffle(t, append([]string{"plan", "examples/migrate.lua", "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("shuffle plan exited %d: %s", code, errs)
+	}
+	var p engine.Plan
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatalf("plan --json is not JSON: %v\n%s", err, out)
+	}
+	return &p
+}
+
+func TestPlanCountsEqualWhatTheAWSCLIListsAndResumes(t *testing.T) {
+	env, dir := workspace(t, 1500)
+	p := planJSON(t)
+	if p.Schema != engine.PlanSchema || p.Totals.RecoveryPoints == 0 {
+		t.Fatalf("unexpected plan: schema %q, %d RPs", p.Schema, p.Totals.RecoveryPoints)
+	}
+	if got := p.Totals.Included + p.Totals.Excluded + p.Totals.Ineligible; got != p.Totals.RecoveryPoints {
+		t.Fatalf("included+excluded+ineligible = %d, want every RP (%d) decided", got, p.Totals.RecoveryPoints)
+	}
+	var sumVaults int64
+	for _, v := range p.Vaults {
+		sumVaults += v.RecoveryPoints
+	}
+	if sumVaults != p.Totals.RecoveryPoints {
+		t.Fatalf("per-vault counts add up to %d, totals say %d", sumVaults, p.Totals.RecoveryPoints)
+	}
+	if len(p.Warnings.Conflicts) == 0 || p.Warnings.RPsWithoutMetadata == 0 {
+		t.Fatalf("testenv's metadata has conflicts and missing rows; the plan warns of %d conflicts, %d RPs without metadata",
+			len(p.Warnings.Conflicts), p.Warnings.RPsWithoutMetadata)
+	}
+
+	// The AWS CLI, on the same files, must list exactly as many RPs.
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Log("SKIP part: the AWS CLI is not on PATH; not comparing with it")
+	} else {
+		cli := func(args ...string) string {
+			cmd := exec.Command("aws", append([]string{"--profile", "source", "--output", "text"}, args...)...)
+			cmd.Env = append(os.Environ(), "AWS_CONFIG_FILE="+env.ConfigPath(), "AWS_SHARED_CREDENTIALS_FILE="+env.CredentialsPath(), "HOME="+dir)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("aws %v: %v\n%s", args, err, out)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		var total int64
+		for _, v := range strings.Fields(cli("backup", "list-backup-vaults", "--query", "BackupVaultList[].BackupVaultName")) {
+			n, err := strconv.ParseInt(cli("backup", "list-recovery-points-by-backup-vault", "--backup-vault-name", v, "--query", "length(RecoveryPoints)"), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += n
+		}
+		if total != p.Totals.RecoveryPoints {
+			t.Fatalf("shuffle plan counts %d RPs, the AWS CLI lists %d", p.Totals.RecoveryPoints, total)
+		}
+	}
+
+	// A resumed plan lists nothing again and decides nothing again.
+	calls := env.Counters().Calls("ListRecoveryPointsByBackupVault")
+	p2 := planJSON(t)
+	if n := env.Counters().Calls("ListRecoveryPointsByBackupVault") - calls; n != 0 || p2.Inventory.ListedPages != 0 || !p2.Inventory.Resumed {
+		t.Fatalf("resumed plan listed %d pages (%d calls)", p2.Inventory.ListedPages, n)
+	}
+	if p2.Totals.Included != p.Totals.Included || p2.Totals.Excluded != p.Totals.Excluded {
+		t.Fatalf("resumed plan changed the decisions: %+v vs %+v", p2.Totals, p.Totals)
+	}
+}
+
+func TestPlanHumanOutputAndOutFile(t *testing.T) {
+	workspace(t, 300)
+	code, out, errs := shuffle(t, "plan", "examples/migrate.lua", "--out", "plan.json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"VAULT", "TOTAL", "Excluded, by reason:", "Ineligible, by reason:", "create", "Warnings:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile("plan.json")
+	if err != nil || !json.Valid(b) {
+		t.Fatalf("--out wrote no valid JSON: %v", err)
+	}
+}
+
+// writeScript writes a variant of examples/migrate.lua with one edit.
+func writeScript(t *testing.T, name, old, new string) string {
+	t.Helper()
+	b, err := os.ReadFile("examples/migrate.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("examples/migrate.lua no longer contains %q", old)
+	}
+	p := filepath.Join("examples", name)
+	if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPlanBadInputRefusesWithoutTouchingState(t *testing.T) {
+	workspace(t, 200)
+	cases := []struct {
+		name, old, new string
+		wantCode       int
+		wantErr        []string
+	}{
+		{"syntax.lua", "local shuffle = require(\"shuffle\")", "local shuffle = require(\"shuffle\"", 2, []string{"syntax.lua:"}},
+		{"runtime.lua", "local inv = shuffle.inventory()", "local inv = shuffle.inventory()\nlocal x = nil + 1", 2, []string{"runtime.lua:"}},
+		{"profile.lua", `profile = "source"`, `profile = "no-such-profile"`, 2, []string{`"no-such-profile"`, "known profiles", "source"}},
+		{"account.lua", `account = "111111111111"`, `account = "333333333333"`, 2, []string{"111111111111", "333333333333"}},
+		{"region.lua", `destination = { profile = "destination", account = "222222222222", region = "us-east-1" }`,
+			`destination = { profile = "destination", account = "222222222222", region = "eu-west-1" }`, 2, []string{"us-east-1", "eu-west-1", "one region"}},
+		{"csv.lua", `metadata = "testenv-run/metadata.csv"`, `metadata = "bad.csv"`, 2, []string{"bad.csv:3:"}},
+		{"nocsv.lua", `metadata = "testenv-run/metadata.csv"`, `metadata = "missing.csv"`, 2, []string{"missing.csv"}},
+	}
+	if err := os.WriteFile("bad.csv", []byte("resourceArn,APMID\narn:aws:s3:::a,APM1\narn:aws:s3:::b,\"APM2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			script := writeScript(t, c.name, c.old, c.new)
+			stateDir := filepath.Join(t.TempDir(), "state")
+			code, _, errs := shuffle(t, "plan", script, "--state", stateDir)
+			if code != c.wantCode {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, c.wantCode, errs)
+			}
+			for _, w := range c.wantErr {
+				if !strings.Contains(errs, w) {
+					t.Errorf("error lacks %q: %s", w, errs)
+				}
+			}
+			if c.name != "runtime.lua" {
+				if _, err := os.Stat(stateDir); err == nil {
+					t.Errorf("state directory was created despite bad input")
+				}
+			}
+		})
+	}
+	// --source-profile overrides the script (and is checked the same way).
+	code, _, errs := shuffle(t, "plan", "examples/migrate.lua", "--state", filepath.Join(t.TempDir(), "s"), "--source-profile", "destination")
+	if code != 2 || !strings.Contains(errs, "222222222222") {
+		t.Fatalf("--source-profile destination: exit %d, %s", code, errs)
+	}
+}
+
+func TestPolicyChangeRedecidesOnlyUncopiedRPs(t *testing.T) {
+	workspace(t, 600)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	first := planJSON(t, "--state", stateDir)
+
+	// Pretend some included RPs were already copied.
+	st, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := map[string]string{}
+	b := st.NewBatch(state.EpochDecision)
+	_ = st.ScanRPs(func(rp *state.RP) error {
+		if len(copied) < 10 && rp.Decision != nil && rp.Decision.Outcome == state.Included {
+			rp.Copy = "copied"
+			copied[rp.Arn] = rp.Decision.Reason
+			return b.Put(rp)
+		}
+		return nil
+	})
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if len(copied) == 0 {
+		t.Fatal("no included RP to mark as copied")
+	}
+
+	// The security team now allows nothing: a new policy revision.
+	pol, _ := os.ReadFile("policies/apmid.lua")
+	changed := strings.Replace(string(pol), "if not M.allowed[apmid] then", "if true then", 1)
+	if changed == string(pol) {
+		t.Fatal("policies/apmid.lua no longer has the line this test edits")
+	}
+	if err := os.WriteFile("policies/apmid.lua", []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second := planJSON(t, "--state", stateDir)
+	if second.PolicyHash == first.PolicyHash {
+		t.Fatal("the policy hash did not change with the policy")
+	}
+	if second.Totals.Included != int64(len(copied)) {
+		t.Fatalf("after allowing nothing, %d RPs are included; want only the %d already copied", second.Totals.Included, len(copied))
+	}
+	st, err = state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_ = st.ScanRPs(func(rp *state.RP) error {
+		if reason, ok := copied[rp.Arn]; ok {
+			if rp.Decision.Outcome != state.Included || rp.Decision.Reason != reason {
+				t.Errorf("copied RP %s was re-decided: %+v", rp.Arn, rp.Decision)
+			}
+		}
+		return nil
+	})
+}
+
+func TestPolicyReturningInvalidValueIsARecordedFailure(t *testing.T) {
+	workspace(t, 200)
+	pol, _ := os.ReadFile("policies/apmid.lua")
+	bad := strings.Replace(string(pol), `return "include", "APMID " .. apmid .. " is allowed"`, `return 42`, 1)
+	if err := os.WriteFile("policies/apmid.lua", []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := planJSON(t)
+	if p.Totals.Failed == 0 || p.Totals.Included != 0 {
+		t.Fatalf("a policy returning 42 must fail its decisions and include nothing: %+v", p.Totals)
+	}
+	found := false
+	for reason := range p.Totals.ExcludedByReason {
+		if strings.Contains(reason, "apmid") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no exclusion reason names the failing policy: %v", p.Totals.ExcludedByReason)
+	}
+}

@@ -1,0 +1,110 @@
+// Package awsclient builds aws-sdk-go-v2 configurations for the
+// profiles a script names, with a retryer configured for long runs.
+package awsclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Retryer is shuffle's SDK retryer: more attempts and no client-side
+// retry quota. The SDK's default quota (500 tokens) runs dry in a long
+// run under throttling and then fails calls with "retry quota exceeded"
+// that would have succeeded a moment later.
+func Retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 8
+		o.MaxBackoff = 20 * time.Second
+		o.RateLimiter = ratelimit.None
+	})
+}
+
+// Load reads the shared config files for profile and pins region.
+func Load(ctx context.Context, profile, region string) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithSharedConfigProfile(profile),
+		config.WithRegion(region),
+		config.WithRetryer(Retryer),
+	)
+	if err != nil {
+		var nf config.SharedConfigProfileNotExistError
+		if errors.As(err, &nf) {
+			return aws.Config{}, fmt.Errorf("AWS profile %q not found in %s; known profiles: %s (set AWS_CONFIG_FILE, or fix the profile in the script or with --source-profile/--destination-profile)",
+				profile, configFile(), strings.Join(KnownProfiles(), ", "))
+		}
+		return aws.Config{}, fmt.Errorf("load AWS profile %q: %w", profile, err)
+	}
+	return cfg, nil
+}
+
+func configFile() string {
+	if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
+		return f
+	}
+	return filepath.Join(config.DefaultSharedConfigFilename())
+}
+
+// KnownProfiles lists the profile names in the shared config and
+// credentials files, for error messages.
+func KnownProfiles() []string {
+	seen := map[string]bool{}
+	files := []string{configFile(), config.DefaultSharedCredentialsFilename()}
+	if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+		files[1] = f
+	}
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if !strings.HasPrefix(line, "[") || !strings.HasSuffix(line, "]") {
+				continue
+			}
+			name := strings.TrimSpace(line[1 : len(line)-1])
+			if i == 0 {
+				if strings.HasPrefix(name, "profile ") {
+					name = strings.TrimSpace(strings.TrimPrefix(name, "profile "))
+				} else if name != "default" {
+					continue // sso-session, services sections
+				}
+			}
+			seen[name] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return []string{"(none)"}
+	}
+	return out
+}
+
+// CheckAccount calls GetCallerIdentity and compares the account.
+func CheckAccount(ctx context.Context, cfg aws.Config, profile, want string) error {
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fmt.Errorf("profile %q: GetCallerIdentity: %w", profile, err)
+	}
+	if got := aws.ToString(out.Account); got != want {
+		return fmt.Errorf("profile %q belongs to account %s (%s), but the script says %s; fix the account id in the script or pick the right profile",
+			profile, got, aws.ToString(out.Arn), want)
+	}
+	return nil
+}

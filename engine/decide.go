@@ -1,0 +1,337 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/luabind"
+)
+
+// DecideSummary is what one decide pass did.
+type DecideSummary struct {
+	Included   int64 `json:"included"`
+	Excluded   int64 `json:"excluded"` // includes failed decisions
+	Ineligible int64 `json:"ineligible"`
+	Failed     int64 `json:"failed"`
+	Redecided  int64 `json:"redecided"` // decisions (re)computed in this pass
+	Kept       int64 `json:"kept"`      // RPs already queued or copied, never re-decided
+}
+
+// VaultPlan is where a source vault's RPs go.
+type VaultPlan struct {
+	Source  *state.Vault
+	Mapping luabind.VaultMapping
+	Dest    *state.Vault // nil when the destination vault does not exist yet
+	Lock    *Lock        // the lock copies into it must satisfy
+}
+
+// MapVaults runs the vault mapping policy over every source vault.
+func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker) (map[string]*VaultPlan, error) {
+	src, err := st.Vaults(state.Source)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*VaultPlan, len(src))
+	for _, v := range src {
+		m, err := w.MapVault(ctx, vaultInput(v))
+		if err != nil {
+			return nil, fmt.Errorf("vault mapping for %s: %w", v.Name, err)
+		}
+		vp := &VaultPlan{Source: v, Mapping: m}
+		if d, ok, err := st.GetVault(state.Destination, m.Name); err != nil {
+			return nil, err
+		} else if ok {
+			vp.Dest = d
+		}
+		// The lock a copy must satisfy: the destination's own if it
+		// exists, else the one shuffle will replicate from the source.
+		lockFrom := v
+		if vp.Dest != nil {
+			lockFrom = vp.Dest
+		}
+		if lockFrom.Locked {
+			vp.Lock = &Lock{Min: lockFrom.MinRetentionDays, Max: lockFrom.MaxRetentionDays}
+		}
+		out[v.Name] = vp
+	}
+	return out, nil
+}
+
+func vaultInput(v *state.Vault) *luabind.VaultInput {
+	return &luabind.VaultInput{
+		Name: v.Name, Arn: v.Arn, VaultType: v.VaultType, EncryptionKeyArn: v.EncryptionKeyArn, Locked: v.Locked,
+		MinRetentionDays: v.MinRetentionDays, MaxRetentionDays: v.MaxRetentionDays, LockDate: v.LockDate,
+		Tags: v.Tags, SNSTopicArn: v.SNSTopicArn, Events: v.Events, AccessPolicy: v.AccessPolicy,
+	}
+}
+
+// RPInput is the view of an RP that policies see.
+func RPInput(rp *state.RP) *luabind.RPInput {
+	in := &luabind.RPInput{
+		Arn: rp.Arn, Vault: rp.Vault, ResourceArn: rp.ResourceArn, ResourceType: rp.ResourceType, ResourceName: rp.ResourceName,
+		Status: rp.Status, CreationDate: rp.CreationDate, SizeBytes: rp.Size, DeleteAfterDays: rp.DeleteAfterDays,
+		ColdAfterDays: rp.ColdAfterDays, EncryptionKeyArn: rp.EncryptionKeyArn,
+	}
+	if m := rp.Meta; m != nil {
+		in.HasMetadata, in.Metadata, in.Blank = true, m.Fields, m.Blank
+		if c := m.Conflict; c != nil {
+			in.Conflict = &luabind.ConflictInput{Field: c.Field, Values: c.Values, Lines: c.Lines}
+		}
+	}
+	return in
+}
+
+// Decider decides every pending RP with the engine's rules and the
+// policies, recording each decision with the revision that made it.
+type Decider struct {
+	Store    *state.Store
+	Policies *luabind.Policies
+	Workers  int
+	Now      func() time.Time
+}
+
+// revision fingerprints everything a decision for one vault depends on:
+// the policy hash and the vault's mapping and lock.
+func revision(policyHash string, vp *VaultPlan) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%v", policyHash, vp.Mapping.Name, vp.Mapping.Skip)
+	if vp.Lock != nil {
+		fmt.Fprintf(h, "\x00%v\x00%v", deref(vp.Lock.Min), deref(vp.Lock.Max))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+type decideJob struct {
+	rp  *state.RP
+	rev string
+	vp  *VaultPlan
+}
+
+// Run decides. RPs that are queued or copied keep their decision: a
+// policy change never undoes a copy.
+func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
+	var sum DecideSummary
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	workers := d.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	w0, err := d.Policies.NewWorker()
+	if err != nil {
+		return sum, err
+	}
+	plans, err := MapVaults(ctx, d.Store, w0)
+	w0.Close()
+	if err != nil {
+		return sum, err
+	}
+	revs := make(map[string]string, len(plans))
+	for name, vp := range plans {
+		revs[name] = revision(d.Policies.Hash, vp)
+	}
+	now := d.Now().UTC()
+
+	// Nothing changed since the last pass (inventory, metadata,
+	// decisions, policies, mappings), and no RP has reached its cold
+	// storage date since: the decisions stand.
+	type cache struct {
+		Revs       string        `json:"revs"`
+		Epochs     state.Epochs  `json:"epochs"`
+		ValidUntil time.Time     `json:"valid_until"`
+		Summary    DecideSummary `json:"summary"`
+	}
+	revsKey := revisionsKey(revs)
+	ep, err := d.Store.Epochs()
+	if err != nil {
+		return sum, err
+	}
+	var c cache
+	if ok, err := d.Store.GetCache("decide", &c); err != nil {
+		return sum, err
+	} else if ok && c.Revs == revsKey && c.Epochs == ep && now.Before(c.ValidUntil) {
+		c.Summary.Redecided = 0
+		return c.Summary, nil
+	}
+	validUntil := now.Add(24 * time.Hour)
+
+	jobs := make(chan decideJob, 256)
+	results := make(chan *state.RP, 256)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, workers+2)
+	for i := 0; i < workers; i++ {
+		w, err := d.Policies.NewWorker()
+		if err != nil {
+			cancel()
+			return sum, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer w.Close()
+			for j := range jobs {
+				j.rp.Decision = decideOne(ctx, w, j, now)
+				select {
+				case results <- j.rp:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	// Writer: one batch for all decisions; it tallies the new ones.
+	done := make(chan struct{})
+	b := d.Store.NewBatch(state.EpochDecision)
+	var fresh DecideSummary
+	go func() {
+		defer close(done)
+		for rp := range results {
+			fresh.count(rp)
+			if err := b.Put(rp); err != nil {
+				errc <- err
+				cancel()
+				return
+			}
+		}
+	}()
+	var scanErr error
+	var counts DecideSummary
+	scanErr = d.Store.ScanRPs(func(rp *state.RP) error {
+		vp := plans[rp.Vault]
+		if vp == nil {
+			return nil // a vault no longer listed; its RPs are gone
+		}
+		if rp.Copy != state.CopyPending {
+			counts.Kept++
+			counts.count(rp)
+			return nil
+		}
+		if t := rp.MoveToColdAt; t != nil && t.After(now) && t.Before(validUntil) {
+			validUntil = *t
+		}
+		rev := revs[rp.Vault]
+		if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+ruleGone) {
+			counts.count(rp)
+			return nil
+		}
+		counts.Redecided++
+		select {
+		case jobs <- decideJob{rp: rp, rev: rev, vp: vp}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(jobs)
+	wg.Wait()
+	close(results)
+	<-done
+	select {
+	case err := <-errc:
+		b.Cancel()
+		return sum, err
+	default:
+	}
+	if scanErr != nil {
+		b.Cancel()
+		return sum, scanErr
+	}
+	if err := b.Flush(); err != nil {
+		return sum, err
+	}
+	sum = DecideSummary{
+		Included: counts.Included + fresh.Included, Excluded: counts.Excluded + fresh.Excluded,
+		Ineligible: counts.Ineligible + fresh.Ineligible, Failed: counts.Failed + fresh.Failed,
+		Redecided: counts.Redecided, Kept: counts.Kept,
+	}
+	if ep, err = d.Store.Epochs(); err != nil {
+		return sum, err
+	}
+	return sum, d.Store.PutCache("decide", cache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum})
+}
+
+// revisionsKey fingerprints every vault's decision revision.
+func revisionsKey(revs map[string]string) string {
+	names := make([]string, 0, len(revs))
+	for n := range revs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		fmt.Fprintf(h, "%s=%s\x00", n, revs[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// count adds one RP's current decision to the tallies.
+func (s *DecideSummary) count(rp *state.RP) {
+	if rp.Decision == nil || rp.Gone {
+		return
+	}
+	switch rp.Decision.Outcome {
+	case state.Included:
+		s.Included++
+	case state.Excluded:
+		s.Excluded++
+	case state.Failed:
+		s.Excluded++
+		s.Failed++
+	case state.Ineligible:
+		s.Ineligible++
+	}
+}
+
+func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Time) *state.Decision {
+	dec := &state.Decision{PolicyHash: j.rev, MetaHash: j.rp.MetaHash, At: now}
+	if j.vp.Mapping.Skip {
+		dec.Outcome, dec.Rule = state.Excluded, "engine:"+ruleVaultSkip
+		dec.Reason = "the vault mapping skips vault " + j.rp.Vault
+		if j.vp.Mapping.Reason != "" {
+			dec.Reason += ": " + j.vp.Mapping.Reason
+		}
+		return dec
+	}
+	if rule, reason, bad := Ineligible(j.rp, j.vp.Lock, now); bad {
+		dec.Outcome, dec.Rule, dec.Reason = state.Ineligible, "engine:"+rule, reason
+		return dec
+	}
+	pd := w.Decide(ctx, RPInput(j.rp))
+	dec.Rule, dec.Reason = "policy:"+pd.Policy, pd.Reason
+	switch {
+	case pd.Failed:
+		dec.Outcome = state.Failed
+	case pd.Include:
+		dec.Outcome = state.Included
+	default:
+		dec.Outcome = state.Excluded
+	}
+	return dec
+}
+
+// Tally counts decisions across the state.
+func Tally(st *state.Store) (DecideSummary, error) {
+	var s DecideSummary
+	err := st.ScanRPs(func(rp *state.RP) error {
+		s.count(rp)
+		return nil
+	})
+	return s, err
+}

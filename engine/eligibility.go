@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// FullyManagedTypes are re-encrypted with the destination vault's key on
+// copy, so their source key does not matter (AWS Backup "fully managed"
+// resource types; ../shared/domain/aws-backup-facts.md §3).
+var FullyManagedTypes = map[string]bool{
+	"S3": true, "EFS": true, "DynamoDB": true, "VirtualMachine": true, "Timestream": true, "SAP HANA on Amazon EC2": true,
+}
+
+// NotCopyableTypes cannot be copied to another account at all.
+var NotCopyableTypes = map[string]bool{"Redshift": true}
+
+// Lock is the vault lock a copy must satisfy.
+type Lock struct {
+	Min, Max *int64
+}
+
+// eligibility rule names, recorded as "engine:<name>".
+const (
+	ruleGone        = "gone"
+	ruleStatus      = "status"
+	ruleContinuous  = "continuous"
+	ruleCold        = "cold-storage"
+	ruleManagedKey  = "aws-managed-key"
+	ruleNotCopyable = "type-not-copyable"
+	ruleRetention   = "retention-vs-lock"
+	ruleVaultSkip   = "vault-skipped"
+)
+
+// IsContinuous tells a continuous (PITR) recovery point by its ARN; the
+// list API has no field for it.
+func IsContinuous(arn string) bool { return strings.Contains(arn, ":recovery-point:continuous:") }
+
+// Ineligible returns the engine rule that forbids copying rp, if any.
+// These hold whatever the policies say.
+func Ineligible(rp *state.RP, lock *Lock, now time.Time) (rule, reason string, bad bool) {
+	switch {
+	case rp.Gone:
+		return ruleGone, "no longer listed in the source vault", true
+	case rp.Status != "COMPLETED":
+		return ruleStatus, fmt.Sprintf("status is %s, not COMPLETED", rp.Status), true
+	case IsContinuous(rp.Arn):
+		return ruleContinuous, "continuous (PITR) backups cannot be copied on demand", true
+	case rp.MoveToColdAt != nil && !rp.MoveToColdAt.After(now):
+		return ruleCold, "in cold storage; cold and archive tiers cannot be copied", true
+	case NotCopyableTypes[rp.ResourceType]:
+		return ruleNotCopyable, fmt.Sprintf("resource type %s cannot be copied to another account", rp.ResourceType), true
+	case rp.IsEncrypted && !FullyManagedTypes[rp.ResourceType] && rp.EncryptionKeyType != "CUSTOMER_MANAGED_KMS_KEY":
+		return ruleManagedKey, fmt.Sprintf("%s recovery point encrypted with an AWS-managed key; only customer-managed keys shared with the destination can be copied across accounts", rp.ResourceType), true
+	}
+	if lock != nil {
+		days := rp.DeleteAfterDays
+		if days != nil && *days < 0 {
+			days = nil
+		}
+		switch {
+		case lock.Min != nil && days != nil && *days < *lock.Min:
+			return ruleRetention, fmt.Sprintf("retention of %d days is below the destination vault lock minimum of %d days", *days, *lock.Min), true
+		case lock.Max != nil && days == nil:
+			return ruleRetention, fmt.Sprintf("kept indefinitely, above the destination vault lock maximum of %d days", *lock.Max), true
+		case lock.Max != nil && *days > *lock.Max:
+			return ruleRetention, fmt.Sprintf("retention of %d days is above the destination vault lock maximum of %d days", *days, *lock.Max), true
+		}
+	}
+	return "", "", false
+}

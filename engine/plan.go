@@ -1,0 +1,261 @@
+package engine
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// PlanSchema names the version of the plan JSON; docs/operator-guide.md
+// documents it. Fields are only ever added within one version.
+const PlanSchema = "shuffle.plan/v1"
+
+// Counts are the per-scope numbers of a plan.
+type Counts struct {
+	RecoveryPoints     int64            `json:"recovery_points"`
+	Bytes              int64            `json:"bytes"`
+	Included           int64            `json:"included"`
+	IncludedBytes      int64            `json:"included_bytes"`
+	Excluded           int64            `json:"excluded"`
+	Ineligible         int64            `json:"ineligible"`
+	Failed             int64            `json:"failed"`
+	Undecided          int64            `json:"undecided"`
+	ExcludedByReason   map[string]int64 `json:"excluded_by_reason"`
+	IneligibleByReason map[string]int64 `json:"ineligible_by_reason"`
+}
+
+func newCounts() Counts {
+	return Counts{ExcludedByReason: map[string]int64{}, IneligibleByReason: map[string]int64{}}
+}
+
+func (c *Counts) add(rp *state.RP) {
+	c.RecoveryPoints++
+	c.Bytes += rp.Size
+	d := rp.Decision
+	switch {
+	case d == nil:
+		c.Undecided++
+	case d.Outcome == state.Included:
+		c.Included++
+		c.IncludedBytes += rp.Size
+	case d.Outcome == state.Ineligible:
+		c.Ineligible++
+		c.IneligibleByReason[d.Reason]++
+	default: // excluded, or a failed policy (which excludes)
+		c.Excluded++
+		if d.Outcome == state.Failed {
+			c.Failed++
+		}
+		c.ExcludedByReason[d.Reason]++
+	}
+}
+
+// TypeCounts are the counts of one resource type in one vault.
+type TypeCounts struct {
+	ResourceType string `json:"resource_type"`
+	Counts
+}
+
+// DestinationPlan says what happens to a source vault's destination.
+type DestinationPlan struct {
+	Name   string `json:"name"`
+	Action string `json:"action"` // create, exists, drift, skip
+	// Settings are what a created vault would get (issue 4 applies them).
+	Settings DestinationSettings `json:"settings"`
+	Drift    []string            `json:"drift,omitempty"`
+	Reason   string              `json:"reason,omitempty"`
+}
+
+// DestinationSettings describe a destination vault.
+type DestinationSettings struct {
+	VaultType        string            `json:"vault_type"`
+	EncryptionKeyArn string            `json:"encryption_key_arn,omitempty"`
+	LockMode         string            `json:"lock_mode"` // none, governance, compliance
+	MinRetentionDays *int64            `json:"min_retention_days,omitempty"`
+	MaxRetentionDays *int64            `json:"max_retention_days,omitempty"`
+	SNSTopicArn      string            `json:"sns_topic_arn,omitempty"`
+	Events           []string          `json:"events,omitempty"`
+	Tags             map[string]string `json:"tags,omitempty"`
+}
+
+// VaultReport is one source vault in a plan.
+type VaultReport struct {
+	Name string `json:"name"`
+	Counts
+	ByType      []TypeCounts    `json:"by_type"`
+	Destination DestinationPlan `json:"destination"`
+}
+
+// ConflictWarning is a resource with disagreeing metadata rows.
+type ConflictWarning struct {
+	ResourceArn string   `json:"resource_arn"`
+	Field       string   `json:"field"`
+	Values      []string `json:"values"`
+	Lines       []int    `json:"lines"`
+}
+
+// Warnings are problems the operator should look at before copying.
+type Warnings struct {
+	RPsWithoutMetadata       int64             `json:"rps_without_metadata"`
+	ResourcesWithoutMetadata []string          `json:"resources_without_metadata"` // up to 20, sorted
+	Conflicts                []ConflictWarning `json:"conflicts"`
+	MetadataRowsWithoutRPs   int               `json:"metadata_rows_without_rps"`
+}
+
+// Plan is the report of `shuffle plan`.
+type Plan struct {
+	Schema      string    `json:"schema"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Script      string    `json:"script"`
+	PolicyHash  string    `json:"policy_hash"`
+	// Inventory is what this command's inventory pass did (listed_pages
+	// is 0 when a finished inventory was resumed).
+	Inventory InventorySummary `json:"inventory"`
+	Totals    Counts           `json:"totals"`
+	Vaults    []VaultReport    `json:"vaults"`
+	Warnings  Warnings         `json:"warnings"`
+}
+
+// BuildPlan aggregates the state into a plan.
+func BuildPlan(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, table *metadata.Table, now time.Time) (*Plan, error) {
+	p := &Plan{Schema: PlanSchema, GeneratedAt: now.UTC(), Totals: newCounts()}
+	vaults := map[string]*VaultReport{}
+	types := map[string]map[string]*TypeCounts{}
+	noMeta := map[string]bool{}
+	used := map[string]bool{}
+	err := st.ScanRPs(func(rp *state.RP) error {
+		used[rp.ResourceArn] = true
+		if rp.Gone {
+			return nil
+		}
+		v := vaults[rp.Vault]
+		if v == nil {
+			v = &VaultReport{Name: rp.Vault, Counts: newCounts()}
+			vaults[rp.Vault] = v
+			types[rp.Vault] = map[string]*TypeCounts{}
+		}
+		tc := types[rp.Vault][rp.ResourceType]
+		if tc == nil {
+			tc = &TypeCounts{ResourceType: rp.ResourceType, Counts: newCounts()}
+			types[rp.Vault][rp.ResourceType] = tc
+		}
+		p.Totals.add(rp)
+		v.Counts.add(rp)
+		tc.Counts.add(rp)
+		if rp.Enriched && rp.Meta == nil {
+			p.Warnings.RPsWithoutMetadata++
+			noMeta[rp.ResourceArn] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for name, vp := range plans {
+		v := vaults[name]
+		if v == nil {
+			v = &VaultReport{Name: name, Counts: newCounts()}
+			vaults[name] = v
+		}
+		v.Destination = destinationPlan(vp)
+	}
+	for name, v := range vaults {
+		for _, tc := range types[name] {
+			v.ByType = append(v.ByType, *tc)
+		}
+		sort.Slice(v.ByType, func(i, j int) bool { return v.ByType[i].ResourceType < v.ByType[j].ResourceType })
+		if v.ByType == nil {
+			v.ByType = []TypeCounts{}
+		}
+		p.Vaults = append(p.Vaults, *v)
+	}
+	sort.Slice(p.Vaults, func(i, j int) bool { return p.Vaults[i].Name < p.Vaults[j].Name })
+	for arn := range noMeta {
+		p.Warnings.ResourcesWithoutMetadata = append(p.Warnings.ResourcesWithoutMetadata, arn)
+	}
+	sort.Strings(p.Warnings.ResourcesWithoutMetadata)
+	if len(p.Warnings.ResourcesWithoutMetadata) > 20 {
+		p.Warnings.ResourcesWithoutMetadata = p.Warnings.ResourcesWithoutMetadata[:20]
+	}
+	if p.Warnings.ResourcesWithoutMetadata == nil {
+		p.Warnings.ResourcesWithoutMetadata = []string{}
+	}
+	p.Warnings.Conflicts = []ConflictWarning{}
+	if table != nil {
+		for _, c := range table.Conflicts {
+			p.Warnings.Conflicts = append(p.Warnings.Conflicts, ConflictWarning{ResourceArn: c.ResourceArn, Field: c.Field, Values: c.Values, Lines: c.Lines})
+		}
+		for e := range table.All() {
+			if !used[e.ResourceArn] {
+				p.Warnings.MetadataRowsWithoutRPs++
+			}
+		}
+	}
+	return p, ctx.Err()
+}
+
+func lockMode(v *state.Vault) string {
+	switch {
+	case !v.Locked:
+		return "none"
+	case v.LockDate != nil:
+		return "compliance"
+	default:
+		return "governance"
+	}
+}
+
+// destinationPlan compares the destination vault (if any) with what
+// like-for-like replication would create.
+func destinationPlan(vp *VaultPlan) DestinationPlan {
+	src := vp.Source
+	want := DestinationSettings{
+		VaultType: src.VaultType, EncryptionKeyArn: vp.Mapping.EncryptionKeyArn, LockMode: lockMode(src),
+		MinRetentionDays: src.MinRetentionDays, MaxRetentionDays: src.MaxRetentionDays,
+		SNSTopicArn: vp.Mapping.SNSTopicArn, Events: src.Events, Tags: vp.Mapping.Tags,
+	}
+	if want.Tags == nil {
+		want.Tags = src.Tags
+	}
+	dp := DestinationPlan{Name: vp.Mapping.Name, Settings: want}
+	switch {
+	case vp.Mapping.Skip:
+		dp.Action, dp.Reason = "skip", vp.Mapping.Reason
+	case vp.Dest == nil:
+		dp.Action = "create"
+	default:
+		d := vp.Dest
+		if d.VaultType != want.VaultType {
+			dp.Drift = append(dp.Drift, "vault type "+d.VaultType+", source "+want.VaultType)
+		}
+		if lockMode(d) != want.LockMode {
+			dp.Drift = append(dp.Drift, "lock "+lockMode(d)+", source "+want.LockMode)
+		}
+		if deref(d.MinRetentionDays) != deref(want.MinRetentionDays) || deref(d.MaxRetentionDays) != deref(want.MaxRetentionDays) {
+			dp.Drift = append(dp.Drift, "lock retention differs from the source")
+		}
+		if !sameTags(d.Tags, want.Tags) {
+			dp.Drift = append(dp.Drift, "tags differ from the source")
+		}
+		dp.Action = "exists"
+		if len(dp.Drift) > 0 {
+			dp.Action = "drift"
+		}
+	}
+	return dp
+}
+
+func sameTags(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}

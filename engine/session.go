@@ -1,0 +1,307 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/luabind"
+)
+
+// Overrides are CLI flags that win over the script.
+type Overrides struct {
+	SourceProfile      string
+	DestinationProfile string
+}
+
+// Session is one command's work on one state: it is the host the
+// operator's script drives through the `shuffle` Lua module.
+type Session struct {
+	StateDir  string
+	Overrides Overrides
+	Fresh     bool // start a new inventory generation
+	Now       func() time.Time
+	Progress  *Progress
+	// Clients, when set, replace the AWS clients built from profiles
+	// (tests inject wrapped clients here).
+	Clients func(cfg luabind.ScriptConfig) (src, dst BackupReader, err error)
+
+	Config   luabind.ScriptConfig
+	Store    *state.Store
+	Table    *metadata.Table
+	Policies *luabind.Policies
+	src, dst BackupReader
+	csvHash  string
+
+	Inventoried, Enriched, Decided bool
+	InventorySummary               InventorySummary
+	EnrichSummary                  EnrichSummary
+	DecideSummary                  DecideSummary
+}
+
+var _ luabind.Host = (*Session)(nil)
+
+// ConfigError is a problem with the script's configuration or the
+// environment it names (profiles, accounts, regions, files).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Configure validates everything the script declared before anything is
+// written: regions, the metadata CSV, the policies, the profiles and
+// their accounts. Only then is the state opened.
+func (s *Session) Configure(cfg luabind.ScriptConfig) error {
+	if s.Store != nil {
+		return errors.New("shuffle.config was already called; call it once")
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Progress == nil {
+		s.Progress = NewProgress()
+	}
+	if s.Overrides.SourceProfile != "" {
+		cfg.Source.Profile = s.Overrides.SourceProfile
+	}
+	if s.Overrides.DestinationProfile != "" {
+		cfg.Destination.Profile = s.Overrides.DestinationProfile
+	}
+	if cfg.Source.Region != cfg.Destination.Region {
+		return &ConfigError{fmt.Errorf("source region %s and destination region %s differ; shuffle copies within one region, so set both to the same region", cfg.Source.Region, cfg.Destination.Region)}
+	}
+	if cfg.Source.Account == cfg.Destination.Account {
+		return &ConfigError{fmt.Errorf("source and destination are both account %s; shuffle copies between two accounts", cfg.Source.Account)}
+	}
+	table, err := metadata.Load(cfg.Metadata)
+	if err != nil {
+		return &ConfigError{fmt.Errorf("metadata: %w", err)}
+	}
+	csvHash, err := fileHash(cfg.Metadata)
+	if err != nil {
+		return &ConfigError{fmt.Errorf("metadata: %w", err)}
+	}
+	s.csvHash = csvHash
+	pol, err := luabind.LoadPolicies(cfg.Policies)
+	if err != nil {
+		return &ConfigError{fmt.Errorf("policies: %w", err)}
+	}
+	ctx := context.Background()
+	var src, dst BackupReader
+	if s.Clients != nil {
+		if src, dst, err = s.Clients(cfg); err != nil {
+			return err
+		}
+	} else {
+		scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region)
+		if err != nil {
+			return &ConfigError{fmt.Errorf("source: %w", err)}
+		}
+		dcfg, err := awsclient.Load(ctx, cfg.Destination.Profile, cfg.Destination.Region)
+		if err != nil {
+			return &ConfigError{fmt.Errorf("destination: %w", err)}
+		}
+		if err := awsclient.CheckAccount(ctx, scfg, cfg.Source.Profile, cfg.Source.Account); err != nil {
+			return &ConfigError{fmt.Errorf("source: %w", err)}
+		}
+		if err := awsclient.CheckAccount(ctx, dcfg, cfg.Destination.Profile, cfg.Destination.Account); err != nil {
+			return &ConfigError{fmt.Errorf("destination: %w", err)}
+		}
+		src, dst = backup.NewFromConfig(scfg), backup.NewFromConfig(dcfg)
+	}
+	st, err := state.Open(s.StateDir)
+	if err != nil {
+		return err
+	}
+	if err := st.CheckIdentity(state.Identity{SourceAccount: cfg.Source.Account, DestinationAccount: cfg.Destination.Account, Region: cfg.Source.Region}); err != nil {
+		st.Close()
+		return &ConfigError{err}
+	}
+	if s.Fresh {
+		if _, err := st.NewGeneration(); err != nil {
+			st.Close()
+			return err
+		}
+	}
+	s.Config, s.Table, s.Policies, s.Store, s.src, s.dst = cfg, table, pol, st, src, dst
+	return nil
+}
+
+// Close releases the state.
+func (s *Session) Close() error {
+	if s.Store == nil {
+		return nil
+	}
+	err := s.Store.Close()
+	s.Store = nil
+	return err
+}
+
+func (s *Session) ready() error {
+	if s.Store == nil {
+		return errors.New("call shuffle.config{...} first")
+	}
+	return nil
+}
+
+// Inventory lists the source (and destination vaults) into the state.
+func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: s.Progress}
+	sum, err := inv.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.Inventoried, s.InventorySummary = true, sum
+	return toMap(sum), nil
+}
+
+// Enrich joins the metadata CSV.
+func (s *Session) Enrich(ctx context.Context) (map[string]any, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	sum, err := Enrich(ctx, s.Store, s.Table, s.csvHash)
+	if err != nil {
+		return nil, err
+	}
+	s.Enriched, s.EnrichSummary = true, sum
+	return toMap(sum), nil
+}
+
+// Decide runs the engine rules and the policies.
+func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	d := &Decider{Store: s.Store, Policies: s.Policies, Now: s.Now}
+	sum, err := d.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.Decided, s.DecideSummary = true, sum
+	return toMap(sum), nil
+}
+
+// Complete runs whichever of inventory, enrich and decide the script
+// did not, in order (plan needs all three).
+func (s *Session) Complete(ctx context.Context) error {
+	if err := s.ready(); err != nil {
+		return err
+	}
+	if !s.Inventoried {
+		if _, err := s.Inventory(ctx); err != nil {
+			return err
+		}
+	}
+	if !s.Enriched {
+		if _, err := s.Enrich(ctx); err != nil {
+			return err
+		}
+	}
+	if !s.Decided {
+		if _, err := s.Decide(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Plan builds the plan report from the state. The aggregate is cached
+// with the epochs and inputs it was built from, so an unchanged state
+// reports without a scan.
+func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
+	w, err := s.Policies.NewWorker()
+	if err != nil {
+		return nil, err
+	}
+	plans, err := MapVaults(ctx, s.Store, w)
+	w.Close()
+	if err != nil {
+		return nil, err
+	}
+	type cache struct {
+		Key    string       `json:"key"`
+		Epochs state.Epochs `json:"epochs"`
+		Plan   *Plan        `json:"plan"`
+	}
+	revs := make(map[string]string, len(plans))
+	for name, vp := range plans {
+		revs[name] = revision(s.Policies.Hash, vp) + destinationKey(vp)
+	}
+	key := revisionsKey(revs) + s.csvHash
+	ep, err := s.Store.Epochs()
+	if err != nil {
+		return nil, err
+	}
+	var c cache
+	var p *Plan
+	if ok, err := s.Store.GetCache("plan", &c); err != nil {
+		return nil, err
+	} else if ok && c.Key == key && c.Epochs == ep && c.Plan != nil {
+		p = c.Plan
+	} else {
+		if p, err = BuildPlan(ctx, s.Store, plans, s.Table, s.Now()); err != nil {
+			return nil, err
+		}
+		if err := s.Store.PutCache("plan", cache{Key: key, Epochs: ep, Plan: p}); err != nil {
+			return nil, err
+		}
+	}
+	p.GeneratedAt = s.Now().UTC()
+	p.Script, p.PolicyHash, p.Inventory = script, s.Policies.Hash, s.InventorySummary
+	return p, nil
+}
+
+// destinationKey fingerprints what the plan shows of a destination vault.
+func destinationKey(vp *VaultPlan) string {
+	b, _ := json.Marshal(struct {
+		M luabind.VaultMapping
+		D *state.Vault
+	}{vp.Mapping, vp.Dest})
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8])
+}
+
+func fileHash(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// toMap turns a summary struct into the table a script sees.
+func toMap(v any) map[string]any {
+	m := map[string]any{}
+	switch s := v.(type) {
+	case InventorySummary:
+		m["vaults"], m["recovery_points"], m["partitions"], m["listed_pages"] = s.Vaults, s.RecoveryPoints, s.Partitions, s.ListedPages
+		m["new"], m["changed"], m["gone"], m["resumed"] = s.New, s.Changed, s.Gone, s.Resumed
+	case EnrichSummary:
+		m["matched"], m["unmatched"], m["conflicts"], m["updated"] = s.Matched, s.Unmatched, s.Conflicts, s.Updated
+		m["rows"], m["resources"], m["rows_without_rps"] = s.Rows, s.Resources, s.RowsWithoutRPs
+	case DecideSummary:
+		m["included"], m["excluded"], m["ineligible"], m["failed"] = s.Included, s.Excluded, s.Ineligible, s.Failed
+		m["redecided"], m["kept"] = s.Redecided, s.Kept
+	}
+	return m
+}

@@ -1,0 +1,99 @@
+package state
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+)
+
+// Every Badger key shuffle writes is built here, and only here. The
+// layout is docs/adr/0001-badger-state-layout.md; change both together.
+
+const sep = 0x00
+
+var (
+	keySchema     = []byte("meta/schema")
+	keyIdentity   = []byte("meta/identity")
+	keyGeneration = []byte("meta/generation")
+
+	prefixVault = []byte("vault/")
+	prefixPart  = []byte("part/")
+	prefixRP    = []byte("rp/")
+	prefixRun   = []byte("run/")
+)
+
+// Side tells the source account's vaults from the destination's.
+type Side byte
+
+const (
+	Source      Side = 's'
+	Destination Side = 'd'
+)
+
+func join(prefix []byte, parts ...string) []byte {
+	n := len(prefix)
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	k := make([]byte, 0, n)
+	k = append(k, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, sep)
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
+// vaultKey: vault/ + side + 0x00 + name.
+func vaultKey(side Side, name string) []byte { return join(prefixVault, string(side), name) }
+
+// vaultPrefix: every vault of one side.
+func vaultPrefix(side Side) []byte { return append(join(prefixVault, string(side)), sep) }
+
+// partKey: part/ + vault + 0x00 + partition id.
+func partKey(vault, id string) []byte { return join(prefixPart, vault, id) }
+
+// partPrefix: every partition cursor of one vault.
+func partPrefix(vault string) []byte { return append(join(prefixPart, vault), sep) }
+
+// PartitionID is TYPE + 0x00 + the created-after bound as 16 hex digits
+// ("" type: every type; 0: no lower bound).
+func PartitionID(resourceType string, after int64) string {
+	return resourceType + string(rune(sep)) + fmt.Sprintf("%016x", uint64(after))
+}
+
+// rpKey: rp/ + vault + 0x00 + RP ARN.
+func rpKey(vault, arn string) []byte { return join(prefixRP, vault, arn) }
+
+// rpVaultPrefix: every RP of one vault.
+func rpVaultPrefix(vault string) []byte { return append(join(prefixRP, vault), sep) }
+
+// epochKey: meta/epoch/ + kind.
+func epochKey(k EpochKind) []byte { return []byte("meta/epoch/" + string(k)) }
+
+// cacheKey: meta/cache/ + name of a derived step.
+func cacheKey(name string) []byte { return []byte("meta/cache/" + name) }
+
+// runKey: run/ + start time in ns, big-endian.
+func runKey(startNanos int64) []byte {
+	k := append([]byte(nil), prefixRun...)
+	return binary.BigEndian.AppendUint64(k, uint64(startNanos))
+}
+
+// splitRPKey returns the vault and ARN of an rp/ key.
+func splitRPKey(k []byte) (vault, arn string, ok bool) {
+	if len(k) <= len(prefixRP) {
+		return "", "", false
+	}
+	rest := k[len(prefixRP):]
+	for i, b := range rest {
+		if b == sep {
+			return string(rest[:i]), string(rest[i+1:]), true
+		}
+	}
+	return "", "", false
+}
+
+func uint64Bytes(v uint64) []byte { return []byte(strconv.FormatUint(v, 10)) }

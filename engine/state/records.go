@@ -1,0 +1,478 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Vault is a vault as listed, with the settings shuffle replicates.
+type Vault struct {
+	V                      int               `json:"v"`
+	Side                   Side              `json:"side"`
+	Name                   string            `json:"name"`
+	Arn                    string            `json:"arn"`
+	VaultType              string            `json:"vault_type"`
+	VaultState             string            `json:"vault_state,omitempty"`
+	EncryptionKeyArn       string            `json:"encryption_key_arn,omitempty"`
+	EncryptionKeyType      string            `json:"encryption_key_type,omitempty"`
+	Locked                 bool              `json:"locked"`
+	MinRetentionDays       *int64            `json:"min_retention_days,omitempty"`
+	MaxRetentionDays       *int64            `json:"max_retention_days,omitempty"`
+	LockDate               *time.Time        `json:"lock_date,omitempty"`
+	AccessPolicy           string            `json:"access_policy,omitempty"`
+	SNSTopicArn            string            `json:"sns_topic_arn,omitempty"`
+	Events                 []string          `json:"events,omitempty"`
+	Tags                   map[string]string `json:"tags,omitempty"`
+	NumberOfRecoveryPoints int64             `json:"number_of_recovery_points"`
+	ListedAt               time.Time         `json:"listed_at"`
+	// Generation is bumped by 'shuffle reset vault NAME'; the vault's
+	// effective inventory generation is the larger of it and the global one.
+	Generation uint64 `json:"generation,omitempty"`
+	// InventoryDone is the generation in which every partition of the
+	// vault was listed to the end (0: not yet).
+	InventoryDone uint64 `json:"inventory_done,omitempty"`
+}
+
+// Partition is the cursor of one NextToken chain.
+type Partition struct {
+	V            int       `json:"v"`
+	Vault        string    `json:"vault"`
+	ID           string    `json:"id"`
+	ResourceType string    `json:"resource_type,omitempty"`
+	After        int64     `json:"after,omitempty"`  // unix seconds; 0 = no bound
+	Before       int64     `json:"before,omitempty"` // unix seconds; 0 = no bound
+	NextToken    string    `json:"next_token,omitempty"`
+	Pages        int       `json:"pages"`
+	Seen         int64     `json:"seen"`
+	Done         bool      `json:"done"`
+	Generation   uint64    `json:"generation"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Outcome of a decision.
+const (
+	Included   = "included"
+	Excluded   = "excluded"
+	Ineligible = "ineligible"
+	Failed     = "failed" // the policy itself failed; the RP is excluded
+)
+
+// Decision is what the engine and the policies decided for one RP.
+type Decision struct {
+	Outcome    string    `json:"outcome"`
+	Reason     string    `json:"reason"`
+	Rule       string    `json:"rule"` // "engine:<rule>" or "policy:<module>"
+	PolicyHash string    `json:"policy_hash"`
+	MetaHash   string    `json:"meta_hash,omitempty"`
+	At         time.Time `json:"at"`
+}
+
+// Conflict is a disagreement between metadata rows for one resource.
+type Conflict struct {
+	Field  string   `json:"field"`
+	Values []string `json:"values"`
+	Lines  []int    `json:"lines"`
+}
+
+// Meta is the metadata row joined to an RP.
+type Meta struct {
+	Fields   map[string]string `json:"fields,omitempty"`
+	Blank    map[string]bool   `json:"blank,omitempty"`
+	Lines    []int             `json:"lines,omitempty"`
+	Conflict *Conflict         `json:"conflict,omitempty"`
+}
+
+// Copy states of an RP (issue 4 moves them past pending).
+const (
+	CopyPending = "" // not queued; decisions may still change
+)
+
+// RP is one source recovery point.
+type RP struct {
+	V                 int        `json:"v"`
+	Arn               string     `json:"arn"`
+	Vault             string     `json:"vault"`
+	ResourceArn       string     `json:"resource_arn"`
+	ResourceType      string     `json:"resource_type"`
+	ResourceName      string     `json:"resource_name,omitempty"`
+	Status            string     `json:"status"`
+	StatusMessage     string     `json:"status_message,omitempty"`
+	CreationDate      time.Time  `json:"creation_date"`
+	CompletionDate    *time.Time `json:"completion_date,omitempty"`
+	Size              int64      `json:"size"`
+	DeleteAfterDays   *int64     `json:"delete_after_days,omitempty"`
+	ColdAfterDays     *int64     `json:"cold_after_days,omitempty"`
+	DeleteAt          *time.Time `json:"delete_at,omitempty"`
+	MoveToColdAt      *time.Time `json:"move_to_cold_at,omitempty"`
+	EncryptionKeyArn  string     `json:"encryption_key_arn,omitempty"`
+	EncryptionKeyType string     `json:"encryption_key_type,omitempty"`
+	IsEncrypted       bool       `json:"is_encrypted"`
+	ParentArn         string     `json:"parent_arn,omitempty"`
+	BackupPlanID      string     `json:"backup_plan_id,omitempty"`
+	IamRoleArn        string     `json:"iam_role_arn,omitempty"`
+
+	Seen      uint64    `json:"seen"`           // inventory generation that last listed it
+	Gone      bool      `json:"gone,omitempty"` // no longer listed by the source
+	FirstSeen time.Time `json:"first_seen"`
+
+	// Enriched is set once a metadata join has run for the RP; Meta is
+	// nil when the CSV had no row for its resource.
+	Enriched bool   `json:"enriched,omitempty"`
+	MetaHash string `json:"meta_hash,omitempty"`
+	Meta     *Meta  `json:"meta,omitempty"`
+
+	Decision *Decision `json:"decision,omitempty"`
+	Copy     string    `json:"copy,omitempty"`
+}
+
+// SameInventory reports whether the listed fields of a and b agree.
+func SameInventory(a, b *RP) bool {
+	return a.Arn == b.Arn && a.Vault == b.Vault && a.ResourceArn == b.ResourceArn && a.ResourceType == b.ResourceType &&
+		a.ResourceName == b.ResourceName && a.Status == b.Status && a.StatusMessage == b.StatusMessage &&
+		a.CreationDate.Equal(b.CreationDate) && sameTime(a.CompletionDate, b.CompletionDate) && a.Size == b.Size &&
+		sameInt(a.DeleteAfterDays, b.DeleteAfterDays) && sameInt(a.ColdAfterDays, b.ColdAfterDays) &&
+		sameTime(a.DeleteAt, b.DeleteAt) && sameTime(a.MoveToColdAt, b.MoveToColdAt) &&
+		a.EncryptionKeyArn == b.EncryptionKeyArn && a.EncryptionKeyType == b.EncryptionKeyType && a.IsEncrypted == b.IsEncrypted &&
+		a.ParentArn == b.ParentArn && a.BackupPlanID == b.BackupPlanID && a.IamRoleArn == b.IamRoleArn
+}
+
+func sameTime(a, b *time.Time) bool { return (a == nil) == (b == nil) && (a == nil || a.Equal(*b)) }
+func sameInt(a, b *int64) bool      { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+// PutVault writes a vault record.
+func (s *Store) PutVault(v *Vault) error {
+	v.V = schemaVersion
+	return s.db.Update(func(txn *badger.Txn) error { return setJSON(txn, vaultKey(v.Side, v.Name), v) })
+}
+
+// GetVault reads one vault; ok is false when it is not known.
+func (s *Store) GetVault(side Side, name string) (v *Vault, ok bool, err error) {
+	v = &Vault{}
+	err = s.db.View(func(txn *badger.Txn) error {
+		ok, err = getJSON(txn, vaultKey(side, name), v)
+		return err
+	})
+	return v, ok, err
+}
+
+// Vaults lists the vaults of one side, by name.
+func (s *Store) Vaults(side Side) ([]*Vault, error) {
+	var out []*Vault
+	p := vaultPrefix(side)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+			v := &Vault{}
+			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, v) }); err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Partitions lists the cursors of one vault.
+func (s *Store) Partitions(vault string) ([]*Partition, error) {
+	var out []*Partition
+	p := partPrefix(vault)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+			c := &Partition{}
+			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, c) }); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PutPartitions writes cursors (used to lay out a vault's partitions).
+func (s *Store) PutPartitions(parts []*Partition) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		for _, p := range parts {
+			p.V = schemaVersion
+			if err := setJSON(txn, partKey(p.Vault, p.ID), p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PageResult tells what SavePage did.
+type PageResult struct{ New, Changed, Unchanged int }
+
+// SavePage upserts one listed page of RPs and advances the partition
+// cursor in a single transaction: after a crash, either both are saved
+// or neither is, and the page is listed again.
+func (s *Store) SavePage(part *Partition, rps []*RP, now time.Time) (PageResult, error) {
+	var res PageResult
+	err := s.db.Update(func(txn *badger.Txn) error {
+		res = PageResult{}
+		for _, rp := range rps {
+			k := rpKey(rp.Vault, rp.Arn)
+			old := &RP{}
+			found, err := getRP(txn, k, old)
+			if err != nil {
+				return err
+			}
+			rec := rp
+			switch {
+			case !found:
+				rp.FirstSeen = now
+				res.New++
+			case SameInventory(old, rp) && !old.Gone:
+				if old.Seen == part.Generation {
+					res.Unchanged++
+					continue
+				}
+				old.Seen = part.Generation
+				rec = old
+				res.Unchanged++
+			default:
+				// Listed fields changed: keep what shuffle learnt (metadata,
+				// decision, copy state), refresh the rest. A changed RP that
+				// is still pending is decided again.
+				rp.FirstSeen, rp.Enriched, rp.MetaHash, rp.Meta, rp.Copy = old.FirstSeen, old.Enriched, old.MetaHash, old.Meta, old.Copy
+				if old.Copy != CopyPending {
+					rp.Decision = old.Decision
+				}
+				res.Changed++
+			}
+			rec.V = schemaVersion
+			rec.Seen = part.Generation
+			rec.Gone = false
+			if err := txn.Set(k, EncodeRP(rec)); err != nil {
+				return err
+			}
+		}
+		if res.New+res.Changed > 0 {
+			if err := txn.Set(epochKey(EpochInventory), newEpochValue()); err != nil {
+				return err
+			}
+		}
+		part.V = schemaVersion
+		part.UpdatedAt = now
+		return setJSON(txn, partKey(part.Vault, part.ID), part)
+	})
+	return res, err
+}
+
+// MarkGone flags RPs of a vault that generation g did not list. It
+// returns how many it flagged. Nothing is deleted.
+func (s *Store) MarkGone(vault string, g uint64) (int, error) {
+	n := 0
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	err := s.ScanVault(vault, func(rp *RP) error {
+		if rp.Seen < g && !rp.Gone {
+			if n == 0 {
+				if err := s.MarkDirty(EpochInventory); err != nil {
+					return err
+				}
+			}
+			rp.Gone = true
+			n++
+			return s.putRPBatch(wb, rp)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, wb.Flush()
+}
+
+func (s *Store) putRPBatch(wb *badger.WriteBatch, rp *RP) error {
+	rp.V = schemaVersion
+	return wb.Set(rpKey(rp.Vault, rp.Arn), EncodeRP(rp))
+}
+
+func getRP(txn *badger.Txn, key []byte, rp *RP) (bool, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, item.Value(func(b []byte) error { return DecodeRP(b, rp) })
+}
+
+// ScanVault calls fn for every RP of one vault, in ARN order.
+func (s *Store) ScanVault(vault string, fn func(*RP) error) error {
+	return s.scan(rpVaultPrefix(vault), fn)
+}
+
+// ScanRPs calls fn for every RP of every vault.
+func (s *Store) ScanRPs(fn func(*RP) error) error { return s.scan(prefixRP, fn) }
+
+// scanChunk is how many records one read transaction visits. Scans run
+// in chunks because an open Badger iterator pins every memtable written
+// while it is open: a single long scan that feeds a WriteBatch (enrich,
+// decide) would keep a million writes in memory.
+const scanChunk = 4096
+
+func (s *Store) scan(prefix []byte, fn func(*RP) error) error {
+	from := prefix
+	for {
+		var last []byte
+		n := 0
+		err := s.db.View(func(txn *badger.Txn) error {
+			opts := badger.DefaultIteratorOptions
+			opts.PrefetchSize = 256
+			opts.Prefix = prefix
+			it := txn.NewIterator(opts)
+			defer it.Close()
+			for it.Seek(from); it.ValidForPrefix(prefix) && n < scanChunk; it.Next() {
+				rp := &RP{}
+				item := it.Item()
+				if err := item.Value(func(b []byte) error { return DecodeRP(b, rp) }); err != nil {
+					return fmt.Errorf("state: %s: %w", item.Key(), err)
+				}
+				last = item.KeyCopy(last[:0])
+				n++
+				if err := fn(rp); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || n < scanChunk {
+			return err
+		}
+		from = append(append([]byte(nil), last...), 0) // the next key after last
+	}
+}
+
+// CountLive counts the RPs not marked gone. It reads only each record's
+// flag byte, not the whole record.
+func (s *Store) CountLive() (int64, error) {
+	var n int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Seek(prefixRP); it.ValidForPrefix(prefixRP); it.Next() {
+			err := it.Item().Value(func(b []byte) error {
+				if len(b) >= 2 && b[0] == rpCodecV1 {
+					if b[1]&flagGone == 0 {
+						n++
+					}
+					return nil
+				}
+				var rp RP
+				if err := DecodeRP(b, &rp); err != nil {
+					return err
+				}
+				if !rp.Gone {
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// GetRP reads one RP by vault and ARN.
+func (s *Store) GetRP(vault, arn string) (rp *RP, ok bool, err error) {
+	rp = &RP{}
+	err = s.db.View(func(txn *badger.Txn) error {
+		ok, err = getRP(txn, rpKey(vault, arn), rp)
+		return err
+	})
+	return rp, ok, err
+}
+
+// Batch writes RP updates in bulk (enrich, decide). A crash loses only
+// the unflushed part, which the next run recomputes. The batch marks its
+// epoch dirty before its first record.
+type Batch struct {
+	s    *Store
+	wb   *badger.WriteBatch
+	kind EpochKind
+	n    int
+}
+
+// NewBatch starts a bulk write of records of one kind.
+func (s *Store) NewBatch(kind EpochKind) *Batch {
+	return &Batch{s: s, wb: s.db.NewWriteBatch(), kind: kind}
+}
+
+// Put queues one RP record.
+func (b *Batch) Put(rp *RP) error {
+	if b.n == 0 {
+		if err := b.s.MarkDirty(b.kind); err != nil {
+			return err
+		}
+	}
+	b.n++
+	return b.s.putRPBatch(b.wb, rp)
+}
+
+// Flush writes everything queued.
+func (b *Batch) Flush() error { return b.wb.Flush() }
+
+// Cancel drops everything queued.
+func (b *Batch) Cancel() { b.wb.Cancel() }
+
+// ResetDecisions clears decisions of RPs not yet copied (all vaults, or
+// one) and returns how many it cleared.
+func (s *Store) ResetDecisions(vault string) (int, error) {
+	prefix := prefixRP
+	if vault != "" {
+		prefix = rpVaultPrefix(vault)
+	}
+	n := 0
+	b := s.NewBatch(EpochDecision)
+	defer b.Cancel()
+	err := s.scan(prefix, func(rp *RP) error {
+		if rp.Decision != nil && rp.Copy == CopyPending {
+			rp.Decision = nil
+			n++
+			return b.Put(rp)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, b.Flush()
+}
+
+// ResetVaultInventory deletes one vault's cursors so its next inventory
+// lists it again from the start. RP records stay.
+func (s *Store) ResetVaultInventory(vault string) error {
+	if err := s.MarkDirty(EpochInventory); err != nil {
+		return err
+	}
+	if err := s.deletePrefix(partPrefix(vault)); err != nil {
+		return err
+	}
+	v, ok, err := s.GetVault(Source, vault)
+	if err != nil || !ok {
+		return err
+	}
+	g, err := s.Generation()
+	if err != nil {
+		return err
+	}
+	v.Generation = max(v.Generation, g) + 1
+	v.InventoryDone = 0
+	return s.PutVault(v)
+}

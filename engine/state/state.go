@@ -1,0 +1,241 @@
+// Package state is shuffle's durable state in Badger: vaults, partition
+// cursors, recovery points with their metadata and decisions, and run
+// history. The key layout is docs/adr/0001-badger-state-layout.md and
+// keys.go builds every key.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+const schemaVersion = 1
+
+// Store is an open state directory.
+type Store struct {
+	db  *badger.DB
+	Dir string
+}
+
+// ErrLocked means another shuffle process holds the state directory.
+var ErrLocked = errors.New("state directory is in use by another shuffle process")
+
+// Open opens (creating if needed) the state in dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory %s: %w", dir, err)
+	}
+	opts := badger.DefaultOptions(filepath.Join(dir, "badger")).
+		WithLogger(nil).
+		WithNumVersionsToKeep(1).
+		WithCompactL0OnClose(true).
+		WithMemTableSize(16 << 20).
+		WithBlockCacheSize(16 << 20).
+		WithIndexCacheSize(16 << 20).
+		WithNumMemtables(2).
+		WithNumCompactors(2).
+		WithValueLogFileSize(256 << 20)
+	db, err := badger.Open(opts)
+	if err != nil {
+		if isLockErr(err) {
+			return nil, fmt.Errorf("open state %s: %w (is another 'shuffle run' using it? stop it or use its REPL)", dir, ErrLocked)
+		}
+		return nil, fmt.Errorf("open state %s: %w", dir, err)
+	}
+	s := &Store{db: db, Dir: dir}
+	if err := s.initSchema(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func isLockErr(err error) bool {
+	return err != nil && (errors.Is(err, os.ErrExist) || strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable"))
+}
+
+// Close flushes and closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes Badger for packages that build their own transactions.
+func (s *Store) DB() *badger.DB { return s.db }
+
+func (s *Store) initSchema() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(keySchema)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return setJSON(txn, keySchema, map[string]int{"v": schemaVersion})
+		}
+		if err != nil {
+			return err
+		}
+		var v struct{ V int }
+		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &v) }); err != nil {
+			return err
+		}
+		if v.V > schemaVersion {
+			return fmt.Errorf("state schema %d is newer than this shuffle understands (%d); use a newer shuffle", v.V, schemaVersion)
+		}
+		return nil
+	})
+}
+
+func setJSON(txn *badger.Txn, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, b)
+}
+
+func getJSON(txn *badger.Txn, key []byte, v any) (bool, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
+}
+
+// Identity pins a state to the accounts and region it was made for.
+type Identity struct {
+	V                  int    `json:"v"`
+	SourceAccount      string `json:"source_account"`
+	DestinationAccount string `json:"destination_account"`
+	Region             string `json:"region"`
+}
+
+// CheckIdentity records id on first use and refuses a state made for
+// other accounts or another region.
+func (s *Store) CheckIdentity(id Identity) error {
+	id.V = schemaVersion
+	return s.db.Update(func(txn *badger.Txn) error {
+		var have Identity
+		ok, err := getJSON(txn, keyIdentity, &have)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return setJSON(txn, keyIdentity, id)
+		}
+		if have.SourceAccount != id.SourceAccount || have.DestinationAccount != id.DestinationAccount || have.Region != id.Region {
+			return fmt.Errorf("state %s was made for source %s, destination %s in %s, but the script names source %s, destination %s in %s; use another --state directory",
+				s.Dir, have.SourceAccount, have.DestinationAccount, have.Region, id.SourceAccount, id.DestinationAccount, id.Region)
+		}
+		return nil
+	})
+}
+
+// Generation returns the current inventory generation (starting at 1).
+func (s *Store) Generation() (uint64, error) {
+	var g uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyGeneration)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			g = 1
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(b []byte) error {
+			g, err = strconv.ParseUint(string(b), 10, 64)
+			return err
+		})
+	})
+	return g, err
+}
+
+// NewGeneration starts a fresh inventory: it bumps the generation and
+// deletes every partition cursor, so every vault is listed again. RP
+// records are kept and updated in place by the next listing.
+func (s *Store) NewGeneration() (uint64, error) {
+	g, err := s.Generation()
+	if err != nil {
+		return 0, err
+	}
+	g++
+	if err := s.MarkDirty(EpochInventory); err != nil {
+		return 0, err
+	}
+	if err := s.deletePrefix(prefixPart); err != nil {
+		return 0, err
+	}
+	return g, s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyGeneration, uint64Bytes(g)) })
+}
+
+func (s *Store) deletePrefix(prefix []byte) error {
+	for {
+		var keys [][]byte
+		err := s.db.View(func(txn *badger.Txn) error {
+			opts := badger.DefaultIteratorOptions
+			opts.PrefetchValues = false
+			it := txn.NewIterator(opts)
+			defer it.Close()
+			for it.Seek(prefix); it.ValidForPrefix(prefix) && len(keys) < 10000; it.Next() {
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			return nil
+		})
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		wb := s.db.NewWriteBatch()
+		for _, k := range keys {
+			if err := wb.Delete(k); err != nil {
+				wb.Cancel()
+				return err
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			return err
+		}
+	}
+}
+
+// Run is one entry of the run history.
+type Run struct {
+	V       int               `json:"v"`
+	Command string            `json:"command"`
+	Script  string            `json:"script,omitempty"`
+	Start   time.Time         `json:"start"`
+	End     time.Time         `json:"end,omitempty"`
+	Exit    int               `json:"exit"`
+	Error   string            `json:"error,omitempty"`
+	Counts  map[string]int64  `json:"counts,omitempty"`
+	Flags   map[string]string `json:"flags,omitempty"`
+}
+
+// PutRun writes (or rewrites) the run record keyed by its start time.
+func (s *Store) PutRun(r Run) error {
+	r.V = schemaVersion
+	return s.db.Update(func(txn *badger.Txn) error { return setJSON(txn, runKey(r.Start.UnixNano()), r) })
+}
+
+// Runs returns the run history, oldest first.
+func (s *Store) Runs() ([]Run, error) {
+	var out []Run
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Seek(prefixRun); it.ValidForPrefix(prefixRun); it.Next() {
+			var r Run
+			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &r) }); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}

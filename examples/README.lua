@@ -1,1 +1,0 @@
--- The operator's migration script (migrate.lua) lands with the inventory engine.

@@ -1,0 +1,74 @@
+-- migrate.lua: the operator's migration script.
+--
+-- Run from the repository root against `shuffle testenv up` started with
+-- its defaults:
+--
+--   shuffle testenv up &          # writes ./testenv-run/
+--   . ./testenv-run/env           # AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE
+--   shuffle plan examples/migrate.lua
+--
+-- The script runs from the top on every `shuffle run` or `shuffle plan`.
+-- Each primitive keeps its progress in the state directory (--state,
+-- default ./.shuffle), so a second run resumes where the first stopped
+-- and redoes nothing that is finished.
+--
+-- The script runs in a sandbox: no os, io or file loading. The API is in
+-- docs/lua-api.md, with editor annotations in luabind/shuffle.d.lua.
+
+local shuffle = require("shuffle")
+
+-- What to migrate, from where to where. shuffle checks all of this
+-- before it writes anything: each profile must resolve to its account
+-- id, both sides must be in the same region, the metadata CSV must parse
+-- and the policies must compile and pass their load checks.
+shuffle.config({
+  -- --source-profile and --destination-profile override the profiles.
+  source = { profile = "source", account = "111111111111", region = "us-east-1" },
+  destination = { profile = "destination", account = "222222222222", region = "us-east-1" },
+
+  -- Who owns each resource: one row per resourceArn, with an APMID
+  -- column. The path is relative to the directory shuffle runs in.
+  metadata = "testenv-run/metadata.csv",
+
+  -- The role AWS Backup assumes to run the copy jobs (in the source
+  -- account; shuffle needs iam:PassRole on it).
+  copy_role = "arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole",
+
+  -- The security team's policies (policies/*.lua): apmid decides which
+  -- recovery points are copied, vaults where they go, tags what the
+  -- copies are tagged with. Test them with `shuffle policy test policies/`.
+  policies = {
+    dir = "policies",
+    decide = { "apmid" },
+    vaults = "vaults",
+    tags = "tags",
+  },
+})
+
+-- 1. Inventory: list every source vault and recovery point into state.
+-- Large vaults are listed in partitions; finished partitions are not
+-- listed again when a run resumes.
+local inv = shuffle.inventory()
+print(string.format("inventory: %d recovery points in %d vaults (%d partitions, %d pages listed%s)",
+  inv.recovery_points, inv.vaults, inv.partitions, inv.listed_pages,
+  inv.resumed and ", resumed" or ""))
+
+-- 2. Enrich: join the metadata CSV to the recovery points by resource
+-- ARN. Resources without a row, or whose rows disagree, are left for
+-- the policies to decide (apmid.lua excludes them).
+local en = shuffle.enrich()
+print(string.format("enrich: %d matched, %d without a metadata row, %d with conflicting rows",
+  en.matched, en.unmatched, en.conflicts))
+
+-- 3. Decide: the engine's eligibility rules, then the policies, for
+-- every recovery point not yet copied. Each decision is stored with the
+-- policy hash; after a policy change only the recovery points that are
+-- not copied yet are decided again.
+local d = shuffle.decide()
+print(string.format("decide: %d included, %d excluded (%d failed), %d ineligible; %d decided in this run",
+  d.included, d.excluded, d.failed, d.ineligible, d.redecided))
+if d.failed > 0 then
+  print("warning: some policy calls failed; `shuffle plan --json` lists the reasons")
+end
+
+-- Copying and vault replication come next (not yet available).

@@ -1,0 +1,312 @@
+package luabind
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// run runs src as a chunk of a strict sandbox (like a policy's) with the
+// policy time limit and returns its first result.
+func run(t *testing.T, opts Options, src string) (lua.LValue, error) {
+	t.Helper()
+	s := newSandbox(opts)
+	t.Cleanup(s.L.Close)
+	proto, err := compile([]byte(src), "p.lua", "policies/p.lua")
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	rets, err := s.call(context.Background(), DefaultTimeout, s.L.NewFunctionFromProto(proto), 1)
+	if err != nil {
+		return nil, err
+	}
+	return rets[0], nil
+}
+
+func TestSandboxRefuses(t *testing.T) {
+	opts := Options{Dir: "policies", Strict: true}
+	for _, tc := range []struct{ src, want string }{
+		{`os.execute("touch /tmp/pwned")`, `p.lua:1: os is not available in shuffle's Lua sandbox`},
+		{`return os.time()`, `p.lua:1: os is not available`},
+		{`io.open("/etc/passwd")`, `p.lua:1: io is not available`},
+		{`return load("return 1")`, `p.lua:1: load is not available`},
+		{`return loadstring("return 1")`, `p.lua:1: loadstring is not available`},
+		{`dofile("/etc/passwd")`, `p.lua:1: dofile is not available`},
+		{`loadfile("/etc/passwd")`, `p.lua:1: loadfile is not available`},
+		{`return debug.getinfo(1)`, `p.lua:1: debug is not available`},
+		{`return package.loadlib("x", "y")`, `p.lua:1: package is not available`},
+		{`return coroutine.create(print)`, `p.lua:1: coroutine is not available`},
+		{`return collectgarbage("count")`, `p.lua:1: collectgarbage is not available`},
+		{`return setfenv(1, {})`, `p.lua:1: setfenv is not available`},
+		{`return string.dump(print)`, `p.lua:1: attempt to call a non-function object`},
+		{`return math.random()`, `p.lua:1: attempt to call a non-function object`},
+		{`return require("../x")`, `p.lua:1: require "../x": module names are letters, digits and _ only; only modules in policies and the built-in modules (helpers) are allowed`},
+		{`return require("/etc/passwd")`, `module names are letters, digits and _ only`},
+		{`return require("a.b")`, `module names are letters, digits and _ only`},
+		{`return require("os")`, `p.lua:1: require os: only modules in policies and the built-in modules (helpers) are allowed`},
+		{`return require("nosuch")`, `require nosuch: only modules in policies`},
+		{`return require("shuffle")`, `require shuffle: the shuffle module is only available to the operator's script`},
+		{`return require("testing")`, `require testing: the testing module is only available to policy tests`},
+		{`x = 1`, `p.lua:1: assignment to undeclared global "x" (declare it local)`},
+		{`return undefined_thing`, `p.lua:1: undefined global "undefined_thing"`},
+		{`setmetatable(_G, nil) x = 1`, `cannot change a protected metatable`},
+	} {
+		_, err := run(t, opts, tc.src)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+func TestSandboxAllows(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`return type(pcall) .. type(error) .. type(tostring) .. type(select) .. type(unpack) .. type(setmetatable)`, "functionfunctionfunctionfunctionfunctionfunction"},
+		{`local ok, err = pcall(error, "x", 0) return tostring(ok) .. err`, "falsex"},
+		{`return string.format("%05.1f|%s|%d", 3.14159, "a", 42)`, "003.1|a|42"},
+		{`return ("ab"):rep(3) .. string.upper("x")`, "abababX"},
+		{`return table.concat({"a", 1, "b"}, ",")`, "a,1,b"},
+		{`local t = {3, 1, 2} table.sort(t) return table.concat(t)`, "123"},
+		{`return tostring(math.floor(2.7) + math.max(1, 5))`, "7"},
+		{`return (string.gsub("a-b-c", "-", "+"))`, "a+b+c"},
+		{`local h = require("helpers") return tostring(h == require("helpers"))`, "true"},
+	} {
+		got, err := run(t, Options{Strict: true}, tc.src)
+		if err != nil || got.String() != tc.want {
+			t.Errorf("%s = %v, %v; want %q", tc.src, got, err, tc.want)
+		}
+	}
+}
+
+func TestSandboxInfiniteLoopTimesOut(t *testing.T) {
+	for _, src := range []string{
+		"while true do end",
+		"local function f() return f() end return f()", // a tail call needs no stack
+		"while true do pcall(function() while true do end end) end",
+		// Backtracking in a library function: the pattern matcher checks
+		// the time limit too.
+		`return string.find(string.rep("a", 3000), ".-.-.-b")`,
+		`return string.gsub(string.rep("a", 3000), ".-.-.-b", "")`,
+	} {
+		start := time.Now()
+		_, err := run(t, Options{Strict: true}, src)
+		if !errors.Is(err, ErrTimeout) || !strings.HasPrefix(err.Error(), "p.lua:1: timed out after 200ms") {
+			t.Errorf("%s: err = %v, want p.lua:1: timed out after 200ms", src, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s: took %s", src, d)
+		}
+	}
+}
+
+func TestSandboxHugeStrings(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`return string.rep("x", 1e9)`, "p.lua:1: string.rep: result of 1000000000 bytes is over the 1 MiB limit"},
+		{`return ("xy"):rep(2^62)`, "string.rep: result of"},
+		{`return string.rep("x", 1024 * 1024 + 1)`, "over the 1 MiB limit"},
+		{`local t = {} for i = 1, 2000 do t[i] = string.rep("x", 1000) end return table.concat(t)`, "table.concat: result of"},
+		{`local s = string.rep("x", 2000) return (string.gsub(s, "x", string.rep("y", 1000)))`, "string.gsub: result of at least 1049000 bytes is over the 1 MiB limit"},
+		{`local s = string.rep("x", 60000) return (string.gsub(s, "x", "%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0"))`, "string.gsub: result of"},
+		{`return string.format("%99999d", 1)`, "invalid format (width or precision too long)"},
+		{`return string.format("%.999f", 1)`, "invalid format (width or precision too long)"},
+	} {
+		_, err := run(t, Options{Strict: true}, tc.src)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.src, err, tc.want)
+		}
+	}
+	if got, err := run(t, Options{}, `return #string.rep("x", 1024 * 1024)`); err != nil || got.String() != "1048576" {
+		t.Errorf("1 MiB string: %v, %v", got, err)
+	}
+}
+
+func TestSandboxDeepRecursion(t *testing.T) {
+	for _, src := range []string{
+		"local function f(n) return 1 + f(n + 1) end return f(1)",
+		"local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x",
+	} {
+		_, err := run(t, Options{Strict: true}, src)
+		if err == nil || !strings.Contains(err.Error(), "stack overflow") {
+			t.Errorf("%s: err = %v, want stack overflow", src, err)
+		}
+	}
+	// A huge unpack overflows the data stack instead of growing it.
+	_, err := run(t, Options{Strict: true}, "return unpack({}, 1, 1e5)")
+	if err == nil || !strings.Contains(err.Error(), "registry overflow") {
+		t.Errorf("unpack of 1e5 values: err = %v, want registry overflow", err)
+	}
+	// Pattern matching recurses per character of a * or - item.
+	_, err = run(t, Options{Strict: true}, `return string.match(string.rep("a", 1e5), ".*")`)
+	if err == nil || !strings.Contains(err.Error(), "pattern/input too complex") {
+		t.Errorf(".* on 1e5 characters: err = %v, want pattern/input too complex", err)
+	}
+}
+
+// The `..` operator is not capped; a doubling loop is stopped by the heap
+// watchdog (or by the time limit, whichever comes first).
+func TestSandboxHeapWatchdog(t *testing.T) {
+	runtime.GC()
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	limit := s[0].Value.Uint64() + 64<<20
+	sb := newSandbox(Options{Strict: true, Limits: Limits{HeapLimit: limit}})
+	defer sb.L.Close()
+	fn, err := sb.L.LoadString(`local s = "x" for i = 1, 40 do s = s .. s end return #s`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sb.call(context.Background(), 10*time.Second, fn, 1)
+	if !errors.Is(err, ErrMemoryLimit) || !strings.Contains(err.Error(), "memory limit exceeded: the process heap reached") {
+		t.Fatalf("err = %v, want the memory limit", err)
+	}
+	// The state still works.
+	fn, _ = sb.L.LoadString(`return 1 + 1`)
+	if rets, err := sb.call(context.Background(), time.Second, fn, 1); err != nil || rets[0] != lua.LNumber(2) {
+		t.Fatalf("after the limit: %v, %v", rets, err)
+	}
+}
+
+func TestSandboxStateSurvivesTimeout(t *testing.T) {
+	s := newSandbox(Options{Strict: true})
+	defer s.L.Close()
+	loop, _ := s.L.LoadString("while true do end")
+	if _, err := s.call(context.Background(), 20*time.Millisecond, loop, 0); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("loop: %v", err)
+	}
+	ok, _ := s.L.LoadString("return 40 + 2")
+	if rets, err := s.call(context.Background(), time.Second, ok, 1); err != nil || rets[0] != lua.LNumber(42) {
+		t.Fatalf("after a timeout: %v, %v", rets, err)
+	}
+}
+
+func TestSandboxCancelledContext(t *testing.T) {
+	s := newSandbox(Options{})
+	defer s.L.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	loop, _ := s.L.LoadString("while true do end")
+	if _, err := s.call(ctx, time.Minute, loop, 0); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestSandboxErrorsHaveNoTraceback(t *testing.T) {
+	_, err := run(t, Options{Strict: true}, "local function f() error('boom') end\nf()")
+	if err == nil || err.Error() != "p.lua:1: boom" {
+		t.Fatalf("err = %q, want %q", err, "p.lua:1: boom")
+	}
+}
+
+func TestSandboxPrint(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := run(t, Options{Print: &out}, `print("a", 1, nil, true)`); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "a\t1\tnil\ttrue\n" {
+		t.Errorf("print wrote %q", out.String())
+	}
+	if _, err := run(t, Options{}, `print("discarded")`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewStateRequiresModules(t *testing.T) {
+	proto, err := compile([]byte(`local M = {} function M.twice(x) return 2 * x end return M`), "lib.lua", "policies/lib.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	L := NewState(Options{Dir: "policies", Modules: map[string]*lua.FunctionProto{"lib": proto}})
+	defer L.Close()
+	if err := L.DoString(`assert(require("lib").twice(21) == 42)`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHelpers(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`local s = H.set{"a", "b"} return tostring(s.a) .. tostring(s.c)`, "truenil"},
+		{`return tostring(H.has_prefix("prod-ebs", "prod-")) .. tostring(H.has_suffix("prod-ebs", "-daily"))`, "truefalse"},
+		{`return "[" .. H.trim("  x y \t") .. "]"`, "[x y]"},
+		{`return H.lower("ÄbC") .. H.upper("abc")`, "äbcABC"},
+		{`return table.concat(H.split("a,b,,c", ","), "|")`, "a|b||c"},
+		{`return #H.split("", ",")`, "1"},
+		{`return tostring(H.glob("prod-*-daily", "prod-ebs-daily"))`, "true"},
+		{`return tostring(H.glob("prod-*", "dev-ebs"))`, "false"},
+		{`return tostring(H.glob("?bc", "äbc"))`, "true"},
+		{`return tostring(H.glob("a*b*c", "axxbyyc")) .. tostring(H.glob("a*b*c", "axxbyy"))`, "truefalse"},
+		{`return tostring(H.glob("*", "")) .. tostring(H.glob("", "x")) .. tostring(H.glob("**a", "bba"))`, "truefalsetrue"},
+		{`return tostring(H.days_between("2026-01-01T00:00:00Z", "2026-01-15T12:00:00Z"))`, "14"},
+		{`return tostring(H.days_between(86400 * 10, 0))`, "-10"},
+		{`return tostring(H.days_between(0, "1970-01-03T00:00:00Z"))`, "2"},
+	} {
+		got, err := run(t, Options{Strict: true}, `local H = require("helpers") `+tc.src)
+		if err != nil || got.String() != tc.want {
+			t.Errorf("%s = %v, %v; want %q", tc.src, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ src, want string }{
+		{`H.split("a", "")`, "sep must not be empty"},
+		{`H.set{"a", {}}`, "list element 2 is a table"},
+		{`H.days_between("yesterday", 0)`, "want an RFC 3339 time"},
+		{`H.trim(nil)`, "bad argument #1 to trim"},
+	} {
+		_, err := run(t, Options{Strict: true}, `local H = require("helpers") `+tc.src)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+// The pattern functions are reimplemented on luapattern; they behave as
+// Lua 5.1's.
+func TestPatterns(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`return table.concat({string.find("hello", "l+")}, ",")`, "3,4"},
+		{`return table.concat({string.find("hello", "(l)(l)")}, ",")`, "3,4,l,l"},
+		{`return table.concat({string.find("a.b", ".", 1, true)}, ",")`, "2,2"},
+		{`return table.concat({string.find("abc", "b", -1)}, ",")`, ""},
+		{`return table.concat({string.find("abc", "", 10)}, ",")`, ""},
+		{`return table.concat({string.find("abc", "()b()")}, ",")`, "2,2,2,3"},
+		{`return tostring(string.find("abc", "x"))`, "nil"},
+		{`return table.concat({string.match("key=val", "(%w+)=(%w+)")}, ",")`, "key,val"},
+		{`return string.match("  trim  ", "^%s*(.-)%s*$")`, "trim"},
+		{`return tostring(string.match("hello", "xyz"))`, "nil"},
+		{`return string.match("hello", "l+", 4)`, "l"},
+		{`local ws = {} for w in string.gmatch("one two  three", "%a+") do ws[#ws + 1] = w end return table.concat(ws, "|")`, "one|two|three"},
+		{`local ps = {} for k, v in string.gmatch("a=1, b=2", "(%w+)=(%w+)") do ps[#ps + 1] = k .. v end return table.concat(ps, "|")`, "a1|b2"},
+		{`return (string.gsub("hello world", "(%w+)", "<%1>"))`, "<hello> <world>"},
+		{`return (string.gsub("hello world", "%w+", "%0 %0", 1))`, "hello hello world"},
+		{`return (string.gsub("hello world", "(%w+)%s*(%w+)", "%2 %1"))`, "world hello"},
+		{`return (string.gsub("$name is $age", "%$(%w+)", {name = "x", age = 3}))`, "x is 3"},
+		{`return (string.gsub("abc", "%w", function(c) return c:upper() .. "." end))`, "A.B.C."},
+		{`return (string.gsub("abc", "%w", function(c) if c == "b" then return false end return "-" end))`, "-b-"},
+		{`return (string.gsub("abc", "", "-"))`, "-a-b-c-"},
+		{`return (string.gsub("100%", "%%", " percent"))`, "100 percent"},
+		{`return (string.gsub("a.b", "%.", "%%"))`, "a%b"},
+		{`return select(2, string.gsub("aaa", "a", "b"))`, "3"},
+		{`return (string.gsub("x", "x", 5))`, "5"},
+		{`return ("arn:aws:kms:us-east-1:111111111111:key/abc"):match("^arn:aws:kms:([^:]+):(%d+):key/(.+)$")`, "us-east-1"},
+	} {
+		got, err := run(t, Options{}, tc.src)
+		if err != nil || got.String() != tc.want {
+			t.Errorf("%s = %v, %v; want %q", tc.src, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ src, want string }{
+		{`string.gsub("abc", "(b)", "%2")`, "invalid capture index"},
+		{`string.gsub("abc", "b", true)`, "bad argument #3 to gsub"},
+		{`string.gsub("abc", "b", function() return {} end)`, "invalid replacement value (a table)"},
+		{`string.find("abc", "[a")`, "p.lua:1: "},
+	} {
+		_, err := run(t, Options{}, tc.src)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,331 @@
+package luabind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Endpoint is one side of the migration.
+type Endpoint struct {
+	Profile string // AWS shared-config profile
+	Account string // 12-digit account id the profile must resolve to
+	Region  string
+}
+
+// ScriptConfig is what the operator's script declares with
+// shuffle.config.
+type ScriptConfig struct {
+	Source, Destination Endpoint
+	Metadata            string // metadata CSV path, relative to the working directory as written
+	CopyRole            string // IAM role ARN that copy jobs use, in the source account
+	Policies            PolicyConfig
+	Line                int // script line of the shuffle.config call, for error messages
+}
+
+// Host runs the engine primitives for a script. Each method returns a
+// summary that the script receives as a Lua table: nested maps with
+// string keys, slices, numbers, strings and bools.
+type Host interface {
+	Configure(cfg ScriptConfig) error
+	Inventory(ctx context.Context) (map[string]any, error)
+	Enrich(ctx context.Context) (map[string]any, error)
+	Decide(ctx context.Context) (map[string]any, error)
+}
+
+// ScriptError is an error in the operator's script, at a line of it.
+// Err is the cause: a Host error (kept for errors.As and errors.Is), a
+// *ConfigError, a context error, or the Lua error message.
+type ScriptError struct {
+	File string
+	Line int // 0 when unknown
+	Err  error
+}
+
+// Error gives `file:line: cause`.
+func (e *ScriptError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ScriptError) Unwrap() error { return e.Err }
+
+// shuffleFuncs is the shuffle module of the operator's script. Every Lua
+// signature is in shuffle.d.lua.
+var shuffleFuncs = map[string]lua.LGFunction{
+	"config":    shuffleConfig,
+	"inventory": shuffleInventory,
+	"enrich":    shuffleEnrich,
+	"decide":    shuffleDecide,
+}
+
+// scriptModule is the state of one script run, the upvalue of every
+// shuffle function.
+type scriptModule struct {
+	ctx  context.Context
+	host Host
+	file string
+	cfg  *ScriptConfig
+}
+
+func moduleOf(L *lua.LState) *scriptModule {
+	return L.CheckUserData(lua.UpvalueIndex(1)).Value.(*scriptModule)
+}
+
+// RunScript runs the operator's script at path in a sandbox like the
+// policies' (no os, io or file loading) without a time limit; ctx
+// cancels it. print writes to out, and require("shuffle") gives the
+// engine primitives, run by host. Errors are *ScriptError, naming the
+// script line.
+func RunScript(ctx context.Context, path string, host Host, out io.Writer) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	proto, err := compile(src, path, path)
+	if err != nil {
+		var se *SyntaxError
+		if errors.As(err, &se) {
+			return &ScriptError{File: path, Line: se.Line, Err: errors.New(se.Msg)}
+		}
+		return err
+	}
+	m := &scriptModule{ctx: ctx, host: host, file: path}
+	s := newSandbox(Options{
+		Preload: map[string]lua.LGFunction{"shuffle": m.load},
+		Print:   out,
+	})
+	L := s.L
+	defer L.Close()
+	if ctx.Done() != nil {
+		L.SetContext(ctx)
+	}
+	L.Push(L.NewFunctionFromProto(proto))
+	if err := L.PCall(0, 0, nil); err != nil {
+		return m.scriptError(err)
+	}
+	return nil
+}
+
+func (m *scriptModule) load(L *lua.LState) int {
+	ud := L.NewUserData()
+	ud.Value = m
+	L.Push(L.SetFuncs(L.NewTable(), shuffleFuncs, ud))
+	return 1
+}
+
+// scriptError turns an error of the script's run into a *ScriptError.
+func (m *scriptModule) scriptError(err error) error {
+	var ae *lua.ApiError
+	if errors.As(err, &ae) {
+		if ud, ok := ae.Object.(*lua.LUserData); ok {
+			if se, ok := ud.Value.(*ScriptError); ok {
+				return se
+			}
+		}
+	}
+	msg := errorMessage(err)
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, m.file+":"); ok {
+		if i := strings.Index(rest, ":"); i > 0 {
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				line, msg = n, strings.TrimPrefix(rest[i+1:], " ")
+			}
+		}
+	}
+	var cause error = errors.New(msg)
+	if m.ctx.Err() != nil {
+		cause = m.ctx.Err()
+	}
+	return &ScriptError{File: m.file, Line: line, Err: cause}
+}
+
+// raise raises err as a Lua error carrying a *ScriptError at the line
+// of the calling script code, so that RunScript returns err itself in
+// the chain. tostring of the error value gives the message.
+func (m *scriptModule) raise(L *lua.LState, err error) {
+	se := &ScriptError{File: m.file, Line: callerLine(L), Err: err}
+	ud := L.NewUserData()
+	ud.Value = se
+	mt := L.NewTable()
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString(se.Error()))
+		return 1
+	}))
+	ud.Metatable = mt
+	L.Error(ud, 0)
+}
+
+// callerLine is the current line of the Lua code that called the
+// running Go function.
+func callerLine(L *lua.LState) int {
+	for level := 1; ; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			return 0
+		}
+		if _, err := L.GetInfo("Sl", dbg, lua.LNil); err == nil && dbg.What != "G" && dbg.CurrentLine > 0 {
+			return dbg.CurrentLine
+		}
+	}
+}
+
+var (
+	accountRe  = regexp.MustCompile(`^\d{12}$`)
+	regionRe   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	roleArnRe  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
+	configFunc = "shuffle.config"
+)
+
+// shuffleConfig is shuffle.config(cfg): declares the source and
+// destination, the metadata CSV, the copy role and the policies.
+func shuffleConfig(L *lua.LState) int {
+	m := moduleOf(L)
+	if m.cfg != nil {
+		m.raise(L, fmt.Errorf("shuffle.config: called twice (first at line %d)", m.cfg.Line))
+	}
+	t, ok := L.Get(1).(*lua.LTable)
+	if !ok {
+		m.raise(L, fmt.Errorf("shuffle.config: want a table, like shuffle.config{ source = {...}, ... }, got %s", describe(L.Get(1))))
+	}
+	cfg, cerr := readScriptConfig(t)
+	if cerr != nil {
+		m.raise(L, cerr)
+	}
+	cfg.Line = callerLine(L)
+	if err := m.host.Configure(cfg); err != nil {
+		m.raise(L, err)
+	}
+	m.cfg = &cfg
+	return 0
+}
+
+func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
+	r := readFields(t, configFunc, "")
+	var cfg ScriptConfig
+	endpoint := func(name string) Endpoint {
+		et := r.table(name, true)
+		if et == nil {
+			return Endpoint{}
+		}
+		er := readFields(et, configFunc, name+".")
+		e := Endpoint{Profile: er.str("profile", true), Region: er.str("region", true)}
+		switch v := er.get("account").(type) {
+		case lua.LString:
+			if !accountRe.MatchString(string(v)) {
+				er.fail("account", "must be a 12-digit account id, got %s", describe(v))
+			}
+			e.Account = string(v)
+		case lua.LNumber:
+			er.fail("account", "must be a 12-digit account id in quotes, got %s (quote it: \"%s\")", describe(v), v)
+		case *lua.LNilType:
+			er.fail("account", "is required (the 12-digit account id the profile must resolve to)")
+		default:
+			er.fail("account", "must be a 12-digit account id, got %s", describe(v))
+		}
+		if e.Region != "" && !regionRe.MatchString(e.Region) {
+			er.fail("region", "must be an AWS region like us-east-1, got %q", e.Region)
+		}
+		if err := er.done(); err != nil && r.err == nil {
+			r.err = err
+		}
+		return e
+	}
+	cfg.Source = endpoint("source")
+	cfg.Destination = endpoint("destination")
+	cfg.Metadata = r.str("metadata", true)
+	cfg.CopyRole = r.str("copy_role", true)
+	if pt := r.table("policies", true); pt != nil {
+		pr := readFields(pt, configFunc, "policies.")
+		cfg.Policies = PolicyConfig{Dir: pr.str("dir", false), Vaults: pr.str("vaults", false), Tags: pr.str("tags", false)}
+		if cfg.Policies.Dir == "" {
+			cfg.Policies.Dir = "policies"
+		}
+		switch v := pr.get("decide").(type) {
+		case lua.LString:
+			cfg.Policies.Decide = []string{string(v)}
+		default:
+			cfg.Policies.Decide = pr.strList("decide")
+			if len(cfg.Policies.Decide) == 0 {
+				pr.fail("decide", "must list at least one policy module, like decide = {\"apmid\"}")
+			}
+		}
+		for i, name := range cfg.Policies.Decide {
+			if !moduleName.MatchString(name) {
+				pr.fail(fmt.Sprintf("decide[%d]", i+1), "must be a module name (letters, digits and _; the file name without .lua), got %q", name)
+			}
+		}
+		for _, f := range []struct{ field, name string }{{"vaults", cfg.Policies.Vaults}, {"tags", cfg.Policies.Tags}} {
+			if f.name != "" && !moduleName.MatchString(f.name) {
+				pr.fail(f.field, "must be a module name (letters, digits and _; the file name without .lua), got %q", f.name)
+			}
+		}
+		if err := pr.done(); err != nil && r.err == nil {
+			r.err = err
+		}
+	}
+	if err := r.done(); err != nil {
+		return cfg, err
+	}
+	switch {
+	case cfg.Source.Region != cfg.Destination.Region:
+		r.fail("destination.region", "must equal source.region %q (shuffle copies within one region), got %q", cfg.Source.Region, cfg.Destination.Region)
+	case cfg.Source.Account == cfg.Destination.Account:
+		r.fail("destination.account", "must differ from source.account %s", cfg.Source.Account)
+	}
+	if sm := roleArnRe.FindStringSubmatch(cfg.CopyRole); sm == nil {
+		r.fail("copy_role", "must be an IAM role ARN like arn:aws:iam::%s:role/service-role/AWSBackupDefaultServiceRole, got %q", cfg.Source.Account, cfg.CopyRole)
+	} else if sm[1] != cfg.Source.Account {
+		r.fail("copy_role", "must be a role in the source account %s, got one in account %s", cfg.Source.Account, sm[1])
+	}
+	return cfg, r.err
+}
+
+// shuffleInventory is shuffle.inventory() -> summary: lists the source
+// vaults and recovery points into state.
+func shuffleInventory(L *lua.LState) int {
+	return callHost(L, "inventory", Host.Inventory)
+}
+
+// shuffleEnrich is shuffle.enrich() -> summary: joins the metadata CSV
+// to the inventory.
+func shuffleEnrich(L *lua.LState) int {
+	return callHost(L, "enrich", Host.Enrich)
+}
+
+// shuffleDecide is shuffle.decide() -> summary: applies the eligibility
+// rules and the policies to every recovery point not yet decided under
+// the current policy hash.
+func shuffleDecide(L *lua.LState) int {
+	return callHost(L, "decide", Host.Decide)
+}
+
+func callHost(L *lua.LState, name string, fn func(Host, context.Context) (map[string]any, error)) int {
+	m := moduleOf(L)
+	if m.cfg == nil {
+		m.raise(L, fmt.Errorf("shuffle.%s: call shuffle.config first", name))
+	}
+	summary, err := fn(m.host, m.ctx)
+	if err != nil {
+		m.raise(L, err)
+	}
+	v, err := toLua(L, summary)
+	if err != nil {
+		m.raise(L, fmt.Errorf("shuffle.%s: summary: %w", name, err))
+	}
+	if v == lua.LNil {
+		v = L.NewTable()
+	}
+	L.Push(v)
+	return 1
+}

@@ -1,0 +1,277 @@
+---@meta
+-- LuaLS definitions for shuffle's Lua API (https://luals.github.io).
+-- Point your editor at this file (Lua.workspace.library) for completion
+-- and type checks in policies/*.lua, policies/*_test.lua and the
+-- operator's script. docs/lua-api.md describes the same API in prose.
+--
+-- A Go test (luabind/dlua_test.go) checks that the `function M.name(`
+-- lines below list exactly the functions of the Go modules: change both
+-- together.
+
+-------------------------------------------------------------------------
+-- Inputs policies receive
+-------------------------------------------------------------------------
+
+---A recovery point, as decide(rp) and tags(rp) see it. Treat it as
+---read-only. Absent values are nil.
+---@class shuffle.RP
+---@field arn string recovery point ARN
+---@field vault string source vault name
+---@field resource_arn string ARN of the backed-up resource
+---@field resource_type string AWS Backup resource type: "EBS", "EC2", "RDS", "Aurora", "S3", "EFS", "DynamoDB", "FSx", "Redshift", ...
+---@field resource_name? string
+---@field status string "COMPLETED", "PARTIAL", "EXPIRED", "DELETING", ...
+---@field created? integer creation time, epoch seconds
+---@field created_iso? string creation time, RFC 3339 in UTC ("2025-12-01T05:12:00Z")
+---@field size integer backup size in bytes
+---@field delete_after_days? integer lifecycle: deleted this many days after creation (nil: kept)
+---@field cold_after_days? integer lifecycle: moved to cold storage after this many days (nil: never)
+---@field encryption_key_arn? string KMS key of the recovery point
+---@field has_metadata boolean whether the metadata CSV has a row for resource_arn
+---@field apmid? string metadata.apmid (nil when there is no row or no APMID column; "" when the cell is empty or blank)
+---@field metadata table<string, string> the CSV row by lower-cased column name ("apmid", "application", "owner", "costcenter", ...), values trimmed; {} without a row
+---@field blank table<string, boolean> columns whose cell held only whitespace (blank.apmid == true); {} when none
+---@field conflict? shuffle.Conflict set when the CSV rows for resource_arn disagree
+
+---Metadata rows for one resource that disagree.
+---@class shuffle.Conflict
+---@field field string the first column that differs (lower-cased)
+---@field values string[] its distinct values, in line order
+---@field lines integer[] CSV line numbers of every row for the resource
+
+---A source vault, as map(vault) sees it.
+---@class shuffle.Vault
+---@field name string
+---@field arn string
+---@field vault_type? string "BACKUP_VAULT" or "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
+---@field encryption_key_arn? string the vault's KMS key
+---@field locked boolean whether a vault lock is configured
+---@field min_retention_days? integer vault lock minimum retention
+---@field max_retention_days? integer vault lock maximum retention
+---@field lock_date? integer when a compliance lock became immutable, epoch seconds (nil: governance mode)
+---@field lock_date_iso? string the same, RFC 3339
+---@field tags table<string, string> the vault's tags ({} when none)
+---@field sns_topic_arn? string notification topic
+---@field events string[] notification events
+---@field access_policy? string the vault access policy document (JSON)
+
+-------------------------------------------------------------------------
+-- Policy contracts: what a module in policies/ returns
+-------------------------------------------------------------------------
+
+---A decision: "include" or "exclude" and a reason.
+---@alias shuffle.Verdict "include"|"exclude"
+
+---The table form of a decision.
+---@class shuffle.DecisionTable
+---@field decision shuffle.Verdict
+---@field reason string
+
+---A decide policy (e.g. policies/apmid.lua) returns a table with a
+---decide function. decide returns a verdict and a non-empty reason, or
+---a shuffle.DecisionTable. Any other result, a runtime error or running
+---over the time limit is a failed decision: the recovery point is
+---excluded and the reason says what went wrong.
+---@class shuffle.DecidePolicy
+---@field decide fun(rp: shuffle.RP): (shuffle.Verdict|shuffle.DecisionTable), string?
+
+---What map(vault) returns. Every field is optional.
+---@class shuffle.VaultMapping
+---@field name? string destination vault name (default: the source vault's name)
+---@field encryption_key_arn? string destination KMS key ARN (nil: unmapped)
+---@field sns_topic_arn? string destination notification topic
+---@field skip? boolean do not copy this vault's recovery points (needs a reason)
+---@field reason? string why the vault is skipped
+---@field compliance_lock? boolean allow applying a compliance-mode lock (default false)
+---@field reconcile? boolean allow changing an existing destination vault to match (default false)
+---@field tags? table<string, string> destination vault tags (default: the source vault's tags)
+
+---A vaults policy (policies/vaults.lua) returns a table with a map
+---function.
+---@class shuffle.VaultsPolicy
+---@field map fun(vault: shuffle.Vault): shuffle.VaultMapping
+
+---A tags policy (policies/tags.lua) returns a table with a tags
+---function, giving the tags of a copy: names of 1-128 characters not
+---starting with "aws:", string values of at most 256 characters, at
+---most 50 tags; nil for none.
+---@class shuffle.TagsPolicy
+---@field tags fun(rp: shuffle.RP): table<string, string>?
+
+-------------------------------------------------------------------------
+-- shuffle: the engine primitives (the operator's script only)
+-------------------------------------------------------------------------
+
+---@class shuffle.Endpoint
+---@field profile string AWS shared-config profile (--source-profile / --destination-profile override it)
+---@field account string the 12-digit account id the profile must resolve to, quoted
+---@field region string AWS region; source and destination must be equal
+
+---@class shuffle.PolicySet
+---@field dir? string policies directory, relative to the working directory (default "policies")
+---@field decide string[]|string decide modules, run in order; the first exclude wins
+---@field vaults? string vault mapping module (default: like-for-like)
+---@field tags? string tag module (default: no tags)
+
+---@class shuffle.Config
+---@field source shuffle.Endpoint
+---@field destination shuffle.Endpoint
+---@field metadata string metadata CSV path, relative to the working directory
+---@field copy_role string IAM role ARN, in the source account, that copy jobs use
+---@field policies shuffle.PolicySet
+
+---@class shuffle.InventorySummary
+---@field vaults integer source vaults listed
+---@field recovery_points integer recovery points in state
+---@field partitions integer listing partitions
+---@field listed_pages integer pages listed in this run
+---@field new integer recovery points new in this run
+---@field changed integer recovery points that changed since the last run
+---@field gone integer recovery points no longer listed (marked gone)
+---@field resumed boolean whether the run resumed an earlier one
+
+---@class shuffle.EnrichSummary
+---@field matched integer recovery points whose resource has a metadata row
+---@field unmatched integer recovery points whose resource has none
+---@field conflicts integer recovery points whose resource has conflicting rows
+---@field updated integer recovery points whose metadata changed
+---@field rows integer data rows in the CSV
+---@field resources integer distinct resource ARNs in the CSV
+---@field rows_without_rps integer CSV resources without a recovery point
+
+---@class shuffle.DecideSummary
+---@field included integer
+---@field excluded integer excluded by policy (failed decisions included)
+---@field ineligible integer excluded by the engine's eligibility rules
+---@field failed integer failed policy calls
+---@field redecided integer decisions made in this run
+---@field kept integer recovery points already queued or copied, never decided again
+
+---@class shuffle
+local shuffle = {}
+
+---Declares the migration. Call it once, before any other primitive. The
+---fields are checked here: an error names the field and the script line.
+---@param cfg shuffle.Config
+function shuffle.config(cfg) end
+
+---Lists every source vault and recovery point into state. Resumable:
+---finished partitions are not listed again.
+---@return shuffle.InventorySummary
+function shuffle.inventory() end
+
+---Joins the metadata CSV to the inventory by resource ARN.
+---@return shuffle.EnrichSummary
+function shuffle.enrich() end
+
+---Applies the eligibility rules and the policies to every recovery point
+---that is not copied yet and not decided under the current policy hash.
+---@return shuffle.DecideSummary
+function shuffle.decide() end
+
+-------------------------------------------------------------------------
+-- helpers: small pure functions (policies, tests and scripts)
+-------------------------------------------------------------------------
+
+---@class helpers
+local helpers = {}
+
+---A set of the list's values: helpers.set{"a", "b"}["a"] == true.
+---@param list (string|number)[]
+---@return table<string|number, true>
+function helpers.set(list) end
+
+---@param s string
+---@param prefix string
+---@return boolean
+function helpers.has_prefix(s, prefix) end
+
+---@param s string
+---@param suffix string
+---@return boolean
+function helpers.has_suffix(s, suffix) end
+
+---s without leading and trailing whitespace.
+---@param s string
+---@return string
+function helpers.trim(s) end
+
+---@param s string
+---@return string
+function helpers.lower(s) end
+
+---@param s string
+---@return string
+function helpers.upper(s) end
+
+---The parts of s around each sep (a plain string, not a pattern; not
+---empty): helpers.split("a,b", ",") == {"a", "b"}.
+---@param s string
+---@param sep string
+---@return string[]
+function helpers.split(s, sep) end
+
+---Whether s matches pattern, where * matches any run of characters (also
+---none), ? matches one character and every other character itself:
+---helpers.glob("prod-*", vault.name).
+---@param pattern string
+---@param s string
+---@return boolean
+function helpers.glob(pattern, s) end
+
+---Whole days from t1 to t2, negative when t2 is earlier. Each is epoch
+---seconds (rp.created) or an RFC 3339 string (rp.created_iso).
+---@param t1 integer|string
+---@param t2 integer|string
+---@return integer
+function helpers.days_between(t1, t2) end
+
+-------------------------------------------------------------------------
+-- testing: policy tests (*_test.lua only)
+-------------------------------------------------------------------------
+
+---An rp as a test writes it: any fields of shuffle.RP. metadata keys may
+---have any case; cells of only whitespace become "" and are marked in
+---blank; apmid sets metadata.apmid; has_metadata defaults to whether
+---metadata or apmid is given; created may be an RFC 3339 string.
+---@alias testing.RP table
+
+---@class testing
+local testing = {}
+
+---Runs module's decide on rp as the engine does. decision is "include",
+---"exclude" or "failed" (with the reason the engine would record).
+---@param module string policy module name, e.g. "apmid"
+---@param rp testing.RP
+---@return "include"|"exclude"|"failed" decision
+---@return string reason
+function testing.decide(module, rp) end
+
+---Runs module's map on vault as the engine does: the mapping with
+---defaults filled in (name, tags, skip, compliance_lock, reconcile), or
+---nil and the reason it failed.
+---@param module string
+---@param vault table any fields of shuffle.Vault (lock_date may be an RFC 3339 string)
+---@return shuffle.VaultMapping?
+---@return string? reason
+function testing.map(module, vault) end
+
+---Runs module's tags on rp as the engine does: the tags ({} for none),
+---or nil and the reason it failed.
+---@param module string
+---@param rp testing.RP
+---@return table<string, string>?
+---@return string? reason
+function testing.tags(module, rp) end
+
+---Fails the test unless got equals want (tables by content): FILE:LINE:
+---msg: expected WANT, got GOT.
+---@param got any
+---@param want any
+---@param msg? string
+function testing.eq(got, want, msg) end
+
+---Fails the test unless v is neither nil nor false.
+---@param v any
+---@param msg? string
+function testing.ok(v, msg) end

@@ -1,1 +1,0 @@
--- Policy modules edited by the security team live here (apmid.lua, vaults.lua, tags.lua).

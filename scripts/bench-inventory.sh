@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make bench-inventory: testenv with 1,000,000 recovery points; time
+# 'shuffle plan' from a cold start to done (wall, peak RSS, RPs/s), then a
+# resumed plan with nothing changed, then the AWS CLI listing the same RPs
+# (set SKIP_CLI=1 to skip that part), all in one run so the ratios hold.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-1000000}
+BIN=$PWD/bin/shuffle
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench-inv.XXXXXX")
+LOG="$WORK/testenv.log"
+"$BIN" testenv up --dir "$WORK/testenv-run" --addr 127.0.0.1:0 --recovery-points "$N" >"$LOG" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+until grep -q "testenv ready" "$LOG" 2>/dev/null; do
+  kill -0 $PID 2>/dev/null || { cat "$LOG"; exit 1; }
+  sleep 0.05
+done
+# shellcheck disable=SC1091
+. "$WORK/testenv-run/env"
+# The example script reads testenv-run/metadata.csv relative to the cwd.
+mkdir -p "$WORK/run" && cp -r examples policies "$WORK/run/" && ln -s "$WORK/testenv-run" "$WORK/run/testenv-run"
+go build -o "$WORK/peakrss" ./scripts/peakrss
+cd "$WORK/run"
+echo "== cold plan ($N recovery points)"
+"$WORK/peakrss" -- "$BIN" plan examples/migrate.lua --state "$WORK/state" --json --out "$WORK/plan.json" >/dev/null 2>"$WORK/cold.err" || { cat "$WORK/cold.err"; exit 1; }
+grep peakrss "$WORK/cold.err"
+cold=$(grep -o 'wall [0-9.]*' "$WORK/cold.err" | awk '{print $2}')
+total=$(grep -o '"recovery_points": [0-9]*' "$WORK/plan.json" | head -1 | awk '{print $2}')
+awk -v n="$total" -v s="$cold" 'BEGIN{printf "recovery points: %d, %.0f RPs/s\n", n, n/s}'
+echo "== resumed plan, nothing changed"
+"$WORK/peakrss" -- "$BIN" plan examples/migrate.lua --state "$WORK/state" --json --out "$WORK/plan2.json" >/dev/null 2>"$WORK/warm.err" || { cat "$WORK/warm.err"; exit 1; }
+grep peakrss "$WORK/warm.err"
+echo "pages listed by the resumed plan: $(grep -o '"listed_pages": [0-9]*' "$WORK/plan2.json" | awk '{print $2}')"
+if [ "${SKIP_CLI:-0}" != 1 ] && command -v aws >/dev/null; then
+  echo "== AWS CLI: list-recovery-points-by-backup-vault over every vault"
+  t0=$(date +%s.%N)
+  count=0
+  for v in $(aws --profile source backup list-backup-vaults --query 'BackupVaultList[].BackupVaultName' --output text); do
+    c=$(aws --profile source backup list-recovery-points-by-backup-vault --backup-vault-name "$v" --query 'length(RecoveryPoints)' --output text)
+    count=$((count + c))
+  done
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" -v s="$cold" -v n="$count" 'BEGIN{printf "AWS CLI listed %d RPs in %.1f s; shuffle plan (list+enrich+decide) took %.1f s: %.1fx faster\n", n, b-a, s, (b-a)/s}'
+fi
+echo "machine: $(uname -m), $(nproc) cores, $(date -u +%F)"
