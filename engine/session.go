@@ -268,10 +268,16 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 
 // destinationKey fingerprints what the plan shows of a destination vault.
 func destinationKey(vp *VaultPlan) string {
+	var d *state.Vault
+	if vp.Dest != nil {
+		c := *vp.Dest
+		c.ListedAt = time.Time{} // when it was listed is not what it is
+		d = &c
+	}
 	b, _ := json.Marshal(struct {
 		M luabind.VaultMapping
 		D *state.Vault
-	}{vp.Mapping, vp.Dest})
+	}{vp.Mapping, d})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
 }

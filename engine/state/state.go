@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 const schemaVersion = 1
@@ -37,9 +38,13 @@ func Open(dir string) (*Store, error) {
 		WithLogger(nil).
 		WithNumVersionsToKeep(1).
 		WithCompactL0OnClose(true).
-		WithMemTableSize(16 << 20).
-		WithBlockCacheSize(16 << 20).
+		// Memory, not disk, is the scarce resource: no compression (its
+		// table builders buffer whole tables), small tables and caches.
+		WithCompression(options.None).
+		WithBlockCacheSize(0).
 		WithIndexCacheSize(16 << 20).
+		WithMemTableSize(16 << 20).
+		WithBaseTableSize(1 << 20).
 		WithNumMemtables(2).
 		WithNumCompactors(2).
 		WithValueLogFileSize(256 << 20)
