@@ -37,7 +37,8 @@ if [ "${SKIP_CLI:-0}" != 1 ] && command -v aws >/dev/null; then
   t0=$(date +%s.%N)
   count=0
   for v in $(aws --profile source backup list-backup-vaults --query 'BackupVaultList[].BackupVaultName' --output text); do
-    c=$(aws --profile source backup list-recovery-points-by-backup-vault --backup-vault-name "$v" --query 'length(RecoveryPoints)' --output text)
+    # --query applies per page, so the CLI prints one count per page.
+    c=$(aws --profile source backup list-recovery-points-by-backup-vault --backup-vault-name "$v" --query 'length(RecoveryPoints)' --output text | awk '{s+=$1} END {print s+0}')
     count=$((count + c))
   done
   t1=$(date +%s.%N)

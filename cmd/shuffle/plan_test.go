@@ -290,3 +290,50 @@ func TestPolicyReturningInvalidValueIsARecordedFailure(t *testing.T) {
 		t.Fatalf("no exclusion reason names the failing policy: %v", p.Totals.ExcludedByReason)
 	}
 }
+
+func TestResetCommands(t *testing.T) {
+	env, _ := workspace(t, 500)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	first := planJSON(t, "--state", stateDir)
+
+	// reset decisions: the next plan decides every RP again, same result.
+	code, out, errs := shuffle(t, "reset", "decisions", "--state", stateDir)
+	if code != 0 || !strings.Contains(out, "cleared") {
+		t.Fatalf("reset decisions: exit %d: %s%s", code, out, errs)
+	}
+	again := planJSON(t, "--state", stateDir)
+	if again.Totals.Included != first.Totals.Included || again.Totals.Undecided != 0 {
+		t.Fatalf("after reset decisions: %+v, first %+v", again.Totals, first.Totals)
+	}
+
+	// reset vault NAME: only that vault is listed again.
+	vault := first.Vaults[0].Name
+	if code, _, errs := shuffle(t, "reset", "vault", vault, "--state", stateDir); code != 0 {
+		t.Fatalf("reset vault: exit %d: %s", code, errs)
+	}
+	before := env.Counters().Calls("ListRecoveryPointsByBackupVault")
+	p := planJSON(t, "--state", stateDir)
+	listed := env.Counters().Calls("ListRecoveryPointsByBackupVault") - before
+	if listed == 0 || p.Inventory.ListedPages != listed || p.Totals.RecoveryPoints != first.Totals.RecoveryPoints {
+		t.Fatalf("reset vault %s: listed %d pages (summary %d), %d RPs (first %d)", vault, listed, p.Inventory.ListedPages, p.Totals.RecoveryPoints, first.Totals.RecoveryPoints)
+	}
+	if int(listed) > len(first.Vaults) {
+		t.Fatalf("reset vault listed %d pages; only vault %s should have been listed again", listed, vault)
+	}
+
+	// reset inventory: every vault is listed again; nothing is duplicated.
+	if code, _, errs := shuffle(t, "reset", "inventory", "--state", stateDir); code != 0 {
+		t.Fatalf("reset inventory: exit %d: %s", code, errs)
+	}
+	p = planJSON(t, "--state", stateDir)
+	if p.Inventory.ListedPages < int64(len(first.Vaults)) || p.Totals.RecoveryPoints != first.Totals.RecoveryPoints || p.Inventory.New != 0 {
+		t.Fatalf("reset inventory: %+v; want every vault listed again, %d RPs, none new", p.Inventory, first.Totals.RecoveryPoints)
+	}
+
+	// Bad targets are usage errors.
+	for _, args := range [][]string{{"reset"}, {"reset", "everything"}, {"reset", "vault"}, {"reset", "vault", "no-such-vault", "--state", stateDir}} {
+		if code, _, errs := shuffle(t, args...); code != 2 || errs == "" {
+			t.Errorf("shuffle %v: exit %d (%s), want 2 with a message", args, code, errs)
+		}
+	}
+}
