@@ -42,6 +42,6 @@ if [ "${SKIP_CLI:-0}" != 1 ] && command -v aws >/dev/null; then
     count=$((count + c))
   done
   t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" -v s="$cold" -v n="$count" 'BEGIN{printf "AWS CLI listed %d RPs in %.1f s; shuffle plan (list+enrich+decide) took %.1f s: %.1fx faster\n", n, b-a, s, (b-a)/s}'
+  awk -v a="$t0" -v b="$t1" -v s="$cold" -v n="$count" 'BEGIN{printf "AWS CLI listed %d RPs in %.1f s; shuffle plan (list, enrich, decide, report) took %.1f s; shuffle/CLI time ratio %.2f\n", n, b-a, s, s/(b-a)}'
 fi
 echo "machine: $(uname -m), $(nproc) cores, $(date -u +%F)"
