@@ -326,12 +326,3 @@ func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Tim
 	return dec
 }
 
-// Tally counts decisions across the state.
-func Tally(st *state.Store) (DecideSummary, error) {
-	var s DecideSummary
-	err := st.ScanRPs(func(rp *state.RP) error {
-		s.count(rp)
-		return nil
-	})
-	return s, err
-}

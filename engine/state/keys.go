@@ -82,18 +82,5 @@ func runKey(startNanos int64) []byte {
 	return binary.BigEndian.AppendUint64(k, uint64(startNanos))
 }
 
-// splitRPKey returns the vault and ARN of an rp/ key.
-func splitRPKey(k []byte) (vault, arn string, ok bool) {
-	if len(k) <= len(prefixRP) {
-		return "", "", false
-	}
-	rest := k[len(prefixRP):]
-	for i, b := range rest {
-		if b == sep {
-			return string(rest[:i]), string(rest[i+1:]), true
-		}
-	}
-	return "", "", false
-}
 
 func uint64Bytes(v uint64) []byte { return []byte(strconv.FormatUint(v, 10)) }
