@@ -325,4 +325,3 @@ func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Tim
 	}
 	return dec
 }
-

@@ -82,5 +82,4 @@ func runKey(startNanos int64) []byte {
 	return binary.BigEndian.AppendUint64(k, uint64(startNanos))
 }
 
-
 func uint64Bytes(v uint64) []byte { return []byte(strconv.FormatUint(v, 10)) }
