@@ -95,6 +95,12 @@ type Decider struct {
 	Policies *luabind.Policies
 	Workers  int
 	Now      func() time.Time
+
+	// Agg, after a Run that visited every RP, holds the plan counts of
+	// the state as it left it, and AggEpochs the epochs at that moment.
+	// Nil when Run answered from its cache.
+	Agg       *Aggregate
+	AggEpochs state.Epochs
 }
 
 // revision fingerprints everything a decision for one vault depends on:
@@ -200,10 +206,12 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	done := make(chan struct{})
 	b := d.Store.NewBatch(state.EpochDecision)
 	var fresh DecideSummary
+	scanAgg, writerAgg := NewAggregate(), NewAggregate()
 	go func() {
 		defer close(done)
 		for rp := range results {
 			fresh.count(rp)
+			writerAgg.Add(rp)
 			if err := b.Put(rp); err != nil {
 				errc <- err
 				cancel()
@@ -216,11 +224,13 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	scanErr = d.Store.ScanRPs(func(rp *state.RP) error {
 		vp := plans[rp.Vault]
 		if vp == nil {
+			scanAgg.Add(rp)
 			return nil // a vault no longer listed; its RPs are gone
 		}
 		if rp.Copy != state.CopyPending {
 			counts.Kept++
 			counts.count(rp)
+			scanAgg.Add(rp)
 			return nil
 		}
 		if t := rp.MoveToColdAt; t != nil && t.After(now) && t.Before(validUntil) {
@@ -229,6 +239,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 		rev := revs[rp.Vault]
 		if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+ruleGone) {
 			counts.count(rp)
+			scanAgg.Add(rp)
 			return nil
 		}
 		counts.Redecided++
@@ -264,6 +275,8 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	if ep, err = d.Store.Epochs(); err != nil {
 		return sum, err
 	}
+	scanAgg.Merge(writerAgg)
+	d.Agg, d.AggEpochs = scanAgg, ep
 	return sum, d.Store.PutCache("decide", cache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum})
 }
 

@@ -119,40 +119,113 @@ type Plan struct {
 	Warnings  Warnings         `json:"warnings"`
 }
 
-// BuildPlan aggregates the state into a plan.
-func BuildPlan(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, table *metadata.Table, now time.Time) (*Plan, error) {
-	p := &Plan{Schema: PlanSchema, GeneratedAt: now.UTC(), Totals: newCounts()}
-	vaults := map[string]*VaultReport{}
-	types := map[string]map[string]*TypeCounts{}
-	noMeta := map[string]bool{}
-	used := map[string]bool{}
-	err := st.ScanRPs(func(rp *state.RP) error {
-		used[rp.ResourceArn] = true
-		if rp.Gone {
-			return nil
-		}
-		v := vaults[rp.Vault]
+// Aggregate accumulates the per-vault and per-type counts of a plan. The
+// decide pass fills one as it visits every RP, so that the plan report
+// needs no scan of its own.
+type Aggregate struct {
+	totals    Counts
+	vaults    map[string]*VaultReport
+	types     map[string]map[string]*TypeCounts
+	noMeta    map[string]bool
+	used      map[string]bool
+	rpsNoMeta int64
+}
+
+// NewAggregate makes an empty aggregate.
+func NewAggregate() *Aggregate {
+	return &Aggregate{totals: newCounts(), vaults: map[string]*VaultReport{}, types: map[string]map[string]*TypeCounts{},
+		noMeta: map[string]bool{}, used: map[string]bool{}}
+}
+
+// Add counts one RP with its current decision.
+func (a *Aggregate) Add(rp *state.RP) {
+	a.used[rp.ResourceArn] = true
+	if rp.Gone {
+		return
+	}
+	v := a.vaults[rp.Vault]
+	if v == nil {
+		v = &VaultReport{Name: rp.Vault, Counts: newCounts()}
+		a.vaults[rp.Vault] = v
+		a.types[rp.Vault] = map[string]*TypeCounts{}
+	}
+	tc := a.types[rp.Vault][rp.ResourceType]
+	if tc == nil {
+		tc = &TypeCounts{ResourceType: rp.ResourceType, Counts: newCounts()}
+		a.types[rp.Vault][rp.ResourceType] = tc
+	}
+	a.totals.add(rp)
+	v.Counts.add(rp)
+	tc.Counts.add(rp)
+	if rp.Enriched && rp.Meta == nil {
+		a.rpsNoMeta++
+		a.noMeta[rp.ResourceArn] = true
+	}
+}
+
+func (c *Counts) merge(o Counts) {
+	c.RecoveryPoints += o.RecoveryPoints
+	c.Bytes += o.Bytes
+	c.Included += o.Included
+	c.IncludedBytes += o.IncludedBytes
+	c.Excluded += o.Excluded
+	c.Ineligible += o.Ineligible
+	c.Failed += o.Failed
+	c.Undecided += o.Undecided
+	for k, v := range o.ExcludedByReason {
+		c.ExcludedByReason[k] += v
+	}
+	for k, v := range o.IneligibleByReason {
+		c.IneligibleByReason[k] += v
+	}
+}
+
+// Merge adds b's counts into a.
+func (a *Aggregate) Merge(b *Aggregate) {
+	a.totals.merge(b.totals)
+	for name, bv := range b.vaults {
+		v := a.vaults[name]
 		if v == nil {
-			v = &VaultReport{Name: rp.Vault, Counts: newCounts()}
-			vaults[rp.Vault] = v
-			types[rp.Vault] = map[string]*TypeCounts{}
+			v = &VaultReport{Name: name, Counts: newCounts()}
+			a.vaults[name] = v
+			a.types[name] = map[string]*TypeCounts{}
 		}
-		tc := types[rp.Vault][rp.ResourceType]
-		if tc == nil {
-			tc = &TypeCounts{ResourceType: rp.ResourceType, Counts: newCounts()}
-			types[rp.Vault][rp.ResourceType] = tc
+		v.Counts.merge(bv.Counts)
+		for t, btc := range b.types[name] {
+			tc := a.types[name][t]
+			if tc == nil {
+				tc = &TypeCounts{ResourceType: t, Counts: newCounts()}
+				a.types[name][t] = tc
+			}
+			tc.Counts.merge(btc.Counts)
 		}
-		p.Totals.add(rp)
-		v.Counts.add(rp)
-		tc.Counts.add(rp)
-		if rp.Enriched && rp.Meta == nil {
-			p.Warnings.RPsWithoutMetadata++
-			noMeta[rp.ResourceArn] = true
-		}
-		return nil
-	})
-	if err != nil {
+	}
+	for k := range b.noMeta {
+		a.noMeta[k] = true
+	}
+	for k := range b.used {
+		a.used[k] = true
+	}
+	a.rpsNoMeta += b.rpsNoMeta
+}
+
+// BuildPlan aggregates the state into a plan with one scan.
+func BuildPlan(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, table *metadata.Table, now time.Time) (*Plan, error) {
+	a := NewAggregate()
+	if err := st.ScanRPs(func(rp *state.RP) error { a.Add(rp); return nil }); err != nil {
 		return nil, err
+	}
+	return a.Plan(ctx, plans, table, now)
+}
+
+// Plan turns the aggregate into the report.
+func (a *Aggregate) Plan(ctx context.Context, plans map[string]*VaultPlan, table *metadata.Table, now time.Time) (*Plan, error) {
+	p := &Plan{Schema: PlanSchema, GeneratedAt: now.UTC(), Totals: a.totals}
+	p.Warnings.RPsWithoutMetadata = a.rpsNoMeta
+	vaults, types, noMeta, used := map[string]*VaultReport{}, a.types, a.noMeta, a.used
+	for name, v := range a.vaults {
+		c := *v
+		vaults[name] = &c
 	}
 	for name, vp := range plans {
 		v := vaults[name]

@@ -44,6 +44,9 @@ type Session struct {
 	src, dst BackupReader
 	csvHash  string
 
+	agg       *Aggregate // plan counts from the last decide pass
+	aggEpochs state.Epochs
+
 	Inventoried, Enriched, Decided bool
 	InventorySummary               InventorySummary
 	EnrichSummary                  EnrichSummary
@@ -193,6 +196,7 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 		return nil, err
 	}
 	s.Decided, s.DecideSummary = true, sum
+	s.agg, s.aggEpochs = d.Agg, d.AggEpochs
 	return toMap(sum), nil
 }
 
@@ -254,7 +258,13 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 	} else if ok && c.Key == key && c.Epochs == ep && c.Plan != nil {
 		p = c.Plan
 	} else {
-		if p, err = BuildPlan(ctx, s.Store, plans, s.Table, s.Now()); err != nil {
+		if s.agg != nil && s.aggEpochs == ep {
+			// The decide pass just counted everything: no scan needed.
+			p, err = s.agg.Plan(ctx, plans, s.Table, s.Now())
+		} else {
+			p, err = BuildPlan(ctx, s.Store, plans, s.Table, s.Now())
+		}
+		if err != nil {
 			return nil, err
 		}
 		if err := s.Store.PutCache("plan", cache{Key: key, Epochs: ep, Plan: p}); err != nil {
