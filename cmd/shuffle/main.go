@@ -48,7 +48,7 @@ func main() {
 	// works harder near the limit instead of letting garbage double the
 	// heap. GOMEMLIMIT overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(300 << 20)
+		debug.SetMemoryLimit(512 << 20)
 	}
 	// SHUFFLE_CPUPROFILE=FILE writes a CPU profile, for performance work.
 	if f := os.Getenv("SHUFFLE_CPUPROFILE"); f != "" {

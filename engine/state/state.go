@@ -47,6 +47,9 @@ func Open(dir string) (*Store, error) {
 		WithBaseTableSize(1 << 20).
 		WithNumMemtables(2).
 		WithNumCompactors(2).
+		// Writers never race on one key in a way SSI must catch (pages
+		// upsert by ARN, batches are single-writer), so skip its bookkeeping.
+		WithDetectConflicts(false).
 		WithValueLogFileSize(256 << 20)
 	db, err := badger.Open(opts)
 	if err != nil {
