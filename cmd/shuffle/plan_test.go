@@ -337,3 +337,25 @@ func TestResetCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestRunScriptResumesAndRecordsHistory(t *testing.T) {
+	workspace(t, 300)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	code, out, errs := shuffle(t, "run", "examples/migrate.lua", "--state", stateDir)
+	if code != 0 || !strings.Contains(out, "inventory: ") || !strings.Contains(out, "decide: ") {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = shuffle(t, "run", "examples/migrate.lua", "--state", stateDir)
+	if code != 0 || !strings.Contains(out, "0 pages listed, resumed") || !strings.Contains(out, "0 decided in this run") {
+		t.Fatalf("second run must resume without listing or deciding: exit %d\n%s%s", code, out, errs)
+	}
+	st, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.Runs()
+	if err != nil || len(runs) != 2 || runs[0].Command != "run" || runs[1].End.IsZero() {
+		t.Fatalf("run history: %+v, %v; want two finished runs", runs, err)
+	}
+}
