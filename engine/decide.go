@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -95,6 +96,9 @@ type Decider struct {
 	Policies *luabind.Policies
 	Workers  int
 	Now      func() time.Time
+	// Table, when set, is joined to every RP in the same pass (see
+	// EnrichCounts): each RP is then written once, not twice.
+	Table *metadata.Table
 
 	// Agg, after a Run that visited every RP, holds the plan counts of
 	// the state as it left it, and AggEpochs the epochs at that moment.
@@ -119,6 +123,13 @@ func deref(p *int64) int64 {
 		return -1
 	}
 	return *p
+}
+
+// written is an RP on its way to the batch; count says whether its
+// (new) decision still has to be tallied.
+type written struct {
+	rp    *state.RP
+	count bool
 }
 
 type decideJob struct {
@@ -170,14 +181,14 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	var c cache
 	if ok, err := d.Store.GetCache("decide", &c); err != nil {
 		return sum, err
-	} else if ok && c.Revs == revsKey && c.Epochs == ep && now.Before(c.ValidUntil) {
+	} else if ok && d.Table == nil && c.Revs == revsKey && c.Epochs == ep && now.Before(c.ValidUntil) {
 		c.Summary.Redecided = 0
 		return c.Summary, nil
 	}
 	validUntil := now.Add(24 * time.Hour)
 
 	jobs := make(chan decideJob, 256)
-	results := make(chan *state.RP, 256)
+	results := make(chan written, 256)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -195,7 +206,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 			for j := range jobs {
 				j.rp.Decision = decideOne(ctx, w, j, now)
 				select {
-				case results <- j.rp:
+				case results <- written{j.rp, true}:
 				case <-ctx.Done():
 					return
 				}
@@ -209,8 +220,11 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	scanAgg, writerAgg := NewAggregate(), NewAggregate()
 	go func() {
 		defer close(done)
-		for rp := range results {
-			fresh.count(rp)
+		for r := range results {
+			rp := r.rp
+			if r.count {
+				fresh.count(rp)
+			}
 			writerAgg.Add(rp)
 			if err := b.Put(rp); err != nil {
 				errc <- err
@@ -221,15 +235,46 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	}()
 	var scanErr error
 	var counts DecideSummary
+	var join *joiner
+	if d.Table != nil {
+		join = newJoiner(d.Table)
+	}
+	metaDirty := false
+	// writeOnly sends an RP whose metadata changed but whose decision
+	// stands to the writer.
+	writeOnly := func(rp *state.RP) error {
+		select {
+		case results <- written{rp, false}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	scanErr = d.Store.ScanRPs(func(rp *state.RP) error {
+		metaChanged := false
+		if join != nil && join.apply(rp) {
+			metaChanged = true
+			if !metaDirty {
+				if err := d.Store.MarkDirty(state.EpochMeta); err != nil {
+					return err
+				}
+				metaDirty = true
+			}
+		}
 		vp := plans[rp.Vault]
 		if vp == nil {
+			if metaChanged {
+				return writeOnly(rp)
+			}
 			scanAgg.Add(rp)
 			return nil // a vault no longer listed; its RPs are gone
 		}
 		if rp.Copy != state.CopyPending {
 			counts.Kept++
 			counts.count(rp)
+			if metaChanged {
+				return writeOnly(rp)
+			}
 			scanAgg.Add(rp)
 			return nil
 		}

@@ -30,60 +30,62 @@ type EnrichSummary struct {
 // csvHash fingerprints the CSV: when neither it nor the inventory has
 // changed since the last join, the join is skipped.
 func Enrich(ctx context.Context, st *state.Store, t *metadata.Table, csvHash string) (EnrichSummary, error) {
-	type cache struct {
-		CSV     string        `json:"csv"`
-		Inv     string        `json:"inv"`
-		Meta    string        `json:"meta"`
-		Summary EnrichSummary `json:"summary"`
-	}
-	ep, err := st.Epochs()
-	if err != nil {
-		return EnrichSummary{}, err
-	}
-	var c cache
-	if ok, err := st.GetCache("enrich", &c); err != nil {
-		return EnrichSummary{}, err
-	} else if ok && c.CSV == csvHash && c.Inv == ep.Inv && c.Meta == ep.Meta {
-		c.Summary.Updated = 0
-		return c.Summary, nil
+	if sum, ok, err := EnrichCached(st, csvHash); err != nil || ok {
+		return sum, err
 	}
 	sum, err := enrich(ctx, st, t)
 	if err != nil {
 		return sum, err
 	}
-	if ep, err = st.Epochs(); err != nil {
-		return sum, err
+	return sum, PutEnrichCache(st, csvHash, sum)
+}
+
+type enrichCache struct {
+	CSV     string        `json:"csv"`
+	Inv     string        `json:"inv"`
+	Meta    string        `json:"meta"`
+	Summary EnrichSummary `json:"summary"`
+}
+
+// EnrichCached returns the last join's summary when neither the CSV nor
+// the inventory nor any metadata has changed since.
+func EnrichCached(st *state.Store, csvHash string) (EnrichSummary, bool, error) {
+	ep, err := st.Epochs()
+	if err != nil {
+		return EnrichSummary{}, false, err
 	}
-	return sum, st.PutCache("enrich", cache{CSV: csvHash, Inv: ep.Inv, Meta: ep.Meta, Summary: sum})
+	var c enrichCache
+	ok, err := st.GetCache("enrich", &c)
+	if err != nil || !ok || c.CSV != csvHash || c.Inv != ep.Inv || c.Meta != ep.Meta {
+		return EnrichSummary{}, false, err
+	}
+	c.Summary.Updated = 0
+	return c.Summary, true, nil
+}
+
+// PutEnrichCache records a completed join against the current epochs.
+func PutEnrichCache(st *state.Store, csvHash string, sum EnrichSummary) error {
+	ep, err := st.Epochs()
+	if err != nil {
+		return err
+	}
+	return st.PutCache("enrich", enrichCache{CSV: csvHash, Inv: ep.Inv, Meta: ep.Meta, Summary: sum})
 }
 
 func enrich(ctx context.Context, st *state.Store, t *metadata.Table) (EnrichSummary, error) {
 	sum := EnrichSummary{Rows: t.Rows, Resources: t.Len()}
 	used := make(map[string]bool, t.Len())
+	j := newJoiner(t)
 	b := st.NewBatch(state.EpochMeta)
 	defer b.Cancel()
 	err := st.ScanRPs(func(rp *state.RP) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		e, ok := t.Lookup(rp.ResourceArn)
-		var m *state.Meta
-		if ok {
-			used[rp.ResourceArn] = true
-			sum.Matched++
-			m = &state.Meta{Fields: e.Fields, Blank: e.Blank, Lines: e.Lines}
-			if c := e.Conflict; c != nil {
-				sum.Conflicts++
-				m.Conflict = &state.Conflict{Field: c.Field, Values: c.Values, Lines: c.Lines}
-			}
-		} else {
-			sum.Unmatched++
-		}
-		h := metaHash(m)
-		if rp.Enriched && rp.MetaHash == h {
+		sum.tally(t, rp.ResourceArn, used)
+		if !j.apply(rp) {
 			return nil
 		}
-		rp.Enriched, rp.MetaHash, rp.Meta = true, h, m
 		sum.Updated++
 		return b.Put(rp)
 	})
@@ -92,6 +94,67 @@ func enrich(ctx context.Context, st *state.Store, t *metadata.Table) (EnrichSumm
 	}
 	sum.RowsWithoutRPs = t.Len() - len(used)
 	return sum, b.Flush()
+}
+
+func (sum *EnrichSummary) tally(t *metadata.Table, resourceArn string, used map[string]bool) {
+	e, ok := t.Lookup(resourceArn)
+	if !ok {
+		sum.Unmatched++
+		return
+	}
+	used[resourceArn] = true
+	sum.Matched++
+	if e.Conflict != nil {
+		sum.Conflicts++
+	}
+}
+
+// EnrichCounts computes what a join would report without writing: it
+// reads only each record's resource ARN. The join itself then happens in
+// the decide pass, which writes every RP once instead of twice.
+func EnrichCounts(ctx context.Context, st *state.Store, t *metadata.Table) (EnrichSummary, error) {
+	sum := EnrichSummary{Rows: t.Rows, Resources: t.Len()}
+	used := make(map[string]bool, t.Len())
+	err := st.ScanResourceArns(func(resourceArn string) error {
+		sum.tally(t, resourceArn, used)
+		return ctx.Err()
+	})
+	sum.RowsWithoutRPs = t.Len() - len(used)
+	return sum, err
+}
+
+// joiner sets an RP's metadata snapshot from the table, hashing each
+// table entry once.
+type joiner struct {
+	t      *metadata.Table
+	hashes map[*metadata.Entry]string
+}
+
+func newJoiner(t *metadata.Table) *joiner {
+	return &joiner{t: t, hashes: map[*metadata.Entry]string{}}
+}
+
+// apply updates rp's metadata and reports whether it changed.
+func (j *joiner) apply(rp *state.RP) bool {
+	e, ok := j.t.Lookup(rp.ResourceArn)
+	var m *state.Meta
+	h := "none"
+	if ok {
+		m = &state.Meta{Fields: e.Fields, Blank: e.Blank, Lines: e.Lines}
+		if c := e.Conflict; c != nil {
+			m.Conflict = &state.Conflict{Field: c.Field, Values: c.Values, Lines: c.Lines}
+		}
+		var seen bool
+		if h, seen = j.hashes[e]; !seen {
+			h = metaHash(m)
+			j.hashes[e] = h
+		}
+	}
+	if rp.Enriched && rp.MetaHash == h {
+		return false
+	}
+	rp.Enriched, rp.MetaHash, rp.Meta = true, h, m
+	return true
 }
 
 // metaHash fingerprints a metadata snapshot ("none" for no row).

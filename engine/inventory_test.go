@@ -184,9 +184,12 @@ func TestInventoryCrashMidVaultResumesToIdenticalState(t *testing.T) {
 		_ = v
 		full++
 	}
+	// Requests the crashed runs had in flight may reach the server late,
+	// so the server's count may exceed the summary by up to their
+	// worker count (3).
 	listed := env.Counters().Calls("ListRecoveryPointsByBackupVault") - before
-	if sum.ListedPages != listed || listed >= full/40+20 {
-		t.Fatalf("resume listed %d pages (summary %d); finished partitions must not be listed again", listed, sum.ListedPages)
+	if listed < sum.ListedPages || listed > sum.ListedPages+3 || sum.ListedPages >= full/40+20 {
+		t.Fatalf("resume listed %d pages (server saw %d calls); finished partitions must not be listed again", sum.ListedPages, listed)
 	}
 }
 

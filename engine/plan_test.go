@@ -20,6 +20,14 @@ import (
 // The plan counted during the decide pass must equal the plan built by
 // scanning the state afterwards.
 func TestDecidePassAggregateEqualsScannedPlan(t *testing.T) {
+	for _, fused := range []bool{false, true} {
+		t.Run(map[bool]string{false: "enrich-then-decide", true: "join-in-decide"}[fused], func(t *testing.T) {
+			testAggregate(t, fused)
+		})
+	}
+}
+
+func testAggregate(t *testing.T, fused bool) {
 	env := testenv.Start(t, testenv.Options{RecoveryPoints: 1200})
 	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
@@ -32,8 +40,10 @@ func TestDecidePassAggregateEqualsScannedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := engine.Enrich(ctx, st, table, "h1"); err != nil {
-		t.Fatal(err)
+	if !fused {
+		if _, err := engine.Enrich(ctx, st, table, "h1"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	_, file, _, _ := runtime.Caller(0)
 	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
@@ -41,6 +51,9 @@ func TestDecidePassAggregateEqualsScannedPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &engine.Decider{Store: st, Policies: pol}
+	if fused {
+		d.Table = table
+	}
 	sum, err := d.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +83,9 @@ func TestDecidePassAggregateEqualsScannedPlan(t *testing.T) {
 	b, _ := json.Marshal(scanned)
 	if !bytes.Equal(a, b) {
 		t.Fatalf("aggregate plan differs from scanned plan:\n%s\n%s", a, b)
+	}
+	if scanned.Warnings.RPsWithoutMetadata == 0 || len(scanned.Warnings.Conflicts) == 0 {
+		t.Fatalf("the join did not reach the RPs: %+v", scanned.Warnings)
 	}
 	if scanned.Totals.Included != sum.Included || scanned.Totals.RecoveryPoints == 0 {
 		t.Fatalf("plan totals %+v disagree with the decide summary %+v", scanned.Totals, sum)

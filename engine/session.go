@@ -44,8 +44,9 @@ type Session struct {
 	src, dst BackupReader
 	csvHash  string
 
-	agg       *Aggregate // plan counts from the last decide pass
-	aggEpochs state.Epochs
+	enrichPending bool       // enrich counted; the join rides on the next decide
+	agg           *Aggregate // plan counts from the last decide pass
+	aggEpochs     state.Epochs
 
 	Inventoried, Enriched, Decided bool
 	InventorySummary               InventorySummary
@@ -177,9 +178,18 @@ func (s *Session) Enrich(ctx context.Context) (map[string]any, error) {
 	if err := s.ready(); err != nil {
 		return nil, err
 	}
-	sum, err := Enrich(ctx, s.Store, s.Table, s.csvHash)
+	// Unchanged CSV and inventory: the last join stands. Otherwise count
+	// now and let the next decide pass do the join, so that every RP is
+	// written once; Finish joins if no decide follows.
+	sum, ok, err := EnrichCached(s.Store, s.csvHash)
 	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		if sum, err = EnrichCounts(ctx, s.Store, s.Table); err != nil {
+			return nil, err
+		}
+		s.enrichPending = true
 	}
 	s.Enriched, s.EnrichSummary = true, sum
 	return toMap(sum), nil
@@ -191,13 +201,36 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 		return nil, err
 	}
 	d := &Decider{Store: s.Store, Policies: s.Policies, Now: s.Now}
+	if s.enrichPending {
+		d.Table = s.Table
+	}
 	sum, err := d.Run(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if s.enrichPending {
+		if err := PutEnrichCache(s.Store, s.csvHash, s.EnrichSummary); err != nil {
+			return nil, err
+		}
+		s.enrichPending = false
+	}
 	s.Decided, s.DecideSummary = true, sum
 	s.agg, s.aggEpochs = d.Agg, d.AggEpochs
 	return toMap(sum), nil
+}
+
+// Finish completes work the script left half-done: a join that was
+// counted but never ridden by a decide pass is written now.
+func (s *Session) Finish(ctx context.Context) error {
+	if s.Store == nil || !s.enrichPending {
+		return nil
+	}
+	sum, err := Enrich(ctx, s.Store, s.Table, s.csvHash)
+	if err != nil {
+		return err
+	}
+	s.enrichPending, s.EnrichSummary = false, sum
+	return nil
 }
 
 // Complete runs whichever of inventory, enrich and decide the script

@@ -359,3 +359,35 @@ func TestRunScriptResumesAndRecordsHistory(t *testing.T) {
 		t.Fatalf("run history: %+v, %v; want two finished runs", runs, err)
 	}
 }
+
+// enrich() without decide(): the join that would ride on the decide pass
+// is written when the script ends.
+func TestRunEnrichWithoutDecidePersistsMetadata(t *testing.T) {
+	workspace(t, 300)
+	script := writeScript(t, "nodecide.lua", "local d = shuffle.decide()", "local d = {included=0, excluded=0, failed=0, ineligible=0, redecided=0}")
+	stateDir := filepath.Join(t.TempDir(), "state")
+	if code, out, errs := shuffle(t, "run", script, "--state", stateDir); code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
+	}
+	st, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var enriched, withMeta, decided int
+	_ = st.ScanRPs(func(rp *state.RP) error {
+		if rp.Enriched {
+			enriched++
+		}
+		if rp.Meta != nil && rp.Meta.Fields["apmid"] != "" {
+			withMeta++
+		}
+		if rp.Decision != nil {
+			decided++
+		}
+		return nil
+	})
+	if enriched != 300 || withMeta == 0 || decided != 0 {
+		t.Fatalf("after enrich without decide: %d enriched (want 300), %d with an APMID, %d decided (want 0)", enriched, withMeta, decided)
+	}
+}

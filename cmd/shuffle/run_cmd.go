@@ -26,6 +26,9 @@ decided again. Resume is the default; --fresh lists the source again.`,
 			defer s.Close()
 			start := time.Now()
 			err := runScript(ctx, e, args[0], s)
+			if err == nil {
+				err = s.Finish(ctx)
+			}
 			if s.Store != nil {
 				r := state.Run{Command: "run", Script: args[0], Start: start, End: time.Now()}
 				if err != nil {

@@ -302,3 +302,21 @@ func firstByte(b []byte) int {
 	}
 	return int(b[0])
 }
+
+// peekResourceArn reads the resource ARN of an encoded RP without
+// decoding the rest.
+func peekResourceArn(b []byte) (string, error) {
+	if len(b) > 0 && b[0] == '{' {
+		var r RP
+		err := json.Unmarshal(b, &r)
+		return r.ResourceArn, err
+	}
+	if len(b) < 2 || b[0] != rpCodecV1 {
+		return "", fmt.Errorf("unknown recovery point record version %d; use a newer shuffle", firstByte(b))
+	}
+	d := &dec{b: b[2:]}
+	d.str() // Arn
+	d.str() // Vault
+	arn := d.str()
+	return arn, d.err
+}

@@ -356,6 +356,41 @@ func (s *Store) scan(prefix []byte, fn func(*RP) error) error {
 	}
 }
 
+// ScanResourceArns calls fn with the resource ARN of every RP, reading
+// only the start of each record.
+func (s *Store) ScanResourceArns(fn func(resourceArn string) error) error {
+	from := prefixRP
+	for {
+		var last []byte
+		n := 0
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: prefixRP})
+			defer it.Close()
+			for it.Seek(from); it.ValidForPrefix(prefixRP) && n < scanChunk; it.Next() {
+				item := it.Item()
+				var arn string
+				if err := item.Value(func(b []byte) error {
+					var err error
+					arn, err = peekResourceArn(b)
+					return err
+				}); err != nil {
+					return fmt.Errorf("state: %s: %w", item.Key(), err)
+				}
+				last = item.KeyCopy(last[:0])
+				n++
+				if err := fn(arn); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || n < scanChunk {
+			return err
+		}
+		from = append(append([]byte(nil), last...), 0)
+	}
+}
+
 // CountLive counts the RPs not marked gone. It reads only each record's
 // flag byte, not the whole record.
 func (s *Store) CountLive() (int64, error) {
