@@ -325,25 +325,31 @@ func (s *Store) ScanRPs(fn func(*RP) error) error { return s.scan(prefixRP, fn) 
 const scanChunk = 4096
 
 func (s *Store) scan(prefix []byte, fn func(*RP) error) error {
+	return s.scanValues(prefix, func(key, val []byte) error {
+		rp := &RP{}
+		if err := DecodeRP(val, rp); err != nil {
+			return fmt.Errorf("state: %s: %w", key, err)
+		}
+		return fn(rp)
+	})
+}
+
+// scanValues calls fn with each key and value under prefix, in chunks
+// of scanChunk records per read transaction. The slices are valid only
+// during the call.
+func (s *Store) scanValues(prefix []byte, fn func(key, val []byte) error) error {
 	from := prefix
 	for {
 		var last []byte
 		n := 0
 		err := s.db.View(func(txn *badger.Txn) error {
-			opts := badger.DefaultIteratorOptions
-			opts.PrefetchSize = 256
-			opts.Prefix = prefix
-			it := txn.NewIterator(opts)
+			it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: prefix})
 			defer it.Close()
 			for it.Seek(from); it.ValidForPrefix(prefix) && n < scanChunk; it.Next() {
-				rp := &RP{}
 				item := it.Item()
-				if err := item.Value(func(b []byte) error { return DecodeRP(b, rp) }); err != nil {
-					return fmt.Errorf("state: %s: %w", item.Key(), err)
-				}
 				last = item.KeyCopy(last[:0])
 				n++
-				if err := fn(rp); err != nil {
+				if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
 					return err
 				}
 			}
@@ -359,36 +365,13 @@ func (s *Store) scan(prefix []byte, fn func(*RP) error) error {
 // ScanResourceArns calls fn with the resource ARN of every RP, reading
 // only the start of each record.
 func (s *Store) ScanResourceArns(fn func(resourceArn string) error) error {
-	from := prefixRP
-	for {
-		var last []byte
-		n := 0
-		err := s.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: prefixRP})
-			defer it.Close()
-			for it.Seek(from); it.ValidForPrefix(prefixRP) && n < scanChunk; it.Next() {
-				item := it.Item()
-				var arn string
-				if err := item.Value(func(b []byte) error {
-					var err error
-					arn, err = peekResourceArn(b)
-					return err
-				}); err != nil {
-					return fmt.Errorf("state: %s: %w", item.Key(), err)
-				}
-				last = item.KeyCopy(last[:0])
-				n++
-				if err := fn(arn); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil || n < scanChunk {
-			return err
+	return s.scanValues(prefixRP, func(key, val []byte) error {
+		arn, err := peekResourceArn(val)
+		if err != nil {
+			return fmt.Errorf("state: %s: %w", key, err)
 		}
-		from = append(append([]byte(nil), last...), 0)
-	}
+		return fn(arn)
+	})
 }
 
 // CountLive counts the RPs not marked gone. It reads only each record's
