@@ -88,11 +88,7 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 	if cfg.Source.Account == cfg.Destination.Account {
 		return &ConfigError{fmt.Errorf("source and destination are both account %s; shuffle copies between two accounts", cfg.Source.Account)}
 	}
-	table, err := metadata.Load(cfg.Metadata)
-	if err != nil {
-		return &ConfigError{fmt.Errorf("metadata: %w", err)}
-	}
-	csvHash, err := fileHash(cfg.Metadata)
+	table, csvHash, err := loadMetadata(cfg.Metadata)
 	if err != nil {
 		return &ConfigError{fmt.Errorf("metadata: %w", err)}
 	}
@@ -325,17 +321,23 @@ func destinationKey(vp *VaultPlan) string {
 	return hex.EncodeToString(h[:8])
 }
 
-func fileHash(path string) (string, error) {
+// loadMetadata parses the CSV and fingerprints it in the same read.
+func loadMetadata(path string) (*metadata.Table, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	t, err := metadata.Read(path, io.TeeReader(f, h))
+	if err != nil {
+		return nil, "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	// Read may stop before EOF (trailing blank lines); hash the rest too.
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, "", err
+	}
+	return t, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // toMap turns a summary struct into the table a script sees.

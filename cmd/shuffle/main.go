@@ -44,9 +44,11 @@ func osEnv() *env {
 }
 
 func main() {
-	// A soft heap limit keeps the RSS of a million-RP run small: the GC
-	// works harder near the limit instead of letting garbage double the
-	// heap. GOMEMLIMIT overrides it.
+	// A soft heap limit bounds the Go heap of a million-RP run (its live
+	// peak is about 350 MB): the GC works harder near the limit instead
+	// of letting garbage double the heap. Most of the RSS beyond it is
+	// Badger's memory-mapped tables (docs/performance.md). GOMEMLIMIT
+	// overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(512 << 20)
 	}

@@ -391,3 +391,32 @@ func TestRunEnrichWithoutDecidePersistsMetadata(t *testing.T) {
 		t.Fatalf("after enrich without decide: %d enriched (want 300), %d with an APMID, %d decided (want 0)", enriched, withMeta, decided)
 	}
 }
+
+// Editing the metadata CSV between runs re-joins and re-decides: the
+// caches key on the file's contents.
+func TestEditedMetadataIsJoinedAgain(t *testing.T) {
+	workspace(t, 600)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	first := planJSON(t, "--state", stateDir)
+	csv, err := os.ReadFile("testenv-run/metadata.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// APM0002045 is not in apmid.lua's allow set; APM0001234 is.
+	edited := strings.ReplaceAll(string(csv), "APM0002045", "APM0001234")
+	if edited == string(csv) {
+		t.Fatal("testenv's metadata no longer contains APM0002045")
+	}
+	if err := os.WriteFile("testenv-run/metadata.csv", []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second := planJSON(t, "--state", stateDir)
+	if second.Totals.Included <= first.Totals.Included {
+		t.Fatalf("after allowing the RPs of APM0002045 through the CSV, included went %d -> %d", first.Totals.Included, second.Totals.Included)
+	}
+	for reason := range second.Totals.ExcludedByReason {
+		if strings.Contains(reason, "APM0002045") {
+			t.Fatalf("a decision still names the old APMID: %q", reason)
+		}
+	}
+}
