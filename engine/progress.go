@@ -11,6 +11,7 @@ import (
 type Progress struct {
 	mu     sync.Mutex
 	vaults map[string]*vaultProgress
+	copy   CopySnapshot
 }
 
 type vaultProgress struct {
@@ -52,4 +53,31 @@ func (p *Progress) Inventory() []VaultProgress {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Vault < out[j].Vault })
 	return out
+}
+
+// CopySnapshot is the copy engine's state at one moment.
+type CopySnapshot struct {
+	InFlight     int   // jobs in flight or being started
+	Cap          int   // the current in-flight cap (AIMD)
+	Started      int64 // jobs started by this run
+	Completed    int64 // completed copies, all runs
+	CompletedNow int64 // completed by this run
+	Failed       int64 // failed permanently, all runs
+	BytesNow     int64
+	Ready        int   // resources that could start a copy now
+	Waiting      int   // resources waiting for a retry time
+	APICalls     int64 // calls made by the copy engine
+}
+
+func (p *Progress) setCopy(s CopySnapshot) {
+	p.mu.Lock()
+	p.copy = s
+	p.mu.Unlock()
+}
+
+// Copy returns the latest copy snapshot.
+func (p *Progress) Copy() CopySnapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.copy
 }

@@ -35,23 +35,33 @@ type Session struct {
 	Progress  *Progress
 	// Clients, when set, replace the AWS clients built from profiles
 	// (tests inject wrapped clients here).
-	Clients func(cfg luabind.ScriptConfig) (src, dst BackupReader, err error)
+	Clients func(cfg luabind.ScriptConfig) (src, dst AccountAPI, err error)
+	// DryRun (plan): replication and copying only work out what they
+	// would do; nothing is written to AWS.
+	DryRun bool
+	// ConfirmComplianceLock allows replication to apply compliance-mode
+	// vault locks (--confirm-compliance-lock).
+	ConfirmComplianceLock bool
+	CopySettings          CopySettings
+	APICounts             *APICounts
 
 	Config   luabind.ScriptConfig
 	Store    *state.Store
 	Table    *metadata.Table
 	Policies *luabind.Policies
-	src, dst BackupReader
+	src, dst AccountAPI
 	csvHash  string
+	targets  map[string]CopyTarget
 
 	enrichPending bool       // enrich counted; the join rides on the next decide
 	agg           *Aggregate // plan counts from the last decide pass
 	aggEpochs     state.Epochs
 
-	Inventoried, Enriched, Decided bool
-	InventorySummary               InventorySummary
-	EnrichSummary                  EnrichSummary
-	DecideSummary                  DecideSummary
+	Inventoried, Enriched, Decided, Copied bool
+	InventorySummary                       InventorySummary
+	EnrichSummary                          EnrichSummary
+	DecideSummary                          DecideSummary
+	CopySummary                            CopySummary
 }
 
 var _ luabind.Host = (*Session)(nil)
@@ -98,7 +108,10 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 		return &ConfigError{fmt.Errorf("policies: %w", err)}
 	}
 	ctx := context.Background()
-	var src, dst BackupReader
+	if s.APICounts == nil {
+		s.APICounts = &APICounts{}
+	}
+	var src, dst AccountAPI
 	if s.Clients != nil {
 		if src, dst, err = s.Clients(cfg); err != nil {
 			return err

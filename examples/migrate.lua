@@ -71,4 +71,20 @@ if d.failed > 0 then
   print("warning: some policy calls failed; `shuffle plan --json` lists the reasons")
 end
 
--- Copying and vault replication come next (not yet available).
+-- 4. Replicate: create the destination vaults that are missing, like for
+-- like (policies/vaults.lua maps names, keys and SNS topics). A vault
+-- that cannot be made ready (an unmapped key, an unconfirmed compliance
+-- lock, an access policy that would refuse copies) holds its recovery
+-- points back with a reason; the others go ahead.
+local r = shuffle.replicate()
+print(string.format("replicate: %d created, %d existing, %d drifted, %d blocked, %d skipped",
+  r.created, r.exists, r.drift, r.blocked, r.skip))
+
+-- 5. Copy: start one copy job per included recovery point, within the
+-- AWS quotas (100 in flight per account, 1 per resource), track them to
+-- the end, retry what is worth retrying and tag the copies (tags.lua).
+-- A second run never starts a job for a recovery point already copied
+-- or in flight.
+local c = shuffle.copy({ max_in_flight = 100 })
+print(string.format("copy: %d started, %d completed in this run (%d in all), %d failed, %d still running, %d queued, %d waiting for their vault",
+  c.started, c.completed_now, c.completed, c.failed, c.running, c.queued, c.waiting))

@@ -41,7 +41,7 @@ func TestDefinitionsMatchModules(t *testing.T) {
 
 func TestModuleFunctions(t *testing.T) {
 	want := map[string][]string{
-		"shuffle": {"config", "decide", "enrich", "inventory"},
+		"shuffle": {"config", "copy", "decide", "enrich", "inventory", "replicate"},
 		"helpers": {"days_between", "glob", "has_prefix", "has_suffix", "lower", "set", "split", "trim", "upper"},
 		"testing": {"decide", "eq", "map", "ok", "tags"},
 	}

@@ -20,6 +20,10 @@ func (h *countingHost) Enrich(context.Context) (map[string]any, error) { return 
 func (h *countingHost) Decide(context.Context) (map[string]any, error) {
 	return map[string]any{"included": 1200, "excluded": 800}, nil
 }
+func (h *countingHost) Replicate(context.Context) (map[string]any, error) { return nil, nil }
+func (h *countingHost) Copy(context.Context, luabind.CopyArgs) (map[string]any, error) {
+	return map[string]any{"completed": 1200}, nil
+}
 
 func ExampleRunScript() {
 	dir, _ := os.MkdirTemp("", "example")

@@ -38,6 +38,22 @@ type Host interface {
 	Inventory(ctx context.Context) (map[string]any, error)
 	Enrich(ctx context.Context) (map[string]any, error)
 	Decide(ctx context.Context) (map[string]any, error)
+	Replicate(ctx context.Context) (map[string]any, error)
+	Copy(ctx context.Context, args CopyArgs) (map[string]any, error)
+}
+
+// CopyArgs are the options of shuffle.copy{...}; zero means the default.
+type CopyArgs struct {
+	MaxInFlight  int     // max_in_flight: copy jobs in flight (default 100)
+	VaultCap     int     // vault_cap: per destination vault (default none until AWS says otherwise)
+	MaxAttempts  int     // max_attempts: per RP, for retryable job failures (default 3)
+	RetryBase    float64 // retry_base: seconds before the 2nd attempt, doubling after (default 300)
+	StartWorkers int     // start_workers: StartCopyJob calls at once (default 16)
+	StartTPS     float64 // start_tps: initial StartCopyJob calls per second (default 50)
+	PollMin      float64 // poll_min: seconds, shortest completion-poll interval (default 0.2)
+	PollMax      float64 // poll_max: seconds, longest (default 60)
+	NoWait       bool    // wait = false: return when nothing more can start
+	Line         int
 }
 
 // ScriptError is an error in the operator's script, at a line of it.
@@ -67,6 +83,8 @@ var shuffleFuncs = map[string]lua.LGFunction{
 	"inventory": shuffleInventory,
 	"enrich":    shuffleEnrich,
 	"decide":    shuffleDecide,
+	"replicate": shuffleReplicate,
+	"copy":      shuffleCopy,
 }
 
 // scriptModule is the state of one script run, the upvalue of every
@@ -308,6 +326,59 @@ func shuffleEnrich(L *lua.LState) int {
 // the current policy hash.
 func shuffleDecide(L *lua.LState) int {
 	return callHost(L, "decide", Host.Decide)
+}
+
+// shuffleReplicate is shuffle.replicate() -> summary: creates the
+// destination vaults that are missing, like for like.
+func shuffleReplicate(L *lua.LState) int {
+	return callHost(L, "replicate", Host.Replicate)
+}
+
+// shuffleCopy is shuffle.copy{...} -> summary: starts and tracks copy
+// jobs for every included recovery point.
+func shuffleCopy(L *lua.LState) int {
+	m := moduleOf(L)
+	var args CopyArgs
+	switch t := L.Get(1).(type) {
+	case *lua.LTable:
+		r := readFields(t, "shuffle.copy", "")
+		num := func(name string, min float64) float64 {
+			switch v := r.get(name).(type) {
+			case lua.LNumber:
+				if float64(v) < min {
+					r.fail(name, "must be at least %v, got %v", min, v)
+				}
+				return float64(v)
+			case *lua.LNilType:
+			default:
+				r.fail(name, "must be a number, got %s", describe(v))
+			}
+			return 0
+		}
+		args.MaxInFlight = int(num("max_in_flight", 1))
+		args.VaultCap = int(num("vault_cap", 1))
+		args.MaxAttempts = int(num("max_attempts", 1))
+		args.RetryBase = num("retry_base", 0.001)
+		args.StartWorkers = int(num("start_workers", 1))
+		args.StartTPS = num("start_tps", 0.1)
+		args.PollMin = num("poll_min", 0.001)
+		args.PollMax = num("poll_max", 0.001)
+		if v := r.get("wait"); v != lua.LNil {
+			b, ok := v.(lua.LBool)
+			if !ok {
+				r.fail("wait", "must be true or false, got %s", describe(v))
+			}
+			args.NoWait = !bool(b)
+		}
+		if err := r.done(); err != nil {
+			m.raise(L, err)
+		}
+	case *lua.LNilType:
+	default:
+		m.raise(L, fmt.Errorf("shuffle.copy: want a table of options or nothing, got %s", describe(L.Get(1))))
+	}
+	args.Line = callerLine(L)
+	return callHost(L, "copy", func(h Host, ctx context.Context) (map[string]any, error) { return h.Copy(ctx, args) })
 }
 
 func callHost(L *lua.LState, name string, fn func(Host, context.Context) (map[string]any, error)) int {

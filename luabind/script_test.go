@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -41,6 +42,16 @@ func (h *fakeHost) Inventory(ctx context.Context) (map[string]any, error) {
 func (h *fakeHost) Enrich(ctx context.Context) (map[string]any, error) {
 	h.calls = append(h.calls, "enrich")
 	return map[string]any{"matched": 1900, "unmatched": 100, "conflicts": 12}, nil
+}
+
+func (h *fakeHost) Replicate(ctx context.Context) (map[string]any, error) {
+	h.calls = append(h.calls, "replicate")
+	return map[string]any{"created": 2}, nil
+}
+
+func (h *fakeHost) Copy(ctx context.Context, args CopyArgs) (map[string]any, error) {
+	h.calls = append(h.calls, fmt.Sprintf("copy max_in_flight=%d vault_cap=%d wait=%v", args.MaxInFlight, args.VaultCap, !args.NoWait))
+	return map[string]any{"completed": 7}, nil
 }
 
 func (h *fakeHost) Decide(ctx context.Context) (map[string]any, error) {

@@ -147,6 +147,44 @@
 ---@field redecided integer decisions made in this run
 ---@field kept integer recovery points already queued or copied, never decided again
 
+---@class shuffle.ReplicateSummary
+---@field created integer destination vaults created in this run
+---@field exists integer destination vaults that already matched
+---@field drift integer destination vaults that differ from the source (left alone)
+---@field reconciled integer destination vaults brought in line (reconcile = true)
+---@field skip integer source vaults the mapping skips
+---@field blocked integer destination vaults that cannot take copies (see the plan)
+
+---@class shuffle.CopyOptions
+---@field max_in_flight? integer copy jobs in flight at once (default 100, the AWS per-account quota)
+---@field vault_cap? integer copy jobs in flight per destination vault (default: none until AWS answers LimitExceeded for a vault; 5 for an account over its limit)
+---@field max_attempts? integer attempts per recovery point when jobs fail in a retryable way (default 3)
+---@field retry_base? number seconds before the second attempt, doubling after (default 300)
+---@field start_workers? integer StartCopyJob calls at once (default 16)
+---@field start_tps? number initial StartCopyJob calls per second, adapted to throttling (default 50)
+---@field poll_min? number seconds, shortest interval between completion polls (default 0.2)
+---@field poll_max? number seconds, longest (default 60)
+---@field wait? boolean wait for jobs in flight to end (default true)
+
+---@class shuffle.CopySummary
+---@field started integer copy jobs started by this run
+---@field completed_now integer copies completed by this run
+---@field bytes_now integer bytes of those copies
+---@field completed integer copies completed, all runs
+---@field bytes integer bytes of all completed copies
+---@field failed integer recovery points whose copy failed for good, all runs
+---@field running integer jobs still in flight in AWS when copy returned
+---@field retrying integer recovery points waiting for their next attempt
+---@field queued integer included recovery points not started yet
+---@field waiting integer included recovery points whose destination vault is not ready
+---@field tagged integer copies tagged through the tag mapping
+---@field tag_errors integer copies whose tagging failed (retried next run)
+---@field stopped string why copy returned early ("deadline", "interrupted"), or ""
+---@field failed_by_reason table<string, integer>
+---@field waiting_by_vault table<string, integer>
+---@field api_calls table<string, integer> AWS calls by operation
+---@field elapsed_seconds number
+
 ---@class shuffle
 local shuffle = {}
 
@@ -168,6 +206,22 @@ function shuffle.enrich() end
 ---that is not copied yet and not decided under the current policy hash.
 ---@return shuffle.DecideSummary
 function shuffle.decide() end
+
+---Creates the destination vaults that are missing, like for like
+---(name, tags, type, key mapping, access policy, notifications, lock),
+---and works out which source vaults can take copies. shuffle.copy calls
+---it when the script has not. In `shuffle plan` it only reports.
+---@return shuffle.ReplicateSummary
+function shuffle.replicate() end
+
+---Copies every included recovery point into its destination vault,
+---exactly once, within the AWS quotas. Runs inventory, enrich, decide
+---and replicate first if the script has not. Resumable: jobs already
+---started are tracked, not started again. In `shuffle plan` it only
+---counts.
+---@param opts? shuffle.CopyOptions
+---@return shuffle.CopySummary
+function shuffle.copy(opts) end
 
 -------------------------------------------------------------------------
 -- helpers: small pure functions (policies, tests and scripts)

@@ -102,6 +102,7 @@ docs/operator-guide.md); --out also writes it to a file.`,
 			ctx, cancel := e.notify(cmd.Context())
 			defer cancel()
 			s := sf.session()
+			s.DryRun = true
 			defer s.Close()
 			start := time.Now()
 			// With --json, stdout is the report alone; the script's own

@@ -31,7 +31,7 @@ func workspace(t *testing.T, rps int) (*testenv.Env, string) {
 	t.Helper()
 	root := repoRoot(t)
 	dir := t.TempDir()
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: rps, Dir: filepath.Join(dir, "testenv-run")})
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: rps, Dir: filepath.Join(dir, "testenv-run"), CopySpeed: 1e6})
 	for _, sub := range []string{"examples", "policies"} {
 		copyDir(t, filepath.Join(root, sub), filepath.Join(dir, sub))
 	}
@@ -365,6 +365,13 @@ func TestRunScriptResumesAndRecordsHistory(t *testing.T) {
 func TestRunEnrichWithoutDecidePersistsMetadata(t *testing.T) {
 	workspace(t, 300)
 	script := writeScript(t, "nodecide.lua", "local d = shuffle.decide()", "local d = {included=0, excluded=0, failed=0, ineligible=0, redecided=0}")
+	// Stop before replicate and copy, which would decide.
+	b, _ := os.ReadFile(script)
+	if i := strings.Index(string(b), "-- 4. Replicate"); i < 0 {
+		t.Fatal("examples/migrate.lua has no step 4 (replicate) any more")
+	} else if err := os.WriteFile(script, b[:i], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	stateDir := filepath.Join(t.TempDir(), "state")
 	if code, out, errs := shuffle(t, "run", script, "--state", stateDir); code != 0 {
 		t.Fatalf("run: exit %d\n%s%s", code, out, errs)

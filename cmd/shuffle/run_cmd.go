@@ -2,32 +2,55 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
 func newRunCmd(e *env) *cobra.Command {
-	var sf sessionFlags
+	var (
+		sf          sessionFlags
+		maxInFlight int
+		confirmLock bool
+	)
 	cmd := &cobra.Command{
 		Use:   "run SCRIPT",
-		Short: "Run the operator's script: inventory, enrich, decide (copying lands with the copy engine)",
+		Short: "Run the operator's script: inventory, enrich, decide, replicate vaults and copy",
 		Long: `Run the operator's script from the top. Every primitive it calls is
 resumable through the state directory: a finished inventory is not listed
-again, and only recovery points whose inputs or policies changed are
-decided again. Resume is the default; --fresh lists the source again.`,
+again, only recovery points whose inputs or policies changed are decided
+again, and a recovery point whose copy job was started is never started
+again (its job is tracked to the end instead). Resume is the default;
+--fresh lists the source again.
+
+shuffle.copy starts copy jobs within the AWS quotas (--max-in-flight,
+default 100 per account; 1 per resource), polls them in bulk with
+ListCopyJobs, retries failures that are worth retrying and tags the
+copies. The summary at the end counts copies by state and reason.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if maxInFlight < 0 {
+				return usagef("--max-in-flight must be at least 1, got %d", maxInFlight)
+			}
 			ctx, cancel := e.notify(cmd.Context())
 			defer cancel()
 			s := sf.session()
+			s.CopySettings.MaxInFlight = maxInFlight
+			s.ConfirmComplianceLock = confirmLock
 			defer s.Close()
 			start := time.Now()
 			err := runScript(ctx, e, args[0], s)
 			if err == nil {
 				err = s.Finish(ctx)
+			}
+			if s.Copied {
+				printCopySummary(e.stderr, s.CopySummary)
 			}
 			if s.Store != nil {
 				r := state.Run{Command: "run", Script: args[0], Start: start, End: time.Now()}
@@ -44,5 +67,44 @@ decided again. Resume is the default; --fresh lists the source again.`,
 		},
 	}
 	sf.register(cmd)
+	fl := cmd.Flags()
+	fl.IntVar(&maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
+	fl.BoolVar(&confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")
 	return cmd
+}
+
+// printCopySummary prints what the copy step did and left.
+func printCopySummary(w io.Writer, s engine.CopySummary) {
+	fmt.Fprintf(w, "copy: %d started, %d completed in this run (%s), %d running, %d retrying, %d queued, %d waiting for their vault\n",
+		s.Started, s.CompletedNow, humanBytes(s.BytesNow), s.Running, s.Retrying, s.Queued, s.Waiting)
+	fmt.Fprintf(w, "copy: %d completed in all (%s), %d failed, %d tagged, %d tag errors\n",
+		s.Completed, humanBytes(s.Bytes), s.Failed, s.Tagged, s.TagErrors)
+	if h := s.Elapsed.Hours(); h > 0 && s.CompletedNow > 0 {
+		fmt.Fprintf(w, "copy: %.0f recovery points/hour over %s\n", float64(s.CompletedNow)/h, s.Elapsed.Round(time.Second))
+	}
+	for _, k := range sortedKeys(s.FailedByReason) {
+		fmt.Fprintf(w, "  failed  %6d  %s\n", s.FailedByReason[k], k)
+	}
+	for _, k := range sortedKeys(s.WaitingByVault) {
+		fmt.Fprintf(w, "  waiting %6d  %s: %s\n", s.WaitingByVault[k], k, s.WaitingReasons[k])
+	}
+	if len(s.APICalls) > 0 {
+		var parts []string
+		for _, k := range sortedKeys(s.APICalls) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, s.APICalls[k]))
+		}
+		fmt.Fprintf(w, "copy: AWS calls: %s\n", strings.Join(parts, ", "))
+	}
+	if s.Stopped != "" {
+		fmt.Fprintf(w, "copy: stopped early (%s); run the same command again to resume\n", s.Stopped)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -20,6 +20,9 @@ var (
 	prefixPart  = []byte("part/")
 	prefixRP    = []byte("rp/")
 	prefixRun   = []byte("run/")
+	prefixCopy  = []byte("copy/")
+
+	keyCopyWatermark = []byte("meta/copy/watermark")
 )
 
 // Side tells the source account's vaults from the destination's.
@@ -69,6 +72,12 @@ func rpKey(vault, arn string) []byte { return join(prefixRP, vault, arn) }
 
 // rpVaultPrefix: every RP of one vault.
 func rpVaultPrefix(vault string) []byte { return append(join(prefixRP, vault), sep) }
+
+// copyKey: copy/ + vault + 0x00 + RP ARN (ADR 0002).
+func copyKey(vault, arn string) []byte { return join(prefixCopy, vault, arn) }
+
+// copyVaultPrefix: every copy record of one vault.
+func copyVaultPrefix(vault string) []byte { return append(join(prefixCopy, vault), sep) }
 
 // epochKey: meta/epoch/ + kind.
 func epochKey(k EpochKind) []byte { return []byte("meta/epoch/" + string(k)) }

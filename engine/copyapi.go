@@ -1,0 +1,253 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/smithy-go"
+	"golang.org/x/time/rate"
+)
+
+// CopyJobs is the narrow source-account API the copy engine uses.
+type CopyJobs interface {
+	StartCopyJob(ctx context.Context, in *backup.StartCopyJobInput, opts ...func(*backup.Options)) (*backup.StartCopyJobOutput, error)
+	ListCopyJobs(ctx context.Context, in *backup.ListCopyJobsInput, opts ...func(*backup.Options)) (*backup.ListCopyJobsOutput, error)
+	DescribeCopyJob(ctx context.Context, in *backup.DescribeCopyJobInput, opts ...func(*backup.Options)) (*backup.DescribeCopyJobOutput, error)
+}
+
+// Tagger tags destination recovery points (destination account).
+type Tagger interface {
+	TagResource(ctx context.Context, in *backup.TagResourceInput, opts ...func(*backup.Options)) (*backup.TagResourceOutput, error)
+}
+
+var (
+	_ CopyJobs = (*backup.Client)(nil)
+	_ Tagger   = (*backup.Client)(nil)
+)
+
+// errKind is how the copy engine reacts to an AWS error.
+type errKind int
+
+const (
+	errRetryable     errKind = iota // 5xx, network: try again later, same token
+	errThrottle                     // ThrottlingException and kin: slow down
+	errLimitResource                // the resource already has a job running
+	errLimitVault                   // the destination vault's concurrent-copy quota
+	errLimitAccount                 // the account's concurrent-copy quota
+	errAuth                         // expired or invalid credentials
+	errPermanent                    // the request itself is wrong; retrying cannot help
+)
+
+func (k errKind) String() string {
+	return [...]string{"retryable", "throttled", "resource-busy", "vault-limit", "account-limit", "auth", "permanent"}[k]
+}
+
+var throttleCodes = map[string]bool{
+	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestThrottledException": true,
+	"TooManyRequestsException": true, "RequestLimitExceeded": true, "SlowDown": true, "RequestThrottled": true,
+}
+
+var authCodes = map[string]bool{
+	"ExpiredToken": true, "ExpiredTokenException": true, "RequestExpired": true, "InvalidClientTokenId": true,
+	"UnrecognizedClientException": true, "InvalidSignatureException": true, "SignatureDoesNotMatch": true,
+	"AuthFailure": true, "IncompleteSignature": true, "MissingAuthenticationToken": true,
+}
+
+// classifyAWS sorts an error from an AWS call. The code and message are
+// AWS's own, for recording on the RP.
+func classifyAWS(err error) (kind errKind, code, msg string) {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return errRetryable, "", err.Error()
+	}
+	code, msg = ae.ErrorCode(), ae.ErrorMessage()
+	lm := strings.ToLower(msg)
+	switch {
+	case throttleCodes[code]:
+		return errThrottle, code, msg
+	case code == "LimitExceededException":
+		switch {
+		case strings.Contains(lm, "per resource") || strings.Contains(lm, "already has a job") || strings.Contains(lm, "resource "):
+			return errLimitResource, code, msg
+		case strings.Contains(lm, "vault"):
+			return errLimitVault, code, msg
+		default:
+			return errLimitAccount, code, msg
+		}
+	case authCodes[code]:
+		return errAuth, code, msg
+	case ae.ErrorFault() == smithy.FaultServer, code == "ServiceUnavailableException", code == "InternalFailure", code == "InternalServerError":
+		return errRetryable, code, msg
+	}
+	return errPermanent, code, msg
+}
+
+// retryableJobFailure says whether a FAILED copy job is worth another
+// attempt, from its MessageCategory and StatusMessage. Configuration
+// problems (access, missing vault, lock retention, unsupported
+// resource) fail again the same way; service-side errors may not.
+// Unknown failures are retried, bounded by the attempt limit.
+func retryableJobFailure(category, message string) bool {
+	c := strings.ToLower(category)
+	m := strings.ToLower(message)
+	switch {
+	case strings.Contains(c, "accessdenied") || strings.Contains(c, "access_denied"),
+		strings.Contains(c, "invalidparameters") || strings.Contains(c, "invalid_parameters"),
+		strings.Contains(c, "resourcenotfound") || strings.Contains(c, "not_found"):
+		return false
+	case strings.Contains(m, "does not exist"), strings.Contains(m, "not supported"), strings.Contains(m, "cold storage"),
+		strings.Contains(m, "retention"), strings.Contains(m, "access policy"), strings.Contains(m, "aws managed key"),
+		strings.Contains(m, "not enabled"), strings.Contains(m, "same organization"):
+		return false
+	}
+	return true
+}
+
+// startRetryer is the SDK retryer for StartCopyJob: it retries network
+// errors and 5xx with the same idempotency token, but leaves throttling
+// and LimitExceededException to the scheduler. The SDK counts
+// LimitExceededException as a throttle and would otherwise retry it
+// blindly, up to its attempt limit, against a quota that frees up only
+// when a copy finishes.
+func startRetryer(o *backup.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = 5
+		so.MaxBackoff = 10 * time.Second
+		so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			var ae smithy.APIError
+			if errors.As(err, &ae) && (throttleCodes[ae.ErrorCode()] || ae.ErrorCode() == "LimitExceededException") {
+				return aws.FalseTernary
+			}
+			return aws.UnknownTernary
+		})}, retry.DefaultRetryables...)
+		so.RateLimiter = noQuota{}
+	})
+}
+
+type noQuota struct{}
+
+func (noQuota) GetToken(context.Context, uint) (func() error, error) {
+	return func() error { return nil }, nil
+}
+func (noQuota) AddTokens(uint) error { return nil }
+
+// APICounts counts AWS calls by operation, for the run summary and the
+// benchmark's calls-per-RP figure.
+type APICounts struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (c *APICounts) add(op string) {
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[string]int64{}
+	}
+	c.n[op]++
+	c.mu.Unlock()
+}
+
+// Snapshot returns the counts by operation.
+func (c *APICounts) Snapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.n))
+	for k, v := range c.n {
+		out[k] = v
+	}
+	return out
+}
+
+// Total is the number of calls made.
+func (c *APICounts) Total() int64 {
+	var t int64
+	for _, v := range c.Snapshot() {
+		t += v
+	}
+	return t
+}
+
+// pacedJobs wraps the copy-job API with the pacing every call shares:
+// StartCopyJob goes through an AIMD token bucket that halves on
+// throttling and grows back by about one call per second each second
+// (doubling each second until the first throttle), and
+// every call is counted. The scheduler decides what to start; this
+// layer decides how fast.
+type pacedJobs struct {
+	api    CopyJobs
+	counts *APICounts
+	start  *rate.Limiter
+	max    rate.Limit
+	min    rate.Limit
+	mu     sync.Mutex
+	halved atomic.Int64 // unix ns of the last decrease
+}
+
+func newPacedJobs(api CopyJobs, counts *APICounts, startTPS float64) *pacedJobs {
+	if startTPS <= 0 {
+		startTPS = 50
+	}
+	return &pacedJobs{api: api, counts: counts, start: rate.NewLimiter(rate.Limit(startTPS), 10), max: rate.Limit(startTPS * 20), min: 0.2}
+}
+
+func (p *pacedJobs) StartCopyJob(ctx context.Context, in *backup.StartCopyJobInput, opts ...func(*backup.Options)) (*backup.StartCopyJobOutput, error) {
+	if err := p.start.Wait(ctx); err != nil {
+		return nil, err
+	}
+	p.counts.add("StartCopyJob")
+	out, err := p.api.StartCopyJob(ctx, in, append(opts, startRetryer)...)
+	p.adjust(err)
+	return out, err
+}
+
+func (p *pacedJobs) adjust(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.start.Limit()
+	if err != nil {
+		if k, _, _ := classifyAWS(err); k == errThrottle {
+			// Halve at most once per second: the throttles of calls already
+			// in flight are one signal, not many.
+			if now := time.Now().UnixNano(); now-p.halved.Load() > int64(time.Second) {
+				p.halved.Store(now)
+				p.start.SetLimit(max(p.min, l/2))
+			}
+		}
+		return
+	}
+	if l < p.max {
+		step := 1 / max(l, 1) // congestion avoidance: +1 call/s per second
+		if p.halved.Load() == 0 {
+			step = 1 // slow start until the first throttle: doubles every second
+		}
+		p.start.SetLimit(min(p.max, l+step))
+	}
+}
+
+func (p *pacedJobs) ListCopyJobs(ctx context.Context, in *backup.ListCopyJobsInput, opts ...func(*backup.Options)) (*backup.ListCopyJobsOutput, error) {
+	p.counts.add("ListCopyJobs")
+	return p.api.ListCopyJobs(ctx, in, opts...)
+}
+
+func (p *pacedJobs) DescribeCopyJob(ctx context.Context, in *backup.DescribeCopyJobInput, opts ...func(*backup.Options)) (*backup.DescribeCopyJobOutput, error) {
+	p.counts.add("DescribeCopyJob")
+	return p.api.DescribeCopyJob(ctx, in, opts...)
+}
+
+// countedTagger counts TagResource calls.
+type countedTagger struct {
+	api    Tagger
+	counts *APICounts
+}
+
+func (t countedTagger) TagResource(ctx context.Context, in *backup.TagResourceInput, opts ...func(*backup.Options)) (*backup.TagResourceOutput, error) {
+	t.counts.add("TagResource")
+	return t.api.TagResource(ctx, in, opts...)
+}

@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/luabind"
+)
+
+// AccountAPI is everything shuffle calls in one account; the
+// *backup.Client satisfies it. Each engine part takes only the narrow
+// interface it needs.
+type AccountAPI interface {
+	BackupReader
+	CopyJobs
+	Tagger
+}
+
+// CopySettings are the copy options the CLI sets; they win over the
+// script's shuffle.copy{...} options where set.
+type CopySettings struct {
+	MaxInFlight int
+	Deadline    time.Time
+}
+
+// Replicate makes the destination vault structure like for like (in a
+// dry run: works out what it would do) and records which destination
+// each source vault's copies go to.
+func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	if !s.Inventoried {
+		if _, err := s.Inventory(ctx); err != nil {
+			return nil, err
+		}
+	}
+	w, err := s.Policies.NewWorker()
+	if err != nil {
+		return nil, err
+	}
+	plans, err := MapVaults(ctx, s.Store, w)
+	w.Close()
+	if err != nil {
+		return nil, err
+	}
+	targets := map[string]CopyTarget{}
+	sum := map[string]int{}
+	names := make([]string, 0, len(plans))
+	for name := range plans {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		vp := plans[name]
+		switch {
+		case vp.Mapping.Skip:
+			targets[name] = CopyTarget{Reason: "skipped by the vault mapping: " + vp.Mapping.Reason}
+			sum["skip"]++
+		case vp.Dest != nil:
+			targets[name] = CopyTarget{Arn: vp.Dest.Arn, Ready: true}
+			sum["exists"]++
+		default:
+			targets[name] = CopyTarget{Reason: fmt.Sprintf("destination vault %s does not exist", vp.Mapping.Name)}
+			sum["blocked"]++
+		}
+	}
+	s.targets = targets
+	out := map[string]any{}
+	for _, k := range []string{"created", "exists", "drift", "reconciled", "skip", "blocked"} {
+		out[k] = sum[k]
+	}
+	return out, nil
+}
+
+// Copy copies every included recovery point (a dry run only counts).
+func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]any, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	if err := s.Complete(ctx); err != nil {
+		return nil, err
+	}
+	if s.targets == nil {
+		if _, err := s.Replicate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	opts := CopyOptions{
+		MaxInFlight: args.MaxInFlight, VaultCap: args.VaultCap, MaxAttempts: args.MaxAttempts,
+		RetryBase: seconds(args.RetryBase), StartWorkers: args.StartWorkers, StartTPS: args.StartTPS,
+		PollMin: seconds(args.PollMin), PollMax: seconds(args.PollMax), NoWait: args.NoWait,
+	}
+	if s.CopySettings.MaxInFlight > 0 {
+		opts.MaxInFlight = s.CopySettings.MaxInFlight
+	}
+	opts.Deadline = s.CopySettings.Deadline
+	c := &Copier{
+		Store: s.Store, Jobs: s.src, CopyRole: s.Config.CopyRole, Targets: s.targets,
+		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts,
+	}
+	if s.Config.Policies.Tags != "" {
+		c.Tags = s.dst
+		pol := s.Policies
+		c.NewTagsFor = func() (func(context.Context, *state.RP) (map[string]string, error), func(), error) {
+			w, err := pol.NewWorker()
+			if err != nil {
+				return nil, nil, err
+			}
+			return func(ctx context.Context, rp *state.RP) (map[string]string, error) {
+				return w.Tags(ctx, RPInput(rp))
+			}, w.Close, nil
+		}
+	}
+	var sum CopySummary
+	var err error
+	if s.DryRun {
+		sum, err = c.Preview(ctx)
+	} else {
+		sum, err = c.Run(ctx)
+	}
+	s.Copied, s.CopySummary = true, sum
+	if err != nil {
+		return nil, err
+	}
+	return copyMap(sum), nil
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+func copyMap(sum CopySummary) map[string]any {
+	return map[string]any{
+		"started": sum.Started, "completed_now": sum.CompletedNow, "bytes_now": sum.BytesNow,
+		"completed": sum.Completed, "bytes": sum.Bytes, "failed": sum.Failed, "running": sum.Running,
+		"retrying": sum.Retrying, "queued": sum.Queued, "waiting": sum.Waiting,
+		"tagged": sum.Tagged, "tag_errors": sum.TagErrors, "stopped": sum.Stopped,
+		"failed_by_reason": sum.FailedByReason, "waiting_by_vault": sum.WaitingByVault,
+		"api_calls": sum.APICalls, "elapsed_seconds": sum.Elapsed.Seconds(),
+	}
+}

@@ -1,0 +1,221 @@
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Copy states of a copy record (docs/adr/0002-copy-queue.md).
+const (
+	CopyIntent    = "intent"    // token saved; StartCopyJob may or may not have reached AWS
+	CopyRunning   = "running"   // AWS accepted the attempt as JobID
+	CopyRetry     = "retry"     // waiting for NextAt before the next attempt
+	CopyCompleted = "completed" // the destination RP exists
+	CopyFailed    = "failed"    // permanent, or out of attempts
+)
+
+// CopyingRP is the RP record's copy field once its first intent is
+// written: the decide pass leaves such RPs alone.
+const CopyingRP = "copying"
+
+// Attempt is one StartCopyJob attempt and how it ended.
+type Attempt struct {
+	N         int        `json:"n"`
+	JobID     string     `json:"job_id,omitempty"`
+	State     string     `json:"state"` // the job's last known AWS state, or ERROR for a call that failed
+	Message   string     `json:"message,omitempty"`
+	Category  string     `json:"category,omitempty"`
+	Retryable bool       `json:"retryable,omitempty"`
+	At        time.Time  `json:"at"`
+	End       *time.Time `json:"end,omitempty"`
+}
+
+// CopyRecord is the copy state of one RP.
+type CopyRecord struct {
+	V            int        `json:"v"`
+	Vault        string     `json:"vault"`
+	Arn          string     `json:"arn"`
+	State        string     `json:"state"`
+	Attempt      int        `json:"attempt"`
+	Token        string     `json:"token"`
+	DestVaultArn string     `json:"dest_vault_arn"`
+	JobID        string     `json:"job_id,omitempty"`
+	ResourceArn  string     `json:"resource_arn"`
+	ResourceType string     `json:"resource_type"`
+	Size         int64      `json:"size"`
+	Created      time.Time  `json:"created"` // the source RP's creation date (chain order)
+	IntentAt     time.Time  `json:"intent_at"`
+	StartedAt    *time.Time `json:"started_at,omitempty"`   // the job's CreationDate
+	CompletedAt  *time.Time `json:"completed_at,omitempty"` // the job's CompletionDate
+	DestRPArn    string     `json:"dest_rp_arn,omitempty"`
+	DestSize     int64      `json:"dest_size,omitempty"`
+	TagState     string     `json:"tag_state,omitempty"` // "" (not yet), applied, none, unsupported, error
+	TagError     string     `json:"tag_error,omitempty"`
+	Reason       string     `json:"reason,omitempty"`
+	Category     string     `json:"category,omitempty"`
+	NextAt       *time.Time `json:"next_at,omitempty"`
+	Attempts     []Attempt  `json:"attempts,omitempty"`
+}
+
+// Last returns the current attempt's entry, adding it if missing.
+func (c *CopyRecord) Last() *Attempt {
+	if n := len(c.Attempts); n > 0 && c.Attempts[n-1].N == c.Attempt {
+		return &c.Attempts[n-1]
+	}
+	c.Attempts = append(c.Attempts, Attempt{N: c.Attempt})
+	return &c.Attempts[len(c.Attempts)-1]
+}
+
+// CopyToken is the deterministic IdempotencyToken of one attempt to
+// copy rpArn into destVaultArn (ADR 0002).
+func CopyToken(rpArn, destVaultArn string, attempt int) string {
+	h := sha256.New()
+	h.Write([]byte(rpArn))
+	h.Write([]byte{sep})
+	h.Write([]byte(destVaultArn))
+	h.Write([]byte{sep})
+	h.Write([]byte(strconv.Itoa(attempt)))
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// PutIntents commits the intents of a batch of copies, marks their RP
+// records as copying (so no later decision touches them), and syncs the
+// state to disk before returning: the StartCopyJob calls that depend on
+// them may be made only after this returns.
+func (s *Store) PutIntents(recs []*CopyRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
+			return err
+		}
+		for _, c := range recs {
+			if c.State != CopyIntent || c.Token == "" {
+				return fmt.Errorf("copy %s: intent record in state %q without a token", c.Arn, c.State)
+			}
+			if err := putCopy(txn, c); err != nil {
+				return err
+			}
+			var rp RP
+			ok, err := getRP(txn, rpKey(c.Vault, c.Arn), &rp)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("copy %s: no RP record in vault %s", c.Arn, c.Vault)
+			}
+			if rp.Copy != CopyingRP {
+				rp.Copy, rp.V = CopyingRP, schemaVersion
+				if err := txn.Set(rpKey(rp.Vault, rp.Arn), EncodeRP(&rp)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.db.Sync()
+}
+
+func putCopy(txn *badger.Txn, c *CopyRecord) error {
+	c.V = 1
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return txn.Set(copyKey(c.Vault, c.Arn), b)
+}
+
+// PutCopies commits copy records, and the poll watermark when not nil,
+// in one transaction (split into several only past Badger's size limit).
+func (s *Store) PutCopies(recs []*CopyRecord, watermark *time.Time) error {
+	if len(recs) == 0 && watermark == nil {
+		return nil
+	}
+	for start := 0; start < len(recs) || start == 0; start += 2000 {
+		end := min(start+2000, len(recs))
+		last := end >= len(recs)
+		err := s.db.Update(func(txn *badger.Txn) error {
+			if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
+				return err
+			}
+			for _, c := range recs[start:end] {
+				if err := putCopy(txn, c); err != nil {
+					return err
+				}
+			}
+			if last && watermark != nil {
+				return setJSON(txn, keyCopyWatermark, watermark.UTC())
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if last {
+			break
+		}
+	}
+	return nil
+}
+
+// GetCopy reads one copy record.
+func (s *Store) GetCopy(vault, arn string) (*CopyRecord, bool, error) {
+	var c CopyRecord
+	var ok bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		ok, err = getJSON(txn, copyKey(vault, arn), &c)
+		return err
+	})
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	return &c, true, nil
+}
+
+// ScanCopies calls fn for every copy record, in vault and ARN order.
+func (s *Store) ScanCopies(fn func(*CopyRecord) error) error {
+	return s.scanValues(prefixCopy, func(key, val []byte) error {
+		c := &CopyRecord{}
+		if err := json.Unmarshal(val, c); err != nil {
+			return fmt.Errorf("copy record %q: %w", key, err)
+		}
+		return fn(c)
+	})
+}
+
+// ScanVaultCopies calls fn for every copy record of one vault.
+func (s *Store) ScanVaultCopies(vault string, fn func(*CopyRecord) error) error {
+	return s.scanValues(copyVaultPrefix(vault), func(key, val []byte) error {
+		c := &CopyRecord{}
+		if err := json.Unmarshal(val, c); err != nil {
+			return fmt.Errorf("copy record %q: %w", key, err)
+		}
+		return fn(c)
+	})
+}
+
+// CopyWatermark is the completion time up to which finished jobs have
+// been applied (zero: never polled).
+func (s *Store) CopyWatermark() (time.Time, error) {
+	var t time.Time
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := getJSON(txn, keyCopyWatermark, &t)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		err = nil
+	}
+	return t, err
+}
