@@ -338,7 +338,7 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range plan.Vaults {
-		if v.Name == "prod-ebs-daily" && v.Destination.Action != "exists" {
+		if v.Name == "prod-ebs-daily" && (v.Destination.Action != "exists" || v.Destination.AccessPolicyMissing) {
 			t.Errorf("plan after replication: %+v", v.Destination)
 		}
 	}
@@ -574,4 +574,55 @@ func TestReplicateDryRunWritesNothing(t *testing.T) {
 	s = wantStatus(t, res, "prod-ebs-weekly", engine.ActionWouldReconcile, false)
 	contains(t, "would apply", strings.Join(s.WouldApply, "; "), "tags", engine.CopyStatementSid)
 	wantStatus(t, res, "prod-rds-monthly", engine.ActionExists, true)
+}
+
+func TestPlanShowsReplicationBlockers(t *testing.T) {
+	f := newReplFixture(t, testenv.Options{}, func(f *replFixture) {
+		f.deleteDest(t, "finance-records")
+		if _, err := f.dst.CreateBackupVault(context.Background(), &backup.CreateBackupVaultInput{BackupVaultName: aws.String("prod-ebs-weekly")}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	f.plans["prod-ebs-daily"].Mapping.EncryptionKeyArn = ""
+	plan, err := engine.BuildPlan(context.Background(), f.st, f.plans, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := map[string]engine.DestinationPlan{}
+	for _, v := range plan.Vaults {
+		dest[v.Name] = v.Destination
+	}
+	if d := dest["prod-ebs-daily"]; d.Action != "create" || len(d.Blocking) != 1 {
+		t.Errorf("unmapped key: %+v", d)
+	} else {
+		contains(t, "blocking", d.Blocking[0], "M.keys", f.plans["prod-ebs-daily"].Source.EncryptionKeyArn)
+	}
+	if d := dest["finance-records"]; d.Action != "create" || d.Settings.LockMode != "compliance" || !d.LockNeedsConfirmation {
+		t.Errorf("compliance lock: %+v", d)
+	} else {
+		contains(t, "lock", d.Settings.Lock, "compliance", "365-2555", "ChangeableForDays 3")
+		contains(t, "blocking", strings.Join(d.Blocking, "; "), "--confirm-compliance-lock")
+	}
+	if d := dest["legal-hold-airgapped"]; d.Action != "create" || d.LockNeedsConfirmation || len(d.Blocking) != 0 {
+		t.Errorf("air-gapped: %+v", d)
+	} else {
+		contains(t, "lock", d.Settings.Lock, "air-gapped", "90-3650")
+	}
+	if d := dest["prod-ebs-weekly"]; d.Action != "drift" || !d.AccessPolicyMissing {
+		t.Errorf("existing vault without the copy statement: %+v", d)
+	} else {
+		contains(t, "blocking", strings.Join(d.Blocking, "; "), "reconcile = true")
+	}
+	if d := dest["prod-rds-monthly"]; d.Action != "exists" || d.AccessPolicyMissing || len(d.Blocking) != 0 || len(d.Drift) != 0 {
+		t.Errorf("matching vault: %+v", d)
+	}
+	if d := dest["prod-ebs-weekly"]; true {
+		f.plans["prod-ebs-weekly"].Mapping.Reconcile = true
+		plan, _ := engine.BuildPlan(context.Background(), f.st, f.plans, nil, time.Now())
+		for _, v := range plan.Vaults {
+			if v.Name == "prod-ebs-weekly" && (len(v.Destination.Blocking) != 0 || !v.Destination.AccessPolicyMissing) {
+				t.Errorf("with reconcile = true the missing statement is not blocking: %+v (was %+v)", v.Destination, d)
+			}
+		}
+	}
 }
