@@ -133,7 +133,7 @@ func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 		j := &replJob{vp: vp, s: s, want: wantFor(vp), crid: creatorRequestID(vp.Source.Arn, vp.Mapping.Name)}
 		j.dest, j.readErr = r.read(ctx, vp.Mapping.Name)
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return out, err
 		}
 		if j.readErr == nil && j.dest == nil {
 			if p := unmappedKey(vp); p != "" {
