@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -63,10 +64,24 @@ type TypeCounts struct {
 type DestinationPlan struct {
 	Name   string `json:"name"`
 	Action string `json:"action"` // create, exists, drift, skip
-	// Settings are what a created vault would get (issue 4 applies them).
+	// Settings are what a created vault would get (ReplicateVaults
+	// applies them; docs/vault-replication.md).
 	Settings DestinationSettings `json:"settings"`
 	Drift    []string            `json:"drift,omitempty"`
 	Reason   string              `json:"reason,omitempty"`
+	// LockNeedsConfirmation is set when the vault to create gets a
+	// compliance lock: the run needs --confirm-compliance-lock, or the
+	// mapping compliance_lock = true, or the vault is not created.
+	LockNeedsConfirmation bool `json:"lock_needs_confirmation,omitempty"`
+	// AccessPolicyMissing is set when the existing destination vault's
+	// access policy does not allow the source account
+	// backup:CopyIntoBackupVault (copies would fail with AccessDenied).
+	AccessPolicyMissing bool `json:"access_policy_missing,omitempty"`
+	// Blocking are the problems that stop the vault from being created,
+	// or copies into it, each with its fix.
+	Blocking []string `json:"blocking,omitempty"`
+	// Notes are settings that are not replicated, and why.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // DestinationSettings describe a destination vault.
@@ -79,6 +94,10 @@ type DestinationSettings struct {
 	SNSTopicArn      string            `json:"sns_topic_arn,omitempty"`
 	Events           []string          `json:"events,omitempty"`
 	Tags             map[string]string `json:"tags,omitempty"`
+	// Lock describes the lock in words: its mode, its retention bounds
+	// and how it is applied (e.g. "air-gapped: compliance lock with
+	// retention 90-3650 days, set at creation").
+	Lock string `json:"lock,omitempty"`
 }
 
 // VaultReport is one source vault in a plan.
@@ -282,43 +301,67 @@ func lockMode(v *state.Vault) string {
 }
 
 // destinationPlan compares the destination vault (if any) with what
-// like-for-like replication would create.
+// like-for-like replication would create, with the same rules as
+// ReplicateVaults.
 func destinationPlan(vp *VaultPlan) DestinationPlan {
 	src := vp.Source
+	w := wantFor(vp)
 	want := DestinationSettings{
 		VaultType: src.VaultType, EncryptionKeyArn: vp.Mapping.EncryptionKeyArn, LockMode: lockMode(src),
 		MinRetentionDays: src.MinRetentionDays, MaxRetentionDays: src.MaxRetentionDays,
-		SNSTopicArn: vp.Mapping.SNSTopicArn, Events: src.Events, Tags: vp.Mapping.Tags,
-	}
-	if want.Tags == nil {
-		want.Tags = src.Tags
+		SNSTopicArn: vp.Mapping.SNSTopicArn, Events: src.Events, Tags: w.tags, Lock: lockSummary(w),
 	}
 	dp := DestinationPlan{Name: vp.Mapping.Name, Settings: want}
 	switch {
 	case vp.Mapping.Skip:
 		dp.Action, dp.Reason = "skip", vp.Mapping.Reason
+		return dp
 	case vp.Dest == nil:
 		dp.Action = "create"
+		if p := unmappedKey(vp); p != "" {
+			dp.Blocking = append(dp.Blocking, p)
+		}
+		if w.needsCompliance() && !vp.Mapping.ComplianceLock {
+			dp.LockNeedsConfirmation = true
+			dp.Blocking = append(dp.Blocking, complianceBlockedReason(vp))
+		}
+		tr := translator{srcAcct: arnAccount(src.Arn), srcVault: src.Arn}
+		_, dp.Notes = tr.policy(src.AccessPolicy)
 	default:
-		d := vp.Dest
-		if d.VaultType != want.VaultType {
-			dp.Drift = append(dp.Drift, "vault type "+d.VaultType+", source "+want.VaultType)
+		c := checkVault(vp, w, vp.Dest)
+		dp.Drift, dp.Notes = c.drift, c.notes
+		if !c.copyAllowed {
+			dp.AccessPolicyMissing = true
+			if !vp.Mapping.Reconcile || c.copyClash || c.policyUnreadable {
+				dp.Blocking = append(dp.Blocking, fmt.Sprintf("the access policy of %s does not allow account %s backup:CopyIntoBackupVault, so copies would fail with AccessDenied: set reconcile = true for this vault in policies/vaults.lua, or add the statement %s",
+					vp.Dest.Name, arnAccount(src.Arn), copyStatementJSON(arnAccount(src.Arn), arnPartition(src.Arn))))
+			}
 		}
-		if lockMode(d) != want.LockMode {
-			dp.Drift = append(dp.Drift, "lock "+lockMode(d)+", source "+want.LockMode)
-		}
-		if deref(d.MinRetentionDays) != deref(want.MinRetentionDays) || deref(d.MaxRetentionDays) != deref(want.MaxRetentionDays) {
-			dp.Drift = append(dp.Drift, "lock retention differs from the source")
-		}
-		if !sameTags(d.Tags, want.Tags) {
-			dp.Drift = append(dp.Drift, "tags differ from the source")
+		if isLAG(vp.Dest.VaultType) && vp.Dest.VaultState != "" && vp.Dest.VaultState != "AVAILABLE" {
+			dp.Blocking = append(dp.Blocking, "the air-gapped vault is "+vp.Dest.VaultState+"; copies can start only once it is AVAILABLE")
 		}
 		dp.Action = "exists"
 		if len(dp.Drift) > 0 {
 			dp.Action = "drift"
 		}
 	}
+	if n := notificationsNote(vp); n != "" {
+		dp.Notes = append(dp.Notes, n)
+	}
 	return dp
+}
+
+// lockSummary describes the lock a destination vault gets.
+func lockSummary(w want) string {
+	switch {
+	case isLAG(w.vaultType):
+		return "air-gapped: compliance lock with retention " + retention(w.min, w.max) + " days, set at creation"
+	case w.lock == "compliance":
+		return fmt.Sprintf("compliance, retention %s days, ChangeableForDays %d (irreversible after that)", retention(w.min, w.max), complianceChangeableForDays)
+	case w.lock == "governance":
+		return "governance, retention " + retention(w.min, w.max) + " days"
+	}
+	return "none"
 }
 
 func sameTags(a, b map[string]string) bool {
