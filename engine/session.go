@@ -52,6 +52,8 @@ type Session struct {
 	src, dst AccountAPI
 	csvHash  string
 	targets  map[string]CopyTarget
+	// Replication is what the last replicate step did, by source vault.
+	Replication map[string]*DestinationStatus
 
 	enrichPending bool       // enrich counted; the join rides on the next decide
 	agg           *Aggregate // plan counts from the last decide pass

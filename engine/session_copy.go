@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"sort"
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
@@ -17,6 +15,7 @@ type AccountAPI interface {
 	BackupReader
 	CopyJobs
 	Tagger
+	VaultWriter
 }
 
 // CopySettings are the copy options the CLI sets; they win over the
@@ -47,27 +46,27 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	statuses, err := ReplicateVaults(ctx, s.Store, plans, s.dst, ReplicateOptions{
+		SourceAccount: s.Config.Source.Account, DestinationAccount: s.Config.Destination.Account, Region: s.Config.Source.Region,
+		ConfirmComplianceLock: s.ConfirmComplianceLock, DryRun: s.DryRun, Now: s.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
 	targets := map[string]CopyTarget{}
 	sum := map[string]int{}
-	names := make([]string, 0, len(plans))
-	for name := range plans {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		vp := plans[name]
-		switch {
-		case vp.Mapping.Skip:
-			targets[name] = CopyTarget{Reason: "skipped by the vault mapping: " + vp.Mapping.Reason}
-			sum["skip"]++
-		case vp.Dest != nil:
-			targets[name] = CopyTarget{Arn: vp.Dest.Arn, Ready: true}
-			sum["exists"]++
+	for name, st := range statuses {
+		targets[name] = CopyTarget{Arn: st.Arn, Ready: st.Ready, Reason: st.Reason}
+		switch st.Action {
+		case ActionWouldCreate:
+			sum[ActionCreated]++
+		case ActionWouldReconcile:
+			sum[ActionReconciled]++
 		default:
-			targets[name] = CopyTarget{Reason: fmt.Sprintf("destination vault %s does not exist", vp.Mapping.Name)}
-			sum["blocked"]++
+			sum[st.Action]++
 		}
 	}
+	s.Replication = statuses
 	s.targets = targets
 	out := map[string]any{}
 	for _, k := range []string{"created", "exists", "drift", "reconciled", "skip", "blocked"} {
