@@ -110,7 +110,8 @@ func retryableJobFailure(category, message string) bool {
 	return true
 }
 
-// startRetryer is the SDK retryer for StartCopyJob: it retries network
+// startRetryer is the SDK retryer for StartCopyJob and the completion
+// polls: it retries network
 // errors and 5xx with the same idempotency token, but leaves throttling
 // and LimitExceededException to the scheduler. The SDK counts
 // LimitExceededException as a throttle and would otherwise retry it
@@ -231,9 +232,13 @@ func (p *pacedJobs) adjust(err error) {
 	}
 }
 
+// ListCopyJobs is not retried on throttling by the SDK either: a poll
+// that is throttled is simply made again at the next poll time (with a
+// longer interval), rather than sleeping through exponential backoff
+// while jobs end unnoticed.
 func (p *pacedJobs) ListCopyJobs(ctx context.Context, in *backup.ListCopyJobsInput, opts ...func(*backup.Options)) (*backup.ListCopyJobsOutput, error) {
 	p.counts.add("ListCopyJobs")
-	return p.api.ListCopyJobs(ctx, in, opts...)
+	return p.api.ListCopyJobs(ctx, in, append(opts, startRetryer)...)
 }
 
 func (p *pacedJobs) DescribeCopyJob(ctx context.Context, in *backup.DescribeCopyJobInput, opts ...func(*backup.Options)) (*backup.DescribeCopyJobOutput, error) {

@@ -29,9 +29,16 @@ func repoRoot(t *testing.T) string {
 // running emulator, and points the AWS config environment at it.
 func workspace(t *testing.T, rps int) (*testenv.Env, string) {
 	t.Helper()
+	return workspaceWith(t, testenv.Options{RecoveryPoints: rps, CopySpeed: 1e6})
+}
+
+// workspaceWith is workspace with the emulator's options given.
+func workspaceWith(t *testing.T, o testenv.Options) (*testenv.Env, string) {
+	t.Helper()
 	root := repoRoot(t)
 	dir := t.TempDir()
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: rps, Dir: filepath.Join(dir, "testenv-run"), CopySpeed: 1e6})
+	o.Dir = filepath.Join(dir, "testenv-run")
+	env := testenv.Start(t, o)
 	for _, sub := range []string{"examples", "policies"} {
 		copyDir(t, filepath.Join(root, sub), filepath.Join(dir, sub))
 	}
