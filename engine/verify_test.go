@@ -67,7 +67,9 @@ func destFor(t *testing.T, st *state.Store, completed []*state.CopyRecord, unkno
 		f.vaults[name] = append(f.vaults[name], types.RecoveryPointByBackupVault{RecoveryPointArn: aws.String(fmt.Sprintf("arn:other-%d", i))})
 	}
 	for _, rps := range f.vaults {
-		sort.Slice(rps, func(i, j int) bool { return aws.ToString(rps[i].RecoveryPointArn) < aws.ToString(rps[j].RecoveryPointArn) })
+		sort.Slice(rps, func(i, j int) bool {
+			return aws.ToString(rps[i].RecoveryPointArn) < aws.ToString(rps[j].RecoveryPointArn)
+		})
 	}
 	return f
 }
