@@ -38,7 +38,7 @@ Exit codes: 0 done, 1 error, 2 usage error, 3 blocking pre-flight finding,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
 	})
-	root.AddCommand(newTestenvCmd(e), newPlanCmd(e), newRunCmd(e), newPolicyCmd(e), newResetCmd(e))
+	root.AddCommand(newTestenvCmd(e), newPlanCmd(e), newRunCmd(e), newPolicyCmd(e), newResetCmd(e), newVerifyCmd(e))
 	return root
 }
 

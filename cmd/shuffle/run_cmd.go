@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -51,6 +52,13 @@ copies. The summary at the end counts copies by state and reason.`,
 			}
 			if s.Copied {
 				printCopySummary(e.stderr, s.CopySummary)
+				if s.Store != nil {
+					if jp, cp, rerr := engine.WriteReports(s.Store, filepath.Join(sf.state, "reports"), start, s.CopySummary); rerr != nil {
+						fmt.Fprintf(e.stderr, "run reports: %v\n", rerr)
+					} else {
+						fmt.Fprintf(e.stderr, "run reports: %s, %s\n", jp, cp)
+					}
+				}
 			}
 			if s.Store != nil {
 				r := state.Run{Command: "run", Script: args[0], Start: start, End: time.Now()}

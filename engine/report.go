@@ -1,0 +1,332 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// RunReportSchema names the layout of the JSON run report.
+const RunReportSchema = "shuffle.run-report/v1"
+
+// Final states of an RP in the run reports: the copy record's state
+// when there is one, otherwise what the decision left.
+const (
+	ReportQueued     = "queued"   // included, no copy record yet
+	ReportExcluded   = "excluded" // excluded, or a policy failed
+	ReportIneligible = "ineligible"
+	ReportUndecided  = "undecided" // no decision yet
+)
+
+// ReportStates lists the final states in report order.
+var ReportStates = []string{
+	state.CopyCompleted, state.CopyFailed, state.CopyRunning, state.CopyRetry, state.CopyIntent,
+	ReportQueued, ReportExcluded, ReportIneligible, ReportUndecided,
+}
+
+// ReportCSVHeader is the header row of the CSV run report.
+var ReportCSVHeader = []string{
+	"vault", "recovery_point_arn", "resource_arn", "resource_type", "size_bytes", "creation_date",
+	"decision", "decision_reason", "rule", "copy_state", "attempts", "job_id",
+	"destination_vault_arn", "destination_rp_arn", "completed_at", "tag_state", "error",
+}
+
+// RunVaultReport counts one source vault's RPs by final state.
+type RunVaultReport struct {
+	RecoveryPoints int64            `json:"recovery_points"`
+	Bytes          int64            `json:"bytes"`
+	States         map[string]int64 `json:"states"`
+	BytesByState   map[string]int64 `json:"bytes_by_state"`
+}
+
+// RunReport is the JSON run report: the state as the run left it.
+type RunReport struct {
+	Schema         string    `json:"schema"`
+	GeneratedAt    time.Time `json:"generated_at"`
+	RunStart       time.Time `json:"run_start"`
+	RecoveryPoints int64     `json:"recovery_points"`
+	Bytes          int64     `json:"bytes"`
+	// States counts every RP in state by final state (ReportStates);
+	// they add up to RecoveryPoints.
+	States       map[string]int64 `json:"states"`
+	BytesByState map[string]int64 `json:"bytes_by_state"`
+	// Copies known to the state without an RP record (should be none).
+	OrphanCopies       int64                      `json:"orphan_copies,omitempty"`
+	FailedByReason     map[string]int64           `json:"failed_by_reason"`
+	RetryByReason      map[string]int64           `json:"retry_by_reason"`
+	ExcludedByReason   map[string]int64           `json:"excluded_by_reason"`
+	IneligibleByReason map[string]int64           `json:"ineligible_by_reason"`
+	Vaults             map[string]*RunVaultReport `json:"vaults"`
+	// Copy is what this run's copy pass did; the rates are over its
+	// elapsed time.
+	Copy           CopySummary      `json:"copy"`
+	RPsPerHour     float64          `json:"rps_per_hour"`
+	BytesPerSecond float64          `json:"bytes_per_second"`
+	APICalls       map[string]int64 `json:"api_calls"`
+}
+
+// FinalState is the report state of one RP: its copy record's state
+// when rec is not nil, otherwise what its decision says.
+func FinalState(rp *state.RP, rec *state.CopyRecord) string {
+	if rec != nil {
+		return rec.State
+	}
+	if rp == nil || rp.Decision == nil {
+		return ReportUndecided
+	}
+	switch rp.Decision.Outcome {
+	case state.Included:
+		return ReportQueued
+	case state.Ineligible:
+		return ReportIneligible
+	default: // excluded, or the policy failed (which excludes)
+		return ReportExcluded
+	}
+}
+
+// reportName is the file name stem of a run's reports.
+func reportName(runStart time.Time) string {
+	return "run-" + runStart.UTC().Format("20060102T150405Z")
+}
+
+// WriteReports writes the run reports into dir (created 0700 if
+// missing): run-<UTC start>.json with counts by final state, reason and
+// vault, and run-<UTC start>.csv with one row per RP in state. The
+// state is read in one streamed pass; each file is written to a
+// temporary file and renamed into place.
+func WriteReports(st *state.Store, dir string, runStart time.Time, sum CopySummary) (jsonPath, csvPath string, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", fmt.Errorf("reports: %w", err)
+	}
+	stem := filepath.Join(dir, reportName(runStart))
+	jsonPath, csvPath = stem+".json", stem+".csv"
+
+	rep := &RunReport{
+		Schema: RunReportSchema, GeneratedAt: time.Now().UTC(), RunStart: runStart.UTC(),
+		States: map[string]int64{}, BytesByState: map[string]int64{},
+		FailedByReason: map[string]int64{}, RetryByReason: map[string]int64{},
+		ExcludedByReason: map[string]int64{}, IneligibleByReason: map[string]int64{},
+		Vaults: map[string]*RunVaultReport{}, Copy: sum, APICalls: sum.APICalls,
+	}
+	for _, s := range ReportStates {
+		rep.States[s] = 0
+	}
+	if h := sum.Elapsed.Hours(); h > 0 {
+		rep.RPsPerHour = float64(sum.CompletedNow) / h
+		rep.BytesPerSecond = float64(sum.BytesNow) / sum.Elapsed.Seconds()
+	}
+
+	err = writeAtomic(csvPath, func(w *bufio.Writer) error {
+		cw := csv.NewWriter(w)
+		if err := cw.Write(ReportCSVHeader); err != nil {
+			return err
+		}
+		row := make([]string, len(ReportCSVHeader))
+		err := joinCopies(st, "", func(rp *state.RP, rec *state.CopyRecord) error {
+			if rp == nil {
+				rep.OrphanCopies++
+				return nil
+			}
+			fs := FinalState(rp, rec)
+			rep.count(rp, rec, fs)
+			csvRow(row, rp, rec, fs)
+			return cw.Write(row)
+		})
+		if err != nil {
+			return err
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("reports: %w", err)
+	}
+	err = writeAtomic(jsonPath, func(w *bufio.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("reports: %w", err)
+	}
+	return jsonPath, csvPath, nil
+}
+
+func (r *RunReport) count(rp *state.RP, rec *state.CopyRecord, fs string) {
+	r.RecoveryPoints++
+	r.Bytes += rp.Size
+	r.States[fs]++
+	r.BytesByState[fs] += rp.Size
+	v := r.Vaults[rp.Vault]
+	if v == nil {
+		v = &RunVaultReport{States: map[string]int64{}, BytesByState: map[string]int64{}}
+		r.Vaults[rp.Vault] = v
+	}
+	v.RecoveryPoints++
+	v.Bytes += rp.Size
+	v.States[fs]++
+	v.BytesByState[fs] += rp.Size
+	switch fs {
+	case state.CopyFailed:
+		r.FailedByReason[failureKey(rec)]++
+	case state.CopyRetry:
+		r.RetryByReason[failureKey(rec)]++
+	case ReportExcluded:
+		r.ExcludedByReason[rp.Decision.Reason]++
+	case ReportIneligible:
+		r.IneligibleByReason[rp.Decision.Reason]++
+	}
+}
+
+func csvRow(row []string, rp *state.RP, rec *state.CopyRecord, fs string) {
+	clear(row)
+	row[0], row[1], row[2], row[3] = rp.Vault, rp.Arn, rp.ResourceArn, rp.ResourceType
+	row[4] = strconv.FormatInt(rp.Size, 10)
+	if !rp.CreationDate.IsZero() {
+		row[5] = rp.CreationDate.UTC().Format(time.RFC3339)
+	}
+	if d := rp.Decision; d != nil {
+		row[6], row[7], row[8] = d.Outcome, d.Reason, d.Rule
+	}
+	// copy_state: the copy record's state, or queued for an included RP
+	// without one; empty for RPs that are not to be copied.
+	if rec != nil || fs == ReportQueued {
+		row[9] = fs
+	}
+	if rec == nil {
+		return
+	}
+	row[10] = strconv.Itoa(rec.Attempt)
+	row[11], row[12], row[13] = rec.JobID, rec.DestVaultArn, rec.DestRPArn
+	if rec.CompletedAt != nil && rec.State == state.CopyCompleted {
+		row[14] = rec.CompletedAt.UTC().Format(time.RFC3339)
+	}
+	row[15] = rec.TagState
+	switch {
+	case rec.State != state.CopyCompleted && rec.Reason != "":
+		row[16] = rec.Reason
+	case rec.TagState == TagError:
+		row[16] = rec.TagError
+	}
+}
+
+// writeAtomic writes path through a temporary file in the same
+// directory, synced and renamed into place.
+func writeAtomic(path string, fill func(*bufio.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = f.Chmod(0o600); err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<16)
+	if err = fill(w); err != nil {
+		return err
+	}
+	if err = w.Flush(); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// errStopJoin stops the copy-record scan of joinCopies early.
+var errStopJoin = errors.New("join stopped")
+
+// joinCopies calls fn for every RP in state (of one vault, when vault is
+// not empty) with its copy record, or nil when it has none, in vault and
+// ARN order. A copy record without an RP record is passed with rp nil.
+// The two key ranges sort alike (ADR 0002), so this is a streamed merge:
+// the copy records are read by a second scan running alongside.
+func joinCopies(st *state.Store, vault string, fn func(rp *state.RP, rec *state.CopyRecord) error) error {
+	recs := make(chan *state.CopyRecord, 256)
+	done := make(chan struct{})
+	scanErr := make(chan error, 1)
+	go func() {
+		defer close(recs)
+		send := func(c *state.CopyRecord) error {
+			select {
+			case recs <- c:
+				return nil
+			case <-done:
+				return errStopJoin
+			}
+		}
+		var err error
+		if vault == "" {
+			err = st.ScanCopies(send)
+		} else {
+			err = st.ScanVaultCopies(vault, send)
+		}
+		if errors.Is(err, errStopJoin) {
+			err = nil
+		}
+		scanErr <- err
+	}()
+	stop := func(err error) error {
+		close(done)
+		for range recs { // let the scan finish
+		}
+		if serr := <-scanErr; err == nil {
+			err = serr
+		}
+		return err
+	}
+	next, ok := <-recs
+	visit := func(rp *state.RP) error {
+		for ok && compareKey(next.Vault, next.Arn, rp.Vault, rp.Arn) < 0 {
+			if err := fn(nil, next); err != nil {
+				return err
+			}
+			next, ok = <-recs
+		}
+		if ok && next.Vault == rp.Vault && next.Arn == rp.Arn {
+			rec := next
+			next, ok = <-recs
+			return fn(rp, rec)
+		}
+		return fn(rp, nil)
+	}
+	var err error
+	if vault == "" {
+		err = st.ScanRPs(visit)
+	} else {
+		err = st.ScanVault(vault, visit)
+	}
+	for err == nil && ok {
+		if err = fn(nil, next); err == nil {
+			next, ok = <-recs
+		}
+	}
+	return stop(err)
+}
+
+// compareKey orders (vault, arn) pairs as their state keys sort: vault
+// + 0x00 + ARN, compared as bytes.
+func compareKey(va, aa, vb, ab string) int {
+	if c := strings.Compare(va, vb); c != 0 {
+		return c
+	}
+	return strings.Compare(aa, ab)
+}

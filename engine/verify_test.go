@@ -1,0 +1,144 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/backup/types"
+
+	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// fakeDest lists destination vaults from memory, a few RPs per page.
+type fakeDest struct {
+	vaults map[string][]types.RecoveryPointByBackupVault
+	calls  map[string]int
+}
+
+func (f *fakeDest) ListRecoveryPointsByBackupVault(ctx context.Context, in *backup.ListRecoveryPointsByBackupVaultInput, _ ...func(*backup.Options)) (*backup.ListRecoveryPointsByBackupVaultOutput, error) {
+	name := aws.ToString(in.BackupVaultName)
+	f.calls[name]++
+	rps, ok := f.vaults[name]
+	if !ok {
+		return nil, fmt.Errorf("ResourceNotFoundException: no vault %s", name)
+	}
+	start := 0
+	if in.NextToken != nil {
+		start, _ = strconv.Atoi(*in.NextToken)
+	}
+	end := min(start+7, len(rps))
+	out := &backup.ListRecoveryPointsByBackupVaultOutput{RecoveryPoints: rps[start:end]}
+	if end < len(rps) {
+		out.NextToken = aws.String(strconv.Itoa(end))
+	}
+	return out, nil
+}
+
+// destFor lays out the destination as a faithful copy of every completed
+// record, plus unknown RPs.
+func destFor(t *testing.T, st *state.Store, completed []*state.CopyRecord, unknown int) *fakeDest {
+	t.Helper()
+	f := &fakeDest{vaults: map[string][]types.RecoveryPointByBackupVault{}, calls: map[string]int{}}
+	for i, rec := range completed {
+		rp, ok, err := st.GetRP(rec.Vault, rec.Arn)
+		if err != nil || !ok {
+			t.Fatalf("no RP for %s: %v", rec.Arn, err)
+		}
+		name := strings.TrimPrefix(rec.DestVaultArn, "arn:aws:backup:us-east-1:"+fixtureDestAccount+":backup-vault:")
+		d := types.RecoveryPointByBackupVault{RecoveryPointArn: aws.String(rec.DestRPArn), ResourceArn: aws.String(rp.ResourceArn),
+			BackupSizeInBytes: aws.Int64(rp.Size)}
+		switch {
+		case rp.DeleteAfterDays != nil:
+			d.Lifecycle = &types.Lifecycle{DeleteAfterDays: aws.Int64(*rp.DeleteAfterDays)}
+		case i%2 == 0:
+			d.Lifecycle = &types.Lifecycle{DeleteAfterDays: aws.Int64(-1)} // none, spelt -1
+		}
+		f.vaults[name] = append(f.vaults[name], d)
+	}
+	for i := range unknown {
+		name := "ab-copy"
+		f.vaults[name] = append(f.vaults[name], types.RecoveryPointByBackupVault{RecoveryPointArn: aws.String(fmt.Sprintf("arn:other-%d", i))})
+	}
+	for _, rps := range f.vaults {
+		sort.Slice(rps, func(i, j int) bool {
+			return aws.ToString(rps[i].RecoveryPointArn) < aws.ToString(rps[j].RecoveryPointArn)
+		})
+	}
+	return f
+}
+
+func TestVerifyFindsMissingAndMismatchedCopies(t *testing.T) {
+	st := openStore(t)
+	completed := seedState(t, st, 200)
+	dest := destFor(t, st, completed, 5)
+	ctx := context.Background()
+
+	rep, err := (&engine.Verifier{Store: st, Dest: dest}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int64(len(completed))
+	if !rep.OK() || rep.Completed != n || rep.Verified != n || rep.Unknown != 5 || len(rep.Problems) != 0 {
+		t.Fatalf("faithful destination: %+v, problems %v; want %d verified, 5 unknown", rep, rep.Problems, n)
+	}
+	if len(rep.Vaults) != 3 {
+		t.Fatalf("want the 3 destination vaults with copies, got %d", len(rep.Vaults))
+	}
+	for name, c := range dest.calls {
+		pages := (len(dest.vaults[name]) + 6) / 7
+		if c != pages {
+			t.Errorf("vault %s listed in %d calls, want %d pages once", name, c, pages)
+		}
+	}
+
+	// Break three copies: one missing, one with the wrong size, one with
+	// another lifecycle and resource.
+	v := dest.vaults["abc-copy"]
+	missing := v[0]
+	dest.vaults["abc-copy"] = v[1:]
+	v = dest.vaults["b-vault-copy"]
+	v[0].BackupSizeInBytes = aws.Int64(*v[0].BackupSizeInBytes + 1)
+	v[1].Lifecycle = &types.Lifecycle{DeleteAfterDays: aws.Int64(9999)}
+	v[1].ResourceArn = aws.String("arn:aws:ec2:us-east-1:111111111111:volume/vol-elsewhere")
+	clear(dest.calls)
+
+	rep, err = (&engine.Verifier{Store: st, Dest: dest}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || rep.Missing != 1 || rep.Mismatched != 2 || rep.Verified != n-3 || len(rep.Problems) != 4 {
+		t.Fatalf("after breaking 3 copies: completed %d verified %d missing %d mismatched %d, problems %d",
+			rep.Completed, rep.Verified, rep.Missing, rep.Mismatched, len(rep.Problems))
+	}
+	fields := map[string]*engine.VerifyProblem{}
+	for _, p := range rep.Problems {
+		fields[p.Field] = p
+		if p.SourceRPArn == "" || p.DestRPArn == "" {
+			t.Errorf("problem without both ARNs: %+v", p)
+		}
+	}
+	if p := fields[engine.VerifyMissing]; p == nil || p.DestRPArn != aws.ToString(missing.RecoveryPointArn) {
+		t.Errorf("missing copy not named: %+v", p)
+	}
+	if p := fields[engine.VerifySize]; p == nil || p.Want == p.Got {
+		t.Errorf("size mismatch not reported: %+v", p)
+	}
+	if p := fields[engine.VerifyDeleteAfterDays]; p == nil || p.Got != "9999" {
+		t.Errorf("lifecycle mismatch not reported: %+v", p)
+	}
+	if p := fields[engine.VerifyResourceArn]; p == nil || !strings.HasSuffix(p.Got, "vol-elsewhere") {
+		t.Errorf("resource mismatch not reported: %+v", p)
+	}
+	for _, vv := range rep.Vaults {
+		if vv.Completed != vv.Verified+vv.Missing+vv.Mismatched {
+			t.Errorf("vault %s: %d completed != %d verified + %d missing + %d mismatched", vv.Vault, vv.Completed, vv.Verified, vv.Missing, vv.Mismatched)
+		}
+	}
+}
