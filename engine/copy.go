@@ -669,6 +669,15 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 				break
 			}
 			var done []*copyItem
+			// Only a poll moves the watermark: it saw every job that ended
+			// after the old one, so none before the new one is missed. (A
+			// job adopted on resume or found stale says nothing about the
+			// others.)
+			for _, j := range r.jobs {
+				if t := j.CompletionDate; t != nil && t.After(c.wm.Add(c.overlap())) {
+					c.wm = t.Add(-c.overlap())
+				}
+			}
 			for _, j := range r.jobs {
 				if it := c.inflight[aws.ToString(j.CopyJobId)]; it != nil {
 					switch j.State {
@@ -865,9 +874,6 @@ func (c *Copier) ended(it *copyItem, j types.CopyJob) {
 	a.State, a.Message, a.Category = string(j.State), aws.ToString(j.StatusMessage), aws.ToString(j.MessageCategory)
 	a.End = utcPtr(j.CompletionDate)
 	c.dirty[rec] = true
-	if t := j.CompletionDate; t != nil && t.After(c.wm.Add(c.overlap())) {
-		c.wm = t.Add(-c.overlap())
-	}
 	if j.State == types.CopyJobStateCompleted {
 		rec.State, rec.Reason, rec.Category = state.CopyCompleted, "", ""
 		rec.DestRPArn, rec.CompletedAt = aws.ToString(j.DestinationRecoveryPointArn), utcPtr(j.CompletionDate)

@@ -46,12 +46,12 @@ func (h *fakeHost) Enrich(ctx context.Context) (map[string]any, error) {
 
 func (h *fakeHost) Replicate(ctx context.Context) (map[string]any, error) {
 	h.calls = append(h.calls, "replicate")
-	return map[string]any{"created": 2}, nil
+	return map[string]any{"created": 2, "exists": 1, "drift": 1, "blocked": 0, "skip": 0}, nil
 }
 
 func (h *fakeHost) Copy(ctx context.Context, args CopyArgs) (map[string]any, error) {
 	h.calls = append(h.calls, fmt.Sprintf("copy max_in_flight=%d vault_cap=%d wait=%v", args.MaxInFlight, args.VaultCap, !args.NoWait))
-	return map[string]any{"completed": 7}, nil
+	return map[string]any{"started": 5, "completed_now": 5, "completed": 7, "failed": 0, "running": 0, "queued": 0, "waiting": 3}, nil
 }
 
 func (h *fakeHost) Decide(ctx context.Context) (map[string]any, error) {
@@ -299,7 +299,7 @@ func TestExampleScript(t *testing.T) {
 	if err := RunScript(context.Background(), "../examples/migrate.lua", h, &out); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"configure", "inventory", "enrich", "decide"}; !reflect.DeepEqual(h.calls, want) {
+	if want := []string{"configure", "inventory", "enrich", "decide", "replicate", "copy max_in_flight=100 vault_cap=0 wait=true"}; !reflect.DeepEqual(h.calls, want) {
 		t.Errorf("calls %v", h.calls)
 	}
 	if h.cfg.Source.Profile != "source" || h.cfg.Destination.Account != "222222222222" || h.cfg.Metadata != "testenv-run/metadata.csv" ||
@@ -309,6 +309,8 @@ func TestExampleScript(t *testing.T) {
 	want := `inventory: 2000 recovery points in 14 vaults (20 partitions, 31 pages listed)
 enrich: 1900 matched, 100 without a metadata row, 12 with conflicting rows
 decide: 1200 included, 600 excluded (0 failed), 200 ineligible; 2000 decided in this run
+replicate: 2 created, 1 existing, 1 drifted, 0 blocked, 0 skipped
+copy: 5 started, 5 completed in this run (7 in all), 0 failed, 0 still running, 0 queued, 3 waiting for their vault
 `
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
@@ -316,5 +318,34 @@ decide: 1200 included, 600 excluded (0 failed), 200 ineligible; 2000 decided in 
 	// The policies it names load and pass their tests.
 	if _, err := LoadPolicies(PolicyConfig{Dir: "../policies", Decide: h.cfg.Policies.Decide, Vaults: h.cfg.Policies.Vaults, Tags: h.cfg.Policies.Tags}); err != nil {
 		t.Error(err)
+	}
+}
+
+// shuffle.copy reads its options table; an unknown field names itself.
+func TestCopyOptions(t *testing.T) {
+	path := writeScript(t, `local shuffle = require("shuffle")
+`+validConfig+`
+local c = shuffle.copy({ max_in_flight = 40, vault_cap = 5, wait = false })
+print(c.completed)
+`)
+	h := &fakeHost{}
+	var out bytes.Buffer
+	if err := RunScript(context.Background(), path, h, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"configure", "copy max_in_flight=40 vault_cap=5 wait=false"}; !reflect.DeepEqual(h.calls, want) {
+		t.Errorf("calls %v, want %v", h.calls, want)
+	}
+	bad := writeScript(t, `local shuffle = require("shuffle")
+`+validConfig+`
+shuffle.copy({ max_inflight = 40 })
+`)
+	err := RunScript(context.Background(), bad, &fakeHost{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "max_inflight") || !strings.Contains(err.Error(), "max_in_flight") {
+		t.Errorf("unknown option: err = %v, want it to name max_inflight and list max_in_flight", err)
+	}
+	var se *ScriptError
+	if !errors.As(err, &se) || se.Line != 10 {
+		t.Errorf("unknown option: err = %v, want a ScriptError at line 10", err)
 	}
 }

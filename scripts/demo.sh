@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make demo: start the bundled emulator with representative data and run
-# the main job against it: the policy tests, then 'shuffle plan' on the
-# operator's script (inventory, enrichment and decisions; copying lands
-# with the copy engine), then the same emulator through the AWS CLI.
+# the main job against it: the policy tests, 'shuffle plan' on the
+# operator's script, then 'shuffle run' (vault replication and the copy,
+# exactly once), a second run that has nothing left to do, 'shuffle
+# verify', and the AWS CLI looking at the result. Copy jobs run on the
+# emulator's simulated clock, 200,000 times faster than AWS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -10,7 +12,7 @@ BIN=$ROOT/bin/shuffle
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-demo.XXXXXX")
 LOG="$DIR/testenv.log"
 
-"$BIN" testenv up --dir "$DIR/testenv-run" --addr 127.0.0.1:0 --recovery-points 5000 >"$LOG" 2>&1 &
+"$BIN" testenv up --dir "$DIR/testenv-run" --addr 127.0.0.1:0 --recovery-points 5000 --copy-speed 200000 >"$LOG" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
@@ -36,10 +38,23 @@ echo
 echo "== the same plan again: resumed from state, nothing listed or decided again"
 "$BIN" plan examples/migrate.lua --json | grep -E '"(listed_pages|resumed)"'
 echo
+echo "== shuffle run examples/migrate.lua   (replicate the vaults, copy every included recovery point)"
+"$BIN" run examples/migrate.lua
+echo
+echo "== the same run again: every copy is done, nothing is started twice"
+"$BIN" run examples/migrate.lua 2>&1 | grep -E '^copy: [0-9]+ started'
+echo
+echo "== shuffle verify examples/migrate.lua"
+"$BIN" verify examples/migrate.lua 2>/dev/null
+echo
 if command -v aws >/dev/null 2>&1; then
   echo "== the AWS CLI against the same emulator ($(aws --version 2>&1))"
   set -x
   aws --profile source sts get-caller-identity --output text
+  aws --profile destination backup list-backup-vaults --output table \
+    --query 'BackupVaultList[].{Vault:BackupVaultName,Type:VaultType,RPs:NumberOfRecoveryPoints,Locked:Locked}'
+  aws --profile source backup list-copy-jobs --by-state COMPLETED --max-items 3 --output table \
+    --query 'CopyJobs[].{Job:CopyJobId,Type:ResourceType,Bytes:BackupSizeInBytes,State:State}' 
   aws --profile source backup list-recovery-points-by-backup-vault --backup-vault-name prod-rds-daily \
     --page-size 7 --max-items 3 --output table \
     --query 'RecoveryPoints[].{Type:ResourceType,Status:Status,Bytes:BackupSizeInBytes,Resource:ResourceArn}'

@@ -381,3 +381,35 @@ func onlyCompleted(t *testing.T, stateDir string, included map[string]string) ma
 	return out
 }
 
+// An account over its limit: AWS allows 5 jobs per destination vault
+// and 10 per account here, shuffle is told neither, and asks for 100.
+// It must learn both caps from LimitExceededException (AIMD) instead of
+// retrying blindly, and still finish.
+func TestCopyLearnsQuotasFromLimitExceeded(t *testing.T) {
+	env, _ := workspaceWith(t, testenv.Options{RecoveryPoints: 400, CopySpeed: 2e5})
+	env.SetQuotas(testenv.Quotas{AccountCopyJobs: 10, VaultCopyJobs: 5, OverLimit: true, ResourceJobs: 1})
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "quota.lua")
+	code, out, errs := shuffle(t, "run", script, "--state", stateDir)
+	if code != 0 {
+		t.Fatalf("run exited %d\n%s%s", code, out, errs)
+	}
+	included := includedSet(t, stateDir)
+	checkJobs(t, env, included)
+	snap := env.Counters().Snapshot()
+	var created int64
+	for _, n := range snap.JobsCreated {
+		created += n
+	}
+	calls := snap.Calls["StartCopyJob"]
+	rejected := calls - created
+	t.Logf("%d StartCopyJob calls for %d jobs: %d answered LimitExceeded", calls, created, rejected)
+	if rejected == 0 {
+		t.Fatalf("no call hit the quota; the test proves nothing")
+	}
+	// Blind retrying would hit the quota on most calls; learning it keeps
+	// the rejections to a small share of the jobs.
+	if rejected > created/2 {
+		t.Errorf("%d of %d StartCopyJob calls were refused for the quota; shuffle is not adapting its caps", rejected, calls)
+	}
+}

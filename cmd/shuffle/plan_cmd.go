@@ -162,8 +162,11 @@ func printPlan(w io.Writer, p *engine.Plan) {
 	fmt.Fprintln(tw, "VAULT\tRPS\tSIZE\tINCLUDED\tINCL. SIZE\tEXCLUDED\tINELIGIBLE\tDESTINATION\t")
 	for _, v := range p.Vaults {
 		dest := v.Destination.Action + " " + v.Destination.Name
-		if v.Destination.Action == "create" && v.Destination.Settings.LockMode == "compliance" {
+		if v.Destination.LockNeedsConfirmation {
 			dest += " (compliance lock: needs --confirm-compliance-lock)"
+		}
+		if len(v.Destination.Blocking) > 0 {
+			dest += " (blocked)"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%d\t%d\t%s\t\n", v.Name, v.RecoveryPoints, humanBytes(v.Bytes), v.Included, humanBytes(v.IncludedBytes), v.Excluded, v.Ineligible, dest)
 	}
@@ -175,6 +178,9 @@ func printPlan(w io.Writer, p *engine.Plan) {
 	for _, v := range p.Vaults {
 		if len(v.Destination.Drift) > 0 {
 			fmt.Fprintf(w, "\nDrift: destination vault %s differs from its source: %s (left alone)\n", v.Destination.Name, strings.Join(v.Destination.Drift, "; "))
+		}
+		for _, b := range v.Destination.Blocking {
+			fmt.Fprintf(w, "\nBlocked: destination vault %s: %s\n", v.Destination.Name, b)
 		}
 	}
 	wn := p.Warnings
