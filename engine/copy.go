@@ -140,6 +140,22 @@ type Copier struct {
 	wm         time.Time
 	meanDur    float64 // EWMA of job duration, seconds
 	emptyPolls int
+	// fatal stops the run: an error no retry fixes and that is not the
+	// RP's fault (the copy role cannot be passed, StartCopyJob is denied).
+	fatal  error
+	probed bool // the first start of this run has answered
+}
+
+// CopyAccessError is StartCopyJob being refused for a permission: the
+// copy role cannot be passed, or the caller may not start copy jobs.
+// shuffle stops before starting anything else; no RP is marked failed.
+type CopyAccessError struct {
+	Role, Code, Message string
+}
+
+func (e *CopyAccessError) Error() string {
+	return fmt.Sprintf("StartCopyJob was refused (%s: %s). Check that the source profile may call backup:StartCopyJob and iam:PassRole on %s with iam:PassedToService=backup.amazonaws.com, and that the role exists; no recovery point was marked failed, so run again once it is fixed",
+		e.Code, e.Message, e.Role)
 }
 
 type startReq struct {
@@ -547,9 +563,21 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 			}
 		}
 		// Fill free slots.
+		if c.fatal != nil && stopped == "" {
+			stopped = "error"
+		}
 		if stopped == "" {
 			var batch []*copyItem
-			for float64(len(c.inflight)+c.pending+len(batch)) < math.Floor(c.s.cap) {
+			limit := math.Floor(c.s.cap)
+			if !c.probed {
+				// The first start goes alone: a copy role that cannot be
+				// passed fails one call, not a hundred.
+				limit = float64(len(c.inflight) + 1)
+				if c.pending > 0 {
+					limit = 0
+				}
+			}
+			for float64(len(c.inflight)+c.pending+len(batch)) < limit {
 				ch := c.s.pick()
 				if ch == nil {
 					break
@@ -599,7 +627,7 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 		switch {
 		case stopped != "" && idle && (c.Opts.NoWait || len(c.inflight) == 0 || stopped != "drain"):
 			c.sum.Stopped = stopped
-			return nil
+			return c.fatal
 		case stopped == "" && idle && len(c.inflight) == 0 && c.s.readyCount() == 0 && c.s.waiting.Len() == 0:
 			return nil
 		case stopped == "" && idle && c.Opts.NoWait && c.s.readyCount() == 0 && c.s.waiting.Len() == 0:
@@ -766,6 +794,7 @@ func (c *Copier) startInput(it *copyItem) *backup.StartCopyJobInput {
 // started applies the answer to one StartCopyJob call.
 func (c *Copier) started(r startRes) {
 	c.pending--
+	c.probed = true
 	it, rec := r.it, r.it.rec
 	now := c.Now()
 	if r.err == nil {
@@ -800,6 +829,13 @@ func (c *Copier) started(r startRes) {
 	reason := strings.TrimPrefix(code+": "+msg, ": ")
 	it.callErrs++
 	ch := it.chain
+	if code == "AccessDeniedException" || code == "AccessDenied" {
+		if c.fatal == nil {
+			c.fatal = &CopyAccessError{Role: c.CopyRole, Code: code, Message: msg}
+		}
+		c.retryLater(it, now, reason) // not the RP's fault: it stays queued
+		return
+	}
 	switch kind {
 	case errThrottle:
 		c.retryLater(it, now.Add(jitter(time.Second)), reason)

@@ -413,3 +413,47 @@ func TestCopyLearnsQuotasFromLimitExceeded(t *testing.T) {
 		t.Errorf("%d of %d StartCopyJob calls were refused for the quota; shuffle is not adapting its caps", rejected, calls)
 	}
 }
+
+// A copy role that cannot be passed: shuffle stops at the first refused
+// StartCopyJob, starts no job, marks no RP failed, exits 3 naming the
+// role, and copies everything once the permission is back.
+func TestCopyRoleThatCannotBePassedFailsFast(t *testing.T) {
+	env, _ := workspace(t, 300)
+	noPass := strings.Replace(testenv.DefaultPolicies[testenv.ProfileSource], `"Action": "iam:PassRole"`, `"Action": "iam:GetRole"`, 1)
+	if noPass == testenv.DefaultPolicies[testenv.ProfileSource] {
+		t.Fatal("the source policy no longer has the PassRole statement this test removes")
+	}
+	if err := env.SetPolicies(testenv.ProfileSource, []string{noPass}); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "norole.lua")
+	code, out, errs := shuffle(t, "run", script, "--state", stateDir)
+	if code != exitBlocking {
+		t.Fatalf("run exited %d, want %d\n%s%s", code, exitBlocking, out, errs)
+	}
+	if !strings.Contains(errs, "iam:PassRole") || !strings.Contains(errs, "AWSBackupDefaultServiceRole") {
+		t.Errorf("the error does not name iam:PassRole and the role:\n%s", errs)
+	}
+	if n := env.Counters().Calls("StartCopyJob"); n != 1 {
+		t.Errorf("StartCopyJob was called %d times; want 1 (fail fast)", n)
+	}
+	st, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = st.ScanCopies(func(c *state.CopyRecord) error {
+		if c.State == state.CopyFailed {
+			t.Errorf("%s was marked failed for a permission problem", c.Arn)
+		}
+		return nil
+	})
+	st.Close()
+	if err := env.SetPolicies(testenv.ProfileSource, []string{testenv.DefaultPolicies[testenv.ProfileSource]}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := shuffle(t, "run", script, "--state", stateDir); code != 0 {
+		t.Fatalf("run after the fix exited %d\n%s%s", code, out, errs)
+	}
+	checkJobs(t, env, includedSet(t, stateDir))
+}

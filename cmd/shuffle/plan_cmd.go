@@ -67,7 +67,10 @@ func classify(err error) error {
 	var lce *luabind.ConfigError
 	var pe *metadata.ParseError
 	var se *luabind.ScriptError
+	var ae *engine.CopyAccessError
 	switch {
+	case errors.As(err, &ae):
+		return blockingError{err}
 	case errors.As(err, &ce), errors.As(err, &lce), errors.As(err, &pe):
 		return usageError{err}
 	case errors.As(err, &se) && se.Err != nil && errors.Unwrap(se.Err) == nil &&
@@ -78,6 +81,13 @@ func classify(err error) error {
 	}
 	return err
 }
+
+// blockingError is a problem found before anything was started that
+// the operator must fix first, like a pre-flight failure (exit 3).
+type blockingError struct{ error }
+
+func (b blockingError) Unwrap() error { return b.error }
+func (b blockingError) ExitCode() int { return exitBlocking }
 
 func newPlanCmd(e *env) *cobra.Command {
 	var (
