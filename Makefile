@@ -31,3 +31,7 @@ bench-testenv: build
 .PHONY: bench-inventory
 bench-inventory: build
 	./scripts/bench-inventory.sh
+
+.PHONY: bench-copy
+bench-copy: build
+	./scripts/bench-copy.sh
