@@ -652,7 +652,7 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 				pollCh <- pollRes{jobs: jobs, at: at}
 			}(c.pollInput())
 		}
-		if len(c.inflight) > 0 && now.Sub(lastStale) > time.Minute {
+		if len(c.inflight) > 0 && now.Sub(lastStale) > c.staleAfter()/4 {
 			lastStale = now
 			c.checkStale(callCtx, now)
 		}
@@ -701,9 +701,19 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 			// after the old one, so none before the new one is missed. (A
 			// job adopted on resume or found stale says nothing about the
 			// others.)
+			// It never passes the poll's own start: a job that ended while
+			// later pages were read may be missing from this poll, and
+			// must still be inside the next one's window.
+			ov := c.overlap()
 			for _, j := range r.jobs {
-				if t := j.CompletionDate; t != nil && t.After(c.wm.Add(c.overlap())) {
-					c.wm = t.Add(-c.overlap())
+				if t := j.CompletionDate; t != nil {
+					w := t.Add(-ov)
+					if start := r.at.Add(-ov); w.After(start) {
+						w = start
+					}
+					if w.After(c.wm) {
+						c.wm = w
+					}
 				}
 			}
 			for _, j := range r.jobs {
@@ -979,8 +989,10 @@ func (c *Copier) pollInterval() time.Duration {
 	return min(c.Opts.PollMax, max(c.Opts.PollMin, d))
 }
 
+// overlap is how far each poll looks back before the watermark: enough
+// for clock skew and for AWS listing a job a little after it ended.
 func (c *Copier) overlap() time.Duration {
-	return min(c.Opts.Overlap, max(100*time.Millisecond, 4*c.pollInterval()))
+	return min(c.Opts.Overlap, max(20*time.Millisecond, 2*c.pollInterval()))
 }
 
 // pollInput asks for every job that ended since the watermark among
@@ -1005,14 +1017,28 @@ func (c *Copier) pollInput() *backup.ListCopyJobsInput {
 	return in
 }
 
+// staleAfter is how long a job may go unseen before shuffle asks about
+// it on its own: five typical job durations (at least a second), and at
+// most StaleAfter. AWS may hold a job in CREATED for hours; asking costs
+// one DescribeCopyJob and changes nothing then.
+func (c *Copier) staleAfter() time.Duration {
+	d := time.Duration(5 * c.meanDur * float64(time.Second))
+	if c.meanDur == 0 {
+		d = c.Opts.StaleAfter
+	}
+	return min(c.Opts.StaleAfter, max(time.Second, d))
+}
+
 // checkStale asks about jobs not seen to end long after they started:
 // a completion that fell outside every poll's window is found here.
 func (c *Copier) checkStale(ctx context.Context, now time.Time) {
+	after := c.staleAfter()
 	for id, it := range c.inflight {
 		t := it.rec.StartedAt
-		if t == nil || now.Sub(*t) < c.Opts.StaleAfter {
+		if t == nil || now.Sub(*t) < after || now.Sub(it.checked) < after {
 			continue
 		}
+		it.checked = now
 		out, err := c.api.DescribeCopyJob(ctx, &backup.DescribeCopyJobInput{CopyJobId: aws.String(id)})
 		if err != nil || out.CopyJob == nil {
 			continue

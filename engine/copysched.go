@@ -33,6 +33,7 @@ type copyItem struct {
 	dest      *vaultSched
 	rec       *state.CopyRecord // nil until the first intent
 	callErrs  int               // StartCopyJob errors in this process
+	checked   time.Time         // last DescribeCopyJob by the stale check
 }
 
 // chain is the RPs of one resource, oldest first.

@@ -102,7 +102,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts,
 	}
 	if s.Config.Policies.Tags != "" {
-		c.Tags = s.dst
+		c.Tags = countedTagger{api: s.dst, counts: s.APICounts}
 		pol := s.Policies
 		c.NewTagsFor = func() (func(context.Context, *state.RP) (map[string]string, error), func(), error) {
 			w, err := pol.NewWorker()

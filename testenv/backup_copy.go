@@ -439,7 +439,14 @@ func (s *Server) listCopyJobs(c *call) {
 		NextToken string       `json:"NextToken,omitempty"`
 	}{CopyJobs: []copyJobOut{}}
 	for ; i >= 0 && len(out.CopyJobs) < max; i-- {
-		if j := a.jobOrder[i]; match(j) {
+		j := a.jobOrder[i]
+		if !createdAfter.IsZero() && !j.CreationDate.After(createdAfter) {
+			// Jobs are kept in creation order: every older one fails the
+			// createdAfter filter too, so the listing ends here.
+			i = -1
+			break
+		}
+		if match(j) {
 			out.CopyJobs = append(out.CopyJobs, s.copyJobView(j))
 		}
 	}

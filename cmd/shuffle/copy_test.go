@@ -381,13 +381,13 @@ func onlyCompleted(t *testing.T, stateDir string, included map[string]string) ma
 	return out
 }
 
-// An account over its limit: AWS allows 5 jobs per destination vault
-// and 10 per account here, shuffle is told neither, and asks for 100.
+// An account over its limit: AWS allows 2 jobs per destination vault
+// and 4 per account here, shuffle is told neither, and asks for 100.
 // It must learn both caps from LimitExceededException (AIMD) instead of
 // retrying blindly, and still finish.
 func TestCopyLearnsQuotasFromLimitExceeded(t *testing.T) {
-	env, _ := workspaceWith(t, testenv.Options{RecoveryPoints: 400, CopySpeed: 2e5})
-	env.SetQuotas(testenv.Quotas{AccountCopyJobs: 10, VaultCopyJobs: 5, OverLimit: true, ResourceJobs: 1})
+	env, _ := workspaceWith(t, testenv.Options{RecoveryPoints: 400, CopySpeed: 3e5})
+	env.SetQuotas(testenv.Quotas{AccountCopyJobs: 4, VaultCopyJobs: 2, OverLimit: true, ResourceJobs: 1})
 	stateDir := filepath.Join(t.TempDir(), "state")
 	script := fastCopyScript(t, "quota.lua")
 	code, out, errs := shuffle(t, "run", script, "--state", stateDir)
