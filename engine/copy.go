@@ -185,10 +185,8 @@ type tagRes struct {
 	err        string
 }
 
-// Run copies until nothing is left that can start (and, unless NoWait,
-// every job has ended), the deadline passes or ctx is cancelled. State
-// is flushed before it returns, in every case.
-func (c *Copier) Run(ctx context.Context) (CopySummary, error) {
+// init fills the defaults and the empty in-memory state.
+func (c *Copier) init() {
 	c.Opts.defaults()
 	if c.Now == nil {
 		c.Now = time.Now
@@ -199,11 +197,18 @@ func (c *Copier) Run(ctx context.Context) (CopySummary, error) {
 	if c.Progress == nil {
 		c.Progress = NewProgress()
 	}
-	start := c.Now()
-	c.api = newPacedJobs(c.Jobs, c.Counts, c.Opts.StartTPS)
 	c.inflight = map[string]*copyItem{}
 	c.dirty = map[*state.CopyRecord]bool{}
 	c.sum.FailedByReason, c.sum.WaitingByVault, c.sum.WaitingReasons = map[string]int64{}, map[string]int64{}, map[string]string{}
+}
+
+// Run copies until nothing is left that can start (and, unless NoWait,
+// every job has ended), the deadline passes or ctx is cancelled. State
+// is flushed before it returns, in every case.
+func (c *Copier) Run(ctx context.Context) (CopySummary, error) {
+	c.init()
+	start := c.Now()
+	c.api = newPacedJobs(c.Jobs, c.Counts, c.Opts.StartTPS)
 	var err error
 	if c.wm, err = c.Store.CopyWatermark(); err != nil {
 		return c.sum, err
@@ -225,7 +230,14 @@ func (c *Copier) finish(start time.Time, err error) error {
 	}
 	c.sum.Elapsed = c.Now().Sub(start)
 	c.sum.APICalls = c.Counts.Snapshot()
-	c.sum.Running = int64(len(c.inflight))
+	c.countLeft()
+	c.publish()
+	return err
+}
+
+// countLeft sets the summary's running, retrying and queued counts from
+// the schedule as it stands.
+func (c *Copier) countLeft() {
 	var queued, retrying int64
 	for _, v := range c.s.vaults {
 		for _, ch := range v.ready {
@@ -238,12 +250,15 @@ func (c *Copier) finish(start time.Time, err error) error {
 			retrying++
 		}
 	}
+	busy := append([]*copyItem(nil), c.intents...)
 	for _, it := range c.inflight {
+		busy = append(busy, it)
+	}
+	for _, it := range busy {
 		queued += int64(len(it.chain.items) - it.chain.next - 1)
 	}
+	c.sum.Running = int64(len(busy))
 	c.sum.Queued, c.sum.Retrying = queued-retrying, retrying
-	c.publish()
-	return err
 }
 
 // load builds the schedule from the state: included RPs never started,
@@ -1126,19 +1141,7 @@ func (c *Copier) publish() {
 
 // Preview works out what Run would start, without calling AWS.
 func (c *Copier) Preview(ctx context.Context) (CopySummary, error) {
-	c.Opts.defaults()
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Counts == nil {
-		c.Counts = &APICounts{}
-	}
-	if c.Progress == nil {
-		c.Progress = NewProgress()
-	}
-	c.inflight = map[string]*copyItem{}
-	c.dirty = map[*state.CopyRecord]bool{}
-	c.sum.FailedByReason, c.sum.WaitingByVault, c.sum.WaitingReasons = map[string]int64{}, map[string]int64{}, map[string]string{}
+	c.init()
 	if _, err := c.load(ctx); err != nil {
 		return c.sum, err
 	}
@@ -1149,16 +1152,6 @@ func (c *Copier) Preview(ctx context.Context) (CopySummary, error) {
 
 func (c *Copier) finishPreview(start time.Time) error {
 	c.sum.Elapsed = c.Now().Sub(start)
-	c.sum.Running = int64(len(c.inflight) + len(c.intents))
-	var queued int64
-	for _, v := range c.s.vaults {
-		for _, ch := range v.ready {
-			queued += int64(len(ch.items) - ch.next)
-		}
-	}
-	for _, ch := range c.s.waiting {
-		queued += int64(len(ch.items) - ch.next)
-	}
-	c.sum.Queued = queued
+	c.countLeft()
 	return nil
 }

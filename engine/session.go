@@ -272,12 +272,7 @@ func (s *Session) Complete(ctx context.Context) error {
 // with the epochs and inputs it was built from, so an unchanged state
 // reports without a scan.
 func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
-	w, err := s.Policies.NewWorker()
-	if err != nil {
-		return nil, err
-	}
-	plans, err := MapVaults(ctx, s.Store, w)
-	w.Close()
+	plans, err := s.mapVaults(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -318,6 +313,16 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 	p.GeneratedAt = s.Now().UTC()
 	p.Script, p.PolicyHash, p.Inventory = script, s.Policies.Hash, s.InventorySummary
 	return p, nil
+}
+
+// mapVaults runs the vault mapping policy over the source vaults.
+func (s *Session) mapVaults(ctx context.Context) (map[string]*VaultPlan, error) {
+	w, err := s.Policies.NewWorker()
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return MapVaults(ctx, s.Store, w)
 }
 
 // destinationKey fingerprints what the plan shows of a destination vault.

@@ -37,12 +37,7 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	w, err := s.Policies.NewWorker()
-	if err != nil {
-		return nil, err
-	}
-	plans, err := MapVaults(ctx, s.Store, w)
-	w.Close()
+	plans, err := s.mapVaults(ctx)
 	if err != nil {
 		return nil, err
 	}
