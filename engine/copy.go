@@ -1013,18 +1013,23 @@ func (c *Copier) overlap() time.Duration {
 // pollInput asks for every job that ended since the watermark among
 // those created since the oldest job in flight.
 func (c *Copier) pollInput() *backup.ListCopyJobsInput {
+	// Every job in flight has its CreationDate from AWS, so the bound is
+	// in AWS's clock and needs no allowance for skew; a job whose answer
+	// carried no date widens it by our intent time less a minute.
 	var oldest time.Time
+	margin := time.Second
 	for _, it := range c.inflight {
-		if t := it.rec.StartedAt; t != nil && (oldest.IsZero() || t.Before(oldest)) {
-			oldest = *t
+		t := it.rec.StartedAt
+		if t == nil {
+			t, margin = &it.rec.IntentAt, time.Minute
 		}
-		if t := it.rec.IntentAt; oldest.IsZero() || t.Before(oldest) {
-			oldest = t
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = *t
 		}
 	}
 	in := &backup.ListCopyJobsInput{MaxResults: aws.Int32(1000)}
 	if !oldest.IsZero() {
-		in.ByCreatedAfter = aws.Time(oldest.Add(-time.Minute))
+		in.ByCreatedAfter = aws.Time(oldest.Add(-margin))
 	}
 	if !c.wm.IsZero() {
 		in.ByCompleteAfter = aws.Time(c.wm)
