@@ -35,7 +35,22 @@ type CopyOptions struct {
 	NoWait bool
 	// Deadline: no job starts at or after it (zero: none).
 	Deadline time.Time
+	// Cutoff is what happens near the deadline: "soft" (the default)
+	// stops starting jobs at the deadline and returns without waiting for
+	// AWS; "cautious" also starts no job expected to end after the
+	// deadline (expected from the durations observed per resource type
+	// and size); "drain" stops starting at the deadline and waits for the
+	// jobs in flight until Deadline + Grace.
+	Cutoff string
+	Grace  time.Duration
 }
+
+// Cutoff modes.
+const (
+	CutoffSoft     = "soft"
+	CutoffCautious = "cautious"
+	CutoffDrain    = "drain"
+)
 
 func (o *CopyOptions) defaults() {
 	if o.MaxInFlight <= 0 {
@@ -144,6 +159,10 @@ type Copier struct {
 	// RP's fault (the copy role cannot be passed, StartCopyJob is denied).
 	fatal  error
 	probed bool // the first start of this run has answered
+	model  durations
+	// cutoff holds chains whose next job is expected to end after the
+	// deadline (cautious mode): not started in this run.
+	cutoff []*chain
 }
 
 // CopyAccessError is StartCopyJob being refused for a permission: the
@@ -250,6 +269,9 @@ func (c *Copier) countLeft() {
 			retrying++
 		}
 	}
+	for _, ch := range c.cutoff {
+		queued += int64(len(ch.items) - ch.next)
+	}
 	busy := append([]*copyItem(nil), c.intents...)
 	for _, it := range c.inflight {
 		busy = append(busy, it)
@@ -271,6 +293,9 @@ func (c *Copier) load(ctx context.Context) ([]tagReq, error) {
 		case state.CopyCompleted:
 			c.sum.Completed++
 			c.sum.Bytes += r.Size
+			if r.StartedAt != nil && r.CompletedAt != nil {
+				c.model.add(r.ResourceType, r.Size, r.CompletedAt.Sub(*r.StartedAt))
+			}
 			switch {
 			case r.TagState == TagApplied:
 				c.sum.Tagged++
@@ -598,6 +623,12 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 					break
 				}
 				it := ch.head()
+				if c.Opts.Cutoff == CutoffCautious && !c.Opts.Deadline.IsZero() {
+					if d, ok := c.model.predict(it.typ, it.size); ok && now.Add(d).After(c.Opts.Deadline) {
+						c.cutoff = append(c.cutoff, ch) // it would end after the window
+						continue
+					}
+				}
 				ch.busy = true
 				it.dest.inflight++
 				batch = append(batch, it)
@@ -640,10 +671,14 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 		// Done?
 		idle := c.pending == 0 && !polling && tagPending == 0 && len(tagBacklog) == 0
 		switch {
-		case stopped != "" && idle && (c.Opts.NoWait || len(c.inflight) == 0 || stopped != "drain"):
+		case stopped != "" && idle && (c.Opts.NoWait || len(c.inflight) == 0 || stopped != "deadline" || c.Opts.Cutoff != CutoffDrain ||
+			!now.Before(c.Opts.Deadline.Add(c.Opts.Grace))):
 			c.sum.Stopped = stopped
 			return c.fatal
 		case stopped == "" && idle && len(c.inflight) == 0 && c.s.readyCount() == 0 && c.s.waiting.Len() == 0:
+			if len(c.cutoff) > 0 {
+				c.sum.Stopped = "deadline" // nothing left fits in the window
+			}
 			return nil
 		case stopped == "" && idle && c.Opts.NoWait && c.s.readyCount() == 0 && c.s.waiting.Len() == 0:
 			return nil
@@ -682,6 +717,9 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 		}
 		if !c.Opts.Deadline.IsZero() && stopped == "" {
 			wait = min(wait, max(0, c.Opts.Deadline.Sub(now)))
+		}
+		if stopped == "deadline" && c.Opts.Cutoff == CutoffDrain {
+			wait = min(wait, max(0, c.Opts.Deadline.Add(c.Opts.Grace).Sub(now)))
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -944,6 +982,7 @@ func (c *Copier) ended(it *copyItem, j types.CopyJob) {
 		c.sum.Bytes += rec.Size
 		c.sum.BytesNow += rec.Size
 		if j.CreationDate != nil && j.CompletionDate != nil {
+			c.model.add(rec.ResourceType, rec.Size, j.CompletionDate.Sub(*j.CreationDate))
 			d := j.CompletionDate.Sub(*j.CreationDate).Seconds()
 			if c.meanDur == 0 {
 				c.meanDur = d
@@ -1159,4 +1198,76 @@ func (c *Copier) finishPreview(start time.Time) error {
 	c.sum.Elapsed = c.Now().Sub(start)
 	c.countLeft()
 	return nil
+}
+
+// durations predicts how long a copy job takes, from the jobs observed
+// (in this run and in the state's history): per resource type, a least-
+// squares line through (size, duration); with one observation of a
+// type, that duration scaled by size; with none, the same over all
+// types.
+type durations struct {
+	byType map[string]*fit
+	all    fit
+}
+
+type fit struct{ n, sx, sy, sxx, sxy float64 }
+
+func (f *fit) add(x, y float64) {
+	f.n++
+	f.sx += x
+	f.sy += y
+	f.sxx += x * x
+	f.sxy += x * y
+}
+
+func (f *fit) predict(x float64) (float64, bool) {
+	switch {
+	case f.n == 0:
+		return 0, false
+	case f.n >= 2:
+		den := f.n*f.sxx - f.sx*f.sx
+		if den > 0 {
+			b := (f.n*f.sxy - f.sx*f.sy) / den
+			a := (f.sy - b*f.sx) / f.n
+			if b >= 0 {
+				return max(0, a+b*x), true
+			}
+		}
+	}
+	// One point (or no spread): scale it by size, but never below what
+	// was observed, so a smaller job is not expected to be quicker than
+	// the fixed part of the one seen.
+	mx, my := f.sx/f.n, f.sy/f.n
+	if mx > 0 && x > mx {
+		return my * x / mx, true
+	}
+	return my, true
+}
+
+func (d *durations) add(typ string, size int64, dur time.Duration) {
+	if dur <= 0 {
+		return
+	}
+	if d.byType == nil {
+		d.byType = map[string]*fit{}
+	}
+	f := d.byType[typ]
+	if f == nil {
+		f = &fit{}
+		d.byType[typ] = f
+	}
+	f.add(float64(size), dur.Seconds())
+	d.all.add(float64(size), dur.Seconds())
+}
+
+// predict returns the expected duration, and false when nothing has
+// been observed yet.
+func (d *durations) predict(typ string, size int64) (time.Duration, bool) {
+	if f := d.byType[typ]; f != nil {
+		if s, ok := f.predict(float64(size)); ok {
+			return time.Duration(s * float64(time.Second)), true
+		}
+	}
+	s, ok := d.all.predict(float64(size))
+	return time.Duration(s * float64(time.Second)), ok
 }

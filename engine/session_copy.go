@@ -23,6 +23,8 @@ type AccountAPI interface {
 type CopySettings struct {
 	MaxInFlight int
 	Deadline    time.Time
+	Cutoff      string
+	Grace       time.Duration
 }
 
 // Replicate makes the destination vault structure like for like (in a
@@ -91,7 +93,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	if s.CopySettings.MaxInFlight > 0 {
 		opts.MaxInFlight = s.CopySettings.MaxInFlight
 	}
-	opts.Deadline = s.CopySettings.Deadline
+	opts.Deadline, opts.Cutoff, opts.Grace = s.CopySettings.Deadline, s.CopySettings.Cutoff, s.CopySettings.Grace
 	c := &Copier{
 		Store: s.Store, Jobs: s.src, CopyRole: s.Config.CopyRole, Targets: s.targets,
 		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts,

@@ -7,11 +7,9 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"syscall"
 )
 
 // Exit codes; README.md lists them for operators.
@@ -21,6 +19,8 @@ const (
 	exitUsage    = 2  // a wrong flag, argument or script
 	exitWindow   = 10 // the change window ended with work remaining
 	exitBlocking = 3  // a pre-flight check found a blocking problem
+	// exitInterrupted: stopped by Ctrl-C or SIGTERM; state saved (128 + SIGINT).
+	exitInterrupted = 130
 )
 
 // stdio and the process environment, injected so the CLI runs in-process
@@ -37,9 +37,7 @@ type env struct {
 func osEnv() *env {
 	return &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
-		notify: func(ctx context.Context) (context.Context, context.CancelFunc) {
-			return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-		},
+		notify: notifySignals,
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 func newRunCmd(e *env) *cobra.Command {
 	var (
 		sf          sessionFlags
+		wf          windowFlags
 		maxInFlight int
 		confirmLock bool
 	)
@@ -33,26 +35,45 @@ again (its job is tracked to the end instead). Resume is the default;
 shuffle.copy starts copy jobs within the AWS quotas (--max-in-flight,
 default 100 per account; 1 per resource), polls them in bulk with
 ListCopyJobs, retries failures that are worth retrying and tags the
-copies. The summary at the end counts copies by state and reason.`,
+copies. The summary at the end counts copies by state and reason.
+
+Change windows: --window 8h or --until 06:00 (local time of day, or RFC
+3339) sets the deadline; --cutoff says what happens there: soft (default:
+stop starting jobs and exit; jobs in flight keep running in AWS and the
+next run tracks them), cautious (also start no job expected to end after
+the deadline, from the durations observed so far), drain (stop starting
+and wait for jobs in flight until the deadline plus --grace). A window
+that ends with work left exits 10; run the same command to resume.
+
+Ctrl-C or SIGTERM stops dispatching, saves state, prints the summary and
+the command to resume, and exits 130 within seconds; a second Ctrl-C
+exits at once. Copy jobs already started keep running in AWS.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if maxInFlight < 0 {
 				return usagef("--max-in-flight must be at least 1, got %d", maxInFlight)
 			}
-			ctx, cancel := e.notify(cmd.Context())
+			deadline, err := wf.deadline(time.Now())
+			if err != nil {
+				return err
+			}
+			sigCtx, cancel := e.notify(cmd.Context())
 			defer cancel()
+			ctx, cancelWindow := windowContext(sigCtx, deadline, &wf)
+			defer cancelWindow()
 			s := sf.session()
 			s.CopySettings.MaxInFlight = maxInFlight
+			s.CopySettings.Deadline, s.CopySettings.Cutoff, s.CopySettings.Grace = deadline, wf.cutoff, wf.grace
 			s.ConfirmComplianceLock = confirmLock
 			defer s.Close()
 			start := time.Now()
-			err := runScript(ctx, e, args[0], s)
+			err = runScript(ctx, e, args[0], s)
 			if err == nil {
 				err = s.Finish(ctx)
 			}
 			if s.Copied {
 				printCopySummary(e.stderr, s.CopySummary)
-				if s.Store != nil {
+				if s.Store != nil && sigCtx.Err() == nil { // an interrupted run exits first, reports later
 					if jp, cp, rerr := engine.WriteReports(s.Store, filepath.Join(sf.state, "reports"), start, s.CopySummary); rerr != nil {
 						fmt.Fprintf(e.stderr, "run reports: %v\n", rerr)
 					} else {
@@ -60,10 +81,15 @@ copies. The summary at the end counts copies by state and reason.`,
 					}
 				}
 			}
+			err = runOutcome(ctx, err, s, resumeCommand(args[0], sf.state))
 			if s.Store != nil {
 				r := state.Run{Command: "run", Script: args[0], Start: start, End: time.Now()}
 				if err != nil {
-					r.Exit, r.Error = 1, err.Error()
+					r.Exit, r.Error = exitError, err.Error()
+					var ec exitCoder
+					if errors.As(err, &ec) {
+						r.Exit = ec.ExitCode()
+					}
 				}
 				_ = s.Store.PutRun(r)
 			}
@@ -75,6 +101,7 @@ copies. The summary at the end counts copies by state and reason.`,
 		},
 	}
 	sf.register(cmd)
+	wf.register(cmd)
 	fl := cmd.Flags()
 	fl.IntVar(&maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
 	fl.BoolVar(&confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")
