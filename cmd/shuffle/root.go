@@ -39,6 +39,8 @@ Exit codes: 0 done, 1 error, 2 usage error, 3 blocking pre-flight finding,
 		return usageError{fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
 	})
 	root.AddCommand(newTestenvCmd(e), newPlanCmd(e), newRunCmd(e), newPolicyCmd(e), newResetCmd(e), newVerifyCmd(e))
+	root.AddCommand(newStatusCmd(e))
+	root.AddCommand(newForecastCmd(e))
 	return root
 }
 

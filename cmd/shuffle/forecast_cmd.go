@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shuffle-migrate/shuffle/engine"
+)
+
+func newForecastCmd(e *env) *cobra.Command {
+	var (
+		dir         string
+		jsonOut     bool
+		maxInFlight int
+		window      time.Duration
+		chart       string
+	)
+	cmd := &cobra.Command{
+		Use:   "forecast",
+		Short: "Project how long the rest of the copy takes, from the rates observed so far (reads the state only)",
+		Long: `Read the state directory as 'shuffle status' does, then:
+
+- fit a duration model per resource type to the completed copies
+  (seconds ≈ setup + size / throughput, by least squares), and report the
+  observed rates by type and by size, the overhead between one copy and
+  the next of the same resource, and the completions per hour;
+- simulate the remaining copies under shuffle's scheduling rules: at most
+  --max-in-flight jobs at once, one per resource (each resource's
+  recovery points in sequence, the longest chains first), the jobs still
+  running in AWS counted with what is left of them;
+- print the projected remaining time and finish, and with --window the
+  number of change windows of that length the work needs;
+- draw the progress so far and the projection (dashed) into
+  <state>/forecast.svg (--chart to choose another file; .png and .pdf work
+  too).
+
+Nothing is asked of AWS; while a run holds the state, forecast refuses.
+--json prints the forecast as JSON (schema shuffle.forecast/v1, see
+docs/forecast.md).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if maxInFlight < 1 {
+				return usagef("--max-in-flight must be at least 1, got %d", maxInFlight)
+			}
+			if window < 0 {
+				return usagef("--window must not be negative, got %s", window)
+			}
+			st, err := openStateReadOnly(dir)
+			if err != nil {
+				return err
+			}
+			f, err := engine.MakeForecast(cmd.Context(), st, engine.ForecastOptions{MaxInFlight: maxInFlight, Window: window})
+			st.Close()
+			if err != nil {
+				return err
+			}
+			if chart == "" {
+				chart = filepath.Join(dir, "forecast.svg")
+			}
+			if err := f.WriteChart(chart, time.Local); err != nil {
+				return err
+			}
+			if jsonOut {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(f)
+			}
+			printForecast(e.stdout, dir, f)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
+	fl.BoolVar(&jsonOut, "json", false, "print the forecast as JSON")
+	fl.IntVar(&maxInFlight, "max-in-flight", 100, "copy jobs in flight at once, as the run will use")
+	fl.DurationVar(&window, "window", 0, "change-window length (e.g. 8h): also count the windows the work needs")
+	fl.StringVar(&chart, "chart", "", "where to draw the chart (default <state>/forecast.svg)")
+	return cmd
+}
+
+func secs(s float64) string { return engine.HumanDuration(time.Duration(s * float64(time.Second))) }
+
+func perSecond(bps float64) string {
+	if bps <= 0 {
+		return "-"
+	}
+	return humanBytes(int64(bps)) + "/s"
+}
+
+func printForecast(w io.Writer, dir string, f *engine.Forecast) {
+	s := f.Status
+	todo := s.Completed + s.Remaining
+	fmt.Fprintf(w, "State %s, read %s\n", dir, localTime(f.GeneratedAt))
+	fmt.Fprintf(w, "Copied %d of %d recovery points (%s), %s of %s; %d failed\n\n",
+		s.Completed, todo, pct(s.Completed, todo), humanBytes(s.CompletedBytes), humanBytes(s.CompletedBytes+s.RemainingBytes), s.Failed)
+
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "TYPE\tREMAINING\tREM. SIZE\tCOPIED\tMEAN\tOBSERVED\tMODEL\tSETUP\tTHROUGHPUT\tRMSE\t")
+	rem := map[string]engine.TypeStatus{}
+	for _, t := range s.ByType {
+		rem[t.ResourceType] = t
+	}
+	for _, r := range f.Rates.ByType {
+		t := rem[r.ResourceType]
+		mean, rmse := "-", "-"
+		if r.Samples > 0 {
+			mean, rmse = secs(r.MeanSeconds), secs(r.RMSESeconds)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.ResourceType, t.Remaining, humanBytes(t.RemainingBytes),
+			r.Samples, mean, perSecond(r.ObservedBytesPerSecond), r.Method, secs(r.SetupSeconds), perSecond(r.BytesPerSecond), rmse)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "(MODEL: how a type's duration is predicted, seconds = SETUP + size / THROUGHPUT; see docs/forecast.md)")
+
+	if len(f.Rates.BySize) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "SIZE\tCOPIED\tMEAN\tOBSERVED\t")
+		for _, r := range f.Rates.BySize {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t\n", r.Label, r.Samples, secs(r.MeanSeconds), perSecond(r.ObservedBytesPerSecond))
+		}
+		tw.Flush()
+	}
+
+	r := f.Rates
+	fmt.Fprintln(w)
+	if r.BusyHours > 0 {
+		fmt.Fprintf(w, "Observed: %.0f copies/hour, %s/hour, over %s with jobs in flight", r.CompletedPerHour, humanBytes(int64(r.BytesPerHour)), secs(r.BusyHours*3600))
+		if r.RunHours > 0 {
+			fmt.Fprintf(w, " (%s of 'shuffle run' in the run history)", secs(r.RunHours*3600))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Overhead between copies of one resource: %s (median of %d)\n", secs(r.OverheadSeconds), r.OverheadSamples)
+
+	p := f.Projection
+	fmt.Fprintf(w, "\nProjection, at most %d jobs in flight: %d in flight now, %d queued, over %d resources\n", p.MaxInFlight, p.InFlight, p.Queued, p.Resources)
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	if p.Finish != nil {
+		fmt.Fprintf(tw, "  remaining time\t%s\tfinish %s\n", p.Remaining, localTime(*p.Finish))
+	} else {
+		fmt.Fprintf(tw, "  remaining time\tnone\tnothing left to copy\n")
+	}
+	fmt.Fprintf(tw, "  predicted work\t%s\tthe sum of every remaining job\n", secs(p.PredictedWorkSeconds))
+	fmt.Fprintf(tw, "  longest chain\t%s\tone resource's jobs, one after another (a lower bound)\n", secs(p.LongestChainSeconds))
+	fmt.Fprintf(tw, "  longest job\t%s\t\n", secs(p.LongestJobSeconds))
+	if wp := p.Window; wp != nil {
+		fmt.Fprintf(tw, "  %s windows\t%d\tthe last busy for %s\n", wp.Window, wp.Windows, secs(wp.LastWindowSeconds))
+	}
+	tw.Flush()
+	if wp := p.Window; wp != nil {
+		if wp.TooShort {
+			fmt.Fprintf(w, "  Warning: %s\n", wp.Note)
+		} else {
+			fmt.Fprintf(w, "  Note: %s\n", wp.Note)
+		}
+	}
+	if f.Chart != "" {
+		fmt.Fprintf(w, "\nChart: %s\n", f.Chart)
+	}
+}

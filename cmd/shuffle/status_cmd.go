@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// lockedError: a run holds the state directory.
+type lockedError struct{ dir string }
+
+func (l lockedError) Error() string {
+	return fmt.Sprintf("the state in %s is in use by a running shuffle command (Badger allows one process at a time); "+
+		"its own output shows its progress, and status and forecast can read the state once it stops", l.dir)
+}
+func (l lockedError) Unwrap() error { return state.ErrLocked }
+
+// openStateReadOnly opens an existing state directory for a read-only
+// command: it refuses a directory with no state in it (instead of
+// creating one) and one that a run holds.
+func openStateReadOnly(dir string) (*state.Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, "badger")); err != nil {
+		return nil, usagef("no shuffle state in %s (run 'shuffle plan' or 'shuffle run' first, or name the directory with --state)", dir)
+	}
+	st, err := state.Open(dir)
+	if errors.Is(err, state.ErrLocked) {
+		return nil, lockedError{dir}
+	}
+	return st, err
+}
+
+func newStatusCmd(e *env) *cobra.Command {
+	var (
+		dir     string
+		jsonOut bool
+	)
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show where the copy stands: recovery points and bytes by copy state and resource type (reads the state only)",
+		Long: `Read the state directory and count the included recovery points by copy
+state (completed, running, intent, retry, queued, failed), the remaining
+recovery points and bytes by resource type, and the failures by reason.
+Nothing is asked of AWS and nothing is written, so status works on the
+state a finished or interrupted run left; while a run holds the state it
+refuses (the run's own output shows its progress).
+
+--json prints the status as JSON (schema shuffle.status/v1, see
+docs/forecast.md). 'shuffle forecast' adds rates and a projection.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStateReadOnly(dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			s, err := engine.ReadStatus(cmd.Context(), st, time.Now())
+			if err != nil {
+				return err
+			}
+			if jsonOut {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(s)
+			}
+			printStatus(e.stdout, dir, s)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the status as JSON")
+	return cmd
+}
+
+// localTime formats a time for operators, in local time.
+func localTime(t time.Time) string { return t.Local().Format("Mon 2 Jan 2006 15:04:05 MST") }
+
+func pct(n, d int64) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(d))
+}
+
+func printStatus(w io.Writer, dir string, s *engine.Status) {
+	fmt.Fprintf(w, "State %s, read %s\n", dir, localTime(s.GeneratedAt))
+	todo, todoBytes := s.Completed+s.Remaining, s.CompletedBytes+s.RemainingBytes
+	fmt.Fprintf(w, "Copied %d of %d recovery points (%s), %s of %s (%s); %d remaining (%s), %d failed\n\n",
+		s.Completed, todo, pct(s.Completed, todo), humanBytes(s.CompletedBytes), humanBytes(todoBytes), pct(s.CompletedBytes, todoBytes),
+		s.Remaining, humanBytes(s.RemainingBytes), s.Failed)
+
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "COPY STATE\tRPS\tSIZE\t")
+	for _, k := range engine.StatusStates {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t\n", k, s.States[k], humanBytes(s.BytesByState[k]))
+	}
+	fmt.Fprintf(tw, "included\t%d\t%s\t\n", s.Included, humanBytes(s.IncludedBytes))
+	tw.Flush()
+
+	if len(s.ByType) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "TYPE\tCOMPLETED\tCOMPL. SIZE\tREMAINING\tREM. SIZE\tFAILED\t")
+		for _, t := range s.ByType {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%d\t\n", t.ResourceType, t.Completed, humanBytes(t.CompletedBytes), t.Remaining, humanBytes(t.RemainingBytes), t.Failed)
+		}
+		tw.Flush()
+	}
+	printReasons(w, "Failed", s.FailedByReason)
+	printReasons(w, "Waiting to retry", s.RetryByReason)
+	fmt.Fprintln(w)
+	if s.FirstStart != nil {
+		fmt.Fprintf(w, "First copy job started %s", localTime(*s.FirstStart))
+		if s.LastCompletion != nil {
+			fmt.Fprintf(w, "; last completion %s", localTime(*s.LastCompletion))
+		}
+		fmt.Fprintln(w)
+	}
+	if r := s.LastRun; r != nil {
+		fmt.Fprintf(w, "Last command: %s %s, started %s", r.Command, r.Script, localTime(r.Start))
+		if !r.End.IsZero() {
+			fmt.Fprintf(w, ", took %s, exit %d", engine.HumanDuration(r.End.Sub(r.Start)), r.Exit)
+		}
+		fmt.Fprintf(w, " (%d in the run history)\n", s.Runs)
+	}
+	if s.OrphanCopies > 0 {
+		fmt.Fprintf(w, "Warning: %d copy records have no recovery point record\n", s.OrphanCopies)
+	}
+}
