@@ -704,7 +704,7 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 		}
 		if len(c.inflight) > 0 && now.Sub(lastStale) > c.staleAfter()/4 {
 			lastStale = now
-			c.checkStale(callCtx, now)
+			c.checkStale(now)
 		}
 
 		// Wait for something to happen.
@@ -876,6 +876,12 @@ func (c *Copier) started(r startRes) {
 		a.JobID, a.State = id, "CREATED"
 		c.inflight[id] = it
 		c.dirty[rec] = true
+		if t := r.out.CreationDate; t != nil && t.Before(rec.IntentAt.Add(-time.Minute)) {
+			// AWS answered the token with a job made long before this
+			// call (a state made afresh, or a token AWS still remembers):
+			// it may have ended before the polls' window, so ask now.
+			c.describeNow(id, it)
+		}
 		return
 	}
 	if errors.Is(r.err, context.Canceled) {
@@ -1090,22 +1096,29 @@ func (c *Copier) staleAfter() time.Duration {
 
 // checkStale asks about jobs not seen to end long after they started:
 // a completion that fell outside every poll's window is found here.
-func (c *Copier) checkStale(ctx context.Context, now time.Time) {
+func (c *Copier) checkStale(now time.Time) {
 	after := c.staleAfter()
 	for id, it := range c.inflight {
 		t := it.rec.StartedAt
 		if t == nil || now.Sub(*t) < after || now.Sub(it.checked) < after {
 			continue
 		}
-		it.checked = now
-		out, err := c.api.DescribeCopyJob(ctx, &backup.DescribeCopyJobInput{CopyJobId: aws.String(id)})
-		if err != nil || out.CopyJob == nil {
-			continue
-		}
-		switch out.CopyJob.State {
-		case types.CopyJobStateCompleted, types.CopyJobStateFailed, types.CopyJobStatePartial:
-			c.ended(it, *out.CopyJob)
-		}
+		c.describeNow(id, it)
+	}
+}
+
+// describeNow asks AWS about one job and applies its end, if it ended.
+func (c *Copier) describeNow(id string, it *copyItem) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := c.api.DescribeCopyJob(ctx, &backup.DescribeCopyJobInput{CopyJobId: aws.String(id)})
+	if err != nil || out.CopyJob == nil {
+		return // the stale check asks again later
+	}
+	it.checked = c.Now()
+	switch out.CopyJob.State {
+	case types.CopyJobStateCompleted, types.CopyJobStateFailed, types.CopyJobStatePartial:
+		c.ended(it, *out.CopyJob)
 	}
 }
 

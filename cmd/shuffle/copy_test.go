@@ -457,3 +457,49 @@ func TestCopyRoleThatCannotBePassedFailsFast(t *testing.T) {
 	}
 	checkJobs(t, env, includedSet(t, stateDir))
 }
+
+// A state made afresh against an account whose copies already exist:
+// StartCopyJob answers each token with the job it made before, and the
+// run adopts those jobs as they are, promptly, copying nothing again.
+func TestFreshStateAdoptsExistingJobs(t *testing.T) {
+	env, _ := workspace(t, 300)
+	script := fastCopyScript(t, "fresh.lua")
+	if code, out, errs := shuffle(t, "run", script, "--state", filepath.Join(t.TempDir(), "a")); code != 0 {
+		t.Fatalf("first run: exit %d\n%s%s", code, out, errs)
+	}
+	created := len(env.Counters().Snapshot().JobsCreated)
+	other := filepath.Join(t.TempDir(), "b")
+	start := time.Now()
+	code, out, errs := shuffle(t, "run", script, "--state", other)
+	if code != 0 {
+		t.Fatalf("run on a fresh state: exit %d\n%s%s", code, out, errs)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("the run on a fresh state took %s; adopting finished jobs should not wait for the stale check", took)
+	}
+	snap := env.Counters().Snapshot()
+	if len(snap.JobsCreated) != created {
+		t.Errorf("jobs exist for %d (RP, vault) pairs after the second run, %d before", len(snap.JobsCreated), created)
+	}
+	for k, n := range snap.JobsCreated {
+		if n != 1 {
+			t.Errorf("%d copy jobs for %s, want 1", n, k)
+		}
+	}
+	st, err := state.Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := 0
+	_ = st.ScanCopies(func(c *state.CopyRecord) error {
+		n++
+		if c.State != state.CopyCompleted || c.DestRPArn == "" {
+			t.Errorf("%s: state %s, destination %q; want completed with its destination RP", c.Arn, c.State, c.DestRPArn)
+		}
+		return nil
+	})
+	if n != created {
+		t.Errorf("the fresh state has %d copy records, want %d", n, created)
+	}
+}
