@@ -17,6 +17,7 @@ import (
 func newRunCmd(e *env) *cobra.Command {
 	var (
 		sf          sessionFlags
+		pf          progressFlags
 		maxInFlight int
 		confirmLock bool
 	)
@@ -46,10 +47,13 @@ copies. The summary at the end counts copies by state and reason.`,
 			s.ConfirmComplianceLock = confirmLock
 			defer s.Close()
 			start := time.Now()
-			err := runScript(ctx, e, args[0], s)
+			obs := pf.start(e, s, sf.state, "run")
+			defer obs.stop(nil)
+			err := runScript(ctx, obs.env, args[0], s)
 			if err == nil {
 				err = s.Finish(ctx)
 			}
+			obs.stop(err)
 			if s.Copied {
 				printCopySummary(e.stderr, s.CopySummary)
 				if s.Store != nil {
@@ -75,6 +79,7 @@ copies. The summary at the end counts copies by state and reason.`,
 		},
 	}
 	sf.register(cmd)
+	pf.register(cmd)
 	fl := cmd.Flags()
 	fl.IntVar(&maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
 	fl.BoolVar(&confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")
