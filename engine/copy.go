@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -144,6 +145,7 @@ type Copier struct {
 	Now        func() time.Time
 	Progress   *Progress
 	Counts     *APICounts
+	Log        *slog.Logger // nil: no log
 
 	api        *pacedJobs
 	s          sched
@@ -419,6 +421,7 @@ func (c *Copier) load(ctx context.Context) ([]tagReq, error) {
 		}
 		c.s.park(ch, now)
 	}
+	c.publishTotal(chains)
 	return tagQueue, nil
 }
 
@@ -641,6 +644,7 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 				if err := c.Store.PutIntents(recs); err != nil {
 					return err
 				}
+				c.logBatch(batch)
 				for _, it := range batch {
 					delete(c.dirty, it.rec) // the intent just written is the record
 					c.pending++
@@ -942,6 +946,7 @@ func (c *Copier) retryLater(it *copyItem, at time.Time, reason string) {
 	rec.JobID = ""
 	c.dirty[rec] = true
 	it.chain.notBefore = at
+	c.logRetry(it, at, reason, false)
 	c.release(it, false)
 }
 
@@ -951,6 +956,7 @@ func (c *Copier) fail(it *copyItem, reason, category string) {
 	c.dirty[rec] = true
 	c.sum.Failed++
 	c.sum.FailedByReason[failureKey(rec)]++
+	c.logFailed(it, reason, category)
 	c.release(it, true)
 }
 
@@ -1021,6 +1027,7 @@ func (c *Copier) ended(it *copyItem, j types.CopyJob) {
 	// until the next intent, which is how intent() knows to count up.
 	at := c.Now().Add(jitter(c.Opts.RetryBase << (rec.Attempt - 1)))
 	rec.State, rec.Reason, rec.Category, rec.NextAt = state.CopyRetry, reason, a.Category, &at
+	c.logRetry(it, at, reason, true)
 	delete(c.inflight, rec.JobID)
 	it.dest.inflight--
 	ch := it.chain
@@ -1193,6 +1200,7 @@ func (c *Copier) publish() {
 		InFlight: len(c.inflight) + c.pending, Cap: int(math.Floor(c.s.cap)), Started: c.sum.Started,
 		Completed: c.sum.Completed, CompletedNow: c.sum.CompletedNow, Failed: c.sum.Failed, BytesNow: c.sum.BytesNow,
 		Ready: c.s.readyCount(), Waiting: c.s.waiting.Len(), APICalls: c.Counts.Total(),
+		BytesDone: c.sum.Bytes,
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Progress holds counters the UI reads; the engine only adds to them.
@@ -12,6 +13,14 @@ type Progress struct {
 	mu     sync.Mutex
 	vaults map[string]*vaultProgress
 	copy   CopySnapshot
+	// Set apart from the copy snapshot, which publish replaces whole.
+	total, bytesTotal int64
+	phase             string
+	phaseSince        time.Time
+	paused            bool
+	pausedReason      string
+	pausedSince       time.Time
+	now               func() time.Time // time.Now; tests may replace it
 }
 
 type vaultProgress struct {
@@ -67,7 +76,34 @@ type CopySnapshot struct {
 	Ready        int   // resources that could start a copy now
 	Waiting      int   // resources waiting for a retry time
 	APICalls     int64 // calls made by the copy engine
+
+	// Total is every included RP the copy step knew of when it loaded
+	// the state: completed and failed (all runs) plus those queued,
+	// running or waiting for a retry. Total-Completed-Failed is what is
+	// left to do. RPs whose destination vault is not ready are not in it.
+	Total      int64
+	BytesTotal int64 // source bytes of Total
+	BytesDone  int64 // source bytes of Completed
+
+	// Phase is the step the session is in (Phase* constants); PhaseSince
+	// is when it entered it.
+	Phase      string
+	PhaseSince time.Time
+	// Paused: copying waits (for credentials, say); see SetPaused.
+	Paused       bool
+	PausedReason string
+	PausedSince  time.Time
 }
+
+// The steps a session goes through, as CopySnapshot.Phase names them.
+const (
+	PhaseInventory = "inventory"
+	PhaseEnrich    = "enrich"
+	PhaseDecide    = "decide"
+	PhaseReplicate = "replicate"
+	PhaseCopy      = "copy"
+	PhaseDone      = "done"
+)
 
 func (p *Progress) setCopy(s CopySnapshot) {
 	p.mu.Lock()
@@ -75,9 +111,63 @@ func (p *Progress) setCopy(s CopySnapshot) {
 	p.mu.Unlock()
 }
 
-// Copy returns the latest copy snapshot.
+func (p *Progress) setCopyTotal(n, bytes int64) {
+	p.mu.Lock()
+	p.total, p.bytesTotal = n, bytes
+	p.mu.Unlock()
+}
+
+func (p *Progress) clock() time.Time {
+	if p.now != nil {
+		return p.now()
+	}
+	return time.Now()
+}
+
+// SetPhase records that the session entered a step (Phase* constants);
+// entering the same step again (a second shuffle.copy) restarts its clock.
+func (p *Progress) SetPhase(phase string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.phase, p.phaseSince = phase, p.clock()
+}
+
+// SetPaused records that copying is paused, and why, or that it goes on
+// again (paused false). PausedSince is when the pause began; pausing
+// again while paused only updates the reason.
+func (p *Progress) SetPaused(paused bool, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case paused && !p.paused:
+		p.paused, p.pausedReason, p.pausedSince = true, reason, p.clock()
+	case paused:
+		p.pausedReason = reason
+	default:
+		p.paused, p.pausedReason, p.pausedSince = false, "", time.Time{}
+	}
+}
+
+// Copy returns the latest copy snapshot, with the session's phase and
+// pause state.
 func (p *Progress) Copy() CopySnapshot {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.copy
+	s := p.copy
+	s.Total, s.BytesTotal = p.total, p.bytesTotal
+	s.Phase, s.PhaseSince = p.phase, p.phaseSince
+	s.Paused, s.PausedReason, s.PausedSince = p.paused, p.pausedReason, p.pausedSince
+	return s
+}
+
+// publishTotal sets the copy total from the schedule load built.
+func (c *Copier) publishTotal(chains map[string]*chain) {
+	var n, bytes int64
+	for _, ch := range chains {
+		n += int64(len(ch.items))
+		for _, it := range ch.items {
+			bytes += it.size
+		}
+	}
+	c.Progress.setCopyTotal(c.sum.Completed+c.sum.Failed+n, c.sum.Bytes+bytes)
 }

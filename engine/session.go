@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -44,6 +45,9 @@ type Session struct {
 	ConfirmComplianceLock bool
 	CopySettings          CopySettings
 	APICounts             *APICounts
+	// Log receives the session's notable events (steps, vaults created,
+	// copy batches and failures); nil: none are logged.
+	Log *slog.Logger
 
 	Config   luabind.ScriptConfig
 	Store    *state.Store
@@ -150,6 +154,8 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 		}
 	}
 	s.Config, s.Table, s.Policies, s.Store, s.src, s.dst = cfg, table, pol, st, src, dst
+	s.logger().Info("configured", "source_account", cfg.Source.Account, "destination_account", cfg.Destination.Account,
+		"region", cfg.Source.Region, "state_dir", s.StateDir, "fresh", s.Fresh, "dry_run", s.DryRun)
 	return nil
 }
 
@@ -176,7 +182,9 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 		return nil, err
 	}
 	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: s.Progress}
+	done := s.step(PhaseInventory)
 	sum, err := inv.Run(ctx)
+	done(sum, err)
 	if err != nil {
 		return nil, err
 	}
@@ -192,16 +200,20 @@ func (s *Session) Enrich(ctx context.Context) (map[string]any, error) {
 	// Unchanged CSV and inventory: the last join stands. Otherwise count
 	// now and let the next decide pass do the join, so that every RP is
 	// written once; Finish joins if no decide follows.
+	done := s.step(PhaseEnrich)
 	sum, ok, err := EnrichCached(s.Store, s.csvHash)
 	if err != nil {
+		done(nil, err)
 		return nil, err
 	}
 	if !ok {
 		if sum, err = EnrichCounts(ctx, s.Store, s.Table); err != nil {
+			done(nil, err)
 			return nil, err
 		}
 		s.enrichPending = true
 	}
+	done(sum, nil)
 	s.Enriched, s.EnrichSummary = true, sum
 	return toMap(sum), nil
 }
@@ -215,7 +227,9 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 	if s.enrichPending {
 		d.Table = s.Table
 	}
+	done := s.step(PhaseDecide)
 	sum, err := d.Run(ctx)
+	done(sum, err)
 	if err != nil {
 		return nil, err
 	}
@@ -233,6 +247,7 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 // Finish completes work the script left half-done: a join that was
 // counted but never ridden by a decide pass is written now.
 func (s *Session) Finish(ctx context.Context) error {
+	defer s.progress().SetPhase(PhaseDone)
 	if s.Store == nil || !s.enrichPending {
 		return nil
 	}

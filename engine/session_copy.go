@@ -43,13 +43,16 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	done := s.step(PhaseReplicate)
 	statuses, err := ReplicateVaults(ctx, s.Store, plans, s.dst, ReplicateOptions{
 		SourceAccount: s.Config.Source.Account, DestinationAccount: s.Config.Destination.Account, Region: s.Config.Source.Region,
 		ConfirmComplianceLock: s.ConfirmComplianceLock, DryRun: s.DryRun, Now: s.Now,
 	})
 	if err != nil {
+		done(nil, err)
 		return nil, err
 	}
+	s.logReplication(statuses)
 	targets := map[string]CopyTarget{}
 	sum := map[string]int{}
 	for name, st := range statuses {
@@ -69,6 +72,7 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	for _, k := range []string{"created", "exists", "drift", "reconciled", "skip", "blocked"} {
 		out[k] = sum[k]
 	}
+	done(out, nil)
 	return out, nil
 }
 
@@ -96,7 +100,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	opts.Deadline, opts.Cutoff, opts.Grace = s.CopySettings.Deadline, s.CopySettings.Cutoff, s.CopySettings.Grace
 	c := &Copier{
 		Store: s.Store, Jobs: s.src, CopyRole: s.Config.CopyRole, Targets: s.targets,
-		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts,
+		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log,
 	}
 	if s.Config.Policies.Tags != "" {
 		c.Tags = countedTagger{api: s.dst, counts: s.APICounts}
@@ -113,11 +117,13 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	}
 	var sum CopySummary
 	var err error
+	done := s.step(PhaseCopy)
 	if s.DryRun {
 		sum, err = c.Preview(ctx)
 	} else {
 		sum, err = c.Run(ctx)
 	}
+	done(sum, err)
 	s.Copied, s.CopySummary = true, sum
 	if err != nil {
 		return nil, err

@@ -98,7 +98,7 @@ func printForecast(w io.Writer, dir string, f *engine.Forecast) {
 	todo := s.Completed + s.Remaining
 	fmt.Fprintf(w, "State %s, read %s\n", dir, localTime(f.GeneratedAt))
 	fmt.Fprintf(w, "Copied %d of %d recovery points (%s), %s of %s; %d failed\n\n",
-		s.Completed, todo, pct(s.Completed, todo), humanBytes(s.CompletedBytes), humanBytes(s.CompletedBytes+s.RemainingBytes), s.Failed)
+		s.Completed, todo, pctOrDash(s.Completed, todo), humanBytes(s.CompletedBytes), humanBytes(s.CompletedBytes+s.RemainingBytes), s.Failed)
 
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "TYPE\tREMAINING\tREM. SIZE\tCOPIED\tMEAN\tOBSERVED\tMODEL\tSETUP\tTHROUGHPUT\tRMSE\t")

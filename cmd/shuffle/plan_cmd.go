@@ -92,6 +92,7 @@ func (b blockingError) ExitCode() int { return exitBlocking }
 func newPlanCmd(e *env) *cobra.Command {
 	var (
 		sf      sessionFlags
+		pf      progressFlags
 		jsonOut bool
 		outFile string
 	)
@@ -121,13 +122,18 @@ docs/operator-guide.md); --out also writes it to a file.`,
 			if jsonOut {
 				se.stdout = e.stderr
 			}
-			if err := runScript(ctx, &se, args[0], s); err != nil {
+			obs := pf.start(&se, s, sf.state, "plan")
+			defer obs.stop(nil)
+			if err := runScript(ctx, obs.env, args[0], s); err != nil {
+				obs.stop(err)
 				return err
 			}
 			if err := s.Complete(ctx); err != nil {
+				obs.stop(err)
 				return err
 			}
 			p, err := s.Plan(ctx, args[0])
+			obs.stop(err)
 			if err != nil {
 				return err
 			}
@@ -149,6 +155,7 @@ docs/operator-guide.md); --out also writes it to a file.`,
 		},
 	}
 	sf.register(cmd)
+	pf.register(cmd)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the plan as JSON")
 	cmd.Flags().StringVar(&outFile, "out", "", "also write the JSON plan to this file")
 	return cmd

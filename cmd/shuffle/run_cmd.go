@@ -19,6 +19,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var (
 		sf          sessionFlags
 		wf          windowFlags
+		pf          progressFlags
 		maxInFlight int
 		confirmLock bool
 	)
@@ -67,10 +68,13 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			s.ConfirmComplianceLock = confirmLock
 			defer s.Close()
 			start := time.Now()
-			err = runScript(ctx, e, args[0], s)
+			obs := pf.start(e, s, sf.state, "run")
+			defer obs.stop(nil)
+			err = runScript(ctx, obs.env, args[0], s)
 			if err == nil {
 				err = s.Finish(ctx)
 			}
+			obs.stop(err)
 			if s.Copied {
 				printCopySummary(e.stderr, s.CopySummary)
 				if s.Store != nil && sigCtx.Err() == nil { // an interrupted run exits first, reports later
@@ -102,6 +106,7 @@ exits at once. Copy jobs already started keep running in AWS.`,
 	}
 	sf.register(cmd)
 	wf.register(cmd)
+	pf.register(cmd)
 	fl := cmd.Flags()
 	fl.IntVar(&maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
 	fl.BoolVar(&confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")

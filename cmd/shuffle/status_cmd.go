@@ -84,7 +84,7 @@ docs/forecast.md). 'shuffle forecast' adds rates and a projection.`,
 // localTime formats a time for operators, in local time.
 func localTime(t time.Time) string { return t.Local().Format("Mon 2 Jan 2006 15:04:05 MST") }
 
-func pct(n, d int64) string {
+func pctOrDash(n, d int64) string {
 	if d == 0 {
 		return "-"
 	}
@@ -95,7 +95,7 @@ func printStatus(w io.Writer, dir string, s *engine.Status) {
 	fmt.Fprintf(w, "State %s, read %s\n", dir, localTime(s.GeneratedAt))
 	todo, todoBytes := s.Completed+s.Remaining, s.CompletedBytes+s.RemainingBytes
 	fmt.Fprintf(w, "Copied %d of %d recovery points (%s), %s of %s (%s); %d remaining (%s), %d failed\n\n",
-		s.Completed, todo, pct(s.Completed, todo), humanBytes(s.CompletedBytes), humanBytes(todoBytes), pct(s.CompletedBytes, todoBytes),
+		s.Completed, todo, pctOrDash(s.Completed, todo), humanBytes(s.CompletedBytes), humanBytes(todoBytes), pctOrDash(s.CompletedBytes, todoBytes),
 		s.Remaining, humanBytes(s.RemainingBytes), s.Failed)
 
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)

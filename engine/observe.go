@@ -1,0 +1,117 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"time"
+)
+
+// discardLog is the logger of a Session or Copier that was given none.
+var discardLog = slog.New(slog.DiscardHandler)
+
+func (s *Session) logger() *slog.Logger {
+	if s.Log == nil {
+		return discardLog
+	}
+	return s.Log
+}
+
+func (s *Session) progress() *Progress {
+	if s.Progress == nil {
+		s.Progress = NewProgress()
+	}
+	return s.Progress
+}
+
+// step enters one step of the session: it sets the phase the UI shows
+// and logs the start. The function it returns logs the end, with the
+// step's summary or its error.
+func (s *Session) step(phase string) func(summary any, err error) {
+	s.progress().SetPhase(phase)
+	log := s.logger()
+	start := time.Now()
+	log.Info("step started", "step", phase)
+	return func(summary any, err error) {
+		elapsed := slog.Float64("elapsed_s", time.Since(start).Seconds())
+		if err != nil {
+			log.Error("step failed", "step", phase, elapsed, "error", err.Error(), "summary", summary)
+			if cs, ok := summary.(CopySummary); ok && cs.Stopped != "" {
+				log.Info("copy stopped", "reason", cs.Stopped, "running", cs.Running, "queued", cs.Queued)
+			}
+			return
+		}
+		log.Info("step finished", "step", phase, elapsed, "summary", summary)
+		if cs, ok := summary.(CopySummary); ok && cs.Stopped != "" {
+			log.Info("copy stopped", "reason", cs.Stopped, "running", cs.Running, "queued", cs.Queued)
+		}
+	}
+}
+
+// logReplication logs each destination vault replicate created or
+// changed, or could not get ready.
+func (s *Session) logReplication(statuses map[string]*DestinationStatus) {
+	log := s.logger()
+	for _, name := range sortedNames(statuses) {
+		st := statuses[name]
+		attrs := []any{"source_vault", st.SourceVault, "destination_vault", st.Name, "arn", st.Arn}
+		switch st.Action {
+		case ActionCreated:
+			log.Info("vault created", append(attrs, "applied", st.Applied)...)
+		case ActionReconciled:
+			log.Info("vault reconciled", append(attrs, "applied", st.Applied)...)
+		case ActionBlocked:
+			log.Warn("vault blocked", append(attrs, "reason", st.Reason)...)
+		case ActionDrift:
+			log.Warn("vault drift", append(attrs, "drift", st.Drift)...)
+		}
+	}
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (c *Copier) logger() *slog.Logger {
+	if c.Log == nil {
+		return discardLog
+	}
+	return c.Log
+}
+
+// logBatch logs a batch of copy jobs about to start: the count at Info,
+// each RP at Debug.
+func (c *Copier) logBatch(batch []*copyItem) {
+	log := c.logger()
+	log.Info("copy jobs starting", "count", len(batch), "in_flight", len(c.inflight)+c.pending, "cap", int(c.s.cap))
+	if !log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	for _, it := range batch {
+		log.Debug("copy job starting", "vault", it.vault, "recovery_point", it.arn, "attempt", it.rec.Attempt,
+			"destination_vault", it.rec.DestVaultArn, "resource_type", it.typ, "bytes", it.size)
+	}
+}
+
+// logFailed logs an RP whose copy failed for good.
+func (c *Copier) logFailed(it *copyItem, reason, category string) {
+	c.logger().Warn("copy failed", "vault", it.vault, "recovery_point", it.arn, "attempt", it.rec.Attempt,
+		"job_id", it.rec.JobID, "category", category, "reason", reason)
+}
+
+// logRetry logs a retry: a new attempt after a failed job at Info, a
+// start call to be made again (throttled, busy) at Debug.
+func (c *Copier) logRetry(it *copyItem, at time.Time, reason string, newAttempt bool) {
+	level := slog.LevelDebug
+	msg := "copy start retry"
+	if newAttempt {
+		level, msg = slog.LevelInfo, "copy job retry"
+	}
+	c.logger().Log(context.Background(), level, msg, "vault", it.vault, "recovery_point", it.arn,
+		"attempt", it.rec.Attempt, "retry_at", at.UTC(), "reason", reason)
+}
