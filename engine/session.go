@@ -44,6 +44,9 @@ type Session struct {
 	ConfirmComplianceLock bool
 	CopySettings          CopySettings
 	APICounts             *APICounts
+	// Guard, when set, reloads credentials and pauses on expiry for
+	// every AWS client the session builds (docs/credentials-and-pause.md).
+	Guard *awsclient.Guard
 
 	Config   luabind.ScriptConfig
 	Store    *state.Store
@@ -119,11 +122,11 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 			return err
 		}
 	} else {
-		scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region)
+		scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region, s.Guard)
 		if err != nil {
 			return &ConfigError{fmt.Errorf("source: %w", err)}
 		}
-		dcfg, err := awsclient.Load(ctx, cfg.Destination.Profile, cfg.Destination.Region)
+		dcfg, err := awsclient.Load(ctx, cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
 		if err != nil {
 			return &ConfigError{fmt.Errorf("destination: %w", err)}
 		}
