@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -19,6 +20,8 @@ func newRunCmd(e *env) *cobra.Command {
 		sf          sessionFlags
 		maxInFlight int
 		confirmLock bool
+		autoResume  bool
+		expiryWarn  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run SCRIPT",
@@ -44,6 +47,9 @@ copies. The summary at the end counts copies by state and reason.`,
 			s := sf.session()
 			s.CopySettings.MaxInFlight = maxInFlight
 			s.ConfirmComplianceLock = confirmLock
+			s.Guard = awsclient.NewGuard()
+			s.Guard.WarnBefore = expiryWarn
+			defer startPauseUI(ctx, e, s.Guard, func() []string { return s.Config.OnPause }, autoResume, cancel)()
 			defer s.Close()
 			start := time.Now()
 			err := runScript(ctx, e, args[0], s)
@@ -65,10 +71,16 @@ copies. The summary at the end counts copies by state and reason.`,
 				if err != nil {
 					r.Exit, r.Error = 1, err.Error()
 				}
+				if d := s.Guard.PausedFor(); d > 0 {
+					r.Counts = map[string]int64{"paused_ns": int64(d)}
+				}
 				_ = s.Store.PutRun(r)
 			}
 			if err != nil {
 				return err
+			}
+			if d := s.Guard.PausedFor(); d > 0 {
+				fmt.Fprintf(e.stderr, "run paused for %s in all, waiting for fresh credentials\n", d.Round(time.Millisecond))
 			}
 			fmt.Fprintf(e.stderr, "run finished in %s; state in %s\n", time.Since(start).Round(time.Millisecond), sf.state)
 			return nil
@@ -77,6 +89,8 @@ copies. The summary at the end counts copies by state and reason.`,
 	sf.register(cmd)
 	fl := cmd.Flags()
 	fl.IntVar(&maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
+	fl.BoolVar(&autoResume, "auto-resume", false, "after a pause on expired credentials, resume by itself once the credentials file changes and GetCallerIdentity succeeds")
+	fl.DurationVar(&expiryWarn, "expiry-warning", 5*time.Minute, "warn this long before the x_security_token_expires of a profile's credentials")
 	fl.BoolVar(&confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")
 	return cmd
 }
