@@ -180,7 +180,7 @@ func (g *Guard) Resume() {
 		return
 	}
 	d := g.now().Sub(g.info.Since)
-	info := g.info
+	info, ch := g.info, g.resumed
 	g.pausedTotal += d
 	g.paused = false
 	for _, p := range g.profiles {
@@ -192,7 +192,7 @@ func (g *Guard) Resume() {
 	for _, p := range ps {
 		g.refresh(p)
 	}
-	close(g.resumed)
+	close(ch)
 	for _, f := range fns {
 		f(info, d)
 	}
