@@ -48,6 +48,9 @@ type Session struct {
 	// Log receives the session's notable events (steps, vaults created,
 	// copy batches and failures); nil: none are logged.
 	Log *slog.Logger
+	// Guard, when set, reloads credentials and pauses on expiry for
+	// every AWS client the session builds (docs/credentials-and-pause.md).
+	Guard *awsclient.Guard
 
 	Config   luabind.ScriptConfig
 	Store    *state.Store
@@ -123,11 +126,11 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 			return err
 		}
 	} else {
-		scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region)
+		scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region, s.Guard)
 		if err != nil {
 			return &ConfigError{fmt.Errorf("source: %w", err)}
 		}
-		dcfg, err := awsclient.Load(ctx, cfg.Destination.Profile, cfg.Destination.Region)
+		dcfg, err := awsclient.Load(ctx, cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
 		if err != nil {
 			return &ConfigError{fmt.Errorf("destination: %w", err)}
 		}

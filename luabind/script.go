@@ -27,7 +27,10 @@ type ScriptConfig struct {
 	Metadata            string // metadata CSV path, relative to the working directory as written
 	CopyRole            string // IAM role ARN that copy jobs use, in the source account
 	Policies            PolicyConfig
-	Line                int // script line of the shuffle.config call, for error messages
+	// OnPause is a command (program and arguments) run outside the
+	// sandbox when a run pauses on expired credentials; nil for none.
+	OnPause []string
+	Line    int // script line of the shuffle.config call, for error messages
 }
 
 // Host runs the engine primitives for a script. Each method returns a
@@ -263,6 +266,9 @@ func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
 	cfg.Destination = endpoint("destination")
 	cfg.Metadata = r.str("metadata", true)
 	cfg.CopyRole = r.str("copy_role", true)
+	if cfg.OnPause = r.strList("on_pause"); r.get("on_pause") != lua.LNil && len(cfg.OnPause) == 0 && r.err == nil {
+		r.fail("on_pause", "must name a command, like on_pause = {\"notify-send\", \"shuffle paused\"}")
+	}
 	if pt := r.table("policies", true); pt != nil {
 		pr := readFields(pt, configFunc, "policies.")
 		cfg.Policies = PolicyConfig{Dir: pr.str("dir", false), Vaults: pr.str("vaults", false), Tags: pr.str("tags", false)}

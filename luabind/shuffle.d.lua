@@ -119,6 +119,7 @@
 ---@field metadata string metadata CSV path, relative to the working directory
 ---@field copy_role string IAM role ARN, in the source account, that copy jobs use
 ---@field policies shuffle.PolicySet
+---@field on_pause? string[] command run (outside the sandbox) when a run pauses on expired credentials, e.g. {"notify-send", "shuffle paused"}; env SHUFFLE_PAUSED_PROFILE, SHUFFLE_TOKEN_EXPIRES
 
 ---@class shuffle.InventorySummary
 ---@field vaults integer source vaults listed

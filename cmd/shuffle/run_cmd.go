@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -22,6 +23,8 @@ func newRunCmd(e *env) *cobra.Command {
 		pf          progressFlags
 		maxInFlight int
 		confirmLock bool
+		autoResume  bool
+		expiryWarn  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run SCRIPT",
@@ -66,6 +69,9 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			s.CopySettings.MaxInFlight = maxInFlight
 			s.CopySettings.Deadline, s.CopySettings.Cutoff, s.CopySettings.Grace = deadline, wf.cutoff, wf.grace
 			s.ConfirmComplianceLock = confirmLock
+			s.Guard = awsclient.NewGuard()
+			s.Guard.WarnBefore = expiryWarn
+			defer startPauseUI(ctx, e, s.Guard, func() []string { return s.Config.OnPause }, autoResume, cancel)()
 			defer s.Close()
 			start := time.Now()
 			obs := pf.start(e, s, sf.state, "run")
@@ -95,10 +101,16 @@ exits at once. Copy jobs already started keep running in AWS.`,
 						r.Exit = ec.ExitCode()
 					}
 				}
+				if d := s.Guard.PausedFor(); d > 0 {
+					r.Counts = map[string]int64{"paused_ns": int64(d)}
+				}
 				_ = s.Store.PutRun(r)
 			}
 			if err != nil {
 				return err
+			}
+			if d := s.Guard.PausedFor(); d > 0 {
+				fmt.Fprintf(e.stderr, "run paused for %s in all, waiting for fresh credentials\n", d.Round(time.Millisecond))
 			}
 			fmt.Fprintf(e.stderr, "run finished in %s; state in %s\n", time.Since(start).Round(time.Millisecond), sf.state)
 			return nil
@@ -109,6 +121,8 @@ exits at once. Copy jobs already started keep running in AWS.`,
 	pf.register(cmd)
 	fl := cmd.Flags()
 	fl.IntVar(&maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
+	fl.BoolVar(&autoResume, "auto-resume", false, "after a pause on expired credentials, resume by itself once the credentials file changes and GetCallerIdentity succeeds")
+	fl.DurationVar(&expiryWarn, "expiry-warning", 5*time.Minute, "warn this long before the x_security_token_expires of a profile's credentials")
 	fl.BoolVar(&confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")
 	return cmd
 }

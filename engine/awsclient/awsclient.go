@@ -32,7 +32,14 @@ func Retryer() aws.Retryer {
 }
 
 // Load reads the shared config files for profile and pins region.
-func Load(ctx context.Context, profile, region string) (aws.Config, error) {
+//
+// With a guard (nil for none), the config's credentials come from a
+// FileProvider that reads the shared credentials file again whenever it
+// changes (when the profile's keys are in a file), and every client
+// built from the config goes through the guard: a pause gate, one
+// reload for all callers on a credential error, and a pause after
+// repeated failures. Pass the same guard for every profile of a run.
+func Load(ctx context.Context, profile, region string, g *Guard) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithSharedConfigProfile(profile),
 		config.WithRegion(region),
@@ -46,7 +53,42 @@ func Load(ctx context.Context, profile, region string) (aws.Config, error) {
 		}
 		return aws.Config{}, fmt.Errorf("load AWS profile %q: %w", profile, err)
 	}
+	if g != nil {
+		guard(ctx, &cfg, profileName(profile), g)
+	}
 	return cfg, nil
+}
+
+// guard wires g into cfg. Keys the SDK read from a shared file are
+// served by a FileProvider on that file instead of the SDK's static
+// provider; other sources (environment, SSO, credential_process) keep
+// the SDK's own provider, whose cache is still invalidated on reload.
+func guard(ctx context.Context, cfg *aws.Config, profile string, g *Guard) {
+	var fp *FileProvider
+	if cfg.Credentials != nil {
+		if c, err := cfg.Credentials.Retrieve(ctx); err == nil {
+			if file, ok := strings.CutPrefix(c.Source, "SharedConfigCredentials: "); ok && file != "" {
+				fp = &FileProvider{Path: file, Profile: profile}
+				if !fp.HasProfile() {
+					fp = nil
+				}
+			}
+		}
+	}
+	var cache *aws.CredentialsCache
+	if fp != nil {
+		cache = aws.NewCredentialsCache(fp)
+		cfg.Credentials = cache
+	} else if c, ok := cfg.Credentials.(*aws.CredentialsCache); ok {
+		cache = c
+	}
+	scfg := cfg.Copy()
+	check := func(ctx context.Context) error {
+		_, err := sts.NewFromConfig(scfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		return err
+	}
+	p := g.register(profile, fp, cache, check)
+	cfg.APIOptions = append(cfg.APIOptions, g.middleware(p))
 }
 
 func configFile() string {

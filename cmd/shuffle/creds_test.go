@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/testenv"
+)
+
+// slowCopySpeed makes the copy of 300 RPs last well over 10 s, so that
+// 3 s tokens expire several times during it.
+const slowCopySpeed = 2e4
+
+// secretWatcher records every secret key and session token the emulator
+// issues while it runs.
+type secretWatcher struct {
+	mu      sync.Mutex
+	secrets map[string]bool
+	keys    map[string]bool
+}
+
+func watchSecrets(t *testing.T, env *testenv.Env) (*secretWatcher, func()) {
+	w := &secretWatcher{secrets: map[string]bool{}, keys: map[string]bool{}}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	poll := func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, p := range []string{testenv.ProfileSource, testenv.ProfileDestination} {
+			if c, ok := env.Current(p); ok {
+				w.secrets[c.SecretAccessKey] = true
+				w.secrets[c.SessionToken] = true
+				w.keys[c.AccessKeyID] = true
+			}
+		}
+	}
+	go func() {
+		defer close(done)
+		for {
+			poll()
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return w, func() { close(stop); <-done; poll() }
+}
+
+// assertNoSecrets searches every file under dirs and the given outputs
+// for the issued secrets and tokens.
+func (w *secretWatcher) assertNoSecrets(t *testing.T, dirs []string, outputs ...string) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.secrets, "")
+	files := 0
+	for _, d := range dirs {
+		_ = filepath.WalkDir(d, func(path string, de fs.DirEntry, err error) error {
+			if err != nil || de.IsDir() {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("read %s: %v", path, err)
+				return nil
+			}
+			files++
+			for s := range w.secrets {
+				if bytes.Contains(b, []byte(s)) {
+					t.Errorf("%s holds a secret from the credentials file", path)
+				}
+			}
+			return nil
+		})
+	}
+	for i, o := range outputs {
+		for s := range w.secrets {
+			if strings.Contains(o, s) {
+				t.Errorf("output %d holds a secret from the credentials file", i)
+			}
+		}
+	}
+	if files == 0 || len(w.secrets) == 0 {
+		t.Fatalf("searched %d files for %d secrets; the test proves nothing", files, len(w.secrets))
+	}
+}
+
+// runAsync runs the CLI in-process with the given stdin, returning its
+// stderr as it grows and a channel with the exit code.
+func runAsync(t *testing.T, stdin io.Reader, args ...string) (*syncBuffer, *syncBuffer, <-chan int) {
+	t.Helper()
+	var out, errb syncBuffer
+	e := &env{stdin: stdin, stdout: &out, stderr: &errb, getenv: os.Getenv,
+		notify: func(ctx context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }}
+	done := make(chan int, 1)
+	go func() { done <- run(args, e) }()
+	return &out, &errb, done
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool, done <-chan int, errb *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		select {
+		case code := <-done:
+			t.Fatalf("run exited %d before %s\n%s", code, what, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %s\n%s", what, timeout, errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func totalCalls(env *testenv.Env) int64 {
+	var n int64
+	for _, v := range env.Counters().Snapshot().Calls {
+		n += v
+	}
+	return n
+}
+
+func checkAllCompleted(t *testing.T, env *testenv.Env, stateDir string) {
+	t.Helper()
+	included := includedSet(t, stateDir)
+	st, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byState := map[string]int{}
+	_ = st.ScanCopies(func(c *state.CopyRecord) error { byState[c.State]++; return nil })
+	st.Close()
+	if byState[state.CopyCompleted] != len(included) || len(included) == 0 {
+		t.Errorf("copy records %v; want all %d included completed", byState, len(included))
+	}
+	checkJobs(t, env, included)
+}
+
+// A copy that outlives several 3 s tokens: the credentials file is
+// rewritten before each expiry and shuffle picks every rewrite up; no RP
+// fails and nothing secret is written to the state, reports or output.
+func TestRunCrossesTokenExpiries(t *testing.T) {
+	var rotations atomic.Int64
+	env, _ := workspaceWith(t, testenv.Options{RecoveryPoints: 300, TokenTTL: 3 * time.Second, CopySpeed: slowCopySpeed,
+		Logf: func(f string, a ...any) {
+			if strings.Contains(f, "credentials rotated") {
+				rotations.Add(1)
+			}
+		}})
+	w, stop := watchSecrets(t, env)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "ttl.lua")
+	start := time.Now()
+	code, out, errs := shuffle(t, "run", script, "--state", stateDir)
+	elapsed := time.Since(start)
+	stop()
+	if code != 0 {
+		t.Fatalf("run exited %d\n%s%s", code, out, errs)
+	}
+	n := rotations.Load()
+	t.Logf("run took %s and crossed %d credential rotations (%d access keys issued)", elapsed.Round(time.Millisecond), n, len(w.keys))
+	if n < 3 {
+		t.Fatalf("the run crossed %d rotations; the test needs at least 3 (copy too fast)", n)
+	}
+	if strings.Contains(errs, "PAUSED") {
+		t.Errorf("the run paused although the file was refreshed in time\n%s", errs)
+	}
+	checkAllCompleted(t, env, stateDir)
+	w.assertNoSecrets(t, []string{stateDir}, out, errs)
+}
+
+// pauseRun starts a slow run, stops the emulator's rotation once copying
+// is under way and waits for the pause banner. It checks that no call
+// reaches AWS while paused and turns rotation back on.
+func pauseRun(t *testing.T, stdin io.Reader, extra ...string) (*testenv.Env, string, *syncBuffer, *syncBuffer, <-chan int) {
+	t.Helper()
+	env, _ := workspaceWith(t, testenv.Options{RecoveryPoints: 300, TokenTTL: 3 * time.Second, CopySpeed: slowCopySpeed})
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "pause.lua")
+	out, errb, done := runAsync(t, stdin, append([]string{"run", script, "--state", stateDir}, extra...)...)
+	waitFor(t, "copying", 60*time.Second, func() bool { return env.Counters().Calls("StartCopyJob") > 0 }, done, errb)
+	env.SetRotation(false)
+	waitFor(t, "pause banner", 30*time.Second, func() bool { return strings.Contains(errb.String(), "PAUSED") }, done, errb)
+	banner := errb.String()
+	if !strings.Contains(banner, "\a") || !strings.Contains(banner, `profile "source"`) && !strings.Contains(banner, `profile "destination"`) ||
+		!strings.Contains(banner, "token expiry: 20") {
+		t.Errorf("the banner lacks the bell, the profile or the expiry:\n%s", banner)
+	}
+	time.Sleep(300 * time.Millisecond) // calls in flight when it paused settle
+	before := totalCalls(env)
+	time.Sleep(1500 * time.Millisecond)
+	if n := totalCalls(env) - before; n != 0 {
+		t.Errorf("%d AWS calls reached the emulator while paused", n)
+	}
+	env.SetRotation(true)
+	if err := env.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	return env, stateDir, out, errb, done
+}
+
+func pausedNS(t *testing.T, stateDir string) int64 {
+	st, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.Runs()
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("runs: %v %d", err, len(runs))
+	}
+	return runs[len(runs)-1].Counts["paused_ns"]
+}
+
+func waitExit(t *testing.T, done <-chan int, out, errb *syncBuffer) {
+	t.Helper()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("run exited %d after resuming\n%s%s", code, out.String(), errb.String())
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatalf("run did not finish after resuming\n%s", errb.String())
+	}
+}
+
+// Tokens lapse with nobody refreshing them: the run pauses after three
+// failed reloads, makes no calls while paused, and resumes on Enter
+// (stdin is not a terminal) once the file is fresh again.
+func TestRunPausesOnExpiredCredentialsAndResumesOnEnter(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	env, stateDir, out, errb, done := pauseRun(t, pr)
+	if _, err := pw.Write([]byte("\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, done, out, errb)
+	if !strings.Contains(errb.String(), "resumed after") {
+		t.Errorf("no resume message:\n%s", errb.String())
+	}
+	if ns := pausedNS(t, stateDir); ns < int64(1500*time.Millisecond) {
+		t.Errorf("the run record says paused_ns=%d; it was paused for at least 1.5 s", ns)
+	}
+	checkAllCompleted(t, env, stateDir)
+}
+
+// With --auto-resume the run goes on by itself once the credentials
+// file is rewritten and works.
+func TestRunAutoResumesWhenCredentialsComeBack(t *testing.T) {
+	env, stateDir, out, errb, done := pauseRun(t, strings.NewReader(""), "--auto-resume")
+	waitExit(t, done, out, errb)
+	if !strings.Contains(errb.String(), "resumed after") {
+		t.Errorf("no resume message:\n%s", errb.String())
+	}
+	checkAllCompleted(t, env, stateDir)
+}
+
+// A detached run (the real binary, stdin not a terminal) resumes on
+// SIGUSR1, and runs the script's on_pause hook with the profile and
+// expiry in its environment.
+func TestDetachedRunResumesOnSIGUSR1(t *testing.T) {
+	bin, err := exec.LookPath("shuffle")
+	if err != nil {
+		t.Skip("the shuffle test command is not on PATH (testscript sets it up in TestMain)")
+	}
+	env, dir := workspaceWith(t, testenv.Options{RecoveryPoints: 300, TokenTTL: 3 * time.Second, CopySpeed: slowCopySpeed})
+	stateDir := filepath.Join(t.TempDir(), "state")
+	hookOut := filepath.Join(t.TempDir(), "hook")
+	script := writeScript(t, "usr1.lua", "shuffle.copy({ max_in_flight = 100 })",
+		"shuffle.copy({ max_in_flight = 100, poll_min = 0.01, retry_base = 0.05 })")
+	b, _ := os.ReadFile(script)
+	hooked := strings.Replace(string(b), "copy_role =", `on_pause = { "sh", "-c", "echo $SHUFFLE_PAUSED_PROFILE $SHUFFLE_TOKEN_EXPIRES > `+hookOut+`" },
+  copy_role =`, 1)
+	if hooked == string(b) {
+		t.Fatal("could not add on_pause to the script")
+	}
+	if err := os.WriteFile(script, []byte(hooked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "run", script, "--state", stateDir)
+	cmd.Dir = dir
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() {
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			done <- ee.ExitCode()
+			return
+		}
+		done <- 0
+	}()
+	defer func() { _ = cmd.Process.Kill() }()
+	waitFor(t, "copying", 60*time.Second, func() bool { return env.Counters().Calls("StartCopyJob") > 0 }, done, &errb)
+	env.SetRotation(false)
+	waitFor(t, "pause banner", 30*time.Second, func() bool { return strings.Contains(errb.String(), "PAUSED") }, done, &errb)
+	waitFor(t, "on_pause hook", 10*time.Second, func() bool { _, err := os.Stat(hookOut); return err == nil }, done, &errb)
+	time.Sleep(200 * time.Millisecond)
+	hb, _ := os.ReadFile(hookOut)
+	if f := strings.Fields(string(hb)); len(f) != 2 || (f[0] != "source" && f[0] != "destination") || !strings.HasPrefix(f[1], "20") {
+		t.Errorf("the hook saw %q; want the profile and the expiry", hb)
+	}
+	env.SetRotation(true)
+	if err := env.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if p, _ := strings.CutPrefix(errb.String(), ""); strings.Contains(p, "resumed after") {
+		t.Fatal("resumed without a signal")
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("run exited %d\n%s", code, errb.String())
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatalf("run did not finish after SIGUSR1\n%s", errb.String())
+	}
+	if !strings.Contains(errb.String(), "SIGUSR1: resuming") {
+		t.Errorf("no SIGUSR1 resume message:\n%s", errb.String())
+	}
+	checkAllCompleted(t, env, stateDir)
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+)
+
+// pauseUI is the terminal side of the credential guard: the bell and
+// banner when a run pauses, the operator's hook, and the ways to resume
+// (a keypress or Enter on stdin, SIGUSR1, or --auto-resume).
+type pauseUI struct {
+	e      *env
+	g      *awsclient.Guard
+	hook   func() []string // the script's on_pause command, read when needed
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	keys    chan byte
+	restore func()
+}
+
+// startPauseUI installs the callbacks and listeners; stop undoes them.
+func startPauseUI(ctx context.Context, e *env, g *awsclient.Guard, hook func() []string, autoResume bool, cancel context.CancelFunc) (stop func()) {
+	u := &pauseUI{e: e, g: g, hook: hook, cancel: cancel}
+	g.OnPause(u.paused)
+	g.OnResume(func(info awsclient.PauseInfo, d time.Duration) {
+		u.rawOff()
+		fmt.Fprintf(e.stderr, "shuffle: resumed after %s paused; AWS calls go on with the credentials of profile %q as now in the file\n", d.Round(time.Second), info.Profile)
+	})
+	g.OnExpiryWarning(func(profile string, exp time.Time) {
+		fmt.Fprintf(e.stderr, "shuffle: warning: the credentials of profile %q expire at %s (in %s); refresh them before then, or the run pauses when they lapse\n",
+			profile, exp.Local().Format(time.RFC3339), time.Until(exp).Round(time.Second))
+	})
+	wctx, wcancel := context.WithCancel(ctx)
+	go g.Watch(wctx, autoResume)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-usr1:
+				if p, _ := g.Paused(); p {
+					fmt.Fprintln(e.stderr, "shuffle: SIGUSR1: resuming")
+					g.Resume()
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(usr1)
+		wcancel()
+		u.rawOff()
+	}
+}
+
+// paused runs on the guard's pause: tell the operator, run the hook and
+// wait for a key.
+func (u *pauseUI) paused(info awsclient.PauseInfo) {
+	exp := "unknown (the credentials file has no x_security_token_expires)"
+	if !info.Expires.IsZero() {
+		exp = fmt.Sprintf("%s (%s ago)", info.Expires.Local().Format(time.RFC3339), time.Since(info.Expires).Round(time.Second))
+	}
+	how := "press Enter"
+	if u.tty() {
+		how = "press any key"
+	}
+	fmt.Fprintf(u.e.stderr, "\a\n"+
+		"shuffle: PAUSED: AWS refused the credentials of profile %q %d times in a row (%s)\n"+
+		"shuffle:   token expiry: %s\n"+
+		"shuffle:   no AWS calls are made while paused; the state is saved and copy jobs already started go on in AWS\n"+
+		"shuffle:   refresh the credentials (rewrite the shared credentials file), then %s here or send SIGUSR1 to pid %d to resume\n\n",
+		info.Profile, info.Failures, info.Code, exp, how, os.Getpid())
+	u.runHook(info)
+	u.waitKey()
+}
+
+func (u *pauseUI) runHook(info awsclient.PauseInfo) {
+	cmd := u.hook()
+	if len(cmd) == 0 {
+		return
+	}
+	exp := ""
+	if !info.Expires.IsZero() {
+		exp = info.Expires.UTC().Format(time.RFC3339)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, cmd[0], cmd[1:]...)
+	c.Env = append(os.Environ(), "SHUFFLE_PAUSED_PROFILE="+info.Profile, "SHUFFLE_TOKEN_EXPIRES="+exp)
+	c.Stdout, c.Stderr = u.e.stderr, u.e.stderr
+	if err := c.Run(); err != nil {
+		fmt.Fprintf(u.e.stderr, "shuffle: on_pause %s: %v\n", strings.Join(cmd, " "), err)
+	}
+}
+
+// tty reports whether stdin is a terminal.
+func (u *pauseUI) tty() bool {
+	f, ok := u.e.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// waitKey resumes the guard on a key: a raw keypress on a terminal,
+// else a line (Enter). One reader goroutine serves every pause; what it
+// reads while not paused is dropped.
+func (u *pauseUI) waitKey() {
+	u.mu.Lock()
+	if u.keys == nil {
+		u.keys = make(chan byte, 16)
+		go func(r io.Reader, keys chan<- byte) {
+			b := make([]byte, 1)
+			for {
+				if n, err := r.Read(b); n == 1 {
+					select {
+					case keys <- b[0]:
+					default:
+					}
+				} else if err != nil {
+					close(keys)
+					return
+				}
+			}
+		}(u.e.stdin, u.keys)
+	}
+	keys := u.keys
+	u.mu.Unlock()
+	for drained := false; !drained; { // keys typed before the pause do not count
+		select {
+		case _, ok := <-keys:
+			if !ok {
+				return // stdin closed: SIGUSR1 or --auto-resume
+			}
+		default:
+			drained = true
+		}
+	}
+	u.rawOn()
+	for {
+		if p, _ := u.g.Paused(); !p {
+			return
+		}
+		select {
+		case k, ok := <-keys:
+			if !ok {
+				u.rawOff()
+				return
+			}
+			if k == 3 { // Ctrl-C in raw mode: interrupt as usual
+				u.rawOff()
+				u.cancel()
+				return
+			}
+			if !u.tty() && k != '\n' {
+				continue
+			}
+			u.g.Resume()
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (u *pauseUI) rawOn() {
+	if !u.tty() {
+		return
+	}
+	fd := int(u.e.stdin.(*os.File).Fd())
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.restore != nil {
+		return
+	}
+	if st, err := term.MakeRaw(fd); err == nil {
+		u.restore = func() { _ = term.Restore(fd, st) }
+	}
+}
+
+func (u *pauseUI) rawOff() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.restore != nil {
+		u.restore()
+		u.restore = nil
+	}
+}

@@ -1,0 +1,531 @@
+package awsclient
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// AuthCodes are the error codes that mean the request's credentials
+// were refused as such (expired, unknown, badly signed), as opposed to
+// a permission (AccessDenied) or a quota.
+var AuthCodes = map[string]bool{
+	"ExpiredToken": true, "ExpiredTokenException": true, "RequestExpired": true, "InvalidClientTokenId": true,
+	"UnrecognizedClientException": true, "InvalidSignatureException": true, "SignatureDoesNotMatch": true,
+	"AuthFailure": true, "IncompleteSignature": true, "MissingAuthenticationToken": true,
+}
+
+// IsAuthError says whether err is a credential error from AWS.
+func IsAuthError(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && AuthCodes[ae.ErrorCode()]
+}
+
+// DefaultMaxAuthFailures is how many consecutive failed credential
+// reloads pause the run.
+const DefaultMaxAuthFailures = 3
+
+// PauseInfo describes a pause: which profile's credentials stopped
+// working, when they expire(d) and why.
+type PauseInfo struct {
+	Profile  string
+	Expires  time.Time // x_security_token_expires; zero when unknown
+	Since    time.Time
+	Failures int
+	Code     string // the last AWS error code
+}
+
+// Guard sits in front of every AWS call of a run (an SDK middleware,
+// see Load). It reloads credentials once for all callers when AWS
+// refuses them, counts consecutive failed reloads per profile, and after
+// MaxFailures pauses every call of every profile until Resume.
+//
+// The Guard only holds state and calls back; the CLI decides how to
+// tell the operator (OnPause, OnExpiryWarning) and when to Resume.
+type Guard struct {
+	MaxFailures int           // 0: DefaultMaxAuthFailures
+	WarnBefore  time.Duration // expiry warning lead; 0: 5 minutes
+	Poll        time.Duration // Watch's interval; 0: 1 second
+	Now         func() time.Time
+
+	mu          sync.Mutex
+	profiles    map[string]*profileState
+	paused      bool
+	info        PauseInfo
+	resumed     chan struct{} // closed by Resume
+	pausedTotal time.Duration
+	reloads     int64
+	onPause     []func(PauseInfo)
+	onResume    []func(PauseInfo, time.Duration)
+	onWarn      []func(profile string, expires time.Time)
+}
+
+type profileState struct {
+	name      string
+	files     []*FileProvider // nil entries never: only file-backed configs
+	caches    []*aws.CredentialsCache
+	checks    []func(context.Context) error
+	gen       uint64
+	reloading chan struct{}
+	failures  int
+	counted   uint64 // the generation whose failure was last counted
+	worked    bool   // a call succeeded: later auth errors are expiry, not misconfiguration
+	warned    time.Time
+	lastCode  string
+}
+
+// NewGuard returns a Guard with the defaults.
+func NewGuard() *Guard { return &Guard{profiles: map[string]*profileState{}} }
+
+func (g *Guard) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+func (g *Guard) maxFailures() int {
+	if g.MaxFailures > 0 {
+		return g.MaxFailures
+	}
+	return DefaultMaxAuthFailures
+}
+
+// OnPause registers f, called (in its own goroutine) when the guard pauses.
+func (g *Guard) OnPause(f func(PauseInfo)) {
+	g.mu.Lock()
+	g.onPause = append(g.onPause, f)
+	g.mu.Unlock()
+}
+
+// OnResume registers f, called with the pause and its length on Resume.
+func (g *Guard) OnResume(f func(PauseInfo, time.Duration)) {
+	g.mu.Lock()
+	g.onResume = append(g.onResume, f)
+	g.mu.Unlock()
+}
+
+// OnExpiryWarning registers f, called by Watch once per expiry time
+// when a profile's x_security_token_expires is less than WarnBefore away.
+func (g *Guard) OnExpiryWarning(f func(profile string, expires time.Time)) {
+	g.mu.Lock()
+	g.onWarn = append(g.onWarn, f)
+	g.mu.Unlock()
+}
+
+// Paused reports whether calls are held, and why.
+func (g *Guard) Paused() (bool, PauseInfo) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.paused, g.info
+}
+
+// PausedFor is the time spent paused so far, the current pause included.
+func (g *Guard) PausedFor() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	d := g.pausedTotal
+	if g.paused {
+		d += g.now().Sub(g.info.Since)
+	}
+	return d
+}
+
+// Reloads is the number of credential reloads done after auth errors.
+func (g *Guard) Reloads() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.reloads
+}
+
+// Pause holds every call until Resume (also used by tests).
+func (g *Guard) Pause(info PauseInfo) {
+	g.mu.Lock()
+	fns := g.pauseLocked(info)
+	g.mu.Unlock()
+	fns()
+}
+
+func (g *Guard) pauseLocked(info PauseInfo) func() {
+	if g.paused {
+		return func() {}
+	}
+	if info.Since.IsZero() {
+		info.Since = g.now()
+	}
+	g.paused, g.info, g.resumed = true, info, make(chan struct{})
+	fns := slices.Clone(g.onPause)
+	return func() {
+		for _, f := range fns {
+			go f(info)
+		}
+	}
+}
+
+// Resume lets calls through again. Failure counts start from zero and
+// every profile's credentials are read again before the next call.
+func (g *Guard) Resume() {
+	g.mu.Lock()
+	if !g.paused {
+		g.mu.Unlock()
+		return
+	}
+	d := g.now().Sub(g.info.Since)
+	info, ch := g.info, g.resumed
+	g.pausedTotal += d
+	g.paused = false
+	for _, p := range g.profiles {
+		p.failures = 0
+	}
+	ps := g.sortedProfilesLocked()
+	fns := slices.Clone(g.onResume)
+	g.mu.Unlock()
+	for _, p := range ps {
+		g.refresh(p)
+	}
+	close(ch)
+	for _, f := range fns {
+		f(info, d)
+	}
+}
+
+func (g *Guard) sortedProfilesLocked() []*profileState {
+	out := make([]*profileState, 0, len(g.profiles))
+	for _, p := range g.profiles {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// register adds a config's credentials to the profile's state.
+func (g *Guard) register(profile string, fp *FileProvider, cache *aws.CredentialsCache, check func(context.Context) error) *profileState {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.profiles == nil {
+		g.profiles = map[string]*profileState{}
+	}
+	p := g.profiles[profile]
+	if p == nil {
+		p = &profileState{name: profile}
+		g.profiles[profile] = p
+	}
+	if fp != nil {
+		p.files = append(p.files, fp)
+	}
+	if cache != nil {
+		p.caches = append(p.caches, cache)
+	}
+	if check != nil {
+		p.checks = append(p.checks, check)
+	}
+	return p
+}
+
+// wait blocks while the guard is paused.
+func (g *Guard) wait(ctx context.Context) error {
+	for {
+		g.mu.Lock()
+		if !g.paused {
+			g.mu.Unlock()
+			return nil
+		}
+		ch := g.resumed
+		g.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (g *Guard) generation(p *profileState) uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return p.gen
+}
+
+// reload reads the profile's credentials again, once for all callers:
+// a caller whose failed call began before the last reload just retries,
+// and callers that fail during a reload wait for it.
+func (g *Guard) reload(p *profileState, seen uint64) {
+	g.mu.Lock()
+	if p.gen != seen {
+		g.mu.Unlock()
+		return
+	}
+	if ch := p.reloading; ch != nil {
+		g.mu.Unlock()
+		<-ch
+		return
+	}
+	ch := make(chan struct{})
+	p.reloading = ch
+	g.reloads++
+	g.mu.Unlock()
+	g.refresh(p)
+	g.mu.Lock()
+	p.reloading = nil
+	g.mu.Unlock()
+	close(ch)
+}
+
+// refresh rereads the files, empties the caches and starts a new generation.
+func (g *Guard) refresh(p *profileState) {
+	for _, f := range p.files {
+		_ = f.Reload() // a missing or broken file fails the next call, which is counted
+	}
+	for _, c := range p.caches {
+		c.Invalidate()
+	}
+	g.mu.Lock()
+	p.gen++
+	g.mu.Unlock()
+}
+
+func (g *Guard) success(p *profileState) {
+	g.mu.Lock()
+	p.failures, p.worked = 0, true
+	g.mu.Unlock()
+}
+
+// failure counts a call that failed on credentials read at generation
+// gen; calls failing on the same generation count once. It reports
+// whether the profile has worked before (so the caller should wait and
+// retry rather than give up).
+func (g *Guard) failure(p *profileState, gen uint64, err error) bool {
+	var ae smithy.APIError
+	errors.As(err, &ae)
+	g.mu.Lock()
+	if p.failures == 0 || gen > p.counted {
+		p.failures++
+		p.counted = gen
+	}
+	p.lastCode = ae.ErrorCode()
+	worked := p.worked
+	fns := func() {}
+	if p.failures >= g.maxFailures() && worked {
+		fns = g.pauseLocked(PauseInfo{Profile: p.name, Expires: p.expiry(), Failures: p.failures, Code: p.lastCode})
+	}
+	g.mu.Unlock()
+	fns()
+	return worked
+}
+
+func (p *profileState) expiry() time.Time {
+	for _, f := range p.files {
+		if t := f.Expiry(); !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// Expiry is the profile's x_security_token_expires as last read.
+func (g *Guard) Expiry(profile string) time.Time {
+	g.mu.Lock()
+	p := g.profiles[profile]
+	g.mu.Unlock()
+	if p == nil {
+		return time.Time{}
+	}
+	return p.expiry()
+}
+
+type bypassKey struct{}
+
+// withoutGuard marks a call that goes straight through, paused or not
+// (the auto-resume check).
+func withoutGuard(ctx context.Context) context.Context {
+	return context.WithValue(ctx, bypassKey{}, true)
+}
+
+// Watch warns ahead of expiry and, with autoResume, resumes a pause as
+// soon as the credentials file has changed and GetCallerIdentity
+// succeeds for every profile. It returns when ctx is done.
+func (g *Guard) Watch(ctx context.Context, autoResume bool) {
+	poll := g.Poll
+	if poll <= 0 {
+		poll = time.Second
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	stamps := map[*FileProvider][2]int64{}
+	for {
+		g.mu.Lock()
+		ps := g.sortedProfilesLocked()
+		paused := g.paused
+		g.mu.Unlock()
+		g.warnExpiry(ps)
+		if paused && autoResume {
+			changed := false
+			for _, p := range ps {
+				for _, f := range p.files {
+					size, mt, err := f.stamp()
+					if err != nil {
+						continue
+					}
+					s := [2]int64{size, mt.UnixNano()}
+					if old, ok := stamps[f]; ok && old != s {
+						changed = true
+					}
+					stamps[f] = s
+				}
+			}
+			if changed && g.checkAll(ctx, ps) {
+				g.Resume()
+			}
+		} else if autoResume {
+			for _, p := range ps {
+				for _, f := range p.files {
+					if size, mt, err := f.stamp(); err == nil {
+						stamps[f] = [2]int64{size, mt.UnixNano()}
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (g *Guard) checkAll(ctx context.Context, ps []*profileState) bool {
+	for _, p := range ps {
+		g.refresh(p)
+		for _, check := range p.checks {
+			cctx, cancel := context.WithTimeout(withoutGuard(ctx), 30*time.Second)
+			err := check(cctx)
+			cancel()
+			if err != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (g *Guard) warnExpiry(ps []*profileState) {
+	lead := g.WarnBefore
+	if lead <= 0 {
+		lead = 5 * time.Minute
+	}
+	now := g.now()
+	for _, p := range ps {
+		exp := p.expiry()
+		if exp.IsZero() || exp.Sub(now) > lead {
+			continue
+		}
+		g.mu.Lock()
+		due := !p.warned.Equal(exp)
+		p.warned = exp
+		fns := slices.Clone(g.onWarn)
+		g.mu.Unlock()
+		if due {
+			for _, f := range fns {
+				f(p.name, exp)
+			}
+		}
+	}
+}
+
+// middleware returns the API option that puts the guard in front of a
+// client's calls.
+//
+// It sits at the head of the Finalize step, before the SDK's Retry
+// middleware, that is outside the retry loop, for three reasons: the
+// SDK's retryer never retries credential errors, so the loop ends at
+// once on one; a reload and its single retry belong to the operation,
+// not to each attempt; and the pause gate must hold the whole operation
+// (including its retries) rather than one attempt. The identity is
+// resolved inside the loop (GetIdentity follows Retry), so calling the
+// rest of the stack again signs with the reloaded credentials.
+func (g *Guard) middleware(p *profileState) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		m := &guardMiddleware{g: g, p: p}
+		if err := st.Finalize.Insert(m, "Retry", middleware.Before); err != nil {
+			return st.Finalize.Add(m, middleware.Before)
+		}
+		return nil
+	}
+}
+
+type guardMiddleware struct {
+	g *Guard
+	p *profileState
+}
+
+func (*guardMiddleware) ID() string { return "ShuffleCredentialGuard" }
+
+func (m *guardMiddleware) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+	out middleware.FinalizeOutput, md middleware.Metadata, err error,
+) {
+	if ctx.Value(bypassKey{}) != nil {
+		return next.HandleFinalize(ctx, in)
+	}
+	g, p := m.g, m.p
+	for {
+		if err := g.wait(ctx); err != nil {
+			return out, md, err
+		}
+		gen := g.generation(p)
+		out, md, err = next.HandleFinalize(ctx, rewound(in))
+		if err == nil {
+			g.success(p)
+			return out, md, nil
+		}
+		if !IsAuthError(err) || ctx.Err() != nil {
+			return out, md, err
+		}
+		g.reload(p, gen)
+		gen = g.generation(p)
+		out, md, err = next.HandleFinalize(ctx, rewound(in))
+		if err == nil {
+			g.success(p)
+			return out, md, nil
+		}
+		if !IsAuthError(err) || ctx.Err() != nil {
+			return out, md, err
+		}
+		if !g.failure(p, gen, err) {
+			// Never worked: a wrong profile, not an expiry. Say so now.
+			return out, md, err
+		}
+		// It worked before: wait (paused after MaxFailures) and try again.
+		select {
+		case <-ctx.Done():
+			return out, md, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func rewound(in middleware.FinalizeInput) middleware.FinalizeInput {
+	if r, ok := in.Request.(*smithyhttp.Request); ok {
+		_ = r.RewindStream()
+	}
+	return in
+}
+
+// profileName is the profile the SDK resolves for "".
+func profileName(profile string) string {
+	if profile != "" {
+		return profile
+	}
+	if p := os.Getenv("AWS_PROFILE"); p != "" {
+		return p
+	}
+	return "default"
+}
