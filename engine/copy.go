@@ -599,6 +599,12 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 	stopped := ""
 	for {
 		now := c.Now()
+		// Ask about jobs not seen to end; what it finds frees slots the
+		// fill below can use at once.
+		if len(c.inflight) > 0 && now.Sub(lastStale) > c.staleAfter()/4 {
+			lastStale = now
+			c.checkStale(now)
+		}
 		nextDue := c.s.promote(now)
 		if stopped == "" {
 			if !c.Opts.Deadline.IsZero() && !now.Before(c.Opts.Deadline) {
@@ -706,15 +712,14 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 				pollCh <- pollRes{jobs: jobs, at: at}
 			}(c.pollInput())
 		}
-		if len(c.inflight) > 0 && now.Sub(lastStale) > c.staleAfter()/4 {
-			lastStale = now
-			c.checkStale(now)
-		}
 
 		// Wait for something to happen.
 		wait := time.Hour
 		if len(c.inflight) > 0 && !polling {
 			wait = max(0, nextPoll.Sub(now))
+		}
+		if len(c.inflight) > 0 {
+			wait = min(wait, max(0, lastStale.Add(c.staleAfter()/4).Sub(now)+time.Millisecond))
 		}
 		if !nextDue.IsZero() {
 			wait = min(wait, max(0, nextDue.Sub(now)))

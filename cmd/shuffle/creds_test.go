@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/creack/pty"
 	"io"
 	"io/fs"
 	"os"
@@ -339,6 +340,70 @@ func TestDetachedRunResumesOnSIGUSR1(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "SIGUSR1: resuming") {
 		t.Errorf("no SIGUSR1 resume message:\n%s", errb.String())
+	}
+	checkAllCompleted(t, env, stateDir)
+}
+
+// On a terminal the pause waits for one raw keypress: the real binary
+// runs with its stdin on a pty, pauses when the tokens stop being
+// renewed, and resumes when a key (no Enter) is typed on the pty.
+func TestPausedRunResumesOnKeypressOnATerminal(t *testing.T) {
+	bin, err := exec.LookPath("shuffle")
+	if err != nil {
+		t.Skip("the shuffle test command is not on PATH (testscript sets it up in TestMain)")
+	}
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty on this machine: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	go func() { _, _ = io.Copy(io.Discard, ptmx) }() // the terminal's output (echo) goes nowhere
+	env, dir := workspaceWith(t, testenv.Options{RecoveryPoints: 300, TokenTTL: 3 * time.Second, CopySpeed: slowCopySpeed})
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "pty.lua")
+	cmd := exec.Command(bin, "run", script, "--state", stateDir, "--progress-interval", "0")
+	cmd.Dir = dir
+	cmd.Stdin = tty
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() {
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			done <- ee.ExitCode()
+			return
+		}
+		done <- 0
+	}()
+	defer func() { _ = cmd.Process.Kill() }()
+	waitFor(t, "copying", 60*time.Second, func() bool { return env.Counters().Calls("StartCopyJob") > 0 }, done, &errb)
+	env.SetRotation(false)
+	waitFor(t, "pause banner", 30*time.Second, func() bool { return strings.Contains(errb.String(), "PAUSED") }, done, &errb)
+	env.SetRotation(true)
+	if err := env.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if strings.Contains(errb.String(), "resumed after") {
+		t.Fatal("resumed before any key was pressed")
+	}
+	if _, err := ptmx.Write([]byte("x")); err != nil { // one key, no Enter
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("run exited %d\n%s", code, errb.String())
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatalf("run did not finish after the keypress\n%s", errb.String())
+	}
+	if !strings.Contains(errb.String(), "resumed after") {
+		t.Errorf("no resume message:\n%s", errb.String())
 	}
 	checkAllCompleted(t, env, stateDir)
 }
