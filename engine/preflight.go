@@ -369,8 +369,8 @@ func simulatePermissions(ctx context.Context, cfg luabind.ScriptConfig, side Sid
 				continue
 			}
 			what := fmt.Sprintf("%s is not allowed %s on %s", principal, a.Name, g.res)
-			if len(a.Condition) > 0 {
-				what += fmt.Sprintf(" with %v", a.Condition)
+			for k, v := range a.Condition {
+				what += fmt.Sprintf(" with %s=%s", k, v)
 			}
 			if d != "" {
 				what += " (" + d + ")"

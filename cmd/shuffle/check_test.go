@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -90,5 +91,38 @@ func TestCheckCLIMissingScriptIsUsageError(t *testing.T) {
 	workspace(t, 10)
 	if code, _, _ := shuffle(t, "check", "nope.lua"); code != exitUsage {
 		t.Fatalf("check nope.lua exited %d, want %d", code, exitUsage)
+	}
+}
+
+// TestIAMPolicyCLIGeneratedPoliciesRunSucceeds: with only the generated
+// policies on the testenv principals, a full `shuffle run` copies
+// everything it includes, with no failure.
+func TestIAMPolicyCLIGeneratedPoliciesRunSucceeds(t *testing.T) {
+	env, _ := workspace(t, 200)
+	code, out, errs := shuffle(t, "iam-policy", "examples/migrate.lua")
+	if code != exitOK {
+		t.Fatalf("iam-policy exited %d: %s", code, errs)
+	}
+	var p IAMPolicies
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
+	for profile, doc := range map[string]engine.PolicyDocument{testenv.ProfileSource: p.SourceOperatorRole, testenv.ProfileDestination: p.DestinationOperatorRole} {
+		b, _ := json.Marshal(doc)
+		if err := env.SetPolicies(profile, []string{string(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "fast.lua")
+	code, out, errs = shuffle(t, "run", script, "--state", stateDir)
+	if code != exitOK {
+		t.Fatalf("run with the generated policies exited %d\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(out, " 0 failed") || strings.Contains(out, "0 completed in this run") {
+		t.Fatalf("run with the generated policies copied nothing or had failures:\n%s", out)
+	}
+	if testing.Verbose() {
+		t.Log(out)
 	}
 }
