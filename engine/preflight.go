@@ -230,6 +230,9 @@ func (r *CheckReport) Blocking() bool {
 type CheckInput struct {
 	Config              luabind.ScriptConfig
 	Source, Destination aws.Config
+	// SkipEncryption skips listing the source recovery points to count
+	// those on AWS-managed keys (one full listing of the source).
+	SkipEncryption bool
 }
 
 // Check runs the pre-flight checks for both accounts. It only reads.
@@ -247,7 +250,9 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 		cfg  aws.Config
 	}{{SideSource, cfg.Source, in.Source}, {SideDestination, cfg.Destination, in.Destination}}
 	for _, s := range sides {
-		checkAccount(ctx, cfg, s.side, s.ep, s.cfg, add)
+		if checkAccount(ctx, cfg, s.side, s.ep, s.cfg, add) && s.side == SideSource && !in.SkipEncryption {
+			checkKeys(ctx, backup.NewFromConfig(s.cfg), add)
+		}
 	}
 	sort.SliceStable(r.Findings, func(i, j int) bool { return sevRank(r.Findings[i].Severity) < sevRank(r.Findings[j].Severity) })
 	return r
@@ -263,17 +268,18 @@ func sevRank(s Severity) int {
 	return 2
 }
 
-func checkAccount(ctx context.Context, cfg luabind.ScriptConfig, side Side, ep luabind.Endpoint, acfg aws.Config, add func(Finding)) {
+// checkAccount checks one account; false when its identity is unusable.
+func checkAccount(ctx context.Context, cfg luabind.ScriptConfig, side Side, ep luabind.Endpoint, acfg aws.Config, add func(Finding)) bool {
 	id, err := sts.NewFromConfig(acfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		add(Finding{Blocking, side, "credentials", "sts:GetCallerIdentity", fmt.Sprintf("profile %q: the credentials do not work: %v", ep.Profile, err),
 			"every call in this account would fail", "log in again (refresh the profile's credentials) or pick another profile with --" + string(side) + "-profile"})
-		return
+		return false
 	}
 	if got := aws.ToString(id.Account); got != ep.Account {
 		add(Finding{Blocking, side, "account", "", fmt.Sprintf("profile %q belongs to account %s (%s), the script says %s", ep.Profile, got, aws.ToString(id.Arn), ep.Account),
 			"shuffle would read or write the wrong account", "fix the account id in the script or pick the right profile"})
-		return
+		return false
 	}
 	principal := PrincipalARN(aws.ToString(id.Arn))
 	add(Finding{Info, side, "identity", "", fmt.Sprintf("profile %q is %s in account %s", ep.Profile, principal, ep.Account), "", ""})
@@ -308,6 +314,57 @@ func checkAccount(ctx context.Context, cfg luabind.ScriptConfig, side Side, ep l
 		} // denied: reported by the simulation (or the probes)
 	} else {
 		checkVaultPolicies(ctx, cfg, bc, add)
+	}
+	return true
+}
+
+// checkKeys counts, per source vault and resource type, the recovery
+// points encrypted with an AWS-managed key on a type that is not fully
+// managed: their cross-account copies would fail, so shuffle leaves them
+// out (rule aws-managed-key).
+func checkKeys(ctx context.Context, bc *backup.Client, add func(Finding)) {
+	type key struct{ vault, typ string }
+	counts := map[key]int{}
+	vp := backup.NewListBackupVaultsPaginator(bc, &backup.ListBackupVaultsInput{})
+	for vp.HasMorePages() {
+		out, err := vp.NextPage(ctx)
+		if err != nil {
+			add(Finding{Warning, SideSource, "encryption", "backup:ListBackupVaults", "could not list source vaults to count AWS-managed keys: " + errMsg(err), "", "run check again"})
+			return
+		}
+		for _, v := range out.BackupVaultList {
+			name := aws.ToString(v.BackupVaultName)
+			rp := backup.NewListRecoveryPointsByBackupVaultPaginator(bc, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String(name), MaxResults: aws.Int32(1000)})
+			for rp.HasMorePages() {
+				page, err := rp.NextPage(ctx)
+				if err != nil {
+					add(Finding{Warning, SideSource, "encryption", "backup:ListRecoveryPointsByBackupVault", "could not list recovery points of " + name + ": " + errMsg(err), "", "run check again"})
+					break
+				}
+				for _, r := range page.RecoveryPoints {
+					typ := aws.ToString(r.ResourceType)
+					if r.IsEncrypted && !FullyManagedTypes[typ] && r.EncryptionKeyType != "CUSTOMER_MANAGED_KMS_KEY" {
+						counts[key{name, typ}]++
+					}
+				}
+			}
+		}
+	}
+	keys := make([]key, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].vault < keys[j].vault || (keys[i].vault == keys[j].vault && keys[i].typ < keys[j].typ)
+	})
+	for _, k := range keys {
+		add(Finding{Warning, SideSource, "encryption", "",
+			fmt.Sprintf("vault %s: %d %s recovery points are encrypted with an AWS-managed key", k.vault, counts[k], k.typ),
+			"cross-account copies of types that are not fully managed need a customer-managed key shared with the destination; shuffle leaves these out (ineligible: aws-managed-key)",
+			"back these resources up with a customer-managed KMS key shared with the destination account, or accept that they are not copied"})
+	}
+	if len(keys) == 0 {
+		add(Finding{Info, SideSource, "encryption", "", "no recovery points on AWS-managed keys that would fail to copy", "", ""})
 	}
 }
 

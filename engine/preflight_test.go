@@ -149,3 +149,24 @@ func TestPrincipalARN(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckCountsAWSManagedKeyRPs(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: 300})
+	r := runCheck(t, env, testenv.ProfileSource, testenv.ProfileDestination)
+	n := 0
+	for _, f := range r.Findings {
+		if f.Check == "encryption" && f.Severity == Warning && strings.Contains(f.What, "AWS-managed key") {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no RPs on AWS-managed keys counted:\n%s", dumpFindings(r))
+	}
+	r = Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, testenv.ProfileSource),
+		Destination: env.Config(t, testenv.ProfileDestination), SkipEncryption: true})
+	for _, f := range r.Findings {
+		if f.Check == "encryption" {
+			t.Fatalf("SkipEncryption still counted keys: %+v", f)
+		}
+	}
+}

@@ -64,8 +64,9 @@ func scriptConfig(ctx context.Context, path string, out io.Writer, sf *sessionFl
 
 func newCheckCmd(e *env) *cobra.Command {
 	var (
-		sf      sessionFlags
-		jsonOut bool
+		sf         sessionFlags
+		jsonOut    bool
+		skipCrypto bool
 	)
 	cmd := &cobra.Command{
 		Use:   "check SCRIPT",
@@ -76,7 +77,9 @@ script's accounts, cross-account backup is enabled, the copy role exists,
 every IAM action shuffle calls is allowed (iam:SimulatePrincipalPolicy for
 the caller's role, with resource ARNs and iam:PassedToService where they
 matter; read-only probes when simulation is denied), and each existing
-destination vault's access policy lets the source account copy in.
+destination vault's access policy lets the source account copy in. It
+also lists the source recovery points and counts, per vault and type,
+those on AWS-managed keys that cannot be copied (--skip-encryption: don't).
 
 Each finding has a severity (blocking, warning, info), what it is, why it
 matters and how to fix it. Exit code 0: no blocking finding; 3: at least
@@ -97,7 +100,7 @@ one blocking finding. See docs/preflight.md.`,
 			if err != nil {
 				return usageError{fmt.Errorf("destination: %w", err)}
 			}
-			r := engine.Check(ctx, engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg})
+			r := engine.Check(ctx, engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: skipCrypto})
 			if jsonOut {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
@@ -123,6 +126,7 @@ one blocking finding. See docs/preflight.md.`,
 	fl.StringVar(&sf.sourceProfile, "source-profile", "", "AWS profile for the source account (overrides the script)")
 	fl.StringVar(&sf.destinationProfile, "destination-profile", "", "AWS profile for the destination account (overrides the script)")
 	fl.StringVar(&sf.state, "state", "./.shuffle", "state directory (accepted for symmetry with run; check does not open it)")
+	fl.BoolVar(&skipCrypto, "skip-encryption", false, "do not list the source recovery points to count those on AWS-managed keys")
 	fl.BoolVar(&jsonOut, "json", false, "print the findings as JSON (schema shuffle.check/v1)")
 	return cmd
 }
