@@ -41,6 +41,7 @@ Exit codes: 0 done, 1 error, 2 usage error, 3 blocking pre-flight finding,
 	root.AddCommand(newTestenvCmd(e), newPlanCmd(e), newRunCmd(e), newPolicyCmd(e), newResetCmd(e), newVerifyCmd(e))
 	root.AddCommand(newStatusCmd(e))
 	root.AddCommand(newForecastCmd(e))
+	root.AddCommand(newCheckCmd(e), newIAMPolicyCmd(e))
 	return root
 }
 
