@@ -156,3 +156,30 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 		fmt.Fprintln(w, "\nOK: no blocking findings.")
 	}
 }
+
+// preflight is the check `shuffle run` makes before its script starts
+// (--skip-check skips it). It prints only what needs attention, and a
+// blocking finding stops the run with exit 3 before anything is written.
+// The encryption count, which lists every source RP, is left to
+// `shuffle check`: the run's own eligibility rules record those RPs.
+func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) error {
+	cfg, err := scriptConfig(ctx, script, io.Discard, sf)
+	if err != nil {
+		return err
+	}
+	scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region, nil)
+	if err != nil {
+		return usageError{fmt.Errorf("source: %w", err)}
+	}
+	dcfg, err := awsclient.Load(ctx, cfg.Destination.Profile, cfg.Destination.Region, nil)
+	if err != nil {
+		return usageError{fmt.Errorf("destination: %w", err)}
+	}
+	r := engine.Check(ctx, engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: true})
+	if !r.Blocking() {
+		fmt.Fprintf(e.stderr, "pre-flight check: no blocking findings (%d checks; `shuffle check %s` shows them all)\n", len(r.Findings), script)
+		return nil
+	}
+	printFindings(e.stderr, r)
+	return blockingError{fmt.Errorf("pre-flight check found blocking problems; fix them, or run with --skip-check to start anyway")}
+}

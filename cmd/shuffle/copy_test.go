@@ -432,7 +432,8 @@ func TestCopyRoleThatCannotBePassedFailsFast(t *testing.T) {
 	}
 	stateDir := filepath.Join(t.TempDir(), "state")
 	script := fastCopyScript(t, "norole.lua")
-	code, out, errs := shuffle(t, "run", script, "--state", stateDir)
+	// --skip-check: this is the engine's own guard, behind the pre-flight.
+	code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--skip-check")
 	if code != exitBlocking {
 		t.Fatalf("run exited %d, want %d\n%s%s", code, exitBlocking, out, errs)
 	}
@@ -505,5 +506,29 @@ func TestFreshStateAdoptsExistingJobs(t *testing.T) {
 	})
 	if n != created {
 		t.Errorf("the fresh state has %d copy records, want %d", n, created)
+	}
+}
+
+// The pre-flight check runs before `shuffle run` touches anything: a
+// read-only source profile stops the run with exit 3, naming what is
+// missing, and no state is written.
+func TestRunStopsOnBlockingPreflight(t *testing.T) {
+	env, _ := workspace(t, 200)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "preflight.lua")
+	code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--source-profile", "source-readonly")
+	if code != exitBlocking {
+		t.Fatalf("run with a read-only source: exit %d, want %d\n%s%s", code, exitBlocking, out, errs)
+	}
+	for _, want := range []string{"backup:StartCopyJob", "iam:PassRole", "--skip-check"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr does not name %s:\n%s", want, errs)
+		}
+	}
+	if _, err := os.Stat(stateDir); !os.IsNotExist(err) {
+		t.Errorf("the blocked run created the state directory (stat: %v)", err)
+	}
+	if n := env.Counters().Calls("StartCopyJob"); n != 0 {
+		t.Errorf("StartCopyJob was called %d times by a run the pre-flight blocked", n)
 	}
 }

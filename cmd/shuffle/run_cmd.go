@@ -25,6 +25,7 @@ func newRunCmd(e *env) *cobra.Command {
 		confirmLock bool
 		autoResume  bool
 		expiryWarn  time.Duration
+		skipCheck   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run SCRIPT",
@@ -49,6 +50,11 @@ the deadline, from the durations observed so far), drain (stop starting
 and wait for jobs in flight until the deadline plus --grace). A window
 that ends with work left exits 10; run the same command to resume.
 
+Before the script runs, the pre-flight check of 'shuffle check' runs
+(identities, cross-account backup, the copy role, IAM permissions); a
+blocking finding stops the run with exit 3 before anything is written.
+--skip-check skips it.
+
 Ctrl-C or SIGTERM stops dispatching, saves state, prints the summary and
 the command to resume, and exits 130 within seconds; a second Ctrl-C
 exits at once. Copy jobs already started keep running in AWS.`,
@@ -63,6 +69,11 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			}
 			sigCtx, cancel := e.notify(cmd.Context())
 			defer cancel()
+			if !skipCheck {
+				if err := preflight(sigCtx, e, args[0], &sf); err != nil {
+					return err
+				}
+			}
 			ctx, cancelWindow := windowContext(sigCtx, deadline, &wf)
 			defer cancelWindow()
 			s := sf.session()
@@ -123,6 +134,7 @@ exits at once. Copy jobs already started keep running in AWS.`,
 	fl.IntVar(&maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
 	fl.BoolVar(&autoResume, "auto-resume", false, "after a pause on expired credentials, resume by itself once the credentials file changes and GetCallerIdentity succeeds")
 	fl.DurationVar(&expiryWarn, "expiry-warning", 5*time.Minute, "warn this long before the x_security_token_expires of a profile's credentials")
+	fl.BoolVar(&skipCheck, "skip-check", false, "do not run the pre-flight check (shuffle check) before the script")
 	fl.BoolVar(&confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")
 	return cmd
 }
