@@ -88,19 +88,10 @@ one blocking finding. See docs/preflight.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := e.notify(cmd.Context())
 			defer cancel()
-			cfg, err := scriptConfig(ctx, args[0], e.stderr, &sf)
+			r, err := checkScript(ctx, args[0], e.stderr, &sf, skipCrypto)
 			if err != nil {
 				return err
 			}
-			scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region, nil)
-			if err != nil {
-				return usageError{fmt.Errorf("source: %w", err)}
-			}
-			dcfg, err := awsclient.Load(ctx, cfg.Destination.Profile, cfg.Destination.Region, nil)
-			if err != nil {
-				return usageError{fmt.Errorf("destination: %w", err)}
-			}
-			r := engine.Check(ctx, engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: skipCrypto})
 			if jsonOut {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
@@ -163,23 +154,32 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 // The encryption count, which lists every source RP, is left to
 // `shuffle check`: the run's own eligibility rules record those RPs.
 func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) error {
-	cfg, err := scriptConfig(ctx, script, io.Discard, sf)
+	r, err := checkScript(ctx, script, io.Discard, sf, true)
 	if err != nil {
 		return err
 	}
-	scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region, nil)
-	if err != nil {
-		return usageError{fmt.Errorf("source: %w", err)}
-	}
-	dcfg, err := awsclient.Load(ctx, cfg.Destination.Profile, cfg.Destination.Region, nil)
-	if err != nil {
-		return usageError{fmt.Errorf("destination: %w", err)}
-	}
-	r := engine.Check(ctx, engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: true})
 	if !r.Blocking() {
 		fmt.Fprintf(e.stderr, "pre-flight check: no blocking findings (%d checks; `shuffle check %s` shows them all)\n", len(r.Findings), script)
 		return nil
 	}
 	printFindings(e.stderr, r)
 	return blockingError{fmt.Errorf("pre-flight check found blocking problems; fix them, or run with --skip-check to start anyway")}
+}
+
+// checkScript runs the script up to shuffle.config and checks both
+// accounts it names.
+func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionFlags, skipEncryption bool) (*engine.CheckReport, error) {
+	cfg, err := scriptConfig(ctx, script, out, sf)
+	if err != nil {
+		return nil, err
+	}
+	scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region, nil)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("source: %w", err)}
+	}
+	dcfg, err := awsclient.Load(ctx, cfg.Destination.Profile, cfg.Destination.Region, nil)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("destination: %w", err)}
+	}
+	return engine.Check(ctx, engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: skipEncryption}), nil
 }
