@@ -56,7 +56,10 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	targets := map[string]CopyTarget{}
 	sum := map[string]int{}
 	for name, st := range statuses {
-		targets[name] = CopyTarget{Arn: st.Arn, Ready: st.Ready, Reason: st.Reason}
+		// In a dry run a vault that would be created counts as ready, so
+		// the preview says "queued", not "waiting for their vault".
+		ready := st.Ready || s.DryRun && (st.Action == ActionWouldCreate || st.Action == ActionWouldReconcile)
+		targets[name] = CopyTarget{Arn: st.Arn, Ready: ready, Reason: st.Reason}
 		switch st.Action {
 		case ActionWouldCreate:
 			sum[ActionCreated]++
