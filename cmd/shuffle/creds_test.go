@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"github.com/creack/pty"
 	"io"
 	"io/fs"
@@ -110,6 +111,25 @@ func runAsync(t *testing.T, stdin io.Reader, args ...string) (*syncBuffer, *sync
 	done := make(chan int, 1)
 	go func() { done <- run(args, e) }()
 	return &out, &errb, done
+}
+
+// exitCode delivers the exit status of a started command when it ends
+// (-1 for one that could not be waited for).
+func exitCode(cmd *exec.Cmd) <-chan int {
+	done := make(chan int, 1)
+	go func() {
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			done <- 0
+		case errors.As(err, &ee):
+			done <- ee.ExitCode()
+		default:
+			done <- -1
+		}
+	}()
+	return done
 }
 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool, done <-chan int, errb *syncBuffer) {
@@ -300,15 +320,7 @@ func TestDetachedRunResumesOnSIGUSR1(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan int, 1)
-	go func() {
-		err := cmd.Wait()
-		if ee, ok := err.(*exec.ExitError); ok {
-			done <- ee.ExitCode()
-			return
-		}
-		done <- 0
-	}()
+	done := exitCode(cmd)
 	defer func() { _ = cmd.Process.Kill() }()
 	waitFor(t, "copying", 60*time.Second, func() bool { return env.Counters().Calls("StartCopyJob") > 0 }, done, &errb)
 	env.SetRotation(false)
@@ -370,15 +382,7 @@ func TestPausedRunResumesOnKeypressOnATerminal(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan int, 1)
-	go func() {
-		err := cmd.Wait()
-		if ee, ok := err.(*exec.ExitError); ok {
-			done <- ee.ExitCode()
-			return
-		}
-		done <- 0
-	}()
+	done := exitCode(cmd)
 	defer func() { _ = cmd.Process.Kill() }()
 	waitFor(t, "copying", 60*time.Second, func() bool { return env.Counters().Calls("StartCopyJob") > 0 }, done, &errb)
 	env.SetRotation(false)
