@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
@@ -210,6 +211,8 @@ type Finding struct {
 type CheckReport struct {
 	Schema   string    `json:"schema"`
 	Findings []Finding `json:"findings"`
+	// Compliance is set when a compliance policy was evaluated.
+	Compliance *ComplianceReport `json:"compliance,omitempty"`
 }
 
 // CheckSchema names the JSON form of a CheckReport.
@@ -233,6 +236,10 @@ type CheckInput struct {
 	// SkipEncryption skips listing the source recovery points to count
 	// those on AWS-managed keys (one full listing of the source).
 	SkipEncryption bool
+	// Compliance, when set, is the policy set whose compliance module
+	// judges every vault of both accounts.
+	Compliance *luabind.Policies
+	Now        func() time.Time // nil: time.Now
 }
 
 // Check runs the pre-flight checks for both accounts. It only reads.
@@ -249,13 +256,68 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 		ep   luabind.Endpoint
 		cfg  aws.Config
 	}{{SideSource, cfg.Source, in.Source}, {SideDestination, cfg.Destination, in.Destination}}
+	usable := 0
 	for _, s := range sides {
-		if checkAccount(ctx, cfg, s.side, s.ep, s.cfg, add) && s.side == SideSource && !in.SkipEncryption {
+		if !checkAccount(ctx, cfg, s.side, s.ep, s.cfg, add) {
+			continue
+		}
+		usable++
+		if s.side == SideSource && !in.SkipEncryption {
 			checkKeys(ctx, backup.NewFromConfig(s.cfg), add)
+		}
+	}
+	if in.Compliance != nil && in.Compliance.HasCompliance() && usable == len(sides) {
+		now := time.Now
+		if in.Now != nil {
+			now = in.Now
+		}
+		cr, err := EvaluateCompliance(ctx, cfg, in.Compliance, backup.NewFromConfig(in.Source), backup.NewFromConfig(in.Destination), now())
+		if err != nil {
+			add(Finding{Blocking, SideDestination, "compliance", "", "the compliance policy could not be evaluated: " + err.Error(),
+				"the destination vaults' compliance is unknown", "fix the compliance module and run check again"})
+		} else {
+			r.Compliance = cr
+			complianceFindings(cr, add)
 		}
 	}
 	sort.SliceStable(r.Findings, func(i, j int) bool { return sevRank(r.Findings[i].Severity) < sevRank(r.Findings[j].Severity) })
 	return r
+}
+
+// complianceFindings turns each destination vault that fails the
+// compliance policy into one finding; source vaults are only shown in the
+// table, since shuffle cannot change them.
+func complianceFindings(cr *ComplianceReport, add func(Finding)) {
+	for _, v := range cr.Vaults {
+		if v.Account != SideDestination || v.Pass {
+			continue
+		}
+		sev := Warning
+		if v.Blocking() {
+			sev = Blocking
+		}
+		if v.Error != "" {
+			add(Finding{sev, SideDestination, "compliance", "", fmt.Sprintf("destination vault %s: %s", v.Name, v.Error),
+				"its compliance cannot be judged", "fix the cause (" + cr.Module + " or access to the vault) and run check again"})
+			continue
+		}
+		var failed []string
+		for _, res := range v.Results {
+			if !res.Pass {
+				failed = append(failed, fmt.Sprintf("%s (expected %s, actual %s)", res.Rule, orDash(res.Expected), orDash(res.Actual)))
+			}
+		}
+		add(Finding{sev, SideDestination, "compliance", "", fmt.Sprintf("destination vault %s fails %s", v.Name, strings.Join(failed, "; ")),
+			"the security team's compliance policy (" + cr.Module + ") requires it of destination vaults",
+			"change the vault to meet the rule (for settings copied from the source vault, fix the source and replicate with reconcile = true), or change the policy"})
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func sevRank(s Severity) int {

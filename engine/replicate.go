@@ -315,51 +315,11 @@ func (r *replicator) block(j *replJob, op string, err error) {
 // read reads a destination vault with its settings; nil when it does
 // not exist.
 func (r *replicator) read(ctx context.Context, name string) (*liveVault, error) {
-	d, err := r.api.DescribeBackupVault(ctx, &backup.DescribeBackupVaultInput{BackupVaultName: aws.String(name)})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	v, crid, err := describeVault(ctx, r.api, state.Destination, name, r.opt.Now())
+	if v == nil || err != nil {
 		return nil, err
 	}
-	v := &state.Vault{
-		Side: state.Destination, Name: aws.ToString(d.BackupVaultName), Arn: aws.ToString(d.BackupVaultArn),
-		VaultType: string(d.VaultType), VaultState: string(d.VaultState),
-		EncryptionKeyArn: aws.ToString(d.EncryptionKeyArn), EncryptionKeyType: string(d.EncryptionKeyType),
-		Locked: aws.ToBool(d.Locked), MinRetentionDays: d.MinRetentionDays, MaxRetentionDays: d.MaxRetentionDays,
-		LockDate: utcPtr(d.LockDate), NumberOfRecoveryPoints: d.NumberOfRecoveryPoints, ListedAt: r.opt.Now().UTC(),
-	}
-	pol, err := r.api.GetBackupVaultAccessPolicy(ctx, &backup.GetBackupVaultAccessPolicyInput{BackupVaultName: aws.String(name)})
-	switch {
-	case err == nil:
-		v.AccessPolicy = aws.ToString(pol.Policy)
-	case !isNotFound(err):
-		return nil, fmt.Errorf("GetBackupVaultAccessPolicy: %w", err)
-	}
-	n, err := r.api.GetBackupVaultNotifications(ctx, &backup.GetBackupVaultNotificationsInput{BackupVaultName: aws.String(name)})
-	switch {
-	case err == nil:
-		v.SNSTopicArn = aws.ToString(n.SNSTopicArn)
-		for _, e := range n.BackupVaultEvents {
-			v.Events = append(v.Events, string(e))
-		}
-	case !isNotFound(err):
-		return nil, fmt.Errorf("GetBackupVaultNotifications: %w", err)
-	}
-	tp := backup.NewListTagsPaginator(r.api, &backup.ListTagsInput{ResourceArn: aws.String(v.Arn)})
-	for tp.HasMorePages() {
-		page, err := tp.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("ListTags: %w", err)
-		}
-		for k, val := range page.Tags {
-			if v.Tags == nil {
-				v.Tags = map[string]string{}
-			}
-			v.Tags[k] = val
-		}
-	}
-	return &liveVault{v: v, crid: aws.ToString(d.CreatorRequestId)}, nil
+	return &liveVault{v: v, crid: crid}, nil
 }
 
 // persist re-reads a vault shuffle wrote to and saves it in the state.

@@ -36,12 +36,14 @@ shuffle.config({
 
   -- The security team's policies (policies/*.lua): apmid decides which
   -- recovery points are copied, vaults where they go, tags what the
-  -- copies are tagged with. Test them with `shuffle policy test policies/`.
+  -- copies are tagged with, and compliance what `shuffle check` expects
+  -- of every vault. Test them with `shuffle policy test policies/`.
   policies = {
     dir = "policies",
     decide = { "apmid" },
     vaults = "vaults",
     tags = "tags",
+    compliance = "compliance",
   },
 })
 

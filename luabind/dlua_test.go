@@ -43,7 +43,7 @@ func TestModuleFunctions(t *testing.T) {
 	want := map[string][]string{
 		"shuffle": {"config", "copy", "decide", "enrich", "inventory", "replicate"},
 		"helpers": {"days_between", "glob", "has_prefix", "has_suffix", "lower", "set", "split", "trim", "upper"},
-		"testing": {"decide", "eq", "map", "ok", "tags"},
+		"testing": {"compliance", "decide", "eq", "map", "ok", "tags"},
 	}
 	if got := ModuleFunctions(); !reflect.DeepEqual(got, want) {
 		t.Errorf("ModuleFunctions() = %v, want %v", got, want)

@@ -27,8 +27,11 @@ type PolicyConfig struct {
 	Vaults string
 	// Tags names the module whose tags(rp) gives a copy's tags; "" gives
 	// none.
-	Tags    string
-	Timeout time.Duration // per policy call; 0 is DefaultTimeout
+	Tags string
+	// Compliance names the module whose check(vault) judges vaults for
+	// `shuffle check`; "" checks none. It does not take part in decisions.
+	Compliance string
+	Timeout    time.Duration // per policy call; 0 is DefaultTimeout
 }
 
 // Policies are the compiled policy modules of a directory. They are
@@ -149,7 +152,7 @@ func LoadPolicies(cfg PolicyConfig) (*Policies, error) {
 		}
 		seen[name] = true
 	}
-	for _, m := range []struct{ role, name string }{{"vaults", cfg.Vaults}, {"tags", cfg.Tags}} {
+	for _, m := range []struct{ role, name string }{{"vaults", cfg.Vaults}, {"tags", cfg.Tags}, {"compliance", cfg.Compliance}} {
 		if m.name != "" && !moduleName.MatchString(m.name) {
 			return nil, fmt.Errorf("policies: %s module %q: names are letters, digits and _ only (the file name without .lua)", m.role, m.name)
 		}
@@ -190,6 +193,9 @@ func (c PolicyConfig) modules() []policyModule {
 	}
 	if c.Tags != "" {
 		ms = append(ms, policyModule{c.Tags, "tags"})
+	}
+	if c.Compliance != "" {
+		ms = append(ms, policyModule{c.Compliance, "check"})
 	}
 	return ms
 }
@@ -237,11 +243,12 @@ func compileDir(dir string) (map[string]*lua.FunctionProto, hasher, error) {
 // Worker runs policies in its own Lua state. It is not safe for
 // concurrent use: give each goroutine its own.
 type Worker struct {
-	p      *Policies
-	s      *sandbox
-	decide []*lua.LFunction // by cfg.Decide
-	mapFn  *lua.LFunction
-	tagsFn *lua.LFunction
+	p       *Policies
+	s       *sandbox
+	decide  []*lua.LFunction // by cfg.Decide
+	mapFn   *lua.LFunction
+	tagsFn  *lua.LFunction
+	checkFn *lua.LFunction
 }
 
 // NewWorker returns a worker with every configured module loaded.
@@ -271,6 +278,8 @@ func (w *Worker) init() error {
 			w.mapFn = fn
 		case "tags":
 			w.tagsFn = fn
+		case "check":
+			w.checkFn = fn
 		}
 	}
 	return nil

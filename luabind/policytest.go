@@ -19,11 +19,12 @@ const testTimeout = 5 * time.Second
 // testingFuncs is the testing module of policy tests. Every Lua
 // signature is in shuffle.d.lua.
 var testingFuncs = map[string]lua.LGFunction{
-	"decide": testingDecide,
-	"map":    testingMap,
-	"tags":   testingTags,
-	"eq":     testingEq,
-	"ok":     testingOk,
+	"decide":     testingDecide,
+	"map":        testingMap,
+	"tags":       testingTags,
+	"compliance": testingCompliance,
+	"eq":         testingEq,
+	"ok":         testingOk,
 }
 
 // testRunner is the state of one test file, the upvalue of every
@@ -471,4 +472,108 @@ func show(v lua.LValue, depth int) string {
 	default:
 		return v.String()
 	}
+}
+
+// testingCompliance is testing.compliance(module, vault) -> results |
+// nil, reason: module's check on vault, validated as the engine does,
+// with every result's severity filled in.
+func testingCompliance(L *lua.LState) int {
+	r := runnerOf(L)
+	module := L.CheckString(1)
+	v := checkComplianceVault(L, 2)
+	fn := r.policyFunc(L, "testing.compliance", module, "check")
+	rets, msg := pcallIn(L, fn, 1, complianceVaultTable(L, v))
+	var rs []ComplianceResult
+	if msg == "" {
+		rs, msg = complianceResultsOf(rets[0])
+	}
+	if msg != "" {
+		reason := (&PolicyError{Policy: module, Msg: msg}).Error()
+		r.trace = append(r.trace, fmt.Sprintf("check %s {account=%q, name=%q} -> failed: %s", module, v.Account, v.Name, reason))
+		L.Push(lua.LNil)
+		L.Push(lua.LString(reason))
+		return 2
+	}
+	out := L.CreateTable(len(rs), 0)
+	var verdicts []string
+	for _, res := range rs {
+		t := L.CreateTable(0, 6)
+		t.RawSetString("rule", lua.LString(res.Rule))
+		t.RawSetString("pass", lua.LBool(res.Pass))
+		t.RawSetString("expected", lua.LString(res.Expected))
+		t.RawSetString("actual", lua.LString(res.Actual))
+		t.RawSetString("severity", lua.LString(res.Severity))
+		t.RawSetString("why", lua.LString(res.Why))
+		out.Append(t)
+		word := "pass"
+		if !res.Pass {
+			word = "FAIL (" + res.Actual + ")"
+		}
+		verdicts = append(verdicts, res.Rule+" "+word)
+	}
+	r.trace = append(r.trace, fmt.Sprintf("check %s {account=%q, name=%q} -> %s", module, v.Account, v.Name, strings.Join(verdicts, ", ")))
+	L.Push(out)
+	return 1
+}
+
+// checkComplianceVault reads argument n, a compliance vault table as a
+// test writes it. lock_mode, when left out, follows from locked,
+// lock_date and vault_type as the engine works it out.
+func checkComplianceVault(L *lua.LState, n int) *ComplianceVault {
+	r := readFields(L.CheckTable(n), "", "vault.")
+	v := &ComplianceVault{
+		Account: r.str("account", false), AccountID: r.str("account_id", false),
+		Name: r.str("name", true), Arn: r.str("arn", false), VaultType: r.str("vault_type", false),
+		EncryptionKeyArn: r.str("encryption_key_arn", false), EncryptionKeyType: r.str("encryption_key_type", false),
+		Locked: r.boolean("locked"), LockMode: r.str("lock_mode", false),
+		MinRetentionDays: r.int64p("min_retention_days"), MaxRetentionDays: r.int64p("max_retention_days"),
+		Tags: r.strMap("tags"), SNSTopicArn: r.str("sns_topic_arn", false), Events: r.strList("events"),
+		AccessPolicy:    r.str("access_policy", false),
+		SourceAccountID: r.str("source_account_id", false), DestinationAccountID: r.str("destination_account_id", false),
+	}
+	if t := r.time("lock_date"); !t.IsZero() {
+		v.LockDate = &t
+	} else if t := r.time("lock_date_iso"); !t.IsZero() {
+		v.LockDate = &t
+	}
+	if at := r.table("access", false); at != nil {
+		ar := readFields(at, "", "vault.access.")
+		v.Access = AccessSummary{Accounts: ar.strList("accounts"), AnyPrincipal: ar.boolean("any_principal"),
+			Services: ar.strList("services"), Invalid: ar.str("invalid", false)}
+		if s := ar.get("statements"); s != lua.LNil {
+			if num, ok := s.(lua.LNumber); ok {
+				v.Access.Statements = int(num)
+			} else {
+				ar.fail("statements", "must be a number, got %s", describe(s))
+			}
+		}
+		if err := ar.done(); err != nil {
+			L.ArgError(n, err.Error())
+		}
+	}
+	if err := r.done(); err != nil {
+		L.ArgError(n, err.Error())
+	}
+	switch v.Account {
+	case "", "source", "destination":
+	default:
+		L.ArgError(n, fmt.Sprintf("vault.account must be \"source\" or \"destination\", got %q", v.Account))
+	}
+	if v.LockMode == "" {
+		v.LockMode = LockMode(v.Locked, v.LockDate, v.VaultType)
+	}
+	return v
+}
+
+// LockMode names a vault's lock: "compliance" when it has a LockDate (a
+// compliance-mode lock, changeable until then) or is logically
+// air-gapped, "governance" when locked without one, else "none".
+func LockMode(locked bool, lockDate *time.Time, vaultType string) string {
+	switch {
+	case vaultType == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT", locked && lockDate != nil:
+		return "compliance"
+	case locked:
+		return "governance"
+	}
+	return "none"
 }

@@ -271,7 +271,7 @@ func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
 	}
 	if pt := r.table("policies", true); pt != nil {
 		pr := readFields(pt, configFunc, "policies.")
-		cfg.Policies = PolicyConfig{Dir: pr.str("dir", false), Vaults: pr.str("vaults", false), Tags: pr.str("tags", false)}
+		cfg.Policies = PolicyConfig{Dir: pr.str("dir", false), Vaults: pr.str("vaults", false), Tags: pr.str("tags", false), Compliance: pr.str("compliance", false)}
 		if cfg.Policies.Dir == "" {
 			cfg.Policies.Dir = "policies"
 		}
@@ -289,7 +289,7 @@ func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
 				pr.fail(fmt.Sprintf("decide[%d]", i+1), "must be a module name (letters, digits and _; the file name without .lua), got %q", name)
 			}
 		}
-		for _, f := range []struct{ field, name string }{{"vaults", cfg.Policies.Vaults}, {"tags", cfg.Policies.Tags}} {
+		for _, f := range []struct{ field, name string }{{"vaults", cfg.Policies.Vaults}, {"tags", cfg.Policies.Tags}, {"compliance", cfg.Policies.Compliance}} {
 			if f.name != "" && !moduleName.MatchString(f.name) {
 				pr.fail(f.field, "must be a module name (letters, digits and _; the file name without .lua), got %q", f.name)
 			}

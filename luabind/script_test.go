@@ -184,7 +184,7 @@ func TestRunScriptConfigErrors(t *testing.T) {
 		{func(s string) string { return strings.Replace(s, `vaults = "vaults"`, `vaults = "../vaults"`, 1) },
 			"policies.vaults", `:3: shuffle.config: policies.vaults must be a module name (letters, digits and _; the file name without .lua), got "../vaults"`},
 		{func(s string) string { return strings.Replace(s, `tags = "tags" }`, `tag = "tags" }`, 1) },
-			"policies.tag", `:3: shuffle.config: policies.tag is not a known field (known: decide, dir, tags, vaults)`},
+			"policies.tag", `:3: shuffle.config: policies.tag is not a known field (known: compliance, decide, dir, tags, vaults)`},
 		{func(s string) string { return strings.Replace(s, `copy_role =`, `copyrole =`, 1) },
 			"copy_role", `:3: shuffle.config: copy_role is required`},
 		{func(s string) string { return strings.Replace(s, `metadata =`, `metdata = "x", metadata =`, 1) },

@@ -55,6 +55,25 @@
 ---@field events string[] notification events
 ---@field access_policy? string the vault access policy document (JSON)
 
+---A vault of either account, as a compliance policy's check(vault) sees
+---it: every field of shuffle.Vault, plus these.
+---@class shuffle.ComplianceVault: shuffle.Vault
+---@field account "source"|"destination" which account the vault is in
+---@field account_id string that account's id
+---@field encryption_key_type? string AWS's key type: "CUSTOMER_MANAGED_KMS_KEY" or "AWS_OWNED_KMS_KEY"
+---@field lock_mode "compliance"|"governance"|"none" compliance: a lock with a LockDate, or an air-gapped vault; governance: locked without one
+---@field access shuffle.Access what the access policy's Allow statements grant
+---@field source_account_id string the migration's source account
+---@field destination_account_id string the migration's destination account
+
+---What a vault access policy grants, worked out by the engine.
+---@class shuffle.Access
+---@field accounts string[] account ids named by AWS principals of Allow statements (ARNs or ids), sorted
+---@field any_principal boolean an Allow statement has Principal "*" (with or without conditions)
+---@field services string[] service principals of Allow statements
+---@field statements integer statements in the document, Allow and Deny
+---@field invalid? string why the document could not be read
+
 -------------------------------------------------------------------------
 -- Policy contracts: what a module in policies/ returns
 -------------------------------------------------------------------------
@@ -98,6 +117,23 @@
 ---@class shuffle.TagsPolicy
 ---@field tags fun(rp: shuffle.RP): table<string, string>?
 
+---One rule's verdict on one vault.
+---@class shuffle.ComplianceResult
+---@field rule string rule name, unique within a vault's results
+---@field pass boolean
+---@field expected? string what the rule wants (numbers are turned into strings)
+---@field actual? string what the vault has
+---@field severity? "blocking"|"warning" of a failure (default "blocking"); only destination vaults block
+---@field why? string why the rule matters
+
+---A compliance policy (policies/compliance.lua) returns a table with a
+---check function, which returns one result per rule that applies to the
+---vault. `shuffle check` calls it for every source vault and every
+---existing destination vault. Anything but a list of valid results, or a
+---runtime error, is reported as a failed check of that vault.
+---@class shuffle.CompliancePolicy
+---@field check fun(vault: shuffle.ComplianceVault): shuffle.ComplianceResult[]
+
 -------------------------------------------------------------------------
 -- shuffle: the engine primitives (the operator's script only)
 -------------------------------------------------------------------------
@@ -112,6 +148,7 @@
 ---@field decide string[]|string decide modules, run in order; the first exclude wins
 ---@field vaults? string vault mapping module (default: like-for-like)
 ---@field tags? string tag module (default: no tags)
+---@field compliance? string compliance module whose check(vault) `shuffle check` runs (default: none)
 
 ---@class shuffle.Config
 ---@field source shuffle.Endpoint
@@ -318,6 +355,15 @@ function testing.map(module, vault) end
 ---@return table<string, string>?
 ---@return string? reason
 function testing.tags(module, rp) end
+
+---Runs module's check on vault as `shuffle check` does: the results with
+---severity filled in, or nil and the reason it failed. lock_mode, when
+---left out, follows from locked, lock_date and vault_type.
+---@param module string
+---@param vault table any fields of shuffle.ComplianceVault
+---@return shuffle.ComplianceResult[]?
+---@return string? reason
+function testing.compliance(module, vault) end
 
 ---Fails the test unless got equals want (tables by content): FILE:LINE:
 ---msg: expected WANT, got GOT.

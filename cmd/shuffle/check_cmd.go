@@ -64,9 +64,10 @@ func scriptConfig(ctx context.Context, path string, out io.Writer, sf *sessionFl
 
 func newCheckCmd(e *env) *cobra.Command {
 	var (
-		sf         sessionFlags
-		jsonOut    bool
-		skipCrypto bool
+		sf             sessionFlags
+		jsonOut        bool
+		skipCrypto     bool
+		skipCompliance bool
 	)
 	cmd := &cobra.Command{
 		Use:   "check SCRIPT",
@@ -81,6 +82,13 @@ destination vault's access policy lets the source account copy in. It
 also lists the source recovery points and counts, per vault and type,
 those on AWS-managed keys that cannot be copied (--skip-encryption: don't).
 
+When the script names a compliance module (policies.compliance, e.g.
+policies/compliance.lua), every source vault and every existing
+destination vault is judged by it, and a table per vault shows each
+rule's pass or fail with what was expected and what is there
+(--skip-compliance: don't). A destination vault failing a blocking rule
+is a blocking finding; source vaults are shown for comparison only.
+
 Each finding has a severity (blocking, warning, info), what it is, why it
 matters and how to fix it. Exit code 0: no blocking finding; 3: at least
 one blocking finding. See docs/preflight.md.`,
@@ -88,7 +96,7 @@ one blocking finding. See docs/preflight.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := e.notify(cmd.Context())
 			defer cancel()
-			r, err := checkScript(ctx, args[0], e.stderr, &sf, skipCrypto)
+			r, err := checkScript(ctx, args[0], e.stderr, &sf, checkOptions{skipEncryption: skipCrypto, compliance: !skipCompliance})
 			if err != nil {
 				return err
 			}
@@ -118,6 +126,7 @@ one blocking finding. See docs/preflight.md.`,
 	fl.StringVar(&sf.destinationProfile, "destination-profile", "", "AWS profile for the destination account (overrides the script)")
 	fl.StringVar(&sf.state, "state", "./.shuffle", "state directory (accepted for symmetry with run; check does not open it)")
 	fl.BoolVar(&skipCrypto, "skip-encryption", false, "do not list the source recovery points to count those on AWS-managed keys")
+	fl.BoolVar(&skipCompliance, "skip-compliance", false, "do not judge the vaults by the script's compliance module")
 	fl.BoolVar(&jsonOut, "json", false, "print the findings as JSON (schema shuffle.check/v1)")
 	return cmd
 }
@@ -141,8 +150,24 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 			fmt.Fprintf(w, "  fix: %s\n", f.Fix)
 		}
 	}
-	if r.Blocking() {
+	printCompliance(w, r.Compliance)
+	other, compliance := 0, 0
+	for _, f := range r.Findings {
+		switch {
+		case f.Severity != engine.Blocking:
+		case f.Check == "compliance":
+			compliance++
+		default:
+			other++
+		}
+	}
+	if compliance > 0 {
+		fmt.Fprintf(w, "\nNOT COMPLIANT: %d destination vault(s) fail a blocking rule of %s.\n", compliance, r.Compliance.Module)
+	}
+	if other > 0 {
 		fmt.Fprintln(w, "\nBLOCKED: fix the blocking findings before `shuffle run`.")
+	} else if compliance > 0 {
+		fmt.Fprintln(w, "No other blocking findings: `shuffle run` is not stopped by compliance, but the destination does not meet the policy.")
 	} else {
 		fmt.Fprintln(w, "\nOK: no blocking findings.")
 	}
@@ -152,9 +177,12 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 // (--skip-check skips it). It prints only what needs attention, and a
 // blocking finding stops the run with exit 3 before anything is written.
 // The encryption count, which lists every source RP, is left to
-// `shuffle check`: the run's own eligibility rules record those RPs.
+// `shuffle check`: the run's own eligibility rules record those RPs. So
+// is the compliance policy: the run's replication changes the
+// destination vaults it judges, so it is the proof to take after a run
+// (and before), not a reason to stop one.
 func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) error {
-	r, err := checkScript(ctx, script, io.Discard, sf, true)
+	r, err := checkScript(ctx, script, io.Discard, sf, checkOptions{skipEncryption: true})
 	if err != nil {
 		return err
 	}
@@ -168,10 +196,18 @@ func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) err
 
 // checkScript runs the script up to shuffle.config and checks both
 // accounts it names.
-func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionFlags, skipEncryption bool) (*engine.CheckReport, error) {
+func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionFlags, opt checkOptions) (*engine.CheckReport, error) {
 	cfg, err := scriptConfig(ctx, script, out, sf)
 	if err != nil {
 		return nil, err
+	}
+	var pol *luabind.Policies
+	if opt.compliance && cfg.Policies.Compliance != "" {
+		// The whole policy set is loaded, as a run would, so that a
+		// broken policy is found here too; only compliance is evaluated.
+		if pol, err = luabind.LoadPolicies(cfg.Policies); err != nil {
+			return nil, usageError{err}
+		}
 	}
 	scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region, nil)
 	if err != nil {
@@ -181,5 +217,82 @@ func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionF
 	if err != nil {
 		return nil, usageError{fmt.Errorf("destination: %w", err)}
 	}
-	return engine.Check(ctx, engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: skipEncryption}), nil
+	return engine.Check(ctx, engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: opt.skipEncryption, Compliance: pol}), nil
+}
+
+// checkOptions are the parts of the check a caller can leave out.
+type checkOptions struct {
+	skipEncryption bool // do not list every source RP to count AWS-managed keys
+	compliance     bool // judge the vaults by the script's compliance module
+}
+
+// printCompliance prints, per vault, each compliance rule's verdict. A
+// destination vault's table also shows what the source vault of the same
+// name has, so a failure inherited from the source is plain to see.
+func printCompliance(w io.Writer, cr *engine.ComplianceReport) {
+	if cr == nil {
+		return
+	}
+	pass := 0
+	source := map[[2]string]string{} // vault, rule -> result on the source vault
+	for _, v := range cr.Vaults {
+		if v.Pass {
+			pass++
+		}
+		if v.Account == engine.SideSource {
+			for _, r := range v.Results {
+				source[[2]string{v.Name, r.Rule}] = resultWord(r) + ": " + r.Actual
+			}
+		}
+	}
+	fmt.Fprintf(w, "\nCOMPLIANCE (%s): %d of %d vaults pass\n", cr.Module, pass, len(cr.Vaults))
+	for _, v := range cr.Vaults {
+		verdict := "pass"
+		switch {
+		case v.Blocking():
+			verdict = "FAIL (blocking)"
+		case !v.Pass && v.Account == engine.SideDestination:
+			verdict = "FAIL (warnings only)"
+		case !v.Pass:
+			verdict = "FAIL (a source vault: shown for comparison, never blocks)"
+		}
+		fmt.Fprintf(w, "\n%s vault %s: %s\n", v.Account, v.Name, verdict)
+		if v.Error != "" {
+			fmt.Fprintf(w, "  error: %s\n", v.Error)
+			continue
+		}
+		if len(v.Results) == 0 {
+			fmt.Fprintln(w, "  no rule applies")
+			continue
+		}
+		dest := v.Account == engine.SideDestination
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		if dest {
+			fmt.Fprintln(tw, "  RULE\tRESULT\tEXPECTED\tACTUAL\tSOURCE VAULT OF THE SAME NAME\t")
+		} else {
+			fmt.Fprintln(tw, "  RULE\tRESULT\tEXPECTED\tACTUAL\t")
+		}
+		for _, r := range v.Results {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t", r.Rule, resultWord(r), r.Expected, r.Actual)
+			if dest {
+				src, ok := source[[2]string{v.Name, r.Rule}]
+				if !ok {
+					src = "-"
+				}
+				fmt.Fprintf(tw, "%s\t", src)
+			}
+			fmt.Fprintln(tw)
+		}
+		tw.Flush()
+	}
+}
+
+func resultWord(r luabind.ComplianceResult) string {
+	switch {
+	case r.Pass:
+		return "pass"
+	case r.Severity == luabind.ComplianceWarning:
+		return "fail (warning)"
+	}
+	return "FAIL"
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -124,5 +126,75 @@ func TestIAMPolicyCLIGeneratedPoliciesRunSucceeds(t *testing.T) {
 	}
 	if testing.Verbose() {
 		t.Log(out)
+	}
+}
+
+// TestCheckCLIComplianceBeforeAndAfterRun: before the run the two
+// pre-existing destination vaults meet every blocking rule of the
+// shipped policies/compliance.lua, and check passes. After the run,
+// the vaults shuffle created like-for-like from unlocked production
+// source vaults fail vault-lock: check exits 3, and the table shows the
+// same failure on the source vault of the same name.
+func TestCheckCLIComplianceBeforeAndAfterRun(t *testing.T) {
+	workspace(t, 60)
+	code, out, errs := shuffle(t, "check", "examples/migrate.lua", "--skip-encryption")
+	if code != exitOK {
+		t.Fatalf("check before the run exited %d:\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"COMPLIANCE (policies/compliance.lua)", "destination vault prod-rds-monthly: FAIL (warnings only)",
+		"source vault prod-ebs-daily: FAIL (a source vault: shown for comparison, never blocks)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check before the run: no %q in:\n%s", want, out)
+		}
+	}
+	stateDir := filepath.Join(t.TempDir(), "state")
+	if code, out, errs := shuffle(t, "run", fastCopyScript(t, "fast.lua"), "--state", stateDir); code != exitOK {
+		t.Fatalf("run exited %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = shuffle(t, "check", "examples/migrate.lua", "--skip-encryption")
+	if code != exitBlocking {
+		t.Fatalf("check after the run exited %d, want %d:\n%s\n%s", code, exitBlocking, out, errs)
+	}
+	block := out[strings.Index(out, "destination vault prod-ebs-weekly: FAIL (blocking)"):]
+	if strings.Index(out, "destination vault prod-ebs-weekly: FAIL (blocking)") < 0 {
+		t.Fatalf("prod-ebs-weekly not failing after the run:\n%s", out)
+	}
+	block = block[:strings.Index(block, "\n\n")]
+	if !regexp.MustCompile(`(?m)^  vault-lock +FAIL +locked, MinRetentionDays >= 7 +not locked +FAIL: not locked`).MatchString(block) {
+		t.Fatalf("no vault-lock row with the source's own failure:\n%s", block)
+	}
+	if !strings.Contains(out, "NOT COMPLIANT:") || strings.Contains(out, "BLOCKED:") {
+		t.Errorf("summary lines:\n%s", out)
+	}
+	// --json carries the same verdicts; --skip-compliance leaves them out.
+	_, out, _ = shuffle(t, "check", "examples/migrate.lua", "--skip-encryption", "--json")
+	var r engine.CheckReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Compliance == nil {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+	found := false
+	for _, v := range r.Compliance.Vaults {
+		if v.Account == engine.SideDestination && v.Name == "prod-ebs-weekly" && !v.Pass && v.Blocking() {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("--json: prod-ebs-weekly not a blocking failure:\n%s", out)
+	}
+	if code, out, _ := shuffle(t, "check", "examples/migrate.lua", "--skip-encryption", "--skip-compliance"); code != exitOK || strings.Contains(out, "COMPLIANCE") {
+		t.Errorf("--skip-compliance exited %d:\n%s", code, out)
+	}
+}
+
+// TestCheckCLIBrokenCompliancePolicy: a syntax error in compliance.lua is
+// a usage error naming the file and line.
+func TestCheckCLIBrokenCompliancePolicy(t *testing.T) {
+	workspace(t, 10)
+	if err := os.WriteFile("policies/compliance.lua", []byte("local M = {}\nfunction M.check(v)\n  return {\nend\nreturn M\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := shuffle(t, "check", "examples/migrate.lua", "--skip-encryption")
+	if code != exitUsage || !strings.Contains(errs, "compliance.lua:4") {
+		t.Fatalf("check with a broken compliance.lua exited %d:\n%s\n%s", code, out, errs)
 	}
 }

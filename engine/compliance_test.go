@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+
+	"github.com/shuffle-migrate/shuffle/luabind"
+	"github.com/shuffle-migrate/shuffle/testenv"
+)
+
+// shippedCompliance loads the repository's policies with its compliance
+// module, as examples/migrate.lua configures them.
+func shippedCompliance(t *testing.T, dir string) *luabind.Policies {
+	t.Helper()
+	p, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: dir, Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func complianceCheck(t *testing.T, env *testenv.Env, pol *luabind.Policies) *CheckReport {
+	t.Helper()
+	r := Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, testenv.ProfileSource),
+		Destination: env.Config(t, testenv.ProfileDestination), SkipEncryption: true, Compliance: pol})
+	if r.Compliance == nil {
+		t.Fatalf("no compliance report:\n%s", dumpFindings(r))
+	}
+	return r
+}
+
+func vaultResult(t *testing.T, r *ComplianceReport, side Side, vault, rule string) luabind.ComplianceResult {
+	t.Helper()
+	for _, v := range r.Vaults {
+		if v.Account != side || v.Name != vault {
+			continue
+		}
+		for _, res := range v.Results {
+			if res.Rule == rule {
+				return res
+			}
+		}
+		t.Fatalf("%s vault %s has no result for %s: %+v", side, vault, rule, v)
+	}
+	t.Fatalf("no %s vault %s in the compliance report", side, vault)
+	return luabind.ComplianceResult{}
+}
+
+func listVaultNames(t *testing.T, bc *backup.Client) []string {
+	t.Helper()
+	out, err := bc.ListBackupVaults(context.Background(), &backup.ListBackupVaultsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range out.BackupVaultList {
+		names = append(names, aws.ToString(v.BackupVaultName))
+	}
+	return names
+}
+
+// TestComplianceOfTestenvVaults judges testenv's vaults by the shipped
+// policies/compliance.lua, then breaks two destination vaults and checks
+// that both are flagged, with what differs.
+func TestComplianceOfTestenvVaults(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: 30})
+	pol := shippedCompliance(t, "../policies")
+	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
+	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
+
+	r := complianceCheck(t, env, pol)
+	if want := len(listVaultNames(t, src)) + len(listVaultNames(t, dst)); len(r.Compliance.Vaults) != want {
+		t.Fatalf("%d vaults judged, want every vault of both accounts (%d)", len(r.Compliance.Vaults), want)
+	}
+	if r.Compliance.Module != "../policies/compliance.lua" || r.Compliance.PolicyHash != pol.Hash {
+		t.Errorf("module %q hash %q", r.Compliance.Module, r.Compliance.PolicyHash)
+	}
+	// The pre-existing destination vault matches its source: locked
+	// (governance, 30 days), CMK, copy-in from the source account only;
+	// it has no notifications, which is only a warning.
+	for rule, want := range map[string]string{"vault-lock": "locked, MinRetentionDays 30", "lock-mode": "governance",
+		"cmk-encryption": "CUSTOMER_MANAGED_KMS_KEY", "access-restricted": "grants 111111111111"} {
+		if res := vaultResult(t, r.Compliance, SideDestination, "prod-rds-monthly", rule); !res.Pass || res.Actual != want {
+			t.Errorf("destination prod-rds-monthly %s = %+v, want a pass with actual %q", rule, res, want)
+		}
+	}
+	if res := vaultResult(t, r.Compliance, SideDestination, "prod-rds-monthly", "copy-failure-alerts"); res.Pass || res.Severity != luabind.ComplianceWarning {
+		t.Errorf("copy-failure-alerts = %+v, want a warning", res)
+	}
+	// Source vaults are judged too, but never block.
+	if res := vaultResult(t, r.Compliance, SideSource, "legal-hold-airgapped", "cmk-encryption"); res.Pass || res.Actual != "AWS_OWNED_KMS_KEY" {
+		t.Errorf("source legal-hold-airgapped cmk-encryption = %+v", res)
+	}
+	if res := vaultResult(t, r.Compliance, SideSource, "prod-ebs-daily", "access-restricted"); res.Pass || res.Actual != `grants Principal "*"` {
+		t.Errorf("source prod-ebs-daily (organization-wide copy-in) access-restricted = %+v", res)
+	}
+	if r.Blocking() {
+		t.Fatalf("fresh testenv: compliance blocks:\n%s", dumpFindings(r))
+	}
+
+	// Break two destination vaults.
+	ctx := context.Background()
+	foreign := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:root","333333333333"]},"Action":"backup:CopyIntoBackupVault","Resource":"*"}]}`
+	if _, err := dst.PutBackupVaultAccessPolicy(ctx, &backup.PutBackupVaultAccessPolicyInput{BackupVaultName: aws.String("prod-rds-monthly"), Policy: aws.String(foreign)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.CreateBackupVault(ctx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String("prod-unlocked"),
+		BackupVaultTags: map[string]string{"Environment": "prod"}}); err != nil {
+		t.Fatal(err)
+	}
+	r = complianceCheck(t, env, pol)
+	if res := vaultResult(t, r.Compliance, SideDestination, "prod-rds-monthly", "access-restricted"); res.Pass || res.Actual != "grants 333333333333" || res.Severity != luabind.ComplianceBlocking {
+		t.Errorf("foreign account: access-restricted = %+v", res)
+	}
+	if res := vaultResult(t, r.Compliance, SideDestination, "prod-unlocked", "vault-lock"); res.Pass || res.Actual != "not locked" {
+		t.Errorf("unlocked vault: vault-lock = %+v", res)
+	}
+	if !r.Blocking() {
+		t.Fatalf("broken destination vaults do not block:\n%s", dumpFindings(r))
+	}
+	flagged := map[string]bool{}
+	for _, f := range r.Findings {
+		if f.Check == "compliance" && f.Severity == Blocking {
+			for _, name := range []string{"prod-rds-monthly", "prod-unlocked"} {
+				if strings.Contains(f.What, "destination vault "+name+" fails") {
+					flagged[name] = true
+				}
+			}
+		}
+	}
+	if len(flagged) != 2 {
+		t.Fatalf("blocking findings name %v, want both broken vaults:\n%s", flagged, dumpFindings(r))
+	}
+}
+
+// TestComplianceBrokenPolicyIsAFailedCheck: a runtime error in check is
+// reported per vault with file and line, and blocks for destination
+// vaults.
+func TestComplianceBrokenPolicyIsAFailedCheck(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: 10})
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"apmid.lua":      `return { decide = function(rp) return "include", "ok" end }`,
+		"compliance.lua": "local M = {}\nfunction M.check(v)\n  return { { rule = 'x', pass = v.no_such.field } }\nend\nreturn M\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: dir, Decide: []string{"apmid"}, Compliance: "compliance"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := complianceCheck(t, env, pol)
+	for _, v := range r.Compliance.Vaults {
+		if v.Pass || !strings.Contains(v.Error, "compliance.lua:3") {
+			t.Fatalf("vault %s: pass=%v error=%q, want a failure naming compliance.lua:3", v.Name, v.Pass, v.Error)
+		}
+	}
+	if !r.Blocking() {
+		t.Fatal("a compliance policy that fails on destination vaults does not block")
+	}
+}
+
+func TestAccessSummary(t *testing.T) {
+	cases := []struct {
+		doc  string
+		want luabind.AccessSummary
+	}{
+		{"", luabind.AccessSummary{}},
+		{"{", luabind.AccessSummary{Invalid: "not a JSON object: unexpected EOF"}},
+		{`{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"backup:CopyIntoBackupVault","Resource":"*"}}`,
+			luabind.AccessSummary{Accounts: []string{"111111111111"}, Services: []string{}, Statements: 1}},
+		{`{"Statement":[
+			{"Effect":"Allow","Principal":{"AWS":["222222222222","arn:aws:iam::333333333333:role/x"],"Service":"backup.amazonaws.com"},"Action":"*","Resource":"*"},
+			{"Effect":"Deny","Principal":"*","Action":"backup:DeleteRecoveryPoint","Resource":"*"}]}`,
+			luabind.AccessSummary{Accounts: []string{"222222222222", "333333333333"}, Services: []string{"backup.amazonaws.com"}, Statements: 2}},
+		{`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"backup:CopyIntoBackupVault","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}]}`,
+			luabind.AccessSummary{Accounts: []string{}, Services: []string{}, AnyPrincipal: true, Statements: 1}},
+		{`{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"111111111111"},"Action":"*","Resource":"*"}]}`,
+			luabind.AccessSummary{Accounts: []string{}, Services: []string{}, AnyPrincipal: true, Statements: 1}},
+	}
+	for i, c := range cases {
+		if got := accessSummary(c.doc); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("case %d: got %+v, want %+v", i, got, c.want)
+		}
+	}
+}
