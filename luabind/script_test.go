@@ -303,7 +303,7 @@ func TestExampleScript(t *testing.T) {
 		t.Errorf("calls %v", h.calls)
 	}
 	if h.cfg.Source.Profile != "source" || h.cfg.Destination.Account != "222222222222" || h.cfg.Metadata != "testenv-run/metadata.csv" ||
-		!reflect.DeepEqual(h.cfg.Policies, PolicyConfig{Dir: "policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"}) {
+		!reflect.DeepEqual(h.cfg.Policies, PolicyConfig{Dir: "policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"}) {
 		t.Errorf("config %+v", h.cfg)
 	}
 	want := `inventory: 2000 recovery points in 14 vaults (20 partitions, 31 pages listed)
