@@ -33,6 +33,7 @@ const (
 	ResAny      = "any"       // "*": the action has no resource, or its resources vary by type
 	ResVault    = "vault"     // arn:aws:backup:REGION:ACCT:backup-vault:*
 	ResCopyRole = "copy-role" // the script's copy_role
+	ResKMSKey   = "kms-key"   // arn:aws:kms:REGION:ACCT:key/*: the keys vaults.lua maps destination vaults to
 )
 
 // Action is one IAM action shuffle needs in one account. The list below
@@ -71,6 +72,12 @@ var Actions = []Action{
 	{SideDestination, "backup:ListTags", ResAny, nil, "replication compares vault tags"},
 	{SideDestination, "backup:CreateBackupVault", ResVault, nil, "replication creates missing destination vaults"},
 	{SideDestination, "backup:CreateLogicallyAirGappedBackupVault", ResVault, nil, "replication creates air-gapped vaults like their source"},
+	{SideDestination, "backup-storage:MountCapsule", ResAny, nil, "creating a vault mounts its storage (AWS documents it as required by CreateBackupVault)"},
+	{SideDestination, "kms:CreateGrant", ResKMSKey, nil, "creating a vault with a customer-managed key grants AWS Backup the use of the key"},
+	{SideDestination, "kms:DescribeKey", ResKMSKey, nil, "creating a vault with a customer-managed key reads the key"},
+	{SideDestination, "kms:RetireGrant", ResKMSKey, nil, "creating a vault with a customer-managed key (AWS lists it as required)"},
+	{SideDestination, "kms:Decrypt", ResKMSKey, nil, "creating a vault with a customer-managed key (AWS lists it as required)"},
+	{SideDestination, "kms:GenerateDataKey", ResKMSKey, nil, "creating a vault with a customer-managed key (AWS lists it as required)"},
 	{SideDestination, "backup:PutBackupVaultAccessPolicy", ResVault, nil, "replication lets the source account copy into the vault"},
 	{SideDestination, "backup:PutBackupVaultNotifications", ResVault, nil, "replication copies vault notifications"},
 	{SideDestination, "backup:PutBackupVaultLockConfiguration", ResVault, nil, "replication locks vaults like their source"},
@@ -101,6 +108,8 @@ func (a Action) resourceARN(cfg luabind.ScriptConfig) string {
 		return "arn:" + partitionOf(region) + ":backup:" + region + ":" + acct + ":backup-vault:*"
 	case ResCopyRole:
 		return cfg.CopyRole
+	case ResKMSKey:
+		return "arn:" + partitionOf(region) + ":kms:" + region + ":" + acct + ":key/*"
 	}
 	return "*"
 }
@@ -108,7 +117,7 @@ func (a Action) resourceARN(cfg luabind.ScriptConfig) string {
 // simulationARN is a concrete resource the action is simulated on.
 func (a Action) simulationARN(cfg luabind.ScriptConfig) string {
 	r := a.resourceARN(cfg)
-	if a.Resource == ResVault {
+	if a.Resource == ResVault || a.Resource == ResKMSKey {
 		return strings.TrimSuffix(r, "*") + "shuffle-preflight"
 	}
 	return r

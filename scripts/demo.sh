@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make demo: start the bundled emulator with representative data and run
 # the main job against it: the policy tests, 'shuffle plan' on the
-# operator's script, then 'shuffle run' (vault replication and the copy,
+# operator's script, 'shuffle check' (with the compliance policy, before
+# and after the run),
+# then 'shuffle run' (vault replication and the copy,
 # exactly once), a second run that has nothing left to do, 'shuffle
 # verify', and the AWS CLI looking at the result. Copy jobs run on the
 # emulator's simulated clock, 200,000 times faster than AWS.
@@ -38,6 +40,9 @@ echo
 echo "== the same plan again: resumed from state, nothing listed or decided again"
 "$BIN" plan examples/migrate.lua --json | grep -E '"(listed_pages|resumed)"'
 echo
+echo "== shuffle check examples/migrate.lua --skip-encryption   (pre-flight, with the compliance policy: summary lines)"
+"$BIN" check examples/migrate.lua --skip-encryption | grep -E '^(COMPLIANCE|OK|BLOCKED|NOT COMPLIANT|destination vault)'
+echo
 echo "== shuffle run examples/migrate.lua   (replicate the vaults, copy every included recovery point)"
 "$BIN" run examples/migrate.lua
 echo
@@ -46,6 +51,10 @@ echo "== the same run again: every copy is done, nothing is started twice"
 echo
 echo "== shuffle verify examples/migrate.lua"
 "$BIN" verify examples/migrate.lua 2>/dev/null
+echo
+echo "== shuffle check after the run: the destination vaults against policies/compliance.lua"
+echo "   (vaults replicated like-for-like from unlocked production vaults fail vault-lock; exit 3 is expected)"
+"$BIN" check examples/migrate.lua --skip-encryption | grep -E '^(COMPLIANCE|NOT COMPLIANT|destination vault)' || true
 echo
 if command -v aws >/dev/null 2>&1; then
   echo "== the AWS CLI against the same emulator ($(aws --version 2>&1))"

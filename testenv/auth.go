@@ -126,6 +126,10 @@ func (st *iamState) role(arn string) *role {
 	return st.roles[arn]
 }
 
+// VaultKeyActions are the KMS permissions creating a vault with a
+// customer-managed key needs on that key.
+var VaultKeyActions = []string{"kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant", "kms:Decrypt", "kms:GenerateDataKey"}
+
 // DefaultPolicies are the identity policies each profile's role starts
 // with. The admin API can replace them (PUT /_testenv/policies/PROFILE).
 var DefaultPolicies = map[string]string{
@@ -144,7 +148,9 @@ var DefaultPolicies = map[string]string{
 	ProfileDestination: `{
   "Version": "2012-10-17",
   "Statement": [
-    {"Sid": "ManageVaults", "Effect": "Allow", "Action": "backup:*", "Resource": "*"},
+    {"Sid": "ManageVaults", "Effect": "Allow", "Action": ["backup:*", "backup-storage:MountCapsule"], "Resource": "*"},
+    {"Sid": "VaultKeys", "Effect": "Allow", "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant", "kms:Decrypt", "kms:GenerateDataKey"],
+     "Resource": "arn:aws:kms:*:222222222222:key/*"},
     {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
   ]
 }`,
@@ -158,7 +164,9 @@ var DefaultPolicies = map[string]string{
 	ProfileDestinationNoLock: `{
   "Version": "2012-10-17",
   "Statement": [
-    {"Sid": "ManageVaults", "Effect": "Allow", "Action": "backup:*", "Resource": "*"},
+    {"Sid": "ManageVaults", "Effect": "Allow", "Action": ["backup:*", "backup-storage:MountCapsule"], "Resource": "*"},
+    {"Sid": "VaultKeys", "Effect": "Allow", "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant", "kms:Decrypt", "kms:GenerateDataKey"],
+     "Resource": "arn:aws:kms:*:222222222222:key/*"},
     {"Sid": "NoVaultLock", "Effect": "Deny", "Action": ["backup:PutBackupVaultLockConfiguration", "backup:DeleteBackupVaultLockConfiguration"], "Resource": "*"},
     {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
   ]

@@ -304,6 +304,22 @@ func (s *Server) createVault(c *call, lag bool) {
 		c.fail(invalidParam("EncryptionKeyArn "+in.EncryptionKeyArn+" is not a KMS key ARN in region "+s.opts.Region), false)
 		return
 	}
+	// Creating a vault mounts its storage and, with a customer-managed
+	// key, grants AWS Backup the use of that key on the caller's behalf:
+	// AWS documents these permissions as required of the caller
+	// (devguide create-a-vault.html).
+	if e := c.authorize("backup-storage:MountCapsule", "*", nil); e != nil {
+		c.fail(*e, false)
+		return
+	}
+	if in.EncryptionKeyArn != "" {
+		for _, act := range VaultKeyActions {
+			if e := c.authorize(act, in.EncryptionKeyArn, nil); e != nil {
+				c.fail(*e, false)
+				return
+			}
+		}
+	}
 	if v := a.vaults[name]; v != nil {
 		// Same CreatorRequestId: an idempotent retry answers as before.
 		if in.CreatorRequestId != "" && in.CreatorRequestId == v.CreatorRequestId {

@@ -518,3 +518,39 @@ func TestSDKLivePolicyChange(t *testing.T) {
 	_, err := c.ListBackupVaults(sdkCtx, &backup.ListBackupVaultsInput{})
 	sdkWantErr(t, err, "AccessDeniedException", 403)
 }
+
+// TestSDKCreateVaultNeedsKMSAndMountCapsule: creating a vault needs
+// backup-storage:MountCapsule, and with a customer-managed key each of
+// the KMS permissions AWS documents, on that key.
+func TestSDKCreateVaultNeedsKMSAndMountCapsule(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: 10})
+	dst := sdkBackup(t, env, testenv.ProfileDestination)
+	key := "arn:aws:kms:us-east-1:222222222222:key/0bbef656-2c62-4bc5-a04c-4e2e502c0f43"
+	create := func(name, key string) error {
+		in := &backup.CreateBackupVaultInput{BackupVaultName: aws.String(name)}
+		if key != "" {
+			in.EncryptionKeyArn = aws.String(key)
+		}
+		_, err := dst.CreateBackupVault(sdkCtx, in)
+		return err
+	}
+	sdkNoErr(t, create("with-cmk", key), "CreateBackupVault with the default destination policy")
+	for _, missing := range append([]string{"backup-storage:MountCapsule"}, testenv.VaultKeyActions...) {
+		var allowed []string
+		for _, a := range append([]string{"backup:*", "backup-storage:MountCapsule"}, testenv.VaultKeyActions...) {
+			if a != missing {
+				allowed = append(allowed, `"`+a+`"`)
+			}
+		}
+		doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[` + strings.Join(allowed, ",") + `],"Resource":"*"}]}`
+		sdkNoErr(t, env.SetPolicies(testenv.ProfileDestination, []string{doc}), "SetPolicies")
+		err := create("without-"+strings.NewReplacer(":", "-").Replace(missing), key)
+		sdkWantErr(t, err, "AccessDeniedException", 403)
+		if !strings.Contains(err.Error(), missing) {
+			t.Errorf("without %s: %v", missing, err)
+		}
+	}
+	// Without a key, only MountCapsule is needed beyond backup:*.
+	sdkNoErr(t, env.SetPolicies(testenv.ProfileDestination, []string{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["backup:*","backup-storage:MountCapsule"],"Resource":"*"}]}`}), "SetPolicies")
+	sdkNoErr(t, create("aws-key", ""), "CreateBackupVault without a key")
+}
