@@ -14,19 +14,16 @@ import (
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
-// VaultReader is the narrow, read-only AWS Backup API that reading a
-// vault's settings needs (the *backup.Client satisfies it).
+// VaultReader is the narrow, read-only AWS Backup API that judging every
+// vault of an account needs (the *backup.Client satisfies it).
 type VaultReader interface {
 	ListBackupVaults(ctx context.Context, in *backup.ListBackupVaultsInput, opts ...func(*backup.Options)) (*backup.ListBackupVaultsOutput, error)
-	DescribeBackupVault(ctx context.Context, in *backup.DescribeBackupVaultInput, opts ...func(*backup.Options)) (*backup.DescribeBackupVaultOutput, error)
-	GetBackupVaultAccessPolicy(ctx context.Context, in *backup.GetBackupVaultAccessPolicyInput, opts ...func(*backup.Options)) (*backup.GetBackupVaultAccessPolicyOutput, error)
-	GetBackupVaultNotifications(ctx context.Context, in *backup.GetBackupVaultNotificationsInput, opts ...func(*backup.Options)) (*backup.GetBackupVaultNotificationsOutput, error)
-	ListTags(ctx context.Context, in *backup.ListTagsInput, opts ...func(*backup.Options)) (*backup.ListTagsOutput, error)
+	vaultDescriber
 }
 
 var _ VaultReader = (*backup.Client)(nil)
 
-// vaultDescriber is the part of VaultReader that reads one vault.
+// vaultDescriber is what reading one vault's settings needs.
 type vaultDescriber interface {
 	DescribeBackupVault(ctx context.Context, in *backup.DescribeBackupVaultInput, opts ...func(*backup.Options)) (*backup.DescribeBackupVaultOutput, error)
 	GetBackupVaultAccessPolicy(ctx context.Context, in *backup.GetBackupVaultAccessPolicyInput, opts ...func(*backup.Options)) (*backup.GetBackupVaultAccessPolicyOutput, error)
