@@ -84,6 +84,13 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			s.Guard.WarnBefore = expiryWarn
 			defer startPauseUI(ctx, e, s.Guard, func() []string { return s.Config.OnPause }, autoResume, cancel)()
 			defer s.Close()
+			// The REPL socket: 'shuffle repl' attaches through it (it is
+			// closed before the state is).
+			if srv, err := startReplServer(sf.state, s); err != nil {
+				fmt.Fprintf(e.stderr, "warning: no REPL for this run: %v\n", err)
+			} else {
+				defer srv.Close()
+			}
 			start := time.Now()
 			obs := pf.start(e, s, sf.state, "run")
 			defer obs.stop(nil)
