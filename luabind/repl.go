@@ -85,10 +85,9 @@ Mutations (requeue, reset) show a preview and change nothing until confirmed:
 
 // Repl is one REPL session's Lua state.
 type Repl struct {
-	s    *sandbox
-	mod  *replModule
-	out  io.Writer
-	line int // chunks evaluated, for error positions
+	s   *sandbox
+	mod *replModule
+	out io.Writer
 }
 
 type replModule struct {
@@ -134,18 +133,20 @@ func Incomplete(chunk string) bool {
 	return errors.As(err, &pe) && pe.Pos.Line == parse.EOF
 }
 
-// Eval runs one chunk. An expression's values are printed, as in the
-// Lua 5.3 REPL. A Lua error comes back as an error naming the line
-// ("stdin:2: attempt to call a nil value"); the state stays usable.
-// ctx cancels a long query.
-func (r *Repl) Eval(ctx context.Context, chunk string) error {
-	r.line++
+// Eval runs one chunk whose first line is line number line of the
+// input (1 when counting does not matter). An expression's values are
+// printed, as in the Lua 5.3 REPL. A Lua error comes back as an error
+// naming the input line ("stdin:2: attempt to call a nil value"); the
+// state stays usable. ctx cancels a long query.
+func (r *Repl) Eval(ctx context.Context, chunk string, line int) error {
 	name := "stdin"
 	L := r.s.L
-	proto, err := compile([]byte("return "+chunk), name, name)
+	// Blank lines in front make the error positions the input's.
+	pad := strings.Repeat("\n", max(line-1, 0))
+	proto, err := compile([]byte("return "+pad+chunk), name, name)
 	expr := err == nil
 	if !expr {
-		if proto, err = compile([]byte(chunk), name, name); err != nil {
+		if proto, err = compile([]byte(pad+chunk), name, name); err != nil {
 			return err
 		}
 	}

@@ -21,7 +21,7 @@ import (
 // evaluator runs REPL chunks: locally on an open state, or in a running
 // command through its socket.
 type evaluator interface {
-	eval(ctx context.Context, chunk string) error
+	eval(ctx context.Context, chunk string, line int) error
 	completions() []string
 	close()
 }
@@ -33,7 +33,9 @@ type localEval struct {
 	repl *luabind.Repl
 }
 
-func (l *localEval) eval(ctx context.Context, chunk string) error { return l.repl.Eval(ctx, chunk) }
+func (l *localEval) eval(ctx context.Context, chunk string, line int) error {
+	return l.repl.Eval(ctx, chunk, line)
+}
 func (l *localEval) completions() []string                          { return l.repl.Completions(replFieldNames) }
 func (l *localEval) close() {
 	l.repl.Close()
@@ -50,7 +52,7 @@ type remoteEval struct {
 	names []string
 }
 
-func (r *remoteEval) eval(ctx context.Context, chunk string) error {
+func (r *remoteEval) eval(ctx context.Context, chunk string, line int) error {
 	if r.rc == nil {
 		rc, ok := dialRepl(r.dir)
 		if !ok {
@@ -58,7 +60,7 @@ func (r *remoteEval) eval(ctx context.Context, chunk string) error {
 		}
 		r.rc = rc
 	}
-	err := r.rc.eval(ctx, chunk, r.json, r.out, r.ask)
+	err := r.rc.eval(ctx, chunk, line, r.json, r.out, r.ask)
 	if ctx.Err() != nil {
 		// The connection may be mid-answer: start afresh next time.
 		r.rc.Close()
@@ -128,7 +130,7 @@ with its line; the REPL goes on, and the exit status is 1.`,
 				}
 				failed := false
 				for _, c := range chunks {
-					if err := evalOne(ctx, e, ev, c); err != nil {
+					if err := evalOne(ctx, e, ev, c, 1); err != nil {
 						failed = true
 					}
 				}
@@ -206,10 +208,10 @@ func (a *asker) ask(p string) (string, error) {
 }
 
 // evalOne runs one chunk and prints its error, if any, to stderr.
-func evalOne(ctx context.Context, e *env, ev evaluator, chunk string) error {
+func evalOne(ctx context.Context, e *env, ev evaluator, chunk string, line int) error {
 	sctx, cancel := e.notify(ctx)
 	defer cancel()
-	err := ev.eval(sctx, chunk)
+	err := ev.eval(sctx, chunk, line)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(e.stderr, "interrupted")
@@ -227,7 +229,12 @@ func pipedRepl(ctx context.Context, e *env, ev evaluator) error {
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	var buf strings.Builder
 	failed := false
+	n, first := 0, 1
 	for sc.Scan() {
+		n++
+		if buf.Len() == 0 {
+			first = n
+		}
 		buf.WriteString(sc.Text())
 		buf.WriteByte('\n')
 		chunk := buf.String()
@@ -239,12 +246,12 @@ func pipedRepl(ctx context.Context, e *env, ev evaluator) error {
 			continue
 		}
 		buf.Reset()
-		if err := evalOne(ctx, e, ev, chunk); err != nil {
+		if err := evalOne(ctx, e, ev, chunk, first); err != nil {
 			failed = true
 		}
 	}
-	if rest := strings.TrimSpace(buf.String()); rest != "" {
-		if err := evalOne(ctx, e, ev, rest); err != nil {
+	if rest := buf.String(); strings.TrimSpace(rest) != "" {
+		if err := evalOne(ctx, e, ev, rest, first); err != nil {
 			failed = true
 		}
 	}
@@ -326,7 +333,7 @@ func interactiveRepl(ctx context.Context, e *env, ev evaluator, dir string, atta
 		}
 		buf.Reset()
 		ln.AppendHistory(strings.TrimSuffix(chunk, "\n"))
-		_ = evalOne(ctx, e, ev, chunk)
+		_ = evalOne(ctx, e, ev, chunk, 1)
 	}
 }
 

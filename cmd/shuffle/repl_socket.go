@@ -39,6 +39,7 @@ func replSocketPath(dir string) string { return filepath.Join(dir, replSocketNam
 
 type replRequest struct {
 	Chunk       string `json:"chunk,omitempty"`
+	Line        int    `json:"line,omitempty"`
 	JSON        bool   `json:"json,omitempty"`
 	Interactive bool   `json:"interactive,omitempty"`
 	Answer      string `json:"answer,omitempty"`
@@ -198,7 +199,7 @@ func (s *replServer) serve(c net.Conn) {
 			}
 		}
 		msg := replMessage{Done: true}
-		if err := repl.Eval(s.ctx, req.Chunk); err != nil {
+		if err := repl.Eval(s.ctx, req.Chunk, max(req.Line, 1)); err != nil {
 			msg.Error = err.Error()
 		}
 		if err := enc.Encode(msg); err != nil {
@@ -232,8 +233,8 @@ func (rc *replClient) Close() error { return rc.c.Close() }
 
 // eval sends one chunk and copies its output to out; ask answers the
 // server's questions (nil: not interactive).
-func (rc *replClient) eval(ctx context.Context, chunk string, jsonOut bool, out io.Writer, ask func(string) (string, error)) error {
-	if err := rc.enc.Encode(replRequest{Chunk: chunk, JSON: jsonOut, Interactive: ask != nil}); err != nil {
+func (rc *replClient) eval(ctx context.Context, chunk string, line int, jsonOut bool, out io.Writer, ask func(string) (string, error)) error {
+	if err := rc.enc.Encode(replRequest{Chunk: chunk, Line: line, JSON: jsonOut, Interactive: ask != nil}); err != nil {
 		return fmt.Errorf("the run's REPL socket: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { rc.c.SetReadDeadline(time.Now()) })
