@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +35,7 @@ func TestMain(m *testing.M) {
 //	exitcode N COMMAND [ARGS...] run COMMAND and require exit status N
 //	envfrom VAR FILE REGEXP      set $VAR to REGEXP's first group in FILE
 //	copyjobs DIR                 print the emulator's copy jobs, counted (DIR: testenv up --dir)
+//	faults DIR JSON              replace the emulator's faults (PUT /_testenv/faults)
 //
 // $WORK starts with a copy of the repository's policies/ directory.
 func TestScripts(t *testing.T) {
@@ -48,6 +51,7 @@ func TestScripts(t *testing.T) {
 			"exitcode": cmdExitCode,
 			"envfrom":  cmdEnvFrom,
 			"copyjobs": cmdCopyJobs,
+			"faults":   cmdFaults,
 		},
 	})
 }
@@ -138,5 +142,23 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
+
+func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: faults DIR JSON")
+	}
+	m := regexp.MustCompile(`(?m)^endpoint_url = (\S+)$`).FindStringSubmatch(ts.ReadFile(filepath.Join(args[0], "aws", "config")))
+	if m == nil {
+		ts.Fatalf("no endpoint_url in %s/aws/config", args[0])
+	}
+	req, err := http.NewRequest(http.MethodPut, m[1]+"/_testenv/faults", strings.NewReader(args[1]))
+	ts.Check(err)
+	resp, err := http.DefaultClient.Do(req)
+	ts.Check(err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		ts.Fatalf("PUT /_testenv/faults: %s", resp.Status)
 	}
 }
