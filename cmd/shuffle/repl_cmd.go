@@ -36,7 +36,7 @@ type localEval struct {
 func (l *localEval) eval(ctx context.Context, chunk string, line int) error {
 	return l.repl.Eval(ctx, chunk, line)
 }
-func (l *localEval) completions() []string                          { return l.repl.Completions(replFieldNames) }
+func (l *localEval) completions() []string { return l.repl.Completions(replFieldNames) }
 func (l *localEval) close() {
 	l.repl.Close()
 	l.st.Close()
