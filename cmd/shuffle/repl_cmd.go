@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -209,9 +210,7 @@ func (a *asker) ask(p string) (string, error) {
 
 // evalOne runs one chunk and prints its error, if any, to stderr.
 func evalOne(ctx context.Context, e *env, ev evaluator, chunk string, line int) error {
-	sctx, cancel := e.notify(ctx)
-	defer cancel()
-	err := ev.eval(sctx, chunk, line)
+	err := ev.eval(ctx, chunk, line)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(e.stderr, "interrupted")
@@ -333,7 +332,11 @@ func interactiveRepl(ctx context.Context, e *env, ev evaluator, dir string, atta
 		}
 		buf.Reset()
 		ln.AppendHistory(strings.TrimSuffix(chunk, "\n"))
-		_ = evalOne(ctx, e, ev, chunk, 1)
+		// Ctrl-C while a chunk runs cancels it (the terminal is in
+		// cooked mode then, so it arrives as SIGINT), not the REPL.
+		sctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+		_ = evalOne(sctx, e, ev, chunk, 1)
+		stop()
 	}
 }
 

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
@@ -114,4 +118,109 @@ func TestReplAttachesToARunningRun(t *testing.T) {
 		t.Errorf("no copy summary:\n%s", errb.String())
 	}
 	checkJobs(t, env, onlyCompleted(t, dir, includedSet(t, dir)))
+}
+
+// smallState writes a state without AWS: vault "a" with three included
+// RPs, one copied, one failed and one queued.
+func smallState(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "state")
+	st, err := state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	var rps []*state.RP
+	for _, arn := range []string{"rp-1", "rp-2", "rp-3"} {
+		rps = append(rps, &state.RP{Arn: arn, Vault: "a", ResourceArn: "res-" + arn, ResourceType: "EBS", Status: "COMPLETED",
+			CreationDate: now.Add(-time.Hour), Size: 5 << 30,
+			Decision: &state.Decision{Outcome: state.Included, Rule: "policy:apmid", Reason: "APMID present", PolicyHash: "h", At: now}})
+	}
+	if _, err := st.SavePage(&state.Partition{Vault: "a", ID: state.PartitionID("", 0), Generation: 1}, rps, now); err != nil {
+		t.Fatal(err)
+	}
+	recs := []*state.CopyRecord{
+		{Vault: "a", Arn: "rp-1", State: state.CopyIntent, Token: "t1", Attempt: 1},
+		{Vault: "a", Arn: "rp-2", State: state.CopyIntent, Token: "t2", Attempt: 1},
+	}
+	if err := st.PutIntents(recs); err != nil {
+		t.Fatal(err)
+	}
+	recs[0].State = state.CopyCompleted
+	recs[1].State, recs[1].Reason, recs[1].JobID = state.CopyFailed, "InternalError: boom", "job-2"
+	if err := st.PutCopies(recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// The terminal REPL (liner, on a pty): multi-line input, Tab
+// completion, Ctrl-C drops the line, a Lua error leaves it open, a
+// mutation asks for yes, Ctrl-D exits, and the history is saved.
+func TestReplOnATerminal(t *testing.T) {
+	bin, err := exec.LookPath("shuffle")
+	if err != nil {
+		t.Skip("the shuffle test command is not on PATH (testscript sets it up in TestMain)")
+	}
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty on this machine: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	_ = pty.Setsize(ptmx, &pty.Winsize{Rows: 50, Cols: 200})
+	dir := smallState(t)
+	var out syncBuffer
+	go func() { _, _ = io.Copy(&out, ptmx) }()
+	cmd := exec.Command(bin, "repl", "--state", dir)
+	cmd.Env = append(os.Environ(), "TERM=xterm")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := exitCode(cmd)
+	defer func() { _ = cmd.Process.Kill() }()
+	expect := func(what string) {
+		t.Helper()
+		waitFor(t, what, 10*time.Second, func() bool { return strings.Contains(out.String(), what) }, done, &out)
+	}
+	send := func(s string) {
+		t.Helper()
+		if _, err := ptmx.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect("shuffle> ")
+	send("print('n=' .. count{\r")
+	expect(">> ")
+	send("status='failed'})\r")
+	expect("n=1")
+	send("nosuch()\r")
+	expect("error: stdin:1: attempt to call a non-function object")
+	send("print('half\x03") // Ctrl-C drops the line
+	send("print('after' .. 'ctrl-c')\r")
+	expect("afterctrl-c") // printed only if the dropped line did not join this chunk
+	send("requ\t") // Tab completes requeue
+	expect("requeue")
+	send("{status='failed'}\r")
+	expect("type yes to requeue 1 recovery points: ")
+	send("yes\r")
+	expect("requeued 1 recovery points")
+	send("\x04") // Ctrl-D
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("repl exited %d\n%s", code, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Ctrl-D did not end the REPL\n%s", out.String())
+	}
+	hist, err := os.ReadFile(filepath.Join(dir, "repl_history"))
+	if err != nil || !strings.Contains(string(hist), "requeue{status='failed'}") {
+		t.Errorf("history file: %v\n%s", err, hist)
+	}
+	if n := replInt(t, dir, `count{status="retry"}`); n != 1 {
+		t.Errorf("%d copies in retry after the confirmed requeue, want 1", n)
+	}
 }
