@@ -413,14 +413,18 @@ func (c *console) History(ctx context.Context) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tENDED\tTOOK\tCOMMAND\tEXIT\tCOPIED\tSIZE\tRPS/HOUR\tRATE\tERROR")
+	fmt.Fprintln(tw, "STARTED\tENDED\tTOOK\tCOMMAND\tWINDOW\tEXIT\tCOPIED\tSIZE\tRPS/HOUR\tRATE\tERROR")
 	for _, r := range runs {
 		end, took, exit := "running", "-", "-"
 		if !r.End.IsZero() {
 			end, took, exit = shortTime(r.End), engine.HumanDuration(r.End.Sub(r.Start)), strconv.Itoa(r.Exit)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%.0f\t%s\t%s\n", shortTime(r.Start), end, took, strings.TrimSpace(r.Command+" "+r.Script), exit,
-			r.Completed, humanBytes(r.Bytes), r.PerHour, perSecond(r.BytesPerS), clip(r.Error, 60))
+		window := "-"
+		if d, err := time.Parse(time.RFC3339, r.Flags["deadline"]); err == nil {
+			window = "until " + shortTime(d) + " (" + r.Flags["cutoff"] + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%.0f\t%s\t%s\n", shortTime(r.Start), end, took, strings.TrimSpace(r.Command+" "+r.Script),
+			window, exit, r.Completed, humanBytes(r.Bytes), r.PerHour, perSecond(r.BytesPerS), clip(r.Error, 60))
 	}
 	return tw.Flush()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -222,5 +223,35 @@ func TestReplOnATerminal(t *testing.T) {
 	}
 	if n := replInt(t, dir, `count{status="retry"}`); n != 1 {
 		t.Errorf("%d copies in retry after the confirmed requeue, want 1", n)
+	}
+}
+
+// A socket left by a run that was killed does not stop the REPL: it
+// opens the state itself. Queries work; a mutation without confirm=true
+// changes nothing.
+func TestReplIgnoresAStaleSocket(t *testing.T) {
+	dir := smallState(t)
+	ln, err := net.Listen("unix", filepath.Join(dir, "repl.sock"))
+	if err != nil {
+		t.Skipf("no unix sockets: %v", err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Stat(filepath.Join(dir, "repl.sock")); err != nil {
+		t.Fatalf("the stale socket is gone: %v", err)
+	}
+	if n := replInt(t, dir, `count{status="failed"}`); n != 1 {
+		t.Fatalf("count of failed = %d, want 1", n)
+	}
+	code, out, errs := shuffle(t, "repl", "--state", dir, "-e", `requeue{status="failed"}`)
+	if code != 0 || !strings.Contains(out, "nothing changed: add confirm=true to requeue 1 recovery points") {
+		t.Fatalf("unconfirmed requeue: exit %d\n%s%s", code, out, errs)
+	}
+	if n := replInt(t, dir, `count{status="failed"}`); n != 1 {
+		t.Errorf("an unconfirmed requeue changed the state: %d failed, want 1", n)
+	}
+	code, out, _ = shuffle(t, "repl", "--state", dir, "--json", "-e", `requeue{status="failed"}`)
+	if code != 0 || !strings.Contains(out, `"confirmed": false`) {
+		t.Errorf("--json unconfirmed requeue: exit %d\n%s", code, out)
 	}
 }

@@ -112,6 +112,10 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			err = runOutcome(ctx, err, s, resumeCommand(args[0], sf.state))
 			if s.Store != nil {
 				r := state.Run{Command: "run", Script: args[0], Start: start, End: time.Now()}
+				if !deadline.IsZero() {
+					// The change window, for the REPL's history().
+					r.Flags = map[string]string{"deadline": deadline.UTC().Format(time.RFC3339), "cutoff": wf.cutoff}
+				}
 				if err != nil {
 					r.Exit, r.Error = exitError, err.Error()
 					var ec exitCoder
