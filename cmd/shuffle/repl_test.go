@@ -202,7 +202,7 @@ func TestReplOnATerminal(t *testing.T) {
 	send("print('half\x03") // Ctrl-C drops the line
 	send("print('after' .. 'ctrl-c')\r")
 	expect("afterctrl-c") // printed only if the dropped line did not join this chunk
-	send("requ\t") // Tab completes requeue
+	send("requ\t")        // Tab completes requeue
 	expect("requeue")
 	send("{status='failed'}\r")
 	expect("type yes to requeue 1 recovery points: ")
