@@ -523,10 +523,14 @@ func (c *console) confirmed(opts map[string]string, what string) (bool, error) {
 		if strings.TrimSpace(strings.ToLower(ans)) == "yes" {
 			return true, nil
 		}
-		fmt.Fprintln(c.out, "not confirmed; nothing changed")
+		if !c.json {
+			fmt.Fprintln(c.out, "not confirmed; nothing changed")
+		}
 		return false, nil
 	}
-	fmt.Fprintf(c.out, "nothing changed: add confirm=true to %s\n", what)
+	if !c.json { // the JSON answer says "confirmed": false
+		fmt.Fprintf(c.out, "nothing changed: add confirm=true to %s\n", what)
+	}
 	return false, nil
 }
 
