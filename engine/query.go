@@ -475,11 +475,16 @@ type RunHistory struct {
 }
 
 // History returns the run history, oldest first, with the copies that
-// completed within each command's span and their rates.
-func History(ctx context.Context, st *state.Store, now time.Time) ([]RunHistory, error) {
+// completed within each command's span and their rates. current, when
+// not nil, is the command still running (its record is written when it
+// ends); it is listed last, with no end.
+func History(ctx context.Context, st *state.Store, now time.Time, current *state.Run) ([]RunHistory, error) {
 	runs, err := st.Runs()
 	if err != nil {
 		return nil, err
+	}
+	if current != nil {
+		runs = append(runs, *current)
 	}
 	out := make([]RunHistory, len(runs))
 	for i, r := range runs {

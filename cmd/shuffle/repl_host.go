@@ -31,8 +31,9 @@ type console struct {
 	// ask asks the operator to confirm a mutation and returns the
 	// answer; nil when nobody can answer (-e, a script, a pipe).
 	ask func(prompt string) (string, error)
-	// live: the functions run inside a running `shuffle run`.
-	live bool
+	// live: the functions run inside a running `shuffle run`, liveRun.
+	live    bool
+	liveRun *state.Run
 }
 
 var _ luabind.ReplHost = (*console)(nil)
@@ -401,7 +402,7 @@ func (c *console) Explain(ctx context.Context, arn string) error {
 }
 
 func (c *console) History(ctx context.Context) error {
-	runs, err := engine.History(ctx, c.store, time.Now())
+	runs, err := engine.History(ctx, c.store, time.Now(), c.liveRun)
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,7 @@ type replServer struct {
 	ln    net.Listener
 	sess  liveSession
 	dir   string
+	run   state.Run
 	ctx   context.Context
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
@@ -74,7 +75,10 @@ type replServer struct {
 // startReplServer listens on the state directory's REPL socket. A socket
 // file left by a process that died is replaced; one that answers means
 // another command is live, which is an error.
-func startReplServer(dir string, sess liveSession) (*replServer, error) {
+//
+// run describes the serving command; history() shows it as running (its
+// record is written when it ends).
+func startReplServer(dir string, sess liveSession, run state.Run) (*replServer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -95,7 +99,7 @@ func startReplServer(dir string, sess liveSession) (*replServer, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &replServer{path: path, ln: ln, sess: sess, dir: dir, ctx: ctx, stop: cancel, conns: map[net.Conn]bool{}}
+	s := &replServer{path: path, ln: ln, sess: sess, dir: dir, run: run, ctx: ctx, stop: cancel, conns: map[net.Conn]bool{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -181,7 +185,8 @@ func (s *replServer) serve(c net.Conn) {
 				_ = enc.Encode(replMessage{Done: true, Error: "the run has not opened its state yet (shuffle.config); try again in a moment"})
 				continue
 			}
-			con = &console{store: st, requeuer: s.sess, out: out, dir: s.dir, live: true}
+			run := s.run
+			con = &console{store: st, requeuer: s.sess, out: out, dir: s.dir, live: true, liveRun: &run}
 			repl = luabind.NewRepl(con, out)
 		}
 		con.json = req.JSON

@@ -64,6 +64,12 @@ func TestReplAttachesToARunningRun(t *testing.T) {
 		return replInt(t, dir, `count{status="completed"}`) > first
 	}, done, errb)
 
+	// history() lists the run it is attached to, still running.
+	if code, out, errs := shuffle(t, "repl", "--state", dir, "-e", "history()"); code != 0 ||
+		!regexp.MustCompile(`(?m)\srunning\s+-\s+run examples/attach\.lua\s`).MatchString(out) {
+		t.Errorf("history() while attached: exit %d\n%s%s", code, out, errs)
+	}
+
 	// Requeue, with the faults gone: the running engine starts them.
 	if err := env.SetFaults(testenv.Faults{}); err != nil {
 		t.Fatal(err)

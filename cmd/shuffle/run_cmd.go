@@ -86,12 +86,12 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			defer s.Close()
 			// The REPL socket: 'shuffle repl' attaches through it (it is
 			// closed before the state is).
-			if srv, err := startReplServer(sf.state, s); err != nil {
+			start := time.Now()
+			if srv, err := startReplServer(sf.state, s, state.Run{Command: "run", Script: args[0], Start: start}); err != nil {
 				fmt.Fprintf(e.stderr, "warning: no REPL for this run: %v\n", err)
 			} else {
 				defer srv.Close()
 			}
-			start := time.Now()
 			obs := pf.start(e, s, sf.state, "run")
 			defer obs.stop(nil)
 			err = runScript(ctx, obs.env, args[0], s)
