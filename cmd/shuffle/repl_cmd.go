@@ -37,7 +37,30 @@ type localEval struct {
 func (l *localEval) eval(ctx context.Context, chunk string, line int) error {
 	return l.repl.Eval(ctx, chunk, line)
 }
-func (l *localEval) completions() []string { return l.repl.Completions(replFieldNames) }
+func (l *localEval) completions() []string {
+	return l.repl.Completions(append(metadataColumns(l.st), replFieldNames...))
+}
+
+// metadataColumns are the metadata column names of the first RPs that
+// have a row, for completion.
+func metadataColumns(st *state.Store) []string {
+	seen := map[string]bool{}
+	n := 0
+	_ = st.ScanRPs(func(rp *state.RP) error {
+		if rp.Meta != nil {
+			for k := range rp.Meta.Fields {
+				seen[k] = true
+			}
+			if n++; n >= 100 {
+				return errStopScan
+			}
+		}
+		return nil
+	})
+	return sortedKeys(seen)
+}
+
+var errStopScan = errors.New("stop")
 func (l *localEval) close() {
 	l.repl.Close()
 	l.st.Close()
