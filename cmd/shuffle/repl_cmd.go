@@ -61,6 +61,7 @@ func metadataColumns(st *state.Store) []string {
 }
 
 var errStopScan = errors.New("stop")
+
 func (l *localEval) close() {
 	l.repl.Close()
 	l.st.Close()
