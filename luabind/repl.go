@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -88,6 +89,9 @@ type Repl struct {
 	s   *sandbox
 	mod *replModule
 	out io.Writer
+	// Timeout limits each chunk (0: none). Every chunk is also stopped
+	// when the process heap passes the sandbox's HeapLimit.
+	Timeout time.Duration
 }
 
 type replModule struct {
@@ -150,9 +154,18 @@ func (r *Repl) Eval(ctx context.Context, chunk string, line int) error {
 			return err
 		}
 	}
-	r.mod.ctx = ctx
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if r.Timeout > 0 {
+		t := time.AfterFunc(r.Timeout, func() { cancel(fmt.Errorf("%w after %s", ErrTimeout, r.Timeout)) })
+		defer t.Stop()
+	}
+	if r.s.limits.HeapLimit > 0 {
+		defer heap.watch(r.s.limits.HeapLimit, cancel)()
+	}
+	r.mod.ctx = cctx
 	defer func() { r.mod.ctx = context.Background() }()
-	L.SetContext(ctx)
+	L.SetContext(cctx)
 	defer L.RemoveContext()
 	top := L.GetTop()
 	L.Push(L.NewFunctionFromProto(proto))
@@ -160,6 +173,9 @@ func (r *Repl) Eval(ctx context.Context, chunk string, line int) error {
 		L.SetTop(top)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if cctx.Err() != nil {
+			return context.Cause(cctx)
 		}
 		return errors.New(errorMessage(err))
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeReplHost answers count with the number of fields it was given and
@@ -106,5 +107,19 @@ func TestReplHelpAndCompletions(t *testing.T) {
 		if !strings.Contains(" "+names+" ", " "+w+" ") {
 			t.Errorf("completions lack %s: %s", w, names)
 		}
+	}
+}
+
+func TestReplChunkTimeLimit(t *testing.T) {
+	var out bytes.Buffer
+	r := NewRepl(&fakeReplHost{}, &out)
+	defer r.Close()
+	r.Timeout = 50 * time.Millisecond
+	err := r.Eval(context.Background(), "while true do end", 1)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("endless loop: %v, want ErrTimeout", err)
+	}
+	if err := r.Eval(context.Background(), "1 + 1", 2); err != nil || out.String() != "2\n" {
+		t.Errorf("after a timeout: %v, %q", err, out.String())
 	}
 }

@@ -32,6 +32,9 @@ import (
 // Each connection has its own Lua state, so locals persist between
 // chunks as in a local REPL.
 
+// replChunkTimeout limits a chunk evaluated inside a running command.
+const replChunkTimeout = 10 * time.Minute
+
 // replSocketName is the socket's file name in the state directory.
 const replSocketName = "repl.sock"
 
@@ -188,6 +191,7 @@ func (s *replServer) serve(c net.Conn) {
 			run := s.run
 			con = &console{store: st, requeuer: s.sess, out: out, dir: s.dir, live: true, liveRun: &run}
 			repl = luabind.NewRepl(con, out)
+			repl.Timeout = replChunkTimeout // it runs inside the run's process
 		}
 		con.json = req.JSON
 		con.ask = nil
