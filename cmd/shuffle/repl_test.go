@@ -14,6 +14,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -259,5 +260,62 @@ func TestReplIgnoresAStaleSocket(t *testing.T) {
 	code, out, _ = shuffle(t, "repl", "--state", dir, "--json", "-e", `requeue{status="failed"}`)
 	if code != 0 || !strings.Contains(out, `"confirmed": false`) {
 		t.Errorf("--json unconfirmed requeue: exit %d\n%s", code, out)
+	}
+}
+
+// fakeLive is a running command's session for the socket server alone.
+type fakeLive struct {
+	engine.StoreRequeuer
+}
+
+func (f fakeLive) LiveStore() *state.Store { return f.Store }
+
+// The socket protocol: output, a question answered by the client
+// (interactive), locals kept between chunks, errors with their line,
+// and the socket removed on Close.
+func TestReplSocketProtocol(t *testing.T) {
+	dir := smallState(t)
+	st, err := state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := startReplServer(dir, fakeLive{engine.StoreRequeuer{Store: st}}, state.Run{Command: "run", Start: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, ok := dialRepl(dir)
+	if !ok {
+		t.Fatal("no REPL server answers")
+	}
+	defer rc.Close()
+	ctx := t.Context()
+	var out strings.Builder
+	var asked []string
+	ask := func(p string) (string, error) { asked = append(asked, p); return "yes\n", nil }
+	if err := rc.eval(ctx, `n = count{status="failed"}`, 1, false, &out, ask); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.eval(ctx, `requeue{status="failed"}`, 2, false, &out, ask); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || asked[0] != "type yes to requeue 1 recovery points: " {
+		t.Errorf("questions asked: %q", asked)
+	}
+	if !strings.Contains(out.String(), "requeued 1 recovery points; the running copy starts them now") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := rc.eval(ctx, `print(n, count{status="retry"})`, 3, false, &out, nil); err != nil || out.String() != "1\t1\n" {
+		t.Errorf("locals between chunks: %v, %q", err, out.String())
+	}
+	err = rc.eval(ctx, "\nnosuch()", 4, false, &out, nil)
+	if err == nil || !strings.Contains(err.Error(), "stdin:5:") {
+		t.Errorf("error over the socket: %v", err)
+	}
+	rc.Close()
+	srv.Close()
+	if _, err := os.Stat(filepath.Join(dir, "repl.sock")); !os.IsNotExist(err) {
+		t.Errorf("socket not removed: %v", err)
 	}
 }
