@@ -165,6 +165,22 @@ type Copier struct {
 	// cutoff holds chains whose next job is expected to end after the
 	// deadline (cautious mode): not started in this run.
 	cutoff []*chain
+	// chains are the schedule's chains by resource ARN (from load).
+	chains map[string]*chain
+	// requeueCh carries requeues from the REPL to the dispatcher while
+	// it runs (EnableRequeue); loopDone is closed when Run returns.
+	requeueCh chan requeueReq
+	loopDone  chan struct{}
+}
+
+type requeueReq struct {
+	keys []state.CopyKey
+	resp chan requeueRes
+}
+
+type requeueRes struct {
+	n   int
+	err error
 }
 
 // CopyAccessError is StartCopyJob being refused for a permission: the
@@ -227,6 +243,9 @@ func (c *Copier) init() {
 // every job has ended), the deadline passes or ctx is cancelled. State
 // is flushed before it returns, in every case.
 func (c *Copier) Run(ctx context.Context) (CopySummary, error) {
+	if c.loopDone != nil {
+		defer close(c.loopDone)
+	}
 	c.init()
 	start := c.Now()
 	c.api = newPacedJobs(c.Jobs, c.Counts, c.Opts.StartTPS)
@@ -323,6 +342,7 @@ func (c *Copier) load(ctx context.Context) ([]tagReq, error) {
 		vcap = float64(c.Opts.VaultCap)
 	}
 	chains := map[string]*chain{}
+	c.chains = chains
 	err = c.Store.ScanRPs(func(rp *state.RP) error {
 		var rec *state.CopyRecord
 		switch rp.Copy {
@@ -810,6 +830,13 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 		case r := <-tagOut:
 			tagPending--
 			c.tagged(r)
+		case req := <-c.requeueCh:
+			n, err := c.requeue(req.keys)
+			req.resp <- requeueRes{n: n, err: err}
+			if err != nil {
+				timer.Stop()
+				return err
+			}
 		case <-timer.C:
 		}
 		timer.Stop()
@@ -1296,4 +1323,124 @@ func (d *durations) predict(typ string, size int64) (time.Duration, bool) {
 	}
 	s, ok := d.all.predict(float64(size))
 	return time.Duration(s * float64(time.Second)), ok
+}
+
+// EnableRequeue lets Requeue hand failed copies to this copier while it
+// runs. Call it before Run, and before sharing the copier.
+func (c *Copier) EnableRequeue() {
+	c.requeueCh = make(chan requeueReq)
+	c.loopDone = make(chan struct{})
+}
+
+// Requeue moves failed copies back to the queue. While the dispatcher
+// runs it does so itself, adding them to the live schedule so they start
+// without a restart; once Run has returned (or when requeues were never
+// enabled) it writes the state for the next run. It is safe to call from
+// any goroutine.
+func (c *Copier) Requeue(ctx context.Context, keys []state.CopyKey) (int, error) {
+	if c.requeueCh != nil {
+		req := requeueReq{keys: keys, resp: make(chan requeueRes, 1)}
+		select {
+		case c.requeueCh <- req:
+			select {
+			case r := <-req.resp:
+				return r.n, r.err
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		case <-c.loopDone:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	return StoreRequeuer{Store: c.Store, Now: c.Now}.Requeue(ctx, keys)
+}
+
+// requeue (the dispatcher goroutine) moves failed records back to retry,
+// due now, and schedules them like load would.
+func (c *Copier) requeue(keys []state.CopyKey) (int, error) {
+	now := c.Now()
+	n := 0
+	for _, k := range keys {
+		rec, ok, err := c.Store.GetCopy(k.Vault, k.Arn)
+		if err != nil {
+			return n, err
+		}
+		if !ok || rec.State != state.CopyFailed {
+			continue
+		}
+		rp, ok, err := c.Store.GetRP(k.Vault, k.Arn)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue // an orphan record: nothing to copy it from
+		}
+		fk := failureKey(rec)
+		rec.Requeue(now)
+		c.dirty[rec] = true
+		n++
+		c.sum.Failed--
+		if c.sum.FailedByReason[fk]--; c.sum.FailedByReason[fk] <= 0 {
+			delete(c.sum.FailedByReason, fk)
+		}
+		t, ok := c.Targets[rp.Vault]
+		if !ok || !t.Ready {
+			c.sum.Waiting++ // the next run starts it once its vault is ready
+			c.sum.WaitingByVault[rp.Vault]++
+			continue
+		}
+		v := c.s.byName[rp.Vault]
+		if v == nil {
+			vcap := math.Inf(1)
+			if c.Opts.VaultCap > 0 {
+				vcap = float64(c.Opts.VaultCap)
+			}
+			destArn := t.Arn
+			if rec.DestVaultArn != "" {
+				destArn = rec.DestVaultArn
+			}
+			v = &vaultSched{name: rp.Vault, destArn: destArn, cap: vcap, maxCap: vcap}
+			c.s.byName[rp.Vault] = v
+			c.s.vaults = append(c.s.vaults, v)
+			sort.Slice(c.s.vaults, func(i, j int) bool { return c.s.vaults[i].name < c.s.vaults[j].name })
+		}
+		it := &copyItem{
+			vault: rp.Vault, arn: rp.Arn, created: rp.CreationDate.UnixNano(), size: rp.Size, typ: rp.ResourceType,
+			deleteAft: -1, coldAft: -1, est: estimate(rp.ResourceType, rp.Size), dest: v, rec: rec,
+		}
+		if rp.DeleteAfterDays != nil {
+			it.deleteAft = *rp.DeleteAfterDays
+		}
+		if rp.ColdAfterDays != nil {
+			it.coldAft = *rp.ColdAfterDays
+		}
+		if c.chains == nil {
+			c.chains = map[string]*chain{}
+		}
+		ch := c.chains[rp.ResourceArn]
+		if ch == nil {
+			ch = &chain{resource: rp.ResourceArn, heapIdx: -1, waitIdx: -1}
+			c.chains[rp.ResourceArn] = ch
+		}
+		it.chain = ch
+		ch.items = append(ch.items, it)
+		ch.remaining += it.est
+		// The part of the chain not started yet stays oldest first.
+		from := ch.next
+		if ch.busy {
+			from++
+		}
+		if from < len(ch.items) {
+			rest := ch.items[from:]
+			sort.SliceStable(rest, func(i, j int) bool { return rest[i].created < rest[j].created })
+		}
+		if !ch.busy {
+			c.s.park(ch, now)
+		}
+		if c.Log != nil {
+			c.Log.Info("copy requeued", "vault", rp.Vault, "rp", rp.Arn, "attempt", rec.Attempt)
+		}
+	}
+	return n, c.flush(nil)
 }

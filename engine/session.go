@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/backup"
@@ -65,6 +66,11 @@ type Session struct {
 	enrichPending bool       // enrich counted; the join rides on the next decide
 	agg           *Aggregate // plan counts from the last decide pass
 	aggEpochs     state.Epochs
+
+	// live guards Store and copier for an attached REPL (LiveStore,
+	// Requeue), which runs in another goroutine.
+	live   sync.Mutex
+	copier *Copier
 
 	Inventoried, Enriched, Decided, Copied bool
 	InventorySummary                       InventorySummary
@@ -156,7 +162,9 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 			return err
 		}
 	}
+	s.live.Lock()
 	s.Config, s.Table, s.Policies, s.Store, s.src, s.dst = cfg, table, pol, st, src, dst
+	s.live.Unlock()
 	s.logger().Info("configured", "source_account", cfg.Source.Account, "destination_account", cfg.Destination.Account,
 		"region", cfg.Source.Region, "state_dir", s.StateDir, "fresh", s.Fresh, "dry_run", s.DryRun)
 	return nil
@@ -167,9 +175,42 @@ func (s *Session) Close() error {
 	if s.Store == nil {
 		return nil
 	}
+	s.live.Lock()
+	defer s.live.Unlock()
 	err := s.Store.Close()
 	s.Store = nil
 	return err
+}
+
+// LiveStore is the open state, or nil before shuffle.config opens it;
+// safe to call from another goroutine (the REPL server).
+func (s *Session) LiveStore() *state.Store {
+	s.live.Lock()
+	defer s.live.Unlock()
+	return s.Store
+}
+
+// Requeue moves failed copies back to the queue: through the copy
+// engine while shuffle.copy runs, so its schedule starts them without a
+// restart; otherwise in the state, for the copy step to load. Safe to
+// call from another goroutine.
+func (s *Session) Requeue(ctx context.Context, keys []state.CopyKey) (int, error) {
+	s.live.Lock()
+	c, st := s.copier, s.Store
+	s.live.Unlock()
+	switch {
+	case c != nil:
+		return c.Requeue(ctx, keys)
+	case st != nil:
+		return StoreRequeuer{Store: st, Now: s.Now}.Requeue(ctx, keys)
+	}
+	return 0, errors.New("the run has not opened its state yet")
+}
+
+func (s *Session) setCopier(c *Copier) {
+	s.live.Lock()
+	s.copier = c
+	s.live.Unlock()
 }
 
 func (s *Session) ready() error {

@@ -124,7 +124,10 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	if s.DryRun {
 		sum, err = c.Preview(ctx)
 	} else {
+		c.EnableRequeue()
+		s.setCopier(c)
 		sum, err = c.Run(ctx)
+		s.setCopier(nil)
 	}
 	done(sum, err)
 	s.Copied, s.CopySummary = true, sum

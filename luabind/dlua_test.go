@@ -44,6 +44,7 @@ func TestModuleFunctions(t *testing.T) {
 		"shuffle": {"config", "copy", "decide", "enrich", "inventory", "replicate"},
 		"helpers": {"days_between", "glob", "has_prefix", "has_suffix", "lower", "set", "split", "trim", "upper"},
 		"testing": {"compliance", "decide", "eq", "map", "ok", "tags"},
+		"repl":    {"count", "explain", "export", "find", "forecast", "group", "help", "history", "jobs", "requeue", "reset", "show"},
 	}
 	if got := ModuleFunctions(); !reflect.DeepEqual(got, want) {
 		t.Errorf("ModuleFunctions() = %v, want %v", got, want)

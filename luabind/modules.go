@@ -15,6 +15,7 @@ func ModuleFunctions() map[string][]string {
 		"shuffle": shuffleFuncs,
 		"helpers": helpersFuncs,
 		"testing": testingFuncs,
+		"repl":    replFuncs,
 	} {
 		names := make([]string, 0, len(funcs))
 		for fn := range funcs {

@@ -82,6 +82,7 @@ var (
 var otherRoles = map[string]string{
 	"shuffle": "the operator's script",
 	"testing": "policy tests (*_test.lua)",
+	"repl":    "the operator's REPL (shuffle repl)",
 }
 
 // removed are the globals a sandbox does not have.

@@ -376,3 +376,102 @@ function testing.eq(got, want, msg) end
 ---@param v any
 ---@param msg? string
 function testing.ok(v, msg) end
+
+-------------------------------------------------------------------------
+-- repl: the operator's REPL (`shuffle repl`, docs/repl.md)
+-------------------------------------------------------------------------
+
+---Filter fields of the REPL's queries and mutations. Every field is
+---optional; fields combine with AND; a field given several values
+---("a,b" or {"a", "b"}) matches any of them. A field not listed here is
+---a metadata column (lower-cased), matched exactly.
+---@class repl.Filter
+---@field vault? string|string[] source vault name
+---@field status? string|string[] completed, running, intent, retry, queued, failed, excluded, ineligible or undecided (as `shuffle status` counts them)
+---@field state? string|string[] the same as status
+---@field resource_type? string|string[] "EBS", "RDS", ...
+---@field outcome? string|string[] the decision: included, excluded, ineligible or failed
+---@field apmid? string metadata apmid ("" matches an empty cell)
+---@field reason? string substring (any case) of the decision reason or the copy failure reason
+---@field rule? string substring (any case) of the deciding rule: "engine:status", "policy:apmid"
+---@field arn? string recovery point ARN
+---@field resource_arn? string
+---@field created_before? string|integer "2025-01-31", RFC 3339 or Unix seconds
+---@field created_after? string|integer
+---@field limit? integer rows find and jobs print (default 20; 0: all)
+---@field confirm? boolean apply a mutation without asking (required when not interactive)
+
+---In the REPL every repl function is also a global: count{...} is
+---repl.count{...}.
+---@class repl
+repl = {}
+
+---The number of recovery points matching the filter.
+---@param filter? repl.Filter
+---@return integer
+function repl.count(filter) end
+
+---Prints the matching recovery points as a table (at most filter.limit
+---rows, default 20; 0 for all) and how many matched in all.
+---@param filter? repl.Filter
+function repl.find(filter) end
+
+---Prints counts and sizes of the matching recovery points grouped by
+---one field: vault, status, resource_type, outcome, apmid, reason, rule,
+---created_month, created_year or a metadata column.
+---@param filter repl.Filter|{by: string}
+function repl.group(filter) end
+
+---Prints every attempt of the copies of the matching recovery points:
+---job id, AWS state, times and message.
+---@param filter? repl.Filter
+function repl.jobs(filter) end
+
+---Prints everything known about one recovery point: inventory,
+---metadata, the decision with its policy revision, the copy record and
+---its attempts.
+---@param arn string
+function repl.show(arn) end
+
+---Prints the decision trace of one recovery point: each engine rule in
+---order and whether it passed, the rule or policy that decided (with
+---its reason and policy revision), and what the copy did.
+---@param arn string
+function repl.explain(arn) end
+
+---Prints the run history: each command with its start, duration, exit,
+---the copies completed within it and the rates.
+function repl.history() end
+
+---Prints the status, the observed rates and the projected finish, as
+---`shuffle forecast` does.
+---@param opts? {max_in_flight?: integer, window?: string}
+function repl.forecast(opts) end
+
+---Writes the matching recovery points to a CSV file (the run report's
+---columns) and returns how many it wrote.
+---@param filter repl.Filter|{file: string}
+---@return integer
+function repl.export(filter) end
+
+---Moves the failed copies of the matching recovery points back to the
+---queue, keeping their attempt history. It prints a preview and changes
+---nothing until confirmed: interactively by typing yes, otherwise with
+---confirm=true. While a `shuffle run` is copying, the running engine
+---starts them. Completed copies are never touched. Returns how many it
+---requeued.
+---@param filter repl.Filter
+---@return integer
+function repl.requeue(filter) end
+
+---Clears decisions (what="decisions"), or lists again (what="inventory")
+---for one vault (vault=NAME) or all, like `shuffle reset`. Decisions of
+---recovery points already queued or copied, and every copy record, are
+---kept. Previews first, like requeue; refused while a run is attached.
+---Returns how many decisions it cleared.
+---@param opts {what: "decisions"|"inventory", vault?: string, confirm?: boolean}
+---@return integer
+function repl.reset(opts) end
+
+---Prints the list of functions and filter fields.
+function repl.help() end

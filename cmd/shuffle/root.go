@@ -42,6 +42,7 @@ Exit codes: 0 done, 1 error, 2 usage error, 3 blocking pre-flight finding,
 	root.AddCommand(newStatusCmd(e))
 	root.AddCommand(newForecastCmd(e))
 	root.AddCommand(newCheckCmd(e), newIAMPolicyCmd(e))
+	root.AddCommand(newReplCmd(e))
 	return root
 }
 

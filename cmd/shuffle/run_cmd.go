@@ -84,7 +84,14 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			s.Guard.WarnBefore = expiryWarn
 			defer startPauseUI(ctx, e, s.Guard, func() []string { return s.Config.OnPause }, autoResume, cancel)()
 			defer s.Close()
+			// The REPL socket: 'shuffle repl' attaches through it (it is
+			// closed before the state is).
 			start := time.Now()
+			if srv, err := startReplServer(sf.state, s, state.Run{Command: "run", Script: args[0], Start: start}); err != nil {
+				fmt.Fprintf(e.stderr, "warning: no REPL for this run: %v\n", err)
+			} else {
+				defer srv.Close()
+			}
 			obs := pf.start(e, s, sf.state, "run")
 			defer obs.stop(nil)
 			err = runScript(ctx, obs.env, args[0], s)
@@ -105,6 +112,10 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			err = runOutcome(ctx, err, s, resumeCommand(args[0], sf.state))
 			if s.Store != nil {
 				r := state.Run{Command: "run", Script: args[0], Start: start, End: time.Now()}
+				if !deadline.IsZero() {
+					// The change window, for the REPL's history().
+					r.Flags = map[string]string{"deadline": deadline.UTC().Format(time.RFC3339), "cutoff": wf.cutoff}
+				}
 				if err != nil {
 					r.Exit, r.Error = exitError, err.Error()
 					var ec exitCoder

@@ -62,6 +62,10 @@ type CopyRecord struct {
 	Category     string     `json:"category,omitempty"`
 	NextAt       *time.Time `json:"next_at,omitempty"`
 	Attempts     []Attempt  `json:"attempts,omitempty"`
+	// Requeues counts the operator's requeues of this record (REPL
+	// requeue{}: failed -> retry); RequeuedAt is the last one.
+	Requeues   int        `json:"requeues,omitempty"`
+	RequeuedAt *time.Time `json:"requeued_at,omitempty"`
 }
 
 // Last returns the current attempt's entry, adding it if missing.
@@ -218,4 +222,61 @@ func (s *Store) CopyWatermark() (time.Time, error) {
 		err = nil
 	}
 	return t, err
+}
+
+// CopyKey names one copy record: the source vault and the RP ARN.
+type CopyKey struct{ Vault, Arn string }
+
+// Requeue moves c from failed back to retry, due at once, keeping its
+// attempt history. It reports false (and changes nothing) for a record
+// in any other state: a completed copy is never requeued.
+func (c *CopyRecord) Requeue(now time.Time) bool {
+	if c.State != CopyFailed {
+		return false
+	}
+	c.State, c.NextAt = CopyRetry, nil
+	c.Requeues++
+	t := now.UTC()
+	c.RequeuedAt = &t
+	return true
+}
+
+// RequeueCopies moves the failed copy records among keys back to retry
+// (ADR 0002: the next attempt gets a new token when the failed one had
+// a job) in one transaction per 2,000 records, and returns those it
+// moved. Records in any other state are left alone.
+func (s *Store) RequeueCopies(keys []CopyKey, now time.Time) ([]*CopyRecord, error) {
+	var out []*CopyRecord
+	for start := 0; start < len(keys); start += 2000 {
+		end := min(start+2000, len(keys))
+		var moved []*CopyRecord
+		err := s.db.Update(func(txn *badger.Txn) error {
+			moved = moved[:0]
+			for _, k := range keys[start:end] {
+				var c CopyRecord
+				ok, err := getJSON(txn, copyKey(k.Vault, k.Arn), &c)
+				if err != nil {
+					return err
+				}
+				if !ok || !c.Requeue(now) {
+					continue
+				}
+				if len(moved) == 0 {
+					if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
+						return err
+					}
+				}
+				if err := putCopy(txn, &c); err != nil {
+					return err
+				}
+				moved = append(moved, &c)
+			}
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, moved...)
+	}
+	return out, nil
 }
