@@ -224,6 +224,12 @@ func Query(ctx context.Context, st *state.Store, f Filter, fn func(Row) error) e
 		sort.Strings(vaults)
 	}
 	n := 0
+	// A metadata field no scanned RP has is most likely a typo of a
+	// filter or column name: say so instead of matching nothing.
+	unseen := map[string]bool{}
+	for k := range f.Meta {
+		unseen[k] = true
+	}
 	for _, v := range vaults {
 		err := joinCopies(st, v, func(rp *state.RP, rec *state.CopyRecord) error {
 			if n++; n%4096 == 0 {
@@ -231,7 +237,17 @@ func Query(ctx context.Context, st *state.Store, f Filter, fn func(Row) error) e
 					return err
 				}
 			}
-			if rp == nil || !f.Match(rp, rec) {
+			if rp == nil {
+				return nil
+			}
+			if len(unseen) > 0 && rp.Meta != nil {
+				for k := range unseen {
+					if _, ok := rp.Meta.Fields[k]; ok {
+						delete(unseen, k)
+					}
+				}
+			}
+			if !f.Match(rp, rec) {
 				return nil
 			}
 			return fn(Row{RP: rp, Copy: rec, Status: RowStatus(rp, rec)})
@@ -243,7 +259,19 @@ func Query(ctx context.Context, st *state.Store, f Filter, fn func(Row) error) e
 			return err
 		}
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if n > 0 && len(unseen) > 0 {
+		names := make([]string, 0, len(unseen))
+		for k := range unseen {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("no recovery point has a metadata field %q, and it is not a filter (filters: %s, or a metadata column)",
+			names[0], strings.Join(FilterKeys, ", "))
+	}
+	return nil
 }
 
 // ErrStop ends a Query early.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,6 +92,13 @@ func TestQueryFiltersCountAndGroup(t *testing.T) {
 	for _, bad := range []map[string]string{{"status": "bogus"}, {"outcome": "maybe"}, {"created_after": "yesterday"}} {
 		if _, err := ParseFilter(bad); err == nil {
 			t.Errorf("ParseFilter(%v) accepted it", bad)
+		}
+	}
+	// A field that is neither a filter nor any RP's metadata column is
+	// an error naming it, not a silent 0.
+	if f, _ := ParseFilter(map[string]string{"ownr": "ops"}); true {
+		if n, err := Count(ctx, st, f); err == nil || !strings.Contains(err.Error(), `metadata field "ownr"`) {
+			t.Errorf("count{ownr=...} = %d, %v; want an error naming ownr", n, err)
 		}
 	}
 	g, err := GroupBy(ctx, st, Filter{}, "vault")
