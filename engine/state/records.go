@@ -275,18 +275,28 @@ func (s *Store) MarkGone(vault string, g uint64) (int, error) {
 	n := 0
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	err := s.ScanVault(vault, func(rp *RP) error {
-		if rp.Seen < g && !rp.Gone {
-			if n == 0 {
-				if err := s.MarkDirty(EpochInventory); err != nil {
-					return err
-				}
-			}
-			rp.Gone = true
-			n++
-			return s.putRPBatch(wb, rp)
+	// Most records were listed by g: read only their generation and gone
+	// flag, and decode in full only the ones to flag.
+	err := s.scanValues(rpVaultPrefix(vault), func(key, val []byte) error {
+		seen, gone, err := peekSeen(val)
+		if err != nil {
+			return fmt.Errorf("state: %s: %w", key, err)
 		}
-		return nil
+		if seen >= g || gone {
+			return nil
+		}
+		rp := &RP{}
+		if err := DecodeRP(val, rp); err != nil {
+			return fmt.Errorf("state: %s: %w", key, err)
+		}
+		if n == 0 {
+			if err := s.MarkDirty(EpochInventory); err != nil {
+				return err
+			}
+		}
+		rp.Gone = true
+		n++
+		return s.putRPBatch(wb, rp)
 	})
 	if err != nil {
 		return 0, err
@@ -325,9 +335,10 @@ func (s *Store) ScanRPs(fn func(*RP) error) error { return s.scan(prefixRP, fn) 
 const scanChunk = 4096
 
 func (s *Store) scan(prefix []byte, fn func(*RP) error) error {
+	x := NewDecoder()
 	return s.scanValues(prefix, func(key, val []byte) error {
 		rp := &RP{}
-		if err := DecodeRP(val, rp); err != nil {
+		if err := x.Decode(val, rp); err != nil {
 			return fmt.Errorf("state: %s: %w", key, err)
 		}
 		return fn(rp)
