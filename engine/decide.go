@@ -282,7 +282,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 			validUntil = *t
 		}
 		rev := revs[rp.Vault]
-		if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+ruleGone) {
+		if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+ruleGone) && !wentCold(rp, d, now) {
 			counts.count(rp)
 			scanAgg.Add(rp)
 			return nil
@@ -323,6 +323,13 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	scanAgg.Merge(writerAgg)
 	d.Agg, d.AggEpochs = scanAgg, ep
 	return sum, d.Store.PutCache("decide", cache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum})
+}
+
+// wentCold reports whether rp reached its cold storage date between
+// decision d and now: the cold-storage rule may now answer otherwise.
+func wentCold(rp *state.RP, d *state.Decision, now time.Time) bool {
+	t := rp.MoveToColdAt
+	return t != nil && t.After(d.At) && !t.After(now)
 }
 
 // revisionsKey fingerprints every vault's decision revision.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -89,5 +90,45 @@ func testAggregate(t *testing.T, fused bool) {
 	}
 	if scanned.Totals.Included != sum.Included || scanned.Totals.RecoveryPoints == 0 {
 		t.Fatalf("plan totals %+v disagree with the decide summary %+v", scanned.Totals, sum)
+	}
+}
+
+// A decision made before an RP's cold storage date is made again once
+// the date has passed, even when nothing else changed.
+func TestDecisionRedoneAfterColdDate(t *testing.T) {
+	st := openStore(t)
+	_, file, _, _ := runtime.Caller(0)
+	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.PutVault(&state.Vault{Side: state.Source, Name: "vault-1", Arn: "arn:aws:backup:us-east-1:111111111111:backup-vault:vault-1", VaultType: "BACKUP_VAULT"}); err != nil {
+		t.Fatal(err)
+	}
+	cold := t0.Add(48 * time.Hour)
+	rp := &state.RP{Arn: "arn:aws:ec2:us-east-1::snapshot/snap-1", Vault: "vault-1", ResourceArn: "arn:aws:ec2:us-east-1:111111111111:volume/vol-1",
+		ResourceType: "EBS", Status: "COMPLETED", CreationDate: t0.Add(-time.Hour), MoveToColdAt: &cold,
+		EncryptionKeyArn: "arn:aws:kms:us-east-1:111111111111:key/k", IsEncrypted: true}
+	if _, err := st.SavePage(&state.Partition{Vault: "vault-1", ID: state.PartitionID("", 0), Generation: 1}, []*state.RP{rp}, t0); err != nil {
+		t.Fatal(err)
+	}
+	outcome := func(now time.Time) string {
+		t.Helper()
+		if _, err := (&engine.Decider{Store: st, Policies: pol, Now: func() time.Time { return now }}).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := st.GetRP("vault-1", rp.Arn)
+		if err != nil || got.Decision == nil {
+			t.Fatalf("no decision: %v", err)
+		}
+		return got.Decision.Outcome + " " + got.Decision.Rule
+	}
+	before := outcome(t0)
+	if before == state.Ineligible+" engine:cold-storage" {
+		t.Fatalf("decided cold before its date: %s", before)
+	}
+	if after := outcome(cold.Add(time.Hour)); after != state.Ineligible+" engine:cold-storage" {
+		t.Fatalf("after its cold date the RP is %s (before: %s)", after, before)
 	}
 }
