@@ -50,6 +50,11 @@ type Inventory struct {
 	SplitAbove int64
 	Now        func() time.Time
 	Progress   *Progress
+	// Prepare, when set, is called once the vaults are listed. It returns
+	// a factory that each listing worker calls once for its own function
+	// (and its release) to apply to every RP a page adds or changes, in
+	// the page's transaction (state.SavePagePrepared).
+	Prepare func(ctx context.Context) (func() (func(*state.RP) error, func(), error), error)
 }
 
 // InventorySummary is what one inventory pass did.
@@ -103,6 +108,12 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 	}
 	sum.Vaults = len(vaults)
 	sum.Resumed = true
+	newPrep := func() (func(*state.RP) error, func(), error) { return nil, func() {}, nil }
+	if inv.Prepare != nil {
+		if newPrep, err = inv.Prepare(ctx); err != nil {
+			return sum, err
+		}
+	}
 
 	type job struct {
 		v *state.Vault
@@ -153,8 +164,21 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			prep, release, err := newPrep()
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+				for range ch {
+				}
+				return
+			}
+			defer release()
 			for j := range ch {
-				n, res, err := inv.listPartition(ctx, j.v, j.p)
+				n, res, err := inv.listPartition(ctx, j.v, j.p, prep)
 				pages.Add(n)
 				newN.Add(int64(res.New))
 				changedN.Add(int64(res.Changed))
@@ -211,7 +235,7 @@ feed:
 			if err := inv.Store.PutPartitions([]*state.Partition{p}); err != nil {
 				return sum, err
 			}
-			n, res, err := inv.listPartition(ctx, v, p)
+			n, res, err := inv.listPartition(ctx, v, p, nil)
 			sum.ListedPages += n
 			sum.New += int64(res.New)
 			sum.Changed += int64(res.Changed)
@@ -266,7 +290,7 @@ func (inv *Inventory) layout(v *state.Vault, g uint64) []*state.Partition {
 
 // listPartition lists one partition to its end, saving every page with
 // its cursor in one transaction.
-func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *state.Partition) (pages int64, res state.PageResult, err error) {
+func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *state.Partition, prep func(*state.RP) error) (pages int64, res state.PageResult, err error) {
 	for !p.Done {
 		if err := ctx.Err(); err != nil {
 			return pages, res, err
@@ -299,7 +323,7 @@ func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *stat
 		p.Done = p.NextToken == ""
 		p.Pages++
 		p.Seen += int64(len(rps))
-		r, err := inv.Store.SavePage(p, rps, inv.Now().UTC())
+		r, err := inv.Store.SavePagePrepared(p, rps, inv.Now().UTC(), prep)
 		if err != nil {
 			return pages, res, fmt.Errorf("save page of vault %s: %w", v.Name, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -90,6 +91,85 @@ func testAggregate(t *testing.T, fused bool) {
 	}
 	if scanned.Totals.Included != sum.Included || scanned.Totals.RecoveryPoints == 0 {
 		t.Fatalf("plan totals %+v disagree with the decide summary %+v", scanned.Totals, sum)
+	}
+}
+
+// A session's inventory joins and decides each RP as it lists it, so
+// that a cold run writes every RP once. The decisions and the plan must
+// be the ones the separate enrich and decide passes make.
+func TestListingDecidesLikeTheDecidePass(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: 1200})
+	csv := filepath.Join(t.TempDir(), "metadata.csv")
+	if err := os.WriteFile(csv, env.Metadata(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	cfg := luabind.ScriptConfig{
+		Source:      luabind.Endpoint{Profile: testenv.ProfileSource, Account: "111111111111", Region: "us-east-1"},
+		Destination: luabind.Endpoint{Profile: testenv.ProfileDestination, Account: "222222222222", Region: "us-east-1"},
+		Metadata:    csv,
+		Policies:    luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"},
+	}
+	clients := func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error) {
+		return backup.NewFromConfig(env.Config(t, testenv.ProfileSource)), backup.NewFromConfig(env.Config(t, testenv.ProfileDestination)), nil
+	}
+	ctx := context.Background()
+	s := &engine.Session{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true}
+	if err := s.Configure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Inventory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	decided := map[string]string{}
+	if err := s.Store.ScanRPs(func(rp *state.RP) error {
+		if rp.Decision == nil || !rp.Enriched {
+			t.Fatalf("RP %s was listed without its decision or metadata", rp.Arn)
+		}
+		decided[rp.Arn] = rp.Decision.Outcome + "/" + rp.Decision.Reason + "/" + rp.Decision.PolicyHash + "/" + rp.MetaHash
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Store.Epochs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enrich(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Decide(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, err := s.Store.Epochs(); err != nil || after != before {
+		t.Fatalf("the enrich and decide steps after a deciding listing wrote records: epochs %+v, then %+v (%v)", before, after, err)
+	}
+	if s.DecideSummary.Redecided != int64(len(decided)) {
+		t.Fatalf("decided in this run: %d, want the %d RPs listed (%v)", s.DecideSummary.Redecided, len(decided), out)
+	}
+	// The same state decided from scratch by the passes gives the same
+	// decisions.
+	if _, err := s.Store.ResetDecisions(""); err != nil {
+		t.Fatal(err)
+	}
+	d := &engine.Decider{Store: s.Store, Policies: s.Policies, Table: s.Table}
+	sum, err := d.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Redecided != int64(len(decided)) || sum.Included != s.DecideSummary.Included || sum.Ineligible != s.DecideSummary.Ineligible {
+		t.Fatalf("decide pass %+v, listing %+v", sum, s.DecideSummary)
+	}
+	if err := s.Store.ScanRPs(func(rp *state.RP) error {
+		got := rp.Decision.Outcome + "/" + rp.Decision.Reason + "/" + rp.Decision.PolicyHash + "/" + rp.MetaHash
+		if got != decided[rp.Arn] {
+			t.Fatalf("RP %s: decide pass %q, listing %q", rp.Arn, got, decided[rp.Arn])
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

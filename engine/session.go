@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/backup"
@@ -62,8 +63,9 @@ type Session struct {
 	// Replication is what the last replicate step did, by source vault.
 	Replication map[string]*DestinationStatus
 
-	enrichPending bool       // enrich counted; the join rides on the next decide
-	agg           *Aggregate // plan counts from the last decide pass
+	enrichPending bool         // enrich counted; the join rides on the next decide
+	predecided    atomic.Int64 // RPs the inventory decided as it listed them
+	agg           *Aggregate   // plan counts from the last decide pass
 	aggEpochs     state.Epochs
 
 	Inventoried, Enriched, Decided, Copied bool
@@ -184,7 +186,7 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 	if err := s.ready(); err != nil {
 		return nil, err
 	}
-	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: s.Progress}
+	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: s.Progress, Prepare: s.prepareListed}
 	done := s.step(PhaseInventory)
 	sum, err := inv.Run(ctx)
 	done(sum, err)
@@ -193,6 +195,56 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 	}
 	s.Inventoried, s.InventorySummary = true, sum
 	return toMap(sum), nil
+}
+
+// prepareListed makes the inventory join the metadata to each RP it
+// lists new (or changed) and decide it with the vault's revision, as
+// the decide pass would, in the transaction that saves its page. A cold
+// run then writes every RP once: the enrich and decide steps that follow
+// find every decision current and only count. The RPs decided here are
+// reported by the next decide step as decided in this run.
+func (s *Session) prepareListed(ctx context.Context) (func() (func(*state.RP) error, func(), error), error) {
+	w0, err := s.Policies.NewWorker()
+	if err != nil {
+		return nil, err
+	}
+	plans, err := MapVaults(ctx, s.Store, w0)
+	w0.Close()
+	if err != nil {
+		return nil, err
+	}
+	revs := make(map[string]string, len(plans))
+	for name, vp := range plans {
+		revs[name] = revision(s.Policies.Hash, vp)
+	}
+	now := s.Now().UTC()
+	return func() (func(*state.RP) error, func(), error) {
+		w, err := s.Policies.NewWorker()
+		if err != nil {
+			return nil, nil, err
+		}
+		var join *joiner
+		if s.Table != nil {
+			join = newJoiner(s.Table)
+		}
+		return func(rp *state.RP) error {
+			if join != nil {
+				join.apply(rp)
+			}
+			vp := plans[rp.Vault]
+			if vp == nil {
+				return nil
+			}
+			rp.Decision = decideOne(ctx, w, decideJob{rp: rp, rev: revs[rp.Vault], vp: vp}, now)
+			// A decision made while the run is being interrupted may be a
+			// policy call cut short: save nothing of this page.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			s.predecided.Add(1)
+			return nil
+		}, w.Close, nil
+	}, nil
 }
 
 // Enrich joins the metadata CSV.
@@ -232,6 +284,9 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 	}
 	done := s.step(PhaseDecide)
 	sum, err := d.Run(ctx)
+	if err == nil {
+		sum.Redecided += s.predecided.Swap(0)
+	}
 	done(sum, err)
 	if err != nil {
 		return nil, err

@@ -217,6 +217,15 @@ type PageResult struct{ New, Changed, Unchanged int }
 // cursor in a single transaction: after a crash, either both are saved
 // or neither is, and the page is listed again.
 func (s *Store) SavePage(part *Partition, rps []*RP, now time.Time) (PageResult, error) {
+	return s.SavePagePrepared(part, rps, now, nil)
+}
+
+// SavePagePrepared is SavePage with prepare called, inside the same
+// transaction, on each record about to be written new or with changed
+// listed fields while its copy is still pending: the engine joins the
+// metadata and decides it there, so that a cold run writes each RP
+// once. An error from prepare saves nothing.
+func (s *Store) SavePagePrepared(part *Partition, rps []*RP, now time.Time, prepare func(*RP) error) (PageResult, error) {
 	var res PageResult
 	err := s.db.Update(func(txn *badger.Txn) error {
 		res = PageResult{}
@@ -249,6 +258,11 @@ func (s *Store) SavePage(part *Partition, rps []*RP, now time.Time) (PageResult,
 					rp.Decision = old.Decision
 				}
 				res.Changed++
+			}
+			if prepare != nil && rec == rp && rp.Copy == CopyPending {
+				if err := prepare(rp); err != nil {
+					return err
+				}
 			}
 			rec.V = schemaVersion
 			rec.Seen = part.Generation
