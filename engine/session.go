@@ -235,12 +235,21 @@ func (s *Session) prepareListed(ctx context.Context) (func() (func(*state.RP) er
 			if vp == nil {
 				return nil
 			}
-			rp.Decision = decideOne(ctx, w, decideJob{rp: rp, rev: revs[rp.Vault], vp: vp}, now)
+			dec := decideOne(ctx, w, decideJob{rp: rp, rev: revs[rp.Vault], vp: vp}, now)
 			// A decision made while the run is being interrupted may be a
 			// policy call cut short: save nothing of this page.
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			if dec.Outcome == state.Failed {
+				// The listing shares the machine with the emulator or AWS
+				// client work and the page writes, so a policy call can
+				// hit its time limit here for want of CPU alone: leave the
+				// RP to the decide pass, which records a failure that is
+				// the policy's own.
+				return nil
+			}
+			rp.Decision = dec
 			s.predecided.Add(1)
 			return nil
 		}, w.Close, nil
