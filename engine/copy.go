@@ -133,8 +133,12 @@ type CopySummary struct {
 // the copies.
 type Copier struct {
 	Store *state.Store
-	Jobs  CopyJobs // source account
-	Tags  Tagger   // destination account; nil: no tagging
+	// Pending, when set, are the included RPs not queued or copied yet
+	// (count and bytes by vault) of the state as it is: Preview then
+	// needs no scan when no copy record is open (Aggregate.Pending).
+	Pending map[string]*[2]int64
+	Jobs    CopyJobs // source account
+	Tags    Tagger   // destination account; nil: no tagging
 	// TagsFor returns the tag mapping of one RP; it is called from
 	// NewTagsFor's functions, one per tagging goroutine (Lua states are
 	// not shared). Nil: no tagging.
@@ -1244,29 +1248,39 @@ func (c *Copier) Preview(ctx context.Context) (CopySummary, error) {
 }
 
 // previewCount is Preview when no copy record is open: what loadRPs
-// and countLeft would give, counted in one scan.
+// and countLeft would give, counted in one scan, or taken from
+// c.Pending when the caller has it.
 func (c *Copier) previewCount(ctx context.Context, start time.Time) error {
 	var n, bytes int64
-	err := c.Store.ScanRPs(func(rp *state.RP) error {
-		if rp.Copy != state.CopyPending || rp.Decision == nil || rp.Decision.Outcome != state.Included {
-			return nil // copied or copying (its record is final), or not included
-		}
-		if t, ok := c.Targets[rp.Vault]; !ok || !t.Ready {
+	add := func(vault string, count, size int64) {
+		if t, ok := c.Targets[vault]; !ok || !t.Ready {
 			reason := "no destination for this vault"
 			if ok {
 				reason = t.Reason
 			}
-			c.sum.Waiting++
-			c.sum.WaitingByVault[rp.Vault]++
-			c.sum.WaitingReasons[rp.Vault] = reason
-			return nil
+			c.sum.Waiting += count
+			c.sum.WaitingByVault[vault] += count
+			c.sum.WaitingReasons[vault] = reason
+			return
 		}
-		n++
-		bytes += rp.Size
-		return ctx.Err()
-	})
-	if err != nil {
-		return err
+		n += count
+		bytes += size
+	}
+	if c.Pending != nil {
+		for vault, p := range c.Pending {
+			add(vault, p[0], p[1])
+		}
+	} else {
+		err := c.Store.ScanRPs(func(rp *state.RP) error {
+			if rp.Copy != state.CopyPending || rp.Decision == nil || rp.Decision.Outcome != state.Included {
+				return nil // copied or copying (its record is final), or not included
+			}
+			add(rp.Vault, 1, rp.Size)
+			return ctx.Err()
+		})
+		if err != nil {
+			return err
+		}
 	}
 	c.sum.Queued = n
 	c.Progress.setCopyTotal(c.sum.Completed+c.sum.Failed+n, c.sum.Bytes+bytes)

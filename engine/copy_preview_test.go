@@ -54,6 +54,16 @@ func TestPreviewCountEqualsSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same from the decide pass's aggregate, without a scan.
+	agg := NewAggregate()
+	if err := st.ScanRPs(func(rp *state.RP) error { agg.Add(rp); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	fromAgg := &Copier{Store: st, Targets: targets, Now: clock, Pending: agg.Pending()}
+	gotAgg, err := fromAgg.Preview(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	full := &Copier{Store: st, Targets: targets, Now: clock}
 	full.init()
 	open, _, err := full.loadRecords()
@@ -72,6 +82,12 @@ func TestPreviewCountEqualsSchedule(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("counted preview differs from the schedule's:\n got %+v\nwant %+v", got, want)
+	}
+	if !reflect.DeepEqual(gotAgg, want) {
+		t.Fatalf("preview from the aggregate differs from the schedule's:\n got %+v\nwant %+v", gotAgg, want)
+	}
+	if g, w := [2]int64{fromAgg.Progress.total, fromAgg.Progress.bytesTotal}, [2]int64{full.Progress.total, full.Progress.bytesTotal}; g != w {
+		t.Fatalf("progress copy total from the aggregate %v, want %v", g, w)
 	}
 	if g, w := [2]int64{fast.Progress.total, fast.Progress.bytesTotal}, [2]int64{full.Progress.total, full.Progress.bytesTotal}; g != w {
 		t.Fatalf("progress copy total %v, want %v", g, w)
