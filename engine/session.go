@@ -218,14 +218,14 @@ func (s *Session) prepareListed(ctx context.Context) (func() (func(*state.RP) er
 		revs[name] = revision(s.Policies.Hash, vp)
 	}
 	now := s.Now().UTC()
+	var join *joiner // shared by the workers
+	if s.Table != nil {
+		join = newJoiner(s.Table)
+	}
 	return func() (func(*state.RP) error, func(), error) {
 		w, err := s.Policies.NewWorker()
 		if err != nil {
 			return nil, nil, err
-		}
-		var join *joiner
-		if s.Table != nil {
-			join = newJoiner(s.Table)
 		}
 		return func(rp *state.RP) error {
 			if join != nil {
