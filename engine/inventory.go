@@ -121,7 +121,13 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 	}
 	var todo []job
 	vaultGen := map[string]uint64{}
+	fresh := map[string]bool{} // vaults with no RP in the state yet
 	for _, v := range vaults {
+		has, err := inv.Store.HasRPs(v.Name)
+		if err != nil {
+			return sum, err
+		}
+		fresh[v.Name] = !has
 		g := max(gen, v.Generation)
 		vaultGen[v.Name] = g
 		inv.Progress.setExpected(v.Name, v.NumberOfRecoveryPoints)
@@ -178,7 +184,7 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 			}
 			defer release()
 			for j := range ch {
-				n, res, err := inv.listPartition(ctx, j.v, j.p, prep)
+				n, res, err := inv.listPartition(ctx, j.v, j.p, state.PageOptions{Prepare: prep, MayExist: mayExist(fresh[j.v.Name], j.p)})
 				pages.Add(n)
 				newN.Add(int64(res.New))
 				changedN.Add(int64(res.Changed))
@@ -235,7 +241,7 @@ feed:
 			if err := inv.Store.PutPartitions([]*state.Partition{p}); err != nil {
 				return sum, err
 			}
-			n, res, err := inv.listPartition(ctx, v, p, nil)
+			n, res, err := inv.listPartition(ctx, v, p, state.PageOptions{})
 			sum.ListedPages += n
 			sum.New += int64(res.New)
 			sum.Changed += int64(res.Changed)
@@ -290,7 +296,7 @@ func (inv *Inventory) layout(v *state.Vault, g uint64) []*state.Partition {
 
 // listPartition lists one partition to its end, saving every page with
 // its cursor in one transaction.
-func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *state.Partition, prep func(*state.RP) error) (pages int64, res state.PageResult, err error) {
+func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *state.Partition, o state.PageOptions) (pages int64, res state.PageResult, err error) {
 	for !p.Done {
 		if err := ctx.Err(); err != nil {
 			return pages, res, err
@@ -323,7 +329,7 @@ func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *stat
 		p.Done = p.NextToken == ""
 		p.Pages++
 		p.Seen += int64(len(rps))
-		r, err := inv.Store.SavePagePrepared(p, rps, inv.Now().UTC(), prep)
+		r, err := inv.Store.SavePageWith(p, rps, inv.Now().UTC(), o)
 		if err != nil {
 			return pages, res, fmt.Errorf("save page of vault %s: %w", v.Name, err)
 		}
@@ -334,6 +340,32 @@ func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *stat
 		inv.Progress.addListed(v.Name, int64(len(rps)))
 	}
 	return pages, res, nil
+}
+
+// mayExist tells SavePageWith which RPs of partition p it must look up.
+// In a vault that had no RP when the run began, an RP can be in the
+// state already only if another partition listed it: partitions of
+// different types never share an RP, and partitions of one type share
+// only the overlap at their date bounds (layout). Elsewhere every RP is
+// looked up.
+func mayExist(fresh bool, p *state.Partition) func(*state.RP) bool {
+	switch {
+	case !fresh:
+		return nil
+	case p.ResourceType == "" && p.After == 0 && p.Before == 0:
+		// The vault's only partition being listed: a small vault's, or
+		// the catch-all of a vault whose typed partitions found nothing.
+		return func(*state.RP) bool { return false }
+	case p.ResourceType == "":
+		return nil
+	}
+	near := func(t time.Time, bound int64) bool {
+		d := t.Unix() - bound
+		return bound != 0 && d >= -2 && d <= 2
+	}
+	return func(rp *state.RP) bool {
+		return rp.ResourceType != p.ResourceType || near(rp.CreationDate, p.After) || near(rp.CreationDate, p.Before)
+	}
 }
 
 func partitionLabel(p *state.Partition) string {

@@ -217,22 +217,39 @@ type PageResult struct{ New, Changed, Unchanged int }
 // cursor in a single transaction: after a crash, either both are saved
 // or neither is, and the page is listed again.
 func (s *Store) SavePage(part *Partition, rps []*RP, now time.Time) (PageResult, error) {
-	return s.SavePagePrepared(part, rps, now, nil)
+	return s.SavePageWith(part, rps, now, PageOptions{})
 }
 
-// SavePagePrepared is SavePage with prepare called, inside the same
-// transaction, on each record about to be written new or with changed
-// listed fields while its copy is still pending: the engine joins the
-// metadata and decides it there, so that a cold run writes each RP
-// once. An error from prepare saves nothing.
-func (s *Store) SavePagePrepared(part *Partition, rps []*RP, now time.Time, prepare func(*RP) error) (PageResult, error) {
+// PageOptions are the engine's hooks into SavePageWith.
+type PageOptions struct {
+	// Prepare is called, inside the page's transaction, on each record
+	// about to be written new or with changed listed fields while its
+	// copy is still pending: the engine joins the metadata and decides
+	// it there, so that a cold run writes each RP once. An error from
+	// Prepare saves nothing.
+	Prepare func(*RP) error
+	// MayExist, when set and false for an RP, says the RP cannot be in
+	// the state yet: it is saved as new without looking it up. The
+	// inventory sets it for a vault that had no RP at all when the run
+	// began (HasRPs), where only partitions that overlap can list an RP
+	// twice.
+	MayExist func(*RP) bool
+}
+
+// SavePageWith is SavePage with the engine's hooks.
+func (s *Store) SavePageWith(part *Partition, rps []*RP, now time.Time, o PageOptions) (PageResult, error) {
 	var res PageResult
+	prepare := o.Prepare
 	err := s.db.Update(func(txn *badger.Txn) error {
 		res = PageResult{}
 		for _, rp := range rps {
 			k := rpKey(rp.Vault, rp.Arn)
 			old := &RP{}
-			found, err := getRP(txn, k, old)
+			found := false
+			var err error
+			if o.MayExist == nil || o.MayExist(rp) {
+				found, err = getRP(txn, k, old)
+			}
 			if err != nil {
 				return err
 			}
@@ -332,6 +349,20 @@ func getRP(txn *badger.Txn, key []byte, rp *RP) (bool, error) {
 		return false, err
 	}
 	return true, item.Value(func(b []byte) error { return DecodeRP(b, rp) })
+}
+
+// HasRPs reports whether the state holds any RP of vault.
+func (s *Store) HasRPs(vault string) (bool, error) {
+	var has bool
+	p := rpVaultPrefix(vault)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+		defer it.Close()
+		it.Seek(p)
+		has = it.ValidForPrefix(p)
+		return nil
+	})
+	return has, err
 }
 
 // ScanVault calls fn for every RP of one vault, in ARN order.
