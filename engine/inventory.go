@@ -53,7 +53,7 @@ type Inventory struct {
 	// Prepare, when set, is called once the vaults are listed. It returns
 	// a factory that each listing worker calls once for its own function
 	// (and its release) to apply to every RP a page adds or changes, in
-	// the page's transaction (state.SavePagePrepared).
+	// the page's transaction (state.PageOptions.Prepare).
 	Prepare func(ctx context.Context) (func() (func(*state.RP) error, func(), error), error)
 }
 
