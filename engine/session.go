@@ -67,6 +67,7 @@ type Session struct {
 	predecided    atomic.Int64 // RPs the inventory decided as it listed them
 	agg           *Aggregate   // plan counts from the last decide pass
 	aggEpochs     state.Epochs
+	pending       map[string]*[2]int64 // from the last decide step, as of aggEpochs
 
 	Inventoried, Enriched, Decided, Copied bool
 	InventorySummary                       InventorySummary
@@ -307,7 +308,7 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 		s.enrichPending = false
 	}
 	s.Decided, s.DecideSummary = true, sum
-	s.agg, s.aggEpochs = d.Agg, d.AggEpochs
+	s.agg, s.aggEpochs, s.pending = d.Agg, d.AggEpochs, d.Pending
 	return toMap(sum), nil
 }
 

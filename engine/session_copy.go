@@ -120,13 +120,13 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	}
 	var sum CopySummary
 	var err error
-	if s.DryRun && s.agg != nil {
-		// The decide pass counted what is pending; use it while the
-		// state is still the one it counted.
+	if s.DryRun && s.pending != nil {
+		// The decide step counted (or cached) what is pending; use it
+		// while the state is still the one it counted.
 		if ep, err := s.Store.Epochs(); err != nil {
 			return nil, err
 		} else if ep == s.aggEpochs {
-			c.Pending = s.agg.Pending()
+			c.Pending = s.pending
 		}
 	}
 	done := s.step(PhaseCopy)
