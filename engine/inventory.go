@@ -249,11 +249,15 @@ feed:
 				return sum, err
 			}
 		}
-		gone, err := inv.Store.MarkGone(v.Name, g)
-		if err != nil {
-			return sum, err
+		// A vault with no RP when the run began has only RPs this
+		// generation listed: none can be gone, so skip the scan.
+		if !fresh[v.Name] {
+			gone, err := inv.Store.MarkGone(v.Name, g)
+			if err != nil {
+				return sum, err
+			}
+			sum.Gone += int64(gone)
 		}
-		sum.Gone += int64(gone)
 		cur, _, err := inv.Store.GetVault(state.Source, v.Name)
 		if err != nil {
 			return sum, err
