@@ -114,7 +114,7 @@ func TestListingDecidesLikeTheDecidePass(t *testing.T) {
 		return backup.NewFromConfig(env.Config(t, testenv.ProfileSource)), backup.NewFromConfig(env.Config(t, testenv.ProfileDestination)), nil
 	}
 	ctx := context.Background()
-	s := &engine.Session{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true}
+	s := &engine.Session{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true}
 	if err := s.Configure(cfg); err != nil {
 		t.Fatal(err)
 	}

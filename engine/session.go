@@ -38,6 +38,11 @@ type Session struct {
 	// Clients, when set, replace the AWS clients built from profiles
 	// (tests inject wrapped clients here).
 	Clients func(cfg luabind.ScriptConfig) (src, dst AccountAPI, err error)
+	// DecideWhileListing (plan): the inventory joins the metadata to and
+	// decides each RP it adds or changes as it saves its page, so that
+	// a cold run writes each RP once (prepareListed). Commands that may
+	// stop after the inventory leave deciding to the decide step.
+	DecideWhileListing bool
 	// DryRun (plan): replication and copying only work out what they
 	// would do; nothing is written to AWS.
 	DryRun bool
@@ -187,7 +192,10 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 	if err := s.ready(); err != nil {
 		return nil, err
 	}
-	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: s.Progress, Prepare: s.prepareListed}
+	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: s.Progress}
+	if s.DecideWhileListing {
+		inv.Prepare = s.prepareListed
+	}
 	done := s.step(PhaseInventory)
 	sum, err := inv.Run(ctx)
 	done(sum, err)
