@@ -133,8 +133,12 @@ type CopySummary struct {
 // the copies.
 type Copier struct {
 	Store *state.Store
-	Jobs  CopyJobs // source account
-	Tags  Tagger   // destination account; nil: no tagging
+	// Pending, when set, are the included RPs not queued or copied yet
+	// (count and bytes by vault) of the state as it is: Preview then
+	// needs no scan when no copy record is open (Aggregate.Pending).
+	Pending map[string]*[2]int64
+	Jobs    CopyJobs // source account
+	Tags    Tagger   // destination account; nil: no tagging
 	// TagsFor returns the tag mapping of one RP; it is called from
 	// NewTagsFor's functions, one per tagging goroutine (Lua states are
 	// not shared). Nil: no tagging.
@@ -307,6 +311,16 @@ func (c *Copier) countLeft() {
 // load builds the schedule from the state: included RPs never started,
 // and copy records not yet final.
 func (c *Copier) load(ctx context.Context) ([]tagReq, error) {
+	open, tagQueue, err := c.loadRecords()
+	if err != nil {
+		return nil, err
+	}
+	return tagQueue, c.loadRPs(ctx, open)
+}
+
+// loadRecords reads the copy records: it counts the final ones and
+// returns the open ones (by vault and ARN) and the copies still to tag.
+func (c *Copier) loadRecords() (map[string]*state.CopyRecord, []tagReq, error) {
 	open := map[string]*state.CopyRecord{}
 	var tagQueue []tagReq
 	err := c.Store.ScanCopies(func(r *state.CopyRecord) error {
@@ -333,9 +347,12 @@ func (c *Copier) load(ctx context.Context) ([]tagReq, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
+	return open, tagQueue, err
+}
+
+// loadRPs builds the schedule: the included RPs never started and the
+// RPs of the open copy records.
+func (c *Copier) loadRPs(ctx context.Context, open map[string]*state.CopyRecord) error {
 	c.s = sched{byName: map[string]*vaultSched{}, cap: float64(c.Opts.MaxInFlight), maxCap: float64(c.Opts.MaxInFlight)}
 	vcap := math.Inf(1)
 	if c.Opts.VaultCap > 0 {
@@ -343,7 +360,7 @@ func (c *Copier) load(ctx context.Context) ([]tagReq, error) {
 	}
 	chains := map[string]*chain{}
 	c.chains = chains
-	err = c.Store.ScanRPs(func(rp *state.RP) error {
+	err := c.Store.ScanRPs(func(rp *state.RP) error {
 		var rec *state.CopyRecord
 		switch rp.Copy {
 		case state.CopyPending:
@@ -401,7 +418,7 @@ func (c *Copier) load(ctx context.Context) ([]tagReq, error) {
 		return ctx.Err()
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sort.Slice(c.s.vaults, func(i, j int) bool { return c.s.vaults[i].name < c.s.vaults[j].name })
 	now := c.Now()
@@ -442,7 +459,7 @@ func (c *Copier) load(ctx context.Context) ([]tagReq, error) {
 		c.s.park(ch, now)
 	}
 	c.publishTotal(chains)
-	return tagQueue, nil
+	return nil
 }
 
 func failureKey(r *state.CopyRecord) string {
@@ -1239,12 +1256,63 @@ func (c *Copier) publish() {
 // Preview works out what Run would start, without calling AWS.
 func (c *Copier) Preview(ctx context.Context) (CopySummary, error) {
 	c.init()
-	if _, err := c.load(ctx); err != nil {
+	start := c.Now()
+	open, _, err := c.loadRecords()
+	if err != nil {
+		return c.sum, err
+	}
+	if len(open) == 0 {
+		// No job in flight, in retry or intended: nothing to schedule
+		// around, so count instead of building the schedule (at a
+		// million RPs that is hundreds of thousands of queue items).
+		return c.sum, c.previewCount(ctx, start)
+	}
+	if err := c.loadRPs(ctx, open); err != nil {
 		return c.sum, err
 	}
 	c.dirty = map[*state.CopyRecord]bool{} // nothing is written
-	start := c.Now()
 	return c.sum, c.finishPreview(start)
+}
+
+// previewCount is Preview when no copy record is open: what loadRPs
+// and countLeft would give, counted in one scan, or taken from
+// c.Pending when the caller has it.
+func (c *Copier) previewCount(ctx context.Context, start time.Time) error {
+	var n, bytes int64
+	add := func(vault string, count, size int64) {
+		if t, ok := c.Targets[vault]; !ok || !t.Ready {
+			reason := "no destination for this vault"
+			if ok {
+				reason = t.Reason
+			}
+			c.sum.Waiting += count
+			c.sum.WaitingByVault[vault] += count
+			c.sum.WaitingReasons[vault] = reason
+			return
+		}
+		n += count
+		bytes += size
+	}
+	if c.Pending != nil {
+		for vault, p := range c.Pending {
+			add(vault, p[0], p[1])
+		}
+	} else {
+		err := c.Store.ScanRPs(func(rp *state.RP) error {
+			if rp.Copy != state.CopyPending || rp.Decision == nil || rp.Decision.Outcome != state.Included {
+				return nil // copied or copying (its record is final), or not included
+			}
+			add(rp.Vault, 1, rp.Size)
+			return ctx.Err()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	c.sum.Queued = n
+	c.Progress.setCopyTotal(c.sum.Completed+c.sum.Failed+n, c.sum.Bytes+bytes)
+	c.sum.Elapsed = c.Now().Sub(start)
+	return nil
 }
 
 func (c *Copier) finishPreview(start time.Time) error {

@@ -105,6 +105,10 @@ type Decider struct {
 	// Nil when Run answered from its cache.
 	Agg       *Aggregate
 	AggEpochs state.Epochs
+	// Pending, after any Run (from its cache too, when the cache has
+	// them), are the included RPs not queued or copied yet, as count and
+	// bytes by vault (Copier.Pending), as of AggEpochs. Nil when unknown.
+	Pending map[string]*[2]int64
 }
 
 // revision fingerprints everything a decision for one vault depends on:
@@ -172,6 +176,8 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 		Epochs     state.Epochs  `json:"epochs"`
 		ValidUntil time.Time     `json:"valid_until"`
 		Summary    DecideSummary `json:"summary"`
+		// Pending by vault: count and bytes (older caches lack it).
+		Pending map[string]*[2]int64 `json:"pending,omitempty"`
 	}
 	revsKey := revisionsKey(revs)
 	ep, err := d.Store.Epochs()
@@ -183,6 +189,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 		return sum, err
 	} else if ok && d.Table == nil && c.Revs == revsKey && c.Epochs == ep && now.Before(c.ValidUntil) {
 		c.Summary.Redecided = 0
+		d.Pending, d.AggEpochs = c.Pending, ep
 		return c.Summary, nil
 	}
 	validUntil := now.Add(24 * time.Hour)
@@ -282,7 +289,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 			validUntil = *t
 		}
 		rev := revs[rp.Vault]
-		if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+ruleGone) {
+		if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+ruleGone) && !wentCold(rp, d, now) {
 			counts.count(rp)
 			scanAgg.Add(rp)
 			return nil
@@ -321,8 +328,15 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 		return sum, err
 	}
 	scanAgg.Merge(writerAgg)
-	d.Agg, d.AggEpochs = scanAgg, ep
-	return sum, d.Store.PutCache("decide", cache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum})
+	d.Agg, d.AggEpochs, d.Pending = scanAgg, ep, scanAgg.Pending()
+	return sum, d.Store.PutCache("decide", cache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum, Pending: d.Pending})
+}
+
+// wentCold reports whether rp reached its cold storage date between
+// decision d and now: the cold-storage rule may now answer otherwise.
+func wentCold(rp *state.RP, d *state.Decision, now time.Time) bool {
+	t := rp.MoveToColdAt
+	return t != nil && t.After(d.At) && !t.After(now)
 }
 
 // revisionsKey fingerprints every vault's decision revision.

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/state"
@@ -123,15 +124,22 @@ func EnrichCounts(ctx context.Context, st *state.Store, t *metadata.Table) (Enri
 	return sum, err
 }
 
-// joiner sets an RP's metadata snapshot from the table, hashing each
-// table entry once.
+// joiner sets an RP's metadata snapshot from the table, building and
+// hashing each table entry's snapshot once. RPs joined to one entry
+// share its snapshot (read-only). Safe for concurrent use.
 type joiner struct {
-	t      *metadata.Table
-	hashes map[*metadata.Entry]string
+	t    *metadata.Table
+	mu   sync.Mutex
+	done map[*metadata.Entry]joined
+}
+
+type joined struct {
+	m *state.Meta
+	h string
 }
 
 func newJoiner(t *metadata.Table) *joiner {
-	return &joiner{t: t, hashes: map[*metadata.Entry]string{}}
+	return &joiner{t: t, done: map[*metadata.Entry]joined{}}
 }
 
 // apply updates rp's metadata and reports whether it changed.
@@ -140,15 +148,18 @@ func (j *joiner) apply(rp *state.RP) bool {
 	var m *state.Meta
 	h := "none"
 	if ok {
-		m = &state.Meta{Fields: e.Fields, Blank: e.Blank, Lines: e.Lines}
-		if c := e.Conflict; c != nil {
-			m.Conflict = &state.Conflict{Field: c.Field, Values: c.Values, Lines: c.Lines}
+		j.mu.Lock()
+		jd, seen := j.done[e]
+		if !seen {
+			jd.m = &state.Meta{Fields: e.Fields, Blank: e.Blank, Lines: e.Lines}
+			if c := e.Conflict; c != nil {
+				jd.m.Conflict = &state.Conflict{Field: c.Field, Values: c.Values, Lines: c.Lines}
+			}
+			jd.h = metaHash(jd.m)
+			j.done[e] = jd
 		}
-		var seen bool
-		if h, seen = j.hashes[e]; !seen {
-			h = metaHash(m)
-			j.hashes[e] = h
-		}
+		j.mu.Unlock()
+		m, h = jd.m, jd.h
 	}
 	if rp.Enriched && rp.MetaHash == h {
 		return false

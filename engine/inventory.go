@@ -50,6 +50,11 @@ type Inventory struct {
 	SplitAbove int64
 	Now        func() time.Time
 	Progress   *Progress
+	// Prepare, when set, is called once the vaults are listed. It returns
+	// a factory that each listing worker calls once for its own function
+	// (and its release) to apply to every RP a page adds or changes, in
+	// the page's transaction (state.PageOptions.Prepare).
+	Prepare func(ctx context.Context) (func() (func(*state.RP) error, func(), error), error)
 }
 
 // InventorySummary is what one inventory pass did.
@@ -103,6 +108,12 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 	}
 	sum.Vaults = len(vaults)
 	sum.Resumed = true
+	newPrep := func() (func(*state.RP) error, func(), error) { return nil, func() {}, nil }
+	if inv.Prepare != nil {
+		if newPrep, err = inv.Prepare(ctx); err != nil {
+			return sum, err
+		}
+	}
 
 	type job struct {
 		v *state.Vault
@@ -110,7 +121,13 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 	}
 	var todo []job
 	vaultGen := map[string]uint64{}
+	fresh := map[string]bool{} // vaults with no RP in the state yet
 	for _, v := range vaults {
+		has, err := inv.Store.HasRPs(v.Name)
+		if err != nil {
+			return sum, err
+		}
+		fresh[v.Name] = !has
 		g := max(gen, v.Generation)
 		vaultGen[v.Name] = g
 		inv.Progress.setExpected(v.Name, v.NumberOfRecoveryPoints)
@@ -153,8 +170,21 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			prep, release, err := newPrep()
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+				for range ch {
+				}
+				return
+			}
+			defer release()
 			for j := range ch {
-				n, res, err := inv.listPartition(ctx, j.v, j.p)
+				n, res, err := inv.listPartition(ctx, j.v, j.p, state.PageOptions{Prepare: prep, MayExist: mayExist(fresh[j.v.Name], j.p)})
 				pages.Add(n)
 				newN.Add(int64(res.New))
 				changedN.Add(int64(res.Changed))
@@ -211,7 +241,7 @@ feed:
 			if err := inv.Store.PutPartitions([]*state.Partition{p}); err != nil {
 				return sum, err
 			}
-			n, res, err := inv.listPartition(ctx, v, p)
+			n, res, err := inv.listPartition(ctx, v, p, state.PageOptions{})
 			sum.ListedPages += n
 			sum.New += int64(res.New)
 			sum.Changed += int64(res.Changed)
@@ -219,11 +249,15 @@ feed:
 				return sum, err
 			}
 		}
-		gone, err := inv.Store.MarkGone(v.Name, g)
-		if err != nil {
-			return sum, err
+		// A vault with no RP when the run began has only RPs this
+		// generation listed: none can be gone, so skip the scan.
+		if !fresh[v.Name] {
+			gone, err := inv.Store.MarkGone(v.Name, g)
+			if err != nil {
+				return sum, err
+			}
+			sum.Gone += int64(gone)
 		}
-		sum.Gone += int64(gone)
 		cur, _, err := inv.Store.GetVault(state.Source, v.Name)
 		if err != nil {
 			return sum, err
@@ -266,7 +300,7 @@ func (inv *Inventory) layout(v *state.Vault, g uint64) []*state.Partition {
 
 // listPartition lists one partition to its end, saving every page with
 // its cursor in one transaction.
-func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *state.Partition) (pages int64, res state.PageResult, err error) {
+func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *state.Partition, o state.PageOptions) (pages int64, res state.PageResult, err error) {
 	for !p.Done {
 		if err := ctx.Err(); err != nil {
 			return pages, res, err
@@ -299,7 +333,7 @@ func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *stat
 		p.Done = p.NextToken == ""
 		p.Pages++
 		p.Seen += int64(len(rps))
-		r, err := inv.Store.SavePage(p, rps, inv.Now().UTC())
+		r, err := inv.Store.SavePageWith(p, rps, inv.Now().UTC(), o)
 		if err != nil {
 			return pages, res, fmt.Errorf("save page of vault %s: %w", v.Name, err)
 		}
@@ -310,6 +344,32 @@ func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *stat
 		inv.Progress.addListed(v.Name, int64(len(rps)))
 	}
 	return pages, res, nil
+}
+
+// mayExist tells SavePageWith which RPs of partition p it must look up.
+// In a vault that had no RP when the run began, an RP can be in the
+// state already only if another partition listed it: partitions of
+// different types never share an RP, and partitions of one type share
+// only the overlap at their date bounds (layout). Elsewhere every RP is
+// looked up.
+func mayExist(fresh bool, p *state.Partition) func(*state.RP) bool {
+	switch {
+	case !fresh:
+		return nil
+	case p.ResourceType == "" && p.After == 0 && p.Before == 0:
+		// The vault's only partition being listed: a small vault's, or
+		// the catch-all of a vault whose typed partitions found nothing.
+		return func(*state.RP) bool { return false }
+	case p.ResourceType == "":
+		return nil
+	}
+	near := func(t time.Time, bound int64) bool {
+		d := t.Unix() - bound
+		return bound != 0 && d >= -2 && d <= 2
+	}
+	return func(rp *state.RP) bool {
+		return rp.ResourceType != p.ResourceType || near(rp.CreationDate, p.After) || near(rp.CreationDate, p.Before)
+	}
 }
 
 func partitionLabel(p *state.Partition) string {

@@ -86,6 +86,9 @@ func TestInventoryListsEverySourceRP(t *testing.T) {
 	if sum.RecoveryPoints != int64(want) {
 		t.Fatalf("inventory has %d RPs, the source lists %d", sum.RecoveryPoints, want)
 	}
+	if sum.New != int64(want) || sum.Changed != 0 {
+		t.Fatalf("a first inventory counts %d new and %d changed, want %d new", sum.New, sum.Changed, want)
+	}
 	if sum.Partitions <= sum.Vaults {
 		t.Fatalf("expected large vaults to be split: %d partitions for %d vaults", sum.Partitions, sum.Vaults)
 	}

@@ -148,17 +148,29 @@ type Aggregate struct {
 	noMeta    map[string]bool
 	used      map[string]bool
 	rpsNoMeta int64
+	// pending are the RPs included and not queued or copied yet, with
+	// their bytes, by vault: what a copy preview counts.
+	pending map[string]*[2]int64
 }
 
 // NewAggregate makes an empty aggregate.
 func NewAggregate() *Aggregate {
 	return &Aggregate{totals: newCounts(), vaults: map[string]*VaultReport{}, types: map[string]map[string]*TypeCounts{},
-		noMeta: map[string]bool{}, used: map[string]bool{}}
+		noMeta: map[string]bool{}, used: map[string]bool{}, pending: map[string]*[2]int64{}}
 }
 
 // Add counts one RP with its current decision.
 func (a *Aggregate) Add(rp *state.RP) {
 	a.used[rp.ResourceArn] = true
+	if rp.Copy == state.CopyPending && rp.Decision != nil && rp.Decision.Outcome == state.Included {
+		p := a.pending[rp.Vault]
+		if p == nil {
+			p = &[2]int64{}
+			a.pending[rp.Vault] = p
+		}
+		p[0]++
+		p[1] += rp.Size
+	}
 	if rp.Gone {
 		return
 	}
@@ -225,8 +237,21 @@ func (a *Aggregate) Merge(b *Aggregate) {
 	for k := range b.used {
 		a.used[k] = true
 	}
+	for k, bp := range b.pending {
+		p := a.pending[k]
+		if p == nil {
+			p = &[2]int64{}
+			a.pending[k] = p
+		}
+		p[0] += bp[0]
+		p[1] += bp[1]
+	}
 	a.rpsNoMeta += b.rpsNoMeta
 }
+
+// Pending returns the included RPs not queued or copied yet, as count and
+// bytes by vault (Copier.Pending).
+func (a *Aggregate) Pending() map[string]*[2]int64 { return a.pending }
 
 // BuildPlan aggregates the state into a plan with one scan.
 func BuildPlan(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, table *metadata.Table, now time.Time) (*Plan, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -89,5 +91,124 @@ func testAggregate(t *testing.T, fused bool) {
 	}
 	if scanned.Totals.Included != sum.Included || scanned.Totals.RecoveryPoints == 0 {
 		t.Fatalf("plan totals %+v disagree with the decide summary %+v", scanned.Totals, sum)
+	}
+}
+
+// A session's inventory joins and decides each RP as it lists it, so
+// that a cold run writes every RP once. The decisions and the plan must
+// be the ones the separate enrich and decide passes make.
+func TestListingDecidesLikeTheDecidePass(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: 1200})
+	csv := filepath.Join(t.TempDir(), "metadata.csv")
+	if err := os.WriteFile(csv, env.Metadata(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	cfg := luabind.ScriptConfig{
+		Source:      luabind.Endpoint{Profile: testenv.ProfileSource, Account: "111111111111", Region: "us-east-1"},
+		Destination: luabind.Endpoint{Profile: testenv.ProfileDestination, Account: "222222222222", Region: "us-east-1"},
+		Metadata:    csv,
+		Policies:    luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"},
+	}
+	clients := func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error) {
+		return backup.NewFromConfig(env.Config(t, testenv.ProfileSource)), backup.NewFromConfig(env.Config(t, testenv.ProfileDestination)), nil
+	}
+	ctx := context.Background()
+	s := &engine.Session{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true}
+	if err := s.Configure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Inventory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	decided := map[string]string{}
+	if err := s.Store.ScanRPs(func(rp *state.RP) error {
+		if rp.Decision == nil || !rp.Enriched {
+			t.Fatalf("RP %s was listed without its decision or metadata", rp.Arn)
+		}
+		decided[rp.Arn] = rp.Decision.Outcome + "/" + rp.Decision.Reason + "/" + rp.Decision.PolicyHash + "/" + rp.MetaHash
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Store.Epochs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enrich(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Decide(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, err := s.Store.Epochs(); err != nil || after != before {
+		t.Fatalf("the enrich and decide steps after a deciding listing wrote records: epochs %+v, then %+v (%v)", before, after, err)
+	}
+	if s.DecideSummary.Redecided != int64(len(decided)) {
+		t.Fatalf("decided in this run: %d, want the %d RPs listed (%v)", s.DecideSummary.Redecided, len(decided), out)
+	}
+	// The same state decided from scratch by the passes gives the same
+	// decisions.
+	if _, err := s.Store.ResetDecisions(""); err != nil {
+		t.Fatal(err)
+	}
+	d := &engine.Decider{Store: s.Store, Policies: s.Policies, Table: s.Table}
+	sum, err := d.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Redecided != int64(len(decided)) || sum.Included != s.DecideSummary.Included || sum.Ineligible != s.DecideSummary.Ineligible {
+		t.Fatalf("decide pass %+v, listing %+v", sum, s.DecideSummary)
+	}
+	if err := s.Store.ScanRPs(func(rp *state.RP) error {
+		got := rp.Decision.Outcome + "/" + rp.Decision.Reason + "/" + rp.Decision.PolicyHash + "/" + rp.MetaHash
+		if got != decided[rp.Arn] {
+			t.Fatalf("RP %s: decide pass %q, listing %q", rp.Arn, got, decided[rp.Arn])
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A decision made before an RP's cold storage date is made again once
+// the date has passed, even when nothing else changed.
+func TestDecisionRedoneAfterColdDate(t *testing.T) {
+	st := openStore(t)
+	_, file, _, _ := runtime.Caller(0)
+	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.PutVault(&state.Vault{Side: state.Source, Name: "vault-1", Arn: "arn:aws:backup:us-east-1:111111111111:backup-vault:vault-1", VaultType: "BACKUP_VAULT"}); err != nil {
+		t.Fatal(err)
+	}
+	cold := t0.Add(48 * time.Hour)
+	rp := &state.RP{Arn: "arn:aws:ec2:us-east-1::snapshot/snap-1", Vault: "vault-1", ResourceArn: "arn:aws:ec2:us-east-1:111111111111:volume/vol-1",
+		ResourceType: "EBS", Status: "COMPLETED", CreationDate: t0.Add(-time.Hour), MoveToColdAt: &cold,
+		EncryptionKeyArn: "arn:aws:kms:us-east-1:111111111111:key/k", IsEncrypted: true}
+	if _, err := st.SavePage(&state.Partition{Vault: "vault-1", ID: state.PartitionID("", 0), Generation: 1}, []*state.RP{rp}, t0); err != nil {
+		t.Fatal(err)
+	}
+	outcome := func(now time.Time) string {
+		t.Helper()
+		if _, err := (&engine.Decider{Store: st, Policies: pol, Now: func() time.Time { return now }}).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := st.GetRP("vault-1", rp.Arn)
+		if err != nil || got.Decision == nil {
+			t.Fatalf("no decision: %v", err)
+		}
+		return got.Decision.Outcome + " " + got.Decision.Rule
+	}
+	before := outcome(t0)
+	if before == state.Ineligible+" engine:cold-storage" {
+		t.Fatalf("decided cold before its date: %s", before)
+	}
+	if after := outcome(cold.Add(time.Hour)); after != state.Ineligible+" engine:cold-storage" {
+		t.Fatalf("after its cold date the RP is %s (before: %s)", after, before)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/backup"
@@ -38,6 +39,11 @@ type Session struct {
 	// Clients, when set, replace the AWS clients built from profiles
 	// (tests inject wrapped clients here).
 	Clients func(cfg luabind.ScriptConfig) (src, dst AccountAPI, err error)
+	// DecideWhileListing (plan): the inventory joins the metadata to and
+	// decides each RP it adds or changes as it saves its page, so that
+	// a cold run writes each RP once (prepareListed). Commands that may
+	// stop after the inventory leave deciding to the decide step.
+	DecideWhileListing bool
 	// DryRun (plan): replication and copying only work out what they
 	// would do; nothing is written to AWS.
 	DryRun bool
@@ -63,9 +69,11 @@ type Session struct {
 	// Replication is what the last replicate step did, by source vault.
 	Replication map[string]*DestinationStatus
 
-	enrichPending bool       // enrich counted; the join rides on the next decide
-	agg           *Aggregate // plan counts from the last decide pass
+	enrichPending bool         // enrich counted; the join rides on the next decide
+	predecided    atomic.Int64 // RPs the inventory decided as it listed them
+	agg           *Aggregate   // plan counts from the last decide pass
 	aggEpochs     state.Epochs
+	pending       map[string]*[2]int64 // from the last decide step, as of aggEpochs
 
 	// live guards Store and copier for an attached REPL (LiveStore,
 	// Requeue), which runs in another goroutine.
@@ -226,6 +234,9 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 		return nil, err
 	}
 	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: s.Progress}
+	if s.DecideWhileListing {
+		inv.Prepare = s.prepareListed
+	}
 	done := s.step(PhaseInventory)
 	sum, err := inv.Run(ctx)
 	done(sum, err)
@@ -234,6 +245,65 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 	}
 	s.Inventoried, s.InventorySummary = true, sum
 	return toMap(sum), nil
+}
+
+// prepareListed makes the inventory join the metadata to each RP it
+// lists new (or changed) and decide it with the vault's revision, as
+// the decide pass would, in the transaction that saves its page. A cold
+// run then writes every RP once: the enrich and decide steps that follow
+// find every decision current and only count. The RPs decided here are
+// reported by the next decide step as decided in this run.
+func (s *Session) prepareListed(ctx context.Context) (func() (func(*state.RP) error, func(), error), error) {
+	w0, err := s.Policies.NewWorker()
+	if err != nil {
+		return nil, err
+	}
+	plans, err := MapVaults(ctx, s.Store, w0)
+	w0.Close()
+	if err != nil {
+		return nil, err
+	}
+	revs := make(map[string]string, len(plans))
+	for name, vp := range plans {
+		revs[name] = revision(s.Policies.Hash, vp)
+	}
+	now := s.Now().UTC()
+	var join *joiner // shared by the workers
+	if s.Table != nil {
+		join = newJoiner(s.Table)
+	}
+	return func() (func(*state.RP) error, func(), error) {
+		w, err := s.Policies.NewWorker()
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(rp *state.RP) error {
+			if join != nil {
+				join.apply(rp)
+			}
+			vp := plans[rp.Vault]
+			if vp == nil {
+				return nil
+			}
+			dec := decideOne(ctx, w, decideJob{rp: rp, rev: revs[rp.Vault], vp: vp}, now)
+			// A decision made while the run is being interrupted may be a
+			// policy call cut short: save nothing of this page.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if dec.Outcome == state.Failed {
+				// The listing shares the machine with the emulator or AWS
+				// client work and the page writes, so a policy call can
+				// hit its time limit here for want of CPU alone: leave the
+				// RP to the decide pass, which records a failure that is
+				// the policy's own.
+				return nil
+			}
+			rp.Decision = dec
+			s.predecided.Add(1)
+			return nil
+		}, w.Close, nil
+	}, nil
 }
 
 // Enrich joins the metadata CSV.
@@ -273,6 +343,9 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 	}
 	done := s.step(PhaseDecide)
 	sum, err := d.Run(ctx)
+	if err == nil {
+		sum.Redecided += s.predecided.Swap(0)
+	}
 	done(sum, err)
 	if err != nil {
 		return nil, err
@@ -284,7 +357,7 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 		s.enrichPending = false
 	}
 	s.Decided, s.DecideSummary = true, sum
-	s.agg, s.aggEpochs = d.Agg, d.AggEpochs
+	s.agg, s.aggEpochs, s.pending = d.Agg, d.AggEpochs, d.Pending
 	return toMap(sum), nil
 }
 

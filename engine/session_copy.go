@@ -120,6 +120,15 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	}
 	var sum CopySummary
 	var err error
+	if s.DryRun && s.pending != nil {
+		// The decide step counted (or cached) what is pending; use it
+		// while the state is still the one it counted.
+		if ep, err := s.Store.Epochs(); err != nil {
+			return nil, err
+		} else if ep == s.aggEpochs {
+			c.Pending = s.pending
+		}
+	}
 	done := s.step(PhaseCopy)
 	if s.DryRun {
 		sum, err = c.Preview(ctx)

@@ -22,9 +22,13 @@ done
 mkdir -p "$WORK/run" && cp -r examples policies "$WORK/run/" && ln -s "$WORK/testenv-run" "$WORK/run/testenv-run"
 go build -o "$WORK/peakrss" ./scripts/peakrss
 cd "$WORK/run"
+# CPU seconds (user + system) the emulator has used so far.
+emucpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$PID/stat" 2>/dev/null || echo 0; }
 echo "== cold plan ($N recovery points)"
+e0=$(emucpu)
 "$WORK/peakrss" -- "$BIN" plan examples/migrate.lua --state "$WORK/state" --json --out "$WORK/plan.json" >/dev/null 2>"$WORK/cold.err" || { cat "$WORK/cold.err"; exit 1; }
 grep peakrss "$WORK/cold.err"
+echo "emulator CPU during the cold plan: $(awk -v a="$e0" -v b="$(emucpu)" 'BEGIN{printf "%.1f", b-a}') s"
 cold=$(grep -o 'wall [0-9.]*' "$WORK/cold.err" | awk '{print $2}')
 total=$(grep -o '"recovery_points": [0-9]*' "$WORK/plan.json" | head -1 | awk '{print $2}')
 awk -v n="$total" -v s="$cold" 'BEGIN{printf "recovery points: %d, %.0f RPs/s\n", n, n/s}'

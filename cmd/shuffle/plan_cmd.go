@@ -114,6 +114,8 @@ docs/operator-guide.md); --out also writes it to a file.`,
 			defer cancel()
 			s := sf.session()
 			s.DryRun = true
+			// The report needs every decision: make them while listing.
+			s.DecideWhileListing = true
 			defer s.Close()
 			start := time.Now()
 			// With --json, stdout is the report alone; the script's own

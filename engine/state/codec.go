@@ -62,6 +62,7 @@ func (e *enc) strs(xs []string) {
 type dec struct {
 	b   []byte
 	err error
+	in  *Decoder // nil: every string is allocated
 }
 
 func (d *dec) uv() uint64 {
@@ -107,6 +108,33 @@ func (d *dec) str() string {
 	d.b = d.b[n:]
 	return s
 }
+
+// istr reads a string that often repeats across records (a vault, a key
+// ARN, a metadata value, a decision reason): a scan shares one copy.
+func (d *dec) istr() string {
+	if d.in == nil {
+		return d.str()
+	}
+	n := d.uv()
+	if d.err != nil || uint64(len(d.b)) < n {
+		d.err = errShort
+		return ""
+	}
+	s := d.in.intern(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+// skip passes over one string.
+func (d *dec) skip() {
+	n := d.uv()
+	if d.err != nil || uint64(len(d.b)) < n {
+		d.err = errShort
+		return
+	}
+	d.b = d.b[n:]
+}
+
 func (d *dec) t() time.Time {
 	v := d.iv()
 	if v == 0 {
@@ -154,7 +182,7 @@ func (d *dec) strs() []string {
 	}
 	out := make([]string, n)
 	for i := range out {
-		out[i] = d.str()
+		out[i] = d.istr()
 	}
 	return out
 }
@@ -242,21 +270,68 @@ func EncodeRP(r *RP) []byte {
 }
 
 // DecodeRP decodes a record written by EncodeRP (or an older JSON one).
-func DecodeRP(b []byte, r *RP) error {
+func DecodeRP(b []byte, r *RP) error { return (*Decoder)(nil).Decode(b, r) }
+
+// Decoder decodes many records, as a scan does. It shares the strings
+// that repeat from record to record (vault, key and role ARNs, metadata,
+// decision reasons) and the metadata snapshots themselves, so that a
+// million-record scan allocates little beyond the ARNs. Records decoded
+// by one Decoder may share their Meta: callers replace an RP's Meta,
+// never change it in place. A nil *Decoder shares nothing.
+type Decoder struct {
+	strs  map[string]string
+	metas map[string]*Meta
+}
+
+// NewDecoder returns a Decoder for one scan.
+func NewDecoder() *Decoder {
+	return &Decoder{strs: make(map[string]string, 1024), metas: make(map[string]*Meta, 1024)}
+}
+
+// Bounds on what a Decoder keeps, so that a scan's memory stays flat
+// whatever the data.
+const (
+	maxInterned = 1 << 16
+	maxMetas    = 1 << 15
+)
+
+func (x *Decoder) intern(b []byte) string {
+	if s, ok := x.strs[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	if len(x.strs) < maxInterned {
+		x.strs[s] = s
+	}
+	return s
+}
+
+// Decode decodes one record into r.
+func (x *Decoder) Decode(b []byte, r *RP) error {
 	if len(b) > 0 && b[0] == '{' {
 		return json.Unmarshal(b, r)
 	}
 	if len(b) < 2 || b[0] != rpCodecV1 {
 		return fmt.Errorf("unknown recovery point record version %d; use a newer shuffle", firstByte(b))
 	}
-	d := &dec{b: b[2:]}
+	d := &dec{b: b[2:], in: x}
 	flags := b[1]
 	*r = RP{V: schemaVersion}
 	r.IsEncrypted, r.Gone, r.Enriched = flags&flagEncrypted != 0, flags&flagGone != 0, flags&flagEnriched != 0
-	for _, p := range []*string{&r.Arn, &r.Vault, &r.ResourceArn, &r.ResourceType, &r.ResourceName, &r.Status, &r.StatusMessage,
-		&r.EncryptionKeyArn, &r.EncryptionKeyType, &r.ParentArn, &r.BackupPlanID, &r.IamRoleArn, &r.MetaHash, &r.Copy} {
-		*p = d.str()
-	}
+	r.Arn = d.str()
+	r.Vault = d.istr()
+	r.ResourceArn = d.str()
+	r.ResourceType = d.istr()
+	r.ResourceName = d.str()
+	r.Status = d.istr()
+	r.StatusMessage = d.istr()
+	r.EncryptionKeyArn = d.istr()
+	r.EncryptionKeyType = d.istr()
+	r.ParentArn = d.str()
+	r.BackupPlanID = d.istr()
+	r.IamRoleArn = d.istr()
+	r.MetaHash = d.istr()
+	r.Copy = d.istr()
 	r.CreationDate = d.t()
 	r.FirstSeen = d.t()
 	r.CompletionDate = d.optT()
@@ -267,33 +342,81 @@ func DecodeRP(b []byte, r *RP) error {
 	r.ColdAfterDays = d.optI()
 	r.Seen = d.uv()
 	if flags&flagMeta != 0 {
-		m := &Meta{}
-		if n := d.count(); n > 0 {
-			m.Fields = make(map[string]string, n)
-			for i := 0; i < n; i++ {
-				k := d.str()
-				m.Fields[k] = d.str()
-			}
-		}
-		if blank := d.strs(); len(blank) > 0 {
-			m.Blank = make(map[string]bool, len(blank))
-			for _, k := range blank {
-				m.Blank[k] = true
-			}
-		}
-		m.Lines = d.ints()
-		if d.byte1() == 1 {
-			m.Conflict = &Conflict{Field: d.str(), Values: d.strs(), Lines: d.ints()}
-		}
-		r.Meta = m
+		r.Meta = d.meta()
 	}
 	if flags&flagDecision != 0 {
-		r.Decision = &Decision{Outcome: d.str(), Reason: d.str(), Rule: d.str(), PolicyHash: d.str(), MetaHash: d.str(), At: d.t()}
+		r.Decision = &Decision{Outcome: d.istr(), Reason: d.istr(), Rule: d.istr(), PolicyHash: d.istr(), MetaHash: d.istr(), At: d.t()}
 	}
 	if d.err != nil {
 		return fmt.Errorf("recovery point record: %w", d.err)
 	}
 	return nil
+}
+
+// meta decodes a metadata snapshot; with a Decoder, records whose
+// snapshot bytes are equal share one *Meta.
+func (d *dec) meta() *Meta {
+	start := d.b
+	if d.in != nil {
+		d.skipMeta()
+		if d.err != nil {
+			return nil
+		}
+		raw := start[:len(start)-len(d.b)]
+		if m, ok := d.in.metas[string(raw)]; ok {
+			return m
+		}
+		d.b = start
+	}
+	m := &Meta{}
+	if n := d.count(); n > 0 {
+		m.Fields = make(map[string]string, n)
+		for i := 0; i < n; i++ {
+			k := d.istr()
+			m.Fields[k] = d.istr()
+		}
+	}
+	if blank := d.strs(); len(blank) > 0 {
+		m.Blank = make(map[string]bool, len(blank))
+		for _, k := range blank {
+			m.Blank[k] = true
+		}
+	}
+	m.Lines = d.ints()
+	if d.byte1() == 1 {
+		m.Conflict = &Conflict{Field: d.istr(), Values: d.strs(), Lines: d.ints()}
+	}
+	if d.in != nil && d.err == nil && len(d.in.metas) < maxMetas {
+		d.in.metas[string(start[:len(start)-len(d.b)])] = m
+	}
+	return m
+}
+
+// skipMeta passes over a metadata snapshot.
+func (d *dec) skipMeta() {
+	n := d.count()
+	for i := 0; i < 2*n && d.err == nil; i++ {
+		d.skip()
+	}
+	n = d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		d.skip()
+	}
+	n = d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		d.iv()
+	}
+	if d.byte1() == 1 {
+		d.skip()
+		n = d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			d.skip()
+		}
+		n = d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			d.iv()
+		}
+	}
 }
 
 func firstByte(b []byte) int {
@@ -319,4 +442,39 @@ func peekResourceArn(b []byte) (string, error) {
 	d.str() // Vault
 	arn := d.str()
 	return arn, d.err
+}
+
+// peekSeen reads an encoded RP's gone flag and the generation that last
+// listed it, without decoding the rest.
+func peekSeen(b []byte) (seen uint64, gone bool, err error) {
+	if len(b) > 0 && b[0] == '{' {
+		var r RP
+		err := json.Unmarshal(b, &r)
+		return r.Seen, r.Gone, err
+	}
+	if len(b) < 2 || b[0] != rpCodecV1 {
+		return 0, false, fmt.Errorf("unknown recovery point record version %d; use a newer shuffle", firstByte(b))
+	}
+	d := &dec{b: b[2:]}
+	for i := 0; i < 14; i++ { // the strings, Arn to Copy
+		d.skip()
+	}
+	d.iv()                   // CreationDate
+	d.iv()                   // FirstSeen
+	for i := 0; i < 3; i++ { // CompletionDate, DeleteAt, MoveToColdAt
+		if d.byte1() == 1 {
+			d.iv()
+		}
+	}
+	d.iv()                   // Size
+	for i := 0; i < 2; i++ { // DeleteAfterDays, ColdAfterDays
+		if d.byte1() == 1 {
+			d.iv()
+		}
+	}
+	seen = d.uv()
+	if d.err != nil {
+		return 0, false, fmt.Errorf("recovery point record: %w", d.err)
+	}
+	return seen, b[1]&flagGone != 0, nil
 }

@@ -20,13 +20,26 @@ func TestRPCodecRoundTrip(t *testing.T) {
 			Conflict: &Conflict{Field: "apmid", Values: []string{"A", "B"}, Lines: []int{3, 9}}},
 		Decision: &Decision{Outcome: Included, Reason: "r", Rule: "policy:apmid", PolicyHash: "ph", MetaHash: "h", At: at},
 	}
-	for _, in := range []*RP{full, {V: schemaVersion, Arn: "a", Vault: "v"}} {
-		var out RP
-		if err := DecodeRP(EncodeRP(in), &out); err != nil {
+	x := NewDecoder()
+	for _, in := range []*RP{full, {V: schemaVersion, Arn: "a", Vault: "v"}, full} {
+		var out, shared RP
+		b := EncodeRP(in)
+		if err := DecodeRP(b, &out); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(*in, out) {
 			t.Fatalf("round trip differs:\n in: %+v\nout: %+v", *in, out)
+		}
+		// A scan's Decoder (which shares strings and snapshots) decodes the same.
+		if err := x.Decode(b, &shared); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*in, shared) {
+			t.Fatalf("shared decode differs:\n in: %+v\nout: %+v", *in, shared)
+		}
+		seen, gone, err := peekSeen(b)
+		if err != nil || seen != in.Seen || gone != in.Gone {
+			t.Fatalf("peekSeen = %d, %v, %v; want %d, %v", seen, gone, err, in.Seen, in.Gone)
 		}
 	}
 	// Every truncation is an error, never a panic or a silent zero.
@@ -35,6 +48,9 @@ func TestRPCodecRoundTrip(t *testing.T) {
 		var out RP
 		if err := DecodeRP(b[:i], &out); err == nil {
 			t.Fatalf("decoding %d of %d bytes succeeded", i, len(b))
+		}
+		if err := x.Decode(b[:i], &out); err == nil {
+			t.Fatalf("decoding %d of %d bytes with a Decoder succeeded", i, len(b))
 		}
 	}
 }

@@ -217,13 +217,39 @@ type PageResult struct{ New, Changed, Unchanged int }
 // cursor in a single transaction: after a crash, either both are saved
 // or neither is, and the page is listed again.
 func (s *Store) SavePage(part *Partition, rps []*RP, now time.Time) (PageResult, error) {
+	return s.SavePageWith(part, rps, now, PageOptions{})
+}
+
+// PageOptions are the engine's hooks into SavePageWith.
+type PageOptions struct {
+	// Prepare is called, inside the page's transaction, on each record
+	// about to be written new or with changed listed fields while its
+	// copy is still pending: the engine joins the metadata and decides
+	// it there, so that a cold run writes each RP once. An error from
+	// Prepare saves nothing.
+	Prepare func(*RP) error
+	// MayExist, when set and false for an RP, says the RP cannot be in
+	// the state yet: it is saved as new without looking it up. The
+	// inventory sets it for a vault that had no RP at all when the run
+	// began (HasRPs), where only partitions that overlap can list an RP
+	// twice.
+	MayExist func(*RP) bool
+}
+
+// SavePageWith is SavePage with the engine's hooks.
+func (s *Store) SavePageWith(part *Partition, rps []*RP, now time.Time, o PageOptions) (PageResult, error) {
 	var res PageResult
+	prepare := o.Prepare
 	err := s.db.Update(func(txn *badger.Txn) error {
 		res = PageResult{}
 		for _, rp := range rps {
 			k := rpKey(rp.Vault, rp.Arn)
 			old := &RP{}
-			found, err := getRP(txn, k, old)
+			found := false
+			var err error
+			if o.MayExist == nil || o.MayExist(rp) {
+				found, err = getRP(txn, k, old)
+			}
 			if err != nil {
 				return err
 			}
@@ -250,6 +276,11 @@ func (s *Store) SavePage(part *Partition, rps []*RP, now time.Time) (PageResult,
 				}
 				res.Changed++
 			}
+			if prepare != nil && rec == rp && rp.Copy == CopyPending {
+				if err := prepare(rp); err != nil {
+					return err
+				}
+			}
 			rec.V = schemaVersion
 			rec.Seen = part.Generation
 			rec.Gone = false
@@ -275,18 +306,28 @@ func (s *Store) MarkGone(vault string, g uint64) (int, error) {
 	n := 0
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	err := s.ScanVault(vault, func(rp *RP) error {
-		if rp.Seen < g && !rp.Gone {
-			if n == 0 {
-				if err := s.MarkDirty(EpochInventory); err != nil {
-					return err
-				}
-			}
-			rp.Gone = true
-			n++
-			return s.putRPBatch(wb, rp)
+	// Most records were listed by g: read only their generation and gone
+	// flag, and decode in full only the ones to flag.
+	err := s.scanValues(rpVaultPrefix(vault), func(key, val []byte) error {
+		seen, gone, err := peekSeen(val)
+		if err != nil {
+			return fmt.Errorf("state: %s: %w", key, err)
 		}
-		return nil
+		if seen >= g || gone {
+			return nil
+		}
+		rp := &RP{}
+		if err := DecodeRP(val, rp); err != nil {
+			return fmt.Errorf("state: %s: %w", key, err)
+		}
+		if n == 0 {
+			if err := s.MarkDirty(EpochInventory); err != nil {
+				return err
+			}
+		}
+		rp.Gone = true
+		n++
+		return s.putRPBatch(wb, rp)
 	})
 	if err != nil {
 		return 0, err
@@ -310,6 +351,20 @@ func getRP(txn *badger.Txn, key []byte, rp *RP) (bool, error) {
 	return true, item.Value(func(b []byte) error { return DecodeRP(b, rp) })
 }
 
+// HasRPs reports whether the state holds any RP of vault.
+func (s *Store) HasRPs(vault string) (bool, error) {
+	var has bool
+	p := rpVaultPrefix(vault)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+		defer it.Close()
+		it.Seek(p)
+		has = it.ValidForPrefix(p)
+		return nil
+	})
+	return has, err
+}
+
 // ScanVault calls fn for every RP of one vault, in ARN order.
 func (s *Store) ScanVault(vault string, fn func(*RP) error) error {
 	return s.scan(rpVaultPrefix(vault), fn)
@@ -325,9 +380,10 @@ func (s *Store) ScanRPs(fn func(*RP) error) error { return s.scan(prefixRP, fn) 
 const scanChunk = 4096
 
 func (s *Store) scan(prefix []byte, fn func(*RP) error) error {
+	x := NewDecoder()
 	return s.scanValues(prefix, func(key, val []byte) error {
 		rp := &RP{}
-		if err := DecodeRP(val, rp); err != nil {
+		if err := x.Decode(val, rp); err != nil {
 			return fmt.Errorf("state: %s: %w", key, err)
 		}
 		return fn(rp)

@@ -37,9 +37,13 @@ func main() {
 	}
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	var rss int64
+	var cpu time.Duration
 	if ru != nil {
 		rss = ru.Maxrss // KiB on Linux
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	fmt.Fprintf(os.Stderr, "peakrss: wall %.2f s, peak RSS %d MiB, exit %d\n", wall.Seconds(), rss/1024, code)
+	// CPU time (user + system) is steadier than wall time on a shared
+	// machine.
+	fmt.Fprintf(os.Stderr, "peakrss: wall %.2f s, peak RSS %d MiB, cpu %.2f s, exit %d\n", wall.Seconds(), rss/1024, cpu.Seconds(), code)
 	os.Exit(code)
 }
