@@ -75,6 +75,9 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	for _, k := range []string{"created", "exists", "drift", "reconciled", "skip", "blocked"} {
 		out[k] = sum[k]
 	}
+	// In a dry run (plan, verify) created and reconciled count what a run
+	// would do.
+	out["dry_run"] = s.DryRun
 	done(out, nil)
 	return out, nil
 }

@@ -79,8 +79,8 @@ end
 -- lock, an access policy that would refuse copies) holds its recovery
 -- points back with a reason; the others go ahead.
 local r = shuffle.replicate()
-print(string.format("replicate: %d created, %d existing, %d drifted, %d blocked, %d skipped",
-  r.created, r.exists, r.drift, r.blocked, r.skip))
+print(string.format("replicate: %d %s, %d existing, %d drifted, %d blocked, %d skipped",
+  r.created, r.dry_run and "to create" or "created", r.exists, r.drift, r.blocked, r.skip))
 
 -- 5. Copy: start one copy job per included recovery point, within the
 -- AWS quotas (100 in flight per account, 1 per resource), track them to

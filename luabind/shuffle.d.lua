@@ -186,12 +186,13 @@
 ---@field kept integer recovery points already queued or copied, never decided again
 
 ---@class shuffle.ReplicateSummary
----@field created integer destination vaults created in this run
+---@field created integer destination vaults created in this run (with dry_run: that a run would create)
 ---@field exists integer destination vaults that already matched
 ---@field drift integer destination vaults that differ from the source (left alone)
 ---@field reconciled integer destination vaults brought in line (reconcile = true)
 ---@field skip integer source vaults the mapping skips
 ---@field blocked integer destination vaults that cannot take copies (see the plan)
+---@field dry_run boolean true in `shuffle plan` and `shuffle verify`: nothing was written, created and reconciled count what a run would do
 
 ---@class shuffle.CopyOptions
 ---@field max_in_flight? integer copy jobs in flight at once (default 100, the AWS per-account quota)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -147,6 +148,11 @@ func TestPlanHumanOutputAndOutFile(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, out)
 		}
+	}
+	// The plan creates nothing: the script's replicate line says what a
+	// run would create.
+	if !regexp.MustCompile(`(?m)^replicate: [1-9][0-9]* to create, `).MatchString(out) {
+		t.Errorf("plan's replicate line does not say \"to create\":\n%s", out)
 	}
 	b, err := os.ReadFile("plan.json")
 	if err != nil || !json.Valid(b) {
