@@ -269,6 +269,24 @@ func (g *Guard) reload(p *profileState, seen uint64) {
 		<-ch
 		return
 	}
+	// A failure on a generation that a reload made, while earlier reloads
+	// have not helped, is that generation's failure whichever call saw it
+	// first: count it here, so that a call racing the one that would
+	// count it cannot start a reload past MaxFailures. While paused there
+	// is nothing to reload: Resume rereads every profile.
+	if p.failures > 0 && seen > p.counted {
+		p.failures++
+		p.counted = seen
+	}
+	if g.paused || (p.failures >= g.maxFailures() && p.worked) {
+		fns := func() {}
+		if !g.paused {
+			fns = g.pauseLocked(PauseInfo{Profile: p.name, Expires: p.expiry(), Failures: p.failures, Code: p.lastCode})
+		}
+		g.mu.Unlock()
+		fns()
+		return
+	}
 	ch := make(chan struct{})
 	p.reloading = ch
 	g.reloads++
