@@ -99,6 +99,9 @@ type Decider struct {
 	// Table, when set, is joined to every RP in the same pass (see
 	// EnrichCounts): each RP is then written once, not twice.
 	Table *metadata.Table
+	// Listed, when set, is what the listing of a cold plan counted: a
+	// complete tally stands in for the pass (listedTally).
+	Listed *listedTally
 
 	// Agg, after a Run that visited every RP, holds the plan counts of
 	// the state as it left it, and AggEpochs the epochs at that moment.
@@ -142,6 +145,16 @@ type decideJob struct {
 	vp  *VaultPlan
 }
 
+// decideCache is the last pass's result with what it was computed from.
+type decideCache struct {
+	Revs       string        `json:"revs"`
+	Epochs     state.Epochs  `json:"epochs"`
+	ValidUntil time.Time     `json:"valid_until"`
+	Summary    DecideSummary `json:"summary"`
+	// Pending by vault: count and bytes (older caches lack it).
+	Pending map[string]*[2]int64 `json:"pending,omitempty"`
+}
+
 // Run decides. RPs that are queued or copied keep their decision: a
 // policy change never undoes a copy.
 func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
@@ -166,25 +179,29 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	for name, vp := range plans {
 		revs[name] = revision(d.Policies.Hash, vp)
 	}
-	now := d.Now().UTC()
 
 	// Nothing changed since the last pass (inventory, metadata,
 	// decisions, policies, mappings), and no RP has reached its cold
 	// storage date since: the decisions stand.
-	type cache struct {
-		Revs       string        `json:"revs"`
-		Epochs     state.Epochs  `json:"epochs"`
-		ValidUntil time.Time     `json:"valid_until"`
-		Summary    DecideSummary `json:"summary"`
-		// Pending by vault: count and bytes (older caches lack it).
-		Pending map[string]*[2]int64 `json:"pending,omitempty"`
-	}
 	revsKey := revisionsKey(revs)
 	ep, err := d.Store.Epochs()
 	if err != nil {
 		return sum, err
 	}
-	var c cache
+	now := d.Now().UTC()
+	if t := d.Listed; t != nil && d.Table == nil && t.revsKey == revsKey && t.complete() && !t.wentCold(now) {
+		// The listing decided and counted every RP of a state that was
+		// empty when it began: the pass would find every decision
+		// current and count what the listing counted.
+		validUntil := now.Add(24 * time.Hour)
+		if !t.minCold.IsZero() && t.minCold.Before(validUntil) {
+			validUntil = t.minCold
+		}
+		sum = t.dec
+		d.Agg, d.AggEpochs, d.Pending = t.agg, ep, t.agg.Pending()
+		return sum, d.Store.PutCache("decide", decideCache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum, Pending: d.Pending})
+	}
+	var c decideCache
 	if ok, err := d.Store.GetCache("decide", &c); err != nil {
 		return sum, err
 	} else if ok && d.Table == nil && c.Revs == revsKey && c.Epochs == ep && now.Before(c.ValidUntil) {
@@ -329,7 +346,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	}
 	scanAgg.Merge(writerAgg)
 	d.Agg, d.AggEpochs, d.Pending = scanAgg, ep, scanAgg.Pending()
-	return sum, d.Store.PutCache("decide", cache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum, Pending: d.Pending})
+	return sum, d.Store.PutCache("decide", decideCache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum, Pending: d.Pending})
 }
 
 // wentCold reports whether rp reached its cold storage date between

@@ -53,8 +53,15 @@ type Inventory struct {
 	// Prepare, when set, is called once the vaults are listed. It returns
 	// a factory that each listing worker calls once for its own function
 	// (and its release) to apply to every RP a page adds or changes, in
-	// the page's transaction (state.PageOptions.Prepare).
-	Prepare func(ctx context.Context) (func() (func(*state.RP) error, func(), error), error)
+	// the page's transaction (state.PageOptions.Prepare). empty says
+	// that the state held no RP at all when the run began.
+	Prepare func(ctx context.Context, empty bool) (func() (func(rp *state.RP, lookedUp bool) error, func(), error), error)
+	// LiveCount, when set, is asked at the end of a run that began with
+	// no RP in the state and saved every page through Prepare (no
+	// catch-all listing was needed): Prepare has then seen every RP the
+	// state holds. When it answers ok, its count stands for the live RPs
+	// and the count scan is skipped.
+	LiveCount func() (n int64, ok bool)
 }
 
 // InventorySummary is what one inventory pass did.
@@ -108,12 +115,17 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 	}
 	sum.Vaults = len(vaults)
 	sum.Resumed = true
-	newPrep := func() (func(*state.RP) error, func(), error) { return nil, func() {}, nil }
+	hasAny, err := inv.Store.HasAnyRP()
+	if err != nil {
+		return sum, err
+	}
+	newPrep := func() (func(*state.RP, bool) error, func(), error) { return nil, func() {}, nil }
 	if inv.Prepare != nil {
-		if newPrep, err = inv.Prepare(ctx); err != nil {
+		if newPrep, err = inv.Prepare(ctx, !hasAny); err != nil {
 			return sum, err
 		}
 	}
+	allPrepared := !hasAny && inv.Prepare != nil
 
 	type job struct {
 		v *state.Vault
@@ -237,6 +249,7 @@ feed:
 		}
 		if !catchAll && seen < v.NumberOfRecoveryPoints {
 			// Some RPs are of a type not in ResourceTypes: list the vault whole.
+			allPrepared = false
 			p := &state.Partition{Vault: v.Name, ID: state.PartitionID("", 0), Generation: g}
 			if err := inv.Store.PutPartitions([]*state.Partition{p}); err != nil {
 				return sum, err
@@ -265,6 +278,12 @@ feed:
 		cur.InventoryDone = g
 		if err := inv.Store.PutVault(cur); err != nil {
 			return sum, err
+		}
+	}
+	if allPrepared && inv.LiveCount != nil {
+		if n, ok := inv.LiveCount(); ok {
+			sum.RecoveryPoints = n
+			return sum, putLiveCount(inv.Store, n)
 		}
 	}
 	sum.RecoveryPoints, err = countLive(inv.Store)
@@ -490,16 +509,26 @@ func isNotFound(err error) bool {
 
 // countLive counts live RPs, reusing the last count while no inventory
 // write has happened since.
-func countLive(st *state.Store) (int64, error) {
-	type cache struct {
-		Inv   string `json:"inv"`
-		Count int64  `json:"count"`
+type liveCountCache struct {
+	Inv   string `json:"inv"`
+	Count int64  `json:"count"`
+}
+
+// putLiveCount records n as the live count of the current inventory.
+func putLiveCount(st *state.Store, n int64) error {
+	ep, err := st.Epochs()
+	if err != nil {
+		return err
 	}
+	return st.PutCache("inventory-count", liveCountCache{Inv: ep.Inv, Count: n})
+}
+
+func countLive(st *state.Store) (int64, error) {
 	ep, err := st.Epochs()
 	if err != nil {
 		return 0, err
 	}
-	var c cache
+	var c liveCountCache
 	if ok, err := st.GetCache("inventory-count", &c); err != nil {
 		return 0, err
 	} else if ok && c.Inv == ep.Inv {
@@ -509,5 +538,5 @@ func countLive(st *state.Store) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return n, st.PutCache("inventory-count", cache{Inv: ep.Inv, Count: n})
+	return n, st.PutCache("inventory-count", liveCountCache{Inv: ep.Inv, Count: n})
 }

@@ -173,6 +173,134 @@ func TestListingDecidesLikeTheDecidePass(t *testing.T) {
 	}
 }
 
+// A plan on an empty state counts as it lists: the enrich and decide
+// steps and the report then read no RP record, and what they report is
+// what scanning the state reports. The vaults are split into partitions
+// (by type and by year) as a large vault's would be.
+func TestColdPlanCountsWhileListing(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: 3000})
+	csv := filepath.Join(t.TempDir(), "metadata.csv")
+	if err := os.WriteFile(csv, env.Metadata(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	cfg := luabind.ScriptConfig{
+		Source:      luabind.Endpoint{Profile: testenv.ProfileSource, Account: "111111111111", Region: "us-east-1"},
+		Destination: luabind.Endpoint{Profile: testenv.ProfileDestination, Account: "222222222222", Region: "us-east-1"},
+		Metadata:    csv,
+		Policies:    luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"},
+	}
+	clients := func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error) {
+		return backup.NewFromConfig(env.Config(t, testenv.ProfileSource)), backup.NewFromConfig(env.Config(t, testenv.ProfileDestination)), nil
+	}
+	ctx := context.Background()
+	s := &engine.Session{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true,
+		SplitAbove: 30, PageSize: 25}
+	if err := s.Configure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Inventory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	scans := s.Store.FullScans()
+	if _, err := s.Enrich(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Decide(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Plan(ctx, "x.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Store.FullScans(); n != 0 || scans != 0 {
+		t.Errorf("a cold plan read every RP record %d times while listing and %d times after it; want none", scans, n-scans)
+	}
+	if s.InventorySummary.Partitions <= 14 {
+		t.Fatalf("only %d partitions: the vaults were not split", s.InventorySummary.Partitions)
+	}
+
+	// What the scans would have said.
+	live, err := s.Store.CountLive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live == 0 || s.InventorySummary.RecoveryPoints != live {
+		t.Errorf("inventory counted %d recovery points, the state holds %d", s.InventorySummary.RecoveryPoints, live)
+	}
+	enr, err := engine.EnrichCounts(ctx, s.Store, s.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.EnrichSummary != enr {
+		t.Errorf("enrich summary %+v, a scan counts %+v", s.EnrichSummary, enr)
+	}
+	var want engine.DecideSummary
+	if err := s.Store.ScanRPs(func(rp *state.RP) error {
+		switch rp.Decision.Outcome {
+		case state.Included:
+			want.Included++
+		case state.Excluded:
+			want.Excluded++
+		case state.Ineligible:
+			want.Ineligible++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want.Redecided = live
+	if s.DecideSummary != want {
+		t.Errorf("decide summary %+v, a scan counts %+v", s.DecideSummary, want)
+	}
+	w, err := s.Policies.NewWorker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	plans, err := engine.MapVaults(ctx, s.Store, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanned, err := engine.BuildPlan(ctx, s.Store, plans, s.Table, got.GeneratedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(struct {
+		T engine.Counts
+		V []engine.VaultReport
+		W any
+	}{got.Totals, got.Vaults, got.Warnings})
+	b, _ := json.Marshal(struct {
+		T engine.Counts
+		V []engine.VaultReport
+		W any
+	}{scanned.Totals, scanned.Vaults, scanned.Warnings})
+	if !bytes.Equal(a, b) {
+		t.Fatalf("plan counted while listing differs from the scanned plan:\n%s\n%s", a, b)
+	}
+
+	// A second plan on the same state is not cold: it answers from the
+	// caches, and lists nothing.
+	s2 := &engine.Session{StateDir: s.StateDir, Clients: clients, DryRun: true, DecideWhileListing: true, SplitAbove: 30, PageSize: 25}
+	s.Close()
+	if err := s2.Configure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.Complete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s2.Plan(ctx, "x.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Totals.RecoveryPoints != live || again.Totals.Included != want.Included || s2.InventorySummary.ListedPages != 0 {
+		t.Errorf("resumed plan: totals %+v, %d pages listed", again.Totals, s2.InventorySummary.ListedPages)
+	}
+}
+
 // A decision made before an RP's cold storage date is made again once
 // the date has passed, even when nothing else changed.
 func TestDecisionRedoneAfterColdDate(t *testing.T) {

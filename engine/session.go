@@ -44,6 +44,11 @@ type Session struct {
 	// a cold run writes each RP once (prepareListed). Commands that may
 	// stop after the inventory leave deciding to the decide step.
 	DecideWhileListing bool
+	// SplitAbove and PageSize tune the inventory's partitioning and page
+	// size (Inventory); 0 keeps its defaults. Tests set small values to
+	// partition small vaults.
+	SplitAbove int64
+	PageSize   int32
 	// DryRun (plan): replication and copying only work out what they
 	// would do; nothing is written to AWS.
 	DryRun bool
@@ -74,6 +79,8 @@ type Session struct {
 	agg           *Aggregate   // plan counts from the last decide pass
 	aggEpochs     state.Epochs
 	pending       map[string]*[2]int64 // from the last decide step, as of aggEpochs
+	tally         *listedTally         // what the current listing counts (prepareListed)
+	listed        *listedTally         // the last listing's tally, complete: enrich and decide need no scan
 
 	// live guards Store and copier for an attached REPL (LiveStore,
 	// Requeue), which runs in another goroutine.
@@ -233,9 +240,17 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 	if err := s.ready(); err != nil {
 		return nil, err
 	}
-	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: s.Progress}
+	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: s.Progress, SplitAbove: s.SplitAbove, PageSize: s.PageSize}
+	s.tally, s.listed = nil, nil
 	if s.DecideWhileListing {
 		inv.Prepare = s.prepareListed
+		inv.LiveCount = func() (int64, bool) {
+			if t := s.tally; t != nil && t.complete() {
+				s.listed = t
+				return t.n, true
+			}
+			return 0, false
+		}
 	}
 	done := s.step(PhaseInventory)
 	sum, err := inv.Run(ctx)
@@ -253,7 +268,10 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 // run then writes every RP once: the enrich and decide steps that follow
 // find every decision current and only count. The RPs decided here are
 // reported by the next decide step as decided in this run.
-func (s *Session) prepareListed(ctx context.Context) (func() (func(*state.RP) error, func(), error), error) {
+//
+// When the state was empty, the listing also counts what the enrich and
+// decide steps would (listedTally), and they skip their scans.
+func (s *Session) prepareListed(ctx context.Context, empty bool) (func() (func(*state.RP, bool) error, func(), error), error) {
 	w0, err := s.Policies.NewWorker()
 	if err != nil {
 		return nil, err
@@ -272,17 +290,34 @@ func (s *Session) prepareListed(ctx context.Context) (func() (func(*state.RP) er
 	if s.Table != nil {
 		join = newJoiner(s.Table)
 	}
-	return func() (func(*state.RP) error, func(), error) {
+	if empty {
+		s.tally = newListedTally(s.Table, now)
+		s.tally.revsKey = revisionsKey(revs)
+	}
+	return func() (func(*state.RP, bool) error, func(), error) {
 		w, err := s.Policies.NewWorker()
 		if err != nil {
 			return nil, nil, err
 		}
-		return func(rp *state.RP) error {
+		var lw *listedWorker
+		if s.tally != nil {
+			lw = s.tally.worker()
+		}
+		release := func() {
+			w.Close()
+			if lw != nil {
+				lw.merge()
+			}
+		}
+		return func(rp *state.RP, lookedUp bool) error {
 			if join != nil {
 				join.apply(rp)
 			}
 			vp := plans[rp.Vault]
 			if vp == nil {
+				if lw != nil {
+					lw.fail()
+				}
 				return nil
 			}
 			dec := decideOne(ctx, w, decideJob{rp: rp, rev: revs[rp.Vault], vp: vp}, now)
@@ -297,12 +332,18 @@ func (s *Session) prepareListed(ctx context.Context) (func() (func(*state.RP) er
 				// hit its time limit here for want of CPU alone: leave the
 				// RP to the decide pass, which records a failure that is
 				// the policy's own.
+				if lw != nil {
+					lw.fail()
+				}
 				return nil
 			}
 			rp.Decision = dec
 			s.predecided.Add(1)
+			if lw != nil {
+				lw.add(rp, lookedUp)
+			}
 			return nil
-		}, w.Close, nil
+		}, release, nil
 	}, nil
 }
 
@@ -320,7 +361,16 @@ func (s *Session) Enrich(ctx context.Context) (map[string]any, error) {
 		done(nil, err)
 		return nil, err
 	}
-	if !ok {
+	switch {
+	case ok:
+	case s.listed != nil && s.Table != nil:
+		// The listing joined every RP and counted as it went.
+		sum = s.listed.enrichSummary()
+		if err := PutEnrichCache(s.Store, s.csvHash, sum); err != nil {
+			done(nil, err)
+			return nil, err
+		}
+	default:
 		if sum, err = EnrichCounts(ctx, s.Store, s.Table); err != nil {
 			done(nil, err)
 			return nil, err
@@ -337,7 +387,8 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 	if err := s.ready(); err != nil {
 		return nil, err
 	}
-	d := &Decider{Store: s.Store, Policies: s.Policies, Now: s.Now}
+	d := &Decider{Store: s.Store, Policies: s.Policies, Now: s.Now, Listed: s.listed}
+	s.listed = nil // it counts the state as the listing left it, once
 	if s.enrichPending {
 		d.Table = s.Table
 	}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -225,9 +226,11 @@ type PageOptions struct {
 	// Prepare is called, inside the page's transaction, on each record
 	// about to be written new or with changed listed fields while its
 	// copy is still pending: the engine joins the metadata and decides
-	// it there, so that a cold run writes each RP once. An error from
+	// it there, so that a cold run writes each RP once. lookedUp says
+	// whether the RP was looked up in the state (MayExist): one that was
+	// not cannot have been written by another page. An error from
 	// Prepare saves nothing.
-	Prepare func(*RP) error
+	Prepare func(rp *RP, lookedUp bool) error
 	// MayExist, when set and false for an RP, says the RP cannot be in
 	// the state yet: it is saved as new without looking it up. The
 	// inventory sets it for a vault that had no RP at all when the run
@@ -245,9 +248,10 @@ func (s *Store) SavePageWith(part *Partition, rps []*RP, now time.Time, o PageOp
 		for _, rp := range rps {
 			k := rpKey(rp.Vault, rp.Arn)
 			old := &RP{}
-			found := false
+			found, lookedUp := false, false
 			var err error
 			if o.MayExist == nil || o.MayExist(rp) {
+				lookedUp = true
 				found, err = getRP(txn, k, old)
 			}
 			if err != nil {
@@ -277,7 +281,7 @@ func (s *Store) SavePageWith(part *Partition, rps []*RP, now time.Time, o PageOp
 				res.Changed++
 			}
 			if prepare != nil && rec == rp && rp.Copy == CopyPending {
-				if err := prepare(rp); err != nil {
+				if err := prepare(rp, lookedUp); err != nil {
 					return err
 				}
 			}
@@ -365,6 +369,19 @@ func (s *Store) HasRPs(vault string) (bool, error) {
 	return has, err
 }
 
+// HasAnyRP reports whether the state holds any RP, of any vault.
+func (s *Store) HasAnyRP() (bool, error) {
+	var has bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixRP})
+		defer it.Close()
+		it.Seek(prefixRP)
+		has = it.ValidForPrefix(prefixRP)
+		return nil
+	})
+	return has, err
+}
+
 // ScanVault calls fn for every RP of one vault, in ARN order.
 func (s *Store) ScanVault(vault string, fn func(*RP) error) error {
 	return s.scan(rpVaultPrefix(vault), fn)
@@ -394,6 +411,9 @@ func (s *Store) scan(prefix []byte, fn func(*RP) error) error {
 // of scanChunk records per read transaction. The slices are valid only
 // during the call.
 func (s *Store) scanValues(prefix []byte, fn func(key, val []byte) error) error {
+	if bytes.Equal(prefix, prefixRP) {
+		s.fullScans.Add(1)
+	}
 	from := prefix
 	for {
 		var last []byte
@@ -433,6 +453,7 @@ func (s *Store) ScanResourceArns(fn func(resourceArn string) error) error {
 // CountLive counts the RPs not marked gone. It reads only each record's
 // flag byte, not the whole record.
 func (s *Store) CountLive() (int64, error) {
+	s.fullScans.Add(1)
 	var n int64
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
