@@ -94,11 +94,10 @@ func testAggregate(t *testing.T, fused bool) {
 	}
 }
 
-// A session's inventory joins and decides each RP as it lists it, so
-// that a cold run writes every RP once. The decisions and the plan must
-// be the ones the separate enrich and decide passes make.
-func TestListingDecidesLikeTheDecidePass(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 1200})
+// sessionConfig is a script configuration for env (the repository's
+// policies, env's metadata) and the clients a Session uses for it.
+func sessionConfig(t *testing.T, env *testenv.Env) (luabind.ScriptConfig, func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error)) {
+	t.Helper()
 	csv := filepath.Join(t.TempDir(), "metadata.csv")
 	if err := os.WriteFile(csv, env.Metadata(), 0o600); err != nil {
 		t.Fatal(err)
@@ -113,6 +112,15 @@ func TestListingDecidesLikeTheDecidePass(t *testing.T) {
 	clients := func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error) {
 		return backup.NewFromConfig(env.Config(t, testenv.ProfileSource)), backup.NewFromConfig(env.Config(t, testenv.ProfileDestination)), nil
 	}
+	return cfg, clients
+}
+
+// A session's inventory joins and decides each RP as it lists it, so
+// that a cold run writes every RP once. The decisions and the plan must
+// be the ones the separate enrich and decide passes make.
+func TestListingDecidesLikeTheDecidePass(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: 1200})
+	cfg, clients := sessionConfig(t, env)
 	ctx := context.Background()
 	s := &engine.Session{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true}
 	if err := s.Configure(cfg); err != nil {
@@ -179,20 +187,7 @@ func TestListingDecidesLikeTheDecidePass(t *testing.T) {
 // (by type and by year) as a large vault's would be.
 func TestColdPlanCountsWhileListing(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{RecoveryPoints: 3000})
-	csv := filepath.Join(t.TempDir(), "metadata.csv")
-	if err := os.WriteFile(csv, env.Metadata(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, file, _, _ := runtime.Caller(0)
-	cfg := luabind.ScriptConfig{
-		Source:      luabind.Endpoint{Profile: testenv.ProfileSource, Account: "111111111111", Region: "us-east-1"},
-		Destination: luabind.Endpoint{Profile: testenv.ProfileDestination, Account: "222222222222", Region: "us-east-1"},
-		Metadata:    csv,
-		Policies:    luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"},
-	}
-	clients := func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error) {
-		return backup.NewFromConfig(env.Config(t, testenv.ProfileSource)), backup.NewFromConfig(env.Config(t, testenv.ProfileDestination)), nil
-	}
+	cfg, clients := sessionConfig(t, env)
 	ctx := context.Background()
 	s := &engine.Session{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true,
 		SplitAbove: 30, PageSize: 25}

@@ -278,11 +278,7 @@ func (g *Guard) reload(p *profileState, seen uint64) {
 		p.failures++
 		p.counted = seen
 	}
-	if g.paused || (p.failures >= g.maxFailures() && p.worked) {
-		fns := func() {}
-		if !g.paused {
-			fns = g.pauseLocked(PauseInfo{Profile: p.name, Expires: p.expiry(), Failures: p.failures, Code: p.lastCode})
-		}
+	if fns := g.pauseIfExhaustedLocked(p); g.paused {
 		g.mu.Unlock()
 		fns()
 		return
@@ -331,13 +327,19 @@ func (g *Guard) failure(p *profileState, gen uint64, err error) bool {
 	}
 	p.lastCode = ae.ErrorCode()
 	worked := p.worked
-	fns := func() {}
-	if p.failures >= g.maxFailures() && worked {
-		fns = g.pauseLocked(PauseInfo{Profile: p.name, Expires: p.expiry(), Failures: p.failures, Code: p.lastCode})
-	}
+	fns := g.pauseIfExhaustedLocked(p)
 	g.mu.Unlock()
 	fns()
 	return worked
+}
+
+// pauseIfExhaustedLocked pauses the guard once a profile that worked
+// before has failed MaxFailures times; call the result after unlocking.
+func (g *Guard) pauseIfExhaustedLocked(p *profileState) func() {
+	if p.failures >= g.maxFailures() && p.worked {
+		return g.pauseLocked(PauseInfo{Profile: p.name, Expires: p.expiry(), Failures: p.failures, Code: p.lastCode})
+	}
+	return func() {}
 }
 
 func (p *profileState) expiry() time.Time {

@@ -356,27 +356,18 @@ func getRP(txn *badger.Txn, key []byte, rp *RP) (bool, error) {
 }
 
 // HasRPs reports whether the state holds any RP of vault.
-func (s *Store) HasRPs(vault string) (bool, error) {
+func (s *Store) HasRPs(vault string) (bool, error) { return s.hasPrefix(rpVaultPrefix(vault)) }
+
+// HasAnyRP reports whether the state holds any RP, of any vault.
+func (s *Store) HasAnyRP() (bool, error) { return s.hasPrefix(prefixRP) }
+
+func (s *Store) hasPrefix(p []byte) (bool, error) {
 	var has bool
-	p := rpVaultPrefix(vault)
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 		defer it.Close()
 		it.Seek(p)
 		has = it.ValidForPrefix(p)
-		return nil
-	})
-	return has, err
-}
-
-// HasAnyRP reports whether the state holds any RP, of any vault.
-func (s *Store) HasAnyRP() (bool, error) {
-	var has bool
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixRP})
-		defer it.Close()
-		it.Seek(prefixRP)
-		has = it.ValidForPrefix(prefixRP)
 		return nil
 	})
 	return has, err

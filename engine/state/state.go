@@ -23,11 +23,10 @@ const schemaVersion = 1
 
 // Store is an open state directory.
 type Store struct {
-	db      *badger.DB
-	Dir     string
-	stop    chan struct{} // stops the page-out loop
-	done    chan struct{}
-	closing chan struct{} // speeds the page-out loop up for Close
+	db   *badger.DB
+	Dir  string
+	stop chan struct{} // stops the page-out loop
+	done chan struct{}
 	// fullScans counts reads of every RP record (FullScans).
 	fullScans atomic.Int64
 }
@@ -107,22 +106,16 @@ func (s *Store) startPageOut() {
 	if every <= 0 {
 		return
 	}
-	s.stop, s.done, s.closing = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	dir := mapsDir(filepath.Join(s.Dir, "badger"))
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(every)
 		defer t.Stop()
-		closing := s.closing
 		for {
 			select {
 			case <-s.stop:
 				return
-			case <-closing:
-				// Close compacts the first level: it reads and writes the
-				// whole key set in about a second.
-				closing = nil
-				t.Reset(min(every, 100*time.Millisecond))
 			case <-t.C:
 				pageOut(dir)
 			}
@@ -139,10 +132,6 @@ func (s *Store) Close() error {
 	// The page-out loop runs on through Close: Badger flushes its
 	// memtables and compacts the first level there, which maps every
 	// table it reads and writes.
-	if s.closing != nil {
-		close(s.closing)
-		s.closing = nil
-	}
 	err := s.db.Close()
 	if s.stop != nil {
 		close(s.stop)
