@@ -165,7 +165,7 @@ func (s *Store) Vaults(side Side) ([]*Vault, error) {
 	var out []*Vault
 	p := vaultPrefix(side)
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		it := prefixIterator(txn, p)
 		defer it.Close()
 		for it.Seek(p); it.ValidForPrefix(p); it.Next() {
 			v := &Vault{}
@@ -184,7 +184,7 @@ func (s *Store) Partitions(vault string) ([]*Partition, error) {
 	var out []*Partition
 	p := partPrefix(vault)
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		it := prefixIterator(txn, p)
 		defer it.Close()
 		for it.Seek(p); it.ValidForPrefix(p); it.Next() {
 			c := &Partition{}
@@ -447,7 +447,7 @@ func (s *Store) CountLive() (int64, error) {
 	s.fullScans.Add(1)
 	var n int64
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		it := prefixIterator(txn, prefixRP)
 		defer it.Close()
 		for it.Seek(prefixRP); it.ValidForPrefix(prefixRP); it.Next() {
 			err := it.Item().Value(func(b []byte) error {

@@ -108,6 +108,7 @@ func (s *Store) startPageOut() {
 	}
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	dir := mapsDir(filepath.Join(s.Dir, "badger"))
+	pageOut(dir) // advise the value log files Open mapped before any read
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(every)
@@ -162,6 +163,17 @@ func (s *Store) initSchema() error {
 		}
 		return nil
 	})
+}
+
+// prefixIterator iterates the records under p, prefetching their values.
+// The prefix bounds the prefetch as well as the tables read: without it
+// the iterator also prefetches up to 100 values past the last key under
+// p, and after "part/" come the RP records, whose values sit in the
+// value log.
+func prefixIterator(txn *badger.Txn, p []byte) *badger.Iterator {
+	o := badger.DefaultIteratorOptions
+	o.Prefix = p
+	return txn.NewIterator(o)
 }
 
 func setJSON(txn *badger.Txn, key []byte, v any) error {
@@ -254,9 +266,7 @@ func (s *Store) deletePrefix(prefix []byte) error {
 	for {
 		var keys [][]byte
 		err := s.db.View(func(txn *badger.Txn) error {
-			opts := badger.DefaultIteratorOptions
-			opts.PrefetchValues = false
-			it := txn.NewIterator(opts)
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 			defer it.Close()
 			for it.Seek(prefix); it.ValidForPrefix(prefix) && len(keys) < 10000; it.Next() {
 				keys = append(keys, it.Item().KeyCopy(nil))
@@ -302,7 +312,7 @@ func (s *Store) PutRun(r Run) error {
 func (s *Store) Runs() ([]Run, error) {
 	var out []Run
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		it := prefixIterator(txn, prefixRun)
 		defer it.Close()
 		for it.Seek(prefixRun); it.ValidForPrefix(prefixRun); it.Next() {
 			var r Run

@@ -2,6 +2,9 @@ package state
 
 import (
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -46,5 +49,42 @@ func TestPageOutFindsTheStateTables(t *testing.T) {
 	}
 	if n := count(); n != 20000 {
 		t.Fatalf("%d RPs after paging out, want 20000", n)
+	}
+}
+
+// Open advises the value log for random reads ("rr" in the mapping's
+// VmFlags), so a point read of one record does not map the megabytes
+// that readahead would put around it.
+func TestValueLogIsAdvisedForRandomReads(t *testing.T) {
+	st, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dir := mapsDir(st.Dir + "/badger")
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skip("no /proc/self/smaps:", err)
+	}
+	vlogs := 0
+	var path string
+	for _, line := range strings.Split(string(smaps), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 && strings.Contains(f[0], "-") && len(f[1]) == 4 { // a mapping's first line
+			path = ""
+			if len(f) >= 6 {
+				path = f[5]
+			}
+			continue
+		}
+		if len(f) > 0 && f[0] == "VmFlags:" && strings.HasPrefix(path, dir) && strings.HasSuffix(path, ".vlog") {
+			vlogs++
+			if !slices.Contains(f[1:], "rr") {
+				t.Errorf("%s is mapped with VmFlags %v: no rr (MADV_RANDOM)", path, f[1:])
+			}
+		}
+	}
+	if vlogs == 0 {
+		t.Fatal("found no mapped value log file of the state")
 	}
 }
