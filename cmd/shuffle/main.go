@@ -50,6 +50,9 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(512 << 20)
 	}
+	if f := os.Getenv("SHUFFLE_HEAPPROFILE"); f != "" {
+		startHeapPeakProfile(f)
+	}
 	// SHUFFLE_CPUPROFILE=FILE writes a CPU profile, for performance work.
 	if f := os.Getenv("SHUFFLE_CPUPROFILE"); f != "" {
 		if out, err := os.Create(f); err == nil {
