@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 )
 
@@ -42,13 +41,10 @@ func osEnv() *env {
 }
 
 func main() {
-	// A soft heap limit bounds the Go heap of a million-RP run (its live
-	// peak is about 350 MB): the GC works harder near the limit instead
-	// of letting garbage double the heap. Most of the RSS beyond it is
-	// Badger's memory-mapped tables (docs/performance.md). GOMEMLIMIT
-	// overrides it.
+	// A soft limit that follows the live heap bounds the garbage a run
+	// carries (memgov.go, docs/performance.md). GOMEMLIMIT overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(512 << 20)
+		startMemoryGovernor()
 	}
 	if f := os.Getenv("SHUFFLE_HEAPPROFILE"); f != "" {
 		startHeapPeakProfile(f)

@@ -5,7 +5,6 @@ import (
 	"math"
 	"net"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,7 +71,7 @@ rewritten into aws/credentials before each expiry. The admin API under
 			// million RPs) is close to it, so under it the GC would run
 			// almost without pause and take most of the emulator's CPU.
 			if e.getenv("GOMEMLIMIT") == "" {
-				debug.SetMemoryLimit(math.MaxInt64)
+				setMemoryLimit(math.MaxInt64)
 			}
 			start := time.Now()
 			srv, err := testenv.New(opts)
