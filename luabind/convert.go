@@ -10,31 +10,32 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// rpView is the rp table of one Lua state. Building a fresh table of
-// some 20 fields (and its metadata table) for every recovery point costs
-// more than the policy itself, so a state keeps one set of data tables
-// and refills them: once their keys exist, that is a few map writes.
-// Lua sees read-only proxies of them: writes fail, and pairs works
-// through __pairs. The same rp table is thus reused by every call of the
-// state; a policy must not keep it past its call.
+// rpView is the rp table of one Lua state. Filling a table of some 20
+// fields (and its metadata table) for every recovery point cost more
+// than the policy itself, though a policy reads only a few of them. So
+// a state keeps one set of read-only proxies whose __index reads the
+// current recovery point's fields from Go when the policy asks for them;
+// pairs builds a table of them all. The same rp table is thus reused by
+// every call of the state; a policy must not keep it past its call.
 type rpView struct {
-	rp, rpData        *lua.LTable
-	md, mdData        *lua.LTable
-	blank, blankData  *lua.LTable
-	mdKeys, blankKeys []string
+	rp, md, blank *lua.LTable
+
+	in       *RPInput
+	metadata map[string]string // in.Metadata by lower-cased name
+	blanks   map[string]bool   // in.Blank by lower-cased name
+	conflict *lua.LTable       // built on first read, for this call
 }
 
-// rpFields are the fields of rp that can be absent (nil).
+// rpFields are the fields of rp, in the order pairs returns them.
 var rpFields = []string{"arn", "vault", "resource_arn", "resource_type", "resource_name", "status",
-	"created", "created_iso", "delete_after_days", "cold_after_days", "encryption_key_arn", "apmid", "conflict"}
+	"created", "created_iso", "size", "delete_after_days", "cold_after_days", "encryption_key_arn",
+	"has_metadata", "apmid", "metadata", "blank", "conflict"}
 
 func newRPView(s *sandbox) *rpView {
-	v := &rpView{rpData: s.L.NewTable(), mdData: s.L.NewTable(), blankData: s.L.NewTable()}
-	v.rp = s.readOnly("rp", v.rpData)
-	v.md = s.readOnly("rp.metadata", v.mdData)
-	v.blank = s.readOnly("rp.blank", v.blankData)
-	v.rpData.RawSetString("metadata", v.md)
-	v.rpData.RawSetString("blank", v.blank)
+	v := &rpView{}
+	v.rp = s.lazyReadOnly("rp", v.field, v.fields)
+	v.md = s.lazyReadOnly("rp.metadata", v.metadataField, v.metadataFields)
+	v.blank = s.lazyReadOnly("rp.blank", v.blankField, v.blankFields)
 	return v
 }
 
@@ -45,86 +46,165 @@ func (s *sandbox) rp(in *RPInput) *lua.LTable {
 		s.rpView = newRPView(s)
 	}
 	v := s.rpView
-	t := v.rpData
-	for _, k := range rpFields {
-		t.RawSetString(k, lua.LNil)
-	}
-	set := func(k, val string) {
-		if val != "" {
-			t.RawSetString(k, lua.LString(val))
-		}
-	}
-	set("arn", in.Arn)
-	set("vault", in.Vault)
-	set("resource_arn", in.ResourceArn)
-	set("resource_type", in.ResourceType)
-	set("resource_name", in.ResourceName)
-	set("status", in.Status)
-	if !in.CreationDate.IsZero() {
-		t.RawSetString("created", lua.LNumber(in.CreationDate.Unix()))
-		t.RawSetString("created_iso", lua.LString(in.CreationDate.UTC().Format(time.RFC3339)))
-	}
-	t.RawSetString("size", lua.LNumber(in.SizeBytes))
-	if in.DeleteAfterDays != nil {
-		t.RawSetString("delete_after_days", lua.LNumber(*in.DeleteAfterDays))
-	}
-	if in.ColdAfterDays != nil {
-		t.RawSetString("cold_after_days", lua.LNumber(*in.ColdAfterDays))
-	}
-	set("encryption_key_arn", in.EncryptionKeyArn)
-	t.RawSetString("has_metadata", lua.LBool(in.HasMetadata))
-
-	for _, k := range v.mdKeys {
-		v.mdData.RawSetString(k, lua.LNil)
-	}
-	v.mdKeys = v.mdKeys[:0]
-	for k, val := range in.Metadata {
-		k = strings.ToLower(k)
-		v.mdData.RawSetString(k, lua.LString(val))
-		v.mdKeys = append(v.mdKeys, k)
-	}
-	if apmid, ok := v.mdData.RawGetString("apmid").(lua.LString); ok {
-		t.RawSetString("apmid", apmid)
-	}
-	for _, k := range v.blankKeys {
-		v.blankData.RawSetString(k, lua.LNil)
-	}
-	v.blankKeys = v.blankKeys[:0]
-	for k, b := range in.Blank {
-		if b {
-			k = strings.ToLower(k)
-			v.blankData.RawSetString(k, lua.LTrue)
-			v.blankKeys = append(v.blankKeys, k)
-		}
-	}
-	if c := in.Conflict; c != nil {
-		L := s.L
-		ct := L.CreateTable(0, 3)
-		ct.RawSetString("field", lua.LString(strings.ToLower(c.Field)))
-		ct.RawSetString("values", stringList(L, c.Values))
-		lines := L.CreateTable(len(c.Lines), 0)
-		for _, n := range c.Lines {
-			lines.Append(lua.LNumber(n))
-		}
-		ct.RawSetString("lines", lines)
-		t.RawSetString("conflict", ct)
-	}
+	v.in, v.conflict = in, nil
+	v.metadata = lowerKeys(in.Metadata)
+	v.blanks = lowerKeys(in.Blank)
 	return v.rp
 }
 
-// readOnly returns an empty table that reads through to data, refuses
-// writes and iterates data with pairs.
-func (s *sandbox) readOnly(name string, data *lua.LTable) *lua.LTable {
+// lowerKeys returns m, or a copy of it with lower-cased keys when some
+// key has an upper-case letter (metadata keys normally arrive lower-cased).
+func lowerKeys[V any](m map[string]V) map[string]V {
+	for k := range m {
+		if strings.ToLower(k) != k {
+			out := make(map[string]V, len(m))
+			for k, val := range m {
+				out[strings.ToLower(k)] = val
+			}
+			return out
+		}
+	}
+	return m
+}
+
+func optString(s string) lua.LValue {
+	if s == "" {
+		return lua.LNil
+	}
+	return lua.LString(s)
+}
+
+// field is rp[name].
+func (v *rpView) field(L *lua.LState, name string) lua.LValue {
+	in := v.in
+	switch name {
+	case "arn":
+		return optString(in.Arn)
+	case "vault":
+		return optString(in.Vault)
+	case "resource_arn":
+		return optString(in.ResourceArn)
+	case "resource_type":
+		return optString(in.ResourceType)
+	case "resource_name":
+		return optString(in.ResourceName)
+	case "status":
+		return optString(in.Status)
+	case "created":
+		if in.CreationDate.IsZero() {
+			return lua.LNil
+		}
+		return lua.LNumber(in.CreationDate.Unix())
+	case "created_iso":
+		if in.CreationDate.IsZero() {
+			return lua.LNil
+		}
+		return lua.LString(in.CreationDate.UTC().Format(time.RFC3339))
+	case "size":
+		return lua.LNumber(in.SizeBytes)
+	case "delete_after_days":
+		if in.DeleteAfterDays == nil {
+			return lua.LNil
+		}
+		return lua.LNumber(*in.DeleteAfterDays)
+	case "cold_after_days":
+		if in.ColdAfterDays == nil {
+			return lua.LNil
+		}
+		return lua.LNumber(*in.ColdAfterDays)
+	case "encryption_key_arn":
+		return optString(in.EncryptionKeyArn)
+	case "has_metadata":
+		return lua.LBool(in.HasMetadata)
+	case "apmid":
+		if a, ok := v.metadata["apmid"]; ok {
+			return lua.LString(a)
+		}
+		return lua.LNil
+	case "metadata":
+		return v.md
+	case "blank":
+		return v.blank
+	case "conflict":
+		c := in.Conflict
+		if c == nil {
+			return lua.LNil
+		}
+		if v.conflict == nil {
+			ct := L.CreateTable(0, 3)
+			ct.RawSetString("field", lua.LString(strings.ToLower(c.Field)))
+			ct.RawSetString("values", stringList(L, c.Values))
+			lines := L.CreateTable(len(c.Lines), 0)
+			for _, n := range c.Lines {
+				lines.Append(lua.LNumber(n))
+			}
+			ct.RawSetString("lines", lines)
+			v.conflict = ct
+		}
+		return v.conflict
+	}
+	return lua.LNil
+}
+
+// fields is a table of every field of rp, for pairs.
+func (v *rpView) fields(L *lua.LState) *lua.LTable {
+	t := L.CreateTable(0, len(rpFields))
+	for _, k := range rpFields {
+		if val := v.field(L, k); val != lua.LNil {
+			t.RawSetString(k, val)
+		}
+	}
+	return t
+}
+
+func (v *rpView) metadataField(L *lua.LState, name string) lua.LValue {
+	if val, ok := v.metadata[name]; ok {
+		return lua.LString(val)
+	}
+	return lua.LNil
+}
+
+func (v *rpView) metadataFields(L *lua.LState) *lua.LTable {
+	return stringMap(L, v.metadata)
+}
+
+func (v *rpView) blankField(L *lua.LState, name string) lua.LValue {
+	if v.blanks[name] {
+		return lua.LTrue
+	}
+	return lua.LNil
+}
+
+func (v *rpView) blankFields(L *lua.LState) *lua.LTable {
+	t := L.CreateTable(0, len(v.blanks))
+	for k, b := range v.blanks {
+		if b {
+			t.RawSetString(k, lua.LTrue)
+		}
+	}
+	return t
+}
+
+// lazyReadOnly returns an empty table whose fields are get(name), read
+// when indexed; it refuses writes and iterates all() with pairs.
+func (s *sandbox) lazyReadOnly(name string, get func(L *lua.LState, name string) lua.LValue, all func(L *lua.LState) *lua.LTable) *lua.LTable {
 	L := s.L
 	mt := L.NewTable()
-	mt.RawSetString("__index", data)
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		if k, ok := L.Get(2).(lua.LString); ok {
+			L.Push(get(L, string(k)))
+		} else {
+			L.Push(lua.LNil)
+		}
+		return 1
+	}))
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("%s is read-only (copy what you need into a local table)", name)
 		return 0
 	}))
 	mt.RawSetString("__pairs", L.NewFunction(func(L *lua.LState) int {
 		L.Push(L.GetGlobal("next"))
-		L.Push(data)
+		L.Push(all(L))
 		L.Push(lua.LNil)
 		return 3
 	}))
