@@ -268,6 +268,7 @@ func (w *Worker) init() error {
 	for _, m := range cfg.modules() {
 		fn, err := w.loadFunc(m)
 		if err != nil {
+			s.release()
 			s.L.Close()
 			return err
 		}
@@ -329,6 +330,7 @@ func fieldNames(t *lua.LTable) string {
 // Close releases the worker's Lua state.
 func (w *Worker) Close() {
 	if w.s != nil {
+		w.s.release()
 		w.s.L.Close()
 		w.s = nil
 	}

@@ -94,6 +94,7 @@ func runTestFile(dir, path string, protos map[string]*lua.FunctionProto, explain
 		Strict:  true,
 	})
 	defer s.L.Close()
+	defer s.release()
 	r.s = s
 	L := s.L
 	ud := L.NewUserData()

@@ -100,6 +100,26 @@ type sandbox struct {
 	loaded  map[string]lua.LValue
 	loading map[string]bool
 	rpView  *rpView
+
+	// The context of calls (call): made once per parent context and
+	// kept, with the watchdog's record, across calls.
+	parent  context.Context
+	callCtx context.Context
+	cancel  context.CancelCauseFunc
+	watched *watchedCall
+}
+
+// release cancels the sandbox's call context and unregisters it from
+// the watchdog; the state is closed by its owner.
+func (s *sandbox) release() {
+	if s.cancel != nil {
+		s.cancel(nil)
+		s.cancel, s.callCtx, s.parent = nil, nil, nil
+	}
+	if s.watched != nil {
+		heap.forget(s.watched)
+		s.watched = nil
+	}
 }
 
 // NewState returns a Lua state that can run untrusted policy code:
@@ -398,14 +418,20 @@ func checkFormat(f string) string {
 // ErrMemoryLimit; one stopped by ctx wraps ctx's error.
 func (s *sandbox) call(ctx context.Context, timeout time.Duration, fn lua.LValue, nret int, args ...lua.LValue) ([]lua.LValue, error) {
 	L := s.L
-	cctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if timeout > 0 {
-		t := time.AfterFunc(timeout, func() { cancel(fmt.Errorf("%w after %s", ErrTimeout, timeout)) })
-		defer t.Stop()
-		if s.limits.HeapLimit > 0 {
-			defer heap.watch(s.limits.HeapLimit, cancel)()
+	if s.callCtx == nil || s.parent != ctx || s.callCtx.Err() != nil {
+		if s.cancel != nil {
+			s.cancel(nil)
 		}
+		s.callCtx, s.cancel = context.WithCancelCause(ctx)
+		s.parent = ctx
+	}
+	cctx := s.callCtx
+	if timeout > 0 {
+		if s.watched == nil {
+			s.watched = &watchedCall{}
+		}
+		heap.begin(s.watched, timeout, s.limits.HeapLimit, s.cancel)
+		defer s.watched.end()
 	}
 	L.SetContext(cctx)
 	defer L.RemoveContext()
