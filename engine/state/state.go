@@ -27,6 +27,9 @@ type Store struct {
 	Dir  string
 	stop chan struct{} // stops the page-out loop
 	done chan struct{}
+	// gcStop stops the value-log collector (vlog_gc.go).
+	gcStop chan struct{}
+	gcDone chan struct{}
 	// fullScans counts reads of every RP record (FullScans).
 	fullScans atomic.Int64
 }
@@ -67,7 +70,7 @@ func Open(dir string) (*Store, error) {
 		// Writers never race on one key in a way SSI must catch (pages
 		// upsert by ARN, batches are single-writer), so skip its bookkeeping.
 		WithDetectConflicts(false).
-		WithValueLogFileSize(256 << 20).
+		WithValueLogFileSize(valueLogFileSize).
 		// RP records (about 700 bytes) live in the value log, written
 		// once, and the LSM tree holds only keys and value pointers:
 		// flushes and compactions then move a seventh of the bytes. On a
@@ -87,6 +90,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	s.startPageOut()
+	s.startValueLogGC()
 	return s, nil
 }
 
@@ -133,6 +137,7 @@ func (s *Store) Close() error {
 	// The page-out loop runs on through Close: Badger flushes its
 	// memtables and compacts the first level there, which maps every
 	// table it reads and writes.
+	s.stopValueLogGC()
 	err := s.db.Close()
 	if s.stop != nil {
 		close(s.stop)
