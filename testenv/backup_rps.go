@@ -168,10 +168,7 @@ func (s *Server) listRecoveryPoints(c *call) {
 		if short && limit > 1 {
 			limit = 1 + limit/3
 		}
-		out := struct {
-			RecoveryPoints []rpOut `json:"RecoveryPoints"`
-			NextToken      string  `json:"NextToken,omitempty"`
-		}{RecoveryPoints: make([]rpOut, 0, min(limit, 64))}
+		out := &rpPage{RecoveryPoints: make([]rpOut, 0, min(limit, 64))}
 		i := start
 		// Bound the scan too, as AWS does: a page may come back short
 		// (even empty) with a NextToken when filters are selective.

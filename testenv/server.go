@@ -319,6 +319,14 @@ func (c *call) reply(v any) {
 		_, _ = c.w.Write([]byte("{}"))
 		return
 	}
+	if a, ok := v.(jsonAppender); ok {
+		buf := replyBuffers.Get().(*[]byte)
+		*buf = append(a.appendJSON((*buf)[:0]), '\n') // as json.Encoder ends it
+		c.w.WriteHeader(200)
+		_, _ = c.w.Write(*buf)
+		replyBuffers.Put(buf)
+		return
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
