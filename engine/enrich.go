@@ -152,6 +152,7 @@ func (j *joiner) apply(rp *state.RP) bool {
 		jd, seen := j.done[e]
 		if !seen {
 			jd.m = &state.Meta{Fields: e.Fields, Blank: e.Blank, Lines: e.Lines}
+			jd.m.SortKeys()
 			if c := e.Conflict; c != nil {
 				jd.m.Conflict = &state.Conflict{Field: c.Field, Values: c.Values, Lines: c.Lines}
 			}

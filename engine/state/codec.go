@@ -197,7 +197,7 @@ const (
 
 // EncodeRP encodes an RP record.
 func EncodeRP(r *RP) []byte {
-	e := &enc{b: make([]byte, 0, 512)}
+	e := &enc{b: make([]byte, 0, rpSizeHint(r))}
 	e.b = append(e.b, rpCodecV1)
 	var flags byte
 	if r.IsEncrypted {
@@ -230,15 +230,23 @@ func EncodeRP(r *RP) []byte {
 	e.optI(r.ColdAfterDays)
 	e.uv(r.Seen)
 	if m := r.Meta; m != nil {
-		keys := make([]string, 0, len(m.Fields))
-		for k := range m.Fields {
-			keys = append(keys, k)
+		keys := m.keys
+		if len(keys) != len(m.Fields) {
+			keys = sortedKeys(m.Fields)
 		}
-		sort.Strings(keys)
+		mark := len(e.b)
 		e.uv(uint64(len(keys)))
-		for _, k := range keys {
-			e.str(k)
-			e.str(m.Fields[k])
+		for i := 0; i < len(keys); i++ {
+			v, ok := m.Fields[keys[i]]
+			if !ok { // Fields changed since SortKeys: sort them now
+				e.b = e.b[:mark]
+				keys = sortedKeys(m.Fields)
+				e.uv(uint64(len(keys)))
+				i = -1
+				continue
+			}
+			e.str(keys[i])
+			e.str(v)
 		}
 		var blank []string
 		for k, b := range m.Blank {
@@ -267,6 +275,36 @@ func EncodeRP(r *RP) []byte {
 		e.t(d.At)
 	}
 	return e.b
+}
+
+// rpSizeHint is a little over the encoded size of r, so that EncodeRP
+// allocates once: a record is about 800 bytes, and growing a buffer to
+// that doubled the bytes allocated per RP.
+func rpSizeHint(r *RP) int {
+	n := 128
+	for _, s := range []string{r.Arn, r.Vault, r.ResourceArn, r.ResourceType, r.ResourceName, r.Status, r.StatusMessage,
+		r.EncryptionKeyArn, r.EncryptionKeyType, r.ParentArn, r.BackupPlanID, r.IamRoleArn, r.MetaHash, r.Copy} {
+		n += len(s) + 2
+	}
+	if m := r.Meta; m != nil {
+		n += 16 + 8*len(m.Lines) + 16*len(m.Blank)
+		for k, v := range m.Fields {
+			n += len(k) + len(v) + 4
+		}
+		for k := range m.Blank {
+			n += len(k)
+		}
+		if c := m.Conflict; c != nil {
+			n += len(c.Field) + 8*len(c.Lines) + 8
+			for _, v := range c.Values {
+				n += len(v) + 4
+			}
+		}
+	}
+	if d := r.Decision; d != nil {
+		n += len(d.Outcome) + len(d.Reason) + len(d.Rule) + len(d.PolicyHash) + len(d.MetaHash) + 24
+	}
+	return n
 }
 
 // DecodeRP decodes a record written by EncodeRP (or an older JSON one).

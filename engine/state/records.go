@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -85,6 +86,23 @@ type Meta struct {
 	Blank    map[string]bool   `json:"blank,omitempty"`
 	Lines    []int             `json:"lines,omitempty"`
 	Conflict *Conflict         `json:"conflict,omitempty"`
+
+	// keys are the names of Fields, sorted (SortKeys), so that encoding
+	// a snapshot shared by many RPs does not sort them for each.
+	keys []string
+}
+
+// SortKeys records the sorted names of m.Fields for EncodeRP. Call it
+// before sharing m; a later change to Fields makes EncodeRP sort again.
+func (m *Meta) SortKeys() { m.keys = sortedKeys(m.Fields) }
+
+func sortedKeys(fields map[string]string) []string {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Copy states of an RP (issue 4 moves them past pending).
