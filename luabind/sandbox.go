@@ -103,10 +103,10 @@ type sandbox struct {
 
 	// The context of calls (call): made once per parent context and
 	// kept, with the watchdog's record, across calls.
-	parent  context.Context
-	callCtx context.Context
-	cancel  context.CancelCauseFunc
-	watched *watchedCall
+	parentDone <-chan struct{}
+	callCtx    context.Context
+	cancel     context.CancelCauseFunc
+	watched    *watchedCall
 }
 
 // release cancels the sandbox's call context and unregisters it from
@@ -114,7 +114,7 @@ type sandbox struct {
 func (s *sandbox) release() {
 	if s.cancel != nil {
 		s.cancel(nil)
-		s.cancel, s.callCtx, s.parent = nil, nil, nil
+		s.cancel, s.callCtx, s.parentDone = nil, nil, nil
 	}
 	if s.watched != nil {
 		heap.forget(s.watched)
@@ -418,12 +418,14 @@ func checkFormat(f string) string {
 // ErrMemoryLimit; one stopped by ctx wraps ctx's error.
 func (s *sandbox) call(ctx context.Context, timeout time.Duration, fn lua.LValue, nret int, args ...lua.LValue) ([]lua.LValue, error) {
 	L := s.L
-	if s.callCtx == nil || s.parent != ctx || s.callCtx.Err() != nil {
+	// Contexts are told apart by their Done channel: comparing them as
+	// interfaces could panic on a context type that is not comparable.
+	if s.callCtx == nil || s.parentDone != ctx.Done() || s.callCtx.Err() != nil {
 		if s.cancel != nil {
 			s.cancel(nil)
 		}
 		s.callCtx, s.cancel = context.WithCancelCause(ctx)
-		s.parent = ctx
+		s.parentDone = ctx.Done()
 	}
 	cctx := s.callCtx
 	if timeout > 0 {
