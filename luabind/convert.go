@@ -74,6 +74,13 @@ func optString(s string) lua.LValue {
 	return lua.LString(s)
 }
 
+func optNumber(n *int64) lua.LValue {
+	if n == nil {
+		return lua.LNil
+	}
+	return lua.LNumber(*n)
+}
+
 // field is rp[name].
 func (v *rpView) field(L *lua.LState, name string) lua.LValue {
 	in := v.in
@@ -103,15 +110,9 @@ func (v *rpView) field(L *lua.LState, name string) lua.LValue {
 	case "size":
 		return lua.LNumber(in.SizeBytes)
 	case "delete_after_days":
-		if in.DeleteAfterDays == nil {
-			return lua.LNil
-		}
-		return lua.LNumber(*in.DeleteAfterDays)
+		return optNumber(in.DeleteAfterDays)
 	case "cold_after_days":
-		if in.ColdAfterDays == nil {
-			return lua.LNil
-		}
-		return lua.LNumber(*in.ColdAfterDays)
+		return optNumber(in.ColdAfterDays)
 	case "encryption_key_arn":
 		return optString(in.EncryptionKeyArn)
 	case "has_metadata":

@@ -57,9 +57,7 @@ func (h *heapWatch) begin(c *watchedCall, timeout time.Duration, limit uint64, c
 		h.calls = map[*watchedCall]struct{}{}
 		h.sample = []metrics.Sample{{Name: heapMetric}}
 	}
-	if _, ok := h.calls[c]; !ok {
-		h.calls[c] = struct{}{}
-	}
+	h.calls[c] = struct{}{}
 	if !h.running {
 		h.running = true
 		go h.loop()
@@ -67,11 +65,12 @@ func (h *heapWatch) begin(c *watchedCall, timeout time.Duration, limit uint64, c
 	h.mu.Unlock()
 }
 
-// watch stops a single call (through cancel) if the heap passes limit
-// before the returned function is called.
-func (h *heapWatch) watch(limit uint64, cancel context.CancelCauseFunc) (stop func()) {
+// watch stops a single call (through cancel) if it runs past timeout
+// (none when 0) or the heap passes limit (none when 0) before the
+// returned function is called.
+func (h *heapWatch) watch(timeout time.Duration, limit uint64, cancel context.CancelCauseFunc) (stop func()) {
 	c := &watchedCall{}
-	h.begin(c, 0, limit, cancel)
+	h.begin(c, timeout, limit, cancel)
 	return func() {
 		c.end()
 		h.forget(c)

@@ -156,12 +156,8 @@ func (r *Repl) Eval(ctx context.Context, chunk string, line int) error {
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	if r.Timeout > 0 {
-		t := time.AfterFunc(r.Timeout, func() { cancel(fmt.Errorf("%w after %s", ErrTimeout, r.Timeout)) })
-		defer t.Stop()
-	}
-	if r.s.limits.HeapLimit > 0 {
-		defer heap.watch(r.s.limits.HeapLimit, cancel)()
+	if r.Timeout > 0 || r.s.limits.HeapLimit > 0 {
+		defer heap.watch(r.Timeout, r.s.limits.HeapLimit, cancel)()
 	}
 	r.mod.ctx = cctx
 	defer func() { r.mod.ctx = context.Background() }()

@@ -3,7 +3,7 @@ package main
 import (
 	"runtime/debug"
 	"runtime/metrics"
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
@@ -25,8 +25,12 @@ func memoryLimitFor(live uint64) int64 {
 	return max(int64(memoryFloor), int64(float64(live)*memoryHeadroom))
 }
 
-// governorOff stops the governor (setMemoryLimit).
-var governorOff atomic.Bool
+// governor serialises the limit's setters, so that once setMemoryLimit
+// has run the governor sets it no more.
+var governor struct {
+	sync.Mutex
+	off bool
+}
 
 // startMemoryGovernor sets the soft memory limit now and every half
 // second after from the live heap the last collection measured.
@@ -37,11 +41,16 @@ func startMemoryGovernor() {
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		for range t.C {
-			if governorOff.Load() {
+			metrics.Read(s)
+			governor.Lock()
+			off := governor.off
+			if !off {
+				debug.SetMemoryLimit(memoryLimitFor(s[0].Value.Uint64()))
+			}
+			governor.Unlock()
+			if off {
 				return
 			}
-			metrics.Read(s)
-			debug.SetMemoryLimit(memoryLimitFor(s[0].Value.Uint64()))
 		}
 	}()
 }
@@ -49,6 +58,8 @@ func startMemoryGovernor() {
 // setMemoryLimit stops the governor and fixes the soft limit (for a
 // process whose heap is not shuffle's engine, such as the emulator).
 func setMemoryLimit(limit int64) {
-	governorOff.Store(true)
+	governor.Lock()
+	defer governor.Unlock()
+	governor.off = true
 	debug.SetMemoryLimit(limit)
 }

@@ -216,8 +216,7 @@ func EncodeRP(r *RP) []byte {
 		flags |= flagDecision
 	}
 	e.b = append(e.b, flags)
-	for _, s := range []string{r.Arn, r.Vault, r.ResourceArn, r.ResourceType, r.ResourceName, r.Status, r.StatusMessage,
-		r.EncryptionKeyArn, r.EncryptionKeyType, r.ParentArn, r.BackupPlanID, r.IamRoleArn, r.MetaHash, r.Copy} {
+	for _, s := range rpStrings(r) {
 		e.str(s)
 	}
 	e.t(r.CreationDate)
@@ -230,23 +229,10 @@ func EncodeRP(r *RP) []byte {
 	e.optI(r.ColdAfterDays)
 	e.uv(r.Seen)
 	if m := r.Meta; m != nil {
-		keys := m.keys
-		if len(keys) != len(m.Fields) {
-			keys = sortedKeys(m.Fields)
-		}
 		mark := len(e.b)
-		e.uv(uint64(len(keys)))
-		for i := 0; i < len(keys); i++ {
-			v, ok := m.Fields[keys[i]]
-			if !ok { // Fields changed since SortKeys: sort them now
-				e.b = e.b[:mark]
-				keys = sortedKeys(m.Fields)
-				e.uv(uint64(len(keys)))
-				i = -1
-				continue
-			}
-			e.str(keys[i])
-			e.str(v)
+		if !e.fields(m.keys, m.Fields) { // no SortKeys, or Fields changed since
+			e.b = e.b[:mark]
+			e.fields(sortedKeys(m.Fields), m.Fields)
 		}
 		var blank []string
 		for k, b := range m.Blank {
@@ -277,13 +263,38 @@ func EncodeRP(r *RP) []byte {
 	return e.b
 }
 
+// rpStrings are the string fields of r, in the order EncodeRP writes
+// them.
+func rpStrings(r *RP) [14]string {
+	return [14]string{r.Arn, r.Vault, r.ResourceArn, r.ResourceType, r.ResourceName, r.Status, r.StatusMessage,
+		r.EncryptionKeyArn, r.EncryptionKeyType, r.ParentArn, r.BackupPlanID, r.IamRoleArn, r.MetaHash, r.Copy}
+}
+
+// fields writes the count of fields, then each of keys with its value.
+// It returns false, having written part of them, unless keys are
+// exactly the keys of fields.
+func (e *enc) fields(keys []string, fields map[string]string) bool {
+	if len(keys) != len(fields) {
+		return false
+	}
+	e.uv(uint64(len(keys)))
+	for _, k := range keys {
+		v, ok := fields[k]
+		if !ok {
+			return false
+		}
+		e.str(k)
+		e.str(v)
+	}
+	return true
+}
+
 // rpSizeHint is a little over the encoded size of r, so that EncodeRP
 // allocates once: a record is about 800 bytes, and growing a buffer to
 // that doubled the bytes allocated per RP.
 func rpSizeHint(r *RP) int {
 	n := 128
-	for _, s := range []string{r.Arn, r.Vault, r.ResourceArn, r.ResourceType, r.ResourceName, r.Status, r.StatusMessage,
-		r.EncryptionKeyArn, r.EncryptionKeyType, r.ParentArn, r.BackupPlanID, r.IamRoleArn, r.MetaHash, r.Copy} {
+	for _, s := range rpStrings(r) {
 		n += len(s) + 2
 	}
 	if m := r.Meta; m != nil {

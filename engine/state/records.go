@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -96,14 +97,7 @@ type Meta struct {
 // before sharing m; a later change to Fields makes EncodeRP sort again.
 func (m *Meta) SortKeys() { m.keys = sortedKeys(m.Fields) }
 
-func sortedKeys(fields map[string]string) []string {
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(fields map[string]string) []string { return slices.Sorted(maps.Keys(fields)) }
 
 // Copy states of an RP (issue 4 moves them past pending).
 const (

@@ -105,21 +105,22 @@ var pageOutEvery = 500 * time.Millisecond
 
 // closePageOutEvery is the page-out period during Close
 // (SHUFFLE_CLOSE_PAGEOUT_MS overrides it in milliseconds).
-var closePageOutEvery = time.Duration(envInt("SHUFFLE_CLOSE_PAGEOUT_MS", 50)) * time.Millisecond
+var closePageOutEvery = 50 * time.Millisecond
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
+// envMillis is the duration in milliseconds that the environment
+// variable name holds, or def when it holds no integer.
+func envMillis(name string, def time.Duration) time.Duration {
+	if ms, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return time.Duration(ms) * time.Millisecond
 	}
 	return def
 }
 
 func (s *Store) startPageOut() {
-	every := pageOutEvery
-	if v := os.Getenv("SHUFFLE_PAGEOUT_MS"); v != "" {
-		if ms, err := strconv.Atoi(v); err == nil {
-			every = time.Duration(ms) * time.Millisecond
-		}
+	every := envMillis("SHUFFLE_PAGEOUT_MS", pageOutEvery)
+	closeEvery := envMillis("SHUFFLE_CLOSE_PAGEOUT_MS", closePageOutEvery)
+	if closeEvery <= 0 || closeEvery > every {
+		closeEvery = every
 	}
 	if every <= 0 {
 		return
@@ -140,7 +141,7 @@ func (s *Store) startPageOut() {
 				// Close compacts the first level in a second or two; at
 				// once a second the tables it reads and writes pile up.
 				closing = nil
-				t.Reset(min(every, closePageOutEvery))
+				t.Reset(closeEvery)
 			case <-t.C:
 				pageOut(dir)
 			}
