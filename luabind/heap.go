@@ -17,9 +17,9 @@ const heapMetric = "/memory/classes/heap/objects:bytes"
 // stops a call (through its sandbox's context) when the call runs past
 // its deadline (ErrTimeout) or, since gopher-lua cannot account memory
 // per state, when the process heap passes the call's limit
-// (ErrMemoryLimit). A sandbox registers once, at its first time-limited
-// call, and each call only marks itself active: a timer and a map entry
-// per call cost about as much as the shipped decide policy itself. The
+// (ErrMemoryLimit). A sandbox keeps one record for all its calls and
+// each call marks it active, instead of making a timer and a record per
+// call, which cost about as much as the shipped decide policy itself. The
 // goroutine runs while some registered sandbox is in a call and exits on
 // the first tick with none.
 var heap heapWatch
