@@ -103,7 +103,7 @@ func (sum *EnrichSummary) tally(t *metadata.Table, resourceArn string, used map[
 		sum.Unmatched++
 		return
 	}
-	used[resourceArn] = true
+	used[e.ResourceArn] = true // the table's string: the RP's may share memory with a whole listing record
 	sum.Matched++
 	if e.Conflict != nil {
 		sum.Conflicts++

@@ -89,7 +89,7 @@ func (t *listedTally) firstSighting(arn string) bool {
 	if t.lookedUp[arn] {
 		return false
 	}
-	t.lookedUp[arn] = true
+	setKey(t.lookedUp, arn)
 	return true
 }
 

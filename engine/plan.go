@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
@@ -161,7 +162,7 @@ func NewAggregate() *Aggregate {
 
 // Add counts one RP with its current decision.
 func (a *Aggregate) Add(rp *state.RP) {
-	a.used[rp.ResourceArn] = true
+	setKey(a.used, rp.ResourceArn)
 	if rp.Copy == state.CopyPending && rp.Decision != nil && rp.Decision.Outcome == state.Included {
 		p := a.pending[rp.Vault]
 		if p == nil {
@@ -190,7 +191,17 @@ func (a *Aggregate) Add(rp *state.RP) {
 	tc.Counts.add(rp)
 	if rp.Enriched && rp.Meta == nil {
 		a.rpsNoMeta++
-		a.noMeta[rp.ResourceArn] = true
+		setKey(a.noMeta, rp.ResourceArn)
+	}
+}
+
+// setKey sets m[k], keeping a copy of k when it is new. An RP's strings
+// may be slices of one larger string (the listing decoder gives each RP
+// one string for all its fields), which a map key would otherwise keep
+// alive for the whole run.
+func setKey(m map[string]bool, k string) {
+	if !m[k] {
+		m[strings.Clone(k)] = true
 	}
 }
 

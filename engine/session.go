@@ -161,7 +161,7 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 		if err := awsclient.CheckAccount(ctx, dcfg, cfg.Destination.Profile, cfg.Destination.Account); err != nil {
 			return &ConfigError{fmt.Errorf("destination: %w", err)}
 		}
-		src, dst = backup.NewFromConfig(scfg), backup.NewFromConfig(dcfg)
+		src, dst = backup.NewFromConfig(scfg, awsclient.BackupOptions), backup.NewFromConfig(dcfg, awsclient.BackupOptions)
 	}
 	st, err := state.Open(s.StateDir)
 	if err != nil {

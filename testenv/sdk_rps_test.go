@@ -1,6 +1,7 @@
 package testenv_test
 
 import (
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
 
@@ -401,4 +403,53 @@ func TestSDKStartBackupJob(t *testing.T) {
 	ro := sdkBackup(t, env, testenv.ProfileSourceReadOnly)
 	_, err = ro.StartBackupJob(sdkCtx, &backup.StartBackupJobInput{BackupVaultName: aws.String("Default"), ResourceArn: aws.String(vol), IamRoleArn: aws.String(testenv.CopyRoleArn)})
 	sdkWantErr(t, err, "AccessDeniedException", 403)
+}
+
+// TestSDKFastListingAgrees lists every source vault with the SDK's
+// decoder and with shuffle's FastListing decoder and wants the same
+// recovery points, field for field, with every page taken by the fast
+// decoder.
+func TestSDKFastListingAgrees(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{RecoveryPoints: 3000})
+	sdk := sdkBackup(t, env, testenv.ProfileSource)
+	fast := sdkBackup(t, env, testenv.ProfileSource, awsclient.FastListing)
+	f0, d0 := awsclient.ListingPages()
+	pages, rps := 0, 0
+	var lifecycle, calculated, createdBy, completion int
+	for _, v := range sdkVaultNames(t, sdk) {
+		in := &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String(v), MaxResults: aws.Int32(250)}
+		want, _ := sdkListRPs(t, sdk, in)
+		got, n := sdkListRPs(t, fast, in)
+		if !reflect.DeepEqual(got, want) {
+			for i := range min(len(got), len(want)) {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Fatalf("vault %s, RP %d (%s): fast decoder gives %+v, SDK gives %+v", v, i, aws.ToString(want[i].RecoveryPointArn), got[i], want[i])
+				}
+			}
+			t.Fatalf("vault %s: fast decoder gives %d RPs, SDK %d", v, len(got), len(want))
+		}
+		pages += n
+		rps += len(got)
+		for _, rp := range got {
+			lifecycle += b2i(rp.Lifecycle != nil)
+			calculated += b2i(rp.CalculatedLifecycle != nil)
+			createdBy += b2i(rp.CreatedBy != nil)
+			completion += b2i(rp.CompletionDate != nil)
+		}
+	}
+	f1, d1 := awsclient.ListingPages()
+	if f1-f0 != int64(pages) || d1 != d0 {
+		t.Errorf("fast decoder took %d of %d pages and declined %d, want all", f1-f0, pages, d1-d0)
+	}
+	if rps < 3000 || lifecycle == 0 || calculated == 0 || createdBy == 0 || completion == 0 {
+		t.Errorf("listing too thin to compare: %d RPs; with Lifecycle %d, CalculatedLifecycle %d, CreatedBy %d, CompletionDate %d",
+			rps, lifecycle, calculated, createdBy, completion)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

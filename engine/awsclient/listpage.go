@@ -1,0 +1,96 @@
+package awsclient
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// FastListing is an option for backup.New and backup.NewFromConfig. It
+// decodes the successful responses of ListRecoveryPointsByBackupVault,
+// the one call an inventory makes a thousand times per million
+// recovery points, with a decoder written for that one response shape
+// (listpage_decode.go) instead of the SDK's schema-driven one, which
+// spends most of a cold plan's decoding time in generic member lookups
+// and one allocation per field.
+//
+// The option swaps the client's Protocol for a wrapper; nothing else
+// changes. Every other operation, every error response, and every page
+// the decoder does not accept as it stands (a null, a duplicate member,
+// an escaped member name, malformed JSON) goes to the SDK's own
+// protocol with the same bytes, so what a caller gets is what the SDK
+// alone would give; tests compare the two on generated and emulator
+// pages.
+func FastListing(o *backup.Options) {
+	if o.Protocol == nil {
+		return
+	}
+	if _, ok := o.Protocol.(*listProtocol); ok {
+		return
+	}
+	o.Protocol = &listProtocol{ClientProtocol: o.Protocol}
+}
+
+// BackupOptions are the options shuffle builds its AWS Backup clients
+// with: FastListing, unless SHUFFLE_SDK_DECODER=1 asks for the SDK's
+// decoder alone (to rule the fast decoder out when something looks
+// wrong, and for side-by-side benchmarks).
+func BackupOptions(o *backup.Options) {
+	if os.Getenv("SHUFFLE_SDK_DECODER") != "1" {
+		FastListing(o)
+	}
+}
+
+// ListingPages reports how many ListRecoveryPointsByBackupVault pages
+// the FastListing decoder took in this process, and how many it handed
+// to the SDK's decoder instead.
+func ListingPages() (fast, declined int64) {
+	return pagesFast.Load(), pagesDeclined.Load()
+}
+
+var pagesFast, pagesDeclined atomic.Int64
+
+type listProtocol struct {
+	smithyhttp.ClientProtocol
+}
+
+var (
+	bodyPool    = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	decoderPool = sync.Pool{New: func() any { return new(pageDecoder) }}
+)
+
+// DeserializeResponse implements smithyhttp.ClientProtocol.
+func (p *listProtocol) DeserializeResponse(ctx context.Context, op *smithy.OperationSchema, types *smithy.TypeRegistry, resp *smithyhttp.Response, out smithy.Deserializable) error {
+	o, ok := out.(*backup.ListRecoveryPointsByBackupVaultOutput)
+	if !ok || resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		return p.ClientProtocol.DeserializeResponse(ctx, op, types, resp, out)
+	}
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer bodyPool.Put(buf)
+	buf.Reset()
+	if resp.ContentLength > 0 && resp.ContentLength < 64<<20 {
+		buf.Grow(int(resp.ContentLength))
+	}
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return &smithy.DeserializationError{Err: err}
+	}
+	d := decoderPool.Get().(*pageDecoder)
+	ok = d.decode(buf.Bytes(), o)
+	decoderPool.Put(d)
+	if ok {
+		pagesFast.Add(1)
+		return nil
+	}
+	pagesDeclined.Add(1)
+	*o = backup.ListRecoveryPointsByBackupVaultOutput{}
+	r := *resp.Response
+	r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
+	return p.ClientProtocol.DeserializeResponse(ctx, op, types, &smithyhttp.Response{Response: &r}, out)
+}
