@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,6 +126,46 @@ func (f *rpFilter) match(rp *RecoveryPoint) bool {
 	return true
 }
 
+// scanBound is how many RPs one page looks at, matching or not. As in
+// AWS, a page may come back short (even empty) with a NextToken when
+// filters are selective.
+const scanBound = 20000
+
+// listPage returns the RPs of v from index start on that match f, at
+// most limit of them and looking at no more than scanBound, and the
+// index the next page starts at.
+func (v *Vault) listPage(f *rpFilter, start, limit int) (rps []*RecoveryPoint, next int) {
+	end := min(len(v.rps), start+scanBound)
+	if f.resourceType == "" {
+		return v.listScan(f, start, limit)
+	}
+	// Only the type's RPs can match: walk its index instead of every
+	// RP of the vault. The result is listScan's.
+	idx := v.byType[f.resourceType]
+	k, _ := slices.BinarySearch(idx, int32(start))
+	for ; k < len(idx) && int(idx[k]) < end; k++ {
+		if rp := v.rps[idx[k]]; f.match(rp) {
+			rps = append(rps, rp)
+			if len(rps) == limit {
+				return rps, int(idx[k]) + 1
+			}
+		}
+	}
+	return rps, max(end, start)
+}
+
+// listScan is listPage by looking at every RP in turn.
+func (v *Vault) listScan(f *rpFilter, start, limit int) (rps []*RecoveryPoint, next int) {
+	i := start
+	for scanned := 0; i < len(v.rps) && len(rps) < limit && scanned < scanBound; i++ {
+		scanned++
+		if rp := v.rps[i]; f.match(rp) {
+			rps = append(rps, rp)
+		}
+	}
+	return rps, i
+}
+
 // awsResourceTypes are the resource types AWS Backup accepts in filters;
 // the emulator has recovery points only for the ones in Types.
 var awsResourceTypes = map[string]bool{
@@ -168,20 +209,13 @@ func (s *Server) listRecoveryPoints(c *call) {
 		if short && limit > 1 {
 			limit = 1 + limit/3
 		}
-		out := &rpPage{RecoveryPoints: make([]rpOut, 0, min(limit, 64))}
-		i := start
-		// Bound the scan too, as AWS does: a page may come back short
-		// (even empty) with a NextToken when filters are selective.
-		scanned := 0
-		for ; i < len(v.rps) && len(out.RecoveryPoints) < limit && scanned < 20000; i++ {
-			scanned++
-			rp := v.rps[i]
-			if f.match(rp) {
-				out.RecoveryPoints = append(out.RecoveryPoints, s.rpView(v, rp, false))
-			}
+		rps, next := v.listPage(&f, start, limit)
+		out := &rpPage{RecoveryPoints: make([]rpOut, 0, len(rps))}
+		for _, rp := range rps {
+			out.RecoveryPoints = append(out.RecoveryPoints, s.rpView(v, rp, false))
 		}
-		if i < len(v.rps) {
-			out.NextToken = encodeToken("rps", i)
+		if next < len(v.rps) {
+			out.NextToken = encodeToken("rps", next)
 		}
 		page = out
 	})

@@ -89,8 +89,10 @@ type Vault struct {
 	VaultEvents  []string
 
 	// rps holds the vault's recovery points in insertion order; the
-	// pagination token is an index into it.
-	rps []*RecoveryPoint
+	// pagination token is an index into it. byType holds, per resource
+	// type, the indexes in rps of that type's RPs, ascending.
+	rps    []*RecoveryPoint
+	byType map[string][]int32
 }
 
 // RecoveryPoint is one recovery point in one vault.
@@ -233,6 +235,10 @@ func (w *world) addVault(v *Vault) {
 func (w *world) addRP(rp *RecoveryPoint) {
 	a := w.accounts[rp.Account]
 	v := a.vaults[rp.VaultName]
+	if v.byType == nil {
+		v.byType = map[string][]int32{}
+	}
+	v.byType[rp.ResourceType] = append(v.byType[rp.ResourceType], int32(len(v.rps)))
 	v.rps = append(v.rps, rp)
 	a.rpIndex[rp.Arn] = rp
 }
