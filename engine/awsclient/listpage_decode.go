@@ -25,15 +25,14 @@ import (
 // more), and one block behind the output's pointer fields. The SDK
 // makes one per field.
 
-// String members, indexes into rpScratch.str.
+// String members, indexes into rpScratch.str. The enums come last:
+// their values are not pointers, so rpBlock has no room for them.
 const (
 	sBackupVaultArn = iota
 	sBackupVaultName
 	sCompositeMemberIdentifier
 	sEncryptionKeyArn
-	sEncryptionKeyType
 	sIamRoleArn
-	sIndexStatus
 	sIndexStatusMessage
 	sParentRecoveryPointArn
 	sRecoveryPointArn
@@ -41,9 +40,7 @@ const (
 	sResourceName
 	sResourceType
 	sSourceBackupVaultArn
-	sStatus
 	sStatusMessage
-	sVaultType
 	sPlanArn // RecoveryPointCreator members
 	sPlanID
 	sPlanName
@@ -52,6 +49,11 @@ const (
 	sRuleID
 	sRuleName
 	sRuleTimezone
+	nPtrStr // the enums
+	sEncryptionKeyType = iota - 1
+	sIndexStatus
+	sStatus
+	sVaultType
 	sDeleteAfterEvent // Lifecycle member
 	nStr
 )
@@ -108,7 +110,7 @@ type rpScratch struct {
 
 // rpBlock is the storage behind one output RP's pointer fields.
 type rpBlock struct {
-	str        [nStr]string
+	str        [nPtrStr]string
 	times      [nTime]time.Time
 	ints       [nInt]int64
 	optIn      bool
