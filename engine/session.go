@@ -253,7 +253,13 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 		}
 	}
 	done := s.step(PhaseInventory)
+	fast0, sdk0 := awsclient.ListingPages()
 	sum, err := inv.Run(ctx)
+	if fast, sdk := awsclient.ListingPages(); fast+sdk > fast0+sdk0 {
+		// Pages the listing decoder took, and those it left to the SDK's
+		// (awsclient.FastListing); none are counted with SHUFFLE_SDK_DECODER=1.
+		s.logger().Info("listing pages decoded", "fast", fast-fast0, "sdk", sdk-sdk0)
+	}
 	done(sum, err)
 	if err != nil {
 		return nil, err
