@@ -49,7 +49,7 @@ const (
 	sRuleID
 	sRuleName
 	sRuleTimezone
-	nPtrStr // the enums
+	nPtrStr            // the enums
 	sEncryptionKeyType = iota - 1
 	sIndexStatus
 	sStatus
