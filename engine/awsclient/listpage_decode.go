@@ -49,14 +49,17 @@ const (
 	sRuleID
 	sRuleName
 	sRuleTimezone
-	nPtrStr            // the enums
-	sEncryptionKeyType = iota - 1
+	// The enums, whose values are not pointers.
+	sEncryptionKeyType
 	sIndexStatus
 	sStatus
 	sVaultType
 	sDeleteAfterEvent // Lifecycle member
 	nStr
 )
+
+// nPtrStr is the number of string members that are pointers.
+const nPtrStr = sEncryptionKeyType
 
 // Timestamp members.
 const (
