@@ -172,11 +172,14 @@ func (v *Verifier) vault(ctx context.Context, rep *VerifyReport, vv *VaultVerify
 			return fmt.Errorf("verify: list destination vault %s: %w", vv.Vault, err)
 		}
 		for _, r := range out.RecoveryPoints {
-			d := &destRP{resourceArn: aws.ToString(r.ResourceArn), size: aws.ToInt64(r.BackupSizeInBytes), deleteAfter: -1}
+			// Copies of the strings kept for the whole vault: with
+			// awsclient.FastListing an RP's strings share one allocation
+			// with all its other fields.
+			d := &destRP{resourceArn: strings.Clone(aws.ToString(r.ResourceArn)), size: aws.ToInt64(r.BackupSizeInBytes), deleteAfter: -1}
 			if r.Lifecycle != nil && r.Lifecycle.DeleteAfterDays != nil {
 				d.deleteAfter = *r.Lifecycle.DeleteAfterDays
 			}
-			listed[aws.ToString(r.RecoveryPointArn)] = d
+			listed[strings.Clone(aws.ToString(r.RecoveryPointArn))] = d
 		}
 	}
 	vv.Listed = int64(len(listed))

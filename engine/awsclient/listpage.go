@@ -28,6 +28,11 @@ import (
 // protocol with the same bytes, so what a caller gets is what the SDK
 // alone would give; tests compare the two on generated and emulator
 // pages.
+//
+// One difference is not in the values: the strings of one recovery
+// point share one allocation. Code that keeps a few of them for long
+// (as map keys, say) should keep copies (strings.Clone), or it keeps
+// every field of the RP alive.
 func FastListing(o *backup.Options) {
 	if o.Protocol == nil {
 		return
