@@ -135,10 +135,10 @@ const scanBound = 20000
 // most limit of them and looking at no more than scanBound, and the
 // index the next page starts at.
 func (v *Vault) listPage(f *rpFilter, start, limit int) (rps []*RecoveryPoint, next int) {
-	end := min(len(v.rps), start+scanBound)
 	if f.resourceType == "" {
 		return v.listScan(f, start, limit)
 	}
+	end := min(len(v.rps), start+scanBound)
 	// Only the type's RPs can match: walk its index instead of every
 	// RP of the vault. The result is listScan's.
 	idx := v.byType[f.resourceType]
