@@ -301,9 +301,10 @@ func (d *pageDecoder) recoveryPoint(out *types.RecoveryPointByBackupVault) bool 
 	}
 }
 
-// object reads a nested structure whose members member reads; member
-// reports false for a value it cannot take and skips unknown names.
-func (d *pageDecoder) object(member func(key []byte, seen *uint32) bool) bool {
+// object reads a nested structure. member reads the value of one member
+// and returns the member's bit (0 for a name it skipped), or false for a
+// value it cannot take; a member seen twice is left to the SDK.
+func (d *pageDecoder) object(member func(key []byte) (bit uint32, ok bool)) bool {
 	if !d.byte('{') {
 		return false
 	}
@@ -314,9 +315,14 @@ func (d *pageDecoder) object(member func(key []byte, seen *uint32) bool) bool {
 	var seen uint32
 	for {
 		key, ok := d.key()
-		if !ok || !member(key, &seen) {
+		if !ok {
 			return false
 		}
+		bit, ok := member(key)
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
 		more, ok := d.next('}')
 		if !ok {
 			return false
@@ -329,73 +335,73 @@ func (d *pageDecoder) object(member func(key []byte, seen *uint32) bool) bool {
 
 func (d *pageDecoder) createdBy() bool {
 	d.rp.objSet |= oCreatedBy
-	return d.object(func(key []byte, seen *uint32) bool {
+	return d.object(func(key []byte) (uint32, bool) {
 		switch string(key) {
 		case "BackupPlanArn":
-			return d.once32(seen, 1<<0) && d.strField(sPlanArn)
+			return 1 << 0, d.strField(sPlanArn)
 		case "BackupPlanId":
-			return d.once32(seen, 1<<1) && d.strField(sPlanID)
+			return 1 << 1, d.strField(sPlanID)
 		case "BackupPlanName":
-			return d.once32(seen, 1<<2) && d.strField(sPlanName)
+			return 1 << 2, d.strField(sPlanName)
 		case "BackupPlanVersion":
-			return d.once32(seen, 1<<3) && d.strField(sPlanVersion)
+			return 1 << 3, d.strField(sPlanVersion)
 		case "BackupRuleCron":
-			return d.once32(seen, 1<<4) && d.strField(sRuleCron)
+			return 1 << 4, d.strField(sRuleCron)
 		case "BackupRuleId":
-			return d.once32(seen, 1<<5) && d.strField(sRuleID)
+			return 1 << 5, d.strField(sRuleID)
 		case "BackupRuleName":
-			return d.once32(seen, 1<<6) && d.strField(sRuleName)
+			return 1 << 6, d.strField(sRuleName)
 		case "BackupRuleTimezone":
-			return d.once32(seen, 1<<7) && d.strField(sRuleTimezone)
+			return 1 << 7, d.strField(sRuleTimezone)
 		}
-		return d.skip(4)
+		return 0, d.skip(4)
 	})
 }
 
 func (d *pageDecoder) lifecycle() bool {
 	d.rp.objSet |= oLifecycle
-	return d.object(func(key []byte, seen *uint32) bool {
+	return d.object(func(key []byte) (uint32, bool) {
 		switch string(key) {
 		case "DeleteAfterDays":
-			return d.once32(seen, 1<<0) && d.int(iDeleteAfterDays)
+			return 1 << 0, d.int(iDeleteAfterDays)
 		case "DeleteAfterEvent":
-			return d.once32(seen, 1<<1) && d.strField(sDeleteAfterEvent)
+			return 1 << 1, d.strField(sDeleteAfterEvent)
 		case "MoveToColdStorageAfterDays":
-			return d.once32(seen, 1<<2) && d.int(iMoveToColdStorageAfterDays)
+			return 1 << 2, d.int(iMoveToColdStorageAfterDays)
 		case "OptInToArchiveForSupportedResources":
 			d.rp.objSet |= oOptIn
-			return d.once32(seen, 1<<3) && d.bool(&d.rp.optIn)
+			return 1 << 3, d.bool(&d.rp.optIn)
 		}
-		return d.skip(4)
+		return 0, d.skip(4)
 	})
 }
 
 func (d *pageDecoder) calculated() bool {
 	d.rp.objSet |= oCalculatedLifecycle
-	return d.object(func(key []byte, seen *uint32) bool {
+	return d.object(func(key []byte) (uint32, bool) {
 		switch string(key) {
 		case "DeleteAt":
-			return d.once32(seen, 1<<0) && d.time(tDeleteAt)
+			return 1 << 0, d.time(tDeleteAt)
 		case "MoveToColdStorageAt":
-			return d.once32(seen, 1<<1) && d.time(tMoveToColdStorageAt)
+			return 1 << 1, d.time(tMoveToColdStorageAt)
 		}
-		return d.skip(4)
+		return 0, d.skip(4)
 	})
 }
 
 func (d *pageDecoder) aggregated() bool {
 	d.rp.objSet |= oAggregatedScanResult
-	return d.object(func(key []byte, seen *uint32) bool {
+	return d.object(func(key []byte) (uint32, bool) {
 		switch string(key) {
 		case "FailedScan":
 			d.rp.objSet |= oFailedScan
-			return d.once32(seen, 1<<0) && d.bool(&d.rp.failedScan)
+			return 1 << 0, d.bool(&d.rp.failedScan)
 		case "Findings":
-			return d.once32(seen, 1<<1) && d.findings()
+			return 1 << 1, d.findings()
 		case "LastComputed":
-			return d.once32(seen, 1<<2) && d.time(tLastComputed)
+			return 1 << 2, d.time(tLastComputed)
 		}
-		return d.skip(4)
+		return 0, d.skip(4)
 	})
 }
 
