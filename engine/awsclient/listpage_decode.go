@@ -81,7 +81,8 @@ const (
 	nInt
 )
 
-// Presence of nested structures and of the pointer booleans.
+// Presence of nested structures and of the booleans. Together with
+// strSet, timeSet and intSet these also catch a member given twice.
 const (
 	oCreatedBy = 1 << iota
 	oLifecycle
@@ -90,6 +91,8 @@ const (
 	oFindings
 	oOptIn
 	oFailedScan
+	oIsEncrypted
+	oIsParent
 )
 
 const maxDepth = 64
@@ -101,7 +104,7 @@ type rpScratch struct {
 	strSet  uint32
 	timeSet uint8
 	intSet  uint8
-	objSet  uint8
+	objSet  uint16
 
 	isEncrypted, isParent, optIn, failedScan bool
 
@@ -135,48 +138,25 @@ type pageDecoder struct {
 func (d *pageDecoder) decode(body []byte, o *backup.ListRecoveryPointsByBackupVaultOutput) bool {
 	d.b, d.i = body, 0
 	defer func() { d.b = nil }()
-	if !d.byte('{') {
-		return false
-	}
-	var seen uint8
-	if d.peekByte('}') {
-		d.i++
-		return d.end()
-	}
-	for {
-		key, ok := d.key()
-		if !ok {
-			return false
-		}
+	return d.object(func(key []byte) bool {
 		switch string(key) {
 		case "NextToken":
-			if !d.once(&seen, 1) {
-				return false
-			}
-			d.text = d.text[:0]
-			sp, ok := d.str()
-			if !ok {
-				return false
-			}
-			s := string(d.text[sp.off:sp.end])
-			o.NextToken = &s
+			return o.NextToken == nil && d.nextToken(o)
 		case "RecoveryPoints":
-			if !d.once(&seen, 2) || !d.rps(o) {
-				return false
-			}
-		default:
-			if !d.skip(1) {
-				return false
-			}
+			return o.RecoveryPoints == nil && d.rps(o)
 		}
-		more, ok := d.next('}')
-		if !ok {
-			return false
-		}
-		if !more {
-			return d.end()
-		}
+		return d.skip(1)
+	}) && d.end()
+}
+
+func (d *pageDecoder) nextToken(o *backup.ListRecoveryPointsByBackupVaultOutput) bool {
+	d.text = d.text[:0]
+	sp, ok := d.str()
+	if ok {
+		s := string(d.text[sp.off:sp.end])
+		o.NextToken = &s
 	}
+	return ok
 }
 
 func (d *pageDecoder) rps(o *backup.ListRecoveryPointsByBackupVaultOutput) bool {
@@ -208,103 +188,82 @@ func (d *pageDecoder) rps(o *backup.ListRecoveryPointsByBackupVaultOutput) bool 
 
 // recoveryPoint reads one RecoveryPointByBackupVault object into out.
 func (d *pageDecoder) recoveryPoint(out *types.RecoveryPointByBackupVault) bool {
-	if !d.byte('{') {
-		return false
-	}
 	d.text = d.text[:0]
 	r := &d.rp
 	r.strSet, r.timeSet, r.intSet, r.objSet = 0, 0, 0, 0
 	r.isEncrypted, r.isParent = false, false
 	r.finds = r.finds[:0]
-	if d.peekByte('}') {
-		d.i++
-		d.finish(out)
-		return true
-	}
-	var seen uint32
-	for {
-		key, ok := d.key()
-		if !ok {
-			return false
-		}
+	ok := d.object(func(key []byte) bool {
 		switch string(key) {
 		case "AggregatedScanResult":
-			ok = d.once32(&seen, 1<<0) && d.aggregated()
+			return d.aggregated()
 		case "BackupSizeInBytes":
-			ok = d.once32(&seen, 1<<1) && d.int(iBackupSizeInBytes)
+			return d.int(iBackupSizeInBytes)
 		case "BackupVaultArn":
-			ok = d.once32(&seen, 1<<2) && d.strField(sBackupVaultArn)
+			return d.strField(sBackupVaultArn)
 		case "BackupVaultName":
-			ok = d.once32(&seen, 1<<3) && d.strField(sBackupVaultName)
+			return d.strField(sBackupVaultName)
 		case "CalculatedLifecycle":
-			ok = d.once32(&seen, 1<<4) && d.calculated()
+			return d.calculated()
 		case "CompletionDate":
-			ok = d.once32(&seen, 1<<5) && d.time(tCompletionDate)
+			return d.time(tCompletionDate)
 		case "CompositeMemberIdentifier":
-			ok = d.once32(&seen, 1<<6) && d.strField(sCompositeMemberIdentifier)
+			return d.strField(sCompositeMemberIdentifier)
 		case "CreatedBy":
-			ok = d.once32(&seen, 1<<7) && d.createdBy()
+			return d.createdBy()
 		case "CreationDate":
-			ok = d.once32(&seen, 1<<8) && d.time(tCreationDate)
+			return d.time(tCreationDate)
 		case "EncryptionKeyArn":
-			ok = d.once32(&seen, 1<<9) && d.strField(sEncryptionKeyArn)
+			return d.strField(sEncryptionKeyArn)
 		case "EncryptionKeyType":
-			ok = d.once32(&seen, 1<<10) && d.strField(sEncryptionKeyType)
+			return d.strField(sEncryptionKeyType)
 		case "IamRoleArn":
-			ok = d.once32(&seen, 1<<11) && d.strField(sIamRoleArn)
+			return d.strField(sIamRoleArn)
 		case "IndexStatus":
-			ok = d.once32(&seen, 1<<12) && d.strField(sIndexStatus)
+			return d.strField(sIndexStatus)
 		case "IndexStatusMessage":
-			ok = d.once32(&seen, 1<<13) && d.strField(sIndexStatusMessage)
+			return d.strField(sIndexStatusMessage)
 		case "InitiationDate":
-			ok = d.once32(&seen, 1<<14) && d.time(tInitiationDate)
+			return d.time(tInitiationDate)
 		case "IsEncrypted":
-			ok = d.once32(&seen, 1<<15) && d.bool(&r.isEncrypted)
+			return d.bool(oIsEncrypted, &r.isEncrypted)
 		case "IsParent":
-			ok = d.once32(&seen, 1<<16) && d.bool(&r.isParent)
+			return d.bool(oIsParent, &r.isParent)
 		case "LastRestoreTime":
-			ok = d.once32(&seen, 1<<17) && d.time(tLastRestoreTime)
+			return d.time(tLastRestoreTime)
 		case "Lifecycle":
-			ok = d.once32(&seen, 1<<18) && d.lifecycle()
+			return d.lifecycle()
 		case "ParentRecoveryPointArn":
-			ok = d.once32(&seen, 1<<19) && d.strField(sParentRecoveryPointArn)
+			return d.strField(sParentRecoveryPointArn)
 		case "RecoveryPointArn":
-			ok = d.once32(&seen, 1<<20) && d.strField(sRecoveryPointArn)
+			return d.strField(sRecoveryPointArn)
 		case "ResourceArn":
-			ok = d.once32(&seen, 1<<21) && d.strField(sResourceArn)
+			return d.strField(sResourceArn)
 		case "ResourceName":
-			ok = d.once32(&seen, 1<<22) && d.strField(sResourceName)
+			return d.strField(sResourceName)
 		case "ResourceType":
-			ok = d.once32(&seen, 1<<23) && d.strField(sResourceType)
+			return d.strField(sResourceType)
 		case "SourceBackupVaultArn":
-			ok = d.once32(&seen, 1<<24) && d.strField(sSourceBackupVaultArn)
+			return d.strField(sSourceBackupVaultArn)
 		case "Status":
-			ok = d.once32(&seen, 1<<25) && d.strField(sStatus)
+			return d.strField(sStatus)
 		case "StatusMessage":
-			ok = d.once32(&seen, 1<<26) && d.strField(sStatusMessage)
+			return d.strField(sStatusMessage)
 		case "VaultType":
-			ok = d.once32(&seen, 1<<27) && d.strField(sVaultType)
-		default:
-			ok = d.skip(3)
+			return d.strField(sVaultType)
 		}
-		if !ok {
-			return false
-		}
-		more, ok := d.next('}')
-		if !ok {
-			return false
-		}
-		if !more {
-			d.finish(out)
-			return true
-		}
+		return d.skip(3)
+	})
+	if ok {
+		d.finish(out)
 	}
+	return ok
 }
 
-// object reads a nested structure. member reads the value of one member
-// and returns the member's bit (0 for a name it skipped), or false for a
-// value it cannot take; a member seen twice is left to the SDK.
-func (d *pageDecoder) object(member func(key []byte) (bit uint32, ok bool)) bool {
+// object reads a JSON object. member reads the value of the member
+// named key (or skips it), and reports false for a value it cannot
+// take, or one it already has: a member given twice is left to the SDK.
+func (d *pageDecoder) object(member func(key []byte) bool) bool {
 	if !d.byte('{') {
 		return false
 	}
@@ -312,17 +271,11 @@ func (d *pageDecoder) object(member func(key []byte) (bit uint32, ok bool)) bool
 		d.i++
 		return true
 	}
-	var seen uint32
 	for {
 		key, ok := d.key()
-		if !ok {
+		if !ok || !member(key) {
 			return false
 		}
-		bit, ok := member(key)
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
 		more, ok := d.next('}')
 		if !ok {
 			return false
@@ -333,81 +286,84 @@ func (d *pageDecoder) object(member func(key []byte) (bit uint32, ok bool)) bool
 	}
 }
 
+// first marks a nested structure or boolean present, and reports false
+// if it already was.
+func (d *pageDecoder) first(bit uint16) bool {
+	if d.rp.objSet&bit != 0 {
+		return false
+	}
+	d.rp.objSet |= bit
+	return true
+}
+
 func (d *pageDecoder) createdBy() bool {
-	d.rp.objSet |= oCreatedBy
-	return d.object(func(key []byte) (uint32, bool) {
+	return d.first(oCreatedBy) && d.object(func(key []byte) bool {
 		switch string(key) {
 		case "BackupPlanArn":
-			return 1 << 0, d.strField(sPlanArn)
+			return d.strField(sPlanArn)
 		case "BackupPlanId":
-			return 1 << 1, d.strField(sPlanID)
+			return d.strField(sPlanID)
 		case "BackupPlanName":
-			return 1 << 2, d.strField(sPlanName)
+			return d.strField(sPlanName)
 		case "BackupPlanVersion":
-			return 1 << 3, d.strField(sPlanVersion)
+			return d.strField(sPlanVersion)
 		case "BackupRuleCron":
-			return 1 << 4, d.strField(sRuleCron)
+			return d.strField(sRuleCron)
 		case "BackupRuleId":
-			return 1 << 5, d.strField(sRuleID)
+			return d.strField(sRuleID)
 		case "BackupRuleName":
-			return 1 << 6, d.strField(sRuleName)
+			return d.strField(sRuleName)
 		case "BackupRuleTimezone":
-			return 1 << 7, d.strField(sRuleTimezone)
+			return d.strField(sRuleTimezone)
 		}
-		return 0, d.skip(4)
+		return d.skip(4)
 	})
 }
 
 func (d *pageDecoder) lifecycle() bool {
-	d.rp.objSet |= oLifecycle
-	return d.object(func(key []byte) (uint32, bool) {
+	return d.first(oLifecycle) && d.object(func(key []byte) bool {
 		switch string(key) {
 		case "DeleteAfterDays":
-			return 1 << 0, d.int(iDeleteAfterDays)
+			return d.int(iDeleteAfterDays)
 		case "DeleteAfterEvent":
-			return 1 << 1, d.strField(sDeleteAfterEvent)
+			return d.strField(sDeleteAfterEvent)
 		case "MoveToColdStorageAfterDays":
-			return 1 << 2, d.int(iMoveToColdStorageAfterDays)
+			return d.int(iMoveToColdStorageAfterDays)
 		case "OptInToArchiveForSupportedResources":
-			d.rp.objSet |= oOptIn
-			return 1 << 3, d.bool(&d.rp.optIn)
+			return d.bool(oOptIn, &d.rp.optIn)
 		}
-		return 0, d.skip(4)
+		return d.skip(4)
 	})
 }
 
 func (d *pageDecoder) calculated() bool {
-	d.rp.objSet |= oCalculatedLifecycle
-	return d.object(func(key []byte) (uint32, bool) {
+	return d.first(oCalculatedLifecycle) && d.object(func(key []byte) bool {
 		switch string(key) {
 		case "DeleteAt":
-			return 1 << 0, d.time(tDeleteAt)
+			return d.time(tDeleteAt)
 		case "MoveToColdStorageAt":
-			return 1 << 1, d.time(tMoveToColdStorageAt)
+			return d.time(tMoveToColdStorageAt)
 		}
-		return 0, d.skip(4)
+		return d.skip(4)
 	})
 }
 
 func (d *pageDecoder) aggregated() bool {
-	d.rp.objSet |= oAggregatedScanResult
-	return d.object(func(key []byte) (uint32, bool) {
+	return d.first(oAggregatedScanResult) && d.object(func(key []byte) bool {
 		switch string(key) {
 		case "FailedScan":
-			d.rp.objSet |= oFailedScan
-			return 1 << 0, d.bool(&d.rp.failedScan)
+			return d.bool(oFailedScan, &d.rp.failedScan)
 		case "Findings":
-			return 1 << 1, d.findings()
+			return d.findings()
 		case "LastComputed":
-			return 1 << 2, d.time(tLastComputed)
+			return d.time(tLastComputed)
 		}
-		return 0, d.skip(4)
+		return d.skip(4)
 	})
 }
 
 func (d *pageDecoder) findings() bool {
-	d.rp.objSet |= oFindings
-	if !d.byte('[') {
+	if !d.first(oFindings) || !d.byte('[') {
 		return false
 	}
 	if d.peekByte(']') {
@@ -415,7 +371,6 @@ func (d *pageDecoder) findings() bool {
 		return true
 	}
 	for {
-		d.ws()
 		sp, ok := d.str()
 		if !ok {
 			return false
@@ -534,23 +489,10 @@ func (d *pageDecoder) finish(out *types.RecoveryPointByBackupVault) {
 
 // --- members ---------------------------------------------------------
 
-func (d *pageDecoder) once(seen *uint8, bit uint8) bool {
-	if *seen&bit != 0 {
-		return false
-	}
-	*seen |= bit
-	return true
-}
-
-func (d *pageDecoder) once32(seen *uint32, bit uint32) bool {
-	if *seen&bit != 0 {
-		return false
-	}
-	*seen |= bit
-	return true
-}
-
 func (d *pageDecoder) strField(k int) bool {
+	if d.rp.strSet&(1<<k) != 0 {
+		return false
+	}
 	sp, ok := d.str()
 	if !ok {
 		return false
@@ -561,6 +503,9 @@ func (d *pageDecoder) strField(k int) bool {
 }
 
 func (d *pageDecoder) int(k int) bool {
+	if d.rp.intSet&(1<<k) != 0 {
+		return false
+	}
 	tok, ok := d.number()
 	if !ok {
 		return false
@@ -575,6 +520,9 @@ func (d *pageDecoder) int(k int) bool {
 }
 
 func (d *pageDecoder) time(k int) bool {
+	if d.rp.timeSet&(1<<k) != 0 {
+		return false
+	}
 	tok, ok := d.number()
 	if !ok {
 		return false
@@ -606,7 +554,11 @@ func epochSeconds(f float64) time.Time {
 	return time.Unix(0, int64(f*1e3)*1e6).UTC()
 }
 
-func (d *pageDecoder) bool(v *bool) bool {
+// bool reads a boolean into v, marking it present with bit.
+func (d *pageDecoder) bool(bit uint16, v *bool) bool {
+	if !d.first(bit) {
+		return false
+	}
 	switch {
 	case d.lit("true"):
 		*v = true
