@@ -45,6 +45,13 @@ type startCopyIn struct {
 	Lifecycle                 *Lifecycle
 }
 
+// remembers says whether StartCopyJob still answers j's idempotency
+// token with j (Options.IdempotencyMemory).
+func (s *Server) remembers(j *CopyJob) bool {
+	m := s.opts.IdempotencyMemory
+	return m == 0 || (m > 0 && s.now().Sub(j.CreationDate) < m)
+}
+
 func (s *Server) startCopyJob(c *call) {
 	var in startCopyIn
 	if e := c.decode(&in); e != nil {
@@ -73,7 +80,7 @@ func (s *Server) startCopyJob(c *call) {
 	defer s.w.mu.Unlock()
 	a := c.acct()
 	if in.IdempotencyToken != "" {
-		if j := a.jobsByToken[in.IdempotencyToken]; j != nil {
+		if j := a.jobsByToken[in.IdempotencyToken]; j != nil && s.remembers(j) {
 			c.reply(map[string]any{"CopyJobId": j.Id, "CreationDate": ep(j.CreationDate), "IsParent": false})
 			return
 		}

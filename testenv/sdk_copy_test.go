@@ -687,3 +687,37 @@ func TestSDKCopyQuotas(t *testing.T) {
 		sdkNoErr(t, err, "StartCopyJob with OverLimit off")
 	})
 }
+
+// TestSDKCopyIdempotencyMemory checks each answer testenv can give to
+// how long AWS remembers a StartCopyJob idempotency token.
+func TestSDKCopyIdempotencyMemory(t *testing.T) {
+	tok := func(in *backup.StartCopyJobInput) { in.IdempotencyToken = aws.String("sdk-memory-token") }
+	for _, tc := range []struct {
+		name   string
+		memory time.Duration
+		pause  time.Duration // real time between the two calls, at least
+		want   int64         // jobs created by two calls with one token
+	}{
+		{"forever", 0, 100 * time.Millisecond, 1},
+		{"none", -1, 0, 2},
+		{"within the memory", time.Hour, 0, 1},
+		{"past the memory", 20 * time.Millisecond, 200 * time.Millisecond, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSDKCopyEnv(t, testenv.Options{IdempotencyMemory: tc.memory})
+			rp := sdkPick(t, e.all, 1, sdkCopyable)[0]
+			id1, err := sdkStartCopy(e.src, rp, e.dest, tok)
+			sdkNoErr(t, err, "StartCopyJob")
+			sdkWaitJob(t, e.src, id1)
+			time.Sleep(tc.pause)
+			id2, err := sdkStartCopy(e.src, rp, e.dest, tok)
+			sdkNoErr(t, err, "StartCopyJob with the same token")
+			if n := e.env.Counters().JobsCreated(rp.Arn(), e.dest); n != tc.want {
+				t.Errorf("JobsCreated = %d after two calls with one token, want %d", n, tc.want)
+			}
+			if (tc.want == 1) != (id1 == id2) {
+				t.Errorf("jobs %q and %q; want the same job: %v", id1, id2, tc.want == 1)
+			}
+		})
+	}
+}

@@ -34,6 +34,12 @@ type Options struct {
 	Quotas         Quotas        // zero values take the AWS defaults
 	Dir            string        // where to write aws/config, aws/credentials, env, metadata.csv ("" = nowhere)
 	Now            func() time.Time
+	// IdempotencyMemory is how long StartCopyJob remembers an
+	// IdempotencyToken. AWS does not document it, so the emulator can
+	// give every plausible answer: 0 remembers forever (the default),
+	// a positive duration forgets a token that long after its job was
+	// created, and a negative one never remembers (each call is new).
+	IdempotencyMemory time.Duration
 	// Logf, when set, receives one line per notable event (rotation, faults).
 	Logf func(format string, args ...any)
 }

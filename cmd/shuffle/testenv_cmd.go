@@ -23,11 +23,11 @@ func newTestenvCmd(e *env) *cobra.Command {
 
 func newTestenvUpCmd(e *env) *cobra.Command {
 	var (
-		dir, addr, region, faultsFile string
-		rps                           int
-		seed                          int64
-		ttl                           time.Duration
-		speed                         float64
+		dir, addr, region, faultsFile, idemMemory string
+		rps                                       int
+		seed                                      int64
+		ttl                                       time.Duration
+		speed                                     float64
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -54,8 +54,13 @@ rewritten into aws/credentials before each expiry. The admin API under
 			if rps < 0 {
 				return usagef("--recovery-points must be at least 0, got %d", rps)
 			}
+			mem, err := parseIdempotencyMemory(idemMemory)
+			if err != nil {
+				return usageError{err}
+			}
 			opts := testenv.Options{Region: region, RecoveryPoints: rps, Seed: seed, TokenTTL: ttl, CopySpeed: speed, Dir: dir,
-				Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
+				IdempotencyMemory: mem,
+				Logf:              func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
 			if faultsFile != "" {
 				f, err := testenv.LoadFaults(faultsFile)
 				if err != nil {
@@ -117,5 +122,22 @@ rewritten into aws/credentials before each expiry. The admin API under
 	f.DurationVar(&ttl, "token-ttl", 0, "issue session credentials with this lifetime and rotate them (0: long-lived keys)")
 	f.Float64Var(&speed, "copy-speed", 1000, "compress simulated copy-job time this many times (1 = real durations)")
 	f.StringVar(&faultsFile, "faults", "", "JSON or YAML file of faults to inject (docs/testenv.md)")
+	f.StringVar(&idemMemory, "idempotency-memory", "forever", "how long StartCopyJob remembers an idempotency token: forever, none, or a duration such as 24h")
 	return cmd
+}
+
+// parseIdempotencyMemory reads --idempotency-memory: "forever" (0),
+// "none" (negative) or a positive duration.
+func parseIdempotencyMemory(v string) (time.Duration, error) {
+	switch v {
+	case "forever", "":
+		return 0, nil
+	case "none":
+		return -1, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--idempotency-memory %q: want forever, none, or a positive duration such as 24h", v)
+	}
+	return d, nil
 }
