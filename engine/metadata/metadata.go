@@ -315,13 +315,19 @@ func (rd *reader) row() error {
 	}
 	line, _ := rd.cr.FieldPos(0)
 	if n := len(rd.names); len(rec) != n {
+		if err := rd.spanningCount(rec); err != nil {
+			return err
+		}
 		const hint = "every row needs one value (possibly empty) per header column; quote values that contain commas"
 		if len(rec) > n {
-			_, col := rd.cr.FieldPos(n)
-			return rd.errorf(line, col, "", hint, "expected %d fields, found %d", n, len(rec))
+			l, col := rd.cr.FieldPos(n)
+			return rd.errorf(l, col, "", hint, "expected %d fields, found %d", n, len(rec))
 		}
-		_, col := rd.cr.FieldPos(len(rec) - 1)
-		return rd.errorf(line, col, rd.names[len(rec)], hint, "expected %d fields, found %d", n, len(rec))
+		l, col := rd.cr.FieldPos(len(rec) - 1)
+		return rd.errorf(l, col, rd.names[len(rec)], hint, "expected %d fields, found %d", n, len(rec))
+	}
+	if err := rd.checkSwallowed(rec); err != nil {
+		return err
 	}
 	for i, v := range rec {
 		t := trimSpace(v)
@@ -343,6 +349,48 @@ func (rd *reader) row() error {
 	}
 	rd.t.Rows++
 	rd.add(arn, line)
+	return nil
+}
+
+// checkSwallowed returns an error for a quoted value that takes in a
+// whole line looking like a row of its own (starting with "arn:", with
+// a comma per column): its quote was most likely never closed, and the
+// rows it swallowed would be lost without a word.
+func (rd *reader) checkSwallowed(rec []string) error {
+	for i, v := range rec {
+		if strings.IndexByte(v, '\n') < 0 {
+			continue
+		}
+		lines := strings.Split(v, "\n")
+		for k := 1; k < len(lines)-1; k++ { // the last piece ends at the closing quote
+			l := trimSpace(lines[k])
+			if !strings.HasPrefix(l, "arn:") || strings.Count(l, ",") != len(rd.names)-1 {
+				continue
+			}
+			line, col := rd.cr.FieldPos(i)
+			return rd.errorf(line, col, rd.fieldName(i),
+				fmt.Sprintf(`close it with a " on line %d, where the value ends`, line),
+				`quoted field takes in line %d, which looks like a row of its own: its closing " is probably missing`, line+k)
+		}
+	}
+	return nil
+}
+
+// spanningCount reports a row with the wrong number of fields in which
+// a quoted field spans lines where the quote opens: a quote left open
+// joins the following lines into one row, and that is where to look.
+func (rd *reader) spanningCount(rec []string) error {
+	for i, v := range rec {
+		if strings.IndexByte(v, '\n') < 0 {
+			continue
+		}
+		l, col := rd.cr.FieldPos(i)
+		last, _ := rd.cr.FieldPos(len(rec) - 1)
+		last += strings.Count(rec[len(rec)-1], "\n")
+		return rd.errorf(l, col, rd.fieldName(i),
+			fmt.Sprintf(`if this quote should close on line %d, close it there; otherwise give every row one value (possibly empty) per header column`, l),
+			"expected %d fields, found %d in the row on lines %d-%d, which this quoted field spans", len(rd.names), len(rec), line0(rd.cr), last)
+	}
 	return nil
 }
 
@@ -521,6 +569,15 @@ func (rd *reader) csvError(err error) error {
 			e.Field = rd.fieldName(ev.field)
 			e.Msg = "quoted field is never closed: it runs to the end of the file"
 			e.Hint = `close it with a " and double any quote inside it`
+		case found && ev.kind == evExtraneous && ev.line == pe.Line && ev.col == pe.Column && ev.openLine < ev.line:
+			// The quote "closing" the field is on a later line than the
+			// one opening it: most likely the field was never closed on
+			// its line and the quote is the next field's opening one.
+			// Report it where it opened.
+			e.Line, e.Column = ev.openLine, ev.openCol
+			e.Field = rd.fieldName(ev.field)
+			e.Msg = fmt.Sprintf(`quoted field is not closed on its line: it runs to the " on line %d, col %d, where text follows`, ev.line, ev.col)
+			e.Hint = fmt.Sprintf(`close it with a " on line %d; if the value really spans lines, double every quote inside it`, ev.openLine)
 		case found && ev.kind == evExtraneous && ev.line == pe.Line && ev.col == pe.Column:
 			e.Field = rd.fieldName(ev.field)
 			e.Msg = `unexpected text after the closing " of a quoted field`

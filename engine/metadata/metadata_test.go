@@ -48,6 +48,11 @@ var malformed = map[string]struct {
 	"multiline_then_bad.csv":           {"5:17", "Notes", []string{"expected 3 fields, found 2"}},
 	"crlf_bom_multiline_then_bad.csv":  {"5:6", "resourceArn", []string{`not an ARN: "vol-9"`}},
 	"utf16.csv":                        {"1:1", "", []string{"UTF-16", "save it as UTF-8"}},
+	// A quote left open is reported where it opens, however far on the
+	// parser notices.
+	"quote_closed_lines_later.csv": {"5:17", "APMID", []string{`quoted field is not closed on its line: it runs to the " on line 23, col 33, where text follows`, `close it with a " on line 5`}},
+	"quote_swallows_rows.csv":      {"3:17", "APMID", []string{`quoted field takes in line 4, which looks like a row of its own: its closing " is probably missing`, `close it with a " on line 3`}},
+	"quote_spans_long_row.csv":     {"3:17", "APMID", []string{"expected 3 fields, found 4 in the row on lines 3-4, which this quoted field spans", "if this quote should close on line 3, close it there"}},
 }
 
 func TestMalformedCorpus(t *testing.T) {

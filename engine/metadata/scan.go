@@ -23,6 +23,9 @@ type event struct {
 	line, col   int
 	field       int
 	afterSpaces bool // bare quote preceded only by spaces in its field
+	// openLine and openCol are where the quoted field of an evExtraneous
+	// opened.
+	openLine, openCol int
 }
 
 // scanRecord walks the raw text of one CSV record, which starts on line
@@ -94,7 +97,7 @@ fields:
 					if endOfLine() {
 						return event{}, true
 					}
-					return event{kind: evExtraneous, line: qLine, col: qCol, field: field}, true
+					return event{kind: evExtraneous, line: qLine, col: qCol, field: field, openLine: oLine, openCol: oCol}, true
 				case c == '\n':
 					i++
 					line++
