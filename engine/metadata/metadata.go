@@ -244,6 +244,9 @@ func (rd *reader) header() error {
 	if err := rd.checkUTF8(rec); err != nil {
 		return err
 	}
+	if err := rd.checkControl(rec); err != nil {
+		return err
+	}
 	line, _ := rd.cr.FieldPos(0)
 	rd.names = make([]string, len(rec))
 	rd.keys = make([]string, len(rec))
@@ -313,6 +316,9 @@ func (rd *reader) row() error {
 	if err := rd.checkUTF8(rec); err != nil {
 		return err
 	}
+	if err := rd.checkControl(rec); err != nil {
+		return err
+	}
 	line, _ := rd.cr.FieldPos(0)
 	if n := len(rd.names); len(rec) != n {
 		if err := rd.spanningCount(rec); err != nil {
@@ -346,6 +352,9 @@ func (rd *reader) row() error {
 		return rd.errorf(line, col, rd.names[rd.arnCol],
 			`an ARN starts with "arn:", e.g. arn:aws:ec2:us-east-1:111122223333:volume/vol-0123456789abcdef0; check that the columns line up with the header`,
 			"not an ARN: %s", quoteShort(arn))
+	}
+	if err := rd.checkArnLineBreak(arn); err != nil {
+		return err
 	}
 	rd.t.Rows++
 	rd.add(arn, line)
@@ -515,7 +524,7 @@ func (rd *reader) checkUTF8(rec []string) error {
 		}
 		line, col := rd.cr.FieldPos(i)
 		if data, complete, ok := rd.tr.record(); ok {
-			if ev, found := scanRecord(data, line0(rd.cr), complete, true); found && ev.kind == evUTF8 {
+			if ev, found := scanRecord(data, line0(rd.cr), complete, checkUTF8); found && ev.kind == evUTF8 {
 				line, col = ev.line, ev.col
 			}
 		}
@@ -549,7 +558,7 @@ func (rd *reader) csvError(err error) error {
 	var ev event
 	var found bool
 	if data, complete, ok := rd.tr.record(); ok {
-		ev, found = scanRecord(data, pe.StartLine, complete, false)
+		ev, found = scanRecord(data, pe.StartLine, complete, 0)
 	}
 	const hint = "quote the whole field and double any quote inside it"
 	switch {

@@ -52,7 +52,15 @@ var malformed = map[string]struct {
 	// parser notices.
 	"quote_closed_lines_later.csv": {"5:17", "APMID", []string{`quoted field is not closed on its line: it runs to the " on line 23, col 33, where text follows`, `close it with a " on line 5`}},
 	"quote_swallows_rows.csv":      {"3:17", "APMID", []string{`quoted field takes in line 4, which looks like a row of its own: its closing " is probably missing`, `close it with a " on line 3`}},
-	"quote_spans_long_row.csv":     {"3:17", "APMID", []string{"expected 3 fields, found 4 in the row on lines 3-4, which this quoted field spans", "if this quote should close on line 3, close it there"}},
+	// Control characters other than tab and line breaks in quoted
+	// fields are rejected where they are.
+	"control_nul.csv":                 {"3:20", "APMID", []string{"control character NUL (U+0000)", "delete it"}},
+	"control_in_quoted_multiline.csv": {"5:2", "Notes", []string{"control character vertical tab (U+000B)", "delete it or replace it with a space"}},
+	"control_bare_cr.csv":             {"2:24", "Notes", []string{"control character carriage return (U+000D) not followed by a line feed", "LF or CRLF line endings"}},
+	"control_c1.csv":                  {"2:28", "Notes", []string{"control character next line (NEL) (U+0085)"}},
+	"control_header.csv":              {"1:15", "", []string{"control character escape (U+001B)"}},
+	"arn_line_break.csv":              {"4:1", "resourceArn", []string{`line break inside the ARN "arn:aws:s3:::b2\nx"`, "an ARN is one line"}},
+	"quote_spans_long_row.csv":        {"3:17", "APMID", []string{"expected 3 fields, found 4 in the row on lines 3-4, which this quoted field spans", "if this quote should close on line 3, close it there"}},
 }
 
 func TestMalformedCorpus(t *testing.T) {
@@ -119,6 +127,44 @@ func TestMalformedCorpus(t *testing.T) {
 	for name := range malformed {
 		if !seen[name] {
 			t.Errorf("testdata/malformed/%s is missing", name)
+		}
+	}
+}
+
+// TestControlAllowed: tabs, line breaks inside quoted fields (LF or
+// CRLF) and printable non-ASCII (é, a no-break space) are kept.
+func TestControlAllowed(t *testing.T) {
+	tab := mustRead(t, "resourceArn,APMID,Notes\r\narn:a,APM\t1,\"x\r\ny\n\"\r\narn:b,caf\u00e9,a\u00a0b\r\n")
+	if e := lookup(t, tab, "arn:a"); e.Fields["apmid"] != "APM\t1" || e.Fields["notes"] != "x\ny" {
+		t.Errorf("arn:a: %q", e.Fields)
+	}
+	if e := lookup(t, tab, "arn:b"); e.Fields["apmid"] != "caf\u00e9" || e.Fields["notes"] != "a\u00a0b" {
+		t.Errorf("arn:b: %q", e.Fields)
+	}
+}
+
+// TestControlTable: each rejected character, in an unquoted and a
+// quoted field, is reported at its byte column in the APMID field.
+func TestControlTable(t *testing.T) {
+	for _, c := range []struct {
+		char, name string
+	}{
+		{"\x00", "NUL (U+0000)"}, {"\x01", "U+0001"}, {"\x08", "backspace (U+0008)"}, {"\x0b", "vertical tab (U+000B)"},
+		{"\x0c", "form feed (U+000C)"}, {"\r", "carriage return (U+000D) not followed by a line feed"},
+		{"\x1a", "SUB (Ctrl-Z) (U+001A)"}, {"\x1f", "U+001F"}, {"\x7f", "DEL (U+007F)"}, {"\u0080", "U+0080"}, {"\u009f", "U+009F"},
+	} {
+		for _, q := range []string{"", `"`} {
+			in := "resourceArn,APMID\narn:aws:s3:::b1,A\narn:aws:s3:::b2," + q + "AB" + c.char + "C" + q + "\n"
+			_, err := Read("m.csv", strings.NewReader(in))
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Errorf("%q %s: got %v, want a ParseError", c.char, q, err)
+				continue
+			}
+			want := fmt.Sprintf(`m.csv:3:%d: field "APMID": control character %s; `, 19+len(q), c.name)
+			if !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("%q %s: got\n%s\nwant prefix\n%s", c.char, q, err, want)
+			}
 		}
 	}
 }

@@ -16,6 +16,13 @@ const (
 	evExtraneous
 	evUnterminated
 	evUTF8
+	evControl
+)
+
+// What scanRecord checks besides quoting.
+const (
+	checkUTF8    = 1 << iota // invalid UTF-8
+	checkControl             // control characters (see controlAt)
 )
 
 type event struct {
@@ -30,10 +37,11 @@ type event struct {
 
 // scanRecord walks the raw text of one CSV record, which starts on line
 // (after any empty lines), the way encoding/csv parses it, and returns
-// the first quoting problem, or the first invalid UTF-8 if utf8 is set.
-// complete says data runs to the end of the input; otherwise it is a
-// prefix, and found is false if the answer lies beyond it.
-func scanRecord(data []byte, line int, complete, checkUTF8 bool) (ev event, found bool) {
+// the first quoting problem, or the first character that checks
+// (checkUTF8, checkControl) finds wrong. complete says data runs to the
+// end of the input; otherwise it is a prefix, and found is false if the
+// answer lies beyond it.
+func scanRecord(data []byte, line int, complete bool, checks int) (ev event, found bool) {
 	i := 0
 	for i < len(data) { // csv skips empty lines
 		if data[i] == '\n' {
@@ -45,17 +53,29 @@ func scanRecord(data []byte, line int, complete, checkUTF8 bool) (ev event, foun
 		}
 	}
 	col, field := 1, 0
-	// badRune reports whether data[i] starts invalid UTF-8; ok is false
-	// if that cannot be told from a prefix.
-	badRune := func() (bad, ok bool) {
-		if !checkUTF8 || data[i] < utf8.RuneSelf {
-			return false, true
+	// charProblem says what is wrong with the character at data[i]
+	// (evUTF8, evControl or evNone); ok is false if that cannot be told
+	// from a prefix.
+	charProblem := func() (kind int, ok bool) {
+		if checks&checkControl != 0 {
+			switch ctrl, short := controlAt(data[i:]); {
+			case ctrl:
+				return evControl, true
+			case short && !complete:
+				return evNone, false
+			}
+		}
+		if checks&checkUTF8 == 0 || data[i] < utf8.RuneSelf {
+			return evNone, true
 		}
 		if !complete && !utf8.FullRune(data[i:]) {
-			return false, false
+			return evNone, false
 		}
 		r, size := utf8.DecodeRune(data[i:])
-		return r == utf8.RuneError && size == 1, true
+		if r == utf8.RuneError && size == 1 {
+			return evUTF8, true
+		}
+		return evNone, true
 	}
 	// endOfLine reports whether data[i] ends the line.
 	endOfLine := func() bool {
@@ -103,12 +123,12 @@ fields:
 					line++
 					col = 1
 				default:
-					bad, ok := badRune()
+					kind, ok := charProblem()
 					if !ok {
 						return event{}, false
 					}
-					if bad {
-						return event{kind: evUTF8, line: line, col: col, field: field}, true
+					if kind != evNone {
+						return event{kind: kind, line: line, col: col, field: field}, true
 					}
 					i++
 					col++
@@ -131,12 +151,12 @@ fields:
 				case c == '"':
 					return event{kind: evBareQuote, line: line, col: col, field: field, afterSpaces: spaces}, true
 				}
-				bad, ok := badRune()
+				kind, ok := charProblem()
 				if !ok {
 					return event{}, false
 				}
-				if bad {
-					return event{kind: evUTF8, line: line, col: col, field: field}, true
+				if kind != evNone {
+					return event{kind: kind, line: line, col: col, field: field}, true
 				}
 				spaces = spaces && c == ' '
 				i++
