@@ -46,6 +46,8 @@ type Policies struct {
 
 	cfg    PolicyConfig
 	protos map[string]*lua.FunctionProto
+
+	columns []ColumnRequirement // declared by the modules (columns.go)
 }
 
 // Decision is the outcome of the decide policies for one recovery point.
@@ -172,6 +174,7 @@ func LoadPolicies(cfg PolicyConfig) (*Policies, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.columns = w.columns
 	w.Close()
 	return p, nil
 }
@@ -249,6 +252,7 @@ type Worker struct {
 	mapFn   *lua.LFunction
 	tagsFn  *lua.LFunction
 	checkFn *lua.LFunction
+	columns []ColumnRequirement // the modules' requires.columns (columns.go)
 }
 
 // NewWorker returns a worker with every configured module loaded.
@@ -309,6 +313,9 @@ func (w *Worker) loadFunc(m policyModule) (*lua.LFunction, error) {
 	fn, ok := t.RawGetString(m.fn).(*lua.LFunction)
 	if !ok {
 		return nil, fmt.Errorf("%s: the module's table has no %s function (it has %s)", file, m.fn, fieldNames(t))
+	}
+	if err := w.noteRequires(m, file, t); err != nil {
+		return nil, err
 	}
 	return fn, nil
 }

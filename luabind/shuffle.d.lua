@@ -78,6 +78,18 @@
 -- Policy contracts: what a module in policies/ returns
 -------------------------------------------------------------------------
 
+---What a policy module declares it needs. shuffle checks it before it
+---writes anything: a metadata CSV whose header lacks a declared column is
+---a usage error (exit 2) naming the column, the module and the header,
+---and a value of a declared column may not span lines. Names match the
+---header case-insensitively, as rp.metadata keys do.
+---@class shuffle.Requires
+---@field columns? string[] metadata columns the module reads, e.g. { "apmid" }
+
+---Every policy module may declare what it needs: M.requires = { columns = { "apmid" } }.
+---@class shuffle.Policy
+---@field requires? shuffle.Requires
+
 ---A decision: "include" or "exclude" and a reason.
 ---@alias shuffle.Verdict "include"|"exclude"
 
@@ -91,7 +103,7 @@
 ---a shuffle.DecisionTable. Any other result, a runtime error or running
 ---over the time limit is a failed decision: the recovery point is
 ---excluded and the reason says what went wrong.
----@class shuffle.DecidePolicy
+---@class shuffle.DecidePolicy: shuffle.Policy
 ---@field decide fun(rp: shuffle.RP): (shuffle.Verdict|shuffle.DecisionTable), string?
 
 ---What map(vault) returns. Every field is optional.
@@ -107,14 +119,14 @@
 
 ---A vaults policy (policies/vaults.lua) returns a table with a map
 ---function.
----@class shuffle.VaultsPolicy
+---@class shuffle.VaultsPolicy: shuffle.Policy
 ---@field map fun(vault: shuffle.Vault): shuffle.VaultMapping
 
 ---A tags policy (policies/tags.lua) returns a table with a tags
 ---function, giving the tags of a copy: names of 1-128 characters not
 ---starting with "aws:", string values of at most 256 characters, at
 ---most 50 tags; nil for none.
----@class shuffle.TagsPolicy
+---@class shuffle.TagsPolicy: shuffle.Policy
 ---@field tags fun(rp: shuffle.RP): table<string, string>?
 
 ---One rule's verdict on one vault.
@@ -131,7 +143,7 @@
 ---vault. `shuffle check` calls it for every source vault and every
 ---existing destination vault. Anything but a list of valid results, or a
 ---runtime error, is reported as a failed check of that vault.
----@class shuffle.CompliancePolicy
+---@class shuffle.CompliancePolicy: shuffle.Policy
 ---@field check fun(vault: shuffle.ComplianceVault): shuffle.ComplianceResult[]
 
 -------------------------------------------------------------------------

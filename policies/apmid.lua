@@ -18,6 +18,11 @@ local helpers = require("helpers")
 
 local M = {}
 
+-- The metadata columns this policy reads. shuffle checks the CSV's
+-- header against them before it writes anything: without an APMID
+-- column every recovery point would be excluded as "APMID missing".
+M.requires = { columns = { "apmid" } }
+
 -- The applications whose backups move to the destination account. An
 -- APMID not listed here stays behind. Keep one APMID per line with the
 -- application's name, so that a review shows what changed.
@@ -53,8 +58,9 @@ function M.decide(rp)
   if rp.conflict then
     return "exclude", conflict_reason(rp.conflict)
   end
-  -- A cell of only spaces is "blank"; an empty cell (or no APMID
-  -- column) is "missing". Both are denied by default.
+  -- A cell of only spaces is "blank"; an empty cell is "missing". Both
+  -- are denied by default. (A CSV without the APMID column never gets
+  -- this far: M.requires makes it a usage error.)
   if rp.blank.apmid then
     return "exclude", "APMID blank"
   end

@@ -18,6 +18,15 @@ M.columns = {
   { column = "costcenter", tag = "CostCenter" },
 }
 
+-- The CSV must have every column above (shuffle checks its header before
+-- it writes anything), so that a misspelt column name is an error rather
+-- than copies silently missing a tag. Delete these lines to make the
+-- columns optional.
+M.requires = { columns = {} }
+for _, c in ipairs(M.columns) do
+  table.insert(M.requires.columns, c.column)
+end
+
 function M.tags(rp)
   local tags = {
     -- Where the copy came from, for audits after the source is gone.
