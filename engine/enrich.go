@@ -10,6 +10,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
 // EnrichSummary is what one metadata join did.
@@ -22,6 +23,19 @@ type EnrichSummary struct {
 	Resources int   `json:"resources"` // distinct ARNs in the CSV
 	// RowsWithoutRPs counts CSV resources that have no recovery point.
 	RowsWithoutRPs int `json:"rows_without_rps"`
+}
+
+// RequireColumns checks the metadata table against the columns the
+// policy modules declare they read (requires.columns): a missing column
+// is a *metadata.MissingColumnsError and a value of one that spans lines
+// a *metadata.ParseError. Session.Configure calls it before the state is
+// opened, so a CSV the policies cannot use leaves nothing written.
+func RequireColumns(t *metadata.Table, p *luabind.Policies) error {
+	var reqs []metadata.Requirement
+	for _, c := range p.RequiredColumns() {
+		reqs = append(reqs, metadata.Requirement{Column: c.Column, By: c.File})
+	}
+	return t.Require(reqs)
 }
 
 // Enrich joins the metadata table to every RP by resourceArn. The table

@@ -137,6 +137,9 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 	if err != nil {
 		return &ConfigError{fmt.Errorf("policies: %w", err)}
 	}
+	if err := RequireColumns(table, pol); err != nil {
+		return &ConfigError{fmt.Errorf("metadata: %w", err)}
+	}
 	ctx := context.Background()
 	if s.APICounts == nil {
 		s.APICounts = &APICounts{}

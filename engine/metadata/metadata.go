@@ -39,7 +39,8 @@ type Table struct {
 	Conflicts  []Conflict // ARNs whose rows disagree, sorted by first line
 
 	entries map[string]*Entry
-	order   []*Entry // by first line
+	order   []*Entry        // by first line
+	spans   map[string]span // by column key: the first value with a line break (Require)
 }
 
 // Entry is the metadata for one resourceArn.
@@ -356,6 +357,7 @@ func (rd *reader) row() error {
 	if err := rd.checkArnLineBreak(arn); err != nil {
 		return err
 	}
+	rd.noteSpans()
 	rd.t.Rows++
 	rd.add(arn, line)
 	return nil
