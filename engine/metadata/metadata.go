@@ -8,7 +8,12 @@
 // CRLF or LF line endings, quoted fields (with commas, doubled quotes and
 // line breaks inside) and blank lines are accepted. Anything else that is
 // malformed gives a *ParseError naming the file, the physical line and
-// the byte column, and saying how to fix it.
+// the byte column, and saying how to fix it: control characters other
+// than tab and quoted line breaks (control.go), a line break in the ARN,
+// and a quote left open, reported where it opens.
+//
+// Table.Require checks the header against the columns a reader needs
+// (the policies' requires.columns).
 package metadata
 
 import (
