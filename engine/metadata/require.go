@@ -2,7 +2,9 @@ package metadata
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Requirement is a column that some reader of the table needs, such as a
@@ -24,7 +26,8 @@ type MissingColumn struct {
 	Column string   // as first declared
 	By     []string // every requirer, in order
 	// Near is a header name that differs from Column only in case,
-	// spaces, "_" or "-" (e.g. "APM ID"); "" when there is none.
+	// spaces, "_", "-" or invisible characters (e.g. "APM ID"); "" when
+	// there is none.
 	Near string
 }
 
@@ -54,7 +57,16 @@ func (e *MissingColumnsError) Error() string {
 	if len(names) > maxHeaderListed {
 		names = names[:maxHeaderListed]
 	}
-	b.WriteString(strings.Join(names, ", "))
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		// Plain, unless quoting shows something invisible or a comma.
+		if q := strconv.Quote(n); q != `"`+n+`"` || strings.Contains(n, ",") {
+			n = q
+		}
+		b.WriteString(n)
+	}
 	if n := len(e.Header) - len(names); n > 0 {
 		fmt.Fprintf(&b, ", … (%d more)", n)
 	}
@@ -116,8 +128,10 @@ func indexMissing(missing []MissingColumn, key string) int {
 	return -1
 }
 
-// near returns a header name equal to key but for case, spaces, "_" and
-// "-", or "".
+// near returns a header name equal to key but for case, spaces
+// (Unicode ones included), "_", "-" and invisible characters (a byte
+// order mark or zero-width space left by a concatenation or an
+// export), or "".
 func (t *Table) near(key string) string {
 	k := squash(key)
 	for _, c := range t.Columns {
@@ -130,7 +144,7 @@ func (t *Table) near(key string) string {
 
 func squash(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '_' || r == '-' || r == '\t' {
+		if unicode.IsSpace(r) || r == '_' || r == '-' || r == '\ufeff' || r == '\u200b' {
 			return -1
 		}
 		return r

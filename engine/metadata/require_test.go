@@ -24,6 +24,8 @@ func TestRequire(t *testing.T) {
 			`m.csv: no columns "apmid" (required by policies/apmid.lua, policies/tags.lua) and "CostCenter" (required by policies/tags.lua); the header has: resourceArn, Owner; add the columns or fix their names (names match in any case)`},
 		{"a near name", "resourceArn,APM ID,cost_center\narn:a,A,C\n", append([]Requirement{apmid}, tags...),
 			`m.csv: no columns "apmid" (required by policies/apmid.lua, policies/tags.lua) and "CostCenter" (required by policies/tags.lua); the header has: resourceArn, APM ID, cost_center; add the columns or fix their names (names match in any case); "APM ID" looks like "apmid": rename it to apmid; "cost_center" looks like "CostCenter": rename it to CostCenter`},
+		{"an invisible character", "resourceArn,\ufeffAPMID\u00a0\narn:a,A\n", []Requirement{apmid},
+			`m.csv: no column "apmid" (required by policies/apmid.lua); the header has: resourceArn, "\ufeffAPMID\u00a0"; add the column or fix its name (names match in any case); "\ufeffAPMID\u00a0" looks like "apmid": rename it to apmid`},
 		{"a long header", "resourceArn,c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12,c13\narn:a,,,,,,,,,,,,,\n", []Requirement{apmid},
 			`m.csv: no column "apmid" (required by policies/apmid.lua); the header has: resourceArn, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, … (2 more); add the column or fix its name (names match in any case)`},
 		{"a line break in a required value", "resourceArn,Notes,APMID\narn:a,\"x\ny\",A\narn:b,n,\"APM\n1\"\narn:c,n,\"APM\n2\"\n", []Requirement{apmid},
