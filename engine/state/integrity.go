@@ -25,6 +25,8 @@ type DamagedError struct {
 	Dir     string
 	File    string // relative to Dir, e.g. badger/000012.sst
 	Problem string
+	// Snapshot is the newest snapshot in Dir/snapshots, if any.
+	Snapshot string
 }
 
 func (e *DamagedError) Error() string {
@@ -32,18 +34,30 @@ func (e *DamagedError) Error() string {
 	if e.File != "" {
 		what = e.File + " " + e.Problem
 	}
+	snap := e.Snapshot
+	if snap == "" {
+		snap = "BACKUP-FILE"
+	}
 	return fmt.Sprintf("state %s is damaged: %s. shuffle changed nothing in it. "+
-		"Restore the last good snapshot with 'shuffle state restore %s --state %s --force' "+
-		"(see 'ls %s'), or move the directory aside and keep it for investigation; "+
+		"Keep a copy of the directory, then restore a good snapshot or backup: "+
+		"'shuffle state restore %s --state %s --force' (snapshots are in %s); "+
 		"'shuffle state check --state %s' lists every problem it finds",
-		e.Dir, what, filepath.Join(e.Dir, snapshotsDir, "<snapshot>"), e.Dir, filepath.Join(e.Dir, snapshotsDir), e.Dir)
+		e.Dir, what, snap, e.Dir, filepath.Join(e.Dir, snapshotsDir), e.Dir)
 }
 
 // Is makes errors.Is(err, ErrDamaged) true.
 func (e *DamagedError) Is(target error) bool { return target == ErrDamaged }
 
 func damaged(dir, file, format string, args ...any) error {
-	return &DamagedError{Dir: dir, File: file, Problem: fmt.Sprintf(format, args...)}
+	return &DamagedError{Dir: dir, File: file, Problem: fmt.Sprintf(format, args...), Snapshot: latestSnapshot(dir)}
+}
+
+func latestSnapshot(dir string) string {
+	snaps, _ := Snapshots(dir)
+	if len(snaps) == 0 {
+		return ""
+	}
+	return snaps[len(snaps)-1]
 }
 
 // badgerFileName finds the first Badger file a Badger error names.
@@ -56,7 +70,7 @@ func damagedByBadger(dir string, err error) error {
 	if m := badgerFileName.FindString(err.Error()); m != "" {
 		file = "badger/" + m
 	}
-	return &DamagedError{Dir: dir, File: file, Problem: fmt.Sprintf("cannot be read by Badger (%v)", err)}
+	return damaged(dir, file, "cannot be read by Badger (%v)", err)
 }
 
 // inspect checks a state's files before Badger opens them, since a
