@@ -129,7 +129,7 @@ docs/operator-guide.md); --out also writes it to a file.`,
 			obs := pf.start(&se, s, sf.state, "plan")
 			defer obs.stop(nil)
 			if err := runScript(ctx, obs.env, args[0], s); err != nil {
-				guard.check(err, s.Store)
+				err = guard.check(err, s.Store)
 				obs.stop(err)
 				return err
 			}

@@ -105,7 +105,7 @@ snapshot of the state to STATE/snapshots and keeps the last --snapshots
 			if err == nil {
 				err = s.Finish(ctx)
 			}
-			guard.check(err, s.Store)
+			err = guard.check(err, s.Store)
 			obs.stop(err)
 			if s.Copied {
 				printCopySummary(e.stderr, s.CopySummary)

@@ -51,7 +51,7 @@ func openForCheck(e *env, dir string) (*state.Store, error) {
 	if state.InUse(dir) {
 		return nil, lockedError{dir}
 	}
-	st, err := state.OpenReadOnly(dir)
+	st, err := state.OpenForCheck(dir)
 	if errors.Is(err, state.ErrNotClean) {
 		fmt.Fprintf(e.stderr, "note: %s was not closed cleanly (a command was killed); opening it read-write so that Badger recovers its log\n", dir)
 		st, err = state.Open(dir)
@@ -225,17 +225,28 @@ func newStateDirGuard(dir string) *stateDirGuard {
 	return &stateDirGuard{dir: dir, existed: err == nil}
 }
 
-// check decides, while the state is still open, whether to drop it.
-func (g *stateDirGuard) check(err error, st *state.Store) {
-	if err == nil || g.existed {
-		return
+// check decides, while the state is still open, whether to drop it,
+// and returns err, or the state's damage when reading the state failed
+// (the command's own error is then only a symptom of it).
+func (g *stateDirGuard) check(err error, st *state.Store) error {
+	if err == nil {
+		return nil
+	}
+	if st != nil {
+		if d := st.Damage(); d != nil {
+			return d
+		}
+	}
+	if g.existed {
+		return err
 	}
 	if st != nil {
 		if has, herr := st.HasRecords(); has || herr != nil {
-			return
+			return err
 		}
 	}
 	g.drop = true
+	return err
 }
 
 // cleanup removes the directory if check said so; call it after the

@@ -64,6 +64,9 @@ docs/forecast.md). 'shuffle forecast' adds rates and a projection.`,
 			}
 			defer st.Close()
 			s, err := engine.ReadStatus(cmd.Context(), st, time.Now())
+			if d := st.Damage(); d != nil {
+				return d // Badger could not read a value: err is a symptom
+			}
 			if err != nil {
 				return err
 			}

@@ -84,7 +84,7 @@ func damagedByBadger(dir string, err error) error {
 // existed at the last clean close and still exist must keep their
 // sizes: tables and closed value logs never change. Without a marker (a
 // state from an older shuffle) only the structure is checked.
-func inspect(dir string, m *Marker, files *badgerFiles) error {
+func inspect(dir string, m *Marker, files *badgerFiles, readOnly bool) error {
 	bdir := filepath.Join(dir, "badger")
 	if !files.manifest {
 		return damaged(dir, "badger/MANIFEST", "is missing")
@@ -102,6 +102,17 @@ func inspect(dir string, m *Marker, files *badgerFiles) error {
 			return damaged(dir, "badger/"+valueLogName(id), "is %d bytes, shorter than a value log header (%d)", n, vlogHeaderSize)
 		}
 	}
+	// A read-write open cuts the last value log at its first bad entry;
+	// after a clean close it must be whole.
+	if m != nil && m.Clean && !readOnly && len(files.valueLogs) > 0 {
+		last := uint32(0)
+		for id := range files.valueLogs {
+			last = max(last, id)
+		}
+		if err := verifyValueLog(filepath.Join(bdir, valueLogName(last)), files.valueLogs[last]); err != nil {
+			return damaged(dir, "badger/"+valueLogName(last), "%v", err)
+		}
+	}
 	mf, err := readManifest(bdir)
 	if err != nil {
 		return damaged(dir, "badger/MANIFEST", "cannot be read (%v)", err)
@@ -114,6 +125,9 @@ func inspect(dir string, m *Marker, files *badgerFiles) error {
 			return damaged(dir, "badger/"+tableName(id), "is missing; the MANIFEST lists it")
 		}
 		if err := checkTableIndex(filepath.Join(bdir, tableName(id)), n); err != nil {
+			return damaged(dir, "badger/"+tableName(id), "%v", err)
+		}
+		if err := verifyTable(filepath.Join(bdir, tableName(id))); err != nil {
 			return damaged(dir, "badger/"+tableName(id), "%v", err)
 		}
 	}

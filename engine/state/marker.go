@@ -40,6 +40,17 @@ type Marker struct {
 	Clean bool `json:"clean"`
 	// LastClose is what the Badger files were at the last clean close.
 	LastClose *FileSet `json:"last_close,omitempty"`
+	// Damaged is set when a command found values Badger cannot read;
+	// every open refuses the state from then on (state check still
+	// reads it).
+	Damaged *DamageNote `json:"damaged,omitempty"`
+}
+
+// DamageNote is damage a command found while reading the state.
+type DamageNote struct {
+	At      time.Time `json:"at"`
+	File    string    `json:"file,omitempty"`
+	Problem string    `json:"problem"`
 }
 
 // FileSet records the Badger files at a clean close. Table files and

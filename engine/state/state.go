@@ -37,6 +37,8 @@ type Store struct {
 	// state an older shuffle made.
 	marker   *Marker
 	readOnly bool
+	// reads notices values Badger could not read (readfail.go).
+	reads *readFailures
 }
 
 // FullScans is how many times this Store has read every RP record (for
@@ -57,13 +59,17 @@ var ErrNoState = errors.New("no shuffle state")
 // Open opens (creating if needed) the state in dir, read-write. It
 // checks the files against the marker first (integrity.go) and returns
 // a *DamagedError, having changed nothing, when they do not match.
-func Open(dir string) (*Store, error) { return open(dir, false) }
+func Open(dir string) (*Store, error) { return open(dir, false, false) }
 
 // OpenReadOnly opens an existing state and writes nothing, not even
 // the marker. It needs a state that was closed cleanly (ErrNotClean).
-func OpenReadOnly(dir string) (*Store, error) { return open(dir, true) }
+func OpenReadOnly(dir string) (*Store, error) { return open(dir, true, false) }
 
-func open(dir string, readOnly bool) (*Store, error) {
+// OpenForCheck is OpenReadOnly that also opens a state a command
+// already found damaged (the marker says so), for 'state check'.
+func OpenForCheck(dir string) (*Store, error) { return open(dir, true, true) }
+
+func open(dir string, readOnly, evenDamaged bool) (*Store, error) {
 	bdir := filepath.Join(dir, "badger")
 	m, err := readMarker(dir)
 	if err != nil {
@@ -79,8 +85,10 @@ func open(dir string, readOnly bool) (*Store, error) {
 		return nil, damaged(dir, "badger/", "is missing or empty, but %s says shuffle made this state on %s", MarkerName, m.Created.Format(time.DateOnly))
 	case fresh && readOnly:
 		return nil, fmt.Errorf("%w in %s", ErrNoState, dir)
+	case m != nil && m.Damaged != nil && !evenDamaged:
+		return nil, damaged(dir, m.Damaged.File, "%s (found %s)", m.Damaged.Problem, m.Damaged.At.Format("2006-01-02 15:04:05 UTC"))
 	case !fresh:
-		if err := inspect(dir, m, files); err != nil {
+		if err := inspect(dir, m, files, readOnly); err != nil {
 			return nil, lockedOr(dir, err)
 		}
 	}
@@ -98,7 +106,8 @@ func open(dir string, readOnly bool) (*Store, error) {
 			}
 		}
 	}
-	db, err := openBadger(badgerOptions(bdir, readOnly))
+	reads := &readFailures{}
+	db, err := openBadger(badgerOptions(bdir, readOnly).WithLogger(reads))
 	if err != nil {
 		if wasClean && !readOnly && !isLockErr(err) {
 			m.Clean = true // what Badger refused is judged as before
@@ -115,7 +124,7 @@ func open(dir string, readOnly bool) (*Store, error) {
 		}
 		return nil, damagedByBadger(dir, err)
 	}
-	s := &Store{db: db, Dir: dir, marker: m, readOnly: readOnly}
+	s := &Store{db: db, Dir: dir, marker: m, readOnly: readOnly, reads: reads}
 	if err := s.checkStateID(fresh); err != nil {
 		db.Close()
 		return nil, err
@@ -156,10 +165,8 @@ func badgerOptions(bdir string, readOnly bool) badger.Options {
 	return badger.DefaultOptions(bdir).
 		WithLogger(nil).
 		WithReadOnly(readOnly).
-		// Verify every table's blocks when Badger opens it, and every
-		// value read from the value log: damage is an error, not a
-		// scan that silently ends early or a garbled record.
-		WithChecksumVerificationMode(options.OnTableRead).
+		// Every value read from the value log is checked (tables are
+		// checked before Badger opens them, in inspect).
 		WithVerifyValueChecksum(true).
 		WithNumVersionsToKeep(1).
 		WithCompactL0OnClose(true).
@@ -264,7 +271,16 @@ func (s *Store) Close() error {
 		<-s.done
 		s.stop = nil
 	}
-	if err == nil && !s.readOnly && s.marker != nil {
+	if s.readOnly || s.marker == nil {
+		return err
+	}
+	if d := s.reads.damage(s.Dir); d != nil {
+		if merr := s.recordDamage(d); merr != nil {
+			return merr
+		}
+		return d
+	}
+	if err == nil {
 		err = s.markClean()
 	}
 	return err
