@@ -64,8 +64,12 @@ func TestDamagedStateNeverCopiesTwice(t *testing.T) {
 		n = 24
 	}
 	outcomes := map[string]int{}
+	// The issue's cases first, then the seeded ones.
+	cases := issueDamages(t, good)
 	for i := 0; i < n; i++ {
-		c := pickDamage(t, uint64(i+1), images)
+		cases = append(cases, pickDamage(t, uint64(i+1), images))
+	}
+	for _, c := range cases {
 		t.Run(c.String(), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "state")
 			copyState(t, images[c.image], dir)
@@ -93,9 +97,33 @@ func TestDamagedStateNeverCopiesTwice(t *testing.T) {
 			assertOneJobEach(t, env, c.String())
 		})
 	}
-	t.Logf("outcomes over %d cases: %v", n, outcomes)
+	t.Logf("outcomes over %d cases: %v", len(cases), outcomes)
 	if outcomes["run damaged"] == 0 {
 		t.Errorf("no case was refused as damaged: the damage does not reach the state")
+	}
+}
+
+// issueDamages are the cases the issue reported: the MANIFEST cut to 8
+// bytes (taken for an empty state), half a table (a panic), an empty
+// table (exit 2), half a value log (a misleading error, and the file
+// rewritten).
+func issueDamages(t *testing.T, good string) []damageCase {
+	t.Helper()
+	var sst, vlog string
+	for _, f := range stateFiles(t, good) {
+		switch {
+		case strings.HasSuffix(f, ".sst") && sst == "":
+			sst = f
+		case strings.HasSuffix(f, ".vlog") && vlog == "":
+			vlog = f
+		}
+	}
+	half := func(f string) int64 { size, _ := fileExtent(t, filepath.Join(good, f)); return size / 2 }
+	return []damageCase{
+		{image: "clean", file: "badger/MANIFEST", damage: "truncate@8"},
+		{image: "clean", file: sst, damage: fmt.Sprintf("truncate@%d", half(sst))},
+		{image: "clean", file: sst, damage: "truncate@0"},
+		{image: "clean", file: vlog, damage: fmt.Sprintf("truncate@%d", half(vlog))},
 	}
 }
 
