@@ -57,6 +57,9 @@ func (s *Store) Check(ctx context.Context) (*CheckReport, error) {
 	if err != nil {
 		return r, err
 	}
+	if d := s.Damage(); d != nil {
+		r.problem("%s", d.(*DamagedError).File+" "+d.(*DamagedError).Problem)
+	}
 	if r.Records["meta"] == 0 {
 		r.problem("no meta records: the state holds no schema record")
 	}

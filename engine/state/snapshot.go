@@ -146,6 +146,12 @@ func Restore(dir string, r io.Reader) (aside string, err error) {
 	}
 	if _, err := os.Stat(dir); err == nil {
 		aside = fmt.Sprintf("%s.before-restore-%s", dir, time.Now().UTC().Format("20060102T150405Z"))
+		for i := 2; ; i++ {
+			if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			aside = fmt.Sprintf("%s.before-restore-%s-%d", dir, time.Now().UTC().Format("20060102T150405Z"), i)
+		}
 		if err := os.Rename(dir, aside); err != nil {
 			return "", fmt.Errorf("move the old state aside: %w", err)
 		}
