@@ -187,7 +187,8 @@ func newStateRestoreCmd(e *env) *cobra.Command {
 			if aside != "" {
 				fmt.Fprintf(e.stdout, "the state it replaced is in %s (delete it once you no longer need it)\n", aside)
 			}
-			fmt.Fprintln(e.stdout, "copy jobs started after this backup was taken are not in the restored state; the next run finds them in AWS before starting any")
+			fmt.Fprintln(e.stdout, "warning: copy jobs started after this backup was taken are not in the restored state, and a run may start them again; "+
+				"restore the newest snapshot, and if a run was killed after it, compare with the source account's copy jobs (aws backup list-copy-jobs) before running")
 			return nil
 		},
 	}
