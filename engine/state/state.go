@@ -71,6 +71,11 @@ func OpenForCheck(dir string) (*Store, error) { return open(dir, true, true) }
 
 func open(dir string, readOnly, evenDamaged bool) (*Store, error) {
 	bdir := filepath.Join(dir, "badger")
+	if lockHeld(bdir) {
+		// A live state's files change under the checks; Badger would
+		// refuse it anyway.
+		return nil, fmt.Errorf("open state %s: %w (is another 'shuffle run' using it? stop it or use its REPL)", dir, ErrLocked)
+	}
 	m, err := readMarker(dir)
 	if err != nil {
 		return nil, lockedOr(dir, err)
