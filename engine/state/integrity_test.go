@@ -221,3 +221,53 @@ func TestOpenAcceptsIntactStates(t *testing.T) {
 		t.Errorf("older state with its MANIFEST cut: %v, want damaged", err)
 	}
 }
+
+// A value log garbled in place where the open does not read it (a
+// closed value log that is not the last): the read that meets it is
+// reported as damage naming the file, not as an empty record, and the
+// marker then makes every open refuse the state; state check still
+// opens it.
+func TestUnreadableValueIsDamage(t *testing.T) {
+	dir := newTestState(t, 300)
+	s, err := Open(dir) // a second value log: the first is now closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillTestState(t, s, 10)
+	s.Close()
+	vlog := filepath.Join(dir, "badger", valueLogName(1))
+	f, err := os.OpenFile(vlog, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(make([]byte, 4096), 8192)
+	f.Close()
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatalf("open: %v (the damage is in a closed value log, found on read)", err)
+	}
+	scanErr := s.ScanRPs(func(*RP) error { return nil })
+	if scanErr == nil {
+		t.Error("the scan read garbled records without an error")
+	}
+	d := s.Damage()
+	if !errors.Is(d, ErrDamaged) || !strings.Contains(d.Error(), "badger/000001.vlog") {
+		t.Fatalf("Damage() = %v, want a DamagedError naming badger/000001.vlog", d)
+	}
+	if err := s.Close(); !errors.Is(err, ErrDamaged) {
+		t.Errorf("Close: %v, want the damage", err)
+	}
+	if _, err := Open(dir); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "000001.vlog") {
+		t.Errorf("open after the damage was found: %v", err)
+	}
+	ro, err := OpenForCheck(dir)
+	if err != nil {
+		t.Fatalf("OpenForCheck: %v", err)
+	}
+	defer ro.Close()
+	r, err := ro.Check(t.Context())
+	if err != nil || len(r.Problems) == 0 {
+		t.Errorf("check found no problem (%v): %+v", err, r)
+	}
+}
