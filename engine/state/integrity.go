@@ -27,6 +27,9 @@ type DamagedError struct {
 	Problem string
 	// Snapshot is the newest snapshot in Dir/snapshots, if any.
 	Snapshot string
+	// OnRead: Badger found it while opening or reading the state, after
+	// the checks passed (so Badger may have recovered its logs first).
+	OnRead bool
 }
 
 func (e *DamagedError) Error() string {
@@ -38,11 +41,15 @@ func (e *DamagedError) Error() string {
 	if snap == "" {
 		snap = "BACKUP-FILE"
 	}
-	return fmt.Sprintf("state %s is damaged: %s. shuffle changed nothing in it. "+
+	touched := "shuffle changed nothing in it"
+	if e.OnRead {
+		touched = "Badger found it on a read; shuffle stopped there"
+	}
+	return fmt.Sprintf("state %s is damaged: %s. %s. "+
 		"Keep a copy of the directory, then restore a good snapshot or backup: "+
 		"'shuffle state restore %s --state %s --force' (snapshots are in %s); "+
 		"'shuffle state check --state %s' lists every problem it finds",
-		e.Dir, what, snap, e.Dir, filepath.Join(e.Dir, snapshotsDir), e.Dir)
+		e.Dir, what, touched, snap, e.Dir, filepath.Join(e.Dir, snapshotsDir), e.Dir)
 }
 
 // Is makes errors.Is(err, ErrDamaged) true.
@@ -70,7 +77,9 @@ func damagedByBadger(dir string, err error) error {
 	if m := badgerFileName.FindString(err.Error()); m != "" {
 		file = "badger/" + m
 	}
-	return damaged(dir, file, "cannot be read by Badger (%v)", err)
+	d := damaged(dir, file, "cannot be read by Badger (%v)", err).(*DamagedError)
+	d.OnRead = true
+	return d
 }
 
 // inspect checks a state's files before Badger opens them, since a
@@ -102,15 +111,18 @@ func inspect(dir string, m *Marker, files *badgerFiles, readOnly bool) error {
 			return damaged(dir, "badger/"+valueLogName(id), "is %d bytes, shorter than a value log header (%d)", n, vlogHeaderSize)
 		}
 	}
-	// A read-write open cuts the last value log at its first bad entry;
-	// after a clean close it must be whole.
-	if m != nil && m.Clean && !readOnly && len(files.valueLogs) > 0 {
+	// A read-write open cuts the last value log at its first bad entry.
+	// One that was closed (Badger cuts it to its end on close; a killed
+	// process leaves it at its preallocated size) must be whole.
+	if !readOnly && len(files.valueLogs) > 0 {
 		last := uint32(0)
 		for id := range files.valueLogs {
 			last = max(last, id)
 		}
-		if err := verifyValueLog(filepath.Join(bdir, valueLogName(last)), files.valueLogs[last]); err != nil {
-			return damaged(dir, "badger/"+valueLogName(last), "%v", err)
+		if n := files.valueLogs[last]; n != 2*valueLogFileSize || (m != nil && m.Clean) {
+			if err := verifyValueLog(filepath.Join(bdir, valueLogName(last)), n); err != nil {
+				return damaged(dir, "badger/"+valueLogName(last), "%v", err)
+			}
 		}
 	}
 	mf, err := readManifest(bdir)

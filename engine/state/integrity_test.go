@@ -214,11 +214,18 @@ func TestOpenAcceptsIntactStates(t *testing.T) {
 	if err != nil || m == nil || m.StateID != id || !m.Clean {
 		t.Fatalf("marker after adopting an older state: %+v, %v", m, err)
 	}
-	// ... but obvious damage is refused even there.
-	os.Remove(filepath.Join(legacy, MarkerName))
-	os.Truncate(filepath.Join(legacy, "badger", "MANIFEST"), 8)
-	if _, err := Open(legacy); !errors.Is(err, ErrDamaged) {
-		t.Errorf("older state with its MANIFEST cut: %v, want damaged", err)
+	// ... but obvious damage is refused even there, and left as it is.
+	for _, cut := range []string{"MANIFEST", valueLogName(1)} {
+		old := newTestState(t, 100)
+		os.Remove(filepath.Join(old, MarkerName))
+		truncHalf(t, filepath.Join(old, "badger", cut))
+		before := dirDigest(t, old)
+		if _, err := Open(old); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), cut) {
+			t.Errorf("older state with half its %s: %v, want damaged naming it", cut, err)
+		}
+		if dirDigest(t, old) != before {
+			t.Errorf("older state with half its %s was changed", cut)
+		}
 	}
 }
 

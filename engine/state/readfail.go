@@ -17,19 +17,23 @@ import (
 // the marker so that the next command refuses the state at once.
 type readFailures struct {
 	mu    sync.Mutex
-	first string
+	first string // the first "Unable to read" line
+	vp    string // the value pointer Badger logs after it
 	count int
 }
 
 func (r *readFailures) Errorf(format string, args ...any) {
-	if !strings.HasPrefix(format, "Unable to read") {
-		return
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.count++
-	if r.first == "" {
-		r.first = fmt.Sprintf(format, args...)
+	switch {
+	case strings.HasPrefix(format, "Unable to read"):
+		r.count++
+		if r.first == "" {
+			r.first = fmt.Sprintf(format, args...)
+		}
+	case strings.HasPrefix(format, "Key: ") && strings.Contains(format, "valuePointer") && r.count == 1 && r.vp == "":
+		// Badger lists the key's versions after the failed read.
+		r.vp = fmt.Sprintf(format, args...)
 	}
 }
 func (*readFailures) Warningf(string, ...any) {}
@@ -37,6 +41,7 @@ func (*readFailures) Infof(string, ...any)    {}
 func (*readFailures) Debugf(string, ...any)   {}
 
 var (
+	vpKey    = regexp.MustCompile(`Key: \[([0-9 ]*)\]`)
 	vpFid    = regexp.MustCompile(`Fid:([0-9]+)`)
 	vpOffset = regexp.MustCompile(`Offset:([0-9]+)`)
 	vpError  = regexp.MustCompile(`Error: (.*)$`)
@@ -50,21 +55,32 @@ func (r *readFailures) damage(dir string) *DamagedError {
 		return nil
 	}
 	file, problem := "", "has values Badger cannot read"
-	if m := vpFid.FindStringSubmatch(r.first); m != nil {
+	if m := vpFid.FindStringSubmatch(r.first + " " + r.vp); m != nil {
 		id, _ := strconv.ParseUint(m[1], 10, 32)
 		file = "badger/" + valueLogName(uint32(id))
 	}
-	if m := vpOffset.FindStringSubmatch(r.first); m != nil {
-		problem += " (at offset " + m[1]
-		if e := vpError.FindStringSubmatch(r.first); e != nil {
-			problem += ": " + e[1]
+	var where []string
+	if m := vpKey.FindStringSubmatch(r.first); m != nil {
+		var key []byte
+		for _, f := range strings.Fields(m[1]) {
+			b, _ := strconv.ParseUint(f, 10, 8)
+			key = append(key, byte(b))
 		}
-		problem += ")"
+		where = append(where, fmt.Sprintf("the value of %q", printableKey(key)))
+	}
+	if m := vpOffset.FindStringSubmatch(r.first + " " + r.vp); m != nil {
+		where = append(where, "at offset "+m[1])
+	}
+	if e := vpError.FindStringSubmatch(r.first); e != nil {
+		where = append(where, e[1])
+	}
+	if len(where) > 0 {
+		problem += " (" + strings.Join(where, ", ") + ")"
 	}
 	if r.count > 1 {
 		problem += fmt.Sprintf("; %d reads failed", r.count)
 	}
-	return &DamagedError{Dir: dir, File: file, Problem: problem, Snapshot: latestSnapshot(dir)}
+	return &DamagedError{Dir: dir, File: file, Problem: problem, Snapshot: latestSnapshot(dir), OnRead: true}
 }
 
 // Damage is a *DamagedError when Badger failed to read a value since
