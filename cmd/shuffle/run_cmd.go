@@ -60,9 +60,10 @@ Ctrl-C or SIGTERM stops dispatching, saves state, prints the summary and
 the command to resume, and exits 130 within seconds; a second Ctrl-C
 exits at once. Copy jobs already started keep running in AWS.
 
-As each run ends (done, window ended, interrupted or failed) it writes a
-snapshot of the state to STATE/snapshots and keeps the last --snapshots
-(default 3; 0 turns them off); 'shuffle state restore' reads them.`,
+As each run ends (done, window ended or failed; not when interrupted) it
+writes a snapshot of the closed state to STATE/snapshots and keeps the
+last --snapshots (default 3; 0 turns them off); 'shuffle state restore'
+reads them.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if maxInFlight < 0 {
@@ -135,8 +136,8 @@ snapshot of the state to STATE/snapshots and keeps the last --snapshots
 					r.Counts = map[string]int64{"paused_ns": int64(d)}
 				}
 				_ = s.Store.PutRun(r)
-				if !guard.drop {
-					takeSnapshot(e, s.Store, snapshots)
+				if sigCtx.Err() == nil { // an interrupted run exits at once
+					guard.snapshot(e, s.Store, snapshots)
 				}
 			}
 			if err != nil {

@@ -197,18 +197,15 @@ func newStateRestoreCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-// takeSnapshot keeps the last keep snapshots of the state (run
-// --snapshots); a failure is a warning, since the run itself is done.
-func takeSnapshot(e *env, st *state.Store, keep int) {
-	if keep <= 0 || st == nil {
+// snapshot asks the state for a snapshot as it closes (run
+// --snapshots N), reported by cleanup; a failure is a warning, since
+// the run itself is done.
+func (g *stateDirGuard) snapshot(e *env, st *state.Store, keep int) {
+	if keep <= 0 || st == nil || g.drop {
 		return
 	}
-	path, err := st.Snapshot(keep, time.Now())
-	if err != nil {
-		fmt.Fprintf(e.stderr, "warning: state snapshot: %v\n", err)
-		return
-	}
-	fmt.Fprintf(e.stderr, "state snapshot: %s\n", path)
+	st.SnapshotOnClose(keep)
+	g.e, g.snap = e, st
 }
 
 // stateDirGuard removes a state directory that this command created
@@ -219,6 +216,8 @@ type stateDirGuard struct {
 	dir     string
 	existed bool
 	drop    bool
+	e       *env
+	snap    *state.Store // the state asked for a snapshot
 }
 
 func newStateDirGuard(dir string) *stateDirGuard {
@@ -255,5 +254,14 @@ func (g *stateDirGuard) check(err error, st *state.Store) error {
 func (g *stateDirGuard) cleanup() {
 	if g.drop {
 		_ = os.RemoveAll(g.dir)
+		return
+	}
+	if g.snap != nil {
+		switch path, err := g.snap.SnapshotResult(); {
+		case err != nil:
+			fmt.Fprintf(g.e.stderr, "warning: state snapshot: %v\n", err)
+		case path != "":
+			fmt.Fprintf(g.e.stderr, "state snapshot: %s\n", path)
+		}
 	}
 }

@@ -39,6 +39,10 @@ type Store struct {
 	readOnly bool
 	// reads notices values Badger could not read (readfail.go).
 	reads *readFailures
+	// snapKeep: snapshots a clean Close keeps (SnapshotOnClose).
+	snapKeep int
+	snapPath string
+	snapErr  error
 }
 
 // FullScans is how many times this Store has read every RP record (for
@@ -287,6 +291,9 @@ func (s *Store) Close() error {
 	}
 	if err == nil {
 		err = s.markClean()
+	}
+	if err == nil && s.snapKeep > 0 {
+		s.snapPath, s.snapErr = s.snapshot()
 	}
 	return err
 }
