@@ -80,6 +80,12 @@ func (s *Store) snapshot() (string, error) {
 	if err := os.MkdirAll(sdir, 0o700); err != nil {
 		return "", err
 	}
+	// A process killed while writing one leaves its temporary file.
+	if old, _ := filepath.Glob(filepath.Join(sdir, ".*"+snapshotSuffix+".tmp-*")); len(old) > 0 {
+		for _, p := range old {
+			_ = os.Remove(p)
+		}
+	}
 	path := filepath.Join(sdir, time.Now().UTC().Format("20060102T150405.000Z")+snapshotSuffix)
 	if err := writeThroughTemp(path, func(w io.Writer) error { return tarState(s.Dir, w) }); err != nil {
 		return "", err
