@@ -116,6 +116,8 @@ docs/operator-guide.md); --out also writes it to a file.`,
 			s.DryRun = true
 			// The report needs every decision: make them while listing.
 			s.DecideWhileListing = true
+			guard := newStateDirGuard(sf.state)
+			defer guard.cleanup()
 			defer s.Close()
 			start := time.Now()
 			// With --json, stdout is the report alone; the script's own
@@ -127,6 +129,7 @@ docs/operator-guide.md); --out also writes it to a file.`,
 			obs := pf.start(&se, s, sf.state, "plan")
 			defer obs.stop(nil)
 			if err := runScript(ctx, obs.env, args[0], s); err != nil {
+				err = guard.check(err, s.Store)
 				obs.stop(err)
 				return err
 			}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
 // usageError marks an error in how shuffle was called (exit 2).
@@ -43,6 +45,7 @@ Exit codes: 0 done, 1 error, 2 usage error, 3 blocking pre-flight finding,
 	root.AddCommand(newForecastCmd(e))
 	root.AddCommand(newCheckCmd(e), newIAMPolicyCmd(e))
 	root.AddCommand(newReplCmd(e))
+	root.AddCommand(newStateCmd(e))
 	return root
 }
 
@@ -55,6 +58,10 @@ func run(args []string, e *env) int {
 		return exitOK
 	}
 	fmt.Fprintln(e.stderr, "shuffle:", err)
+	if errors.Is(err, state.ErrDamaged) {
+		// Before the usage checks: Badger's text may say "invalid argument".
+		return exitError
+	}
 	var ec exitCoder
 	if errors.As(err, &ec) {
 		return ec.ExitCode()

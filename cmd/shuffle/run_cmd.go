@@ -26,6 +26,7 @@ func newRunCmd(e *env) *cobra.Command {
 		autoResume  bool
 		expiryWarn  time.Duration
 		skipCheck   bool
+		snapshots   int
 	)
 	cmd := &cobra.Command{
 		Use:   "run SCRIPT",
@@ -57,7 +58,12 @@ blocking finding stops the run with exit 3 before anything is written.
 
 Ctrl-C or SIGTERM stops dispatching, saves state, prints the summary and
 the command to resume, and exits 130 within seconds; a second Ctrl-C
-exits at once. Copy jobs already started keep running in AWS.`,
+exits at once. Copy jobs already started keep running in AWS.
+
+As each run ends (done, window ended or failed; not when interrupted) it
+writes a snapshot of the closed state to STATE/snapshots and keeps the
+last --snapshots (default 3; 0 turns them off); 'shuffle state restore'
+reads them.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if maxInFlight < 0 {
@@ -67,6 +73,8 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			if err != nil {
 				return err
 			}
+			guard := newStateDirGuard(sf.state)
+			defer guard.cleanup()
 			sigCtx, cancel := e.notify(cmd.Context())
 			defer cancel()
 			if !skipCheck {
@@ -98,6 +106,7 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			if err == nil {
 				err = s.Finish(ctx)
 			}
+			err = guard.check(err, s.Store)
 			obs.stop(err)
 			if s.Copied {
 				printCopySummary(e.stderr, s.CopySummary)
@@ -127,6 +136,9 @@ exits at once. Copy jobs already started keep running in AWS.`,
 					r.Counts = map[string]int64{"paused_ns": int64(d)}
 				}
 				_ = s.Store.PutRun(r)
+				if sigCtx.Err() == nil { // an interrupted run exits at once
+					guard.snapshot(e, s.Store, snapshots)
+				}
 			}
 			if err != nil {
 				return err
@@ -145,6 +157,7 @@ exits at once. Copy jobs already started keep running in AWS.`,
 	fl.IntVar(&maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
 	fl.BoolVar(&autoResume, "auto-resume", false, "after a pause on expired credentials, resume by itself once the credentials file changes and GetCallerIdentity succeeds")
 	fl.DurationVar(&expiryWarn, "expiry-warning", 5*time.Minute, "warn this long before the x_security_token_expires of a profile's credentials")
+	fl.IntVar(&snapshots, "snapshots", 3, "keep the state's last N snapshots in STATE/snapshots, one taken as each run ends (0: none); 'shuffle state restore' reads them")
 	fl.BoolVar(&skipCheck, "skip-check", false, "do not run the pre-flight check (shuffle check) before the script")
 	fl.BoolVar(&confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")
 	return cmd

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -29,7 +27,10 @@ func (l lockedError) Unwrap() error { return state.ErrLocked }
 // command: it refuses a directory with no state in it (instead of
 // creating one) and one that a run holds.
 func openStateReadOnly(dir string) (*state.Store, error) {
-	if _, err := os.Stat(filepath.Join(dir, "badger")); err != nil {
+	// A marker without badger/ is a damaged state, which Open reports.
+	if ok, err := state.HasState(dir); err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, usagef("no shuffle state in %s (run 'shuffle plan' or 'shuffle run' first, or name the directory with --state)", dir)
 	}
 	st, err := state.Open(dir)
@@ -64,6 +65,9 @@ docs/forecast.md). 'shuffle forecast' adds rates and a projection.`,
 			}
 			defer st.Close()
 			s, err := engine.ReadStatus(cmd.Context(), st, time.Now())
+			if d := st.Damage(); d != nil {
+				return d // Badger could not read a value: err is a symptom
+			}
 			if err != nil {
 				return err
 			}

@@ -15,6 +15,8 @@ var (
 	keySchema     = []byte("meta/schema")
 	keyIdentity   = []byte("meta/identity")
 	keyGeneration = []byte("meta/generation")
+	// keyStateID: the random id the marker (state.json) names too.
+	keyStateID = []byte("meta/state_id")
 
 	prefixVault = []byte("vault/")
 	prefixPart  = []byte("part/")

@@ -33,6 +33,16 @@ type Store struct {
 	gcDone chan struct{}
 	// fullScans counts reads of every RP record (FullScans).
 	fullScans atomic.Int64
+	// marker is state.json (marker.go); nil for a read-only open of a
+	// state an older shuffle made.
+	marker   *Marker
+	readOnly bool
+	// reads notices values Badger could not read (readfail.go).
+	reads *readFailures
+	// snapKeep: snapshots a clean Close keeps (SnapshotOnClose).
+	snapKeep int
+	snapPath string
+	snapErr  error
 }
 
 // FullScans is how many times this Store has read every RP record (for
@@ -43,13 +53,130 @@ func (s *Store) FullScans() int64 { return s.fullScans.Load() }
 // ErrLocked means another shuffle process holds the state directory.
 var ErrLocked = errors.New("state directory is in use by another shuffle process")
 
-// Open opens (creating if needed) the state in dir.
-func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create state directory %s: %w", dir, err)
+// ErrNotClean: a read-only open of a state whose last read-write user
+// did not close it (it was killed, or it is running).
+var ErrNotClean = errors.New("state was not closed cleanly")
+
+// ErrNoState: a read-only open of a directory that holds no state.
+var ErrNoState = errors.New("no shuffle state")
+
+// Open opens (creating if needed) the state in dir, read-write. It
+// checks the files against the marker first (integrity.go) and returns
+// a *DamagedError, having changed nothing, when they do not match.
+func Open(dir string) (*Store, error) { return open(dir, false, false) }
+
+// OpenReadOnly opens an existing state and writes nothing, not even
+// the marker. It needs a state that was closed cleanly (ErrNotClean).
+func OpenReadOnly(dir string) (*Store, error) { return open(dir, true, false) }
+
+// OpenForCheck is OpenReadOnly that also opens a state a command
+// already found damaged (the marker says so), for 'state check'.
+func OpenForCheck(dir string) (*Store, error) { return open(dir, true, true) }
+
+func open(dir string, readOnly, evenDamaged bool) (*Store, error) {
+	bdir := filepath.Join(dir, "badger")
+	if lockHeld(bdir) {
+		// A live state's files change under the checks; Badger would
+		// refuse it anyway.
+		return nil, fmt.Errorf("open state %s: %w (is another 'shuffle run' using it? stop it or use its REPL)", dir, ErrLocked)
 	}
-	opts := badger.DefaultOptions(filepath.Join(dir, "badger")).
+	m, err := readMarker(dir)
+	if err != nil {
+		return nil, lockedOr(dir, err)
+	}
+	files, exists, err := listBadger(bdir)
+	if err != nil {
+		return nil, fmt.Errorf("read state %s: %w", dir, err)
+	}
+	fresh := !exists || files.empty()
+	switch {
+	case fresh && m != nil:
+		return nil, damaged(dir, "badger/", "is missing or empty, but %s says shuffle made this state on %s", MarkerName, m.Created.Format(time.DateOnly))
+	case fresh && readOnly:
+		return nil, fmt.Errorf("%w in %s", ErrNoState, dir)
+	case m != nil && m.Damaged != nil && !evenDamaged:
+		return nil, damaged(dir, m.Damaged.File, "%s (found %s)", m.Damaged.Problem, m.Damaged.At.Format("2006-01-02 15:04:05 UTC"))
+	case !fresh:
+		if err := inspect(dir, m, files, readOnly); err != nil {
+			return nil, lockedOr(dir, err)
+		}
+	}
+	wasClean := m != nil && m.Clean
+	if !readOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create state directory %s: %w", dir, err)
+		}
+		if wasClean {
+			// Dirty before Badger writes: a crash from here on must
+			// not leave a marker that expects the files as they were.
+			m.Clean = false
+			if err := writeMarker(dir, m); err != nil {
+				return nil, err
+			}
+		}
+	}
+	reads := &readFailures{}
+	db, err := openBadger(badgerOptions(bdir, readOnly).WithLogger(reads))
+	if err != nil {
+		if wasClean && !readOnly && !isLockErr(err) {
+			m.Clean = true // what Badger refused is judged as before
+			_ = writeMarker(dir, m)
+		}
+		switch {
+		case isLockErr(err):
+			return nil, fmt.Errorf("open state %s: %w (is another 'shuffle run' using it? stop it or use its REPL)", dir, ErrLocked)
+		case readOnly && strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()): // Badger wraps errors as text
+			return nil, fmt.Errorf("%w: state %s was left by a shuffle command that was killed, or one is running; "+
+				"any read-write command (status, run) lets Badger recover it", ErrNotClean, dir)
+		case errors.Is(err, os.ErrPermission):
+			return nil, fmt.Errorf("open state %s: %w", dir, err)
+		}
+		return nil, damagedByBadger(dir, err)
+	}
+	s := &Store{db: db, Dir: dir, marker: m, readOnly: readOnly, reads: reads}
+	if err := s.checkStateID(fresh); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if readOnly {
+		return s, nil
+	}
+	if err := s.initSchema(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.startPageOut()
+	s.startValueLogGC()
+	return s, nil
+}
+
+// openBadger opens Badger, turning a panic on damaged files into an
+// error.
+func openBadger(opts badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("badger panicked while opening: %v", r)
+		}
+	}()
+	return badger.Open(opts)
+}
+
+// lockedOr is err, or ErrLocked when a process holds the state: the
+// files of a live state may look inconsistent from outside.
+func lockedOr(dir string, err error) error {
+	if errors.Is(err, ErrDamaged) && lockHeld(filepath.Join(dir, "badger")) {
+		return fmt.Errorf("open state %s: %w (is another 'shuffle run' using it? stop it or use its REPL)", dir, ErrLocked)
+	}
+	return err
+}
+
+func badgerOptions(bdir string, readOnly bool) badger.Options {
+	return badger.DefaultOptions(bdir).
 		WithLogger(nil).
+		WithReadOnly(readOnly).
+		// Every value read from the value log is checked (tables are
+		// checked before Badger opens them, in inspect).
+		WithVerifyValueChecksum(true).
 		WithNumVersionsToKeep(1).
 		WithCompactL0OnClose(true).
 		// Memory, not disk, is the scarce resource: no compression (its
@@ -78,21 +205,6 @@ func Open(dir string) (*Store, error) {
 		// million-RP cold plan this halved the CPU (docs/performance.md).
 		// Small records (vaults, cursors, caches) stay in the tree.
 		WithValueThreshold(200)
-	db, err := badger.Open(opts)
-	if err != nil {
-		if isLockErr(err) {
-			return nil, fmt.Errorf("open state %s: %w (is another 'shuffle run' using it? stop it or use its REPL)", dir, ErrLocked)
-		}
-		return nil, fmt.Errorf("open state %s: %w", dir, err)
-	}
-	s := &Store{db: db, Dir: dir}
-	if err := s.initSchema(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	s.startPageOut()
-	s.startValueLogGC()
-	return s, nil
 }
 
 // pageOutEvery is how often the state's memory-mapped table files are
@@ -168,6 +280,21 @@ func (s *Store) Close() error {
 		<-s.done
 		s.stop = nil
 	}
+	if s.readOnly || s.marker == nil {
+		return err
+	}
+	if d := s.reads.damage(s.Dir); d != nil {
+		if merr := s.recordDamage(d); merr != nil {
+			return merr
+		}
+		return d
+	}
+	if err == nil {
+		err = s.markClean()
+	}
+	if err == nil && s.snapKeep > 0 {
+		s.snapPath, s.snapErr = s.snapshot()
+	}
 	return err
 }
 
@@ -236,7 +363,7 @@ type Identity struct {
 // other accounts or another region.
 func (s *Store) CheckIdentity(id Identity) error {
 	id.V = schemaVersion
-	return s.db.Update(func(txn *badger.Txn) error {
+	err := s.db.Update(func(txn *badger.Txn) error {
 		var have Identity
 		ok, err := getJSON(txn, keyIdentity, &have)
 		if err != nil {
@@ -251,6 +378,10 @@ func (s *Store) CheckIdentity(id Identity) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return s.noteAccounts(id)
 }
 
 // Generation returns the current inventory generation (starting at 1).

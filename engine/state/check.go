@@ -1,0 +1,127 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// CheckReport is what Check found: records by kind, and the problems.
+type CheckReport struct {
+	Dir      string           `json:"dir"`
+	StateID  string           `json:"state_id,omitempty"`
+	Records  map[string]int64 `json:"records"`
+	Problems []string         `json:"problems,omitempty"`
+}
+
+// maxProblems bounds the problems a check lists.
+const maxProblems = 50
+
+func (r *CheckReport) problem(format string, args ...any) {
+	if len(r.Problems) < maxProblems {
+		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+	} else if len(r.Problems) == maxProblems {
+		r.Problems = append(r.Problems, "(more problems not listed)")
+	}
+}
+
+// Check verifies the open state: every table block's checksum, then
+// every record, read and decoded by kind. It does not stop at the first
+// problem.
+func (s *Store) Check(ctx context.Context) (*CheckReport, error) {
+	r := &CheckReport{Dir: s.Dir, StateID: s.StateID(), Records: map[string]int64{}}
+	if err := s.db.VerifyChecksum(); err != nil {
+		r.problem("tables: %v", err)
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			item := it.Item()
+			key := item.KeyCopy(nil)
+			kind := recordKind(key)
+			r.Records[kind]++
+			if err := item.Value(func(v []byte) error { return decodeRecord(kind, v) }); err != nil {
+				r.problem("%s record %q: %v", kind, printableKey(key), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	if d := s.Damage(); d != nil {
+		r.problem("%s", d.(*DamagedError).File+" "+d.(*DamagedError).Problem)
+	}
+	if r.Records["meta"] == 0 {
+		r.problem("no meta records: the state holds no schema record")
+	}
+	return r, nil
+}
+
+// recordKind is the first part of a key: vault, part, rp, copy, run or meta.
+func recordKind(key []byte) string {
+	for _, p := range [][]byte{prefixVault, prefixPart, prefixRP, prefixCopy, prefixRun} {
+		if bytes.HasPrefix(key, p) {
+			return string(p[:len(p)-1])
+		}
+	}
+	if bytes.HasPrefix(key, []byte("meta/")) {
+		return "meta"
+	}
+	return "unknown"
+}
+
+// decodeRecord decodes a record of its kind, to find garbled values.
+func decodeRecord(kind string, v []byte) error {
+	switch kind {
+	case "rp":
+		var rp RP
+		return DecodeRP(v, &rp)
+	case "copy":
+		var c CopyRecord
+		return json.Unmarshal(v, &c)
+	case "vault":
+		var x Vault
+		return json.Unmarshal(v, &x)
+	case "part":
+		var x Partition
+		return json.Unmarshal(v, &x)
+	case "run":
+		var x Run
+		return json.Unmarshal(v, &x)
+	case "unknown":
+		return fmt.Errorf("a key shuffle does not write")
+	}
+	return nil
+}
+
+func printableKey(k []byte) string { return string(bytes.ReplaceAll(k, []byte{sep}, []byte{'|'})) }
+
+// HasRecords tells whether the state holds anything a command learnt
+// from AWS: a vault, a listing cursor, a recovery point or a copy.
+func (s *Store) HasRecords() (bool, error) {
+	for _, p := range [][]byte{prefixVault, prefixPart, prefixRP, prefixCopy} {
+		if ok, err := s.hasPrefix(p); ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// InUse tells whether a process holds the state in dir open.
+func InUse(dir string) bool { return lockHeld(filepath.Join(dir, "badger")) }
+
+// WasClosedCleanly is false when the marker says the last read-write
+// user of the state did not close it (a crash, or it is running).
+func WasClosedCleanly(dir string) bool {
+	m, err := readMarker(dir)
+	return err != nil || m == nil || m.Clean
+}
