@@ -300,6 +300,9 @@ func (s *Session) prepareListed(ctx context.Context, empty bool) (func() (func(*
 		s.tally = newListedTally(s.Table, now)
 		s.tally.revsKey = revisionsKey(revs)
 	}
+	// A policy that goes over its budgets too often is left to the
+	// decide step, which stops on it with the error.
+	guard := &budgetGuard{}
 	return func() (func(*state.RP, bool) error, func(), error) {
 		w, err := s.Policies.NewWorker()
 		if err != nil {
@@ -326,7 +329,16 @@ func (s *Session) prepareListed(ctx context.Context, empty bool) (func() (func(*
 				}
 				return nil
 			}
-			dec := decideOne(ctx, w, decideJob{rp: rp, rev: revs[rp.Vault], vp: vp}, now)
+			if guard.stopped() {
+				if lw != nil {
+					lw.fail()
+				}
+				return nil
+			}
+			dec, stop := decideOne(ctx, w, decideJob{rp: rp, rev: revs[rp.Vault], vp: vp}, now, guard)
+			if stop != nil {
+				s.logger().Warn("policy over its budgets while listing; left to the decide step", "error", stop.Error())
+			}
 			// A decision made while the run is being interrupted may be a
 			// policy call cut short: save nothing of this page.
 			if err := ctx.Err(); err != nil {
