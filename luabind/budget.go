@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // Budget names one bound of a Lua call.
@@ -130,6 +132,7 @@ const (
 type budgetCtx struct {
 	parent     context.Context
 	parentDone <-chan struct{}
+	L          *lua.LState // whose VM calls Done
 	b          Budgets
 	done       chan struct{}
 	stopped    atomic.Bool
@@ -148,17 +151,23 @@ type budgetCtx struct {
 	sample    []metrics.Sample
 }
 
-func newBudgetCtx(parent context.Context, b Budgets) *budgetCtx {
-	return &budgetCtx{parent: parent, parentDone: parent.Done(), b: b, done: make(chan struct{}),
+func newBudgetCtx(L *lua.LState, parent context.Context, b Budgets) *budgetCtx {
+	return &budgetCtx{L: L, parent: parent, parentDone: parent.Done(), b: b, done: make(chan struct{}),
 		next: checkEvery, start: time.Now(), sample: []metrics.Sample{{Name: allocMetric}}}
 }
 
 func (c *budgetCtx) Deadline() (time.Time, bool) { return c.parent.Deadline() }
 func (c *budgetCtx) Value(key any) any           { return c.parent.Value(key) }
 
-// Done counts one instruction and checks the budgets every so often.
+// Done counts one instruction, charges the string a `..` is about to
+// build (concatBytes), and checks the budgets every so often.
 func (c *budgetCtx) Done() <-chan struct{} {
 	c.n++
+	if c.L != nil && c.b.Memory > 0 {
+		if n := concatBytes(c.L); n > 0 {
+			c.charge(n, "a `..` of ")
+		}
+	}
 	if c.n >= c.next {
 		c.check()
 	}
@@ -227,17 +236,13 @@ func (c *budgetCtx) check() {
 		c.over(BudgetInstructions, fmt.Sprintf("%d instructions", c.b.Instructions), "")
 		return
 	}
-	if c.b.Time > 0 && time.Since(c.start) > c.b.Time {
-		c.over(BudgetTime, c.b.Time.String(), "")
-		return
-	}
 	if c.b.Memory > 0 {
 		metrics.Read(c.sample)
 		now := c.sample[0].Value.Uint64()
 		if !c.based {
 			c.based, c.allocBase, c.charged = true, now, c.charged+c.recent
 		}
-		c.used, c.recent = now-c.allocBase+c.charged, 0
+		c.used, c.recent = (now-c.allocBase)/uint64(max(heap.inCall.Load(), 1))+c.charged, 0
 		if c.used > c.b.Memory {
 			c.over(BudgetMemory, byteSize(c.b.Memory), approxSize(c.used)+" allocated")
 			return
@@ -246,19 +251,23 @@ func (c *budgetCtx) check() {
 			c.next = c.n + checkEveryNear
 		}
 	}
+	if c.b.Time > 0 && time.Since(c.start) > c.b.Time {
+		c.over(BudgetTime, c.b.Time.String(), "")
+		return
+	}
 }
 
 // charge counts n bytes a Go function is about to allocate for the
 // call, and reports whether the memory budget allows them. Library
 // functions that build strings charge their results, which the
 // allocation counter would see only at the next check.
-func (c *budgetCtx) charge(n int64) bool {
+func (c *budgetCtx) charge(n int64, what string) bool {
 	if c.b.Memory == 0 || n <= 0 {
 		return true
 	}
 	c.recent += uint64(n)
 	if total := c.used + c.recent; total > c.b.Memory {
-		c.over(BudgetMemory, byteSize(c.b.Memory), approxSize(uint64(n))+" more on top of "+approxSize(c.used))
+		c.over(BudgetMemory, byteSize(c.b.Memory), what+approxSize(uint64(n))+" on top of "+approxSize(c.used+c.recent-uint64(n)))
 		return false
 	}
 	return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,10 @@ const heapMetric = "/memory/classes/heap/objects:bytes"
 var heap heapWatch
 
 type heapWatch struct {
+	// inCall counts the calls running (begun and not ended). The
+	// allocation counter is the process's: while n calls run at once,
+	// each is taken to have made 1/n of what was allocated.
+	inCall  atomic.Int64
 	mu      sync.Mutex
 	calls   map[*watchedCall]struct{}
 	running bool
@@ -38,6 +43,7 @@ type heapWatch struct {
 type watchedCall struct {
 	mu       sync.Mutex
 	active   bool
+	counted  bool // in heap.inCall
 	deadline time.Time
 	timeout  time.Duration
 	limit    uint64 // 0: no heap limit
@@ -63,6 +69,10 @@ func (h *heapWatch) beginBudget(c *watchedCall, timeout time.Duration, limit, bu
 	}
 	c.mu.Lock()
 	c.active, c.deadline, c.timeout, c.limit, c.budget, c.based, c.cancel = true, deadline, timeout, limit, budget, false, cancel
+	if !c.counted {
+		c.counted = true
+		h.inCall.Add(1)
+	}
 	c.mu.Unlock()
 	h.mu.Lock()
 	if h.calls == nil {
@@ -93,6 +103,10 @@ func (h *heapWatch) watch(timeout time.Duration, limit uint64, cancel context.Ca
 func (c *watchedCall) end() {
 	c.mu.Lock()
 	c.active = false
+	if c.counted {
+		c.counted = false
+		heap.inCall.Add(-1)
+	}
 	c.mu.Unlock()
 }
 
@@ -117,6 +131,7 @@ func (h *heapWatch) loop() {
 		active := 0
 		metrics.Read(h.sample)
 		used, allocs := h.sample[0].Value.Uint64(), h.sample[1].Value.Uint64()
+		running := h.inCall.Load()
 		for c := range h.calls {
 			c.mu.Lock()
 			if c.active {
@@ -126,11 +141,11 @@ func (h *heapWatch) loop() {
 					c.based, c.base = true, last
 				}
 				switch {
+				case c.budget > 0 && (allocs-c.base)/uint64(max(running, 1)) > c.budget:
+					c.cancel(&BudgetError{Budget: BudgetMemory, Limit: byteSize(c.budget), Detail: approxSize((allocs-c.base)/uint64(max(running, 1))) + " allocated"})
+					c.active = false
 				case !c.deadline.IsZero() && now.After(c.deadline):
 					c.cancel(&BudgetError{Budget: BudgetTime, Limit: c.timeout.String()})
-					c.active = false
-				case c.budget > 0 && allocs-c.base > c.budget:
-					c.cancel(&BudgetError{Budget: BudgetMemory, Limit: byteSize(c.budget), Detail: approxSize(allocs-c.base) + " allocated"})
 					c.active = false
 				case c.limit > 0 && used > c.limit:
 					c.cancel(&BudgetError{Budget: BudgetMemory, Limit: byteSize(c.limit) + " of process heap", Detail: "the process heap reached " + approxSize(used)})

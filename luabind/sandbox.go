@@ -426,7 +426,7 @@ func (s *sandbox) call(ctx context.Context, b Budgets, fn lua.LValue, nret int, 
 	// stopped it.
 	c := s.bctx
 	if c == nil || c.stopped.Load() {
-		c = newBudgetCtx(ctx, b)
+		c = newBudgetCtx(L, ctx, b)
 		s.bctx = c
 	} else {
 		c.parent, c.parentDone, c.b = ctx, ctx.Done(), b
@@ -485,7 +485,7 @@ func (s *sandbox) callError(c *budgetCtx, err error) error {
 func (s *sandbox) charge(L *lua.LState, n int64) { chargeL(L, n) }
 
 func chargeL(L *lua.LState, n int64) {
-	if c, ok := L.Context().(*budgetCtx); ok && !c.charge(n) {
+	if c, ok := L.Context().(*budgetCtx); ok && !c.charge(n, "") {
 		L.RaiseError("%s", c.Err().Error())
 	}
 }

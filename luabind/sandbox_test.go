@@ -220,6 +220,21 @@ func TestSandboxMemoryBudget(t *testing.T) {
 	}
 }
 
+// The `..` about to run is charged before it runs (concatPeek): the
+// doubling stops before the string that would pass the budget is built.
+func TestConcatPeek(t *testing.T) {
+	if !concatPeek.ok {
+		t.Fatal("cannot see gopher-lua's frames and registers: has its layout changed?")
+	}
+	sb := newSandbox(Options{Strict: true})
+	defer sb.L.Close()
+	fn, _ := sb.L.LoadString(`local s = "xxxxxxxx" while true do s = s .. s end`)
+	_, err := sb.call(context.Background(), Budgets{Memory: 1 << 20, Instructions: 1e9}, fn, 0)
+	if err == nil || !strings.Contains(err.Error(), "memory budget of 1 MiB exceeded (a `..` of 1 MiB on top of") {
+		t.Fatalf("err = %v, want the `..` charged", err)
+	}
+}
+
 func heapInUse() uint64 {
 	s := []metrics.Sample{{Name: heapMetric}}
 	metrics.Read(s)
