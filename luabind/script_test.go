@@ -349,3 +349,44 @@ shuffle.copy({ max_inflight = 40 })
 		t.Errorf("unknown option: err = %v, want a ScriptError at line 10", err)
 	}
 }
+
+// The script's own Lua work is bounded per stretch between two shuffle
+// calls; the shuffle calls' time and allocations are not counted.
+func TestRunScriptBudgets(t *testing.T) {
+	defer func(b Budgets) { ScriptBudgets = b }(ScriptBudgets)
+	ScriptBudgets = Budgets{Memory: 16 << 20, Time: 2 * time.Second, Instructions: 1e6}
+	cfg := "local shuffle = require('shuffle')\n" + validConfig
+	for _, tc := range []struct {
+		src, want string
+		budget    Budget
+	}{
+		{cfg + "local s = 'xxxxxxxx'\nwhile true do s = s .. s end\n", ":10: memory budget of 16 MiB exceeded", BudgetMemory},
+		{cfg + "local t = {}\nfor i = 1, 1e9 do t[i] = string.rep('x', 1024 * 1024) end\n", ":10: memory budget of 16 MiB exceeded", BudgetMemory},
+		{cfg + "local n = 0\nwhile true do n = n + 1 end\n", ":10: instruction budget of 1000000 instructions exceeded", BudgetInstructions},
+	} {
+		err := RunScript(context.Background(), writeScript(t, tc.src), &fakeHost{}, &bytes.Buffer{})
+		var se *ScriptError
+		var be *BudgetError
+		if !errors.As(err, &se) || !errors.As(err, &be) || be.Budget != tc.budget || !strings.Contains(err.Error(), tc.want) ||
+			!strings.Contains(err.Error(), "the script's own Lua work between two shuffle calls is bounded") {
+			t.Errorf("%s: err = %v, want %q", tc.src[len(cfg):], err, tc.want)
+		}
+	}
+	// A shuffle call that takes longer than the time budget and
+	// allocates more than the memory budget, between stretches of Lua
+	// that stay within them.
+	var sink [][]byte
+	host := &fakeHost{InventoryFn: func(ctx context.Context) (map[string]any, error) {
+		for i := 0; i < 64; i++ {
+			sink = append(sink, make([]byte, 1<<20))
+		}
+		time.Sleep(3 * time.Second)
+		return map[string]any{"recovery_points": 1}, nil
+	}}
+	src := cfg + "local n = 0\nfor i = 1, 300000 do n = n + 1 end\nlocal inv = shuffle.inventory()\nfor i = 1, 300000 do n = n + 1 end\nprint(inv.recovery_points)\n"
+	var out bytes.Buffer
+	if err := RunScript(context.Background(), writeScript(t, src), host, &out); err != nil || out.String() != "1\n" {
+		t.Errorf("a long shuffle call: %v, %q", err, out.String())
+	}
+	_ = sink
+}
