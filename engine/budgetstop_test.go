@@ -41,7 +41,9 @@ func TestPolicyBombsStopTheDecideStep(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, clients := sessionConfig(t, env)
-			cfg.Policies = luabind.PolicyConfig{Dir: t.TempDir(), Decide: []string{"bomb"}}
+			// The default budgets, but 5 s of time: on a busy machine a
+			// loop must still stop on its instructions.
+			cfg.Policies = luabind.PolicyConfig{Dir: t.TempDir(), Decide: []string{"bomb"}, Budgets: luabind.Budgets{Time: 5 * time.Second}}
 			src := "return { decide = function(rp)\ndo " + tc.body + " end\nreturn \"include\", \"fine\"\nend }\n"
 			if err := os.WriteFile(filepath.Join(cfg.Policies.Dir, "bomb.lua"), []byte(src), 0o600); err != nil {
 				t.Fatal(err)

@@ -108,7 +108,7 @@ return "include", "fine"`)})
 	}{
 		{Budgets{Time: 50 * time.Millisecond, Instructions: 1e15}, Decision{Failed: true, Policy: "p", Budget: BudgetTime,
 			Reason: "policy p failed: " + filepath.Join(dir, "p.lua") + ":4: decide: time budget of 50ms exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.time_ms in shuffle.config"}},
-		{Budgets{}, Decision{Failed: true, Policy: "p", Budget: BudgetInstructions,
+		{Budgets{Time: time.Minute}, Decision{Failed: true, Policy: "p", Budget: BudgetInstructions,
 			Reason: "policy p failed: " + filepath.Join(dir, "p.lua") + ":4: decide: instruction budget of 1000000 instructions exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.instructions in shuffle.config"}},
 	} {
 		w := newWorker(t, PolicyConfig{Dir: dir, Decide: []string{"p"}, Budgets: tc.budgets})
@@ -262,7 +262,7 @@ func TestLoadPoliciesErrors(t *testing.T) {
 		{"global at load", map[string]string{"p.lua": "function decide(rp) return 'include', 'x' end\n"},
 			PolicyConfig{Decide: []string{"p"}}, `DIR/p.lua:1: assignment to undeclared global "decide" (declare it local)`, false},
 		{"loop at load", map[string]string{"p.lua": "while true do end\n"},
-			PolicyConfig{Decide: []string{"p"}, Timeout: 20 * time.Millisecond}, "DIR/p.lua:1: loading the module: instruction budget of 1000000 instructions exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.instructions in shuffle.config", false},
+			PolicyConfig{Decide: []string{"p"}, Timeout: time.Minute}, "DIR/p.lua:1: loading the module: instruction budget of 1000000 instructions exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.instructions in shuffle.config", false},
 		{"loop at load, time", map[string]string{"p.lua": "while true do end\n"},
 			PolicyConfig{Decide: []string{"p"}, Budgets: Budgets{Time: 20 * time.Millisecond, Instructions: 1e15}}, "DIR/p.lua:1: loading the module: time budget of 20ms exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.time_ms in shuffle.config", false},
 		{"error in a required module", map[string]string{"p.lua": "local lib = require('lib')\nreturn {decide = lib.decide}\n", "lib.lua": "\nerror('lib is broken')\n"},

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -328,6 +329,9 @@ func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
 				pr.fail(fmt.Sprintf("decide[%d]", i+1), "must be a module name (letters, digits and _; the file name without .lua), got %q", name)
 			}
 		}
+		if lt := pr.table("limits", false); lt != nil {
+			cfg.Policies.Budgets = readBudgets(readFields(lt, configFunc, "policies.limits."), &r.err)
+		}
 		for _, f := range []struct{ field, name string }{{"vaults", cfg.Policies.Vaults}, {"tags", cfg.Policies.Tags}, {"compliance", cfg.Policies.Compliance}} {
 			if f.name != "" && !moduleName.MatchString(f.name) {
 				pr.fail(f.field, "must be a module name (letters, digits and _; the file name without .lua), got %q", f.name)
@@ -352,6 +356,37 @@ func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
 		r.fail("copy_role", "must be a role in the source account %s, got one in account %s", cfg.Source.Account, sm[1])
 	}
 	return cfg, r.err
+}
+
+// Upper bounds of policies.limits: past them a budget bounds nothing.
+const (
+	maxMemoryMiB    = 4096
+	maxTimeMs       = 10 * 60 * 1000
+	maxInstructions = 1e11
+)
+
+// readBudgets reads policies.limits: memory_mib, time_ms and
+// instructions, each optional (the default for what is absent).
+func readBudgets(r *fieldReader, errp **ConfigError) Budgets {
+	var b Budgets
+	positive := func(name string, max int64) int64 {
+		n := r.int64p(name)
+		switch {
+		case n == nil:
+			return 0
+		case *n < 1 || *n > max:
+			r.fail(name, "must be between 1 and %d, got %d", max, *n)
+			return 0
+		}
+		return *n
+	}
+	b.Memory = uint64(positive("memory_mib", maxMemoryMiB)) << 20
+	b.Time = time.Duration(positive("time_ms", maxTimeMs)) * time.Millisecond
+	b.Instructions = positive("instructions", maxInstructions)
+	if err := r.done(); err != nil && *errp == nil {
+		*errp = err
+	}
+	return b
 }
 
 // shuffleInventory is shuffle.inventory() -> summary: lists the source

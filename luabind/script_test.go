@@ -129,6 +129,19 @@ func TestRunScriptConfigDefaults(t *testing.T) {
 	if want := (PolicyConfig{Dir: "policies", Decide: []string{"apmid"}}); !reflect.DeepEqual(h.cfg.Policies, want) {
 		t.Errorf("policies %+v, want %+v", h.cfg.Policies, want)
 	}
+	path = writeScript(t, `require("shuffle").config{
+  source = { profile = "s", account = "111111111111", region = "eu-west-1" },
+  destination = { profile = "d", account = "222222222222", region = "eu-west-1" },
+  metadata = "m.csv",
+  copy_role = "arn:aws:iam::111111111111:role/copy",
+  policies = { decide = "apmid", limits = { memory_mib = 128, time_ms = 500, instructions = 5e6 } },
+}`)
+	if err := RunScript(context.Background(), path, h, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := (Budgets{Memory: 128 << 20, Time: 500 * time.Millisecond, Instructions: 5e6}); h.cfg.Policies.Budgets != want {
+		t.Errorf("budgets %+v, want %+v", h.cfg.Policies.Budgets, want)
+	}
 }
 
 func TestRunScriptConfigErrors(t *testing.T) {
@@ -158,6 +171,14 @@ func TestRunScriptConfigErrors(t *testing.T) {
 		{func(s string) string { return strings.Replace(s, `"222222222222"`, `"111111111111"`, 1) },
 			"destination.account", `:3: shuffle.config: destination.account must differ from source.account 111111111111`},
 		{func(s string) string {
+			return strings.Replace(s, `tags = "tags" }`, `tags = "tags", limits = { memory_mib = 0 } }`, 1)
+		},
+			"policies.limits.memory_mib", `:3: shuffle.config: policies.limits.memory_mib must be between 1 and 4096, got 0`},
+		{func(s string) string {
+			return strings.Replace(s, `tags = "tags" }`, `tags = "tags", limits = { memory = 64 } }`, 1)
+		},
+			"policies.limits.memory", `:3: shuffle.config: policies.limits.memory is not a known field (known: instructions, memory_mib, time_ms)`},
+		{func(s string) string {
 			return strings.Replace(s, `  metadata = "testenv-run/metadata.csv",`+"\n", ``, 1)
 		},
 			"metadata", `:3: shuffle.config: metadata is required`},
@@ -184,7 +205,7 @@ func TestRunScriptConfigErrors(t *testing.T) {
 		{func(s string) string { return strings.Replace(s, `vaults = "vaults"`, `vaults = "../vaults"`, 1) },
 			"policies.vaults", `:3: shuffle.config: policies.vaults must be a module name (letters, digits and _; the file name without .lua), got "../vaults"`},
 		{func(s string) string { return strings.Replace(s, `tags = "tags" }`, `tag = "tags" }`, 1) },
-			"policies.tag", `:3: shuffle.config: policies.tag is not a known field (known: compliance, decide, dir, tags, vaults)`},
+			"policies.tag", `:3: shuffle.config: policies.tag is not a known field (known: compliance, decide, dir, limits, tags, vaults)`},
 		{func(s string) string { return strings.Replace(s, `copy_role =`, `copyrole =`, 1) },
 			"copy_role", `:3: shuffle.config: copy_role is required`},
 		{func(s string) string { return strings.Replace(s, `metadata =`, `metdata = "x", metadata =`, 1) },
