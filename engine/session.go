@@ -270,7 +270,8 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 
 // prepareListed makes the inventory join the metadata to each RP it
 // lists new (or changed) and decide it with the vault's revision, as
-// the decide pass would, in the transaction that saves its page. A cold
+// the decide pass would, just before the transaction that saves its
+// page (never inside it: SavePageWith). A cold
 // run then writes every RP once: the enrich and decide steps that follow
 // find every decision current and only count. The RPs decided here are
 // reported by the next decide step as decided in this run.
