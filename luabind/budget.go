@@ -156,6 +156,13 @@ func newBudgetCtx(L *lua.LState, parent context.Context, b Budgets) *budgetCtx {
 		next: checkEvery, start: time.Now(), sample: []metrics.Sample{{Name: allocMetric}}}
 }
 
+// restart makes c, which no budget stopped, the context of a new call
+// with parent and budgets b, begun at start.
+func (c *budgetCtx) restart(parent context.Context, b Budgets, start time.Time) {
+	c.parent, c.parentDone, c.b = parent, parent.Done(), b
+	c.reset(start)
+}
+
 func (c *budgetCtx) Deadline() (time.Time, bool) { return c.parent.Deadline() }
 func (c *budgetCtx) Value(key any) any           { return c.parent.Value(key) }
 
@@ -273,9 +280,9 @@ func (c *budgetCtx) charge(n int64, what string) bool {
 	return true
 }
 
-// reset starts a new stretch: counters back to zero.
-func (c *budgetCtx) reset() {
-	c.n, c.next, c.start = 0, checkEvery, time.Now()
+// reset starts a new stretch at start: counters back to zero.
+func (c *budgetCtx) reset(start time.Time) {
+	c.n, c.next, c.start = 0, checkEvery, start
 	c.based, c.charged, c.recent, c.used = false, 0, 0, 0
 }
 

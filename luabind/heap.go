@@ -57,15 +57,15 @@ type watchedCall struct {
 // from now (none when timeout is 0) and a heap limit (none when 0);
 // cancel stops it.
 func (h *heapWatch) begin(c *watchedCall, timeout time.Duration, limit uint64, cancel context.CancelCauseFunc) {
-	h.beginBudget(c, timeout, limit, 0, cancel)
+	h.beginBudget(c, time.Now(), timeout, limit, 0, cancel)
 }
 
-// beginBudget is begin with a budget of bytes the call may allocate
-// (none when 0).
-func (h *heapWatch) beginBudget(c *watchedCall, timeout time.Duration, limit, budget uint64, cancel context.CancelCauseFunc) {
+// beginBudget is begin for a call that began at start, with a budget
+// of bytes the call may allocate (none when 0).
+func (h *heapWatch) beginBudget(c *watchedCall, start time.Time, timeout time.Duration, limit, budget uint64, cancel context.CancelCauseFunc) {
 	var deadline time.Time
 	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+		deadline = start.Add(timeout)
 	}
 	c.mu.Lock()
 	c.active, c.deadline, c.timeout, c.limit, c.budget, c.based, c.cancel = true, deadline, timeout, limit, budget, false, cancel

@@ -429,14 +429,13 @@ func (s *sandbox) call(ctx context.Context, b Budgets, fn lua.LValue, nret int, 
 		c = newBudgetCtx(L, ctx, b)
 		s.bctx = c
 	} else {
-		c.parent, c.parentDone, c.b = ctx, ctx.Done(), b
-		c.reset()
+		c.restart(ctx, b, time.Now())
 	}
 	if b.Time > 0 || b.Memory > 0 {
 		if s.watched == nil {
 			s.watched = &watchedCall{}
 		}
-		heap.beginBudget(s.watched, b.Time, s.limits.HeapLimit, b.Memory, c.stop)
+		heap.beginBudget(s.watched, c.start, b.Time, s.limits.HeapLimit, b.Memory, c.stop)
 		defer s.watched.end()
 	}
 	L.SetContext(c)

@@ -156,9 +156,9 @@ func RunScript(ctx context.Context, path string, host Host, out io.Writer) error
 
 // resume starts a stretch of the script's Lua work under its budgets.
 func (m *scriptModule) resume() {
-	m.bctx.reset()
+	m.bctx.reset(time.Now())
 	if b := m.budgets; b.Time > 0 || b.Memory > 0 {
-		heap.beginBudget(m.watched, b.Time, m.limits.HeapLimit, b.Memory, m.bctx.stop)
+		heap.beginBudget(m.watched, m.bctx.start, b.Time, m.limits.HeapLimit, b.Memory, m.bctx.stop)
 	}
 }
 

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -76,3 +77,42 @@ func partCursor(t *testing.T, st *Store, id string) (*Partition, bool) {
 	}
 	return nil, false
 }
+
+// BenchmarkSavePageWith saves pages of 100 new RPs with a Prepare that
+// decides each: cold (MayExist false: nothing looked up, as in a vault
+// the state has never seen) and looked up (every RP read first).
+func BenchmarkSavePageWith(b *testing.B) {
+	for _, lookup := range []bool{false, true} {
+		b.Run(map[bool]string{false: "cold", true: "lookedup"}[lookup], func(b *testing.B) {
+			st, err := Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			o := PageOptions{Prepare: func(r *RP, _ bool) error {
+				r.Decision = &Decision{Outcome: Included, Reason: "APMID APM0001234 is allowed", At: now}
+				return nil
+			}}
+			if !lookup {
+				o.MayExist = func(*RP) bool { return false }
+			}
+			part := &Partition{Vault: "v", ID: "p", Generation: 1}
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				rps := make([]*RP, 100)
+				for i := range rps {
+					n++
+					arn := "arn:aws:backup:us-east-1:111111111111:recovery-point:" + itoa(n)
+					rps[i] = &RP{Arn: arn, Vault: "v", ResourceArn: "arn:aws:ec2:us-east-1:111111111111:volume/vol-" + itoa(n), Status: "COMPLETED", Size: 1 << 30, CreationDate: now}
+				}
+				if _, err := st.SavePageWith(part, rps, now, o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return fmt.Sprintf("%08d", n) }
