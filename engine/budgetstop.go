@@ -56,6 +56,13 @@ func (e *PolicyBudgetError) Error() string {
 	return b.String()
 }
 
+// Unwrap gives luabind.ErrMemoryLimit, ErrTimeout or
+// ErrInstructionLimit: errors.Is tells which budget, and the CLI takes
+// it for a run-time error (exit 1), not a mistake in the script.
+func (e *PolicyBudgetError) Unwrap() error {
+	return (&luabind.BudgetError{Budget: e.Budget}).Unwrap()
+}
+
 // budgetGuard counts policy calls and budget overruns across the
 // workers of one pass, and says when to stop.
 type budgetGuard struct {

@@ -79,6 +79,9 @@ func TestPolicyBombsStopTheDecideStep(t *testing.T) {
 			if stop.Kind != tc.kind || stop.Budget != tc.budget || stop.Policy != "bomb" || len(stop.Examples) == 0 {
 				t.Errorf("stop = %+v, want %v on the %s budget", stop, tc.kind, tc.budget)
 			}
+			if !errors.Is(err, map[luabind.Budget]error{luabind.BudgetMemory: luabind.ErrMemoryLimit, luabind.BudgetTime: luabind.ErrTimeout, luabind.BudgetInstructions: luabind.ErrInstructionLimit}[stop.Budget]) {
+				t.Errorf("errors.Is does not see the %s budget in %v", stop.Budget, err)
+			}
 			msg := err.Error()
 			for _, want := range []string{"decide stopped: policy bomb went over its " + string(tc.budget) + " budget", "bomb.lua:", "decide: " + string(tc.budget) + " budget of", "arn:aws:backup:", "raise policies.limits"} {
 				if !strings.Contains(msg, want) {
