@@ -375,14 +375,14 @@ shuffle.copy({ max_inflight = 40 })
 // calls; the shuffle calls' time and allocations are not counted.
 func TestRunScriptBudgets(t *testing.T) {
 	defer func(b Budgets) { ScriptBudgets = b }(ScriptBudgets)
-	ScriptBudgets = Budgets{Memory: 16 << 20, Time: 2 * time.Second, Instructions: 1e6}
+	ScriptBudgets = Budgets{Memory: 64 << 20, Time: 2 * time.Second, Instructions: 1e6}
 	cfg := "local shuffle = require('shuffle')\n" + validConfig
 	for _, tc := range []struct {
 		src, want string
 		budget    Budget
 	}{
-		{cfg + "local s = 'xxxxxxxx'\nwhile true do s = s .. s end\n", ":10: memory budget of 16 MiB exceeded", BudgetMemory},
-		{cfg + "local t = {}\nfor i = 1, 1e9 do t[i] = string.rep('x', 1024 * 1024) end\n", ":10: memory budget of 16 MiB exceeded", BudgetMemory},
+		{cfg + "local s = 'xxxxxxxx'\nwhile true do s = s .. s end\n", ":10: memory budget of 64 MiB exceeded", BudgetMemory},
+		{cfg + "local t = {}\nfor i = 1, 1e9 do t[i] = string.rep('x', 1024 * 1024) end\n", ":10: memory budget of 64 MiB exceeded", BudgetMemory},
 		{cfg + "local n = 0\nwhile true do n = n + 1 end\n", ":10: instruction budget of 1000000 instructions exceeded", BudgetInstructions},
 	} {
 		err := RunScript(context.Background(), writeScript(t, tc.src), &fakeHost{}, &bytes.Buffer{})
@@ -398,7 +398,7 @@ func TestRunScriptBudgets(t *testing.T) {
 	// that stay within them.
 	var sink [][]byte
 	host := &fakeHost{InventoryFn: func(ctx context.Context) (map[string]any, error) {
-		for i := 0; i < 64; i++ {
+		for i := 0; i < 128; i++ {
 			sink = append(sink, make([]byte, 1<<20))
 		}
 		time.Sleep(3 * time.Second)
