@@ -233,17 +233,19 @@ func TestSandboxMemoryBudget(t *testing.T) {
 	}
 }
 
-// The `..` about to run is charged before it runs (concatPeek): the
-// doubling stops before the string that would pass the budget is built.
+// The `..` about to run is charged before it runs (concatPeek): a
+// concatenation of ten 1 MiB strings, one VM instruction, is refused
+// before it is built. Without the peek it would be built and the call
+// would return before any check.
 func TestConcatPeek(t *testing.T) {
 	if !concatPeek.ok {
 		t.Fatal("cannot see gopher-lua's frames and registers: has its layout changed?")
 	}
 	sb := newSandbox(Options{Strict: true})
 	defer sb.L.Close()
-	fn, _ := sb.L.LoadString(`local s = "xxxxxxxx" while true do s = s .. s end`)
-	_, err := sb.call(context.Background(), Budgets{Memory: 16 << 20, Instructions: 1e9}, fn, 0)
-	if err == nil || !strings.Contains(err.Error(), "memory budget of 16 MiB exceeded (a `..` of ") {
+	fn, _ := sb.L.LoadString(`local s = string.rep("x", 1024 * 1024) return #(s .. s .. s .. s .. s .. s .. s .. s .. s .. s)`)
+	_, err := sb.call(context.Background(), Budgets{Memory: 4 << 20, Instructions: 1e9}, fn, 1)
+	if err == nil || !strings.Contains(err.Error(), "<string>:1: memory budget of 4 MiB exceeded (a `..` of 10 MiB on top of 1 MiB)") {
 		t.Fatalf("err = %v, want the `..` charged", err)
 	}
 }
