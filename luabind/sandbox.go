@@ -13,23 +13,18 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// Limits bound what one Lua state may use. gopher-lua has no allocation
-// hook, so memory is bounded in layers (docs/lua-api.md, "Sandbox"):
+// Limits bound what one Lua state may use, beside the budgets of each
+// call (Budgets, budget.go; docs/lua-api.md, "The sandbox"):
 //   - the call stack and the data stack have fixed maximum sizes, so deep
 //     recursion fails with "stack overflow";
 //   - the library functions that build a large value in one step
 //     (string.rep, string.format, string.gsub, table.concat) refuse a
 //     result over MaxStringBytes;
 //   - pattern matching recurses at most 1<<16 levels (longer subjects
-//     fail with "pattern/input too complex") and checks the time limit
-//     as it backtracks;
-//   - every policy call has a time limit, which bounds what a loop can
-//     allocate;
-//   - while a time-limited call runs, a watchdog samples the process heap
-//     and stops the call when the heap passes HeapLimit.
-//
-// The `..` operator is not capped: a loop of `s = s .. s` is stopped by
-// the time limit or the heap watchdog, whichever comes first.
+//     fail with "pattern/input too complex") and checks the call's
+//     context as it backtracks;
+//   - while a call with budgets runs, the heap watchdog also stops it
+//     when the process heap passes HeapLimit.
 type Limits struct {
 	CallStackSize   int    // Lua call frames
 	RegistrySize    int    // initial data-stack slots
