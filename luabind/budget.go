@@ -230,6 +230,9 @@ func (c *budgetCtx) over(b Budget, limit, detail string) {
 // check runs on the Lua goroutine every so many instructions.
 func (c *budgetCtx) check() {
 	c.next = c.n + checkEvery
+	if c.L != nil {
+		capTailCalls(c.L)
+	}
 	if c.stopped.Load() {
 		return
 	}

@@ -22,6 +22,7 @@ var concatPeek = func() (p struct {
 	ok                bool
 	frame, reg        uintptr // in LState: currentFrame, reg
 	fn, pc, localBase uintptr // in callFrame
+	tailCall          uintptr // in callFrame
 	array             uintptr // in registry
 }) {
 	lt := reflect.TypeOf(lua.LState{})
@@ -35,12 +36,14 @@ var concatPeek = func() (p struct {
 	pc, ok4 := cf.Type.Elem().FieldByName("Pc")
 	lb, ok5 := cf.Type.Elem().FieldByName("LocalBase")
 	arr, ok6 := rg.Type.Elem().FieldByName("array")
+	tc, ok7 := cf.Type.Elem().FieldByName("TailCall")
 	intType := reflect.TypeOf(0)
-	if !ok3 || !ok4 || !ok5 || !ok6 || fn.Type != reflect.TypeOf((*lua.LFunction)(nil)) ||
-		pc.Type != intType || lb.Type != intType || arr.Type != reflect.TypeOf([]lua.LValue(nil)) {
+	if !ok3 || !ok4 || !ok5 || !ok6 || !ok7 || fn.Type != reflect.TypeOf((*lua.LFunction)(nil)) ||
+		pc.Type != intType || lb.Type != intType || tc.Type != intType || arr.Type != reflect.TypeOf([]lua.LValue(nil)) {
 		return p
 	}
 	p.ok, p.frame, p.reg, p.fn, p.pc, p.localBase, p.array = true, cf.Offset, rg.Offset, fn.Offset, pc.Offset, lb.Offset, arr.Offset
+	p.tailCall = tc.Offset
 	return p
 }()
 
@@ -85,4 +88,27 @@ func concatBytes(L *lua.LState) int64 {
 		}
 	}
 	return n
+}
+
+// maxTailCalls is how many tail calls a frame remembers.
+const maxTailCalls = 64
+
+// capTailCalls caps the tail calls L's current frame remembers. gopher-
+// lua counts them only to print one "(tailcall)" line each in the
+// traceback it builds when a call fails, which it then cuts to 20
+// lines; but building it for a loop of `return f()` stopped after
+// millions of calls took seconds and hundreds of MiB (11.7 s for a loop
+// stopped at 1 s). It must run on L's goroutine, inside the VM loop.
+func capTailCalls(L *lua.LState) {
+	p := &concatPeek
+	if !p.ok {
+		return
+	}
+	frame := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(L), p.frame))
+	if frame == nil {
+		return
+	}
+	if tc := (*int)(unsafe.Add(frame, p.tailCall)); *tc > maxTailCalls {
+		*tc = maxTailCalls
+	}
 }
