@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -366,6 +368,9 @@ func (w *Worker) invoke(ctx context.Context, policy, fnName string, fn func() *l
 			pe.Err = w.budgetError(be, policy, fnName)
 			pe.Msg = pe.Err.Error()
 			w.Close()
+			if be.Budget == BudgetMemory {
+				collectSoon()
+			}
 		case ctx.Err() != nil:
 			pe.Err = err
 			w.Close()
@@ -373,6 +378,23 @@ func (w *Worker) invoke(ctx context.Context, policy, fnName string, fn func() *l
 		return nil, pe
 	}
 	return rets, nil
+}
+
+// lastCollect is when collectSoon last started a collection (Unix ns).
+var lastCollect atomic.Int64
+
+// collectSoon starts a garbage collection, at most one a second: a
+// call stopped by its memory budget leaves up to the budget in garbage
+// per worker, and the heap would otherwise grow to twice that before
+// the collector runs (eight listing workers and two deciders at 64 MiB
+// each reached 880 MiB in a test).
+func collectSoon() {
+	now := time.Now().UnixNano()
+	last := lastCollect.Load()
+	if now-last < int64(time.Second) || !lastCollect.CompareAndSwap(last, now) {
+		return
+	}
+	go runtime.GC()
 }
 
 // budgetError completes be for a call of fnName in module policy: the
