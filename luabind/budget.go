@@ -181,10 +181,16 @@ func (c *budgetCtx) Done() <-chan struct{} {
 	return c.done
 }
 
-// Err is the reason the call stopped, once it has.
+// Err is the reason the call stopped, once it has. A Go function that
+// checks it (pattern matching) also sees the parent context end.
 func (c *budgetCtx) Err() error {
 	if !c.stopped.Load() {
-		return nil
+		select {
+		case <-c.parentDone:
+			c.stop(c.parent.Err())
+		default:
+			return nil
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
