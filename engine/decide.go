@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"runtime"
 	"sort"
@@ -217,6 +218,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, workers+2)
+	guard := &budgetGuard{}
 	for i := 0; i < workers; i++ {
 		w, err := d.Policies.NewWorker()
 		if err != nil {
@@ -228,7 +230,18 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 			defer wg.Done()
 			defer w.Close()
 			for j := range jobs {
-				j.rp.Decision = decideOne(ctx, w, j, now)
+				dec, stop := decideOne(ctx, w, j, now, guard)
+				if stop != nil {
+					// The decisions made so far are written; this RP is
+					// decided again by the next pass.
+					errc <- stop
+					cancel()
+					return
+				}
+				if ctx.Err() != nil {
+					return // the call may have been cut short: record nothing
+				}
+				j.rp.Decision = dec
 				select {
 				case results <- written{j.rp, true}:
 				case <-ctx.Done():
@@ -325,6 +338,14 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	<-done
 	select {
 	case err := <-errc:
+		var stop *PolicyBudgetError
+		if errors.As(err, &stop) {
+			// Keep what the policy decided before it was stopped.
+			if ferr := b.Flush(); ferr != nil {
+				return sum, ferr
+			}
+			return sum, err
+		}
 		b.Cancel()
 		return sum, err
 	default:
@@ -388,7 +409,9 @@ func (s *DecideSummary) count(rp *state.RP) {
 	}
 }
 
-func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Time) *state.Decision {
+// decideOne decides one RP. A policy call is counted by g (when not
+// nil), whose error stops the pass.
+func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Time, g *budgetGuard) (*state.Decision, error) {
 	dec := &state.Decision{PolicyHash: j.rev, MetaHash: j.rp.MetaHash, At: now}
 	if j.vp.Mapping.Skip {
 		dec.Outcome, dec.Rule = state.Excluded, "engine:"+ruleVaultSkip
@@ -396,13 +419,19 @@ func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Tim
 		if j.vp.Mapping.Reason != "" {
 			dec.Reason += ": " + j.vp.Mapping.Reason
 		}
-		return dec
+		return dec, nil
 	}
 	if rule, reason, bad := Ineligible(j.rp, j.vp.Lock, now); bad {
 		dec.Outcome, dec.Rule, dec.Reason = state.Ineligible, "engine:"+rule, reason
-		return dec
+		return dec, nil
 	}
 	pd := w.Decide(ctx, RPInput(j.rp))
+	var stop error
+	if g != nil && ctx.Err() == nil {
+		if e := g.record(j.rp.Arn, pd.Policy, pd.Budget, pd.Reason); e != nil {
+			stop = e
+		}
+	}
 	dec.Rule, dec.Reason = "policy:"+pd.Policy, pd.Reason
 	switch {
 	case pd.Failed:
@@ -412,5 +441,5 @@ func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Tim
 	default:
 		dec.Outcome = state.Excluded
 	}
-	return dec
+	return dec, stop
 }

@@ -52,8 +52,8 @@ type Inventory struct {
 	Progress   *Progress
 	// Prepare, when set, is called once the vaults are listed. It returns
 	// a factory that each listing worker calls once for its own function
-	// (and its release) to apply to every RP a page adds or changes, in
-	// the page's transaction (state.PageOptions.Prepare). empty says
+	// (and its release) to apply to every RP a page adds or changes,
+	// before the page's transaction opens (state.PageOptions.Prepare). empty says
 	// that the state held no RP at all when the run began.
 	Prepare func(ctx context.Context, empty bool) (func() (func(rp *state.RP, lookedUp bool) error, func(), error), error)
 	// LiveCount, when set, is asked at the end of a run that began with

@@ -273,7 +273,8 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 
 // prepareListed makes the inventory join the metadata to each RP it
 // lists new (or changed) and decide it with the vault's revision, as
-// the decide pass would, in the transaction that saves its page. A cold
+// the decide pass would, just before the transaction that saves its
+// page (never inside it: SavePageWith). A cold
 // run then writes every RP once: the enrich and decide steps that follow
 // find every decision current and only count. The RPs decided here are
 // reported by the next decide step as decided in this run.
@@ -303,6 +304,9 @@ func (s *Session) prepareListed(ctx context.Context, empty bool) (func() (func(*
 		s.tally = newListedTally(s.Table, now)
 		s.tally.revsKey = revisionsKey(revs)
 	}
+	// A policy that goes over its budgets too often is left to the
+	// decide step, which stops on it with the error.
+	guard := &budgetGuard{}
 	return func() (func(*state.RP, bool) error, func(), error) {
 		w, err := s.Policies.NewWorker()
 		if err != nil {
@@ -329,7 +333,16 @@ func (s *Session) prepareListed(ctx context.Context, empty bool) (func() (func(*
 				}
 				return nil
 			}
-			dec := decideOne(ctx, w, decideJob{rp: rp, rev: revs[rp.Vault], vp: vp}, now)
+			if guard.stopped() {
+				if lw != nil {
+					lw.fail()
+				}
+				return nil
+			}
+			dec, stop := decideOne(ctx, w, decideJob{rp: rp, rev: revs[rp.Vault], vp: vp}, now, guard)
+			if stop != nil {
+				s.logger().Warn("policy over its budgets while listing; left to the decide step", "error", stop.Error())
+			}
 			// A decision made while the run is being interrupted may be a
 			// policy call cut short: save nothing of this page.
 			if err := ctx.Err(); err != nil {

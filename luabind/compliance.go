@@ -70,7 +70,7 @@ func (w *Worker) Compliance(ctx context.Context, v *ComplianceVault) ([]Complian
 		return nil, nil
 	}
 	name := w.p.cfg.Compliance
-	rets, perr := w.invoke(ctx, name, func() *lua.LFunction { return w.checkFn }, 1,
+	rets, perr := w.invoke(ctx, name, "check", func() *lua.LFunction { return w.checkFn }, 1,
 		func(L *lua.LState) lua.LValue { return complianceVaultTable(L, v) })
 	if perr != nil {
 		return nil, perr

@@ -2,9 +2,9 @@ package luabind
 
 import (
 	"context"
-	"fmt"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,10 +13,14 @@ const heapWatchInterval = 5 * time.Millisecond
 
 const heapMetric = "/memory/classes/heap/objects:bytes"
 
-// heap is the process-wide watchdog for time-limited Lua calls. It
-// stops a call (through its sandbox's context) when the call runs past
-// its deadline (ErrTimeout) or, since gopher-lua cannot account memory
-// per state, when the process heap passes the call's limit
+// heap is the process-wide watchdog for Lua calls with budgets. The
+// call's own goroutine checks its budgets every few hundred
+// instructions (budgetCtx); the watchdog, from its own goroutine, stops
+// a call (through its sandbox's context) that is past its deadline in
+// a Go function, that allocates faster than instructions run (`s = s ..
+// s` doubles a string per instruction: the allocation counter, read
+// every tick, catches it within a tick, a doubling or two past the
+// budget), or while the process heap is past the heap limit
 // (ErrMemoryLimit). A sandbox keeps one record for all its calls and
 // each call marks it active, instead of making a timer and a record per
 // call, which cost about as much as the shipped decide policy itself. The
@@ -25,6 +29,10 @@ const heapMetric = "/memory/classes/heap/objects:bytes"
 var heap heapWatch
 
 type heapWatch struct {
+	// inCall counts the calls running (begun and not ended). The
+	// allocation counter is the process's: while n calls run at once,
+	// each is taken to have made 1/n of what was allocated.
+	inCall  atomic.Int64
 	mu      sync.Mutex
 	calls   map[*watchedCall]struct{}
 	running bool
@@ -35,9 +43,13 @@ type heapWatch struct {
 type watchedCall struct {
 	mu       sync.Mutex
 	active   bool
+	counted  bool // in heap.inCall
 	deadline time.Time
 	timeout  time.Duration
 	limit    uint64 // 0: no heap limit
+	budget   uint64 // bytes the call may allocate; 0: no budget
+	based    bool   // base is set
+	base     uint64 // the allocation counter when the watchdog first saw the call
 	cancel   context.CancelCauseFunc
 }
 
@@ -45,17 +57,27 @@ type watchedCall struct {
 // from now (none when timeout is 0) and a heap limit (none when 0);
 // cancel stops it.
 func (h *heapWatch) begin(c *watchedCall, timeout time.Duration, limit uint64, cancel context.CancelCauseFunc) {
+	h.beginBudget(c, time.Now(), timeout, limit, 0, cancel)
+}
+
+// beginBudget is begin for a call that began at start, with a budget
+// of bytes the call may allocate (none when 0).
+func (h *heapWatch) beginBudget(c *watchedCall, start time.Time, timeout time.Duration, limit, budget uint64, cancel context.CancelCauseFunc) {
 	var deadline time.Time
 	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+		deadline = start.Add(timeout)
 	}
 	c.mu.Lock()
-	c.active, c.deadline, c.timeout, c.limit, c.cancel = true, deadline, timeout, limit, cancel
+	c.active, c.deadline, c.timeout, c.limit, c.budget, c.based, c.cancel = true, deadline, timeout, limit, budget, false, cancel
+	if !c.counted {
+		c.counted = true
+		h.inCall.Add(1)
+	}
 	c.mu.Unlock()
 	h.mu.Lock()
 	if h.calls == nil {
 		h.calls = map[*watchedCall]struct{}{}
-		h.sample = []metrics.Sample{{Name: heapMetric}}
+		h.sample = []metrics.Sample{{Name: heapMetric}, {Name: allocMetric}}
 	}
 	h.calls[c] = struct{}{}
 	if !h.running {
@@ -81,6 +103,10 @@ func (h *heapWatch) watch(timeout time.Duration, limit uint64, cancel context.Ca
 func (c *watchedCall) end() {
 	c.mu.Lock()
 	c.active = false
+	if c.counted {
+		c.counted = false
+		heap.inCall.Add(-1)
+	}
 	c.mu.Unlock()
 }
 
@@ -94,31 +120,41 @@ func (h *heapWatch) forget(c *watchedCall) {
 func (h *heapWatch) loop() {
 	t := time.NewTicker(heapWatchInterval)
 	defer t.Stop()
+	// The allocation counter at the last tick (from the start): a call
+	// first seen at a tick began after it.
+	h.mu.Lock()
+	metrics.Read(h.sample)
+	last := h.sample[1].Value.Uint64()
+	h.mu.Unlock()
 	for now := range t.C {
 		h.mu.Lock()
-		active, sampled := 0, false
-		var used uint64
+		active := 0
+		metrics.Read(h.sample)
+		used, allocs := h.sample[0].Value.Uint64(), h.sample[1].Value.Uint64()
+		running := h.inCall.Load()
 		for c := range h.calls {
 			c.mu.Lock()
 			if c.active {
 				active++
+				if !c.based {
+					// First seen this tick: it began after the last one.
+					c.based, c.base = true, last
+				}
 				switch {
-				case !c.deadline.IsZero() && now.After(c.deadline):
-					c.cancel(fmt.Errorf("%w after %s", ErrTimeout, c.timeout))
+				case c.budget > 0 && (allocs-c.base)/uint64(max(running, 1)) > c.budget:
+					c.cancel(&BudgetError{Budget: BudgetMemory, Limit: byteSize(c.budget), Detail: approxSize((allocs-c.base)/uint64(max(running, 1))) + " allocated"})
 					c.active = false
-				case c.limit > 0:
-					if !sampled {
-						metrics.Read(h.sample)
-						used, sampled = h.sample[0].Value.Uint64(), true
-					}
-					if used > c.limit {
-						c.cancel(fmt.Errorf("%w: the process heap reached %s, over the %s limit", ErrMemoryLimit, byteSize(used&^(1<<20-1)), byteSize(c.limit)))
-						c.active = false
-					}
+				case !c.deadline.IsZero() && now.After(c.deadline):
+					c.cancel(&BudgetError{Budget: BudgetTime, Limit: c.timeout.String()})
+					c.active = false
+				case c.limit > 0 && used > c.limit:
+					c.cancel(&BudgetError{Budget: BudgetMemory, Limit: byteSize(c.limit) + " of process heap", Detail: "the process heap reached " + approxSize(used)})
+					c.active = false
 				}
 			}
 			c.mu.Unlock()
 		}
+		last = allocs
 		if active == 0 {
 			h.running = false
 			h.mu.Unlock()

@@ -81,6 +81,9 @@ func helperSplit(L *lua.LState) int {
 	if sep == "" {
 		L.ArgError(2, "sep must not be empty")
 	}
+	// About 64 bytes a part: the string header, its Lua value and
+	// its table slot.
+	chargeL(L, int64(strings.Count(s, sep)+1)*64)
 	parts := strings.Split(s, sep)
 	t := L.CreateTable(len(parts), 0)
 	for _, p := range parts {

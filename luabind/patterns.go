@@ -146,6 +146,7 @@ func (s *sandbox) strGsub(L *lua.LState) int {
 		if b.Len()+len(part) > s.limits.MaxStringBytes {
 			L.RaiseError("string.gsub: result of at least %d bytes is over the %s limit", b.Len()+len(part), byteSize(uint64(s.limits.MaxStringBytes)))
 		}
+		s.charge(L, int64(len(part)))
 		b.WriteString(part)
 	}
 	// capture is capture idx (0: the whole match; 1.. the captures,

@@ -31,7 +31,10 @@ type PolicyConfig struct {
 	// Compliance names the module whose check(vault) judges vaults for
 	// `shuffle check`; "" checks none. It does not take part in decisions.
 	Compliance string
-	Timeout    time.Duration // per policy call; 0 is DefaultTimeout
+	Timeout    time.Duration // per policy call; 0 is DefaultTimeout (Budgets.Time wins when set)
+	// Budgets bound each policy call; zero fields take their value from
+	// DefaultPolicyBudgets (shuffle.config's policies.limits).
+	Budgets Budgets
 }
 
 // Policies are the compiled policy modules of a directory. They are
@@ -57,10 +60,12 @@ type Decision struct {
 	// Policy is the module that decided: the first to exclude (or fail),
 	// else the last to include.
 	Policy string
-	// Failed is set when a policy failed (a runtime error, a timeout or
-	// a result that is not a decision). The recovery point is excluded
-	// and Reason says what went wrong.
+	// Failed is set when a policy failed (a runtime error, a budget
+	// exceeded or a result that is not a decision). The recovery point
+	// is excluded and Reason says what went wrong.
 	Failed bool
+	// Budget names the budget the policy exceeded, when one stopped it.
+	Budget Budget
 }
 
 // RPInput is what a policy knows about a recovery point.
@@ -118,7 +123,7 @@ type VaultMapping struct {
 type PolicyError struct {
 	Policy string // module name
 	Msg    string // what was wrong, with file:line for runtime errors
-	Err    error  // ErrTimeout, ErrMemoryLimit or a context error, if one of those stopped the call
+	Err    error  // a *BudgetError or a context error, if one of those stopped the call
 }
 
 // Error gives `policy NAME failed: MSG`.
@@ -138,9 +143,11 @@ func LoadPolicies(cfg PolicyConfig) (*Policies, error) {
 	if cfg.Dir == "" {
 		cfg.Dir = "policies"
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
+	if cfg.Budgets.Time <= 0 && cfg.Timeout > 0 {
+		cfg.Budgets.Time = cfg.Timeout
 	}
+	cfg.Budgets = cfg.Budgets.withDefaults(DefaultPolicyBudgets)
+	cfg.Timeout = cfg.Budgets.Time
 	if len(cfg.Decide) == 0 {
 		return nil, errors.New("policies: no decide module configured; name at least one (e.g. decide = {\"apmid\"})")
 	}
@@ -298,8 +305,12 @@ func (w *Worker) loadFunc(m policyModule) (*lua.LFunction, error) {
 		L.Push(s.require(L, m.name))
 		return 1
 	})
-	rets, err := s.call(context.Background(), w.p.cfg.Timeout, loader, 1)
+	rets, err := s.call(context.Background(), w.p.cfg.Budgets, loader, 1)
 	if err != nil {
+		var be *BudgetError
+		if errors.As(err, &be) {
+			return nil, w.budgetError(be, m.name, "loading the module")
+		}
 		msg := err.Error()
 		if rest, ok := strings.CutPrefix(msg, m.name+".lua:"); ok {
 			return nil, fmt.Errorf("%s:%s", file, rest)
@@ -343,19 +354,29 @@ func (w *Worker) Close() {
 	}
 }
 
-// invoke calls a policy function under the policy time limit. After a
-// call stopped by its limits the state is replaced, since the policy may
-// have been stopped halfway through changing it.
-func (w *Worker) invoke(ctx context.Context, policy string, fn func() *lua.LFunction, nret int, arg func(L *lua.LState) lua.LValue) ([]lua.LValue, *PolicyError) {
+// invoke calls the policy function fnName of module policy under the
+// policy budgets. After a call stopped by its budgets or its context the
+// state is discarded (the next call builds a fresh one), since the
+// policy may have been stopped halfway through changing it.
+func (w *Worker) invoke(ctx context.Context, policy, fnName string, fn func() *lua.LFunction, nret int, arg func(L *lua.LState) lua.LValue) ([]lua.LValue, *PolicyError) {
 	if w.s == nil {
 		if err := w.init(); err != nil {
 			return nil, &PolicyError{Policy: policy, Msg: "cannot reload policies: " + err.Error()}
 		}
 	}
-	rets, err := w.s.call(ctx, w.p.cfg.Timeout, fn(), nret, arg(w.s.L))
+	rets, err := w.s.call(ctx, w.p.cfg.Budgets, fn(), nret, arg(w.s.L))
 	if err != nil {
 		pe := &PolicyError{Policy: policy, Msg: err.Error()}
-		if errors.Is(err, ErrTimeout) || errors.Is(err, ErrMemoryLimit) || ctx.Err() != nil {
+		var be *BudgetError
+		switch {
+		case errors.As(err, &be):
+			pe.Err = w.budgetError(be, policy, fnName)
+			pe.Msg = pe.Err.Error()
+			w.Close()
+			if be.Budget == BudgetMemory {
+				collectSoon()
+			}
+		case ctx.Err() != nil:
 			pe.Err = err
 			w.Close()
 		}
@@ -378,9 +399,14 @@ func (w *Worker) Decide(ctx context.Context, rp *RPInput) Decision {
 	}
 	var d Decision
 	for i, name := range w.p.cfg.Decide {
-		rets, perr := w.invoke(ctx, name, func() *lua.LFunction { return w.decide[i] }, 2, arg)
+		rets, perr := w.invoke(ctx, name, "decide", func() *lua.LFunction { return w.decide[i] }, 2, arg)
 		if perr != nil {
-			return Decision{Reason: capReason(perr.Error()), Policy: name, Failed: true}
+			d := Decision{Reason: capReason(perr.Error()), Policy: name, Failed: true}
+			var be *BudgetError
+			if errors.As(perr.Err, &be) {
+				d.Budget = be.Budget
+			}
+			return d
 		}
 		include, reason, problem := decisionOf(rets[0], rets[1])
 		if problem != "" {
@@ -444,7 +470,7 @@ func (w *Worker) MapVault(ctx context.Context, v *VaultInput) (VaultMapping, err
 		return VaultMapping{Name: v.Name, Tags: cloneTags(v.Tags)}, nil
 	}
 	name := w.p.cfg.Vaults
-	rets, perr := w.invoke(ctx, name, func() *lua.LFunction { return w.mapFn }, 1,
+	rets, perr := w.invoke(ctx, name, "map", func() *lua.LFunction { return w.mapFn }, 1,
 		func(L *lua.LState) lua.LValue { return vaultTable(L, v) })
 	if perr != nil {
 		return VaultMapping{}, perr
@@ -537,7 +563,7 @@ func (w *Worker) Tags(ctx context.Context, rp *RPInput) (map[string]string, erro
 		return nil, nil
 	}
 	name := w.p.cfg.Tags
-	rets, perr := w.invoke(ctx, name, func() *lua.LFunction { return w.tagsFn }, 1,
+	rets, perr := w.invoke(ctx, name, "tags", func() *lua.LFunction { return w.tagsFn }, 1,
 		func(L *lua.LState) lua.LValue { return w.s.rp(rp) })
 	if perr != nil {
 		return nil, perr

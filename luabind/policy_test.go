@@ -102,23 +102,35 @@ func TestDecideTimeoutFailsAndWorkerRecovers(t *testing.T) {
 	dir := writeDir(t, map[string]string{"p.lua": decidePolicy(`
 if rp.vault == "loop" then while true do end end
 return "include", "fine"`)})
-	w := newWorker(t, PolicyConfig{Dir: dir, Decide: []string{"p"}, Timeout: 50 * time.Millisecond})
-	start := time.Now()
-	got := w.Decide(context.Background(), &RPInput{Vault: "loop"})
-	want := Decision{Failed: true, Policy: "p", Reason: "policy p failed: p.lua:4: timed out after 50ms"}
-	if got != want {
-		t.Errorf("got %+v, want %+v", got, want)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("took %s", d)
-	}
-	if got := w.Decide(context.Background(), &RPInput{Vault: "ok"}); !got.Include || got.Failed {
-		t.Errorf("after a timeout: %+v", got)
+	for _, tc := range []struct {
+		budgets Budgets
+		want    Decision
+	}{
+		{Budgets{Time: 50 * time.Millisecond, Instructions: 1e15}, Decision{Failed: true, Policy: "p", Budget: BudgetTime,
+			Reason: "policy p failed: " + filepath.Join(dir, "p.lua") + ":4: decide: time budget of 50ms exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.time_ms in shuffle.config"}},
+		{Budgets{Time: time.Minute}, Decision{Failed: true, Policy: "p", Budget: BudgetInstructions,
+			Reason: "policy p failed: " + filepath.Join(dir, "p.lua") + ":4: decide: instruction budget of 1000000 instructions exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.instructions in shuffle.config"}},
+	} {
+		w := newWorker(t, PolicyConfig{Dir: dir, Decide: []string{"p"}, Budgets: tc.budgets})
+		start := time.Now()
+		got := w.Decide(context.Background(), &RPInput{Vault: "loop"})
+		if got != tc.want {
+			t.Errorf("got  %+v\nwant %+v", got, tc.want)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("took %s", d)
+		}
+		if w.s != nil {
+			t.Error("the worker kept the Lua state a budget stopped")
+		}
+		if got := w.Decide(context.Background(), &RPInput{Vault: "ok"}); !got.Include || got.Failed {
+			t.Errorf("after a timeout: %+v", got)
+		}
 	}
 }
 
 func TestDecideCancelledContext(t *testing.T) {
-	w := newWorker(t, PolicyConfig{Dir: writeDir(t, map[string]string{"p.lua": decidePolicy(`while true do end`)}), Decide: []string{"p"}, Timeout: time.Minute})
+	w := newWorker(t, PolicyConfig{Dir: writeDir(t, map[string]string{"p.lua": decidePolicy(`while true do end`)}), Decide: []string{"p"}, Budgets: Budgets{Time: time.Minute, Instructions: 1e15}})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(20*time.Millisecond, cancel)
 	got := w.Decide(ctx, sampleRP)
@@ -250,7 +262,9 @@ func TestLoadPoliciesErrors(t *testing.T) {
 		{"global at load", map[string]string{"p.lua": "function decide(rp) return 'include', 'x' end\n"},
 			PolicyConfig{Decide: []string{"p"}}, `DIR/p.lua:1: assignment to undeclared global "decide" (declare it local)`, false},
 		{"loop at load", map[string]string{"p.lua": "while true do end\n"},
-			PolicyConfig{Decide: []string{"p"}, Timeout: 20 * time.Millisecond}, "DIR/p.lua:1: timed out after 20ms", false},
+			PolicyConfig{Decide: []string{"p"}, Timeout: time.Minute}, "DIR/p.lua:1: loading the module: instruction budget of 1000000 instructions exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.instructions in shuffle.config", false},
+		{"loop at load, time", map[string]string{"p.lua": "while true do end\n"},
+			PolicyConfig{Decide: []string{"p"}, Budgets: Budgets{Time: 20 * time.Millisecond, Instructions: 1e15}}, "DIR/p.lua:1: loading the module: time budget of 20ms exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.time_ms in shuffle.config", false},
 		{"error in a required module", map[string]string{"p.lua": "local lib = require('lib')\nreturn {decide = lib.decide}\n", "lib.lua": "\nerror('lib is broken')\n"},
 			PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua: lib.lua:2: lib is broken", false},
 		{"no table", map[string]string{"p.lua": "return 42\n"},

@@ -16,6 +16,10 @@ import (
 // testTimeout is the time limit of one Test function, as in OPA.
 const testTimeout = 5 * time.Second
 
+// testBudgets bound one Test function, with the policy calls it makes
+// (testing.decide).
+var testBudgets = Budgets{Memory: 256 << 20, Time: testTimeout}
+
 // testingFuncs is the testing module of policy tests. Every Lua
 // signature is in shuffle.d.lua.
 var testingFuncs = map[string]lua.LGFunction{
@@ -109,7 +113,7 @@ func runTestFile(dir, path string, protos map[string]*lua.FunctionProto, explain
 	L.SetMetatable(env, mt)
 	chunk := L.NewFunctionFromProto(proto)
 	chunk.Env = env
-	if _, err := s.call(context.Background(), testTimeout, chunk, 0); err != nil {
+	if _, err := s.call(context.Background(), testBudgets, chunk, 0); err != nil {
 		fmt.Fprintf(out, "FAIL: %s: %s\n", name, err)
 		return 0, 1, nil
 	}
@@ -123,7 +127,7 @@ func runTestFile(dir, path string, protos map[string]*lua.FunctionProto, explain
 	sort.Strings(tests)
 	for _, test := range tests {
 		r.trace = r.trace[:0]
-		_, err := s.call(context.Background(), testTimeout, env.RawGetString(test), 0, mod)
+		_, err := s.call(context.Background(), testBudgets, env.RawGetString(test), 0, mod)
 		if err != nil {
 			failed++
 			fmt.Fprintf(out, "FAIL: %s: %s: %s\n", name, test, err)

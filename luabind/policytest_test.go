@@ -187,7 +187,7 @@ func TestRunPolicyTestsTimeout(t *testing.T) {
 	})
 	var out bytes.Buffer
 	_, failed, err := RunPolicyTests(dir, false, &out)
-	if err != nil || failed != 1 || !strings.Contains(out.String(), "FAIL: loop_test.lua: TestLoop: ") || !strings.Contains(out.String(), "timed out after 5s") {
+	if err != nil || failed != 1 || !strings.Contains(out.String(), "FAIL: loop_test.lua: TestLoop: ") || !strings.Contains(out.String(), "time budget of 5s exceeded") {
 		t.Errorf("%d, %v\n%s", failed, err, out.String())
 	}
 }

@@ -161,7 +161,10 @@ func (r *Repl) Eval(ctx context.Context, chunk string, line int) error {
 	}
 	r.mod.ctx = cctx
 	defer func() { r.mod.ctx = context.Background() }()
-	L.SetContext(cctx)
+	// The chunk's context has no budgets of its own (the watchdog ends
+	// cctx), but caps the tail calls a loop remembers, so that a
+	// stopped `return f()` loop fails at once (capTailCalls).
+	L.SetContext(newBudgetCtx(L, cctx, Budgets{}))
 	defer L.RemoveContext()
 	top := L.GetTop()
 	L.Push(L.NewFunctionFromProto(proto))

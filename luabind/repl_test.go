@@ -119,6 +119,16 @@ func TestReplChunkTimeLimit(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("endless loop: %v, want ErrTimeout", err)
 	}
+	// A pattern that backtracks, in Go, and a tail-call loop stop too.
+	for _, chunk := range []string{`string.find(string.rep("a", 3000), ".-.-.-b")`, "local function f() return f() end return f()"} {
+		start := time.Now()
+		if err := r.Eval(context.Background(), chunk, 1); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("%s: %v, want ErrTimeout", chunk, err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%s: took %s to stop", chunk, d)
+		}
+	}
 	if err := r.Eval(context.Background(), "1 + 1", 2); err != nil || out.String() != "2\n" {
 		t.Errorf("after a timeout: %v, %q", err, out.String())
 	}

@@ -13,23 +13,18 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// Limits bound what one Lua state may use. gopher-lua has no allocation
-// hook, so memory is bounded in layers (docs/lua-api.md, "Sandbox"):
+// Limits bound what one Lua state may use, beside the budgets of each
+// call (Budgets, budget.go; docs/lua-api.md, "The sandbox"):
 //   - the call stack and the data stack have fixed maximum sizes, so deep
 //     recursion fails with "stack overflow";
 //   - the library functions that build a large value in one step
 //     (string.rep, string.format, string.gsub, table.concat) refuse a
 //     result over MaxStringBytes;
 //   - pattern matching recurses at most 1<<16 levels (longer subjects
-//     fail with "pattern/input too complex") and checks the time limit
-//     as it backtracks;
-//   - every policy call has a time limit, which bounds what a loop can
-//     allocate;
-//   - while a time-limited call runs, a watchdog samples the process heap
-//     and stops the call when the heap passes HeapLimit.
-//
-// The `..` operator is not capped: a loop of `s = s .. s` is stopped by
-// the time limit or the heap watchdog, whichever comes first.
+//     fail with "pattern/input too complex") and checks the call's
+//     context as it backtracks;
+//   - while a call with budgets runs, the heap watchdog also stops it
+//     when the process heap passes HeapLimit.
 type Limits struct {
 	CallStackSize   int    // Lua call frames
 	RegistrySize    int    // initial data-stack slots
@@ -101,21 +96,16 @@ type sandbox struct {
 	loading map[string]bool
 	rpView  *rpView
 
-	// The context of calls (call): made once per parent context and
-	// kept, with the watchdog's record, across calls.
-	parentDone <-chan struct{}
-	callCtx    context.Context
-	cancel     context.CancelCauseFunc
-	watched    *watchedCall
+	// The context of calls (call), reset for each call and made anew
+	// after a call that a budget stopped, and the watchdog's record.
+	bctx    *budgetCtx
+	watched *watchedCall
 }
 
 // release cancels the sandbox's call context and unregisters it from
 // the watchdog; the state is closed by its owner.
 func (s *sandbox) release() {
-	if s.cancel != nil {
-		s.cancel(nil)
-		s.cancel, s.callCtx, s.parentDone = nil, nil, nil
-	}
+	s.bctx = nil
 	if s.watched != nil {
 		heap.forget(s.watched)
 		s.watched = nil
@@ -321,6 +311,7 @@ func (s *sandbox) capStrings(str, tbl *lua.LTable) {
 		if total := int64(len(src)) * int64(n); total > int64(limit) || total/int64(n) != int64(len(src)) {
 			tooBig(L, "string.rep", total)
 		}
+		s.charge(L, int64(len(src))*int64(n))
 		L.Push(lua.LString(strings.Repeat(src, n)))
 		return 1
 	}))
@@ -361,6 +352,7 @@ func (s *sandbox) capStrings(str, tbl *lua.LTable) {
 			}
 			parts = append(parts, part)
 		}
+		s.charge(L, total)
 		L.Push(lua.LString(strings.Join(parts, sep)))
 		return 1
 	}))
@@ -372,8 +364,11 @@ func (s *sandbox) callCapped(L *lua.LState, fn lua.LValue, name string) int {
 	n := L.GetTop()
 	L.Insert(fn, 1)
 	L.Call(n, lua.MultRet)
-	if str, ok := L.Get(1).(lua.LString); ok && len(str) > s.limits.MaxStringBytes {
-		L.RaiseError("%s: result of %d bytes is over the %s limit", name, len(str), byteSize(uint64(s.limits.MaxStringBytes)))
+	if str, ok := L.Get(1).(lua.LString); ok {
+		if len(str) > s.limits.MaxStringBytes {
+			L.RaiseError("%s: result of %d bytes is over the %s limit", name, len(str), byteSize(uint64(s.limits.MaxStringBytes)))
+		}
+		s.charge(L, int64(len(str)))
 	}
 	return L.GetTop()
 }
@@ -410,53 +405,42 @@ func checkFormat(f string) string {
 	return ""
 }
 
-// call runs fn in the state under a time limit (none when timeout is 0)
-// and, with a time limit, under the heap watchdog. It returns the nret
-// results, or an error whose message is the Lua error without its stack
-// traceback ("apmid.lua:12: attempt to index a nil value"). A call
-// stopped by its limits returns an error wrapping ErrTimeout or
-// ErrMemoryLimit; one stopped by ctx wraps ctx's error.
-func (s *sandbox) call(ctx context.Context, timeout time.Duration, fn lua.LValue, nret int, args ...lua.LValue) ([]lua.LValue, error) {
-	L := s.L
-	// Contexts are told apart by their Done channel: comparing them as
-	// interfaces could panic on a context type that is not comparable.
-	if s.callCtx == nil || s.parentDone != ctx.Done() || s.callCtx.Err() != nil {
-		if s.cancel != nil {
-			s.cancel(nil)
-		}
-		s.callCtx, s.cancel = context.WithCancelCause(ctx)
-		s.parentDone = ctx.Done()
+// call runs fn in the state under budgets b (a zero field: no bound)
+// and the heap watchdog. It returns the nret results, or an error whose
+// message is the Lua error without its stack traceback ("apmid.lua:12:
+// attempt to index a nil value"). A call stopped by a budget returns a
+// *BudgetError (wrapping ErrTimeout, ErrMemoryLimit or
+// ErrInstructionLimit) with the position it stopped at; one stopped by
+// ctx wraps ctx's error.
+func (s *sandbox) call(ctx context.Context, b Budgets, fn lua.LValue, nret int, args ...lua.LValue) ([]lua.LValue, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	cctx := s.callCtx
-	if timeout > 0 {
+	L := s.L
+	// One context per sandbox, reset for each call, unless a call
+	// stopped it.
+	c := s.bctx
+	if c == nil || c.stopped.Load() {
+		c = newBudgetCtx(L, ctx, b)
+		s.bctx = c
+	} else {
+		c.restart(ctx, b, time.Now())
+	}
+	if b.Time > 0 || b.Memory > 0 {
 		if s.watched == nil {
 			s.watched = &watchedCall{}
 		}
-		heap.begin(s.watched, timeout, s.limits.HeapLimit, s.cancel)
+		heap.beginBudget(s.watched, c.start, b.Time, s.limits.HeapLimit, b.Memory, c.stop)
 		defer s.watched.end()
 	}
-	L.SetContext(cctx)
+	L.SetContext(c)
 	defer L.RemoveContext()
 	L.Push(fn)
 	for _, a := range args {
 		L.Push(a)
 	}
 	if err := L.PCall(len(args), nret, nil); err != nil {
-		msg := errorMessage(err)
-		// A call stopped by its context fails with the context's error
-		// (at the position it stopped); any other failure is its own,
-		// even if the deadline passed meanwhile.
-		if cerr := cctx.Err(); cerr != nil && strings.HasSuffix(msg, cerr.Error()) {
-			cause := context.Cause(cctx)
-			if ctx.Err() != nil {
-				cause = ctx.Err()
-			}
-			if where := strings.TrimSuffix(strings.TrimSuffix(msg, cerr.Error()), " "); where != "" {
-				return nil, fmt.Errorf("%s %w", where, cause)
-			}
-			return nil, cause
-		}
-		return nil, errors.New(msg)
+		return nil, s.callError(c, err)
 	}
 	rets := make([]lua.LValue, nret)
 	for i := range rets {
@@ -464,6 +448,40 @@ func (s *sandbox) call(ctx context.Context, timeout time.Duration, fn lua.LValue
 	}
 	L.Pop(nret)
 	return rets, nil
+}
+
+// callError is the error of a call that failed: the budget or context
+// that stopped it, at the position it stopped, or the Lua error. A
+// call stopped by its budget fails with that, even if a pcall in the
+// policy caught the first error and another followed.
+func (s *sandbox) callError(c *budgetCtx, err error) error {
+	msg := errorMessage(err)
+	be, perr := c.stopErr()
+	switch {
+	case be != nil:
+		e := *be
+		if i := strings.Index(msg, be.Error()); i > 0 {
+			e.Where = strings.TrimSuffix(strings.TrimSpace(msg[:i]), ":")
+		}
+		return &e
+	case perr != nil:
+		if i := strings.Index(msg, perr.Error()); i > 0 {
+			return fmt.Errorf("%s %w", strings.TrimSpace(msg[:i]), perr)
+		}
+		return perr
+	}
+	return errors.New(msg)
+}
+
+// charge counts n bytes a library function is about to allocate
+// against the memory budget of the running call, and raises the budget
+// error if they do not fit.
+func (s *sandbox) charge(L *lua.LState, n int64) { chargeL(L, n) }
+
+func chargeL(L *lua.LState, n int64) {
+	if c, ok := L.Context().(*budgetCtx); ok && !c.charge(n, "") {
+		L.RaiseError("%s", c.Err().Error())
+	}
 }
 
 // errorMessage is a Lua error's message without the stack traceback,

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -97,17 +98,29 @@ type scriptModule struct {
 	host Host
 	file string
 	cfg  *ScriptConfig
+	// The budgets of the script's own Lua work: each stretch between
+	// two shuffle calls (ScriptBudgets).
+	budgets Budgets
+	bctx    *budgetCtx
+	watched *watchedCall
+	limits  Limits
 }
 
 func moduleOf(L *lua.LState) *scriptModule {
 	return L.CheckUserData(lua.UpvalueIndex(1)).Value.(*scriptModule)
 }
 
+// ScriptBudgets bound the operator's script's own Lua work: each
+// stretch of it between two shuffle calls. The shuffle calls themselves
+// (an inventory, days of copying) are not counted.
+var ScriptBudgets = DefaultScriptBudgets
+
 // RunScript runs the operator's script at path in a sandbox like the
-// policies' (no os, io or file loading) without a time limit; ctx
-// cancels it. print writes to out, and require("shuffle") gives the
-// engine primitives, run by host. Errors are *ScriptError, naming the
-// script line.
+// policies' (no os, io or file loading); ctx cancels it. Its own Lua
+// work is bounded by ScriptBudgets, the time and memory of the shuffle
+// calls it makes are not. print writes to out, and require("shuffle")
+// gives the engine primitives, run by host. Errors are *ScriptError,
+// naming the script line.
 func RunScript(ctx context.Context, path string, host Host, out io.Writer) error {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -121,21 +134,40 @@ func RunScript(ctx context.Context, path string, host Host, out io.Writer) error
 		}
 		return err
 	}
-	m := &scriptModule{ctx: ctx, host: host, file: path}
+	m := &scriptModule{ctx: ctx, host: host, file: path, budgets: ScriptBudgets, watched: &watchedCall{}}
 	s := newSandbox(Options{
 		Preload: map[string]lua.LGFunction{"shuffle": m.load},
 		Print:   out,
 	})
 	L := s.L
 	defer L.Close()
-	if ctx.Done() != nil {
-		L.SetContext(ctx)
-	}
+	m.limits = s.limits
+	m.bctx = newBudgetCtx(L, ctx, m.budgets)
+	L.SetContext(m.bctx)
+	m.resume()
+	defer m.watched.end()
+	defer heap.forget(m.watched)
 	L.Push(L.NewFunctionFromProto(proto))
 	if err := L.PCall(0, 0, nil); err != nil {
 		return m.scriptError(err)
 	}
 	return nil
+}
+
+// resume starts a stretch of the script's Lua work under its budgets.
+func (m *scriptModule) resume() {
+	m.bctx.reset(time.Now())
+	if b := m.budgets; b.Time > 0 || b.Memory > 0 {
+		heap.beginBudget(m.watched, m.bctx.start, b.Time, m.limits.HeapLimit, b.Memory, m.bctx.stop)
+	}
+}
+
+// outside runs fn, a shuffle call, outside the script's budgets, and
+// starts a new stretch after it.
+func (m *scriptModule) outside(fn func()) {
+	m.watched.end()
+	defer m.resume()
+	fn()
 }
 
 func (m *scriptModule) load(L *lua.LState) int {
@@ -165,6 +197,12 @@ func (m *scriptModule) scriptError(err error) error {
 		}
 	}
 	var cause error = errors.New(msg)
+	if be, _ := m.bctx.stopErr(); be != nil {
+		e := *be
+		e.Where = "" // the ScriptError says where
+		e.Hint = "the script's own Lua work between two shuffle calls is bounded; do the work in a policy, or in fewer steps"
+		cause = &e
+	}
 	if m.ctx.Err() != nil {
 		cause = m.ctx.Err()
 	}
@@ -224,7 +262,9 @@ func shuffleConfig(L *lua.LState) int {
 		m.raise(L, cerr)
 	}
 	cfg.Line = callerLine(L)
-	if err := m.host.Configure(cfg); err != nil {
+	var err error
+	m.outside(func() { err = m.host.Configure(cfg) })
+	if err != nil {
 		m.raise(L, err)
 	}
 	m.cfg = &cfg
@@ -289,6 +329,9 @@ func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
 				pr.fail(fmt.Sprintf("decide[%d]", i+1), "must be a module name (letters, digits and _; the file name without .lua), got %q", name)
 			}
 		}
+		if lt := pr.table("limits", false); lt != nil {
+			cfg.Policies.Budgets = readBudgets(readFields(lt, configFunc, "policies.limits."), &r.err)
+		}
 		for _, f := range []struct{ field, name string }{{"vaults", cfg.Policies.Vaults}, {"tags", cfg.Policies.Tags}, {"compliance", cfg.Policies.Compliance}} {
 			if f.name != "" && !moduleName.MatchString(f.name) {
 				pr.fail(f.field, "must be a module name (letters, digits and _; the file name without .lua), got %q", f.name)
@@ -313,6 +356,37 @@ func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
 		r.fail("copy_role", "must be a role in the source account %s, got one in account %s", cfg.Source.Account, sm[1])
 	}
 	return cfg, r.err
+}
+
+// Upper bounds of policies.limits: past them a budget bounds nothing.
+const (
+	maxMemoryMiB    = 4096
+	maxTimeMs       = 10 * 60 * 1000
+	maxInstructions = 1e11
+)
+
+// readBudgets reads policies.limits: memory_mib, time_ms and
+// instructions, each optional (the default for what is absent).
+func readBudgets(r *fieldReader, errp **ConfigError) Budgets {
+	var b Budgets
+	positive := func(name string, max int64) int64 {
+		n := r.int64p(name)
+		switch {
+		case n == nil:
+			return 0
+		case *n < 1 || *n > max:
+			r.fail(name, "must be between 1 and %d, got %d", max, *n)
+			return 0
+		}
+		return *n
+	}
+	b.Memory = uint64(positive("memory_mib", maxMemoryMiB)) << 20
+	b.Time = time.Duration(positive("time_ms", maxTimeMs)) * time.Millisecond
+	b.Instructions = positive("instructions", maxInstructions)
+	if err := r.done(); err != nil && *errp == nil {
+		*errp = err
+	}
+	return b
 }
 
 // shuffleInventory is shuffle.inventory() -> summary: lists the source
@@ -392,7 +466,9 @@ func callHost(L *lua.LState, name string, fn func(Host, context.Context) (map[st
 	if m.cfg == nil {
 		m.raise(L, fmt.Errorf("shuffle.%s: call shuffle.config first", name))
 	}
-	summary, err := fn(m.host, m.ctx)
+	var summary map[string]any
+	var err error
+	m.outside(func() { summary, err = fn(m.host, m.ctx) })
 	if err != nil {
 		m.raise(L, err)
 	}

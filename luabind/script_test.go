@@ -129,6 +129,19 @@ func TestRunScriptConfigDefaults(t *testing.T) {
 	if want := (PolicyConfig{Dir: "policies", Decide: []string{"apmid"}}); !reflect.DeepEqual(h.cfg.Policies, want) {
 		t.Errorf("policies %+v, want %+v", h.cfg.Policies, want)
 	}
+	path = writeScript(t, `require("shuffle").config{
+  source = { profile = "s", account = "111111111111", region = "eu-west-1" },
+  destination = { profile = "d", account = "222222222222", region = "eu-west-1" },
+  metadata = "m.csv",
+  copy_role = "arn:aws:iam::111111111111:role/copy",
+  policies = { decide = "apmid", limits = { memory_mib = 128, time_ms = 500, instructions = 5e6 } },
+}`)
+	if err := RunScript(context.Background(), path, h, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := (Budgets{Memory: 128 << 20, Time: 500 * time.Millisecond, Instructions: 5e6}); h.cfg.Policies.Budgets != want {
+		t.Errorf("budgets %+v, want %+v", h.cfg.Policies.Budgets, want)
+	}
 }
 
 func TestRunScriptConfigErrors(t *testing.T) {
@@ -158,6 +171,14 @@ func TestRunScriptConfigErrors(t *testing.T) {
 		{func(s string) string { return strings.Replace(s, `"222222222222"`, `"111111111111"`, 1) },
 			"destination.account", `:3: shuffle.config: destination.account must differ from source.account 111111111111`},
 		{func(s string) string {
+			return strings.Replace(s, `tags = "tags" }`, `tags = "tags", limits = { memory_mib = 0 } }`, 1)
+		},
+			"policies.limits.memory_mib", `:3: shuffle.config: policies.limits.memory_mib must be between 1 and 4096, got 0`},
+		{func(s string) string {
+			return strings.Replace(s, `tags = "tags" }`, `tags = "tags", limits = { memory = 64 } }`, 1)
+		},
+			"policies.limits.memory", `:3: shuffle.config: policies.limits.memory is not a known field (known: instructions, memory_mib, time_ms)`},
+		{func(s string) string {
 			return strings.Replace(s, `  metadata = "testenv-run/metadata.csv",`+"\n", ``, 1)
 		},
 			"metadata", `:3: shuffle.config: metadata is required`},
@@ -184,7 +205,7 @@ func TestRunScriptConfigErrors(t *testing.T) {
 		{func(s string) string { return strings.Replace(s, `vaults = "vaults"`, `vaults = "../vaults"`, 1) },
 			"policies.vaults", `:3: shuffle.config: policies.vaults must be a module name (letters, digits and _; the file name without .lua), got "../vaults"`},
 		{func(s string) string { return strings.Replace(s, `tags = "tags" }`, `tag = "tags" }`, 1) },
-			"policies.tag", `:3: shuffle.config: policies.tag is not a known field (known: compliance, decide, dir, tags, vaults)`},
+			"policies.tag", `:3: shuffle.config: policies.tag is not a known field (known: compliance, decide, dir, limits, tags, vaults)`},
 		{func(s string) string { return strings.Replace(s, `copy_role =`, `copyrole =`, 1) },
 			"copy_role", `:3: shuffle.config: copy_role is required`},
 		{func(s string) string { return strings.Replace(s, `metadata =`, `metdata = "x", metadata =`, 1) },
@@ -348,4 +369,45 @@ shuffle.copy({ max_inflight = 40 })
 	if !errors.As(err, &se) || se.Line != 10 {
 		t.Errorf("unknown option: err = %v, want a ScriptError at line 10", err)
 	}
+}
+
+// The script's own Lua work is bounded per stretch between two shuffle
+// calls; the shuffle calls' time and allocations are not counted.
+func TestRunScriptBudgets(t *testing.T) {
+	defer func(b Budgets) { ScriptBudgets = b }(ScriptBudgets)
+	ScriptBudgets = Budgets{Memory: 64 << 20, Time: 2 * time.Second, Instructions: 1e6}
+	cfg := "local shuffle = require('shuffle')\n" + validConfig
+	for _, tc := range []struct {
+		src, want string
+		budget    Budget
+	}{
+		{cfg + "local s = 'xxxxxxxx'\nwhile true do s = s .. s end\n", ":10: memory budget of 64 MiB exceeded", BudgetMemory},
+		{cfg + "local t = {}\nfor i = 1, 1e9 do t[i] = string.rep('x', 1024 * 1024) end\n", ":10: memory budget of 64 MiB exceeded", BudgetMemory},
+		{cfg + "local n = 0\nwhile true do n = n + 1 end\n", ":10: instruction budget of 1000000 instructions exceeded", BudgetInstructions},
+	} {
+		err := RunScript(context.Background(), writeScript(t, tc.src), &fakeHost{}, &bytes.Buffer{})
+		var se *ScriptError
+		var be *BudgetError
+		if !errors.As(err, &se) || !errors.As(err, &be) || be.Budget != tc.budget || !strings.Contains(err.Error(), tc.want) ||
+			!strings.Contains(err.Error(), "the script's own Lua work between two shuffle calls is bounded") {
+			t.Errorf("%s: err = %v, want %q", tc.src[len(cfg):], err, tc.want)
+		}
+	}
+	// A shuffle call that takes longer than the time budget and
+	// allocates more than the memory budget, between stretches of Lua
+	// that stay within them.
+	var sink [][]byte
+	host := &fakeHost{InventoryFn: func(ctx context.Context) (map[string]any, error) {
+		for i := 0; i < 128; i++ {
+			sink = append(sink, make([]byte, 1<<20))
+		}
+		time.Sleep(3 * time.Second)
+		return map[string]any{"recovery_points": 1}, nil
+	}}
+	src := cfg + "local n = 0\nfor i = 1, 300000 do n = n + 1 end\nlocal inv = shuffle.inventory()\nfor i = 1, 300000 do n = n + 1 end\nprint(inv.recovery_points)\n"
+	var out bytes.Buffer
+	if err := RunScript(context.Background(), writeScript(t, src), host, &out); err != nil || out.String() != "1\n" {
+		t.Errorf("a long shuffle call: %v, %q", err, out.String())
+	}
+	_ = sink
 }

@@ -161,6 +161,12 @@
 ---@field vaults? string vault mapping module (default: like-for-like)
 ---@field tags? string tag module (default: no tags)
 ---@field compliance? string compliance module whose check(vault) `shuffle check` runs (default: none)
+---@field limits? shuffle.PolicyLimits budgets of each policy call (docs/lua-api.md, "Budgets")
+
+---@class shuffle.PolicyLimits
+---@field memory_mib? integer MiB a policy call may allocate (default 64)
+---@field time_ms? integer milliseconds a policy call may take (default 200)
+---@field instructions? integer Lua VM instructions a policy call may run (default 1000000)
 
 ---@class shuffle.Config
 ---@field source shuffle.Endpoint
