@@ -90,6 +90,9 @@ type DestinationStatus struct {
 	Applied     []string `json:"applied,omitempty"` // settings applied in this call
 	// WouldApply lists what a dry run would apply.
 	WouldApply []string `json:"would_apply,omitempty"`
+
+	// Wait is why it is not ready ("" when it is).
+	Wait WaitReason `json:"wait,omitempty"`
 }
 
 // ReplicateVaults makes sure every mapped destination vault exists with
@@ -101,8 +104,13 @@ type DestinationStatus struct {
 // saved in the state as a destination vault, so call MapVaults again
 // to see it.
 func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, api VaultWriter, opt ReplicateOptions) (map[string]*DestinationStatus, error) {
+	out, _, err := replicateVaults(ctx, st, plans, api, opt, false)
+	return out, err
+}
+
+func replicateVaults(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, api VaultWriter, opt ReplicateOptions, deferLAG bool) (map[string]*DestinationStatus, *replicator, error) {
 	if opt.SourceAccount == "" || opt.DestinationAccount == "" || opt.Region == "" {
-		return nil, errors.New("replicate vaults: the source account, the destination account and the region are required")
+		return nil, nil, errors.New("replicate vaults: the source account, the destination account and the region are required")
 	}
 	if opt.PollInterval <= 0 {
 		opt.PollInterval = 2 * time.Second
@@ -113,7 +121,7 @@ func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	r := &replicator{st: st, api: api, opt: opt}
+	r := &replicator{st: st, api: api, opt: opt, deferLAG: deferLAG}
 
 	names := slices.Sorted(maps.Keys(plans))
 	out := make(map[string]*DestinationStatus, len(names))
@@ -124,7 +132,7 @@ func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 		s := &DestinationStatus{SourceVault: name, Name: vp.Mapping.Name}
 		out[name] = s
 		if vp.Mapping.Skip {
-			s.Action, s.Reason = ActionSkip, vp.Mapping.Reason
+			s.Action, s.Reason, s.Wait = ActionSkip, vp.Mapping.Reason, WaitNoDestination
 			if s.Reason == "" {
 				s.Reason = "the vault mapping skips this vault"
 			}
@@ -133,7 +141,7 @@ func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 		j := &replJob{vp: vp, s: s, want: wantFor(vp), crid: creatorRequestID(vp.Source.Arn, vp.Mapping.Name)}
 		j.dest, j.readErr = r.read(ctx, vp.Mapping.Name)
 		if err := ctx.Err(); err != nil {
-			return out, err
+			return out, r, err
 		}
 		if j.readErr == nil && j.dest == nil {
 			if p := unmappedKey(vp); p != "" {
@@ -143,19 +151,19 @@ func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 		jobs = append(jobs, j)
 	}
 	if len(problems) > 0 {
-		return nil, &ConfigError{fmt.Errorf("vault replication: %d source vault(s) on customer-managed keys have no destination key; nothing was changed:\n  - %s",
+		return nil, nil, &ConfigError{fmt.Errorf("vault replication: %d source vault(s) on customer-managed keys have no destination key; nothing was changed:\n  - %s",
 			len(problems), strings.Join(problems, "\n  - "))}
 	}
 	for _, j := range jobs {
 		if err := ctx.Err(); err != nil {
-			return out, err
+			return out, r, err
 		}
 		if err := r.replicate(ctx, j); err != nil {
-			return out, err
+			return out, r, err
 		}
 		j.s.Reason = strings.Join(j.notes, "; ")
 	}
-	return out, ctx.Err()
+	return out, r, ctx.Err()
 }
 
 // unmappedKey describes a source vault on a customer-managed key whose
@@ -181,6 +189,10 @@ type replicator struct {
 	st  *state.Store
 	api VaultWriter
 	opt ReplicateOptions
+	// deferLAG leaves an air-gapped vault that is CREATING in deferred
+	// instead of waiting for it (ReplicateVaultsPending).
+	deferLAG bool
+	deferred []*deferredVault
 }
 
 type replJob struct {
@@ -292,7 +304,11 @@ func (r *replicator) replicate(ctx context.Context, j *replJob) error {
 // block records an AWS failure: the vault is not ready, and the reason
 // names the AWS error and what to do.
 func (r *replicator) block(j *replJob, op string, err error) {
-	j.s.Ready, j.s.Action = false, ActionBlocked
+	j.s.Action = ActionBlocked
+	j.s.setWait(WaitAWSError)
+	if strings.HasPrefix(op, "Create") {
+		j.s.setWait(WaitCreateFailed)
+	}
 	msg := op + ": " + err.Error()
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -344,12 +360,14 @@ func (r *replicator) persist(ctx context.Context, j *replJob) error {
 func (r *replicator) create(ctx context.Context, j *replJob) error {
 	vp, s, w := j.vp, j.s, j.want
 	if w.needsCompliance() && !r.confirmed(vp) {
-		s.Ready, s.Action = false, ActionBlocked
+		s.Action = ActionBlocked
+		s.setWait(WaitComplianceLock)
 		j.note("%s", complianceBlockedReason(vp))
 		return nil
 	}
 	if isLAG(w.vaultType) && (w.min == nil || w.max == nil) {
-		s.Ready, s.Action = false, ActionBlocked
+		s.Action = ActionBlocked
+		s.setWait(WaitCreateFailed)
 		j.note("source air-gapped vault %s reports no retention bounds; CreateLogicallyAirGappedBackupVault needs MinRetentionDays and MaxRetentionDays", vp.Source.Name)
 		return nil
 	}
@@ -371,6 +389,7 @@ func (r *replicator) create(ctx context.Context, j *replJob) error {
 			s.WouldApply = append(s.WouldApply, lbl)
 		}
 		if !pol.allowsCopy(r.opt.SourceAccount, arn) {
+			s.setWait(WaitAccessPolicy)
 			j.note("the translated source policy would deny backup:CopyIntoBackupVault to account %s", r.opt.SourceAccount)
 		}
 		return nil
@@ -424,6 +443,10 @@ func (r *replicator) create(ctx context.Context, j *replJob) error {
 	}
 
 	if isLAG(w.vaultType) {
+		if r.deferLAG {
+			r.deferCreating(j, func(ctx context.Context) error { return r.applyCreated(ctx, j, pol, polNotes, arn) })
+			return r.persist(ctx, j)
+		}
 		vs, err := r.waitAvailable(ctx, vp.Mapping.Name)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -433,21 +456,27 @@ func (r *replicator) create(ctx context.Context, j *replJob) error {
 			r.block(j, "DescribeBackupVault", err)
 			return r.persist(ctx, j)
 		case vs == string(types.VaultStateFailed):
-			s.Ready = false
+			s.setWait(WaitCreateFailed)
 			j.note("AWS failed to create the air-gapped vault (state FAILED): delete it and run again")
 			return r.persist(ctx, j)
 		case vs != string(types.VaultStateAvailable):
-			s.Ready = false
+			s.setWait(WaitCreating)
 			j.note("the air-gapped vault is %s after waiting %s; run again, and shuffle finishes its setup once it is AVAILABLE", orUnknown(vs), r.opt.PollTimeout)
 			return r.persist(ctx, j)
 		}
 	}
+	return r.applyCreated(ctx, j, pol, polNotes, arn)
+}
+
+// applyCreated finishes a vault create made: its settings, then its
+// state record.
+func (r *replicator) applyCreated(ctx context.Context, j *replJob, pol *vaultPolicy, polNotes []string, arn string) error {
 	ok := r.applyNew(ctx, j, pol, polNotes, arn)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if !ok {
-		s.Action = ActionBlocked
+		j.s.Action = ActionBlocked
 	}
 	return r.persist(ctx, j)
 }
@@ -488,6 +517,9 @@ func (r *replicator) applyNew(ctx context.Context, j *replJob, pol *vaultPolicy,
 		s.Applied = append(s.Applied, lockLabel(w))
 	}
 	s.Ready = allowed
+	if !allowed {
+		s.setWait(WaitAccessPolicy)
+	}
 	return true
 }
 
@@ -594,6 +626,10 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 	ours := j.dest.crid == j.crid
 	s.Arn = j.dest.v.Arn
 	if isLAG(j.dest.v.VaultType) && j.dest.v.VaultState != string(types.VaultStateAvailable) {
+		if j.dest.v.VaultState == string(types.VaultStateCreating) && !r.opt.DryRun && r.deferLAG {
+			r.deferCreating(j, func(ctx context.Context) error { return r.existing(ctx, j) })
+			return nil
+		}
 		if j.dest.v.VaultState == string(types.VaultStateCreating) && !r.opt.DryRun {
 			st, err := r.waitAvailable(ctx, vp.Mapping.Name)
 			if ctx.Err() != nil {
@@ -606,9 +642,11 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 			j.dest.v.VaultState = st
 		}
 		if j.dest.v.VaultState != string(types.VaultStateAvailable) {
-			s.Ready, s.Action = false, ActionBlocked
+			s.Action = ActionBlocked
+			s.setWait(WaitCreating)
 			j.note("the air-gapped vault is %s; copies can start only once it is AVAILABLE", orUnknown(j.dest.v.VaultState))
 			if j.dest.v.VaultState == string(types.VaultStateFailed) {
+				s.setWait(WaitCreateFailed)
 				j.note("AWS failed to create it: delete it and run again")
 			}
 			return nil
@@ -627,7 +665,8 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 	if w.needsCompliance() && ours && !j.dest.v.Locked {
 		// shuffle created it, and its compliance lock is still missing.
 		if !r.confirmed(vp) {
-			s.Ready, s.Action = false, ActionBlocked
+			s.Action = ActionBlocked
+			s.setWait(WaitComplianceLock)
 			j.note("%s", complianceBlockedReason(vp))
 			return nil
 		}
@@ -650,7 +689,7 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 		steps = append(steps, step{"PutBackupVaultAccessPolicy", label, func() error { return r.putPolicy(ctx, vp.Mapping.Name, merged) }})
 	}
 	if !copyOK {
-		s.Ready = false
+		s.setWait(WaitAccessPolicy)
 		switch {
 		case c.policyUnreadable:
 			j.note("copies would fail with AccessDenied until the access policy of %s allows account %s backup:CopyIntoBackupVault", vp.Mapping.Name, r.opt.SourceAccount)
@@ -721,6 +760,9 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 		s.Applied = append(s.Applied, st.label)
 	}
 	s.Ready = copyOK
+	if !copyOK {
+		s.setWait(WaitAccessPolicy)
+	}
 	switch {
 	case len(steps) > 0:
 		s.Action = ActionReconciled

@@ -162,9 +162,7 @@ func printCopySummary(w io.Writer, s engine.CopySummary) {
 	for _, k := range sortedKeys(s.FailedByReason) {
 		fmt.Fprintf(w, "  failed  %6d  %s\n", s.FailedByReason[k], k)
 	}
-	for _, k := range sortedKeys(s.WaitingByVault) {
-		fmt.Fprintf(w, "  waiting %6d  %s: %s\n", s.WaitingByVault[k], k, s.WaitingReasons[k])
-	}
+	printVaultWaits(w, s)
 	if len(s.APICalls) > 0 {
 		var parts []string
 		for _, k := range sortedKeys(s.APICalls) {

@@ -24,10 +24,10 @@ func newTestenvCmd(e *env) *cobra.Command {
 func newTestenvUpCmd(e *env) *cobra.Command {
 	var (
 		dir, addr, region, faultsFile, idemMemory, lagCreate string
-		rps                                       int
-		seed                                      int64
-		ttl                                       time.Duration
-		speed                                     float64
+		rps                                                  int
+		seed                                                 int64
+		ttl                                                  time.Duration
+		speed                                                float64
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -64,7 +64,7 @@ rewritten into aws/credentials before each expiry. The admin API under
 			}
 			opts := testenv.Options{Region: region, RecoveryPoints: rps, Seed: seed, TokenTTL: ttl, CopySpeed: speed, Dir: dir,
 				IdempotencyMemory: mem, LAGCreateTime: lagTime,
-				Logf:              func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
+				Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
 			if faultsFile != "" {
 				f, err := testenv.LoadFaults(faultsFile)
 				if err != nil {
