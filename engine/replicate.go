@@ -691,6 +691,8 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 	if !copyOK {
 		s.setWait(WaitAccessPolicy)
 		switch {
+		case c.denied != "":
+			j.note("%s", copyDeniedReason(vp.Mapping.Name, c.denied, r.opt.SourceAccount))
 		case c.policyUnreadable:
 			j.note("copies would fail with AccessDenied until the access policy of %s allows account %s backup:CopyIntoBackupVault", vp.Mapping.Name, r.opt.SourceAccount)
 		case c.copyClash:
@@ -847,6 +849,7 @@ type vaultCheck struct {
 	policy           *vaultPolicy     // the destination's policy (empty when it has none)
 	copyAllowed      bool             // the policy allows the source account CopyIntoBackupVault
 	copyClash        bool             // a statement with CopyStatementSid exists but does not allow it
+	denied           string           // the statement that explicitly denies it ("" when none)
 	policyAbsent     bool             // the destination has no access policy at all
 	policyUnreadable bool             // the destination's access policy does not parse
 	missing          []map[string]any // statements to add: the copy statement, translated source statements
@@ -897,6 +900,7 @@ func checkVault(vp *VaultPlan, w want, d *state.Vault) vaultCheck {
 	c.policy = pol
 	c.policyAbsent = len(pol.stmts) == 0
 	c.copyAllowed = pol.allowsCopy(srcAcct, d.Arn)
+	c.denied = pol.deniesCopy(srcAcct, d.Arn)
 	have := map[string]bool{}
 	sids := map[string]string{}
 	for _, st := range pol.stmts {

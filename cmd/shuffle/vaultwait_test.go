@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
 
@@ -118,5 +123,85 @@ func TestRunCopiesOtherVaultsWhileAirGappedVaultIsCreating(t *testing.T) {
 	}
 	if !strings.Contains(r.errs, "ready   "+lag) {
 		t.Errorf("closing lines do not say %s became ready during the run:\n%s", lag, r.errs)
+	}
+}
+
+// A destination vault whose access policy explicitly denies the source
+// account copies: check rates it blocking (exit 3), plan names it
+// blocked, and a run (past the check) holds back only its RPs, counted
+// as blocked per vault with the typed reason in the closing lines and
+// the run report.
+func TestVaultDenyingCopiesIsBlocked(t *testing.T) {
+	const vault = "prod-rds-monthly" // exists in the destination, mapped to itself
+	env, _ := workspace(t, 400)
+	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
+	deny := `{"Version":"2012-10-17","Statement":[` +
+		`{"Sid":"AllowCopy","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"backup:CopyIntoBackupVault","Resource":"*"},` +
+		`{"Sid":"NoCopiesHere","Effect":"Deny","Principal":{"AWS":"111111111111"},"Action":"backup:CopyIntoBackupVault","Resource":"*"}]}`
+	if _, err := dst.PutBackupVaultAccessPolicy(context.Background(), &backup.PutBackupVaultAccessPolicyInput{
+		BackupVaultName: aws.String(vault), Policy: aws.String(deny)}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errs := shuffle(t, "check", "examples/migrate.lua", "--skip-encryption", "--skip-compliance")
+	if code != exitBlocking {
+		t.Errorf("check exited %d, want %d (blocking)\n%s%s", code, exitBlocking, out, errs)
+	}
+	if !regexp.MustCompile(`(?s)\[blocking\] destination: destination vault ` + vault + `: .*NoCopiesHere`).MatchString(out) {
+		t.Errorf("check does not rate the Deny of %s blocking:\n%s", vault, out)
+	}
+
+	stateDir := filepath.Join(t.TempDir(), "state")
+	plan := planJSON(t, "--state", stateDir)
+	for _, v := range plan.Vaults {
+		if v.Name == vault && !strings.Contains(strings.Join(v.Destination.Blocking, "\n"), "NoCopiesHere") {
+			t.Errorf("plan does not block %s on its Deny: %v", vault, v.Destination.Blocking)
+		}
+	}
+
+	script := fastCopyScript(t, "fast.lua")
+	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--skip-check")
+	if code != 0 {
+		t.Fatalf("run exited %d\n%s%s", code, out, errs)
+	}
+	var want int64
+	for k := range includedSet(t, stateDir) {
+		if strings.HasPrefix(k, vault+"|") {
+			want++
+		}
+	}
+	if want == 0 {
+		t.Fatalf("no included RP in %s: the test proves nothing", vault)
+	}
+	if n := jobsByDestination(t, backup.NewFromConfig(env.Config(t, testenv.ProfileSource)))[vault]; n != 0 {
+		t.Errorf("%d copy jobs into %s, whose policy denies copies", n, vault)
+	}
+	line := regexp.MustCompile(`(?m)^  blocked +(\d+)  ` + vault + ` \(access-policy\): .*NoCopiesHere`).FindStringSubmatch(errs)
+	if line == nil || line[1] != strconv.FormatInt(want, 10) {
+		t.Errorf("closing lines do not count %d RPs of %s blocked by its access policy:\n%s", want, vault, errs)
+	}
+	m := regexp.MustCompile(`run reports: (\S+\.json), `).FindStringSubmatch(errs)
+	if m == nil {
+		t.Fatalf("no run report named:\n%s", errs)
+	}
+	b, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep engine.RunReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range rep.Waiting {
+		if w.Vault == vault {
+			found = true
+			if w.RecoveryPoints != want || w.Wait != engine.WaitAccessPolicy || !w.Blocked {
+				t.Errorf("run report: %s waiting %+v, want %d RPs blocked by access-policy", vault, w, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("run report does not list %s as waiting: %+v", vault, rep.Waiting)
 	}
 }
