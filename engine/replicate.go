@@ -97,10 +97,10 @@ type DestinationStatus struct {
 
 // ReplicateVaults makes sure every mapped destination vault exists with
 // its source's settings (docs/vault-replication.md). It reads every
-// destination vault and validates the key mapping first: a problem
-// there is a *ConfigError and nothing is written. After that a failure
-// of one vault is recorded in its status and the others go on; the
-// error is then nil unless ctx ends. Every vault created or changed is
+// destination vault first. A failure of one vault (an AWS error, a
+// customer-managed source key with no destination key, an unconfirmed
+// compliance lock) is recorded in its status and the others go on; the
+// error is nil unless ctx ends. Every vault created or changed is
 // saved in the state as a destination vault, so call MapVaults again
 // to see it.
 func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, api VaultWriter, opt ReplicateOptions) (map[string]*DestinationStatus, error) {
@@ -126,7 +126,6 @@ func replicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 	names := slices.Sorted(maps.Keys(plans))
 	out := make(map[string]*DestinationStatus, len(names))
 	var jobs []*replJob
-	var problems []string
 	for _, name := range names {
 		vp := plans[name]
 		s := &DestinationStatus{SourceVault: name, Name: vp.Mapping.Name}
@@ -144,15 +143,9 @@ func replicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 			return out, r, err
 		}
 		if j.readErr == nil && j.dest == nil {
-			if p := unmappedKey(vp); p != "" {
-				problems = append(problems, p)
-			}
+			j.keyProblem = unmappedKey(vp)
 		}
 		jobs = append(jobs, j)
-	}
-	if len(problems) > 0 {
-		return nil, nil, &ConfigError{fmt.Errorf("vault replication: %d source vault(s) on customer-managed keys have no destination key; nothing was changed:\n  - %s",
-			len(problems), strings.Join(problems, "\n  - "))}
 	}
 	for _, j := range jobs {
 		if err := ctx.Err(); err != nil {
@@ -202,8 +195,11 @@ type replJob struct {
 	crid    string
 	dest    *liveVault // nil: the destination vault does not exist
 	readErr error
-	notes   []string // joined into s.Reason
-	wrote   bool     // something was written for this vault
+	// keyProblem: the vault to create has no destination key for its
+	// source's customer-managed key (unmappedKey).
+	keyProblem string
+	notes      []string // joined into s.Reason
+	wrote      bool     // something was written for this vault
 }
 
 func (j *replJob) note(format string, args ...any) {
@@ -294,6 +290,13 @@ func (r *replicator) replicate(ctx context.Context, j *replJob) error {
 	if j.readErr != nil {
 		r.block(j, "DescribeBackupVault", j.readErr)
 		return ctx.Err()
+	}
+	if j.dest == nil && j.keyProblem != "" {
+		// Only this vault waits for the key mapping; the others go on.
+		j.s.Action = ActionBlocked
+		j.s.setWait(WaitEncryptionKey)
+		j.note("%s; nothing was created for it", j.keyProblem)
+		return nil
 	}
 	if j.dest == nil {
 		return r.create(ctx, j)
