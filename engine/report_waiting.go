@@ -1,6 +1,10 @@
 package engine
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
 
 // WaitingVault is one source vault whose recovery points wait for their
 // destination vault at the end of a run, in the run report.
@@ -28,5 +32,14 @@ func waitingVaults(sum CopySummary) []WaitingVault {
 		}
 		return out[i].Vault < out[j].Vault
 	})
+	return out
+}
+
+// RunWaiting is waitingVaults for the run record (status shows it).
+func RunWaiting(sum CopySummary) []state.RunWaiting {
+	var out []state.RunWaiting
+	for _, w := range waitingVaults(sum) {
+		out = append(out, state.RunWaiting{Vault: w.Vault, RecoveryPoints: w.RecoveryPoints, Wait: string(w.Wait), Blocked: w.Blocked, Reason: w.Reason})
+	}
 	return out
 }

@@ -126,6 +126,9 @@ exits at once. Copy jobs already started keep running in AWS.`,
 				if d := s.Guard.PausedFor(); d > 0 {
 					r.Counts = map[string]int64{"paused_ns": int64(d)}
 				}
+				if s.Copied {
+					r.Waiting = engine.RunWaiting(s.CopySummary)
+				}
 				_ = s.Store.PutRun(r)
 			}
 			if err != nil {

@@ -180,6 +180,13 @@ func TestVaultDenyingCopiesIsBlocked(t *testing.T) {
 	if line == nil || line[1] != strconv.FormatInt(want, 10) {
 		t.Errorf("closing lines do not count %d RPs of %s blocked by its access policy:\n%s", want, vault, errs)
 	}
+	code, stOut, stErrs := shuffle(t, "status", "--state", stateDir)
+	if code != 0 {
+		t.Fatalf("status exited %d: %s", code, stErrs)
+	}
+	if st := regexp.MustCompile(`(?m)^  blocked +(\d+)  ` + vault + ` \(access-policy\): `).FindStringSubmatch(stOut); st == nil || st[1] != strconv.FormatInt(want, 10) {
+		t.Errorf("status does not count the %d RPs of %s blocked by its access policy:\n%s", want, vault, stOut)
+	}
 	m := regexp.MustCompile(`run reports: (\S+\.json), `).FindStringSubmatch(errs)
 	if m == nil {
 		t.Fatalf("no run report named:\n%s", errs)
