@@ -43,3 +43,15 @@ func RunWaiting(sum CopySummary) []state.RunWaiting {
 	}
 	return out
 }
+
+// WaitingCreating counts the RPs waiting for a vault AWS is still
+// creating: work a later run does by itself, unlike blocked RPs.
+func (s CopySummary) WaitingCreating() int64 {
+	var n int64
+	for v, c := range s.WaitingByVault {
+		if s.WaitingWhy[v] == WaitCreating {
+			n += c
+		}
+	}
+	return n
+}

@@ -245,6 +245,14 @@ func (s *Session) runCopier(ctx context.Context, c *Copier) (CopySummary, error)
 	c.VaultUpdates = s.pendingVaults.Watch(wctx, WatchOptions{Interval: min(2*time.Second, maxIv), MaxInterval: maxIv, Deadline: c.Opts.Deadline})
 	sum, err := c.Run(ctx)
 	cancel()
+	for _, name := range s.pendingVaults.Names() {
+		if _, ok := c.settled[name]; !ok && sum.WaitingByVault[name] > 0 {
+			// The copy step ended first (the change window, an
+			// interrupt): the RPs wait for the next run.
+			sum.WaitingReasons[name] = fmt.Sprintf("the air-gapped vault %s was still CREATING when the copy step ended; the next run copies into it once it is AVAILABLE",
+				s.pendingVaults.byVault[name].j.vp.Mapping.Name)
+		}
+	}
 	for name, u := range c.settled {
 		s.targets[name] = u.Target
 		st := u.Status

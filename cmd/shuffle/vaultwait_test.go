@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -210,5 +211,36 @@ func TestVaultDenyingCopiesIsBlocked(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("run report does not list %s as waiting: %+v", vault, rep.Waiting)
+	}
+}
+
+// A change window that ends while an air-gapped vault is still CREATING:
+// the other vaults' copies are done, the run exits 10 (work left), and
+// the vault's RPs are counted as waiting for it (creating), not blocked.
+func TestWindowEndsWhileAirGappedVaultIsCreating(t *testing.T) {
+	const lag = "legal-hold-airgapped"
+	workspaceWith(t, testenv.Options{RecoveryPoints: 200, CopySpeed: 1e6, LAGCreateTime: testenv.LAGCreateHold})
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := writeScript(t, "fast.lua", "shuffle.copy({ max_in_flight = 100 })",
+		"shuffle.copy({ max_in_flight = 100, poll_min = 0.01, poll_max = 0.2, retry_base = 0.05 })")
+	code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--window", "8s")
+	if code != exitWindow {
+		t.Fatalf("run exited %d, want %d (window ended with work left)\n%s%s", code, exitWindow, out, errs)
+	}
+	var want int
+	for k := range includedSet(t, stateDir) {
+		if strings.HasPrefix(k, lag+"|") {
+			want++
+		}
+	}
+	line := regexp.MustCompile(`(?m)^  waiting +(\d+)  ` + lag + ` \(creating\): .*still CREATING when the copy step ended`).FindStringSubmatch(errs)
+	if want == 0 || line == nil || line[1] != strconv.Itoa(want) {
+		t.Errorf("closing lines do not count the %d RPs of %s waiting for it to be created:\n%s", want, lag, errs)
+	}
+	if !strings.Contains(errs, fmt.Sprintf("%d waiting for a vault AWS is still creating", want)) {
+		t.Errorf("the window error does not count the RPs waiting for %s:\n%s", lag, errs)
+	}
+	if !regexp.MustCompile(`(?m)^copy: [1-9]\d* started`).MatchString(errs) {
+		t.Errorf("no copy started into the other vaults:\n%s", errs)
 	}
 }
