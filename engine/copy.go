@@ -1455,7 +1455,8 @@ func (c *Copier) requeue(keys []state.CopyKey) (int, error) {
 		}
 		t, ok := c.Targets[rp.Vault]
 		if !ok || !t.Ready {
-			c.countWaiting(rp.Vault, 1) // the next run starts it once its vault is ready
+			c.countWaiting(rp.Vault, 1) // started once its vault is ready
+			c.hold(rp, rec)
 			continue
 		}
 		v := c.s.byName[rp.Vault]
