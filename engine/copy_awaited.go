@@ -149,6 +149,19 @@ func (c *Copier) releaseVault(vault string, t CopyTarget, now time.Time) int {
 		delete(c.sum.WaitingReasons, vault)
 		delete(c.sum.WaitingWhy, vault)
 	}
-	c.publishTotal(c.chains)
+	var bytes int64
+	for _, h := range held {
+		bytes += h.rp.Size
+	}
+	c.Progress.addCopyTotal(int64(len(held)), bytes)
 	return len(held)
+}
+
+// addCopyTotal grows the copy total by RPs that joined the schedule
+// during the run.
+func (p *Progress) addCopyTotal(n, bytes int64) {
+	p.mu.Lock()
+	p.total += n
+	p.bytesTotal += bytes
+	p.mu.Unlock()
 }

@@ -55,7 +55,7 @@ func TestRunCopiesOtherVaultsWhileAirGappedVaultIsCreating(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		code, out, errs := shuffle(t, "run", script, "--state", stateDir)
+		code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--progress-interval", "50ms")
 		done <- result{code, out, errs}
 	}()
 
@@ -121,6 +121,21 @@ func TestRunCopiesOtherVaultsWhileAirGappedVaultIsCreating(t *testing.T) {
 	checkJobs(t, env, included)
 	if !strings.Contains(r.out, "0 queued, 0 waiting for their vault") {
 		t.Errorf("run output does not say nothing is left waiting:\n%s", r.out)
+	}
+	// The progress total grows by the vault's RPs when it joins the run,
+	// never past the included set.
+	lines := regexp.MustCompile(`progress: copy (\d+)/(\d+) `).FindAllStringSubmatch(r.errs, -1)
+	if len(lines) == 0 {
+		t.Errorf("no progress line:\n%s", r.errs)
+	}
+	for _, l := range lines {
+		if n, _ := strconv.Atoi(l[2]); n > len(included) {
+			t.Errorf("progress total %s exceeds the %d included RPs: %s", l[2], len(included), l[0])
+			break
+		}
+	}
+	if len(lines) > 0 && lines[len(lines)-1][2] != strconv.Itoa(len(included)) {
+		t.Errorf("last progress line %q, want a total of %d", lines[len(lines)-1][0], len(included))
 	}
 	if !strings.Contains(r.errs, "ready   "+lag) {
 		t.Errorf("closing lines do not say %s became ready during the run:\n%s", lag, r.errs)
