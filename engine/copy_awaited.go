@@ -68,13 +68,15 @@ func (c *Copier) hold(rp *state.RP, rec *state.CopyRecord) {
 func (c *Copier) vaultUpdate(u VaultUpdate, ok bool, now time.Time) {
 	if !ok {
 		c.VaultUpdates = nil
-		clear(c.held)
+		for v := range c.held {
+			c.dropHeld(v)
+		}
 		return
 	}
 	c.settled[u.Vault] = u
 	log := c.logger()
 	if !u.Target.Ready {
-		delete(c.held, u.Vault)
+		c.dropHeld(u.Vault)
 		if n := c.sum.WaitingByVault[u.Vault]; n > 0 {
 			c.sum.WaitingReasons[u.Vault], c.sum.WaitingWhy[u.Vault] = u.Target.Reason, u.Target.Wait
 		}
@@ -149,16 +151,34 @@ func (c *Copier) releaseVault(vault string, t CopyTarget, now time.Time) int {
 		delete(c.sum.WaitingReasons, vault)
 		delete(c.sum.WaitingWhy, vault)
 	}
-	var bytes int64
-	for _, h := range held {
-		bytes += h.rp.Size
-	}
-	c.Progress.addCopyTotal(int64(len(held)), bytes)
 	return len(held)
 }
 
-// addCopyTotal grows the copy total by RPs that joined the schedule
-// during the run.
+// heldTotal counts the held RPs and their bytes: they are in the copy
+// total from the start, as the run means to copy them.
+func (c *Copier) heldTotal() (n, bytes int64) {
+	for _, hs := range c.held {
+		n += int64(len(hs))
+		for _, h := range hs {
+			bytes += h.rp.Size
+		}
+	}
+	return n, bytes
+}
+
+// dropHeld lets go of a vault's held RPs (it will not be ready in this
+// run): they leave the copy total and stay counted as waiting.
+func (c *Copier) dropHeld(vault string) {
+	var bytes int64
+	for _, h := range c.held[vault] {
+		bytes += h.rp.Size
+	}
+	c.Progress.addCopyTotal(-int64(len(c.held[vault])), -bytes)
+	delete(c.held, vault)
+}
+
+// addCopyTotal changes the copy total by RPs that left (or joined) the
+// run's schedule.
 func (p *Progress) addCopyTotal(n, bytes int64) {
 	p.mu.Lock()
 	p.total += n
