@@ -88,6 +88,10 @@ type CopyTarget struct {
 	Arn    string // destination vault ARN
 	Ready  bool   // copies may start
 	Reason string // why not, when not ready
+	Wait   WaitReason
+	// Awaited: not ready yet, and watched (Copier.VaultUpdates) so its
+	// RPs can start in this run once it is.
+	Awaited bool
 }
 
 // Tag states of a completed copy.
@@ -126,6 +130,12 @@ type CopySummary struct {
 	Elapsed        time.Duration     `json:"elapsed_ns"`
 	PeakInFlight   int               `json:"peak_in_flight"`
 	Stopped        string            `json:"stopped,omitempty"` // why the run returned early: deadline, interrupted
+
+	// WaitingWhy is the typed reason of each vault in WaitingByVault.
+	WaitingWhy map[string]WaitReason `json:"waiting_why"`
+	// VaultsReady are vaults that became ready during this run, with
+	// how long after the copy step started.
+	VaultsReady map[string]time.Duration `json:"vaults_ready,omitempty"`
 }
 
 // Copier runs the copy queue: it starts copy jobs within the quotas,
@@ -150,6 +160,9 @@ type Copier struct {
 	Progress   *Progress
 	Counts     *APICounts
 	Log        *slog.Logger // nil: no log
+	// VaultUpdates brings the awaited vaults' readiness
+	// (PendingVaults.Watch); nil when none is awaited.
+	VaultUpdates <-chan VaultUpdate
 
 	api        *pacedJobs
 	s          sched
@@ -175,6 +188,10 @@ type Copier struct {
 	// it runs (EnableRequeue); loopDone is closed when Run returns.
 	requeueCh chan requeueReq
 	loopDone  chan struct{}
+	// held are the RPs of awaited vaults, by source vault, until the
+	// vault settles; settled is how each awaited vault settled.
+	held    map[string][]heldRP
+	settled map[string]VaultUpdate
 }
 
 type requeueReq struct {
@@ -241,6 +258,8 @@ func (c *Copier) init() {
 	c.inflight = map[string]*copyItem{}
 	c.dirty = map[*state.CopyRecord]bool{}
 	c.sum.FailedByReason, c.sum.WaitingByVault, c.sum.WaitingReasons = map[string]int64{}, map[string]int64{}, map[string]string{}
+	c.sum.WaitingWhy = map[string]WaitReason{}
+	c.held, c.settled = map[string][]heldRP{}, map[string]VaultUpdate{}
 }
 
 // Run copies until nothing is left that can start (and, unless NoWait,
@@ -377,13 +396,8 @@ func (c *Copier) loadRPs(ctx context.Context, open map[string]*state.CopyRecord)
 		t, ok := c.Targets[rp.Vault]
 		if !ok || !t.Ready {
 			if rec == nil || rec.State == state.CopyRetry {
-				reason := "no destination for this vault"
-				if ok {
-					reason = t.Reason
-				}
-				c.sum.Waiting++
-				c.sum.WaitingByVault[rp.Vault]++
-				c.sum.WaitingReasons[rp.Vault] = reason
+				c.countWaiting(rp.Vault, 1)
+				c.hold(rp, rec)
 				return nil
 			}
 			// A job already in AWS is tracked whatever the vault's state.
@@ -398,16 +412,7 @@ func (c *Copier) loadRPs(ctx context.Context, open map[string]*state.CopyRecord)
 			c.s.byName[rp.Vault] = v
 			c.s.vaults = append(c.s.vaults, v)
 		}
-		it := &copyItem{
-			vault: rp.Vault, arn: rp.Arn, created: rp.CreationDate.UnixNano(), size: rp.Size, typ: rp.ResourceType,
-			deleteAft: -1, coldAft: -1, est: estimate(rp.ResourceType, rp.Size), dest: v, rec: rec,
-		}
-		if rp.DeleteAfterDays != nil {
-			it.deleteAft = *rp.DeleteAfterDays
-		}
-		if rp.ColdAfterDays != nil {
-			it.coldAft = *rp.ColdAfterDays
-		}
+		it := newCopyItem(rp, rec, v)
 		ch := chains[rp.ResourceArn]
 		if ch == nil {
 			ch = &chain{resource: rp.ResourceArn, heapIdx: -1, waitIdx: -1}
@@ -722,12 +727,12 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 			!now.Before(c.Opts.Deadline.Add(c.Opts.Grace))):
 			c.sum.Stopped = stopped
 			return c.fatal
-		case stopped == "" && idle && len(c.inflight) == 0 && c.s.readyCount() == 0 && c.s.waiting.Len() == 0:
+		case stopped == "" && idle && len(c.inflight) == 0 && c.s.readyCount() == 0 && c.s.waiting.Len() == 0 && len(c.held) == 0:
 			if len(c.cutoff) > 0 {
 				c.sum.Stopped = "deadline" // nothing left fits in the window
 			}
 			return nil
-		case stopped == "" && idle && c.Opts.NoWait && c.s.readyCount() == 0 && c.s.waiting.Len() == 0:
+		case stopped == "" && idle && c.Opts.NoWait && c.s.readyCount() == 0 && c.s.waiting.Len() == 0 && len(c.held) == 0:
 			return nil
 		}
 
@@ -844,6 +849,8 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 				return err
 			}
 			nextPoll = r.at.Add(c.pollInterval())
+		case u, ok := <-c.VaultUpdates:
+			c.vaultUpdate(u, ok, c.Now())
 		case r := <-tagOut:
 			tagPending--
 			c.tagged(r)
@@ -1281,13 +1288,7 @@ func (c *Copier) previewCount(ctx context.Context, start time.Time) error {
 	var n, bytes int64
 	add := func(vault string, count, size int64) {
 		if t, ok := c.Targets[vault]; !ok || !t.Ready {
-			reason := "no destination for this vault"
-			if ok {
-				reason = t.Reason
-			}
-			c.sum.Waiting += count
-			c.sum.WaitingByVault[vault] += count
-			c.sum.WaitingReasons[vault] = reason
+			c.countWaiting(vault, count)
 			return
 		}
 		n += count
@@ -1454,8 +1455,8 @@ func (c *Copier) requeue(keys []state.CopyKey) (int, error) {
 		}
 		t, ok := c.Targets[rp.Vault]
 		if !ok || !t.Ready {
-			c.sum.Waiting++ // the next run starts it once its vault is ready
-			c.sum.WaitingByVault[rp.Vault]++
+			c.countWaiting(rp.Vault, 1) // started once its vault is ready
+			c.hold(rp, rec)
 			continue
 		}
 		v := c.s.byName[rp.Vault]

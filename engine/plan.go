@@ -368,7 +368,9 @@ func destinationPlan(vp *VaultPlan) DestinationPlan {
 		dp.Drift, dp.Notes = c.drift, c.notes
 		if !c.copyAllowed {
 			dp.AccessPolicyMissing = true
-			if !vp.Mapping.Reconcile || c.copyClash || c.policyUnreadable {
+			if c.denied != "" {
+				dp.Blocking = append(dp.Blocking, copyDeniedReason(vp.Dest.Name, c.denied, arnAccount(src.Arn)))
+			} else if !vp.Mapping.Reconcile || c.copyClash || c.policyUnreadable {
 				dp.Blocking = append(dp.Blocking, fmt.Sprintf("the access policy of %s does not allow account %s backup:CopyIntoBackupVault, so copies would fail with AccessDenied: set reconcile = true for this vault in policies/vaults.lua, or add the statement %s",
 					vp.Dest.Name, arnAccount(src.Arn), copyStatementJSON(arnAccount(src.Arn), arnPartition(src.Arn))))
 			}

@@ -571,9 +571,20 @@ func checkVaultPolicies(ctx context.Context, cfg luabind.ScriptConfig, bc *backu
 			if err == nil && vp.allowsCopy(cfg.Source.Account, arn) {
 				continue
 			}
+			if err == nil {
+				if stmt := vp.deniesCopy(cfg.Source.Account, arn); stmt != "" {
+					// No replication setting can fix it: run holds the
+					// vault's RPs back as blocked, so check blocks too.
+					add(Finding{Blocking, SideDestination, "vault-policy", "backup:CopyIntoBackupVault",
+						"destination vault " + name + ": " + copyDeniedReason(name, stmt, cfg.Source.Account),
+						"copies into this vault fail with AccessDenied whatever shuffle does; its recovery points are counted as blocked",
+						"remove or narrow statement " + stmt + " of the vault's access policy"})
+					continue
+				}
+			}
 			add(Finding{Warning, SideDestination, "vault-policy", "backup:CopyIntoBackupVault",
 				fmt.Sprintf("destination vault %s: the access policy does not allow account %s backup:CopyIntoBackupVault", name, cfg.Source.Account),
-				"copies into this vault fail with AccessDenied unless replication adds the statement (reconcile = true for the vault)",
+				"copies into this vault fail with AccessDenied unless replication adds the statement (reconcile = true for the vault); until then run counts its recovery points as blocked",
 				"add the statement printed by `shuffle iam-policy` (vault access policy) to the vault's access policy"})
 		}
 	}

@@ -160,9 +160,10 @@ func (p *Progress) Copy() CopySnapshot {
 	return s
 }
 
-// publishTotal sets the copy total from the schedule load built.
+// publishTotal sets the copy total from the schedule load built, and
+// the RPs held for an awaited vault (copy_awaited.go).
 func (c *Copier) publishTotal(chains map[string]*chain) {
-	var n, bytes int64
+	n, bytes := c.heldTotal()
 	for _, ch := range chains {
 		n += int64(len(ch.items))
 		for _, it := range ch.items {

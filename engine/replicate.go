@@ -90,19 +90,27 @@ type DestinationStatus struct {
 	Applied     []string `json:"applied,omitempty"` // settings applied in this call
 	// WouldApply lists what a dry run would apply.
 	WouldApply []string `json:"would_apply,omitempty"`
+
+	// Wait is why it is not ready ("" when it is).
+	Wait WaitReason `json:"wait,omitempty"`
 }
 
 // ReplicateVaults makes sure every mapped destination vault exists with
 // its source's settings (docs/vault-replication.md). It reads every
-// destination vault and validates the key mapping first: a problem
-// there is a *ConfigError and nothing is written. After that a failure
-// of one vault is recorded in its status and the others go on; the
-// error is then nil unless ctx ends. Every vault created or changed is
+// destination vault first. A failure of one vault (an AWS error, a
+// customer-managed source key with no destination key, an unconfirmed
+// compliance lock) is recorded in its status and the others go on; the
+// error is nil unless ctx ends. Every vault created or changed is
 // saved in the state as a destination vault, so call MapVaults again
 // to see it.
 func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, api VaultWriter, opt ReplicateOptions) (map[string]*DestinationStatus, error) {
+	out, _, err := replicateVaults(ctx, st, plans, api, opt, false)
+	return out, err
+}
+
+func replicateVaults(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, api VaultWriter, opt ReplicateOptions, deferLAG bool) (map[string]*DestinationStatus, *replicator, error) {
 	if opt.SourceAccount == "" || opt.DestinationAccount == "" || opt.Region == "" {
-		return nil, errors.New("replicate vaults: the source account, the destination account and the region are required")
+		return nil, nil, errors.New("replicate vaults: the source account, the destination account and the region are required")
 	}
 	if opt.PollInterval <= 0 {
 		opt.PollInterval = 2 * time.Second
@@ -113,18 +121,17 @@ func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	r := &replicator{st: st, api: api, opt: opt}
+	r := &replicator{st: st, api: api, opt: opt, deferLAG: deferLAG}
 
 	names := slices.Sorted(maps.Keys(plans))
 	out := make(map[string]*DestinationStatus, len(names))
 	var jobs []*replJob
-	var problems []string
 	for _, name := range names {
 		vp := plans[name]
 		s := &DestinationStatus{SourceVault: name, Name: vp.Mapping.Name}
 		out[name] = s
 		if vp.Mapping.Skip {
-			s.Action, s.Reason = ActionSkip, vp.Mapping.Reason
+			s.Action, s.Reason, s.Wait = ActionSkip, vp.Mapping.Reason, WaitNoDestination
 			if s.Reason == "" {
 				s.Reason = "the vault mapping skips this vault"
 			}
@@ -133,29 +140,23 @@ func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 		j := &replJob{vp: vp, s: s, want: wantFor(vp), crid: creatorRequestID(vp.Source.Arn, vp.Mapping.Name)}
 		j.dest, j.readErr = r.read(ctx, vp.Mapping.Name)
 		if err := ctx.Err(); err != nil {
-			return out, err
+			return out, r, err
 		}
 		if j.readErr == nil && j.dest == nil {
-			if p := unmappedKey(vp); p != "" {
-				problems = append(problems, p)
-			}
+			j.keyProblem = unmappedKey(vp)
 		}
 		jobs = append(jobs, j)
 	}
-	if len(problems) > 0 {
-		return nil, &ConfigError{fmt.Errorf("vault replication: %d source vault(s) on customer-managed keys have no destination key; nothing was changed:\n  - %s",
-			len(problems), strings.Join(problems, "\n  - "))}
-	}
 	for _, j := range jobs {
 		if err := ctx.Err(); err != nil {
-			return out, err
+			return out, r, err
 		}
 		if err := r.replicate(ctx, j); err != nil {
-			return out, err
+			return out, r, err
 		}
 		j.s.Reason = strings.Join(j.notes, "; ")
 	}
-	return out, ctx.Err()
+	return out, r, ctx.Err()
 }
 
 // unmappedKey describes a source vault on a customer-managed key whose
@@ -181,6 +182,10 @@ type replicator struct {
 	st  *state.Store
 	api VaultWriter
 	opt ReplicateOptions
+	// deferLAG leaves an air-gapped vault that is CREATING in deferred
+	// instead of waiting for it (ReplicateVaultsPending).
+	deferLAG bool
+	deferred []*deferredVault
 }
 
 type replJob struct {
@@ -190,8 +195,11 @@ type replJob struct {
 	crid    string
 	dest    *liveVault // nil: the destination vault does not exist
 	readErr error
-	notes   []string // joined into s.Reason
-	wrote   bool     // something was written for this vault
+	// keyProblem: the vault to create has no destination key for its
+	// source's customer-managed key (unmappedKey).
+	keyProblem string
+	notes      []string // joined into s.Reason
+	wrote      bool     // something was written for this vault
 }
 
 func (j *replJob) note(format string, args ...any) {
@@ -283,6 +291,13 @@ func (r *replicator) replicate(ctx context.Context, j *replJob) error {
 		r.block(j, "DescribeBackupVault", j.readErr)
 		return ctx.Err()
 	}
+	if j.dest == nil && j.keyProblem != "" {
+		// Only this vault waits for the key mapping; the others go on.
+		j.s.Action = ActionBlocked
+		j.s.setWait(WaitEncryptionKey)
+		j.note("%s; nothing was created for it", j.keyProblem)
+		return nil
+	}
 	if j.dest == nil {
 		return r.create(ctx, j)
 	}
@@ -292,7 +307,11 @@ func (r *replicator) replicate(ctx context.Context, j *replJob) error {
 // block records an AWS failure: the vault is not ready, and the reason
 // names the AWS error and what to do.
 func (r *replicator) block(j *replJob, op string, err error) {
-	j.s.Ready, j.s.Action = false, ActionBlocked
+	j.s.Action = ActionBlocked
+	j.s.setWait(WaitAWSError)
+	if strings.HasPrefix(op, "Create") {
+		j.s.setWait(WaitCreateFailed)
+	}
 	msg := op + ": " + err.Error()
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -344,12 +363,14 @@ func (r *replicator) persist(ctx context.Context, j *replJob) error {
 func (r *replicator) create(ctx context.Context, j *replJob) error {
 	vp, s, w := j.vp, j.s, j.want
 	if w.needsCompliance() && !r.confirmed(vp) {
-		s.Ready, s.Action = false, ActionBlocked
+		s.Action = ActionBlocked
+		s.setWait(WaitComplianceLock)
 		j.note("%s", complianceBlockedReason(vp))
 		return nil
 	}
 	if isLAG(w.vaultType) && (w.min == nil || w.max == nil) {
-		s.Ready, s.Action = false, ActionBlocked
+		s.Action = ActionBlocked
+		s.setWait(WaitCreateFailed)
 		j.note("source air-gapped vault %s reports no retention bounds; CreateLogicallyAirGappedBackupVault needs MinRetentionDays and MaxRetentionDays", vp.Source.Name)
 		return nil
 	}
@@ -371,6 +392,7 @@ func (r *replicator) create(ctx context.Context, j *replJob) error {
 			s.WouldApply = append(s.WouldApply, lbl)
 		}
 		if !pol.allowsCopy(r.opt.SourceAccount, arn) {
+			s.setWait(WaitAccessPolicy)
 			j.note("the translated source policy would deny backup:CopyIntoBackupVault to account %s", r.opt.SourceAccount)
 		}
 		return nil
@@ -424,6 +446,10 @@ func (r *replicator) create(ctx context.Context, j *replJob) error {
 	}
 
 	if isLAG(w.vaultType) {
+		if r.deferLAG {
+			r.deferCreating(j, func(ctx context.Context) error { return r.applyCreated(ctx, j, pol, polNotes, arn) })
+			return r.persist(ctx, j)
+		}
 		vs, err := r.waitAvailable(ctx, vp.Mapping.Name)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -433,21 +459,27 @@ func (r *replicator) create(ctx context.Context, j *replJob) error {
 			r.block(j, "DescribeBackupVault", err)
 			return r.persist(ctx, j)
 		case vs == string(types.VaultStateFailed):
-			s.Ready = false
+			s.setWait(WaitCreateFailed)
 			j.note("AWS failed to create the air-gapped vault (state FAILED): delete it and run again")
 			return r.persist(ctx, j)
 		case vs != string(types.VaultStateAvailable):
-			s.Ready = false
+			s.setWait(WaitCreating)
 			j.note("the air-gapped vault is %s after waiting %s; run again, and shuffle finishes its setup once it is AVAILABLE", orUnknown(vs), r.opt.PollTimeout)
 			return r.persist(ctx, j)
 		}
 	}
+	return r.applyCreated(ctx, j, pol, polNotes, arn)
+}
+
+// applyCreated finishes a vault create made: its settings, then its
+// state record.
+func (r *replicator) applyCreated(ctx context.Context, j *replJob, pol *vaultPolicy, polNotes []string, arn string) error {
 	ok := r.applyNew(ctx, j, pol, polNotes, arn)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if !ok {
-		s.Action = ActionBlocked
+		j.s.Action = ActionBlocked
 	}
 	return r.persist(ctx, j)
 }
@@ -488,6 +520,9 @@ func (r *replicator) applyNew(ctx context.Context, j *replJob, pol *vaultPolicy,
 		s.Applied = append(s.Applied, lockLabel(w))
 	}
 	s.Ready = allowed
+	if !allowed {
+		s.setWait(WaitAccessPolicy)
+	}
 	return true
 }
 
@@ -594,6 +629,10 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 	ours := j.dest.crid == j.crid
 	s.Arn = j.dest.v.Arn
 	if isLAG(j.dest.v.VaultType) && j.dest.v.VaultState != string(types.VaultStateAvailable) {
+		if j.dest.v.VaultState == string(types.VaultStateCreating) && !r.opt.DryRun && r.deferLAG {
+			r.deferCreating(j, func(ctx context.Context) error { return r.existing(ctx, j) })
+			return nil
+		}
 		if j.dest.v.VaultState == string(types.VaultStateCreating) && !r.opt.DryRun {
 			st, err := r.waitAvailable(ctx, vp.Mapping.Name)
 			if ctx.Err() != nil {
@@ -606,9 +645,11 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 			j.dest.v.VaultState = st
 		}
 		if j.dest.v.VaultState != string(types.VaultStateAvailable) {
-			s.Ready, s.Action = false, ActionBlocked
+			s.Action = ActionBlocked
+			s.setWait(WaitCreating)
 			j.note("the air-gapped vault is %s; copies can start only once it is AVAILABLE", orUnknown(j.dest.v.VaultState))
 			if j.dest.v.VaultState == string(types.VaultStateFailed) {
+				s.setWait(WaitCreateFailed)
 				j.note("AWS failed to create it: delete it and run again")
 			}
 			return nil
@@ -627,7 +668,8 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 	if w.needsCompliance() && ours && !j.dest.v.Locked {
 		// shuffle created it, and its compliance lock is still missing.
 		if !r.confirmed(vp) {
-			s.Ready, s.Action = false, ActionBlocked
+			s.Action = ActionBlocked
+			s.setWait(WaitComplianceLock)
 			j.note("%s", complianceBlockedReason(vp))
 			return nil
 		}
@@ -650,8 +692,10 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 		steps = append(steps, step{"PutBackupVaultAccessPolicy", label, func() error { return r.putPolicy(ctx, vp.Mapping.Name, merged) }})
 	}
 	if !copyOK {
-		s.Ready = false
+		s.setWait(WaitAccessPolicy)
 		switch {
+		case c.denied != "":
+			j.note("%s", copyDeniedReason(vp.Mapping.Name, c.denied, r.opt.SourceAccount))
 		case c.policyUnreadable:
 			j.note("copies would fail with AccessDenied until the access policy of %s allows account %s backup:CopyIntoBackupVault", vp.Mapping.Name, r.opt.SourceAccount)
 		case c.copyClash:
@@ -721,6 +765,9 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 		s.Applied = append(s.Applied, st.label)
 	}
 	s.Ready = copyOK
+	if !copyOK {
+		s.setWait(WaitAccessPolicy)
+	}
 	switch {
 	case len(steps) > 0:
 		s.Action = ActionReconciled
@@ -805,6 +852,7 @@ type vaultCheck struct {
 	policy           *vaultPolicy     // the destination's policy (empty when it has none)
 	copyAllowed      bool             // the policy allows the source account CopyIntoBackupVault
 	copyClash        bool             // a statement with CopyStatementSid exists but does not allow it
+	denied           string           // the statement that explicitly denies it ("" when none)
 	policyAbsent     bool             // the destination has no access policy at all
 	policyUnreadable bool             // the destination's access policy does not parse
 	missing          []map[string]any // statements to add: the copy statement, translated source statements
@@ -855,6 +903,7 @@ func checkVault(vp *VaultPlan, w want, d *state.Vault) vaultCheck {
 	c.policy = pol
 	c.policyAbsent = len(pol.stmts) == 0
 	c.copyAllowed = pol.allowsCopy(srcAcct, d.Arn)
+	c.denied = pol.deniesCopy(srcAcct, d.Arn)
 	have := map[string]bool{}
 	sids := map[string]string{}
 	for _, st := range pol.stmts {

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -449,26 +448,39 @@ func TestReplicateComplianceLockNeedsConfirmation(t *testing.T) {
 	contains(t, "applied", strings.Join(s.Applied, "; "), "compliance lock 365-2555 days")
 }
 
-func TestReplicateUnmappedCustomerManagedKeyWritesNothing(t *testing.T) {
+// A vault to create whose source is on a customer-managed key with no
+// destination key waits for the mapping (blocked, encryption-key) and
+// nothing is created for it; the other vaults go ahead.
+func TestReplicateUnmappedCustomerManagedKeyBlocksOnlyThatVault(t *testing.T) {
 	f := newReplFixture(t, testenv.Options{}, nil)
 	for _, n := range []string{"prod-ebs-daily", "staging-mixed", "finance-records"} {
 		f.plans[n].Mapping.EncryptionKeyArn = ""
 	}
-	before, writes := f.destVaults(t), f.writes()
+	before := f.destVaults(t)
 	res, err := engine.ReplicateVaults(context.Background(), f.st, f.plans, f.dst, f.opt)
-	var ce *engine.ConfigError
-	if !errors.As(err, &ce) || res != nil {
-		t.Fatalf("got %v (%T), statuses %v; want a *ConfigError and none", err, err, res)
+	if err != nil {
+		t.Fatal(err)
 	}
-	msg := err.Error()
-	contains(t, "error", msg, "prod-ebs-daily", f.plans["prod-ebs-daily"].Source.EncryptionKeyArn,
-		"staging-mixed", f.plans["staging-mixed"].Source.EncryptionKeyArn, "policies/vaults.lua M.keys", "nothing was changed")
+	after := f.destVaults(t)
+	for _, n := range []string{"prod-ebs-daily", "staging-mixed"} {
+		s := wantStatus(t, res, n, engine.ActionBlocked, false)
+		if s.Wait != engine.WaitEncryptionKey {
+			t.Errorf("%s waits for %q, want %q", n, s.Wait, engine.WaitEncryptionKey)
+		}
+		contains(t, n+" reason", s.Reason, f.plans[n].Source.EncryptionKeyArn, "policies/vaults.lua M.keys")
+		if _, ok := after[n]; ok {
+			t.Errorf("%s was created without a destination key", n)
+		}
+	}
 	// finance-records exists already, and Default is on an AWS key.
-	if strings.Contains(msg, "finance-records") || strings.Contains(msg, "Default") {
-		t.Errorf("the error names a vault that needs no key:\n%s", msg)
+	for _, n := range []string{"finance-records", "Default"} {
+		if s := res[n]; s.Wait == engine.WaitEncryptionKey {
+			t.Errorf("%s waits for a key it does not need: %s", n, s.Reason)
+		}
 	}
-	if after := f.destVaults(t); len(after) != len(before) || f.writes() != writes {
-		t.Errorf("destination vaults %v -> %v, %d writes", before, after, f.writes()-writes)
+	wantStatus(t, res, "Default", engine.ActionCreated, true)
+	if len(after) <= len(before) {
+		t.Errorf("no other vault was created: %v -> %v", before, after)
 	}
 }
 

@@ -72,6 +72,10 @@ type RunReport struct {
 	RPsPerHour     float64          `json:"rps_per_hour"`
 	BytesPerSecond float64          `json:"bytes_per_second"`
 	APICalls       map[string]int64 `json:"api_calls"`
+
+	// Waiting are the vaults whose recovery points wait for their
+	// destination vault, with how many and why (report_waiting.go).
+	Waiting []WaitingVault `json:"waiting"`
 }
 
 // FinalState is the report state of one RP: its copy record's state
@@ -116,6 +120,7 @@ func WriteReports(st *state.Store, dir string, runStart time.Time, sum CopySumma
 		FailedByReason: map[string]int64{}, RetryByReason: map[string]int64{},
 		ExcludedByReason: map[string]int64{}, IneligibleByReason: map[string]int64{},
 		Vaults: map[string]*RunVaultReport{}, Copy: sum, APICalls: sum.APICalls,
+		Waiting: waitingVaults(sum),
 	}
 	for _, s := range ReportStates {
 		rep.States[s] = 0

@@ -71,6 +71,9 @@ type Session struct {
 	src, dst AccountAPI
 	csvHash  string
 	targets  map[string]CopyTarget
+	// pendingVaults are the destination vaults the replicate step left
+	// CREATING, for the copy step to watch.
+	pendingVaults *PendingVaults
 	// Replication is what the last replicate step did, by source vault.
 	Replication map[string]*DestinationStatus
 

@@ -44,7 +44,10 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 		return nil, err
 	}
 	done := s.step(PhaseReplicate)
-	statuses, err := ReplicateVaults(ctx, s.Store, plans, s.dst, ReplicateOptions{
+	// A vault AWS is still creating is not waited for here: the copy
+	// step watches it and starts its copies once it is ready, while the
+	// other vaults' copies run (vaultready.go).
+	statuses, pending, err := ReplicateVaultsPending(ctx, s.Store, plans, s.dst, ReplicateOptions{
 		SourceAccount: s.Config.Source.Account, DestinationAccount: s.Config.Destination.Account, Region: s.Config.Source.Region,
 		ConfirmComplianceLock: s.ConfirmComplianceLock, DryRun: s.DryRun, Now: s.Now,
 	})
@@ -58,25 +61,35 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	for name, st := range statuses {
 		// In a dry run a vault that would be created counts as ready, so
 		// the preview says "queued", not "waiting for their vault".
-		ready := st.Ready || s.DryRun && (st.Action == ActionWouldCreate || st.Action == ActionWouldReconcile)
-		targets[name] = CopyTarget{Arn: st.Arn, Ready: ready, Reason: st.Reason}
-		switch st.Action {
-		case ActionWouldCreate:
+		ready := st.Ready || s.DryRun && (st.Action == ActionWouldCreate || st.Action == ActionWouldReconcile) && !st.Wait.Blocked()
+		targets[name] = CopyTarget{Arn: st.Arn, Ready: ready, Reason: st.Reason, Wait: st.Wait, Awaited: pending.Has(name)}
+		if !ready && st.Wait == WaitCreating {
+			sum["creating"]++
+		}
+		switch {
+		case !ready && st.Wait.Blocked() && st.Action != ActionSkip:
+			// Not ready for a reason the operator must fix, whatever
+			// replication did to it: blocked.
+			sum[ActionBlocked]++
+		case st.Action == ActionWouldCreate:
 			sum[ActionCreated]++
-		case ActionWouldReconcile:
+		case st.Action == ActionWouldReconcile:
 			sum[ActionReconciled]++
 		default:
 			sum[st.Action]++
 		}
 	}
 	s.Replication = statuses
-	s.targets = targets
+	s.targets, s.pendingVaults = targets, pending
 	out := map[string]any{}
-	for _, k := range []string{"created", "exists", "drift", "reconciled", "skip", "blocked"} {
+	for _, k := range []string{"created", "exists", "drift", "reconciled", "skip", "blocked", "creating"} {
 		out[k] = sum[k]
 	}
 	// In a dry run (plan, verify) created and reconciled count what a run
-	// would do.
+	// would do. A vault not ready for a reason the operator must fix
+	// counts as blocked (only); creating counts the air-gapped vaults
+	// AWS is still creating, whose copies start in the copy step once
+	// they are ready.
 	out["dry_run"] = s.DryRun
 	done(out, nil)
 	return out, nil
@@ -138,7 +151,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	} else {
 		c.EnableRequeue()
 		s.setCopier(c)
-		sum, err = c.Run(ctx)
+		sum, err = s.runCopier(ctx, c)
 		s.setCopier(nil)
 	}
 	done(sum, err)

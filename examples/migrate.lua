@@ -76,11 +76,13 @@ end
 -- 4. Replicate: create the destination vaults that are missing, like for
 -- like (policies/vaults.lua maps names, keys and SNS topics). A vault
 -- that cannot be made ready (an unmapped key, an unconfirmed compliance
--- lock, an access policy that would refuse copies) holds its recovery
--- points back with a reason; the others go ahead.
+-- lock, an access policy that refuses copies) holds its recovery points
+-- back with a reason; the others go ahead. An air-gapped vault AWS is
+-- still creating is not waited for: the copy step starts the other
+-- vaults' copies at once and its own once it is AVAILABLE.
 local r = shuffle.replicate()
-print(string.format("replicate: %d %s, %d existing, %d drifted, %d blocked, %d skipped",
-  r.created, r.dry_run and "to create" or "created", r.exists, r.drift, r.blocked, r.skip))
+print(string.format("replicate: %d %s, %d existing, %d drifted, %d blocked, %d still creating, %d skipped",
+  r.created, r.dry_run and "to create" or "created", r.exists, r.drift, r.blocked, r.creating, r.skip))
 
 -- 5. Copy: start one copy job per included recovery point, within the
 -- AWS quotas (100 in flight per account, 1 per resource), track them to

@@ -22,6 +22,7 @@ import (
 //	POST /_testenv/rotate                 issues new credentials now
 //	PUT  /_testenv/policies/{profile}     ["<policy json>", ...] replaces a profile's identity policies
 //	PUT  /_testenv/global-settings/{account}  {"cross_account_backup":false}
+//	POST /_testenv/vaults/finish-creating  air-gapped vaults still CREATING become AVAILABLE now
 func (s *Server) adminMux() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /_testenv/health", func(w http.ResponseWriter, r *http.Request) {
@@ -79,6 +80,9 @@ func (s *Server) adminMux() *http.ServeMux {
 			return
 		}
 		writeJSON(w, 200, map[string]bool{"ok": true})
+	})
+	m.HandleFunc("POST /_testenv/vaults/finish-creating", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]int{"available": s.FinishCreatingVaults()})
 	})
 	m.HandleFunc("PUT /_testenv/policies/{profile}", func(w http.ResponseWriter, r *http.Request) {
 		var raw []json.RawMessage

@@ -344,7 +344,7 @@ func (s *Server) createVault(c *call, lag bool) {
 	if lag {
 		v.VaultType = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
 		v.VaultState = "CREATING"
-		v.AvailableAt = now.Add(s.simDuration(120))
+		v.AvailableAt = s.lagAvailableAt(now)
 		v.Locked = true
 		v.MinRetentionDays, v.MaxRetentionDays = in.MinRetentionDays, in.MaxRetentionDays
 		ld := now

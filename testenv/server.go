@@ -40,6 +40,11 @@ type Options struct {
 	// a positive duration forgets a token that long after its job was
 	// created, and a negative one never remembers (each call is new).
 	IdempotencyMemory time.Duration
+	// LAGCreateTime is how long a new logically air-gapped vault stays
+	// CREATING, in wall-clock time: 0 is two simulated minutes (scaled
+	// by CopySpeed), LAGCreateHold keeps it CREATING until
+	// FinishCreatingVaults.
+	LAGCreateTime time.Duration
 	// Logf, when set, receives one line per notable event (rotation, faults).
 	Logf func(format string, args ...any)
 }

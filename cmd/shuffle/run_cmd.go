@@ -135,6 +135,9 @@ reads them.`,
 				if d := s.Guard.PausedFor(); d > 0 {
 					r.Counts = map[string]int64{"paused_ns": int64(d)}
 				}
+				if s.Copied {
+					r.Waiting = engine.RunWaiting(s.CopySummary)
+				}
 				_ = s.Store.PutRun(r)
 				if sigCtx.Err() == nil { // an interrupted run exits at once
 					guard.snapshot(e, s.Store, snapshots)
@@ -175,9 +178,7 @@ func printCopySummary(w io.Writer, s engine.CopySummary) {
 	for _, k := range sortedKeys(s.FailedByReason) {
 		fmt.Fprintf(w, "  failed  %6d  %s\n", s.FailedByReason[k], k)
 	}
-	for _, k := range sortedKeys(s.WaitingByVault) {
-		fmt.Fprintf(w, "  waiting %6d  %s: %s\n", s.WaitingByVault[k], k, s.WaitingReasons[k])
-	}
+	printVaultWaits(w, s)
 	if len(s.APICalls) > 0 {
 		var parts []string
 		for _, k := range sortedKeys(s.APICalls) {

@@ -121,6 +121,7 @@ func printStatus(w io.Writer, dir string, s *engine.Status) {
 	}
 	printReasons(w, "Failed", s.FailedByReason)
 	printReasons(w, "Waiting to retry", s.RetryByReason)
+	printRunWaiting(w, s.LastRun)
 	fmt.Fprintln(w)
 	if s.FirstStart != nil {
 		fmt.Fprintf(w, "First copy job started %s", localTime(*s.FirstStart))

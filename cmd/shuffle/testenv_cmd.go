@@ -23,11 +23,11 @@ func newTestenvCmd(e *env) *cobra.Command {
 
 func newTestenvUpCmd(e *env) *cobra.Command {
 	var (
-		dir, addr, region, faultsFile, idemMemory string
-		rps                                       int
-		seed                                      int64
-		ttl                                       time.Duration
-		speed                                     float64
+		dir, addr, region, faultsFile, idemMemory, lagCreate string
+		rps                                                  int
+		seed                                                 int64
+		ttl                                                  time.Duration
+		speed                                                float64
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -58,9 +58,13 @@ rewritten into aws/credentials before each expiry. The admin API under
 			if err != nil {
 				return usageError{err}
 			}
+			lagTime, err := parseLAGCreateTime(lagCreate)
+			if err != nil {
+				return usageError{err}
+			}
 			opts := testenv.Options{Region: region, RecoveryPoints: rps, Seed: seed, TokenTTL: ttl, CopySpeed: speed, Dir: dir,
-				IdempotencyMemory: mem,
-				Logf:              func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
+				IdempotencyMemory: mem, LAGCreateTime: lagTime,
+				Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
 			if faultsFile != "" {
 				f, err := testenv.LoadFaults(faultsFile)
 				if err != nil {
@@ -123,7 +127,24 @@ rewritten into aws/credentials before each expiry. The admin API under
 	f.Float64Var(&speed, "copy-speed", 1000, "compress simulated copy-job time this many times (1 = real durations)")
 	f.StringVar(&faultsFile, "faults", "", "JSON or YAML file of faults to inject (docs/testenv.md)")
 	f.StringVar(&idemMemory, "idempotency-memory", "forever", "how long StartCopyJob remembers an idempotency token: forever, none, or a duration such as 24h")
+	f.StringVar(&lagCreate, "lag-create-time", "simulated", "how long a new air-gapped vault stays CREATING: simulated (two minutes at --copy-speed), a wall-clock duration such as 2m, or hold (until POST /_testenv/vaults/finish-creating)")
 	return cmd
+}
+
+// parseLAGCreateTime reads --lag-create-time: "simulated" (0), "hold"
+// (testenv.LAGCreateHold) or a positive duration.
+func parseLAGCreateTime(v string) (time.Duration, error) {
+	switch v {
+	case "simulated", "":
+		return 0, nil
+	case "hold":
+		return testenv.LAGCreateHold, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--lag-create-time %q: want simulated, hold, or a positive duration such as 2m", v)
+	}
+	return d, nil
 }
 
 // parseIdempotencyMemory reads --idempotency-memory: "forever" (0),

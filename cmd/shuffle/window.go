@@ -101,10 +101,10 @@ func (i interruptedError) ExitCode() int { return exitInterrupted }
 // that closed with work left is exit 10, an interrupt exit 130.
 func runOutcome(ctx context.Context, err error, s *engine.Session, resume string) error {
 	sum := s.CopySummary
-	left := sum.Queued + sum.Running + sum.Retrying
+	left := sum.Queued + sum.Running + sum.Retrying + sum.WaitingCreating()
 	switch {
 	case err == nil && s.Copied && sum.Stopped == "deadline" && left > 0:
-		return windowError{fmt.Sprintf("the change window ended with work left: %d queued, %d running in AWS, %d waiting to retry; resume with: %s", sum.Queued, sum.Running, sum.Retrying, resume)}
+		return windowError{fmt.Sprintf("the change window ended with work left: %d queued, %d running in AWS, %d waiting to retry, %d waiting for a vault AWS is still creating; resume with: %s", sum.Queued, sum.Running, sum.Retrying, sum.WaitingCreating(), resume)}
 	case err != nil && errors.Is(context.Cause(ctx), errWindowEnded):
 		return windowError{fmt.Sprintf("the change window ended before the copy step (%v); state is saved; resume with: %s", firstLine(err), resume)}
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):

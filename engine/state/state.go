@@ -460,6 +460,19 @@ type Run struct {
 	Error   string            `json:"error,omitempty"`
 	Counts  map[string]int64  `json:"counts,omitempty"`
 	Flags   map[string]string `json:"flags,omitempty"`
+
+	// Waiting are the source vaults whose included RPs waited for their
+	// destination vault when the run ended, for status.
+	Waiting []RunWaiting `json:"waiting,omitempty"`
+}
+
+// RunWaiting is one source vault whose RPs wait for its destination.
+type RunWaiting struct {
+	Vault          string `json:"vault"`
+	RecoveryPoints int64  `json:"recovery_points"`
+	Wait           string `json:"wait"`    // the reason's kind (engine.WaitReason)
+	Blocked        bool   `json:"blocked"` // the operator must act
+	Reason         string `json:"reason"`
 }
 
 // PutRun writes (or rewrites) the run record keyed by its start time.

@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"container/heap"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// The copier's side of vaults that become ready during a run
+// (vaultready.go): the RPs of an awaited vault are held out of the
+// schedule, counted as waiting, until the vault settles; then they join
+// the schedule (ready) or stay waiting with the reason it gave.
+
+// heldRP is an RP of an awaited vault, and its copy record when it has
+// one (a retry).
+type heldRP struct {
+	rp  state.RP
+	rec *state.CopyRecord
+}
+
+// newCopyItem is the schedule item of rp, copied into v.
+func newCopyItem(rp *state.RP, rec *state.CopyRecord, v *vaultSched) *copyItem {
+	it := &copyItem{
+		vault: rp.Vault, arn: rp.Arn, created: rp.CreationDate.UnixNano(), size: rp.Size, typ: rp.ResourceType,
+		deleteAft: -1, coldAft: -1, est: estimate(rp.ResourceType, rp.Size), dest: v, rec: rec,
+	}
+	if rp.DeleteAfterDays != nil {
+		it.deleteAft = *rp.DeleteAfterDays
+	}
+	if rp.ColdAfterDays != nil {
+		it.coldAft = *rp.ColdAfterDays
+	}
+	return it
+}
+
+// countWaiting counts n RPs of vault as waiting for their destination,
+// with the vault's reason.
+func (c *Copier) countWaiting(vault string, n int64) {
+	reason, why := "no destination for this vault", WaitNoDestination
+	if t, ok := c.Targets[vault]; ok {
+		reason, why = t.Reason, t.Wait
+	}
+	if u, ok := c.settled[vault]; ok {
+		reason, why = u.Target.Reason, u.Target.Wait
+	}
+	c.sum.Waiting += n
+	c.sum.WaitingByVault[vault] += n
+	c.sum.WaitingReasons[vault] = reason
+	c.sum.WaitingWhy[vault] = why
+}
+
+// hold keeps rp for the same run when its vault is awaited.
+func (c *Copier) hold(rp *state.RP, rec *state.CopyRecord) {
+	if t, ok := c.Targets[rp.Vault]; !ok || !t.Awaited || c.VaultUpdates == nil {
+		return
+	}
+	if _, done := c.settled[rp.Vault]; done {
+		return
+	}
+	c.held[rp.Vault] = append(c.held[rp.Vault], heldRP{rp: *rp, rec: rec})
+}
+
+// vaultUpdate takes one settled vault from VaultUpdates (ok false: the
+// channel is closed, and whatever is still held waits for the next run).
+func (c *Copier) vaultUpdate(u VaultUpdate, ok bool, now time.Time) {
+	if !ok {
+		c.VaultUpdates = nil
+		for v := range c.held {
+			c.dropHeld(v)
+		}
+		return
+	}
+	c.settled[u.Vault] = u
+	log := c.logger()
+	if !u.Target.Ready {
+		c.dropHeld(u.Vault)
+		if n := c.sum.WaitingByVault[u.Vault]; n > 0 {
+			c.sum.WaitingReasons[u.Vault], c.sum.WaitingWhy[u.Vault] = u.Target.Reason, u.Target.Wait
+		}
+		log.Warn("vault not ready", "source_vault", u.Vault, "destination_vault", u.Status.Name, "wait", string(u.Target.Wait), "reason", u.Target.Reason)
+		return
+	}
+	n := c.releaseVault(u.Vault, u.Target, now)
+	if c.sum.VaultsReady == nil {
+		c.sum.VaultsReady = map[string]time.Duration{}
+	}
+	c.sum.VaultsReady[u.Vault] = u.After
+	log.Info("vault ready", "source_vault", u.Vault, "destination_vault", u.Status.Name, "arn", u.Target.Arn,
+		"after", u.After.Round(time.Millisecond).String(), "recovery_points", n)
+}
+
+// releaseVault moves the held RPs of a vault that became ready into the
+// schedule and returns how many.
+func (c *Copier) releaseVault(vault string, t CopyTarget, now time.Time) int {
+	held := c.held[vault]
+	delete(c.held, vault)
+	if len(held) == 0 {
+		return 0
+	}
+	v := c.s.byName[vault]
+	if v == nil {
+		vcap := math.Inf(1)
+		if c.Opts.VaultCap > 0 {
+			vcap = float64(c.Opts.VaultCap)
+		}
+		v = &vaultSched{name: vault, destArn: t.Arn, cap: vcap, maxCap: vcap}
+		c.s.byName[vault] = v
+		c.s.vaults = append(c.s.vaults, v)
+	}
+	touched := map[*chain]bool{}
+	for _, h := range held {
+		ch := c.chains[h.rp.ResourceArn]
+		if ch == nil {
+			ch = &chain{resource: h.rp.ResourceArn, heapIdx: -1, waitIdx: -1}
+			c.chains[h.rp.ResourceArn] = ch
+		}
+		if !touched[ch] {
+			// Out of the heaps before its order key changes.
+			if ch.heapIdx >= 0 {
+				heap.Remove(&ch.inVault.ready, ch.heapIdx)
+			}
+			if ch.waitIdx >= 0 {
+				heap.Remove(&c.s.waiting, ch.waitIdx)
+			}
+			touched[ch] = true
+		}
+		it := newCopyItem(&h.rp, h.rec, v)
+		it.chain = ch
+		ch.items = append(ch.items, it)
+		ch.remaining += it.est
+	}
+	for ch := range touched {
+		// The head in flight stays first; what follows goes oldest first.
+		from := ch.next
+		if ch.busy {
+			from++
+		}
+		rest := ch.items[from:]
+		sort.SliceStable(rest, func(i, j int) bool { return rest[i].created < rest[j].created })
+		if head := ch.head(); !ch.busy && head != nil && head.rec != nil && head.rec.State == state.CopyRetry && head.rec.NextAt != nil {
+			ch.notBefore = *head.rec.NextAt
+		}
+		c.s.park(ch, now)
+	}
+	c.sum.Waiting -= int64(len(held))
+	if c.sum.WaitingByVault[vault] -= int64(len(held)); c.sum.WaitingByVault[vault] <= 0 {
+		delete(c.sum.WaitingByVault, vault)
+		delete(c.sum.WaitingReasons, vault)
+		delete(c.sum.WaitingWhy, vault)
+	}
+	return len(held)
+}
+
+// heldTotal counts the held RPs and their bytes: they are in the copy
+// total from the start, as the run means to copy them.
+func (c *Copier) heldTotal() (n, bytes int64) {
+	for _, hs := range c.held {
+		n += int64(len(hs))
+		for _, h := range hs {
+			bytes += h.rp.Size
+		}
+	}
+	return n, bytes
+}
+
+// dropHeld lets go of a vault's held RPs (it will not be ready in this
+// run): they leave the copy total and stay counted as waiting.
+func (c *Copier) dropHeld(vault string) {
+	var bytes int64
+	for _, h := range c.held[vault] {
+		bytes += h.rp.Size
+	}
+	c.Progress.addCopyTotal(-int64(len(c.held[vault])), -bytes)
+	delete(c.held, vault)
+}
+
+// addCopyTotal changes the copy total by RPs that left (or joined) the
+// run's schedule.
+func (p *Progress) addCopyTotal(n, bytes int64) {
+	p.mu.Lock()
+	p.total += n
+	p.bytesTotal += bytes
+	p.mu.Unlock()
+}

@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"sort"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// WaitingVault is one source vault whose recovery points wait for their
+// destination vault at the end of a run, in the run report.
+type WaitingVault struct {
+	Vault          string     `json:"vault"`           // source vault
+	RecoveryPoints int64      `json:"recovery_points"` // included RPs not started because of it
+	Wait           WaitReason `json:"wait"`
+	// Blocked: the operator must act (anything but a vault AWS is still
+	// creating, which the next run picks up by itself).
+	Blocked bool   `json:"blocked"`
+	Reason  string `json:"reason"`
+}
+
+// waitingVaults lists the copy summary's waiting RPs by vault, most
+// first.
+func waitingVaults(sum CopySummary) []WaitingVault {
+	out := []WaitingVault{}
+	for v, n := range sum.WaitingByVault {
+		w := sum.WaitingWhy[v]
+		out = append(out, WaitingVault{Vault: v, RecoveryPoints: n, Wait: w, Blocked: w.Blocked(), Reason: sum.WaitingReasons[v]})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].RecoveryPoints != out[j].RecoveryPoints {
+			return out[i].RecoveryPoints > out[j].RecoveryPoints
+		}
+		return out[i].Vault < out[j].Vault
+	})
+	return out
+}
+
+// RunWaiting is waitingVaults for the run record (status shows it).
+func RunWaiting(sum CopySummary) []state.RunWaiting {
+	var out []state.RunWaiting
+	for _, w := range waitingVaults(sum) {
+		out = append(out, state.RunWaiting{Vault: w.Vault, RecoveryPoints: w.RecoveryPoints, Wait: string(w.Wait), Blocked: w.Blocked, Reason: w.Reason})
+	}
+	return out
+}
+
+// WaitingCreating counts the RPs waiting for a vault AWS is still
+// creating: work a later run does by itself, unlike blocked RPs.
+func (s CopySummary) WaitingCreating() int64 {
+	var n int64
+	for v, c := range s.WaitingByVault {
+		if s.WaitingWhy[v] == WaitCreating {
+			n += c
+		}
+	}
+	return n
+}
