@@ -55,8 +55,9 @@ Before the script runs, the pre-flight check of 'shuffle check' runs
 blocking finding stops the run with exit 3 before anything is written.
 --skip-check skips it.
 
-Ctrl-C or SIGTERM stops dispatching, saves state, prints the summary and
-the command to resume, and exits 130 within seconds; a second Ctrl-C
+Ctrl-C or SIGTERM, at any step (the pre-flight check, listing, enrich,
+decide, replication or copy), stops it, saves state, prints the summary
+and the command to resume, and exits 130 within seconds; a second Ctrl-C
 exits at once. Copy jobs already started keep running in AWS.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -71,6 +72,9 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			defer cancel()
 			if !skipCheck {
 				if err := preflight(sigCtx, e, args[0], &sf); err != nil {
+					if interrupted(sigCtx, err) {
+						return interruptedError{fmt.Sprintf("%s during the pre-flight check; nothing was written; run again with: %s", stopReason(sigCtx), resumeCommand(args[0], sf.state))}
+					}
 					return err
 				}
 			}
