@@ -79,8 +79,13 @@ type profileState struct {
 	failures  int
 	counted   uint64 // the generation whose failure was last counted
 	worked    bool   // a call succeeded: later auth errors are expiry, not misconfiguration
-	warned    time.Time
 	lastCode  string
+	// The expiry warning: the expiry of the credentials last seen in the
+	// file, whether a warning is due for this generation, and the guard
+	// generation that last armed it.
+	seenExp time.Time
+	armed   bool
+	warnGen uint64
 }
 
 // NewGuard returns a Guard with the defaults.
@@ -114,8 +119,9 @@ func (g *Guard) OnResume(f func(PauseInfo, time.Duration)) {
 	g.mu.Unlock()
 }
 
-// OnExpiryWarning registers f, called by Watch once per expiry time
-// when a profile's x_security_token_expires is less than WarnBefore away.
+// OnExpiryWarning registers f, called by Watch when a profile's
+// x_security_token_expires is less than WarnBefore away: once per
+// credentials generation (see expiryDueLocked), not once per token.
 func (g *Guard) OnExpiryWarning(f func(profile string, expires time.Time)) {
 	g.mu.Lock()
 	g.onWarn = append(g.onWarn, f)
@@ -445,12 +451,11 @@ func (g *Guard) warnExpiry(ps []*profileState) {
 	now := g.now()
 	for _, p := range ps {
 		exp := p.expiry()
-		if exp.IsZero() || exp.Sub(now) > lead {
+		if exp.IsZero() {
 			continue
 		}
 		g.mu.Lock()
-		due := !p.warned.Equal(exp)
-		p.warned = exp
+		due := p.expiryDueLocked(exp, now, lead)
 		fns := slices.Clone(g.onWarn)
 		g.mu.Unlock()
 		if due {
@@ -459,6 +464,32 @@ func (g *Guard) warnExpiry(ps []*profileState) {
 			}
 		}
 	}
+}
+
+// expiryDueLocked says whether to warn now that the profile's
+// credentials expire at exp: once per credentials generation, when exp
+// comes within the lead. A generation starts with the first credentials
+// seen, with credentials written to the file with more than the lead to
+// live, and with a reload or resume of the guard. Credentials a refresher
+// writes with less than the lead to live (a token lifetime shorter than
+// the lead: every new token is "about to expire" from the start) belong
+// to the generation already warned about; warning for each of them would
+// repeat the same warning on every rotation.
+func (p *profileState) expiryDueLocked(exp, now time.Time, lead time.Duration) bool {
+	if !exp.Equal(p.seenExp) {
+		if p.seenExp.IsZero() || exp.Sub(now) > lead {
+			p.armed = true
+		}
+		p.seenExp = exp
+	}
+	if p.gen != p.warnGen {
+		p.armed, p.warnGen = true, p.gen
+	}
+	if !p.armed || exp.Sub(now) > lead || !exp.After(now) {
+		return false
+	}
+	p.armed = false
+	return true
 }
 
 // middleware returns the API option that puts the guard in front of a
