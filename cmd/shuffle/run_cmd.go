@@ -98,6 +98,7 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			}
 			obs := pf.start(e, s, sf.state, "run")
 			defer obs.stop(nil)
+			recordPauses(s.Guard, obs.log, s.Progress)
 			err = runScript(ctx, obs.env, args[0], s)
 			if err == nil {
 				err = s.Finish(ctx)

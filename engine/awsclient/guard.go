@@ -42,7 +42,20 @@ type PauseInfo struct {
 	Since    time.Time
 	Failures int
 	Code     string // the last AWS error code
+	// ResumedBy is what ended the pause; empty while paused.
+	ResumedBy ResumeCause
 }
+
+// ResumeCause says what resumed a pause, for the run's log.
+type ResumeCause string
+
+// The ways a pause ends.
+const (
+	ResumeKey    ResumeCause = "keypress"    // a key on a terminal, or Enter on stdin
+	ResumeSignal ResumeCause = "SIGUSR1"     // kill -USR1
+	ResumeAuto   ResumeCause = "auto-resume" // --auto-resume: the file changed and works
+	ResumeCall   ResumeCause = "call"        // Resume called directly (tests)
+)
 
 // Guard sits in front of every AWS call of a run (an SDK middleware,
 // see Load). It reloads credentials once for all callers when AWS
@@ -179,7 +192,11 @@ func (g *Guard) pauseLocked(info PauseInfo) func() {
 
 // Resume lets calls through again. Failure counts start from zero and
 // every profile's credentials are read again before the next call.
-func (g *Guard) Resume() {
+func (g *Guard) Resume() { g.ResumeBy(ResumeCall) }
+
+// ResumeBy is Resume, saying what resumed the pause (PauseInfo.ResumedBy
+// for the OnResume callbacks).
+func (g *Guard) ResumeBy(how ResumeCause) {
 	g.mu.Lock()
 	if !g.paused {
 		g.mu.Unlock()
@@ -187,6 +204,7 @@ func (g *Guard) Resume() {
 	}
 	d := g.now().Sub(g.info.Since)
 	info, ch := g.info, g.resumed
+	info.ResumedBy = how
 	g.pausedTotal += d
 	g.paused = false
 	for _, p := range g.profiles {
@@ -409,7 +427,7 @@ func (g *Guard) Watch(ctx context.Context, autoResume bool) {
 				}
 			}
 			if changed && g.checkAll(ctx, ps) {
-				g.Resume()
+				g.ResumeBy(ResumeAuto)
 			}
 		} else if autoResume {
 			for _, p := range ps {
