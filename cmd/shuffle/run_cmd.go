@@ -103,11 +103,18 @@ exits at once. Copy jobs already started keep running in AWS.`,
 			if err == nil {
 				err = s.Finish(ctx)
 			}
+			calls := s.Guard.Stats.Snapshot()
+			engine.LogCallStats(obs.log, calls)
 			obs.stop(err)
 			if s.Copied {
 				printCopySummary(e.stderr, s.CopySummary)
+			}
+			for _, l := range engine.FaultSummary(calls) {
+				fmt.Fprintf(e.stderr, "aws: %s\n", l)
+			}
+			if s.Copied {
 				if s.Store != nil && sigCtx.Err() == nil { // an interrupted run exits first, reports later
-					if jp, cp, rerr := engine.WriteReports(s.Store, filepath.Join(sf.state, "reports"), start, s.CopySummary); rerr != nil {
+					if jp, cp, rerr := engine.WriteReports(s.Store, filepath.Join(sf.state, "reports"), start, s.CopySummary, engine.WithCallStats(calls)); rerr != nil {
 						fmt.Fprintf(e.stderr, "run reports: %v\n", rerr)
 					} else {
 						fmt.Fprintf(e.stderr, "run reports: %s, %s\n", jp, cp)

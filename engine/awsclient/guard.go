@@ -65,6 +65,10 @@ const (
 // The Guard only holds state and calls back; the CLI decides how to
 // tell the operator (OnPause, OnExpiryWarning) and when to Resume.
 type Guard struct {
+	// Stats counts every guarded call and its faults by operation (see
+	// CallStats); the run report and log show it.
+	Stats CallStats
+
 	MaxFailures int           // 0: DefaultMaxAuthFailures
 	WarnBefore  time.Duration // expiry warning lead; 0: 5 minutes
 	Poll        time.Duration // Watch's interval; 0: 1 second
