@@ -85,6 +85,14 @@ type CopySnapshot struct {
 	BytesTotal int64 // source bytes of Total
 	BytesDone  int64 // source bytes of Completed
 
+	// The jobs in flight as the duration model sees them, for the ETA
+	// at the tail of a run: InFlightEnd is when the last of them is
+	// expected to end (zero when no job is in flight or the model has
+	// seen no job end yet); InFlightOverdue counts those that have run
+	// past their expected duration (see Copier.inFlightEnd).
+	InFlightEnd     time.Time
+	InFlightOverdue int
+
 	// Phase is the step the session is in (Phase* constants); PhaseSince
 	// is when it entered it.
 	Phase      string
@@ -170,4 +178,42 @@ func (c *Copier) publishTotal(chains map[string]*chain) {
 		}
 	}
 	c.Progress.setCopyTotal(c.sum.Completed+c.sum.Failed+n, c.sum.Bytes+bytes)
+}
+
+// inFlightEnd is when the jobs in flight are expected to end: each at
+// its start (AWS's CreationDate, or the intent time before AWS answered)
+// plus the duration the model predicts for its type and size. A job
+// already past that is expected to need half as long again as it has
+// run so far (at least a second): a job that overruns its prediction is
+// usually a large one, and the guess grows as it keeps running. Zero
+// when nothing is in flight or the model has seen no job end.
+func (c *Copier) inFlightEnd(now time.Time) (end time.Time, overdue int) {
+	for _, it := range c.inflight {
+		if it.rec == nil {
+			continue
+		}
+		start := it.rec.IntentAt
+		if it.rec.StartedAt != nil {
+			start = *it.rec.StartedAt
+		}
+		d, ok := c.model.predict(it.typ, it.size)
+		if !ok {
+			return time.Time{}, 0
+		}
+		e := start.Add(d)
+		if !e.After(now) {
+			overdue++
+			e = now.Add(max(time.Second, now.Sub(start)/2))
+		}
+		if e.After(end) {
+			end = e
+		}
+	}
+	return end, overdue
+}
+
+// withTail adds the in-flight estimate to a snapshot.
+func (c *Copier) withTail(s CopySnapshot) CopySnapshot {
+	s.InFlightEnd, s.InFlightOverdue = c.inFlightEnd(c.Now())
+	return s
 }
