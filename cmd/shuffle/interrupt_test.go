@@ -262,3 +262,30 @@ func TestNotifySignalsCancelsWithTheSignalAsCause(t *testing.T) {
 		t.Error("the window's end is taken for an interrupt")
 	}
 }
+
+// The other commands that take Ctrl-C exit 130 too, whatever the step
+// made of the cancellation.
+func TestInterruptOtherCommandsExit130(t *testing.T) {
+	workspaceWith(t, testenv.Options{RecoveryPoints: 120, CopySpeed: 1e6})
+	script := stepMarkers(t, "steps.lua")
+	for _, c := range []struct {
+		name   string
+		marker string
+		args   []string
+	}{
+		{"plan-at-decide", "@step decide", []string{"plan", script}},
+		{"plan-at-start", "", []string{"plan", script}},
+		{"check-at-start", "", []string{"check", script}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stateDir := filepath.Join(t.TempDir(), "state")
+			code, out, errs := runInterrupted(t, c.marker, append(c.args, "--state", stateDir)...)
+			if code != exitInterrupted {
+				t.Fatalf("%v interrupted: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", c.args, code, exitInterrupted, out, errs)
+			}
+			if !strings.Contains(errs, "interrupted by Ctrl-C") {
+				t.Errorf("stderr does not say what stopped it:\n%s", errs)
+			}
+		})
+	}
+}
