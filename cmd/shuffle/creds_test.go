@@ -204,6 +204,13 @@ func TestRunCrossesTokenExpiries(t *testing.T) {
 	if strings.Contains(errs, "PAUSED") {
 		t.Errorf("the run paused although the file was refreshed in time\n%s", errs)
 	}
+	// Every 3 s token is inside the 5 m warning lead from the start: one
+	// warning per profile for the run, not one per token.
+	for _, profile := range []string{"source", "destination"} {
+		if w := strings.Count(errs, `warning: the credentials of profile "`+profile+`" expire`); w > 1 {
+			t.Errorf("%d expiry warnings for profile %s over %d rotations; want one per credentials generation", w, profile, n)
+		}
+	}
 	checkAllCompleted(t, env, stateDir)
 	w.assertNoSecrets(t, []string{stateDir}, out, errs)
 }
