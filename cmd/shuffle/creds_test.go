@@ -465,6 +465,6 @@ func TestPausedRunResumesOnKeypressOnATerminal(t *testing.T) {
 	if !strings.Contains(errb.String(), "resumed after") {
 		t.Errorf("no resume message:\n%s", errb.String())
 	}
-	checkPauseLogged(t, stateDir, "auto-resume")
+	checkPauseLogged(t, stateDir, "keypress")
 	checkAllCompleted(t, env, stateDir)
 }

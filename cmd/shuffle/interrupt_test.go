@@ -186,13 +186,15 @@ func TestInterruptMidAWSCallsExits130(t *testing.T) {
 // cut short is recorded (as a failed policy call, say) to be kept by the
 // next run.
 func TestInterruptMidDecideExits130AndRecordsNoCutDecision(t *testing.T) {
-	workspaceWith(t, testenv.Options{RecoveryPoints: 600, CopySpeed: 1e6})
-	// A policy slow enough (a few ms a call) to be interrupted mid-step.
+	workspaceWith(t, testenv.Options{RecoveryPoints: 1500, CopySpeed: 1e6})
+	// A policy slow enough to be interrupted mid-step (about a millisecond
+	// a call on an idle machine), yet far inside its 200 ms time limit on
+	// a loaded one.
 	pol, err := os.ReadFile("policies/apmid.lua")
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow := strings.Replace(string(pol), "function M.decide(rp)\n", "function M.decide(rp)\n  local x = 0\n  for i = 1, 100000 do x = x + i end\n", 1)
+	slow := strings.Replace(string(pol), "function M.decide(rp)\n", "function M.decide(rp)\n  local x = 0\n  for i = 1, 20000 do x = x + i end\n", 1)
 	if slow == string(pol) {
 		t.Fatal("policies/apmid.lua has no M.decide to slow down")
 	}
@@ -203,13 +205,13 @@ func TestInterruptMidDecideExits130AndRecordsNoCutDecision(t *testing.T) {
 	stateDir := filepath.Join(t.TempDir(), "state")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &interruptAt{marker: "@step decide", cancel: func() { time.AfterFunc(300*time.Millisecond, cancel) }}
+	out := &interruptAt{marker: "@step decide", cancel: func() { time.AfterFunc(100*time.Millisecond, cancel) }}
 	code, stdout, errs := runWithOut(ctx, out, "run", script, "--state", stateDir, "--progress-interval", "0")
 	if code != exitInterrupted {
 		t.Fatalf("Ctrl-C mid-decide: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitInterrupted, stdout, errs)
 	}
 	if strings.Contains(stdout, "@done decide") {
-		t.Fatalf("decide finished within 300 ms; the test needs a slower policy:\n%s", stdout)
+		t.Fatalf("decide finished within 100 ms; the test needs a slower policy:\n%s", stdout)
 	}
 	code, stdout, errs = shuffle(t, "plan", script, "--state", stateDir, "--progress-interval", "0")
 	if code != 0 {
