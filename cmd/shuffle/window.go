@@ -108,11 +108,7 @@ func runOutcome(ctx context.Context, err error, s *engine.Session, resume string
 	case err != nil && errors.Is(context.Cause(ctx), errWindowEnded):
 		return windowError{fmt.Sprintf("the change window ended before the copy step (%v); state is saved; resume with: %s", firstLine(err), resume)}
 	case interrupted(ctx, err):
-		step := "copy jobs already started keep running in AWS"
-		if !s.Copied {
-			step = "no copy job was started"
-		}
-		return interruptedError{fmt.Sprintf("%s; state is saved and %s; resume with: %s", stopReason(ctx), step, resume)}
+		return interruptedError{fmt.Sprintf("%s; state is saved and copy jobs already started keep running in AWS; resume with: %s", stopReason(ctx), resume)}
 	}
 	return err
 }
