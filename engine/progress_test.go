@@ -42,22 +42,32 @@ func TestInFlightEndFollowsTheDurationModel(t *testing.T) {
 		c.inflight[id] = &copyItem{typ: "EBS", size: size, rec: &state.CopyRecord{IntentAt: at, StartedAt: &at}}
 	}
 	job("small", 100, 2*time.Minute)
-	if end, _ := c.inFlightEnd(now); !end.IsZero() {
+	if end, _, _ := c.inFlightEnd(now); !end.IsZero() {
 		t.Fatalf("no job observed to end yet, but an end is expected at %s", end)
 	}
 	c.model.add("EBS", 100, 10*time.Minute)
 	c.model.add("EBS", 200, 20*time.Minute)
 	job("large", 200, time.Minute)      // ends in 19m
 	job("overdue", 100, 30*time.Minute) // 20m past its 10m: 15m more
-	end, overdue := c.inFlightEnd(now)
-	if want := now.Add(19 * time.Minute); !end.Equal(want) || overdue != 1 {
+	end, queued, overdue := c.inFlightEnd(now)
+	if want := now.Add(19 * time.Minute); !end.Equal(want) || overdue != 1 || queued != 0 {
 		t.Fatalf("in-flight end %s, %d overdue; want %s, 1", end.Format(time.TimeOnly), overdue, want.Format(time.TimeOnly))
 	}
 	delete(c.inflight, "large")
-	if end, _ := c.inFlightEnd(now); !end.Equal(now.Add(15 * time.Minute)) {
+	if end, _, _ := c.inFlightEnd(now); !end.Equal(now.Add(15 * time.Minute)) {
 		t.Fatalf("with the overdue job last: %s, want in 15m", end.Format(time.TimeOnly))
 	}
 	if s := c.withTail(CopySnapshot{}); !s.InFlightEnd.Equal(now.Add(15*time.Minute)) || s.InFlightOverdue != 1 {
 		t.Fatalf("the snapshot carries %s, %d", s.InFlightEnd, s.InFlightOverdue)
+	}
+	if s := c.withTail(CopySnapshot{Ready: 1}); !s.InFlightEnd.IsZero() {
+		t.Fatalf("with work ready to start the snapshot carries a tail end %s", s.InFlightEnd)
+	}
+	// Two more RPs of the small job's resource wait for it: 8m + 10m + 20m.
+	small := c.inflight["small"]
+	ch := &chain{items: []*copyItem{small, {typ: "EBS", size: 100}, {typ: "EBS", size: 200}}}
+	small.chain = ch
+	if end, queued, _ := c.inFlightEnd(now); !end.Equal(now.Add(38*time.Minute)) || queued != 2 {
+		t.Fatalf("with 2 RPs queued behind a job: end in %s, %d queued; want 38m, 2", end.Sub(now), queued)
 	}
 }

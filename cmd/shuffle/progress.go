@@ -245,7 +245,7 @@ type copyStatus struct {
 	paused        string // "PAUSED: reason (5m)" or ""
 	// The tail of a run: all that is left is tail jobs in flight, and
 	// the ETA is when the duration model expects the last to end.
-	tail, overdue int
+	tail, queued, overdue int
 }
 
 func (u *progressUI) copyStatus(c engine.CopySnapshot, now time.Time) copyStatus {
@@ -257,10 +257,14 @@ func (u *progressUI) copyStatus(c engine.CopySnapshot, now time.Time) copyStatus
 	st.perHour = u.rate.perHour(now)
 	remaining := max(0, c.Total-c.Completed-c.Failed)
 	switch {
-	case remaining > 0 && remaining <= int64(c.InFlight) && c.Ready == 0 && c.Waiting == 0:
-		// Nothing left to start: the rate of completions so far says
-		// nothing about when the last, often largest, jobs end.
-		st.tail, st.overdue = int(remaining), c.InFlightOverdue
+	case remaining > 0 && c.InFlight > 0 && c.Ready == 0 && c.Waiting == 0 &&
+		(!c.InFlightEnd.IsZero() || remaining <= int64(c.InFlight)):
+		// Nothing can start now; what is left runs, or waits behind a
+		// running job of its resource. The rate of completions so far
+		// says nothing about when the last, often largest, jobs end.
+		// (Without the model's estimate only a tail of nothing but
+		// running jobs says so, as "time unknown".)
+		st.tail, st.queued, st.overdue = c.InFlight, c.InFlightQueued, c.InFlightOverdue
 		if !c.InFlightEnd.IsZero() {
 			st.eta, st.etaKnown = max(0, c.InFlightEnd.Sub(now)), true
 		}
@@ -354,11 +358,15 @@ func etaText(st copyStatus) string {
 	if st.tail == 0 {
 		return "ETA " + fmtETA(st)
 	}
-	jobs := "jobs"
+	jobs, them := "jobs", "them"
 	if st.tail == 1 {
-		jobs = "job"
+		jobs, them = "job", "it"
 	}
-	s := fmt.Sprintf("finishing %d running %s, ", st.tail, jobs)
+	s := fmt.Sprintf("finishing %d running %s", st.tail, jobs)
+	if st.queued > 0 {
+		s += fmt.Sprintf(" (+%d queued behind %s)", st.queued, them)
+	}
+	s += ", "
 	if !st.etaKnown {
 		s += "time unknown"
 	} else {

@@ -101,6 +101,13 @@ func TestProgressETAAtTheTailComesFromTheJobsInFlight(t *testing.T) {
 	if got := u.line(t0.Add(27 * time.Minute)); !strings.HasSuffix(got, "finishing 1 running job, time unknown") {
 		t.Fatalf("no model: %q", got)
 	}
+	// Two RPs wait behind the running job of their resource.
+	src.set(func(c *engine.CopySnapshot) {
+		c.Total, c.InFlightEnd, c.InFlightQueued = 101, t0.Add(40*time.Minute), 1
+	})
+	if got := u.line(t0.Add(27 * time.Minute)); !strings.HasSuffix(got, "finishing 1 running job (+1 queued behind it), ~13m") {
+		t.Fatalf("an RP queued behind the running job: %q", got)
+	}
 	// Work left to start: the rate decides again.
 	src.set(func(c *engine.CopySnapshot) { c.Ready = 1 })
 	if got := u.line(t0.Add(27 * time.Minute)); !strings.Contains(got, ", ETA ") {
