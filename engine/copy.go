@@ -1252,12 +1252,12 @@ func (c *Copier) flush(wm *time.Time) error {
 
 // publish hands the UI a snapshot.
 func (c *Copier) publish() {
-	c.Progress.setCopy(CopySnapshot{
+	c.Progress.setCopy(c.withTail(CopySnapshot{
 		InFlight: len(c.inflight) + c.pending, Cap: int(math.Floor(c.s.cap)), Started: c.sum.Started,
 		Completed: c.sum.Completed, CompletedNow: c.sum.CompletedNow, Failed: c.sum.Failed, BytesNow: c.sum.BytesNow,
 		Ready: c.s.readyCount(), Waiting: c.s.waiting.Len(), APICalls: c.Counts.Total(),
 		BytesDone: c.sum.Bytes,
-	})
+	}))
 }
 
 // Preview works out what Run would start, without calling AWS.

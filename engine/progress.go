@@ -85,6 +85,18 @@ type CopySnapshot struct {
 	BytesTotal int64 // source bytes of Total
 	BytesDone  int64 // source bytes of Completed
 
+	// The tail of a run, filled in only when nothing is ready to start
+	// or waiting for a retry (all that is left is running, or queued
+	// behind a running job of the same resource): InFlightEnd is when the
+	// last of it is expected to end by the duration model (zero when no
+	// job is in flight or the model has seen no job end yet);
+	// InFlightQueued counts the RPs queued behind running jobs;
+	// InFlightOverdue the jobs that have run past their expected duration
+	// (see Copier.inFlightEnd).
+	InFlightEnd     time.Time
+	InFlightQueued  int
+	InFlightOverdue int
+
 	// Phase is the step the session is in (Phase* constants); PhaseSince
 	// is when it entered it.
 	Phase      string
@@ -171,4 +183,55 @@ func (c *Copier) publishTotal(chains map[string]*chain) {
 		}
 	}
 	c.Progress.setCopyTotal(c.sum.Completed+c.sum.Failed+n, c.sum.Bytes+bytes)
+}
+
+// inFlightEnd is when the jobs in flight, and the RPs queued behind
+// them on the same resource (one job per resource at a time), are
+// expected to end: each job at its start (AWS's CreationDate, or the
+// intent time before AWS answered) plus the duration the model predicts
+// for its type and size, then each RP behind it for its own predicted
+// duration. A job already past its prediction is expected to need half
+// as long again as it has run so far (at least a second): a job that
+// overruns is usually a large one, and the guess grows as it keeps
+// running. Zero when nothing is in flight or the model has seen no job
+// end.
+func (c *Copier) inFlightEnd(now time.Time) (end time.Time, queued, overdue int) {
+	for _, it := range c.inflight {
+		if it.rec == nil {
+			continue
+		}
+		start := it.rec.IntentAt
+		if it.rec.StartedAt != nil {
+			start = *it.rec.StartedAt
+		}
+		d, ok := c.model.predict(it.typ, it.size)
+		if !ok {
+			return time.Time{}, 0, 0
+		}
+		e := start.Add(d)
+		if !e.After(now) {
+			overdue++
+			e = now.Add(max(time.Second, now.Sub(start)/2))
+		}
+		if ch := it.chain; ch != nil && ch.head() == it {
+			for _, next := range ch.items[ch.next+1:] {
+				d, _ := c.model.predict(next.typ, next.size)
+				e = e.Add(d)
+				queued++
+			}
+		}
+		if e.After(end) {
+			end = e
+		}
+	}
+	return end, queued, overdue
+}
+
+// withTail adds the tail estimate to a snapshot when nothing is left to
+// start now (so the work is bounded by what is in flight).
+func (c *Copier) withTail(s CopySnapshot) CopySnapshot {
+	if s.Ready == 0 && s.Waiting == 0 {
+		s.InFlightEnd, s.InFlightQueued, s.InFlightOverdue = c.inFlightEnd(c.Now())
+	}
+	return s
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -76,6 +77,11 @@ type RunReport struct {
 	// Waiting are the vaults whose recovery points wait for their
 	// destination vault, with how many and why (report_waiting.go).
 	Waiting []WaitingVault `json:"waiting"`
+
+	// Every guarded AWS call of the run and its faults, by operation and
+	// in all (report_faults.go).
+	AWSCallsByOperation map[string]awsclient.OpStats `json:"aws_calls_by_operation,omitempty"`
+	AWSCallTotals       *awsclient.OpStats           `json:"aws_call_totals,omitempty"`
 }
 
 // FinalState is the report state of one RP: its copy record's state
@@ -107,7 +113,7 @@ func reportName(runStart time.Time) string {
 // vault, and run-<UTC start>.csv with one row per RP in state. The
 // state is read in one streamed pass; each file is written to a
 // temporary file and renamed into place.
-func WriteReports(st *state.Store, dir string, runStart time.Time, sum CopySummary) (jsonPath, csvPath string, err error) {
+func WriteReports(st *state.Store, dir string, runStart time.Time, sum CopySummary, opts ...ReportOption) (jsonPath, csvPath string, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("reports: %w", err)
 	}
@@ -124,6 +130,9 @@ func WriteReports(st *state.Store, dir string, runStart time.Time, sum CopySumma
 	}
 	for _, s := range ReportStates {
 		rep.States[s] = 0
+	}
+	for _, o := range opts {
+		o(rep)
 	}
 	if h := sum.Elapsed.Hours(); h > 0 {
 		rep.RPsPerHour = float64(sum.CompletedNow) / h

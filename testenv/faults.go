@@ -179,7 +179,7 @@ func (fs *faultState) apply(c *call, query bool) bool {
 	}
 	switch {
 	case reset:
-		c.s.counters.fault("reset")
+		c.s.counters.fault("reset", c.op)
 		if hj, ok := c.w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				if tc, ok := conn.(*net.TCPConn); ok {
@@ -192,7 +192,7 @@ func (fs *faultState) apply(c *call, query bool) bool {
 		c.fail(apiErr(503, "ServiceUnavailable", "connection reset (injected)"), query)
 		return true
 	case fail:
-		c.s.counters.fault("5xx")
+		c.s.counters.fault("5xx", c.op)
 		code := "ServiceUnavailableException"
 		if query {
 			code = "ServiceFailure"
@@ -200,7 +200,7 @@ func (fs *faultState) apply(c *call, query bool) bool {
 		c.fail(apiErr(500, code, "An internal error occurred. Try again. (injected)"), query)
 		return true
 	case throttle:
-		c.s.counters.fault("throttle")
+		c.s.counters.fault("throttle", c.op)
 		code := "ThrottlingException"
 		if query {
 			code = "Throttling"
@@ -236,6 +236,7 @@ type Counters struct {
 	startCopies map[string]int64
 	created     map[string]int64
 	faults      map[string]int64
+	faultsByOp  map[string]int64 // "OPERATION KIND"
 }
 
 // CountersSnapshot is the JSON form of Counters (GET /_testenv/counters).
@@ -245,6 +246,9 @@ type CountersSnapshot struct {
 	// JobsCreated is keyed by "SOURCE_RP_ARN DESTINATION_VAULT_ARN".
 	JobsCreated map[string]int64 `json:"jobs_created"`
 	Faults      map[string]int64 `json:"faults"`
+	// FaultsByOperation is keyed by "OPERATION KIND", e.g.
+	// "StartCopyJob throttle".
+	FaultsByOperation map[string]int64 `json:"faults_by_operation"`
 }
 
 func newCounters() *Counters {
@@ -258,6 +262,7 @@ func (c *Counters) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls, c.startCopies, c.created, c.faults = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
+	c.faultsByOp = map[string]int64{}
 }
 
 func (c *Counters) call(op string) {
@@ -266,9 +271,10 @@ func (c *Counters) call(op string) {
 	c.mu.Unlock()
 }
 
-func (c *Counters) fault(kind string) {
+func (c *Counters) fault(kind, op string) {
 	c.mu.Lock()
 	c.faults[kind]++
+	c.faultsByOp[op+" "+kind]++
 	c.mu.Unlock()
 }
 
@@ -309,7 +315,7 @@ func (c *Counters) JobsCreated(rp, vaultArn string) int64 {
 func (c *Counters) Snapshot() CountersSnapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CountersSnapshot{Calls: clone(c.calls), StartCopyCalls: clone(c.startCopies), JobsCreated: clone(c.created), Faults: clone(c.faults)}
+	return CountersSnapshot{Calls: clone(c.calls), StartCopyCalls: clone(c.startCopies), JobsCreated: clone(c.created), Faults: clone(c.faults), FaultsByOperation: clone(c.faultsByOp)}
 }
 
 func clone(m map[string]int64) map[string]int64 {

@@ -183,6 +183,9 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 // (and before), not a reason to stop one.
 func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) error {
 	r, err := checkScript(ctx, script, io.Discard, sf, checkOptions{skipEncryption: true})
+	if ctx.Err() != nil { // interrupted: findings made of cancelled calls mean nothing
+		return fmt.Errorf("pre-flight check: %w", context.Cause(ctx))
+	}
 	if err != nil {
 		return err
 	}

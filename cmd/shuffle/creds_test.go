@@ -3,8 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
-	"github.com/creack/pty"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
@@ -201,6 +204,13 @@ func TestRunCrossesTokenExpiries(t *testing.T) {
 	if strings.Contains(errs, "PAUSED") {
 		t.Errorf("the run paused although the file was refreshed in time\n%s", errs)
 	}
+	// Every 3 s token is inside the 5 m warning lead from the start: one
+	// warning per profile for the run, not one per token.
+	for _, profile := range []string{"source", "destination"} {
+		if w := strings.Count(errs, `warning: the credentials of profile "`+profile+`" expire`); w > 1 {
+			t.Errorf("%d expiry warnings for profile %s over %d rotations; want one per credentials generation", w, profile, n)
+		}
+	}
 	checkAllCompleted(t, env, stateDir)
 	w.assertNoSecrets(t, []string{stateDir}, out, errs)
 }
@@ -277,7 +287,51 @@ func TestRunPausesOnExpiredCredentialsAndResumesOnEnter(t *testing.T) {
 	if ns := pausedNS(t, stateDir); ns < int64(1500*time.Millisecond) {
 		t.Errorf("the run record says paused_ns=%d; it was paused for at least 1.5 s", ns)
 	}
+	checkPauseLogged(t, stateDir, "keypress")
 	checkAllCompleted(t, env, stateDir)
+}
+
+// checkPauseLogged asserts that shuffle.log has the pause (profile,
+// code, token expiry) and the resume (how, how long) in that order.
+func checkPauseLogged(t *testing.T, stateDir, resumedBy string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(stateDir, "shuffle.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paused, resumed map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("shuffle.log: %v: %s", err, line)
+		}
+		switch rec["msg"] {
+		case "run paused":
+			if paused == nil {
+				paused = rec
+			}
+		case "run resumed":
+			if paused == nil {
+				t.Errorf("shuffle.log has a resume before any pause: %s", line)
+			}
+			if resumed == nil {
+				resumed = rec
+			}
+		}
+	}
+	if paused == nil || resumed == nil {
+		t.Fatalf("shuffle.log lacks the pause or the resume:\n%s", b)
+	}
+	if p := paused["profile"]; (p != "source" && p != "destination") || paused["level"] != "WARN" ||
+		!strings.HasPrefix(fmt.Sprint(paused["token_expires"]), "20") || !strings.Contains(fmt.Sprint(paused["code"]), "Expired") {
+		t.Errorf("the pause record lacks the profile, the code or the expiry: %v", paused)
+	}
+	if resumed["resumed_by"] != resumedBy || resumed["profile"] != paused["profile"] {
+		t.Errorf("the resume record says %v, want resumed_by %q", resumed, resumedBy)
+	}
+	if d, _ := resumed["paused_s"].(float64); d < 0.5 {
+		t.Errorf("the resume record says paused_s=%v; the run was paused for over a second", resumed["paused_s"])
+	}
 }
 
 // With --auto-resume the run goes on by itself once the credentials
@@ -288,6 +342,7 @@ func TestRunAutoResumesWhenCredentialsComeBack(t *testing.T) {
 	if !strings.Contains(errb.String(), "resumed after") {
 		t.Errorf("no resume message:\n%s", errb.String())
 	}
+	checkPauseLogged(t, stateDir, "auto-resume")
 	checkAllCompleted(t, env, stateDir)
 }
 
@@ -353,6 +408,7 @@ func TestDetachedRunResumesOnSIGUSR1(t *testing.T) {
 	if !strings.Contains(errb.String(), "SIGUSR1: resuming") {
 		t.Errorf("no SIGUSR1 resume message:\n%s", errb.String())
 	}
+	checkPauseLogged(t, stateDir, "SIGUSR1")
 	checkAllCompleted(t, env, stateDir)
 }
 
@@ -409,5 +465,6 @@ func TestPausedRunResumesOnKeypressOnATerminal(t *testing.T) {
 	if !strings.Contains(errb.String(), "resumed after") {
 		t.Errorf("no resume message:\n%s", errb.String())
 	}
+	checkPauseLogged(t, stateDir, "keypress")
 	checkAllCompleted(t, env, stateDir)
 }

@@ -5,10 +5,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"sync"
 )
 
 // Exit codes; README.md lists them for operators.
@@ -38,6 +41,53 @@ func osEnv() *env {
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
 		notify: notifySignals,
 	}
+}
+
+// watchInterrupts wraps e.notify so that the CLI learns whether the
+// command's signal context was cancelled (Ctrl-C, SIGTERM) before the
+// command ended, and with what cause.
+func watchInterrupts(e *env) (*env, func() (bool, error)) {
+	var mu sync.Mutex
+	var hit bool
+	var cause error
+	se := *e
+	se.notify = func(parent context.Context) (context.Context, context.CancelFunc) {
+		ctx, cancel := e.notify(parent)
+		return ctx, func() {
+			if ctx.Err() != nil && parent.Err() == nil {
+				mu.Lock()
+				hit, cause = true, context.Cause(ctx)
+				mu.Unlock()
+			}
+			cancel()
+		}
+	}
+	return &se, func() (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return hit, cause
+	}
+}
+
+// interruptedExit maps the failure of a command that was interrupted to
+// exit 130, whatever its step made of the cancellation (a Lua error, a
+// finding, a wrapped string); a run maps its own (runOutcome) with the
+// command to resume.
+func interruptedExit(err error, interrupted func() (bool, error)) error {
+	var ie interruptedError
+	if err == nil || errors.As(err, &ie) {
+		return err
+	}
+	hit, cause := interrupted()
+	if !hit {
+		return err
+	}
+	reason := "interrupted"
+	var sc signalCause
+	if errors.As(cause, &sc) {
+		reason = sc.Error()
+	}
+	return interruptedError{fmt.Sprintf("%s; what was done is saved (%s)", reason, firstLine(err))}
 }
 
 func main() {

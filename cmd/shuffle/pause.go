@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -14,6 +15,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 )
 
@@ -55,7 +57,7 @@ func startPauseUI(ctx context.Context, e *env, g *awsclient.Guard, hook func() [
 			case <-usr1:
 				if p, _ := g.Paused(); p {
 					fmt.Fprintln(e.stderr, "shuffle: SIGUSR1: resuming")
-					g.Resume()
+					g.ResumeBy(awsclient.ResumeSignal)
 				}
 			}
 		}
@@ -166,7 +168,7 @@ func (u *pauseUI) waitKey() {
 			if !u.tty() && k != '\n' {
 				continue
 			}
-			u.g.Resume()
+			u.g.ResumeBy(awsclient.ResumeKey)
 			return
 		case <-time.After(200 * time.Millisecond):
 		}
@@ -195,4 +197,37 @@ func (u *pauseUI) rawOff() {
 		u.restore()
 		u.restore = nil
 	}
+}
+
+// recordPauses puts the guard's pauses and resumes in the run's JSON log
+// (docs/progress-and-logs.md) and in its progress (the PAUSED mark, and
+// the rate leaves the time out), and logs each expiry warning.
+func recordPauses(g *awsclient.Guard, log *slog.Logger, p *engine.Progress) {
+	var mu sync.Mutex // a pause's callback runs in its own goroutine: keep it from marking a pause already over
+	g.OnPause(func(info awsclient.PauseInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		log.Warn("run paused", "profile", info.Profile, "code", info.Code, "failures", info.Failures,
+			"token_expires", rfc3339(info.Expires), "since", info.Since.UTC().Format(time.RFC3339Nano))
+		if paused, now := g.Paused(); paused && now.Since.Equal(info.Since) {
+			p.SetPaused(true, fmt.Sprintf("credentials of profile %q refused", info.Profile))
+		}
+	})
+	g.OnResume(func(info awsclient.PauseInfo, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		log.Info("run resumed", "profile", info.Profile, "resumed_by", string(info.ResumedBy),
+			"paused_s", d.Seconds(), "paused_total_s", g.PausedFor().Seconds())
+		p.SetPaused(false, "")
+	})
+	g.OnExpiryWarning(func(profile string, exp time.Time) {
+		log.Warn("credentials expiring", "profile", profile, "token_expires", rfc3339(exp))
+	})
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -243,6 +243,9 @@ type copyStatus struct {
 	failed        int64
 	waiting       int
 	paused        string // "PAUSED: reason (5m)" or ""
+	// The tail of a run: all that is left is tail jobs in flight, and
+	// the ETA is when the duration model expects the last to end.
+	tail, queued, overdue int
 }
 
 func (u *progressUI) copyStatus(c engine.CopySnapshot, now time.Time) copyStatus {
@@ -253,9 +256,21 @@ func (u *progressUI) copyStatus(c engine.CopySnapshot, now time.Time) copyStatus
 	u.rate.observe(c.PhaseSince, now, c.CompletedNow, false, c.Paused, c.PausedSince)
 	st.perHour = u.rate.perHour(now)
 	remaining := max(0, c.Total-c.Completed-c.Failed)
-	if st.perHour > 0 {
+	switch {
+	case remaining > 0 && c.InFlight > 0 && c.Ready == 0 && c.Waiting == 0 &&
+		(!c.InFlightEnd.IsZero() || remaining <= int64(c.InFlight)):
+		// Nothing can start now; what is left runs, or waits behind a
+		// running job of its resource. The rate of completions so far
+		// says nothing about when the last, often largest, jobs end.
+		// (Without the model's estimate only a tail of nothing but
+		// running jobs says so, as "time unknown".)
+		st.tail, st.queued, st.overdue = c.InFlight, c.InFlightQueued, c.InFlightOverdue
+		if !c.InFlightEnd.IsZero() {
+			st.eta, st.etaKnown = max(0, c.InFlightEnd.Sub(now)), true
+		}
+	case st.perHour > 0:
 		st.eta, st.etaKnown = time.Duration(float64(remaining)/st.perHour*float64(time.Hour)), true
-	} else if remaining == 0 && c.Total > 0 {
+	case remaining == 0 && c.Total > 0:
 		st.etaKnown = true
 	}
 	if c.Paused {
@@ -297,8 +312,8 @@ func (u *progressUI) line(now time.Time) string {
 			return "progress: copy (preview), " + fmtDuration(now.Sub(c.PhaseSince))
 		}
 		st := u.copyStatus(c, now)
-		s := fmt.Sprintf("progress: copy %d/%d (%.1f%%), %d/%d in flight, %d failed, %s, ETA %s",
-			st.done, st.total, st.pct, st.inFlight, st.cap, st.failed, fmtRate(st.perHour), fmtETA(st))
+		s := fmt.Sprintf("progress: copy %d/%d (%.1f%%), %d/%d in flight, %d failed, %s, %s",
+			st.done, st.total, st.pct, st.inFlight, st.cap, st.failed, fmtRate(st.perHour), etaText(st))
 		if st.waiting > 0 {
 			s += fmt.Sprintf(", %d waiting to retry", st.waiting)
 		}
@@ -335,6 +350,32 @@ func fmtETA(st copyStatus) string {
 		return "unknown"
 	}
 	return fmtDuration(st.eta)
+}
+
+// etaText is the ETA as the copy line and bar show it: "ETA 48m", or at
+// the tail of a run "finishing 3 running jobs, ~15m".
+func etaText(st copyStatus) string {
+	if st.tail == 0 {
+		return "ETA " + fmtETA(st)
+	}
+	jobs, them := "jobs", "them"
+	if st.tail == 1 {
+		jobs, them = "job", "it"
+	}
+	s := fmt.Sprintf("finishing %d running %s", st.tail, jobs)
+	if st.queued > 0 {
+		s += fmt.Sprintf(" (+%d queued behind %s)", st.queued, them)
+	}
+	s += ", "
+	if !st.etaKnown {
+		s += "time unknown"
+	} else {
+		s += "~" + fmtDuration(st.eta)
+	}
+	if st.overdue > 0 {
+		s += fmt.Sprintf(" (%d past the expected duration)", st.overdue)
+	}
+	return s
 }
 
 // fmtDuration is a short, operator-sized duration: 45s, 48m, 3h20m, 2d4h.

@@ -19,7 +19,7 @@ const maxVaultBars = 12
 const (
 	statusTmpl = `{{string . "text"}}`
 	vaultTmpl  = `{{string . "name"}} {{counters . }} {{bar . }} {{percent . }}`
-	copyTmpl   = `copy {{counters . }} {{bar . }} {{percent . }} {{string . "rate"}} ETA {{string . "eta"}} | {{string . "flight"}} in flight` +
+	copyTmpl   = `copy {{counters . }} {{bar . }} {{percent . }} {{string . "rate"}} {{string . "eta"}} | {{string . "flight"}} in flight` +
 		`{{with string . "failed"}} | {{red .}}{{end}}{{with string . "paused"}} | {{red .}}{{end}}`
 )
 
@@ -161,7 +161,7 @@ func (b *barsUI) update(u *progressUI, now time.Time) {
 	if c.Phase != engine.PhaseCopy && b.copy != nil {
 		// Copying ended: the bar keeps its last rate.
 		b.copy.SetCurrent(c.Completed)
-		b.copy.Set("eta", "-")
+		b.copy.Set("eta", "ETA -")
 		b.copy.Set("flight", fmt.Sprintf("%d/%d", c.InFlight, c.Cap))
 		if c.Failed > 0 {
 			b.copy.Set("failed", fmt.Sprintf("%d failed", c.Failed))
@@ -175,7 +175,7 @@ func (b *barsUI) update(u *progressUI, now time.Time) {
 		b.copy.SetTotal(st.total)
 		b.copy.SetCurrent(st.done)
 		b.copy.Set("rate", fmtRate(st.perHour))
-		b.copy.Set("eta", fmtETA(st))
+		b.copy.Set("eta", etaText(st))
 		b.copy.Set("flight", fmt.Sprintf("%d/%d", st.inFlight, st.cap))
 		b.copy.Set("failed", "")
 		if st.failed > 0 {

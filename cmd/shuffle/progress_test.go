@@ -69,6 +69,52 @@ func TestProgressLineReflectsCopyCounters(t *testing.T) {
 	}
 }
 
+// The tail of a run: 3 RPs left, all running, nothing to start. The
+// rate of completions (97 in 10 minutes) would say under a minute; the
+// duration model expects the last job to end in 15 minutes, and says so
+// for as long as that holds.
+func TestProgressETAAtTheTailComesFromTheJobsInFlight(t *testing.T) {
+	src := &fakeProgress{}
+	u := newProgressUI(src, &bytes.Buffer{}, time.Minute, false)
+	src.set(func(c *engine.CopySnapshot) {
+		*c = engine.CopySnapshot{Phase: engine.PhaseCopy, PhaseSince: t0, Total: 100, Cap: 100}
+	})
+	u.line(t0)
+	end := t0.Add(25 * time.Minute)
+	src.set(func(c *engine.CopySnapshot) {
+		c.Completed, c.CompletedNow, c.InFlight, c.InFlightEnd = 97, 97, 3, end
+	})
+	want := "progress: copy 97/100 (97.0%), 3/100 in flight, 0 failed, 582 RP/h, finishing 3 running jobs, ~15m"
+	if got := u.line(t0.Add(10 * time.Minute)); got != want {
+		t.Fatalf("at the tail:\n got %q\nwant %q", got, want)
+	}
+	// Ten minutes on, two done; the last one runs past its expected end.
+	src.set(func(c *engine.CopySnapshot) {
+		c.Completed, c.CompletedNow, c.InFlight = 99, 99, 1
+		c.InFlightEnd, c.InFlightOverdue = t0.Add(31*time.Minute), 1
+	})
+	if got := u.line(t0.Add(26 * time.Minute)); !strings.HasSuffix(got, "finishing 1 running job, ~5m (1 past the expected duration)") {
+		t.Fatalf("an overdue last job: %q", got)
+	}
+	// No job has ended yet, so no model: the tail does not pretend.
+	src.set(func(c *engine.CopySnapshot) { c.InFlightEnd, c.InFlightOverdue = time.Time{}, 0 })
+	if got := u.line(t0.Add(27 * time.Minute)); !strings.HasSuffix(got, "finishing 1 running job, time unknown") {
+		t.Fatalf("no model: %q", got)
+	}
+	// Two RPs wait behind the running job of their resource.
+	src.set(func(c *engine.CopySnapshot) {
+		c.Total, c.InFlightEnd, c.InFlightQueued = 101, t0.Add(40*time.Minute), 1
+	})
+	if got := u.line(t0.Add(27 * time.Minute)); !strings.HasSuffix(got, "finishing 1 running job (+1 queued behind it), ~13m") {
+		t.Fatalf("an RP queued behind the running job: %q", got)
+	}
+	// Work left to start: the rate decides again.
+	src.set(func(c *engine.CopySnapshot) { c.Ready = 1 })
+	if got := u.line(t0.Add(27 * time.Minute)); !strings.Contains(got, ", ETA ") {
+		t.Fatalf("with work to start: %q", got)
+	}
+}
+
 func TestProgressLinePausedLeavesPauseOutOfTheRate(t *testing.T) {
 	src := &fakeProgress{}
 	u := newProgressUI(src, &bytes.Buffer{}, time.Minute, false)

@@ -30,7 +30,8 @@ destination account in the same region. Lua policies decide which recovery
 points go; Badger state lets a run stop at any time and resume where it left off.
 
 Exit codes: 0 done, 1 error, 2 usage error, 3 blocking pre-flight finding,
-10 change window ended with work remaining.`,
+10 change window ended with work remaining, 130 interrupted (Ctrl-C or
+SIGTERM, at any step; the state is saved).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -51,9 +52,11 @@ Exit codes: 0 done, 1 error, 2 usage error, 3 blocking pre-flight finding,
 
 // run executes the CLI and returns the process exit code.
 func run(args []string, e *env) int {
+	e, interrupted := watchInterrupts(e)
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.Execute()
+	err = interruptedExit(err, interrupted) // Ctrl-C: exit 130 (main.go)
 	if err == nil {
 		return exitOK
 	}

@@ -56,8 +56,9 @@ Before the script runs, the pre-flight check of 'shuffle check' runs
 blocking finding stops the run with exit 3 before anything is written.
 --skip-check skips it.
 
-Ctrl-C or SIGTERM stops dispatching, saves state, prints the summary and
-the command to resume, and exits 130 within seconds; a second Ctrl-C
+Ctrl-C or SIGTERM, at any step (the pre-flight check, listing, enrich,
+decide, replication or copy), stops it, saves state, prints the summary
+and the command to resume, and exits 130 within seconds; a second Ctrl-C
 exits at once. Copy jobs already started keep running in AWS.
 
 As each run ends (done, window ended or failed; not when interrupted) it
@@ -79,6 +80,9 @@ reads them.`,
 			defer cancel()
 			if !skipCheck {
 				if err := preflight(sigCtx, e, args[0], &sf); err != nil {
+					if interrupted(sigCtx, err) {
+						return interruptedError{fmt.Sprintf("%s during the pre-flight check; nothing was written; run again with: %s", stopReason(sigCtx), resumeCommand(args[0], sf.state))}
+					}
 					return err
 				}
 			}
@@ -102,16 +106,24 @@ reads them.`,
 			}
 			obs := pf.start(e, s, sf.state, "run")
 			defer obs.stop(nil)
+			recordPauses(s.Guard, obs.log, s.Progress)
 			err = runScript(ctx, obs.env, args[0], s)
 			if err == nil {
 				err = s.Finish(ctx)
 			}
 			err = guard.check(err, s.Store)
+			calls := s.Guard.Stats.Snapshot()
+			engine.LogCallStats(obs.log, calls)
 			obs.stop(err)
 			if s.Copied {
 				printCopySummary(e.stderr, s.CopySummary)
+			}
+			for _, l := range engine.FaultSummary(calls) {
+				fmt.Fprintf(e.stderr, "aws: %s\n", l)
+			}
+			if s.Copied {
 				if s.Store != nil && sigCtx.Err() == nil { // an interrupted run exits first, reports later
-					if jp, cp, rerr := engine.WriteReports(s.Store, filepath.Join(sf.state, "reports"), start, s.CopySummary); rerr != nil {
+					if jp, cp, rerr := engine.WriteReports(s.Store, filepath.Join(sf.state, "reports"), start, s.CopySummary, engine.WithCallStats(calls)); rerr != nil {
 						fmt.Fprintf(e.stderr, "run reports: %v\n", rerr)
 					} else {
 						fmt.Fprintf(e.stderr, "run reports: %s, %s\n", jp, cp)

@@ -107,10 +107,50 @@ func runOutcome(ctx context.Context, err error, s *engine.Session, resume string
 		return windowError{fmt.Sprintf("the change window ended with work left: %d queued, %d running in AWS, %d waiting to retry, %d waiting for a vault AWS is still creating; resume with: %s", sum.Queued, sum.Running, sum.Retrying, sum.WaitingCreating(), resume)}
 	case err != nil && errors.Is(context.Cause(ctx), errWindowEnded):
 		return windowError{fmt.Sprintf("the change window ended before the copy step (%v); state is saved; resume with: %s", firstLine(err), resume)}
-	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
-		return interruptedError{fmt.Sprintf("interrupted; state is saved and copy jobs already started keep running in AWS; resume with: %s", resume)}
+	case interrupted(ctx, err):
+		return interruptedError{fmt.Sprintf("%s; state is saved and copy jobs already started keep running in AWS; resume with: %s", stopReason(ctx), resume)}
 	}
 	return err
+}
+
+// errInterrupted is the cause of a run's context cancelled by Ctrl-C or
+// SIGTERM (a signalCause is one).
+var errInterrupted = errors.New("interrupted")
+
+// signalCause is the cause notifySignals cancels with: which signal.
+type signalCause struct{ sig os.Signal }
+
+func (c signalCause) Error() string        { return "interrupted by " + signalName(c.sig) }
+func (c signalCause) Is(target error) bool { return target == errInterrupted }
+
+func signalName(sig os.Signal) string {
+	if sig == os.Interrupt {
+		return "Ctrl-C (SIGINT)"
+	}
+	if s, ok := sig.(syscall.Signal); ok && s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
+// interrupted says whether a run that failed with err was stopped by an
+// interrupt: its context was cancelled by a signal (whatever the step
+// turned the cancellation into on its way up), or it ended on a plain
+// cancellation of that context.
+func interrupted(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() == nil || errors.Is(context.Cause(ctx), errWindowEnded) {
+		return false
+	}
+	return errors.Is(context.Cause(ctx), errInterrupted) || errors.Is(err, context.Canceled)
+}
+
+// stopReason is what stopped an interrupted run, for its message.
+func stopReason(ctx context.Context) string {
+	var sc signalCause
+	if errors.As(context.Cause(ctx), &sc) {
+		return sc.Error()
+	}
+	return "interrupted"
 }
 
 func firstLine(err error) string {
@@ -135,7 +175,7 @@ func resumeCommand(script, stateDir string) string {
 // every write is a Badger transaction, and an exit between two of them
 // is what the crash test does twenty times over.
 func notifySignals(ctx context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancelCause := context.WithCancelCause(ctx)
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -143,11 +183,11 @@ func notifySignals(ctx context.Context) (context.Context, context.CancelFunc) {
 		n := 0
 		for {
 			select {
-			case <-ch:
+			case sig := <-ch:
 				n++
 				if n == 1 {
 					fmt.Fprintln(os.Stderr, "\nstopping: no new copy jobs; saving state (press Ctrl-C again to exit at once)")
-					cancel()
+					cancelCause(signalCause{sig})
 					continue
 				}
 				fmt.Fprintln(os.Stderr, "exiting at once; the state is consistent")
@@ -157,5 +197,5 @@ func notifySignals(ctx context.Context) (context.Context, context.CancelFunc) {
 			}
 		}
 	}()
-	return ctx, func() { signal.Stop(ch); close(done); cancel() }
+	return ctx, func() { signal.Stop(ch); close(done); cancelCause(nil) }
 }

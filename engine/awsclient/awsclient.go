@@ -88,7 +88,7 @@ func guard(ctx context.Context, cfg *aws.Config, profile string, g *Guard) {
 		return err
 	}
 	p := g.register(profile, fp, cache, check)
-	cfg.APIOptions = append(cfg.APIOptions, g.middleware(p))
+	cfg.APIOptions = append(cfg.APIOptions, g.middleware(p), g.Stats.middleware())
 }
 
 func configFile() string {

@@ -42,7 +42,20 @@ type PauseInfo struct {
 	Since    time.Time
 	Failures int
 	Code     string // the last AWS error code
+	// ResumedBy is what ended the pause; empty while paused.
+	ResumedBy ResumeCause
 }
+
+// ResumeCause says what resumed a pause, for the run's log.
+type ResumeCause string
+
+// The ways a pause ends.
+const (
+	ResumeKey    ResumeCause = "keypress"    // a key on a terminal, or Enter on stdin
+	ResumeSignal ResumeCause = "SIGUSR1"     // kill -USR1
+	ResumeAuto   ResumeCause = "auto-resume" // --auto-resume: the file changed and works
+	ResumeCall   ResumeCause = "call"        // Resume called directly (tests)
+)
 
 // Guard sits in front of every AWS call of a run (an SDK middleware,
 // see Load). It reloads credentials once for all callers when AWS
@@ -52,6 +65,10 @@ type PauseInfo struct {
 // The Guard only holds state and calls back; the CLI decides how to
 // tell the operator (OnPause, OnExpiryWarning) and when to Resume.
 type Guard struct {
+	// Stats counts every guarded call and its faults by operation (see
+	// CallStats); the run report and log show it.
+	Stats CallStats
+
 	MaxFailures int           // 0: DefaultMaxAuthFailures
 	WarnBefore  time.Duration // expiry warning lead; 0: 5 minutes
 	Poll        time.Duration // Watch's interval; 0: 1 second
@@ -79,8 +96,13 @@ type profileState struct {
 	failures  int
 	counted   uint64 // the generation whose failure was last counted
 	worked    bool   // a call succeeded: later auth errors are expiry, not misconfiguration
-	warned    time.Time
 	lastCode  string
+	// The expiry warning: the expiry of the credentials last seen in the
+	// file, whether a warning is due for this generation, and the guard
+	// generation that last armed it.
+	seenExp time.Time
+	armed   bool
+	warnGen uint64
 }
 
 // NewGuard returns a Guard with the defaults.
@@ -114,8 +136,9 @@ func (g *Guard) OnResume(f func(PauseInfo, time.Duration)) {
 	g.mu.Unlock()
 }
 
-// OnExpiryWarning registers f, called by Watch once per expiry time
-// when a profile's x_security_token_expires is less than WarnBefore away.
+// OnExpiryWarning registers f, called by Watch when a profile's
+// x_security_token_expires is less than WarnBefore away: once per
+// credentials generation (see expiryDueLocked), not once per token.
 func (g *Guard) OnExpiryWarning(f func(profile string, expires time.Time)) {
 	g.mu.Lock()
 	g.onWarn = append(g.onWarn, f)
@@ -173,7 +196,11 @@ func (g *Guard) pauseLocked(info PauseInfo) func() {
 
 // Resume lets calls through again. Failure counts start from zero and
 // every profile's credentials are read again before the next call.
-func (g *Guard) Resume() {
+func (g *Guard) Resume() { g.ResumeBy(ResumeCall) }
+
+// ResumeBy is Resume, saying what resumed the pause (PauseInfo.ResumedBy
+// for the OnResume callbacks).
+func (g *Guard) ResumeBy(how ResumeCause) {
 	g.mu.Lock()
 	if !g.paused {
 		g.mu.Unlock()
@@ -181,6 +208,7 @@ func (g *Guard) Resume() {
 	}
 	d := g.now().Sub(g.info.Since)
 	info, ch := g.info, g.resumed
+	info.ResumedBy = how
 	g.pausedTotal += d
 	g.paused = false
 	for _, p := range g.profiles {
@@ -403,7 +431,7 @@ func (g *Guard) Watch(ctx context.Context, autoResume bool) {
 				}
 			}
 			if changed && g.checkAll(ctx, ps) {
-				g.Resume()
+				g.ResumeBy(ResumeAuto)
 			}
 		} else if autoResume {
 			for _, p := range ps {
@@ -445,12 +473,11 @@ func (g *Guard) warnExpiry(ps []*profileState) {
 	now := g.now()
 	for _, p := range ps {
 		exp := p.expiry()
-		if exp.IsZero() || exp.Sub(now) > lead {
+		if exp.IsZero() {
 			continue
 		}
 		g.mu.Lock()
-		due := !p.warned.Equal(exp)
-		p.warned = exp
+		due := p.expiryDueLocked(exp, now, lead)
 		fns := slices.Clone(g.onWarn)
 		g.mu.Unlock()
 		if due {
@@ -459,6 +486,32 @@ func (g *Guard) warnExpiry(ps []*profileState) {
 			}
 		}
 	}
+}
+
+// expiryDueLocked says whether to warn now that the profile's
+// credentials expire at exp: once per credentials generation, when exp
+// comes within the lead. A generation starts with the first credentials
+// seen, with credentials written to the file with more than the lead to
+// live, and with a reload or resume of the guard. Credentials a refresher
+// writes with less than the lead to live (a token lifetime shorter than
+// the lead: every new token is "about to expire" from the start) belong
+// to the generation already warned about; warning for each of them would
+// repeat the same warning on every rotation.
+func (p *profileState) expiryDueLocked(exp, now time.Time, lead time.Duration) bool {
+	if !exp.Equal(p.seenExp) {
+		if p.seenExp.IsZero() || exp.Sub(now) > lead {
+			p.armed = true
+		}
+		p.seenExp = exp
+	}
+	if p.gen != p.warnGen {
+		p.armed, p.warnGen = true, p.gen
+	}
+	if !p.armed || exp.Sub(now) > lead || !exp.After(now) {
+		return false
+	}
+	p.armed = false
+	return true
 }
 
 // middleware returns the API option that puts the guard in front of a

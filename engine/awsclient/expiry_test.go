@@ -1,0 +1,76 @@
+package awsclient
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A refresher that rotates tokens shorter-lived than the warning lead
+// gets one warning, not one per token; credentials written with more
+// than the lead to live, and a reload after a refusal, each start a new
+// generation that is warned about once.
+func TestExpiryWarningOncePerCredentialsGeneration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "credentials")
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	g := NewGuard()
+	g.WarnBefore = 5 * time.Minute
+	g.Now = func() time.Time { return now }
+	fp := &FileProvider{Path: path, Profile: "p"}
+	var warned []time.Time
+	g.OnExpiryWarning(func(profile string, exp time.Time) {
+		if profile != "p" {
+			t.Errorf("warning for profile %q", profile)
+		}
+		warned = append(warned, exp)
+	})
+	writeCreds(t, path, "KEY000", now.Add(3*time.Minute).Format(time.RFC3339))
+	p := g.register("p", fp, nil, nil)
+	watch := func() {
+		g.mu.Lock()
+		ps := g.sortedProfilesLocked()
+		g.mu.Unlock()
+		g.warnExpiry(ps)
+	}
+
+	// 3-minute tokens, rotated every 2 minutes, watched every second.
+	for i := 0; i < 60; i++ {
+		for s := 0; s < 120; s += 10 {
+			watch()
+			now = now.Add(10 * time.Second)
+		}
+		writeCreds(t, path, fmt.Sprintf("KEY%03d", i), now.Add(3*time.Minute).Format(time.RFC3339))
+	}
+	if len(warned) != 1 {
+		t.Fatalf("60 rotations of tokens shorter-lived than the lead: %d warnings, want 1", len(warned))
+	}
+
+	// An operator logs in again for an hour: a new generation, warned
+	// about once, 5 minutes before its end.
+	exp := now.Add(time.Hour)
+	writeCreds(t, path, "KEYNEW", exp.Format(time.RFC3339))
+	for now.Before(exp.Add(-6 * time.Minute)) {
+		watch()
+		now = now.Add(30 * time.Second)
+	}
+	if len(warned) != 1 {
+		t.Fatalf("an hour-long token warned %d times more an hour ahead", len(warned)-1)
+	}
+	for now.Before(exp.Add(-time.Second)) {
+		watch()
+		now = now.Add(10 * time.Second)
+	}
+	if len(warned) != 2 || !warned[1].Equal(exp) {
+		t.Fatalf("the hour-long token: warnings %v, want one more for %s", warned, exp)
+	}
+
+	// A reload after a refusal starts a generation too.
+	writeCreds(t, path, "KEYREL", now.Add(2*time.Minute).Format(time.RFC3339))
+	g.refresh(p)
+	watch()
+	watch()
+	if len(warned) != 3 {
+		t.Fatalf("after a reload: %d warnings, want 3", len(warned))
+	}
+}
