@@ -46,7 +46,7 @@ func (h *fakeHost) Enrich(ctx context.Context) (map[string]any, error) {
 
 func (h *fakeHost) Replicate(ctx context.Context) (map[string]any, error) {
 	h.calls = append(h.calls, "replicate")
-	return map[string]any{"created": 2, "exists": 1, "drift": 1, "blocked": 0, "skip": 0}, nil
+	return map[string]any{"created": 2, "exists": 1, "drift": 1, "blocked": 0, "creating": 1, "skip": 0}, nil
 }
 
 func (h *fakeHost) Copy(ctx context.Context, args CopyArgs) (map[string]any, error) {
@@ -330,7 +330,7 @@ func TestExampleScript(t *testing.T) {
 	want := `inventory: 2000 recovery points in 14 vaults (20 partitions, 31 pages listed)
 enrich: 1900 matched, 100 without a metadata row, 12 with conflicting rows
 decide: 1200 included, 600 excluded (0 failed), 200 ineligible; 2000 decided in this run
-replicate: 2 created, 1 existing, 1 drifted, 0 blocked, 0 skipped
+replicate: 2 created, 1 existing, 1 drifted, 0 blocked, 1 still creating, 0 skipped
 copy: 5 started, 5 completed in this run (7 in all), 0 failed, 0 still running, 0 queued, 3 waiting for their vault
 `
 	if out.String() != want {
