@@ -23,11 +23,11 @@ func newTestenvCmd(e *env) *cobra.Command {
 
 func newTestenvUpCmd(e *env) *cobra.Command {
 	var (
-		dir, addr, region, faultsFile, idemMemory string
-		rps                                       int
-		seed                                      int64
-		ttl                                       time.Duration
-		speed                                     float64
+		dir, addr, region, faultsFile, idemMemory, jobRetention string
+		rps                                                     int
+		seed                                                    int64
+		ttl                                                     time.Duration
+		speed                                                   float64
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -58,9 +58,13 @@ rewritten into aws/credentials before each expiry. The admin API under
 			if err != nil {
 				return usageError{err}
 			}
+			retention, err := testenv.ParseMemory(jobRetention)
+			if err != nil {
+				return usagef("--copy-job-retention %v", err)
+			}
 			opts := testenv.Options{Region: region, RecoveryPoints: rps, Seed: seed, TokenTTL: ttl, CopySpeed: speed, Dir: dir,
-				IdempotencyMemory: mem,
-				Logf:              func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
+				IdempotencyMemory: mem, CopyJobRetention: retention,
+				Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
 			if faultsFile != "" {
 				f, err := testenv.LoadFaults(faultsFile)
 				if err != nil {
@@ -123,6 +127,7 @@ rewritten into aws/credentials before each expiry. The admin API under
 	f.Float64Var(&speed, "copy-speed", 1000, "compress simulated copy-job time this many times (1 = real durations)")
 	f.StringVar(&faultsFile, "faults", "", "JSON or YAML file of faults to inject (docs/testenv.md)")
 	f.StringVar(&idemMemory, "idempotency-memory", "forever", "how long StartCopyJob remembers an idempotency token: forever, none, or a duration such as 24h")
+	f.StringVar(&jobRetention, "copy-job-retention", "forever", "how long ListCopyJobs and DescribeCopyJob keep a copy job: forever, none, or a duration such as 720h")
 	return cmd
 }
 
@@ -135,9 +140,9 @@ func parseIdempotencyMemory(v string) (time.Duration, error) {
 	case "none":
 		return -1, nil
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("--idempotency-memory %q: want forever, none, or a positive duration such as 24h", v)
+	d, err := testenv.ParseMemory(v)
+	if err != nil {
+		return 0, fmt.Errorf("--idempotency-memory %w", err)
 	}
 	return d, nil
 }
