@@ -126,6 +126,9 @@ type CopySummary struct {
 	Elapsed        time.Duration     `json:"elapsed_ns"`
 	PeakInFlight   int               `json:"peak_in_flight"`
 	Stopped        string            `json:"stopped,omitempty"` // why the run returned early: deadline, interrupted
+	// Adopt is what the run found in AWS that the state had no record
+	// of (adopt.go).
+	Adopt AdoptSummary `json:"adopt"`
 }
 
 // Copier runs the copy queue: it starts copy jobs within the quotas,
@@ -138,7 +141,10 @@ type Copier struct {
 	// needs no scan when no copy record is open (Aggregate.Pending).
 	Pending map[string]*[2]int64
 	Jobs    CopyJobs // source account
-	Tags    Tagger   // destination account; nil: no tagging
+	// Dest lists destination vaults' recovery points: adoption looks
+	// there for copies the state has no record of (adopt.go).
+	Dest RecoveryPointLister
+	Tags Tagger // destination account; nil: no tagging
 	// TagsFor returns the tag mapping of one RP; it is called from
 	// NewTagsFor's functions, one per tagging goroutine (Lua states are
 	// not shared). Nil: no tagging.
@@ -241,6 +247,7 @@ func (c *Copier) init() {
 	c.inflight = map[string]*copyItem{}
 	c.dirty = map[*state.CopyRecord]bool{}
 	c.sum.FailedByReason, c.sum.WaitingByVault, c.sum.WaitingReasons = map[string]int64{}, map[string]int64{}, map[string]string{}
+	c.sum.Adopt.HeldByReason = map[string]int64{}
 }
 
 // Run copies until nothing is left that can start (and, unless NoWait,
@@ -256,6 +263,11 @@ func (c *Copier) Run(ctx context.Context) (CopySummary, error) {
 	var err error
 	if c.wm, err = c.Store.CopyWatermark(); err != nil {
 		return c.sum, err
+	}
+	// Before anything is scheduled: copies AWS has that the state does
+	// not know of are recorded first (ADR 0002, adoption).
+	if err := c.adoptExisting(ctx); err != nil {
+		return c.sum, c.finish(start, err)
 	}
 	tagQueue, err := c.load(ctx)
 	if err != nil {
@@ -342,6 +354,9 @@ func (c *Copier) loadRecords() (map[string]*state.CopyRecord, []tagReq, error) {
 		case state.CopyFailed:
 			c.sum.Failed++
 			c.sum.FailedByReason[failureKey(r)]++
+		case state.CopyHeld: // possibly copied already: never started (adopt.go)
+			c.sum.Adopt.Held++
+			c.sum.Adopt.HeldByReason[r.Category]++
 		default:
 			open[r.Vault+"\x00"+r.Arn] = r
 		}
@@ -492,12 +507,16 @@ func (c *Copier) reconcile(ctx context.Context) error {
 	}
 	in := &backup.ListCopyJobsInput{ByCreatedAfter: aws.Time(from.Add(-10 * time.Minute)), MaxResults: aws.Int32(1000)}
 	p := backup.NewListCopyJobsPaginator(c.api, in)
+	var oldestSeen time.Time // the oldest job listed: history reaches back at least that far
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
 			return fmt.Errorf("reconcile copy intents: ListCopyJobs: %w", err)
 		}
 		for _, j := range out.CopyJobs {
+			if t := j.CreationDate; t != nil && (oldestSeen.IsZero() || t.Before(oldestSeen)) {
+				oldestSeen = *t
+			}
 			it := want[key{aws.ToString(j.SourceRecoveryPointArn), aws.ToString(j.DestinationBackupVaultArn)}]
 			if it == nil || knownJob(it.rec, aws.ToString(j.CopyJobId)) {
 				continue
@@ -506,15 +525,10 @@ func (c *Copier) reconcile(ctx context.Context) error {
 			c.adopt(it, j)
 		}
 	}
-	// Unmatched: call again with the same token, before anything new.
-	var again []*copyItem
-	for _, it := range c.intents {
-		if it.rec.State == state.CopyIntent {
-			again = append(again, it)
-		}
-	}
-	c.intents = again
-	return nil
+	// Unmatched: settled by the destination's copies and the reach of
+	// the job history; the rest are called again with the same token,
+	// before anything new (adopt_intents.go).
+	return c.settleIntents(ctx, from, oldestSeen)
 }
 
 func knownJob(r *state.CopyRecord, id string) bool {
