@@ -162,3 +162,12 @@ func (c *Copier) hold(it *copyItem, category, reason string) {
 	}
 	c.release(it, true)
 }
+
+// releaseHeld updates the counts for a held record the operator
+// requeued.
+func (c *Copier) releaseHeld(r *state.CopyRecord) {
+	c.sum.Adopt.Held--
+	if c.sum.Adopt.HeldByReason[r.Category]--; c.sum.Adopt.HeldByReason[r.Category] <= 0 {
+		delete(c.sum.Adopt.HeldByReason, r.Category)
+	}
+}

@@ -1448,7 +1448,7 @@ func (c *Copier) requeue(keys []state.CopyKey) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if !ok || rec.State != state.CopyFailed {
+		if !ok || (rec.State != state.CopyFailed && rec.State != state.CopyHeld) {
 			continue
 		}
 		rp, ok, err := c.Store.GetRP(k.Vault, k.Arn)
@@ -1458,13 +1458,17 @@ func (c *Copier) requeue(keys []state.CopyKey) (int, error) {
 		if !ok {
 			continue // an orphan record: nothing to copy it from
 		}
-		fk := failureKey(rec)
+		fk, held := failureKey(rec), rec.State == state.CopyHeld
 		rec.Requeue(now)
 		c.dirty[rec] = true
 		n++
-		c.sum.Failed--
-		if c.sum.FailedByReason[fk]--; c.sum.FailedByReason[fk] <= 0 {
-			delete(c.sum.FailedByReason, fk)
+		if held {
+			c.releaseHeld(rec)
+		} else {
+			c.sum.Failed--
+			if c.sum.FailedByReason[fk]--; c.sum.FailedByReason[fk] <= 0 {
+				delete(c.sum.FailedByReason, fk)
+			}
 		}
 		t, ok := c.Targets[rp.Vault]
 		if !ok || !t.Ready {
