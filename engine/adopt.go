@@ -111,11 +111,15 @@ type adoptGroup struct {
 	oldest    time.Time             // the oldest wanted RP's creation
 }
 
-// adoptExisting runs the sweep when the state has no adoption mark, or
-// holds RPs to look at again. It commits what it finds (PutAdopted)
-// before returning, and the mark last.
+// adoptExisting sweeps AWS for the candidates: included RPs with no
+// copy record that the last sweep did not cover (its destination vault
+// was not swept, or the RP was decided since the sweep began: a new or
+// re-decided RP), and the held records. It commits what it finds
+// (PutAdopted) before returning, and the mark last. With no candidate it
+// lists nothing.
 func (c *Copier) adoptExisting(ctx context.Context) error {
-	_, marked, err := c.Store.Adoption()
+	began := c.Now().UTC()
+	mark, _, err := c.Store.Adoption()
 	if err != nil {
 		return err
 	}
@@ -128,31 +132,48 @@ func (c *Copier) adoptExisting(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if marked && len(held) == 0 {
-		return nil
+	swept := map[string]bool{}
+	for _, v := range mark.Vaults {
+		swept[v] = true
 	}
-	if c.Dest == nil {
-		return errors.New("copy: no destination reader to look for existing copies with; shuffle cannot prove it would not copy twice")
-	}
-	groups, err := c.adoptGroups(ctx, held, marked)
+	groups, all, err := c.adoptGroups(ctx, held, swept, mark.At)
 	if err != nil {
 		return err
 	}
-	c.sum.Adopt.Swept = true
+	if len(groups) > 0 {
+		if c.Dest == nil {
+			return errors.New("copy: no destination reader to look for existing copies with; shuffle cannot prove it would not copy twice")
+		}
+		c.sum.Adopt.Swept = true
+	}
 	for _, g := range groups {
 		if err := c.sweepGroup(ctx, g); err != nil {
 			return err
 		}
 	}
+	fresh := false
+	for _, v := range all {
+		if !swept[v] {
+			swept[v], fresh = true, true
+		}
+	}
+	if len(groups) == 0 && !fresh {
+		return nil
+	}
+	vaults := make([]string, 0, len(swept))
+	for v := range swept {
+		vaults = append(vaults, v)
+	}
+	sort.Strings(vaults)
 	a := c.sum.Adopt
-	return c.Store.MarkAdopted(state.AdoptionMark{At: c.Now().UTC(), Jobs: a.Jobs, DestRPs: a.DestRPs,
+	return c.Store.MarkAdopted(state.AdoptionMark{At: began, Vaults: vaults, Jobs: a.Jobs, DestRPs: a.DestRPs,
 		Adopted: a.Completed + a.Running, Held: a.HeldNow})
 }
 
-// adoptGroups scans the RPs once: the candidates (included RPs never
-// started, unless marked; and the held records) by destination vault,
-// and the key counts of every RP of their source vaults.
-func (c *Copier) adoptGroups(ctx context.Context, held map[string]*state.CopyRecord, marked bool) ([]*adoptGroup, error) {
+// adoptGroups finds the candidates by destination vault (one scan of the
+// RPs), then counts the ambiguity keys of every RP of the source vaults
+// that have candidates. all is every destination vault ARN considered.
+func (c *Copier) adoptGroups(ctx context.Context, held map[string]*state.CopyRecord, swept map[string]bool, since time.Time) (groups []*adoptGroup, all []string, err error) {
 	byDest := map[string]*adoptGroup{}
 	vaultGroup := map[string]*adoptGroup{}
 	vaultArn := map[string]string{}
@@ -162,7 +183,7 @@ func (c *Copier) adoptGroups(ctx context.Context, held map[string]*state.CopyRec
 		}
 		v, ok, err := c.Store.GetVault(state.Source, name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !ok || v.Arn == "" {
 			continue
@@ -172,28 +193,29 @@ func (c *Copier) adoptGroups(ctx context.Context, held map[string]*state.CopyRec
 			g = &adoptGroup{destArn: t.Arn, srcVaults: map[string]string{}, want: map[string]*adoptCand{},
 				byKey: map[uint64]*adoptCand{}, keys: map[uint64]int{}}
 			byDest[t.Arn] = g
+			all = append(all, t.Arn)
 		}
 		g.srcVaults[v.Arn] = name
 		vaultGroup[name] = g
 		vaultArn[name] = v.Arn
 	}
-	err := c.Store.ScanRPs(func(rp *state.RP) error {
+	err = c.Store.ScanRPs(func(rp *state.RP) error {
 		g := vaultGroup[rp.Vault]
 		if g == nil {
 			return nil
 		}
-		k := adoptKey(vaultArn[rp.Vault], rp.ResourceArn, rp.CreationDate)
-		g.keys[k]++
 		var rec *state.CopyRecord
 		switch {
 		case held[rp.Vault+"\x00"+rp.Arn] != nil:
 			rec = held[rp.Vault+"\x00"+rp.Arn]
-		case !marked && rp.Copy == state.CopyPending && rp.Decision != nil && rp.Decision.Outcome == state.Included:
+		case rp.Copy == state.CopyPending && rp.Decision != nil && rp.Decision.Outcome == state.Included &&
+			(!swept[g.destArn] || !rp.Decision.At.Before(since)):
 			rec = &state.CopyRecord{Vault: rp.Vault, Arn: rp.Arn, ResourceArn: rp.ResourceArn, ResourceType: rp.ResourceType,
 				Size: rp.Size, Created: rp.CreationDate.UTC(), DestVaultArn: g.destArn}
 		default:
 			return ctx.Err()
 		}
+		k := adoptKey(vaultArn[rp.Vault], rp.ResourceArn, rp.CreationDate)
 		cand := &adoptCand{rec: rec, sameKey: g.byKey[k]}
 		g.want[rp.Arn] = cand
 		g.byKey[k] = cand
@@ -203,16 +225,25 @@ func (c *Copier) adoptGroups(ctx context.Context, held map[string]*state.CopyRec
 		return ctx.Err()
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []*adoptGroup
 	for _, g := range byDest {
-		if len(g.want) > 0 {
-			out = append(out, g)
+		if len(g.want) == 0 {
+			continue
+		}
+		groups = append(groups, g)
+		for arn, name := range g.srcVaults {
+			err := c.Store.ScanVault(name, func(rp *state.RP) error {
+				g.keys[adoptKey(arn, rp.ResourceArn, rp.CreationDate)]++
+				return ctx.Err()
+			})
+			if err != nil {
+				return nil, nil, err
+			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].destArn < out[j].destArn })
-	return out, nil
+	sort.Slice(groups, func(i, j int) bool { return groups[i].destArn < groups[j].destArn })
+	return groups, all, nil
 }
 
 // sweepGroup lists one destination vault's jobs and recovery points,
@@ -258,8 +289,10 @@ func (c *Copier) sweepGroup(ctx context.Context, g *adoptGroup) error {
 // of the group's source vaults to the candidates.
 func (c *Copier) matchDestRPs(ctx context.Context, g *adoptGroup) error {
 	name := g.destArn[strings.LastIndexByte(g.destArn, ':')+1:]
+	// A copy keeps its source's creation date: none of the candidates'
+	// copies is older than the oldest candidate.
 	p := backup.NewListRecoveryPointsByBackupVaultPaginator(c.Dest, &backup.ListRecoveryPointsByBackupVaultInput{
-		BackupVaultName: aws.String(name), MaxResults: aws.Int32(1000)})
+		BackupVaultName: aws.String(name), MaxResults: aws.Int32(1000), ByCreatedAfter: aws.Time(g.oldest.Add(-time.Hour))})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		var nf *types.ResourceNotFoundException

@@ -113,6 +113,9 @@ func (c *Copier) intentCopies(ctx context.Context, open []*copyItem) (map[*copyI
 		cand := &adoptCand{rec: it.rec}
 		out[it] = cand
 		g.want[it.arn] = cand
+		if created := time.Unix(0, it.created); g.oldest.IsZero() || created.Before(g.oldest) {
+			g.oldest = created
+		}
 	}
 	for d, g := range groups {
 		for name := range vaults[d] {

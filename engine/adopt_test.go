@@ -189,6 +189,27 @@ func TestAdoptSweep(t *testing.T) {
 	if rec, _, _ := st.GetCopy("v", rps["unfinished"].Arn); rec.State != state.CopyCompleted || rec.DestRPArn != "arn:dest:6" {
 		t.Errorf("unfinished after its copy completed: %+v; want completed with arn:dest:6", rec)
 	}
+	// An RP decided after the last sweep began (a new backup) is swept on
+	// the next run, its vault's earlier RPs are not listed again.
+	late := &state.RP{Arn: "arn:rp:late", Vault: "v", ResourceArn: "arn:res:r7", ResourceType: "EBS", Status: "COMPLETED",
+		CreationDate: t0.Add(10 * 24 * time.Hour), Size: 1e9,
+		Decision: &state.Decision{Outcome: state.Included, Reason: "ok", At: t0.Add(31 * 24 * time.Hour)}}
+	rps["late"] = late
+	b = st.NewBatch(state.EpochDecision)
+	if err := b.Put(late); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.dest = append(f.dest, dest("late", 0, types.RecoveryPointStatusCompleted, "arn:dest:late"))
+	c = newCopier()
+	if err := c.adoptExisting(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _, _ := st.GetCopy("v", late.Arn); rec == nil || rec.State != state.CopyCompleted || rec.DestRPArn != "arn:dest:late" {
+		t.Errorf("an RP decided after the sweep, whose copy exists: %+v; want completed with arn:dest:late", rec)
+	}
 	// A requeue releases a held RP.
 	moved, err := st.RequeueCopies([]state.CopyKey{{Vault: "v", Arn: rps["twin1"].Arn}}, t0)
 	if err != nil || len(moved) != 1 || moved[0].State != state.CopyRetry {

@@ -187,11 +187,15 @@ func (s *Store) PutAdopted(recs []*CopyRecord) error {
 // committed, so a crash inside the sweep leaves no mark and the next
 // run sweeps again.
 type AdoptionMark struct {
-	At      time.Time `json:"at"`
-	Jobs    int64     `json:"jobs"`     // copy jobs ListCopyJobs listed
-	DestRPs int64     `json:"dest_rps"` // destination RPs listed
-	Adopted int64     `json:"adopted"`
-	Held    int64     `json:"held"`
+	// At is when the last sweep began: an RP decided since then was not
+	// a candidate of any sweep.
+	At time.Time `json:"at"`
+	// Vaults are the destination vault ARNs swept so far.
+	Vaults  []string `json:"vaults"`
+	Jobs    int64    `json:"jobs"`     // copy jobs ListCopyJobs listed
+	DestRPs int64    `json:"dest_rps"` // destination RPs listed
+	Adopted int64    `json:"adopted"`
+	Held    int64    `json:"held"`
 }
 
 // Adoption returns the adoption mark (ok false: never swept).
