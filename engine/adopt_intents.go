@@ -15,6 +15,14 @@ import (
 // (an intent's time) and AWS's (a job's creation date).
 const intentSkew = 10 * time.Minute
 
+// jobHistoryFloor is the one assumption made about AWS's job history:
+// ListCopyJobs lists a job for at least this long after its creation.
+// AWS documents 30 days for backup jobs and for copy-job summaries, and
+// nothing for ListCopyJobs; a job may sit in CREATED for 2 hours, and no
+// one could follow a job that vanished sooner. An intent younger than
+// this that no listing shows made no job.
+const jobHistoryFloor = time.Hour
+
 // settleIntents decides the intents ListCopyJobs did not explain (ADR
 // 0002, transition 4). Sending one again with its own token is safe
 // only if AWS still remembers the token, which AWS does not document.
@@ -23,9 +31,10 @@ const intentSkew = 10 * time.Minute
 //  1. A COMPLETED copy in the destination vault that matches the intent
 //     unambiguously is adopted: the job was made, and has ended.
 //  2. A match that is ambiguous or not COMPLETED holds the RP.
-//  3. If the job history provably reaches back past the intent (a job
-//     created before it is still listed), no job was made: the intent is
-//     sent again (with its token, which is harmless either way).
+//  3. If the job history reaches back past the intent (a job created
+//     before it is still listed, or the intent is younger than
+//     jobHistoryFloor), no job was made: the intent is sent again (with
+//     its token, which is harmless either way).
 //  4. Otherwise nothing can tell whether a job was made: the RP is held
 //     and reported, never sent again blindly.
 //
@@ -68,7 +77,8 @@ func (c *Copier) settleIntents(ctx context.Context, from, oldestSeen time.Time) 
 				" matches this RP and another source RP alike; check, then requeue it to copy")
 		case cand != nil && cand.destState != "":
 			c.hold(it, HoldDestState, "its StartCopyJob reached AWS: a copy is in "+it.rec.DestVaultArn+" in status "+cand.destState+"; shuffle looks again on the next run")
-		case !reach.IsZero() && !reach.After(it.rec.IntentAt.Add(-intentSkew)):
+		case !reach.IsZero() && !reach.After(it.rec.IntentAt.Add(-intentSkew)),
+			c.Now().Sub(it.rec.IntentAt) < jobHistoryFloor-intentSkew:
 			c.sum.Adopt.Resent++
 			c.intents = append(c.intents, it)
 		default:
