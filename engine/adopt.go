@@ -396,3 +396,17 @@ func (c *Copier) decideCand(cand *adoptCand) *state.CopyRecord {
 	}
 	return r
 }
+
+// Adopt runs the sweep on its own, before Run (which then does not run
+// it again): the caller can finish it before the copy step's progress
+// begins.
+func (c *Copier) Adopt(ctx context.Context) error {
+	c.init()
+	c.api = newPacedJobs(c.Jobs, c.Counts, c.Opts.StartTPS)
+	if err := c.adoptExisting(ctx); err != nil {
+		return err
+	}
+	a := c.sum.Adopt
+	c.preAdopt = &a
+	return nil
+}

@@ -181,6 +181,8 @@ type Copier struct {
 	// it runs (EnableRequeue); loopDone is closed when Run returns.
 	requeueCh chan requeueReq
 	loopDone  chan struct{}
+	// adopt is the summary of an Adopt made before Run (adopt.go).
+	preAdopt *AdoptSummary
 }
 
 type requeueReq struct {
@@ -265,8 +267,11 @@ func (c *Copier) Run(ctx context.Context) (CopySummary, error) {
 		return c.sum, err
 	}
 	// Before anything is scheduled: copies AWS has that the state does
-	// not know of are recorded first (ADR 0002, adoption).
-	if err := c.adoptExisting(ctx); err != nil {
+	// not know of are recorded first (ADR 0002, adoption), unless Adopt
+	// already did.
+	if c.preAdopt != nil {
+		c.sum.Adopt = *c.preAdopt
+	} else if err := c.adoptExisting(ctx); err != nil {
 		return c.sum, c.finish(start, err)
 	}
 	tagQueue, err := c.load(ctx)

@@ -132,6 +132,13 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 			c.Pending = s.pending
 		}
 	}
+	if !s.DryRun {
+		// Before the copy step's progress starts: its totals are those of
+		// the state the sweep leaves.
+		if err := c.Adopt(ctx); err != nil {
+			return nil, err
+		}
+	}
 	done := s.step(PhaseCopy)
 	if s.DryRun {
 		sum, err = c.Preview(ctx)
