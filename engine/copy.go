@@ -136,6 +136,9 @@ type CopySummary struct {
 	// VaultsReady are vaults that became ready during this run, with
 	// how long after the copy step started.
 	VaultsReady map[string]time.Duration `json:"vaults_ready,omitempty"`
+	// Adopt is what the run found in AWS that the state had no record
+	// of (adopt.go).
+	Adopt AdoptSummary `json:"adopt"`
 }
 
 // Copier runs the copy queue: it starts copy jobs within the quotas,
@@ -148,7 +151,10 @@ type Copier struct {
 	// needs no scan when no copy record is open (Aggregate.Pending).
 	Pending map[string]*[2]int64
 	Jobs    CopyJobs // source account
-	Tags    Tagger   // destination account; nil: no tagging
+	// Dest lists destination vaults' recovery points: adoption looks
+	// there for copies the state has no record of (adopt.go).
+	Dest RecoveryPointLister
+	Tags Tagger // destination account; nil: no tagging
 	// TagsFor returns the tag mapping of one RP; it is called from
 	// NewTagsFor's functions, one per tagging goroutine (Lua states are
 	// not shared). Nil: no tagging.
@@ -188,10 +194,12 @@ type Copier struct {
 	// it runs (EnableRequeue); loopDone is closed when Run returns.
 	requeueCh chan requeueReq
 	loopDone  chan struct{}
-	// held are the RPs of awaited vaults, by source vault, until the
+	// parked are the RPs of awaited vaults, by source vault, until the
 	// vault settles; settled is how each awaited vault settled.
-	held    map[string][]heldRP
+	parked  map[string][]parkedRP
 	settled map[string]VaultUpdate
+	// adopt is the summary of an Adopt made before Run (adopt.go).
+	preAdopt *AdoptSummary
 }
 
 type requeueReq struct {
@@ -259,7 +267,8 @@ func (c *Copier) init() {
 	c.dirty = map[*state.CopyRecord]bool{}
 	c.sum.FailedByReason, c.sum.WaitingByVault, c.sum.WaitingReasons = map[string]int64{}, map[string]int64{}, map[string]string{}
 	c.sum.WaitingWhy = map[string]WaitReason{}
-	c.held, c.settled = map[string][]heldRP{}, map[string]VaultUpdate{}
+	c.parked, c.settled = map[string][]parkedRP{}, map[string]VaultUpdate{}
+	c.sum.Adopt.HeldByReason = map[string]int64{}
 }
 
 // Run copies until nothing is left that can start (and, unless NoWait,
@@ -275,6 +284,14 @@ func (c *Copier) Run(ctx context.Context) (CopySummary, error) {
 	var err error
 	if c.wm, err = c.Store.CopyWatermark(); err != nil {
 		return c.sum, err
+	}
+	// Before anything is scheduled: copies AWS has that the state does
+	// not know of are recorded first (ADR 0002, adoption), unless Adopt
+	// already did.
+	if c.preAdopt != nil {
+		c.sum.Adopt = *c.preAdopt
+	} else if err := c.adoptExisting(ctx); err != nil {
+		return c.sum, c.finish(start, err)
 	}
 	tagQueue, err := c.load(ctx)
 	if err != nil {
@@ -361,6 +378,9 @@ func (c *Copier) loadRecords() (map[string]*state.CopyRecord, []tagReq, error) {
 		case state.CopyFailed:
 			c.sum.Failed++
 			c.sum.FailedByReason[failureKey(r)]++
+		case state.CopyHeld: // possibly copied already: never started (adopt.go)
+			c.sum.Adopt.Held++
+			c.sum.Adopt.HeldByReason[r.Category]++
 		default:
 			open[r.Vault+"\x00"+r.Arn] = r
 		}
@@ -397,7 +417,7 @@ func (c *Copier) loadRPs(ctx context.Context, open map[string]*state.CopyRecord)
 		if !ok || !t.Ready {
 			if rec == nil || rec.State == state.CopyRetry {
 				c.countWaiting(rp.Vault, 1)
-				c.hold(rp, rec)
+				c.park(rp, rec)
 				return nil
 			}
 			// A job already in AWS is tracked whatever the vault's state.
@@ -497,12 +517,16 @@ func (c *Copier) reconcile(ctx context.Context) error {
 	}
 	in := &backup.ListCopyJobsInput{ByCreatedAfter: aws.Time(from.Add(-10 * time.Minute)), MaxResults: aws.Int32(1000)}
 	p := backup.NewListCopyJobsPaginator(c.api, in)
+	var oldestSeen time.Time // the oldest job listed: history reaches back at least that far
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
 			return fmt.Errorf("reconcile copy intents: ListCopyJobs: %w", err)
 		}
 		for _, j := range out.CopyJobs {
+			if t := j.CreationDate; t != nil && (oldestSeen.IsZero() || t.Before(oldestSeen)) {
+				oldestSeen = *t
+			}
 			it := want[key{aws.ToString(j.SourceRecoveryPointArn), aws.ToString(j.DestinationBackupVaultArn)}]
 			if it == nil || knownJob(it.rec, aws.ToString(j.CopyJobId)) {
 				continue
@@ -511,15 +535,10 @@ func (c *Copier) reconcile(ctx context.Context) error {
 			c.adopt(it, j)
 		}
 	}
-	// Unmatched: call again with the same token, before anything new.
-	var again []*copyItem
-	for _, it := range c.intents {
-		if it.rec.State == state.CopyIntent {
-			again = append(again, it)
-		}
-	}
-	c.intents = again
-	return nil
+	// Unmatched: settled by the destination's copies and the reach of
+	// the job history; the rest are called again with the same token,
+	// before anything new (adopt_intents.go).
+	return c.settleIntents(ctx, from, oldestSeen)
 }
 
 func knownJob(r *state.CopyRecord, id string) bool {
@@ -727,12 +746,12 @@ func (c *Copier) loop(ctx context.Context, tagQueue []tagReq) error {
 			!now.Before(c.Opts.Deadline.Add(c.Opts.Grace))):
 			c.sum.Stopped = stopped
 			return c.fatal
-		case stopped == "" && idle && len(c.inflight) == 0 && c.s.readyCount() == 0 && c.s.waiting.Len() == 0 && len(c.held) == 0:
+		case stopped == "" && idle && len(c.inflight) == 0 && c.s.readyCount() == 0 && c.s.waiting.Len() == 0 && len(c.parked) == 0:
 			if len(c.cutoff) > 0 {
 				c.sum.Stopped = "deadline" // nothing left fits in the window
 			}
 			return nil
-		case stopped == "" && idle && c.Opts.NoWait && c.s.readyCount() == 0 && c.s.waiting.Len() == 0 && len(c.held) == 0:
+		case stopped == "" && idle && c.Opts.NoWait && c.s.readyCount() == 0 && c.s.waiting.Len() == 0 && len(c.parked) == 0:
 			return nil
 		}
 
@@ -1435,7 +1454,7 @@ func (c *Copier) requeue(keys []state.CopyKey) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if !ok || rec.State != state.CopyFailed {
+		if !ok || (rec.State != state.CopyFailed && rec.State != state.CopyHeld) {
 			continue
 		}
 		rp, ok, err := c.Store.GetRP(k.Vault, k.Arn)
@@ -1445,18 +1464,22 @@ func (c *Copier) requeue(keys []state.CopyKey) (int, error) {
 		if !ok {
 			continue // an orphan record: nothing to copy it from
 		}
-		fk := failureKey(rec)
+		fk, held := failureKey(rec), rec.State == state.CopyHeld
 		rec.Requeue(now)
 		c.dirty[rec] = true
 		n++
-		c.sum.Failed--
-		if c.sum.FailedByReason[fk]--; c.sum.FailedByReason[fk] <= 0 {
-			delete(c.sum.FailedByReason, fk)
+		if held {
+			c.releaseHeld(rec)
+		} else {
+			c.sum.Failed--
+			if c.sum.FailedByReason[fk]--; c.sum.FailedByReason[fk] <= 0 {
+				delete(c.sum.FailedByReason, fk)
+			}
 		}
 		t, ok := c.Targets[rp.Vault]
 		if !ok || !t.Ready {
 			c.countWaiting(rp.Vault, 1) // started once its vault is ready
-			c.hold(rp, rec)
+			c.park(rp, rec)
 			continue
 		}
 		v := c.s.byName[rp.Vault]

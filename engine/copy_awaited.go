@@ -10,13 +10,13 @@ import (
 )
 
 // The copier's side of vaults that become ready during a run
-// (vaultready.go): the RPs of an awaited vault are held out of the
+// (vaultready.go): the RPs of an awaited vault are parked out of the
 // schedule, counted as waiting, until the vault settles; then they join
 // the schedule (ready) or stay waiting with the reason it gave.
 
-// heldRP is an RP of an awaited vault, and its copy record when it has
+// parkedRP is an RP of an awaited vault, and its copy record when it has
 // one (a retry).
-type heldRP struct {
+type parkedRP struct {
 	rp  state.RP
 	rec *state.CopyRecord
 }
@@ -53,30 +53,30 @@ func (c *Copier) countWaiting(vault string, n int64) {
 }
 
 // hold keeps rp for the same run when its vault is awaited.
-func (c *Copier) hold(rp *state.RP, rec *state.CopyRecord) {
+func (c *Copier) park(rp *state.RP, rec *state.CopyRecord) {
 	if t, ok := c.Targets[rp.Vault]; !ok || !t.Awaited || c.VaultUpdates == nil {
 		return
 	}
 	if _, done := c.settled[rp.Vault]; done {
 		return
 	}
-	c.held[rp.Vault] = append(c.held[rp.Vault], heldRP{rp: *rp, rec: rec})
+	c.parked[rp.Vault] = append(c.parked[rp.Vault], parkedRP{rp: *rp, rec: rec})
 }
 
 // vaultUpdate takes one settled vault from VaultUpdates (ok false: the
-// channel is closed, and whatever is still held waits for the next run).
+// channel is closed, and whatever is still parked waits for the next run).
 func (c *Copier) vaultUpdate(u VaultUpdate, ok bool, now time.Time) {
 	if !ok {
 		c.VaultUpdates = nil
-		for v := range c.held {
-			c.dropHeld(v)
+		for v := range c.parked {
+			c.dropParked(v)
 		}
 		return
 	}
 	c.settled[u.Vault] = u
 	log := c.logger()
 	if !u.Target.Ready {
-		c.dropHeld(u.Vault)
+		c.dropParked(u.Vault)
 		if n := c.sum.WaitingByVault[u.Vault]; n > 0 {
 			c.sum.WaitingReasons[u.Vault], c.sum.WaitingWhy[u.Vault] = u.Target.Reason, u.Target.Wait
 		}
@@ -92,12 +92,12 @@ func (c *Copier) vaultUpdate(u VaultUpdate, ok bool, now time.Time) {
 		"after", u.After.Round(time.Millisecond).String(), "recovery_points", n)
 }
 
-// releaseVault moves the held RPs of a vault that became ready into the
+// releaseVault moves the parked RPs of a vault that became ready into the
 // schedule and returns how many.
 func (c *Copier) releaseVault(vault string, t CopyTarget, now time.Time) int {
-	held := c.held[vault]
-	delete(c.held, vault)
-	if len(held) == 0 {
+	parked := c.parked[vault]
+	delete(c.parked, vault)
+	if len(parked) == 0 {
 		return 0
 	}
 	v := c.s.byName[vault]
@@ -111,7 +111,7 @@ func (c *Copier) releaseVault(vault string, t CopyTarget, now time.Time) int {
 		c.s.vaults = append(c.s.vaults, v)
 	}
 	touched := map[*chain]bool{}
-	for _, h := range held {
+	for _, h := range parked {
 		ch := c.chains[h.rp.ResourceArn]
 		if ch == nil {
 			ch = &chain{resource: h.rp.ResourceArn, heapIdx: -1, waitIdx: -1}
@@ -145,19 +145,19 @@ func (c *Copier) releaseVault(vault string, t CopyTarget, now time.Time) int {
 		}
 		c.s.park(ch, now)
 	}
-	c.sum.Waiting -= int64(len(held))
-	if c.sum.WaitingByVault[vault] -= int64(len(held)); c.sum.WaitingByVault[vault] <= 0 {
+	c.sum.Waiting -= int64(len(parked))
+	if c.sum.WaitingByVault[vault] -= int64(len(parked)); c.sum.WaitingByVault[vault] <= 0 {
 		delete(c.sum.WaitingByVault, vault)
 		delete(c.sum.WaitingReasons, vault)
 		delete(c.sum.WaitingWhy, vault)
 	}
-	return len(held)
+	return len(parked)
 }
 
-// heldTotal counts the held RPs and their bytes: they are in the copy
+// parkedTotal counts the parked RPs and their bytes: they are in the copy
 // total from the start, as the run means to copy them.
-func (c *Copier) heldTotal() (n, bytes int64) {
-	for _, hs := range c.held {
+func (c *Copier) parkedTotal() (n, bytes int64) {
+	for _, hs := range c.parked {
 		n += int64(len(hs))
 		for _, h := range hs {
 			bytes += h.rp.Size
@@ -166,15 +166,15 @@ func (c *Copier) heldTotal() (n, bytes int64) {
 	return n, bytes
 }
 
-// dropHeld lets go of a vault's held RPs (it will not be ready in this
+// dropParked lets go of a vault's parked RPs (it will not be ready in this
 // run): they leave the copy total and stay counted as waiting.
-func (c *Copier) dropHeld(vault string) {
+func (c *Copier) dropParked(vault string) {
 	var bytes int64
-	for _, h := range c.held[vault] {
+	for _, h := range c.parked[vault] {
 		bytes += h.rp.Size
 	}
-	c.Progress.addCopyTotal(-int64(len(c.held[vault])), -bytes)
-	delete(c.held, vault)
+	c.Progress.addCopyTotal(-int64(len(c.parked[vault])), -bytes)
+	delete(c.parked, vault)
 }
 
 // addCopyTotal changes the copy total by RPs that left (or joined) the

@@ -70,6 +70,7 @@ var Actions = []Action{
 	{SideDestination, "backup:GetBackupVaultAccessPolicy", ResVault, nil, "replication checks the vault allows the source account to copy in"},
 	{SideDestination, "backup:GetBackupVaultNotifications", ResVault, nil, "replication compares notifications"},
 	{SideDestination, "backup:ListTags", ResAny, nil, "replication compares vault tags"},
+	{SideDestination, "backup:ListRecoveryPointsByBackupVault", ResVault, nil, "before its first copy, a fresh state looks for copies already in the destination vaults; verify lists the copies"},
 	{SideDestination, "backup:CreateBackupVault", ResVault, nil, "replication creates missing destination vaults"},
 	{SideDestination, "backup:CreateLogicallyAirGappedBackupVault", ResVault, nil, "replication creates air-gapped vaults like their source"},
 	{SideDestination, "backup-storage:MountCapsule", ResAny, nil, "creating a vault mounts its storage (AWS documents it as required by CreateBackupVault)"},

@@ -175,7 +175,7 @@ func (p *Progress) Copy() CopySnapshot {
 // publishTotal sets the copy total from the schedule load built, and
 // the RPs held for an awaited vault (copy_awaited.go).
 func (c *Copier) publishTotal(chains map[string]*chain) {
-	n, bytes := c.heldTotal()
+	n, bytes := c.parkedTotal()
 	for _, ch := range chains {
 		n += int64(len(ch.items))
 		for _, it := range ch.items {

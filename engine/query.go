@@ -578,7 +578,8 @@ func (r StoreRequeuer) Requeue(ctx context.Context, keys []state.CopyKey) (int, 
 func RequeueCandidates(ctx context.Context, st *state.Store, f Filter) ([]Row, error) {
 	var out []Row
 	err := Query(ctx, st, f, func(r Row) error {
-		if r.Copy != nil && r.Copy.State == state.CopyFailed {
+		// Held RPs (possibly copied already) too: the operator has checked.
+		if r.Copy != nil && (r.Copy.State == state.CopyFailed || r.Copy.State == state.CopyHeld) {
 			out = append(out, r)
 		}
 		return nil

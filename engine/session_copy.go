@@ -118,7 +118,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	}
 	opts.Deadline, opts.Cutoff, opts.Grace = s.CopySettings.Deadline, s.CopySettings.Cutoff, s.CopySettings.Grace
 	c := &Copier{
-		Store: s.Store, Jobs: s.src, CopyRole: s.Config.CopyRole, Targets: s.targets,
+		Store: s.Store, Jobs: s.src, Dest: s.dst, CopyRole: s.Config.CopyRole, Targets: s.targets,
 		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log,
 	}
 	if s.Config.Policies.Tags != "" {
@@ -143,6 +143,13 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 			return nil, err
 		} else if ep == s.aggEpochs {
 			c.Pending = s.pending
+		}
+	}
+	if !s.DryRun {
+		// Before the copy step's progress starts: its totals are those of
+		// the state the sweep leaves.
+		if err := c.Adopt(ctx); err != nil {
+			return nil, err
 		}
 	}
 	done := s.step(PhaseCopy)
@@ -172,5 +179,7 @@ func copyMap(sum CopySummary) map[string]any {
 		"tagged": sum.Tagged, "tag_errors": sum.TagErrors, "stopped": sum.Stopped,
 		"failed_by_reason": sum.FailedByReason, "waiting_by_vault": sum.WaitingByVault,
 		"api_calls": sum.APICalls, "elapsed_seconds": sum.Elapsed.Seconds(),
+		"adopted": sum.Adopt.Completed + sum.Adopt.Running, "adopted_running": sum.Adopt.Running,
+		"held": sum.Adopt.Held, "held_by_reason": sum.Adopt.HeldByReason,
 	}
 }

@@ -92,3 +92,10 @@ print(string.format("replicate: %d %s, %d existing, %d drifted, %d blocked, %d s
 local c = shuffle.copy({ max_in_flight = 100 })
 print(string.format("copy: %d started, %d completed in this run (%d in all), %d failed, %d still running, %d queued, %d waiting for their vault",
   c.started, c.completed_now, c.completed, c.failed, c.running, c.queued, c.waiting))
+-- Copies AWS already had that the state did not know of (a fresh or
+-- rebuilt state) are adopted, never started again; RPs that may have
+-- been copied already are held for you to check (docs/operator-guide.md).
+if c.adopted > 0 or c.held > 0 then
+  print(string.format("copy: %d found in AWS and adopted (%d of them still running), %d held as possibly copied already",
+    c.adopted, c.adopted_running, c.held))
+end

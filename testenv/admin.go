@@ -2,10 +2,12 @@ package testenv
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // The admin API lives under /_testenv/ on the same listener. It answers
@@ -59,6 +61,37 @@ func (s *Server) adminMux() *http.ServeMux {
 		}
 		s.SetQuotas(q)
 		writeJSON(w, 200, s.Quotas())
+	})
+	m.HandleFunc("GET /_testenv/memory", func(w http.ResponseWriter, r *http.Request) {
+		mem := s.Memory()
+		writeJSON(w, 200, map[string]string{"idempotency_memory": FormatMemory(mem.IdempotencyMemory), "copy_job_retention": FormatMemory(mem.CopyJobRetention)})
+	})
+	m.HandleFunc("PUT /_testenv/memory", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			IdempotencyMemory *string `json:"idempotency_memory"`
+			CopyJobRetention  *string `json:"copy_job_retention"`
+		}
+		if !readJSON(w, r, &in) {
+			return
+		}
+		mem := s.Memory()
+		for _, f := range []struct {
+			name string
+			v    *string
+			d    *time.Duration
+		}{{"idempotency_memory", in.IdempotencyMemory, &mem.IdempotencyMemory}, {"copy_job_retention", in.CopyJobRetention, &mem.CopyJobRetention}} {
+			if f.v == nil {
+				continue
+			}
+			d, err := ParseMemory(*f.v)
+			if err != nil {
+				writeJSON(w, 400, map[string]string{"error": f.name + " " + err.Error()})
+				return
+			}
+			*f.d = d
+		}
+		s.SetMemory(mem)
+		writeJSON(w, 200, map[string]string{"idempotency_memory": FormatMemory(mem.IdempotencyMemory), "copy_job_retention": FormatMemory(mem.CopyJobRetention)})
 	})
 	m.HandleFunc("POST /_testenv/rotation", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -194,4 +227,54 @@ type errUnknownAccount string
 
 func (e errUnknownAccount) Error() string {
 	return "unknown account " + string(e) + "; testenv has " + SourceAccount + " and " + DestinationAccount
+}
+
+// Memory is how long the emulator remembers copy jobs: the idempotency
+// tokens StartCopyJob answers and the jobs ListCopyJobs lists (Options).
+type Memory struct {
+	IdempotencyMemory time.Duration
+	CopyJobRetention  time.Duration
+}
+
+// Memory returns the memory settings in force.
+func (s *Server) Memory() Memory {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
+	return Memory{IdempotencyMemory: s.opts.IdempotencyMemory, CopyJobRetention: s.opts.CopyJobRetention}
+}
+
+// SetMemory changes how long tokens and jobs are remembered, from now
+// on and for the jobs already made: a test rehearses an account whose
+// job history lapsed between two runs.
+func (s *Server) SetMemory(m Memory) {
+	s.w.mu.Lock()
+	s.opts.IdempotencyMemory, s.opts.CopyJobRetention = m.IdempotencyMemory, m.CopyJobRetention
+	s.w.mu.Unlock()
+}
+
+// ParseMemory reads a memory setting as the CLI and the admin API take
+// it: "forever" (0), "none" (negative) or a positive duration.
+func ParseMemory(v string) (time.Duration, error) {
+	switch v {
+	case "forever", "":
+		return 0, nil
+	case "none":
+		return -1, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q: want forever, none, or a positive duration such as 24h", v)
+	}
+	return d, nil
+}
+
+// FormatMemory is ParseMemory's inverse.
+func FormatMemory(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "forever"
+	case d < 0:
+		return "none"
+	}
+	return d.String()
 }

@@ -395,6 +395,26 @@ func cliCopyJob(t *testing.T, s *cliServer) {
 		dest.RecoveryPoints[0].CreationDate != rpCreated || !strings.HasSuffix(dest.RecoveryPoints[0].SourceBackupVaultArn, ":backup-vault:prod-ebs-daily") {
 		t.Errorf("destination vault holds %+v, want the one copy %s keeping creation date %v", dest.RecoveryPoints, j.DestinationRecoveryPointArn, rpCreated)
 	}
+
+	// Job history that lapsed (--copy-job-retention, or live through the
+	// admin API): the CLI lists no job and cannot describe it, while the
+	// copy stays in the destination vault.
+	var mem map[string]string
+	s.admin(t, "PUT", "/_testenv/memory", `{"copy_job_retention":"none"}`, &mem)
+	if mem["copy_job_retention"] != "none" || mem["idempotency_memory"] != "forever" {
+		t.Errorf("PUT /_testenv/memory = %v, want copy_job_retention none and idempotency_memory unchanged", mem)
+	}
+	defer s.admin(t, "PUT", "/_testenv/memory", `{"copy_job_retention":"forever"}`, nil)
+	jobs.CopyJobs = nil
+	s.ok(t, &jobs, "backup", "list-copy-jobs", "--by-destination-vault-arn", destArn, "--profile", "source")
+	if len(jobs.CopyJobs) != 0 {
+		t.Errorf("list-copy-jobs with no job history = %+v, want none", jobs.CopyJobs)
+	}
+	s.fails(t, "ResourceNotFoundException", "backup", "describe-copy-job", "--copy-job-id", job1.CopyJobId, "--profile", "source")
+	s.ok(t, &dest, "backup", "list-recovery-points-by-backup-vault", "--backup-vault-name", name, "--profile", "destination")
+	if len(dest.RecoveryPoints) != 1 || dest.RecoveryPoints[0].RecoveryPointArn != j.DestinationRecoveryPointArn {
+		t.Errorf("with no job history the destination vault holds %+v, want the copy %s still", dest.RecoveryPoints, j.DestinationRecoveryPointArn)
+	}
 }
 
 // cliPrepareExpiry checks that session credentials work, stops their

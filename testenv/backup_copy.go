@@ -52,6 +52,13 @@ func (s *Server) remembers(j *CopyJob) bool {
 	return m == 0 || (m > 0 && s.now().Sub(j.CreationDate) < m)
 }
 
+// keepsJob says whether ListCopyJobs and DescribeCopyJob still show j
+// (Options.CopyJobRetention). The caller holds w.mu.
+func (s *Server) keepsJob(j *CopyJob) bool {
+	m := s.opts.CopyJobRetention
+	return m == 0 || (m > 0 && s.now().Sub(j.CreationDate) < m)
+}
+
 func (s *Server) startCopyJob(c *call) {
 	var in startCopyIn
 	if e := c.decode(&in); e != nil {
@@ -356,7 +363,7 @@ func (s *Server) describeCopyJob(c *call) {
 	s.w.mu.Lock()
 	defer s.w.mu.Unlock()
 	j := c.acct().jobs[id]
-	if j == nil {
+	if j == nil || !s.keepsJob(j) {
 		c.fail(notFound("Copy job "+id+" does not exist in account "+c.p.Account), false)
 		return
 	}
@@ -450,6 +457,11 @@ func (s *Server) listCopyJobs(c *call) {
 		if !createdAfter.IsZero() && !j.CreationDate.After(createdAfter) {
 			// Jobs are kept in creation order: every older one fails the
 			// createdAfter filter too, so the listing ends here.
+			i = -1
+			break
+		}
+		if !s.keepsJob(j) {
+			// Forgotten by age: every older job is forgotten too.
 			i = -1
 			break
 		}

@@ -1,6 +1,7 @@
 package testenv_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -717,6 +718,64 @@ func TestSDKCopyIdempotencyMemory(t *testing.T) {
 			}
 			if (tc.want == 1) != (id1 == id2) {
 				t.Errorf("jobs %q and %q; want the same job: %v", id1, id2, tc.want == 1)
+			}
+		})
+	}
+}
+
+// TestSDKCopyJobRetention checks each answer testenv can give to how
+// long ListCopyJobs and DescribeCopyJob keep a job, and that the copy
+// itself stays in the destination vault, carrying the fields AWS
+// documents for a copy (the source vault, the resource and the source's
+// creation date) whatever the job history says.
+func TestSDKCopyJobRetention(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		retention time.Duration
+		pause     time.Duration
+		listed    bool
+	}{
+		{"forever", 0, 0, true},
+		{"none", -1, 0, false},
+		{"within the retention", time.Hour, 0, true},
+		{"past the retention", 20 * time.Millisecond, 200 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSDKCopyEnv(t, testenv.Options{})
+			rp := sdkPick(t, e.all, 1, sdkCopyable)[0]
+			id, err := sdkStartCopy(e.src, rp, e.dest)
+			sdkNoErr(t, err, "StartCopyJob")
+			j := sdkWaitJob(t, e.src, id)
+			if j.State != types.CopyJobStateCompleted {
+				t.Fatalf("copy ended %s: %s", j.State, aws.ToString(j.StatusMessage))
+			}
+			// History lapses after the job, as between two runs.
+			e.env.SetMemory(testenv.Memory{CopyJobRetention: tc.retention})
+			time.Sleep(tc.pause)
+			out, err := e.src.ListCopyJobs(context.Background(), &backup.ListCopyJobsInput{BySourceRecoveryPointArn: aws.String(rp.Arn())})
+			sdkNoErr(t, err, "ListCopyJobs")
+			if got := len(out.CopyJobs) == 1; got != tc.listed {
+				t.Errorf("ListCopyJobs lists %d jobs for the RP; want it listed: %v", len(out.CopyJobs), tc.listed)
+			}
+			_, err = e.src.DescribeCopyJob(context.Background(), &backup.DescribeCopyJobInput{CopyJobId: aws.String(id)})
+			if tc.listed {
+				sdkNoErr(t, err, "DescribeCopyJob")
+			} else {
+				sdkWantErr(t, err, "ResourceNotFoundException", 400)
+			}
+			name := e.dest[strings.LastIndex(e.dest, ":")+1:]
+			dest, _ := sdkListRPs(t, e.dst, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String(name)})
+			if len(dest) != 1 {
+				t.Fatalf("destination vault holds %d RPs, want the one copy", len(dest))
+			}
+			d := dest[0]
+			if aws.ToString(d.RecoveryPointArn) != aws.ToString(j.DestinationRecoveryPointArn) ||
+				aws.ToString(d.SourceBackupVaultArn) != e.sourceV[rp.Vault] ||
+				aws.ToString(d.ResourceArn) != aws.ToString(rp.ResourceArn) ||
+				!d.CreationDate.Equal(*rp.CreationDate) {
+				t.Errorf("the copy is %s from %s, resource %s, created %v; want %s from %s, resource %s, created %v (the source's date)",
+					aws.ToString(d.RecoveryPointArn), aws.ToString(d.SourceBackupVaultArn), aws.ToString(d.ResourceArn), d.CreationDate,
+					aws.ToString(j.DestinationRecoveryPointArn), e.sourceV[rp.Vault], aws.ToString(rp.ResourceArn), rp.CreationDate)
 			}
 		})
 	}

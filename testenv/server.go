@@ -45,6 +45,14 @@ type Options struct {
 	// by CopySpeed), LAGCreateHold keeps it CREATING until
 	// FinishCreatingVaults.
 	LAGCreateTime time.Duration
+	// CopyJobRetention is how long ListCopyJobs and DescribeCopyJob keep
+	// a copy job after its creation. AWS documents a 30-day window for
+	// ListBackupJobs and none for copy jobs, so this too can take every
+	// answer: 0 keeps jobs forever (the default), a positive duration
+	// forgets a job that long after it was created, and a negative one
+	// lists no job at all (StartCopyJob still works; the destination
+	// recovery points remain).
+	CopyJobRetention time.Duration
 	// Logf, when set, receives one line per notable event (rotation, faults).
 	Logf func(format string, args ...any)
 }

@@ -198,6 +198,7 @@ func printCopySummary(w io.Writer, s engine.CopySummary) {
 		}
 		fmt.Fprintf(w, "copy: AWS calls: %s\n", strings.Join(parts, ", "))
 	}
+	printAdoptSummary(w, s.Adopt)
 	if s.Stopped != "" {
 		fmt.Fprintf(w, "copy: stopped early (%s); run the same command again to resume\n", s.Stopped)
 	}

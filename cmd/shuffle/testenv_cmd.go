@@ -23,11 +23,11 @@ func newTestenvCmd(e *env) *cobra.Command {
 
 func newTestenvUpCmd(e *env) *cobra.Command {
 	var (
-		dir, addr, region, faultsFile, idemMemory, lagCreate string
-		rps                                                  int
-		seed                                                 int64
-		ttl                                                  time.Duration
-		speed                                                float64
+		dir, addr, region, faultsFile, idemMemory, lagCreate, jobRetention string
+		rps                                                                int
+		seed                                                               int64
+		ttl                                                                time.Duration
+		speed                                                              float64
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -62,8 +62,12 @@ rewritten into aws/credentials before each expiry. The admin API under
 			if err != nil {
 				return usageError{err}
 			}
+			retention, err := testenv.ParseMemory(jobRetention)
+			if err != nil {
+				return usagef("--copy-job-retention %v", err)
+			}
 			opts := testenv.Options{Region: region, RecoveryPoints: rps, Seed: seed, TokenTTL: ttl, CopySpeed: speed, Dir: dir,
-				IdempotencyMemory: mem, LAGCreateTime: lagTime,
+				IdempotencyMemory: mem, CopyJobRetention: retention, LAGCreateTime: lagTime,
 				Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
 			if faultsFile != "" {
 				f, err := testenv.LoadFaults(faultsFile)
@@ -128,6 +132,7 @@ rewritten into aws/credentials before each expiry. The admin API under
 	f.StringVar(&faultsFile, "faults", "", "JSON or YAML file of faults to inject (docs/testenv.md)")
 	f.StringVar(&idemMemory, "idempotency-memory", "forever", "how long StartCopyJob remembers an idempotency token: forever, none, or a duration such as 24h")
 	f.StringVar(&lagCreate, "lag-create-time", "simulated", "how long a new air-gapped vault stays CREATING: simulated (two minutes at --copy-speed), a wall-clock duration such as 2m, or hold (until POST /_testenv/vaults/finish-creating)")
+	f.StringVar(&jobRetention, "copy-job-retention", "forever", "how long ListCopyJobs and DescribeCopyJob keep a copy job: forever, none, or a duration such as 720h")
 	return cmd
 }
 
@@ -156,9 +161,9 @@ func parseIdempotencyMemory(v string) (time.Duration, error) {
 	case "none":
 		return -1, nil
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("--idempotency-memory %q: want forever, none, or a positive duration such as 24h", v)
+	d, err := testenv.ParseMemory(v)
+	if err != nil {
+		return 0, fmt.Errorf("--idempotency-memory %w", err)
 	}
 	return d, nil
 }

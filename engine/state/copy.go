@@ -19,6 +19,11 @@ const (
 	CopyRetry     = "retry"     // waiting for NextAt before the next attempt
 	CopyCompleted = "completed" // the destination RP exists
 	CopyFailed    = "failed"    // permanent, or out of attempts
+	// CopyHeld: AWS may hold a copy of the RP already (a destination RP
+	// that matches it ambiguously, or an intent whose outcome no listing
+	// can tell), so shuffle starts none; each run looks again, and the
+	// operator may release it with a requeue (ADR 0002, adoption).
+	CopyHeld = "held"
 )
 
 // CopyingRP is the RP record's copy field once its first intent is
@@ -131,6 +136,92 @@ func (s *Store) PutIntents(recs []*CopyRecord) error {
 	return s.db.Sync()
 }
 
+// PutAdopted commits the records of copies found in AWS before this
+// state started them (completed, running, or held), marks their RP
+// records as copying, and syncs, like PutIntents: no StartCopyJob may
+// depend on them until it returns. Batches of 2,000 records keep each
+// transaction under Badger's size limit; a crash between two leaves the
+// rest unadopted, which the next run finds again.
+func (s *Store) PutAdopted(recs []*CopyRecord) error {
+	for start := 0; start < len(recs); start += 2000 {
+		end := min(start+2000, len(recs))
+		err := s.db.Update(func(txn *badger.Txn) error {
+			if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
+				return err
+			}
+			for _, c := range recs[start:end] {
+				switch c.State {
+				case CopyCompleted, CopyRunning, CopyHeld:
+				default:
+					return fmt.Errorf("copy %s: adopted record in state %q", c.Arn, c.State)
+				}
+				if err := putCopy(txn, c); err != nil {
+					return err
+				}
+				var rp RP
+				ok, err := getRP(txn, rpKey(c.Vault, c.Arn), &rp)
+				if err != nil {
+					return err
+				}
+				if ok && rp.Copy != CopyingRP {
+					rp.Copy, rp.V = CopyingRP, schemaVersion
+					if err := txn.Set(rpKey(rp.Vault, rp.Arn), EncodeRP(&rp)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.db.Sync()
+}
+
+// AdoptionMark records that this state has looked in AWS for copies it
+// did not start (ADR 0002, adoption): written once the whole sweep is
+// committed, so a crash inside the sweep leaves no mark and the next
+// run sweeps again.
+type AdoptionMark struct {
+	// At is when the last sweep began: an RP decided since then was not
+	// a candidate of any sweep.
+	At time.Time `json:"at"`
+	// Vaults are the destination vault ARNs swept so far.
+	Vaults  []string `json:"vaults"`
+	Jobs    int64    `json:"jobs"`     // copy jobs ListCopyJobs listed
+	DestRPs int64    `json:"dest_rps"` // destination RPs listed
+	Adopted int64    `json:"adopted"`
+	Held    int64    `json:"held"`
+}
+
+// Adoption returns the adoption mark (ok false: never swept).
+func (s *Store) Adoption() (m AdoptionMark, ok bool, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		ok, err = getJSON(txn, keyCopyAdopted, &m)
+		return err
+	})
+	return m, ok, err
+}
+
+// MarkAdopted writes the adoption mark and syncs.
+func (s *Store) MarkAdopted(m AdoptionMark) error {
+	if err := s.db.Update(func(txn *badger.Txn) error { return setJSON(txn, keyCopyAdopted, m) }); err != nil {
+		return err
+	}
+	return s.db.Sync()
+}
+
+// ForgetAdoption deletes the adoption mark, so the next run sweeps AWS
+// again before its first StartCopyJob. A state restored from an older
+// snapshot needs this: copies started after the snapshot have no record.
+func (s *Store) ForgetAdoption() error {
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyCopyAdopted) })
+}
+
 func putCopy(txn *badger.Txn, c *CopyRecord) error {
 	c.V = 1
 	b, err := json.Marshal(c)
@@ -227,11 +318,12 @@ func (s *Store) CopyWatermark() (time.Time, error) {
 // CopyKey names one copy record: the source vault and the RP ARN.
 type CopyKey struct{ Vault, Arn string }
 
-// Requeue moves c from failed back to retry, due at once, keeping its
+// Requeue moves c from failed (or held: the operator has checked that
+// AWS holds no copy of it) back to retry, due at once, keeping its
 // attempt history. It reports false (and changes nothing) for a record
 // in any other state: a completed copy is never requeued.
 func (c *CopyRecord) Requeue(now time.Time) bool {
-	if c.State != CopyFailed {
+	if c.State != CopyFailed && c.State != CopyHeld {
 		return false
 	}
 	c.State, c.NextAt = CopyRetry, nil

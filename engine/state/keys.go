@@ -25,6 +25,7 @@ var (
 	prefixCopy  = []byte("copy/")
 
 	keyCopyWatermark = []byte("meta/copy/watermark")
+	keyCopyAdopted   = []byte("meta/copy/adopted") // ADR 0002, adoption
 )
 
 // Side tells the source account's vaults from the destination's.
