@@ -156,3 +156,41 @@ func TestStateCheckBackupRestore(t *testing.T) {
 		t.Errorf("state check on a garbled value log: exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// A snapshot taken part way through a migration knows nothing of the
+// copies started after it. Restored, the state must sweep AWS again
+// before its first StartCopyJob, or it would copy those recovery
+// points a second time (the emulator never remembers a token here).
+func TestRestoredStateSweepsAWSAgain(t *testing.T) {
+	env, _ := workspaceWith(t, testenv.Options{RecoveryPoints: 80, CopySpeed: 1e6, IdempotencyMemory: -1})
+	first := writeScript(t, "partial.lua", "shuffle.copy({ max_in_flight = 100 })",
+		"shuffle.copy({ max_in_flight = 3, poll_min = 0.01, wait = false })")
+	full := fastCopyScript(t, "full.lua")
+	dir := filepath.Join(t.TempDir(), "state")
+	if code, out, errs := shuffle(t, "run", first, "--state", dir, "--skip-check"); code != 0 {
+		t.Fatalf("first run: exit %d\n%s%s", code, out, errs)
+	}
+	backup := filepath.Join(t.TempDir(), "part-way.backup")
+	if code, out, errs := shuffle(t, "state", "backup", backup, "--state", dir); code != 0 {
+		t.Fatalf("state backup: exit %d\n%s%s", code, out, errs)
+	}
+	code, _, errs := shuffle(t, "run", full, "--state", dir, "--skip-check")
+	if code != 0 || strings.Contains(errs, "copy: 0 started") {
+		t.Fatalf("the second run should start the copies the first left: exit %d\n%s", code, errs)
+	}
+	if code, out, errs := shuffle(t, "state", "restore", backup, "--state", dir, "--force"); code != 0 {
+		t.Fatalf("restore: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := shuffle(t, "run", full, "--state", dir, "--skip-check"); code != 0 || !strings.Contains(errs, "copy: 0 started") {
+		t.Fatalf("run after restoring the part-way backup: exit %d\n%s", code, errs)
+	}
+	jobs := env.Counters().Snapshot().JobsCreated
+	if len(jobs) == 0 {
+		t.Fatal("no copy job was created at all")
+	}
+	for k, n := range jobs {
+		if n != 1 {
+			t.Errorf("%d copy jobs for %s, want 1", n, k)
+		}
+	}
+}

@@ -207,9 +207,16 @@ func Restore(dir string, r io.Reader) (aside string, err error) {
 		return "", err
 	}
 	// Open and close once: the marker, the state id, a clean close.
+	// Copies started after the backup was taken have no record in it,
+	// so the restored state forgets its adoption sweep: the next run
+	// sweeps AWS again before its first StartCopyJob.
 	st, err := Open(tmp)
 	if err != nil {
 		return "", fmt.Errorf("the restored state does not open: %w", err)
+	}
+	if err := st.ForgetAdoption(); err != nil {
+		st.Close()
+		return "", fmt.Errorf("the restored state: forget the adoption sweep: %w", err)
 	}
 	if err := st.Close(); err != nil {
 		return "", err
