@@ -278,3 +278,40 @@ func TestUnreadableValueIsDamage(t *testing.T) {
 		t.Errorf("check found no problem (%v): %+v", err, r)
 	}
 }
+
+// A state its last process did not close may have lost the tail of a
+// log with a copy intent in it, so opening it forgets the adoption mark
+// (the next copy step sweeps AWS again); a clean reopen keeps it.
+func TestUncleanOpenForgetsAdoption(t *testing.T) {
+	dir := newTestState(t, 50)
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkAdopted(AdoptionMark{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	crash := filepath.Join(t.TempDir(), "crash")
+	if err := os.CopyFS(crash, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	os.Remove(filepath.Join(crash, "badger", "LOCK"))
+	for _, tc := range []struct {
+		dir, name string
+		keep      bool
+	}{{dir, "after a clean close", true}, {crash, "after a crash", false}} {
+		s, err := Open(tc.dir)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		_, ok, err := s.Adoption()
+		s.Close()
+		if err != nil || ok != tc.keep {
+			t.Errorf("%s: adoption mark kept = %v (%v), want %v", tc.name, ok, err, tc.keep)
+		}
+	}
+}

@@ -145,6 +145,17 @@ func open(dir string, readOnly, evenDamaged bool) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if !fresh && !wasClean {
+		// The last process did not close the state (killed, or an older
+		// shuffle). Badger cut whatever tail of its logs it could not
+		// replay, and damage there looks just like a torn write, so a
+		// copy intent may be gone. The next copy step sweeps AWS again
+		// (ADR 0002, "Adoption") rather than trust that none is.
+		if err := s.ForgetAdoption(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open state %s: %w", dir, err)
+		}
+	}
 	s.startPageOut()
 	s.startValueLogGC()
 	return s, nil
