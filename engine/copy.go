@@ -519,7 +519,7 @@ func (c *Copier) reconcile(ctx context.Context) error {
 	p := backup.NewListCopyJobsPaginator(c.api, in)
 	var oldestSeen time.Time // the oldest job listed: history reaches back at least that far
 	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
+		out, err := nextPage(ctx, func(ctx context.Context) (*backup.ListCopyJobsOutput, error) { return p.NextPage(ctx) })
 		if err != nil {
 			return fmt.Errorf("reconcile copy intents: ListCopyJobs: %w", err)
 		}

@@ -51,7 +51,8 @@ func (h *fakeHost) Replicate(ctx context.Context) (map[string]any, error) {
 
 func (h *fakeHost) Copy(ctx context.Context, args CopyArgs) (map[string]any, error) {
 	h.calls = append(h.calls, fmt.Sprintf("copy max_in_flight=%d vault_cap=%d wait=%v", args.MaxInFlight, args.VaultCap, !args.NoWait))
-	return map[string]any{"started": 5, "completed_now": 5, "completed": 7, "failed": 0, "running": 0, "queued": 0, "waiting": 3}, nil
+	return map[string]any{"started": 5, "completed_now": 5, "completed": 7, "failed": 0, "running": 0, "queued": 0, "waiting": 3,
+		"adopted": 2, "adopted_running": 1, "held": 1}, nil
 }
 
 func (h *fakeHost) Decide(ctx context.Context) (map[string]any, error) {
@@ -332,6 +333,7 @@ enrich: 1900 matched, 100 without a metadata row, 12 with conflicting rows
 decide: 1200 included, 600 excluded (0 failed), 200 ineligible; 2000 decided in this run
 replicate: 2 created, 1 existing, 1 drifted, 0 blocked, 1 still creating, 0 skipped
 copy: 5 started, 5 completed in this run (7 in all), 0 failed, 0 still running, 0 queued, 3 waiting for their vault
+copy: 2 found in AWS and adopted (1 of them still running), 1 held as possibly copied already
 `
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)

@@ -218,7 +218,7 @@ func TestProgressUIPrintsALinePerTick(t *testing.T) {
 	}
 }
 
-var progressLineRE = regexp.MustCompile(`^progress: copy (\d+)/(\d+) \(([\d.]+)%\), (\d+)/(\d+) in flight, (\d+) failed, (rate not known yet|(\d+) RP/h), ETA (\S+)`)
+var progressLineRE = regexp.MustCompile(`^progress: copy (\d+)/(\d+) \(([\d.]+)%\), (\d+)/(\d+) in flight, (\d+) failed, (rate not known yet|(\d+) RP/h), (ETA \S+|finishing \d+ running jobs?\b)`)
 
 // An in-process run whose copying lasts a few seconds prints progress
 // lines whose numbers agree with each other and with the end result,

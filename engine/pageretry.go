@@ -1,0 +1,43 @@
+package engine
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// Listings that must finish before anything else can happen (the
+// adoption sweep, settling crashed intents) wait out throttling and
+// server-side errors instead of failing the run: AWS throttles
+// ListCopyJobs readily, and a run that stops there has done nothing
+// wrong. The poll loop does not use this; it simply polls again later.
+const (
+	pageAttempts   = 10
+	pageFirstDelay = 200 * time.Millisecond
+	pageMaxDelay   = 20 * time.Second
+)
+
+// nextPage fetches one page through fetch, calling it again after a
+// jittered, doubling delay while AWS answers with throttling or a
+// retryable error, up to pageAttempts calls. The SDK's paginators keep
+// their token when a call fails, so calling again fetches the same page.
+func nextPage[T any](ctx context.Context, fetch func(context.Context) (T, error)) (T, error) {
+	delay := pageFirstDelay
+	for attempt := 1; ; attempt++ {
+		out, err := fetch(ctx)
+		if err == nil || attempt >= pageAttempts || ctx.Err() != nil {
+			return out, err
+		}
+		if k, _, _ := classifyAWS(err); k != errThrottle && k != errRetryable {
+			return out, err
+		}
+		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return out, err
+		case <-t.C:
+		}
+		delay = min(2*delay, pageMaxDelay)
+	}
+}
