@@ -312,6 +312,11 @@ func (u *progressUI) line(now time.Time) string {
 			return "progress: copy (preview), " + fmtDuration(now.Sub(c.PhaseSince))
 		}
 		st := u.copyStatus(c, now)
+		if st.total == 0 && st.cap == 0 {
+			// The copy step has not published its queue yet: no
+			// total to count against.
+			return "progress: copy, loading the queue, " + fmtDuration(now.Sub(c.PhaseSince))
+		}
 		s := fmt.Sprintf("progress: copy %d/%d (%.1f%%), %d/%d in flight, %d failed, %s, %s",
 			st.done, st.total, st.pct, st.inFlight, st.cap, st.failed, fmtRate(st.perHour), etaText(st))
 		if st.waiting > 0 {

@@ -51,6 +51,11 @@ func TestProgressLineReflectsCopyCounters(t *testing.T) {
 	if got := u.line(t0); got != "" {
 		t.Fatalf("before any step the line is %q, want none", got)
 	}
+	// The copy step has begun but not published its queue: no 0/0.
+	src.set(func(c *engine.CopySnapshot) { *c = engine.CopySnapshot{Phase: engine.PhaseCopy, PhaseSince: t0} })
+	if got, want := u.line(t0.Add(2*time.Second)), "progress: copy, loading the queue, 2s"; got != want {
+		t.Fatalf("line before the queue is loaded:\n got %q\nwant %q", got, want)
+	}
 	src.set(func(c *engine.CopySnapshot) {
 		*c = engine.CopySnapshot{Phase: engine.PhaseCopy, PhaseSince: t0, Total: 8000, Completed: 1234, Cap: 100}
 	})
