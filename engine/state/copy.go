@@ -113,19 +113,10 @@ func (s *Store) PutIntents(recs []*CopyRecord) error {
 			if err := putCopy(txn, c); err != nil {
 				return err
 			}
-			var rp RP
-			ok, err := getRP(txn, rpKey(c.Vault, c.Arn), &rp)
-			if err != nil {
+			if ok, err := markCopying(txn, c); err != nil {
 				return err
-			}
-			if !ok {
+			} else if !ok {
 				return fmt.Errorf("copy %s: no RP record in vault %s", c.Arn, c.Vault)
-			}
-			if rp.Copy != CopyingRP {
-				rp.Copy, rp.V = CopyingRP, schemaVersion
-				if err := txn.Set(rpKey(rp.Vault, rp.Arn), EncodeRP(&rp)); err != nil {
-					return err
-				}
 			}
 		}
 		return nil
@@ -158,16 +149,8 @@ func (s *Store) PutAdopted(recs []*CopyRecord) error {
 				if err := putCopy(txn, c); err != nil {
 					return err
 				}
-				var rp RP
-				ok, err := getRP(txn, rpKey(c.Vault, c.Arn), &rp)
-				if err != nil {
+				if _, err := markCopying(txn, c); err != nil {
 					return err
-				}
-				if ok && rp.Copy != CopyingRP {
-					rp.Copy, rp.V = CopyingRP, schemaVersion
-					if err := txn.Set(rpKey(rp.Vault, rp.Arn), EncodeRP(&rp)); err != nil {
-						return err
-					}
 				}
 			}
 			return nil
@@ -220,6 +203,20 @@ func (s *Store) MarkAdopted(m AdoptionMark) error {
 // snapshot needs this: copies started after the snapshot have no record.
 func (s *Store) ForgetAdoption() error {
 	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyCopyAdopted) })
+}
+
+// markCopying marks the RP record of copy c as copying, so that no
+// later decision touches it; ok is false when there is no such record.
+func markCopying(txn *badger.Txn, c *CopyRecord) (ok bool, err error) {
+	var rp RP
+	if ok, err = getRP(txn, rpKey(c.Vault, c.Arn), &rp); err != nil || !ok {
+		return ok, err
+	}
+	if rp.Copy == CopyingRP {
+		return true, nil
+	}
+	rp.Copy, rp.V = CopyingRP, schemaVersion
+	return true, txn.Set(rpKey(rp.Vault, rp.Arn), EncodeRP(&rp))
 }
 
 func putCopy(txn *badger.Txn, c *CopyRecord) error {
