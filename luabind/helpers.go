@@ -3,9 +3,10 @@ package luabind
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/shuffle-migrate/shuffle/internal/glob"
 )
 
 // helpersFuncs is the helpers module: small pure functions for policies
@@ -97,45 +98,8 @@ func helperSplit(L *lua.LState) int {
 // pattern, where * matches any run of characters (also none) and ?
 // matches one character. Every other character matches itself.
 func helperGlob(L *lua.LState) int {
-	L.Push(lua.LBool(glob(L.CheckString(1), L.CheckString(2))))
+	L.Push(lua.LBool(glob.Match(L.CheckString(1), L.CheckString(2), glob.Sensitive)))
 	return 1
-}
-
-// glob matches in linear time, backtracking only to the last star.
-func glob(p, s string) bool {
-	px, sx := 0, 0
-	nextPx, nextSx := 0, -1
-	for px < len(p) || sx < len(s) {
-		if px < len(p) {
-			switch c := p[px]; c {
-			case '?':
-				if sx < len(s) {
-					_, n := utf8.DecodeRuneInString(s[sx:])
-					px++
-					sx += n
-					continue
-				}
-			case '*':
-				nextPx, nextSx = px, sx
-				px++
-				continue
-			default:
-				if sx < len(s) && s[sx] == c {
-					px++
-					sx++
-					continue
-				}
-			}
-		}
-		if nextSx >= 0 && nextSx < len(s) {
-			_, n := utf8.DecodeRuneInString(s[nextSx:])
-			nextSx += n
-			px, sx = nextPx+1, nextSx
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 // helperDaysBetween is helpers.days_between(t1, t2) -> integer: the whole
