@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
@@ -81,75 +81,10 @@ func describeVault(ctx context.Context, api vaultDescriber, side state.Side, nam
 	return v, aws.ToString(d.CreatorRequestId), nil
 }
 
-// accessSummary works out what an access policy's Allow statements grant.
+// accessSummary works out what an access policy's Allow statements
+// grant, in the form the compliance policy reads.
 func accessSummary(doc string) luabind.AccessSummary {
-	var s luabind.AccessSummary
-	if strings.TrimSpace(doc) == "" {
-		return s
-	}
-	p, err := parseVaultPolicy(doc)
-	if err != nil {
-		s.Invalid = err.Error()
-		return s
-	}
-	s.Statements = len(p.stmts)
-	accounts, services := map[string]bool{}, map[string]bool{}
-	for _, st := range p.stmts {
-		if st["Effect"] != "Allow" {
-			continue
-		}
-		switch pr := st["Principal"].(type) {
-		case string:
-			if pr == "*" {
-				s.AnyPrincipal = true
-			}
-		case map[string]any:
-			for typ, v := range pr {
-				for _, x := range strs(v) {
-					switch {
-					case strings.EqualFold(typ, "Service"):
-						services[x] = true
-					case !strings.EqualFold(typ, "AWS"):
-					case x == "*":
-						s.AnyPrincipal = true
-					case isAccountID(x):
-						accounts[x] = true
-					default:
-						if f := strings.SplitN(x, ":", 6); len(f) == 6 && f[0] == "arn" && isAccountID(f[4]) {
-							accounts[f[4]] = true
-						}
-					}
-				}
-			}
-		}
-		if _, ok := st["NotPrincipal"]; ok {
-			s.AnyPrincipal = true // an Allow with NotPrincipal grants everybody else
-		}
-	}
-	s.Accounts = sortedKeys(accounts)
-	s.Services = sortedKeys(services)
-	return s
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return luabind.AccessSummary(vaultpolicy.Summarize(doc))
 }
 
 // ComplianceReport is how every vault of both accounts fares against the

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
@@ -191,7 +192,7 @@ func OperatorPolicy(cfg luabind.ScriptConfig, side Side, omit ...string) PolicyD
 // adds).
 func VaultAccessPolicy(cfg luabind.ScriptConfig) PolicyDocument {
 	return PolicyDocument{Version: "2012-10-17", Statement: []PolicyStatement{{
-		Sid: CopyStatementSid, Effect: "Allow",
+		Sid: vaultpolicy.CopyStatementSid, Effect: "Allow",
 		Principal: map[string]any{"AWS": "arn:" + partitionOf(cfg.Source.Region) + ":iam::" + cfg.Source.Account + ":root"},
 		Action:    []string{"backup:CopyIntoBackupVault"}, Resource: "*",
 	}}}
@@ -568,16 +569,16 @@ func checkVaultPolicies(ctx context.Context, cfg luabind.ScriptConfig, bc *backu
 				}
 				continue
 			}
-			vp, err := parseVaultPolicy(doc)
-			if err == nil && vp.allowsCopy(cfg.Source.Account, arn) {
+			vp, err := vaultpolicy.Parse(doc)
+			if err == nil && vp.AllowsCopy(cfg.Source.Account, arn) {
 				continue
 			}
 			if err == nil {
-				if stmt := vp.deniesCopy(cfg.Source.Account, arn); stmt != "" {
+				if stmt := vp.DeniesCopy(cfg.Source.Account, arn); stmt != "" {
 					// No replication setting can fix it: run holds the
 					// vault's RPs back as blocked, so check blocks too.
 					add(Finding{Blocking, SideDestination, "vault-policy", "backup:CopyIntoBackupVault",
-						"destination vault " + name + ": " + copyDeniedReason(name, stmt, cfg.Source.Account),
+						"destination vault " + name + ": " + vaultpolicy.CopyDeniedReason(name, stmt, cfg.Source.Account),
 						"copies into this vault fail with AccessDenied whatever shuffle does; its recovery points are counted as blocked",
 						"remove or narrow statement " + stmt + " of the vault's access policy"})
 					continue

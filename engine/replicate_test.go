@@ -183,7 +183,7 @@ func replicate(t *testing.T, f *replFixture, plans map[string]*engine.VaultPlan,
 	return res
 }
 
-func wantStatus(t *testing.T, res map[string]*engine.DestinationStatus, vault, action string, ready bool) *engine.DestinationStatus {
+func wantStatus(t *testing.T, res map[string]*engine.DestinationStatus, vault string, action engine.VaultAction, ready bool) *engine.DestinationStatus {
 	t.Helper()
 	s := res[vault]
 	if s == nil {

@@ -57,7 +57,7 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	}
 	s.logReplication(statuses)
 	targets := map[string]CopyTarget{}
-	sum := map[string]int{}
+	sum := map[VaultAction]int{}
 	for name, st := range statuses {
 		// In a dry run a vault that would be created counts as ready, so
 		// the preview says "queued", not "waiting for their vault".
@@ -83,7 +83,7 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	s.targets, s.pendingVaults = targets, pending
 	out := map[string]any{}
 	for _, k := range []string{"created", "exists", "drift", "reconciled", "skip", "blocked", "creating"} {
-		out[k] = sum[k]
+		out[k] = sum[VaultAction(k)]
 	}
 	// In a dry run (plan, verify) created and reconciled count what a run
 	// would do. A vault not ready for a reason the operator must fix
