@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -166,30 +165,5 @@ func TestComplianceBrokenPolicyIsAFailedCheck(t *testing.T) {
 	}
 	if !r.Blocking() {
 		t.Fatal("a compliance policy that fails on destination vaults does not block")
-	}
-}
-
-func TestAccessSummary(t *testing.T) {
-	cases := []struct {
-		doc  string
-		want luabind.AccessSummary
-	}{
-		{"", luabind.AccessSummary{}},
-		{"{", luabind.AccessSummary{Invalid: "not a JSON object: unexpected EOF"}},
-		{`{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"backup:CopyIntoBackupVault","Resource":"*"}}`,
-			luabind.AccessSummary{Accounts: []string{"111111111111"}, Services: []string{}, Statements: 1}},
-		{`{"Statement":[
-			{"Effect":"Allow","Principal":{"AWS":["222222222222","arn:aws:iam::333333333333:role/x"],"Service":"backup.amazonaws.com"},"Action":"*","Resource":"*"},
-			{"Effect":"Deny","Principal":"*","Action":"backup:DeleteRecoveryPoint","Resource":"*"}]}`,
-			luabind.AccessSummary{Accounts: []string{"222222222222", "333333333333"}, Services: []string{"backup.amazonaws.com"}, Statements: 2}},
-		{`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"backup:CopyIntoBackupVault","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}]}`,
-			luabind.AccessSummary{Accounts: []string{}, Services: []string{}, AnyPrincipal: true, Statements: 1}},
-		{`{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"111111111111"},"Action":"*","Resource":"*"}]}`,
-			luabind.AccessSummary{Accounts: []string{}, Services: []string{}, AnyPrincipal: true, Statements: 1}},
-	}
-	for i, c := range cases {
-		if got := accessSummary(c.doc); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("case %d: got %+v, want %+v", i, got, c.want)
-		}
 	}
 }
