@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
+	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -146,7 +147,7 @@ func EvaluateCompliance(ctx context.Context, cfg luabind.ScriptConfig, pol *luab
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)
 			if err != nil {
-				r.Vaults = append(r.Vaults, VaultCompliance{Account: acct.side, Name: "*", Error: "ListBackupVaults: " + errMsg(err)})
+				r.Vaults = append(r.Vaults, VaultCompliance{Account: acct.side, Name: "*", Error: "ListBackupVaults: " + finding.ErrorText(err)})
 				names = nil
 				break
 			}
@@ -160,7 +161,7 @@ func EvaluateCompliance(ctx context.Context, cfg luabind.ScriptConfig, pol *luab
 			v, _, err := describeVault(ctx, acct.api, acct.sside, name, now)
 			switch {
 			case err != nil:
-				vc.Error = "cannot read the vault: " + errMsg(err)
+				vc.Error = "cannot read the vault: " + finding.ErrorText(err)
 			case v == nil:
 				continue // deleted since it was listed
 			default:

@@ -139,17 +139,6 @@ func TestCheckIAMPolicyMinimalAndSufficient(t *testing.T) {
 	}
 }
 
-func TestPrincipalARN(t *testing.T) {
-	for in, want := range map[string]string{
-		"arn:aws:sts::111111111111:assumed-role/ShuffleOperator/shuffle": "arn:aws:iam::111111111111:role/ShuffleOperator",
-		"arn:aws:iam::111111111111:user/alice":                           "arn:aws:iam::111111111111:user/alice",
-	} {
-		if got := PrincipalARN(in); got != want {
-			t.Errorf("PrincipalARN(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestCheckCountsAWSManagedKeyRPs(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{RecoveryPoints: 300})
 	r := runCheck(t, env, testenv.ProfileSource, testenv.ProfileDestination)

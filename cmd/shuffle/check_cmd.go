@@ -13,6 +13,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
@@ -112,7 +113,7 @@ one blocking finding. See docs/preflight.md.`,
 			if r.Blocking() {
 				n := 0
 				for _, f := range r.Findings {
-					if f.Severity == engine.Blocking {
+					if f.Severity == finding.Blocking {
 						n++
 					}
 				}
@@ -139,7 +140,7 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 	}
 	tw.Flush()
 	for _, f := range r.Findings {
-		if f.Severity == engine.Info {
+		if f.Severity == finding.Info {
 			continue
 		}
 		fmt.Fprintf(w, "\n[%s] %s: %s\n", f.Severity, f.Account, f.What)
@@ -154,7 +155,7 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 	other, compliance := 0, 0
 	for _, f := range r.Findings {
 		switch {
-		case f.Severity != engine.Blocking:
+		case f.Severity != finding.Blocking:
 		case f.Check == "compliance":
 			compliance++
 		default:
@@ -242,7 +243,7 @@ func printCompliance(w io.Writer, cr *engine.ComplianceReport) {
 		if v.Pass {
 			pass++
 		}
-		if v.Account == engine.SideSource {
+		if v.Account == finding.SideSource {
 			for _, r := range v.Results {
 				source[[2]string{v.Name, r.Rule}] = resultWord(r) + ": " + r.Actual
 			}
@@ -254,7 +255,7 @@ func printCompliance(w io.Writer, cr *engine.ComplianceReport) {
 		switch {
 		case v.Blocking():
 			verdict = "FAIL (blocking)"
-		case !v.Pass && v.Account == engine.SideDestination:
+		case !v.Pass && v.Account == finding.SideDestination:
 			verdict = "FAIL (warnings only)"
 		case !v.Pass:
 			verdict = "FAIL (a source vault: shown for comparison, never blocks)"
@@ -268,7 +269,7 @@ func printCompliance(w io.Writer, cr *engine.ComplianceReport) {
 			fmt.Fprintln(w, "  no rule applies")
 			continue
 		}
-		dest := v.Account == engine.SideDestination
+		dest := v.Account == finding.SideDestination
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		if dest {
 			fmt.Fprintln(tw, "  RULE\tRESULT\tEXPECTED\tACTUAL\tSOURCE VAULT OF THE SAME NAME\t")

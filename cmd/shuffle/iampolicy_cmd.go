@@ -6,14 +6,16 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/finding"
+	// The package-level func preflight (check_cmd.go) takes the name.
+	pf "github.com/shuffle-migrate/shuffle/engine/preflight"
 )
 
 // IAMPolicies is the output of `shuffle iam-policy`.
 type IAMPolicies struct {
-	SourceOperatorRole           engine.PolicyDocument `json:"source_operator_role"`
-	DestinationOperatorRole      engine.PolicyDocument `json:"destination_operator_role"`
-	DestinationVaultAccessPolicy engine.PolicyDocument `json:"destination_vault_access_policy"`
+	SourceOperatorRole           pf.PolicyDocument `json:"source_operator_role"`
+	DestinationOperatorRole      pf.PolicyDocument `json:"destination_operator_role"`
+	DestinationVaultAccessPolicy pf.PolicyDocument `json:"destination_vault_access_policy"`
 }
 
 func newIAMPolicyCmd(e *env) *cobra.Command {
@@ -35,9 +37,9 @@ statement. They come from the action list 'shuffle check' simulates.
 				return err
 			}
 			p := IAMPolicies{
-				SourceOperatorRole:           engine.OperatorPolicy(cfg, engine.SideSource),
-				DestinationOperatorRole:      engine.OperatorPolicy(cfg, engine.SideDestination),
-				DestinationVaultAccessPolicy: engine.VaultAccessPolicy(cfg),
+				SourceOperatorRole:           pf.OperatorPolicy(cfg, finding.SideSource),
+				DestinationOperatorRole:      pf.OperatorPolicy(cfg, finding.SideDestination),
+				DestinationVaultAccessPolicy: pf.VaultAccessPolicy(cfg),
 			}
 			var v any = p
 			switch only {

@@ -1,0 +1,50 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/luabind"
+)
+
+// Input is what Run needs: the script's configuration and each
+// account's clients.
+type Input struct {
+	Config              luabind.ScriptConfig
+	Source, Destination Clients
+	// SkipEncryption skips listing the source recovery points to count
+	// those on AWS-managed keys (one full listing of the source).
+	SkipEncryption bool
+	// FullyManaged reports whether AWS Backup re-encrypts a resource
+	// type's copies with the destination vault's key.
+	FullyManaged func(resourceType string) bool
+}
+
+// Run checks both accounts, in order, and returns the findings
+// unsorted. usable is true when both accounts' identities work (so
+// further checks, such as compliance, can read them). It only reads.
+func Run(ctx context.Context, in Input) (findings []finding.Finding, usable bool) {
+	add := func(f finding.Finding) { findings = append(findings, f) }
+	cfg := in.Config
+	if cfg.Source.Region != cfg.Destination.Region {
+		add(finding.New(finding.Blocking, finding.SideSource, "region", "", fmt.Sprintf("source region %s and destination region %s differ", cfg.Source.Region, cfg.Destination.Region),
+			"shuffle copies within one region", "set both regions in shuffle.config to the same region"))
+	}
+	sides := []struct {
+		side finding.Side
+		ep   luabind.Endpoint
+		c    Clients
+	}{{finding.SideSource, cfg.Source, in.Source}, {finding.SideDestination, cfg.Destination, in.Destination}}
+	n := 0
+	for _, s := range sides {
+		if !checkAccount(ctx, cfg, s.side, s.ep, s.c, add) {
+			continue
+		}
+		n++
+		if s.side == finding.SideSource && !in.SkipEncryption {
+			checkKeys(ctx, s.c.Backup, in.FullyManaged, add)
+		}
+	}
+	return findings, n == len(sides)
+}

@@ -1,0 +1,34 @@
+package preflight
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/aws/smithy-go"
+)
+
+// PrincipalARN turns a caller ARN into the principal to simulate: an
+// assumed-role session becomes its role.
+func PrincipalARN(arn string) string {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) == 6 && f[2] == "sts" && strings.HasPrefix(f[5], "assumed-role/") {
+		parts := strings.Split(f[5], "/")
+		if len(parts) >= 2 {
+			return "arn:" + f[1] + ":iam::" + f[4] + ":role/" + parts[1]
+		}
+	}
+	return arn
+}
+
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func isDenied(err error) bool {
+	c := apiCode(err)
+	return c == "AccessDenied" || c == "AccessDeniedException" || c == "UnauthorizedOperation"
+}
