@@ -10,9 +10,6 @@ import (
 // engine/vaultpolicy (issue 19). They go once their callers (plan.go)
 // use vaultpolicy directly.
 
-// CopyStatementSid is vaultpolicy.CopyStatementSid.
-const CopyStatementSid = vaultpolicy.CopyStatementSid
-
 func arnAccount(arn string) string   { return vaultpolicy.Account(arn) }
 func arnPartition(arn string) string { return vaultpolicy.Partition(arn) }
 
@@ -34,30 +31,11 @@ func (t translator) policy(src string) ([]vaultpolicy.Statement, []string) {
 
 // Compatibility names for the pre-flight code that moved to
 // engine/preflight and its vocabulary in engine/finding (issue 19).
-// They go once their callers (cmd/shuffle tests, engine tests, the
-// compliance report) use those packages directly.
-type (
-	Side            = finding.Side
-	Severity        = finding.Severity
-	Finding         = finding.Finding
-	Action          = preflight.Action
-	PolicyDocument  = preflight.PolicyDocument
-	PolicyStatement = preflight.PolicyStatement
-)
+// cmd/shuffle's check tests still use them; they go once those use the
+// packages directly.
+type PolicyDocument = preflight.PolicyDocument
 
 const (
-	SideSource      = finding.SideSource
 	SideDestination = finding.SideDestination
 	Blocking        = finding.Blocking
-	Warning         = finding.Warning
-	Info            = finding.Info
 )
-
-var (
-	Actions           = preflight.Actions
-	ActionsFor        = preflight.ActionsFor
-	OperatorPolicy    = preflight.OperatorPolicy
-	VaultAccessPolicy = preflight.VaultAccessPolicy
-	PrincipalARN      = preflight.PrincipalARN
-)
-

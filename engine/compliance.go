@@ -99,7 +99,7 @@ type ComplianceReport struct {
 
 // VaultCompliance is one vault's results.
 type VaultCompliance struct {
-	Account Side                       `json:"account"`
+	Account finding.Side               `json:"account"`
 	Name    string                     `json:"name"`
 	Arn     string                     `json:"arn,omitempty"`
 	Pass    bool                       `json:"pass"`            // every rule passed
@@ -111,7 +111,7 @@ type VaultCompliance struct {
 // failed on a destination vault, or a destination vault could not be
 // judged. Source vaults are shown for comparison and never block.
 func (v VaultCompliance) Blocking() bool {
-	if v.Account != SideDestination {
+	if v.Account != finding.SideDestination {
 		return false
 	}
 	if v.Error != "" {
@@ -137,11 +137,11 @@ func EvaluateCompliance(ctx context.Context, cfg luabind.ScriptConfig, pol *luab
 	pc := pol.Config()
 	r := &ComplianceReport{Module: pc.Dir + "/" + pc.Compliance + ".lua", PolicyHash: pol.Hash}
 	for _, acct := range []struct {
-		side  Side
+		side  finding.Side
 		sside state.Side
 		id    string
 		api   VaultReader
-	}{{SideSource, state.Source, cfg.Source.Account, source}, {SideDestination, state.Destination, cfg.Destination.Account, destination}} {
+	}{{finding.SideSource, state.Source, cfg.Source.Account, source}, {finding.SideDestination, state.Destination, cfg.Destination.Account, destination}} {
 		var names []string
 		p := backup.NewListBackupVaultsPaginator(acct.api, &backup.ListBackupVaultsInput{})
 		for p.HasMorePages() {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
+	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -35,7 +36,7 @@ func complianceCheck(t *testing.T, env *testenv.Env, pol *luabind.Policies) *Che
 	return r
 }
 
-func vaultResult(t *testing.T, r *ComplianceReport, side Side, vault, rule string) luabind.ComplianceResult {
+func vaultResult(t *testing.T, r *ComplianceReport, side finding.Side, vault, rule string) luabind.ComplianceResult {
 	t.Helper()
 	for _, v := range r.Vaults {
 		if v.Account != side || v.Name != vault {
@@ -86,18 +87,18 @@ func TestComplianceOfTestenvVaults(t *testing.T) {
 	// it has no notifications, which is only a warning.
 	for rule, want := range map[string]string{"vault-lock": "locked, MinRetentionDays 30", "lock-mode": "governance",
 		"cmk-encryption": "CUSTOMER_MANAGED_KMS_KEY", "access-restricted": "grants 111111111111"} {
-		if res := vaultResult(t, r.Compliance, SideDestination, "prod-rds-monthly", rule); !res.Pass || res.Actual != want {
+		if res := vaultResult(t, r.Compliance, finding.SideDestination, "prod-rds-monthly", rule); !res.Pass || res.Actual != want {
 			t.Errorf("destination prod-rds-monthly %s = %+v, want a pass with actual %q", rule, res, want)
 		}
 	}
-	if res := vaultResult(t, r.Compliance, SideDestination, "prod-rds-monthly", "copy-failure-alerts"); res.Pass || res.Severity != luabind.ComplianceWarning {
+	if res := vaultResult(t, r.Compliance, finding.SideDestination, "prod-rds-monthly", "copy-failure-alerts"); res.Pass || res.Severity != luabind.ComplianceWarning {
 		t.Errorf("copy-failure-alerts = %+v, want a warning", res)
 	}
 	// Source vaults are judged too, but never block.
-	if res := vaultResult(t, r.Compliance, SideSource, "legal-hold-airgapped", "cmk-encryption"); res.Pass || res.Actual != "AWS_OWNED_KMS_KEY" {
+	if res := vaultResult(t, r.Compliance, finding.SideSource, "legal-hold-airgapped", "cmk-encryption"); res.Pass || res.Actual != "AWS_OWNED_KMS_KEY" {
 		t.Errorf("source legal-hold-airgapped cmk-encryption = %+v", res)
 	}
-	if res := vaultResult(t, r.Compliance, SideSource, "prod-ebs-daily", "access-restricted"); res.Pass || res.Actual != `grants Principal "*"` {
+	if res := vaultResult(t, r.Compliance, finding.SideSource, "prod-ebs-daily", "access-restricted"); res.Pass || res.Actual != `grants Principal "*"` {
 		t.Errorf("source prod-ebs-daily (organization-wide copy-in) access-restricted = %+v", res)
 	}
 	if r.Blocking() {
@@ -115,10 +116,10 @@ func TestComplianceOfTestenvVaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = complianceCheck(t, env, pol)
-	if res := vaultResult(t, r.Compliance, SideDestination, "prod-rds-monthly", "access-restricted"); res.Pass || res.Actual != "grants 333333333333" || res.Severity != luabind.ComplianceBlocking {
+	if res := vaultResult(t, r.Compliance, finding.SideDestination, "prod-rds-monthly", "access-restricted"); res.Pass || res.Actual != "grants 333333333333" || res.Severity != luabind.ComplianceBlocking {
 		t.Errorf("foreign account: access-restricted = %+v", res)
 	}
-	if res := vaultResult(t, r.Compliance, SideDestination, "prod-unlocked", "vault-lock"); res.Pass || res.Actual != "not locked" {
+	if res := vaultResult(t, r.Compliance, finding.SideDestination, "prod-unlocked", "vault-lock"); res.Pass || res.Actual != "not locked" {
 		t.Errorf("unlocked vault: vault-lock = %+v", res)
 	}
 	if !r.Blocking() {
@@ -126,7 +127,7 @@ func TestComplianceOfTestenvVaults(t *testing.T) {
 	}
 	flagged := map[string]bool{}
 	for _, f := range r.Findings {
-		if f.Check == "compliance" && f.Severity == Blocking {
+		if f.Check == "compliance" && f.Severity == finding.Blocking {
 			for _, name := range []string{"prod-rds-monthly", "prod-unlocked"} {
 				if strings.Contains(f.What, "destination vault "+name+" fails") {
 					flagged[name] = true

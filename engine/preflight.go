@@ -23,8 +23,8 @@ import (
 
 // CheckReport is what Check found.
 type CheckReport struct {
-	Schema   string    `json:"schema"`
-	Findings []Finding `json:"findings"`
+	Schema   string            `json:"schema"`
+	Findings []finding.Finding `json:"findings"`
 	// Compliance is set when a compliance policy was evaluated.
 	Compliance *ComplianceReport `json:"compliance,omitempty"`
 }
@@ -35,7 +35,7 @@ const CheckSchema = "shuffle.check/v1"
 // Blocking reports whether any finding blocks a run.
 func (r *CheckReport) Blocking() bool {
 	for _, f := range r.Findings {
-		if f.Severity == Blocking {
+		if f.Severity == finding.Blocking {
 			return true
 		}
 	}
@@ -64,7 +64,7 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 		Config: in.Config, Source: preflightClients(in.Source), Destination: preflightClients(in.Destination),
 		SkipEncryption: in.SkipEncryption, FullyManaged: func(t string) bool { return FullyManagedTypes[t] },
 	})
-	add := func(f Finding) { r.Findings = append(r.Findings, f) }
+	add := func(f finding.Finding) { r.Findings = append(r.Findings, f) }
 	if in.Compliance != nil && in.Compliance.HasCompliance() && usable {
 		now := time.Now
 		if in.Now != nil {
@@ -72,7 +72,7 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 		}
 		cr, err := EvaluateCompliance(ctx, in.Config, in.Compliance, backup.NewFromConfig(in.Source), backup.NewFromConfig(in.Destination), now())
 		if err != nil {
-			add(finding.New(Blocking, SideDestination, "compliance", "", "the compliance policy could not be evaluated: "+err.Error(),
+			add(finding.New(finding.Blocking, finding.SideDestination, "compliance", "", "the compliance policy could not be evaluated: "+err.Error(),
 				"the destination vaults' compliance is unknown", "fix the compliance module and run check again"))
 		} else {
 			r.Compliance = cr
@@ -93,17 +93,17 @@ func preflightClients(cfg aws.Config) preflight.Clients {
 // complianceFindings turns each destination vault that fails the
 // compliance policy into one finding; source vaults are only shown in the
 // table, since shuffle cannot change them.
-func complianceFindings(cr *ComplianceReport, add func(Finding)) {
+func complianceFindings(cr *ComplianceReport, add func(finding.Finding)) {
 	for _, v := range cr.Vaults {
-		if v.Account != SideDestination || v.Pass {
+		if v.Account != finding.SideDestination || v.Pass {
 			continue
 		}
-		sev := Warning
+		sev := finding.Warning
 		if v.Blocking() {
-			sev = Blocking
+			sev = finding.Blocking
 		}
 		if v.Error != "" {
-			add(finding.New(sev, SideDestination, "compliance", "", fmt.Sprintf("destination vault %s: %s", v.Name, v.Error),
+			add(finding.New(sev, finding.SideDestination, "compliance", "", fmt.Sprintf("destination vault %s: %s", v.Name, v.Error),
 				"its compliance cannot be judged", "fix the cause ("+cr.Module+" or access to the vault) and run check again"))
 			continue
 		}
@@ -113,7 +113,7 @@ func complianceFindings(cr *ComplianceReport, add func(Finding)) {
 				failed = append(failed, fmt.Sprintf("%s (expected %s, actual %s)", res.Rule, orDash(res.Expected), orDash(res.Actual)))
 			}
 		}
-		add(finding.New(sev, SideDestination, "compliance", "", fmt.Sprintf("destination vault %s fails %s", v.Name, strings.Join(failed, "; ")),
+		add(finding.New(sev, finding.SideDestination, "compliance", "", fmt.Sprintf("destination vault %s fails %s", v.Name, strings.Join(failed, "; ")),
 			"the security team's compliance policy ("+cr.Module+") requires it of destination vaults",
 			"change the vault to meet the rule (for settings copied from the source vault, fix the source and replicate with reconcile = true), or change the policy"))
 	}

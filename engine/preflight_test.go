@@ -4,11 +4,14 @@ import (
 	"context"
 
 	"encoding/json"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+
+	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/engine/preflight"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -29,7 +32,7 @@ func runCheck(t *testing.T, env *testenv.Env, srcProfile, dstProfile string) *Ch
 func blockingActions(r *CheckReport) map[string]bool {
 	m := map[string]bool{}
 	for _, f := range r.Findings {
-		if f.Severity == Blocking {
+		if f.Severity == finding.Blocking {
 			m[f.Action] = true
 		}
 	}
@@ -78,7 +81,7 @@ func TestCheckCrossAccountDisabledBlocks(t *testing.T) {
 	}
 	r := runCheck(t, env, testenv.ProfileSource, testenv.ProfileDestination)
 	for _, f := range r.Findings {
-		if f.Check == "global-settings" && f.Severity == Blocking && f.Account == SideDestination {
+		if f.Check == "global-settings" && f.Severity == finding.Blocking && f.Account == finding.SideDestination {
 			return
 		}
 	}
@@ -106,9 +109,9 @@ func TestCheckFlagsDestinationVaultWithoutCopyStatement(t *testing.T) {
 func TestCheckIAMPolicyMinimalAndSufficient(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{RecoveryPoints: 20})
 	cfg := preflightConfig()
-	profiles := map[Side]string{SideSource: testenv.ProfileSource, SideDestination: testenv.ProfileDestination}
-	set := func(side Side, omit ...string) {
-		b, err := json.Marshal(OperatorPolicy(cfg, side, omit...))
+	profiles := map[finding.Side]string{finding.SideSource: testenv.ProfileSource, finding.SideDestination: testenv.ProfileDestination}
+	set := func(side finding.Side, omit ...string) {
+		b, err := json.Marshal(preflight.OperatorPolicy(cfg, side, omit...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,18 +119,18 @@ func TestCheckIAMPolicyMinimalAndSufficient(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	set(SideSource)
-	set(SideDestination)
+	set(finding.SideSource)
+	set(finding.SideDestination)
 	if r := runCheck(t, env, testenv.ProfileSource, testenv.ProfileDestination); r.Blocking() {
 		t.Fatalf("generated policies have blocking findings:\n%s", dumpFindings(r))
 	}
-	for _, side := range []Side{SideSource, SideDestination} {
-		for _, a := range ActionsFor(side) {
+	for _, side := range []finding.Side{finding.SideSource, finding.SideDestination} {
+		for _, a := range preflight.ActionsFor(side) {
 			set(side, a.Name)
 			r := runCheck(t, env, testenv.ProfileSource, testenv.ProfileDestination)
 			ok := false
 			for _, f := range r.Findings {
-				if f.Severity == Blocking && f.Account == side && f.Action == a.Name {
+				if f.Severity == finding.Blocking && f.Account == side && f.Action == a.Name {
 					ok = true
 				}
 			}
@@ -144,7 +147,7 @@ func TestCheckCountsAWSManagedKeyRPs(t *testing.T) {
 	r := runCheck(t, env, testenv.ProfileSource, testenv.ProfileDestination)
 	n := 0
 	for _, f := range r.Findings {
-		if f.Check == "encryption" && f.Severity == Warning && strings.Contains(f.What, "AWS-managed key") {
+		if f.Check == "encryption" && f.Severity == finding.Warning && strings.Contains(f.What, "AWS-managed key") {
 			n++
 		}
 	}

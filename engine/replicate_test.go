@@ -16,6 +16,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -260,7 +261,7 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 			}
 		}
 		ps := f.policyStatements(t, vp.Mapping.Name)
-		cp, ok := ps[engine.CopyStatementSid]
+		cp, ok := ps[vaultpolicy.CopyStatementSid]
 		if !ok || cp.Effect != "Allow" || cp.Action != "backup:CopyIntoBackupVault" || cp.Resource != "*" {
 			t.Errorf("%s: copy statement %+v", name, cp)
 		}
@@ -282,7 +283,7 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 		}
 		// Saved for the next plan, with what was read back.
 		sv, ok, err := f.st.GetVault(state.Destination, vp.Mapping.Name)
-		if err != nil || !ok || sv.Arn != s.Arn || !strings.Contains(sv.AccessPolicy, engine.CopyStatementSid) || len(sv.Tags) != len(vp.Source.Tags) {
+		if err != nil || !ok || sv.Arn != s.Arn || !strings.Contains(sv.AccessPolicy, vaultpolicy.CopyStatementSid) || len(sv.Tags) != len(vp.Source.Tags) {
 			t.Errorf("%s: state record %+v (ok %v, err %v)", name, sv, ok, err)
 		}
 	}
@@ -500,7 +501,7 @@ func TestReplicateExistingVaultWithoutCopyStatement(t *testing.T) {
 	writes := f.writes()
 	res := replicate(t, f, f.only(weekly), f.dst, f.opt)
 	s := wantStatus(t, res, weekly, engine.ActionDrift, false)
-	contains(t, "reason", s.Reason, "reconcile = true", "AccessDenied", engine.CopyStatementSid)
+	contains(t, "reason", s.Reason, "reconcile = true", "AccessDenied", vaultpolicy.CopyStatementSid)
 	contains(t, "drift", strings.Join(s.Drift, "; "), "access policy does not allow account 111111111111", "tags differ")
 	if f.writes() != writes {
 		t.Fatal("a vault without reconcile = true was changed")
@@ -509,19 +510,19 @@ func TestReplicateExistingVaultWithoutCopyStatement(t *testing.T) {
 	f.plans[weekly].Mapping.Reconcile = true
 	res = replicate(t, f, f.only(weekly), f.dst, f.opt)
 	s = wantStatus(t, res, weekly, engine.ActionReconciled, true)
-	contains(t, "applied", strings.Join(s.Applied, "; "), "tags", "access policy", engine.CopyStatementSid)
+	contains(t, "applied", strings.Join(s.Applied, "; "), "tags", "access policy", vaultpolicy.CopyStatementSid)
 	ps := f.policyStatements(t, weekly)
 	if _, ok := ps["KeepMe"]; !ok {
 		t.Error("reconcile dropped the destination's own statement")
 	}
-	if _, ok := ps[engine.CopyStatementSid]; !ok {
+	if _, ok := ps[vaultpolicy.CopyStatementSid]; !ok {
 		t.Error("reconcile did not add the copy statement")
 	}
 	tags, err := f.dst.ListTags(context.Background(), &backup.ListTagsInput{ResourceArn: aws.String(s.Arn)})
 	if err != nil || len(tags.Tags) != len(f.plans[weekly].Source.Tags) || tags.Tags["Owner"] != f.plans[weekly].Source.Tags["Owner"] {
 		t.Errorf("tags after reconcile %v (%v), source %v", tags.Tags, err, f.plans[weekly].Source.Tags)
 	}
-	if sv, _, _ := f.st.GetVault(state.Destination, weekly); !strings.Contains(sv.AccessPolicy, engine.CopyStatementSid) || len(sv.Tags) == 0 {
+	if sv, _, _ := f.st.GetVault(state.Destination, weekly); !strings.Contains(sv.AccessPolicy, vaultpolicy.CopyStatementSid) || len(sv.Tags) == 0 {
 		t.Errorf("state record after reconcile: %+v", sv)
 	}
 	res = replicate(t, f, f.only(weekly), f.dst, f.opt)
@@ -578,13 +579,13 @@ func TestReplicateDryRunWritesNothing(t *testing.T) {
 		t.Errorf("a dry run changed the state: %d destination records, was %d", len(after), len(recs))
 	}
 	s := wantStatus(t, res, "prod-ebs-daily", engine.ActionWouldCreate, false)
-	contains(t, "would apply", strings.Join(s.WouldApply, "; "), "vault (key "+f.plans["prod-ebs-daily"].Mapping.EncryptionKeyArn, "access policy ("+engine.CopyStatementSid)
+	contains(t, "would apply", strings.Join(s.WouldApply, "; "), "vault (key "+f.plans["prod-ebs-daily"].Mapping.EncryptionKeyArn, "access policy ("+vaultpolicy.CopyStatementSid)
 	contains(t, "reason", s.Reason, "notifications not replicated")
 	wantStatus(t, res, "legal-hold-airgapped", engine.ActionWouldCreate, false)
 	s = wantStatus(t, res, "finance-records", engine.ActionBlocked, false)
 	contains(t, "reason", s.Reason, "--confirm-compliance-lock")
 	s = wantStatus(t, res, "prod-ebs-weekly", engine.ActionWouldReconcile, false)
-	contains(t, "would apply", strings.Join(s.WouldApply, "; "), "tags", engine.CopyStatementSid)
+	contains(t, "would apply", strings.Join(s.WouldApply, "; "), "tags", vaultpolicy.CopyStatementSid)
 	wantStatus(t, res, "prod-rds-monthly", engine.ActionExists, true)
 }
 
