@@ -34,7 +34,9 @@ type ComplianceVault struct {
 }
 
 // AccessSummary is what a vault access policy's Allow statements grant,
-// worked out by the engine so that policies need not parse IAM JSON.
+// worked out by the engine so that policies need not parse IAM JSON
+// (engine/vaultpolicy.Summarize; its Access has the same fields, so the
+// engine converts one into the other).
 type AccessSummary struct {
 	Accounts     []string // account ids named by AWS principals (ARNs or ids), sorted
 	AnyPrincipal bool     // an Allow to Principal "*" (with or without conditions)
