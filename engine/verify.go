@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
+	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -184,7 +185,7 @@ func (v *Verifier) vault(ctx context.Context, rep *VerifyReport, vv *VaultVerify
 	}
 	vv.Listed = int64(len(listed))
 	for _, src := range vv.SourceVaults {
-		err := joinCopies(v.Store, src, func(rp *state.RP, rec *state.CopyRecord) error {
+		err := query.JoinCopies(v.Store, src, func(rp *state.RP, rec *state.CopyRecord) error {
 			if rec == nil || rec.State != state.CopyCompleted || rec.DestVaultArn != vv.Arn {
 				return nil
 			}

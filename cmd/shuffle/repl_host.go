@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/forecast"
+	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -24,7 +26,7 @@ import (
 // --json, as JSON. It implements luabind.ReplHost.
 type console struct {
 	store    *state.Store
-	requeuer engine.Requeuer
+	requeuer query.Requeuer
 	out      io.Writer
 	json     bool
 	dir      string
@@ -41,7 +43,7 @@ var _ luabind.ReplHost = (*console)(nil)
 // optionKeys are the fields that are options, not filters.
 var optionKeys = map[string]bool{"limit": true, "by": true, "file": true, "confirm": true, "what": true, "max_in_flight": true, "window": true}
 
-func splitArgs(args luabind.ReplArgs) (engine.Filter, map[string]string, error) {
+func splitArgs(args luabind.ReplArgs) (query.Filter, map[string]string, error) {
 	fields := map[string]string{}
 	opts := map[string]string{}
 	for k, v := range args {
@@ -51,7 +53,7 @@ func splitArgs(args luabind.ReplArgs) (engine.Filter, map[string]string, error) 
 			fields[k] = v
 		}
 	}
-	f, err := engine.ParseFilter(fields)
+	f, err := query.ParseFilter(fields)
 	return f, opts, err
 }
 
@@ -96,7 +98,7 @@ func apmidOf(rp *state.RP) string {
 
 // reasonOf is why a row is where it is: the copy's failure or wait
 // reason when it has one, otherwise the decision's.
-func reasonOf(r engine.Row) string {
+func reasonOf(r query.Row) string {
 	if r.Copy != nil && r.Copy.Reason != "" && r.Copy.State != state.CopyCompleted {
 		return r.Copy.Reason
 	}
@@ -118,7 +120,7 @@ func (c *console) Count(ctx context.Context, args luabind.ReplArgs) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	return engine.Count(ctx, c.store, f)
+	return query.Count(ctx, c.store, f)
 }
 
 type rowJSON struct {
@@ -136,7 +138,7 @@ type rowJSON struct {
 	Attempts     int       `json:"attempts,omitempty"`
 }
 
-func toRowJSON(r engine.Row) rowJSON {
+func toRowJSON(r query.Row) rowJSON {
 	j := rowJSON{Arn: r.RP.Arn, Vault: r.RP.Vault, Status: r.Status, ResourceType: r.RP.ResourceType, ResourceArn: r.RP.ResourceArn,
 		Size: r.RP.Size, Created: r.RP.CreationDate, APMID: apmidOf(r.RP), Reason: reasonOf(r)}
 	if d := r.RP.Decision; d != nil {
@@ -157,7 +159,7 @@ func (c *console) Find(ctx context.Context, args luabind.ReplArgs) error {
 	if err != nil {
 		return err
 	}
-	rows, n, err := engine.Find(ctx, c.store, f, limit)
+	rows, n, err := query.Find(ctx, c.store, f, limit)
 	if err != nil {
 		return err
 	}
@@ -177,7 +179,7 @@ func (c *console) Find(ctx context.Context, args luabind.ReplArgs) error {
 	return nil
 }
 
-func (c *console) printRows(rows []engine.Row) {
+func (c *console) printRows(rows []query.Row) {
 	if len(rows) == 0 {
 		return
 	}
@@ -195,7 +197,7 @@ func (c *console) Group(ctx context.Context, args luabind.ReplArgs) error {
 	if err != nil {
 		return err
 	}
-	groups, err := engine.GroupBy(ctx, c.store, f, opts["by"])
+	groups, err := query.GroupBy(ctx, c.store, f, opts["by"])
 	if err != nil {
 		return err
 	}
@@ -236,7 +238,7 @@ func (c *console) Jobs(ctx context.Context, args luabind.ReplArgs) error {
 	}
 	var jobs []jobJSON
 	var total int
-	err = engine.Query(ctx, c.store, f, func(r engine.Row) error {
+	err = query.Query(ctx, c.store, f, func(r query.Row) error {
 		if r.Copy == nil {
 			return nil
 		}
@@ -279,7 +281,7 @@ func orDash(s string) string {
 }
 
 func (c *console) Show(ctx context.Context, arn string) error {
-	r, err := engine.FindRP(ctx, c.store, arn)
+	r, err := query.FindRP(ctx, c.store, arn)
 	if err != nil {
 		return err
 	}
@@ -402,7 +404,7 @@ func (c *console) Explain(ctx context.Context, arn string) error {
 }
 
 func (c *console) History(ctx context.Context) error {
-	runs, err := engine.History(ctx, c.store, time.Now(), c.liveRun)
+	runs, err := query.History(ctx, c.store, time.Now(), c.liveRun)
 	if err != nil {
 		return err
 	}
@@ -418,7 +420,7 @@ func (c *console) History(ctx context.Context) error {
 	for _, r := range runs {
 		end, took, exit := "running", "-", "-"
 		if !r.End.IsZero() {
-			end, took, exit = shortTime(r.End), engine.HumanDuration(r.End.Sub(r.Start)), strconv.Itoa(r.Exit)
+			end, took, exit = shortTime(r.End), forecast.HumanDuration(r.End.Sub(r.Start)), strconv.Itoa(r.Exit)
 		}
 		window := "-"
 		if d, err := time.Parse(time.RFC3339, r.Flags["deadline"]); err == nil {
@@ -435,7 +437,7 @@ func (c *console) Forecast(ctx context.Context, args luabind.ReplArgs) error {
 	if err != nil {
 		return err
 	}
-	o := engine.ForecastOptions{}
+	o := forecast.Options{}
 	if o.MaxInFlight, err = intOpt(opts, "max_in_flight", 100); err != nil {
 		return err
 	}
@@ -444,7 +446,7 @@ func (c *console) Forecast(ctx context.Context, args luabind.ReplArgs) error {
 			return fmt.Errorf("window=%q: want a duration such as \"8h\"", v)
 		}
 	}
-	f, err := engine.MakeForecast(ctx, c.store, o)
+	f, err := forecast.Make(ctx, c.store, o)
 	if err != nil {
 		return err
 	}
@@ -477,7 +479,7 @@ func (c *console) Export(ctx context.Context, args luabind.ReplArgs) (int64, err
 	cw := csv.NewWriter(out)
 	_ = cw.Write(exportColumns)
 	var n int64
-	err = engine.Query(ctx, c.store, f, func(r engine.Row) error {
+	err = query.Query(ctx, c.store, f, func(r query.Row) error {
 		n++
 		rp := r.RP
 		row := []string{rp.Vault, rp.Arn, rp.ResourceArn, rp.ResourceType, r.Status, strconv.FormatInt(rp.Size, 10),
@@ -540,7 +542,7 @@ func (c *console) Requeue(ctx context.Context, args luabind.ReplArgs) (int64, er
 	if err != nil {
 		return 0, err
 	}
-	rows, err := engine.RequeueCandidates(ctx, c.store, f)
+	rows, err := query.RequeueCandidates(ctx, c.store, f)
 	if err != nil {
 		return 0, err
 	}
@@ -606,15 +608,15 @@ func (c *console) Reset(ctx context.Context, args luabind.ReplArgs) (int64, erro
 	if c.live {
 		return 0, errors.New("reset changes what a running 'shuffle run' works from; stop the run first (requeue works during a run)")
 	}
-	p, err := engine.PreviewReset(ctx, c.store, what, vault)
+	p, err := query.PreviewReset(ctx, c.store, what, vault)
 	if err != nil {
 		return 0, err
 	}
 	var desc string
 	switch {
-	case what == engine.ResetInventory && vault == "":
+	case what == query.ResetInventory && vault == "":
 		desc = fmt.Sprintf("start a new inventory generation: the next run lists all %d vaults again (RPs it no longer sees are marked gone, never deleted)", len(p.Vaults))
-	case what == engine.ResetInventory:
+	case what == query.ResetInventory:
 		desc = fmt.Sprintf("list vault %s again on the next run and clear %d decisions", vault, p.Decisions)
 	case vault != "":
 		desc = fmt.Sprintf("clear %d decisions in vault %s", p.Decisions, vault)
@@ -631,7 +633,7 @@ func (c *console) Reset(ctx context.Context, args luabind.ReplArgs) (int64, erro
 		}
 		return 0, err
 	}
-	n, err := engine.Reset(c.store, what, vault)
+	n, err := query.Reset(c.store, what, vault)
 	if err != nil {
 		return int64(n), err
 	}
