@@ -166,7 +166,7 @@ func (c *console) Reset(ctx context.Context, args luabind.ReplArgs) (int64, erro
 			return 0, fmt.Errorf("reset takes what=, vault= and confirm=, not %s=", k)
 		}
 	}
-	what, vault := opts["what"], args["vault"]
+	what, vault := query.ResetTarget(opts["what"]), args["vault"]
 	if c.live {
 		return 0, errors.New("reset changes what a running 'shuffle run' works from; stop the run first (requeue works during a run)")
 	}

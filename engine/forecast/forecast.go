@@ -20,7 +20,7 @@ type TypeRate struct {
 	// engine's scheduling prior, 300 s + size / 50 MB/s). "pooled" is
 	// used for a type with fewer than 3 samples: the pooled line scaled
 	// by this type's Σ duration / Σ pooled prediction.
-	Method         string  `json:"method"`
+	Method         Method  `json:"method"`
 	SetupSeconds   float64 `json:"setup_seconds"`
 	BytesPerSecond float64 `json:"bytes_per_second"` // 0: durations do not grow with size (a mean)
 	// RMSESeconds is the model's root-mean-square error on the samples.

@@ -37,16 +37,19 @@ func (m model) seconds(size int64) float64 { return m.a + float64(size)*m.c }
 // priorModel is the engine's scheduling prior (estimate.Prior).
 var priorModel = model{a: estimate.PriorSetupSeconds, c: 1 / estimate.PriorBytesPerSecond}
 
-// Methods of a TypeRate: how its model was obtained.
+// Method is how a TypeRate's model was obtained (TypeRate.Method).
+type Method string
+
+// The methods, from the best supported to the least.
 const (
-	methodFit        = "fit"
-	methodPooled     = "pooled"
-	methodMean       = "mean"
-	methodGlobalMean = "global-mean"
-	methodPrior      = "prior"
+	MethodFit        Method = "fit"         // least squares on this type
+	MethodPooled     Method = "pooled"      // the fit over every type, scaled to this type
+	MethodMean       Method = "mean"        // this type's mean duration
+	MethodGlobalMean Method = "global-mean" // the mean over every type
+	MethodPrior      Method = "prior"       // no completed copy: estimate.Prior
 )
 
-func rateOf(name string, t *typeSums, method string, m model) TypeRate {
+func rateOf(name string, t *typeSums, method Method, m model) TypeRate {
 	r := TypeRate{ResourceType: name, Samples: t.n(), Bytes: t.bytes, Method: method, SetupSeconds: m.a}
 	if m.c > 0 {
 		r.BytesPerSecond = 1 / m.c
@@ -84,22 +87,22 @@ func pool(sums map[string]*typeSums, r *Rates) pooledModel {
 	p.m, p.ok = model{a, c}, ok
 	switch {
 	case ok:
-		r.Pooled = rateOf("", &p.sums, methodFit, p.m)
+		r.Pooled = rateOf("", &p.sums, MethodFit, p.m)
 	case p.sums.n() > 0:
 		p.m = model{a: p.globalMean}
-		r.Pooled = rateOf("", &p.sums, methodGlobalMean, p.m)
+		r.Pooled = rateOf("", &p.sums, MethodGlobalMean, p.m)
 	default:
 		p.m = priorModel
-		r.Pooled = rateOf("", &p.sums, methodPrior, p.m)
+		r.Pooled = rateOf("", &p.sums, MethodPrior, p.m)
 	}
 	return p
 }
 
 // pick is one type's model: its own line when its samples support one,
 // else what the pooled model and its samples allow.
-func (p *pooledModel) pick(t *typeSums) (model, string) {
+func (p *pooledModel) pick(t *typeSums) (model, Method) {
 	if a, c, ok := t.fit.Line(); ok {
-		return model{a, c}, methodFit
+		return model{a, c}, MethodFit
 	}
 	n := t.n()
 	switch {
@@ -113,15 +116,15 @@ func (p *pooledModel) pick(t *typeSums) (model, string) {
 		if k <= 0 || math.IsNaN(k) || math.IsInf(k, 0) {
 			k = 1
 		}
-		return model{k * pa, k * pc}, methodPooled
+		return model{k * pa, k * pc}, MethodPooled
 	case n > 0:
-		return model{a: t.seconds() / float64(n)}, methodMean
+		return model{a: t.seconds() / float64(n)}, MethodMean
 	case p.ok:
-		return p.m, methodPooled
+		return p.m, MethodPooled
 	case p.sums.n() > 0:
-		return model{a: p.globalMean}, methodGlobalMean
+		return model{a: p.globalMean}, MethodGlobalMean
 	}
-	return priorModel, methodPrior
+	return priorModel, MethodPrior
 }
 
 // models fits the duration model of every type seen (completed or
@@ -129,7 +132,7 @@ func (p *pooledModel) pick(t *typeSums) (model, string) {
 // index.
 func (sc *scan) models(r *Rates) []model {
 	p := pool(sc.sums, r)
-	pick := func(name string) (model, string, *typeSums) {
+	pick := func(name string) (model, Method, *typeSums) {
 		t := sc.sums[name]
 		if t == nil {
 			t = &typeSums{}

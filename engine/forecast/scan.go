@@ -16,11 +16,14 @@ type doneJob struct {
 	start, end int64 // unix ns
 }
 
+// workKind is the kind of one RP's remaining work.
+type workKind uint8
+
 // Kinds of remaining work.
 const (
-	kindQueued   = iota // no copy record, or retry without a time
-	kindRetry           // retry, not before at
-	kindInFlight        // running or intent, since at
+	kindQueued   workKind = iota // no copy record, or retry without a time
+	kindRetry                    // retry, not before at
+	kindInFlight                 // running or intent, since at
 )
 
 // workItem is one RP left to copy.
@@ -28,7 +31,7 @@ type workItem struct {
 	res     int32
 	vault   int32
 	typ     int32
-	kind    uint8
+	kind    workKind
 	created int64
 	size    int64
 	at      int64 // unix ns: start of an in-flight job, or a retry's not-before

@@ -7,25 +7,28 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
-// Reset targets of reset{what=...}.
+// ResetTarget is what reset{what=...} clears.
+type ResetTarget string
+
+// Reset targets.
 const (
-	ResetDecisions = "decisions"
-	ResetInventory = "inventory"
+	ResetDecisions ResetTarget = "decisions"
+	ResetInventory ResetTarget = "inventory"
 )
 
 // ResetPreview counts what a reset would change: decisions of RPs not
 // yet queued or copied (the only ones a reset clears), and for an
 // inventory reset the vaults listed again.
 type ResetPreview struct {
-	What      string   `json:"what"`
-	Vault     string   `json:"vault,omitempty"`
-	Decisions int64    `json:"decisions"` // decisions that would be cleared
-	Kept      int64    `json:"kept"`      // RPs queued or copied: their decisions and copy records stay
-	Vaults    []string `json:"vaults,omitempty"`
+	What      ResetTarget `json:"what"`
+	Vault     string      `json:"vault,omitempty"`
+	Decisions int64       `json:"decisions"` // decisions that would be cleared
+	Kept      int64       `json:"kept"`      // RPs queued or copied: their decisions and copy records stay
+	Vaults    []string    `json:"vaults,omitempty"`
 }
 
 // PreviewReset works out what Reset would change.
-func PreviewReset(ctx context.Context, st *state.Store, what, vault string) (*ResetPreview, error) {
+func PreviewReset(ctx context.Context, st *state.Store, what ResetTarget, vault string) (*ResetPreview, error) {
 	switch what {
 	case ResetDecisions, ResetInventory:
 	default:
@@ -72,7 +75,7 @@ func PreviewReset(ctx context.Context, st *state.Store, what, vault string) (*Re
 // or all); inventory with a vault lists that vault again and clears its
 // decisions, and without one starts a new inventory generation. Nothing
 // that records a copy is removed.
-func Reset(st *state.Store, what, vault string) (int, error) {
+func Reset(st *state.Store, what ResetTarget, vault string) (int, error) {
 	switch what {
 	case ResetDecisions:
 		return st.ResetDecisions(vault)
