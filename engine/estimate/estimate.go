@@ -102,6 +102,11 @@ func (f *Fit) Predict(x float64) (float64, bool) {
 // whole remaining copy. ok is false when the observations cannot support
 // a line: fewer than 3, no spread in x, or a y that does not grow with
 // x. A negative intercept is refitted through the origin.
+//
+// Where both answer, Line and Predict give the same least-squares line;
+// each keeps the arithmetic of the code it replaced (Line the forecast's
+// means and covariance, Predict the copier's normal equations), so that
+// every number is bit for bit what it was.
 func (f *Fit) Line() (a, c float64, ok bool) {
 	if f.n < 3 {
 		return 0, 0, false

@@ -22,7 +22,7 @@ import (
 // simJob is one job of a chain.
 type simJob struct {
 	dur      float64 // predicted seconds (for a job in flight: what is left)
-	est      float64 // the engine's scheduling estimate
+	est      float64 // the copier's scheduling estimate (estimate.Prior)
 	inFlight bool    // already running (or intent) when the simulation starts
 }
 
