@@ -7,10 +7,11 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/forecast"
 	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/engine/verify"
 )
 
-// Compatibility names for the code that moved to engine/query and
-// engine/forecast (issue 19). They go once the callers in the engine
+// Compatibility names for the code that moved to engine/query,
+// engine/forecast and engine/verify (issue 19). They go once the callers in the engine
 // root (the copier, the session) and in other branches use the new
 // packages directly.
 
@@ -44,3 +45,9 @@ func MakeForecast(ctx context.Context, st *state.Store, o ForecastOptions) (*For
 
 // HumanDuration is forecast.HumanDuration.
 func HumanDuration(d time.Duration) string { return forecast.HumanDuration(d) }
+
+// RecoveryPointLister is verify.Lister (the copier's Dest).
+type RecoveryPointLister = verify.Lister
+
+// VerifyReport is verify.Report.
+type VerifyReport = verify.Report
