@@ -4,15 +4,14 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -22,10 +21,10 @@ const RunReportSchema = "shuffle.run-report/v1"
 // Final states of an RP in the run reports: the copy record's state
 // when there is one, otherwise what the decision left.
 const (
-	ReportQueued     = "queued"   // included, no copy record yet
-	ReportExcluded   = "excluded" // excluded, or a policy failed
-	ReportIneligible = "ineligible"
-	ReportUndecided  = "undecided" // no decision yet
+	ReportQueued     = query.Queued
+	ReportExcluded   = query.Excluded
+	ReportIneligible = query.Ineligible
+	ReportUndecided  = query.Undecided
 )
 
 // ReportStates lists the final states in report order.
@@ -84,25 +83,6 @@ type RunReport struct {
 	AWSCallTotals       *awsclient.OpStats           `json:"aws_call_totals,omitempty"`
 }
 
-// FinalState is the report state of one RP: its copy record's state
-// when rec is not nil, otherwise what its decision says.
-func FinalState(rp *state.RP, rec *state.CopyRecord) string {
-	if rec != nil {
-		return rec.State
-	}
-	if rp == nil || rp.Decision == nil {
-		return ReportUndecided
-	}
-	switch rp.Decision.Outcome {
-	case state.Included:
-		return ReportQueued
-	case state.Ineligible:
-		return ReportIneligible
-	default: // excluded, or the policy failed (which excludes)
-		return ReportExcluded
-	}
-}
-
 // reportName is the file name stem of a run's reports.
 func reportName(runStart time.Time) string {
 	return "run-" + runStart.UTC().Format("20060102T150405Z")
@@ -139,18 +119,18 @@ func WriteReports(st *state.Store, dir string, runStart time.Time, sum CopySumma
 		rep.BytesPerSecond = float64(sum.BytesNow) / sum.Elapsed.Seconds()
 	}
 
-	err = writeAtomic(csvPath, func(w *bufio.Writer) error {
+	err = WriteAtomic(csvPath, func(w *bufio.Writer) error {
 		cw := csv.NewWriter(w)
 		if err := cw.Write(ReportCSVHeader); err != nil {
 			return err
 		}
 		row := make([]string, len(ReportCSVHeader))
-		err := joinCopies(st, "", func(rp *state.RP, rec *state.CopyRecord) error {
+		err := query.JoinCopies(st, "", func(rp *state.RP, rec *state.CopyRecord) error {
 			if rp == nil {
 				rep.OrphanCopies++
 				return nil
 			}
-			fs := FinalState(rp, rec)
+			fs := query.FinalState(rp, rec)
 			rep.count(rp, rec, fs)
 			csvRow(row, rp, rec, fs)
 			return cw.Write(row)
@@ -164,7 +144,7 @@ func WriteReports(st *state.Store, dir string, runStart time.Time, sum CopySumma
 	if err != nil {
 		return "", "", fmt.Errorf("reports: %w", err)
 	}
-	err = writeAtomic(jsonPath, func(w *bufio.Writer) error {
+	err = WriteAtomic(jsonPath, func(w *bufio.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
@@ -191,9 +171,9 @@ func (r *RunReport) count(rp *state.RP, rec *state.CopyRecord, fs string) {
 	v.BytesByState[fs] += rp.Size
 	switch fs {
 	case state.CopyFailed:
-		r.FailedByReason[failureKey(rec)]++
+		r.FailedByReason[query.FailureKey(rec)]++
 	case state.CopyRetry:
-		r.RetryByReason[failureKey(rec)]++
+		r.RetryByReason[query.FailureKey(rec)]++
 	case ReportExcluded:
 		r.ExcludedByReason[rp.Decision.Reason]++
 	case ReportIneligible:
@@ -233,9 +213,9 @@ func csvRow(row []string, rp *state.RP, rec *state.CopyRecord, fs string) {
 	}
 }
 
-// writeAtomic writes path through a temporary file in the same
+// WriteAtomic writes path through a temporary file in the same
 // directory, synced and renamed into place.
-func writeAtomic(path string, fill func(*bufio.Writer) error) (err error) {
+func WriteAtomic(path string, fill func(*bufio.Writer) error) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
@@ -263,84 +243,4 @@ func writeAtomic(path string, fill func(*bufio.Writer) error) (err error) {
 		return err
 	}
 	return os.Rename(f.Name(), path)
-}
-
-// errStopJoin stops the copy-record scan of joinCopies early.
-var errStopJoin = errors.New("join stopped")
-
-// joinCopies calls fn for every RP in state (of one vault, when vault is
-// not empty) with its copy record, or nil when it has none, in vault and
-// ARN order. A copy record without an RP record is passed with rp nil.
-// The two key ranges sort alike (ADR 0002), so this is a streamed merge:
-// the copy records are read by a second scan running alongside.
-func joinCopies(st *state.Store, vault string, fn func(rp *state.RP, rec *state.CopyRecord) error) error {
-	recs := make(chan *state.CopyRecord, 256)
-	done := make(chan struct{})
-	scanErr := make(chan error, 1)
-	go func() {
-		defer close(recs)
-		send := func(c *state.CopyRecord) error {
-			select {
-			case recs <- c:
-				return nil
-			case <-done:
-				return errStopJoin
-			}
-		}
-		var err error
-		if vault == "" {
-			err = st.ScanCopies(send)
-		} else {
-			err = st.ScanVaultCopies(vault, send)
-		}
-		if errors.Is(err, errStopJoin) {
-			err = nil
-		}
-		scanErr <- err
-	}()
-	stop := func(err error) error {
-		close(done)
-		for range recs { // let the scan finish
-		}
-		if serr := <-scanErr; err == nil {
-			err = serr
-		}
-		return err
-	}
-	next, ok := <-recs
-	visit := func(rp *state.RP) error {
-		for ok && compareKey(next.Vault, next.Arn, rp.Vault, rp.Arn) < 0 {
-			if err := fn(nil, next); err != nil {
-				return err
-			}
-			next, ok = <-recs
-		}
-		if ok && next.Vault == rp.Vault && next.Arn == rp.Arn {
-			rec := next
-			next, ok = <-recs
-			return fn(rp, rec)
-		}
-		return fn(rp, nil)
-	}
-	var err error
-	if vault == "" {
-		err = st.ScanRPs(visit)
-	} else {
-		err = st.ScanVault(vault, visit)
-	}
-	for err == nil && ok {
-		if err = fn(nil, next); err == nil {
-			next, ok = <-recs
-		}
-	}
-	return stop(err)
-}
-
-// compareKey orders (vault, arn) pairs as their state keys sort: vault
-// + 0x00 + ARN, compared as bytes.
-func compareKey(va, aa, vb, ab string) int {
-	if c := strings.Compare(va, vb); c != 0 {
-		return c
-	}
-	return strings.Compare(aa, ab)
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
-	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/engine/verify"
 )
 
 // fakeDest lists destination vaults from memory, a few RPs per page.
@@ -80,7 +80,7 @@ func TestVerifyFindsMissingAndMismatchedCopies(t *testing.T) {
 	dest := destFor(t, st, completed, 5)
 	ctx := context.Background()
 
-	rep, err := (&engine.Verifier{Store: st, Dest: dest}).Run(ctx)
+	rep, err := (&verify.Verifier{Store: st, Dest: dest}).Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestVerifyFindsMissingAndMismatchedCopies(t *testing.T) {
 	v[1].ResourceArn = aws.String("arn:aws:ec2:us-east-1:111111111111:volume/vol-elsewhere")
 	clear(dest.calls)
 
-	rep, err = (&engine.Verifier{Store: st, Dest: dest}).Run(ctx)
+	rep, err = (&verify.Verifier{Store: st, Dest: dest}).Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,23 +117,23 @@ func TestVerifyFindsMissingAndMismatchedCopies(t *testing.T) {
 		t.Fatalf("after breaking 3 copies: completed %d verified %d missing %d mismatched %d, problems %d",
 			rep.Completed, rep.Verified, rep.Missing, rep.Mismatched, len(rep.Problems))
 	}
-	fields := map[string]*engine.VerifyProblem{}
+	fields := map[verify.Field]*verify.Problem{}
 	for _, p := range rep.Problems {
 		fields[p.Field] = p
 		if p.SourceRPArn == "" || p.DestRPArn == "" {
 			t.Errorf("problem without both ARNs: %+v", p)
 		}
 	}
-	if p := fields[engine.VerifyMissing]; p == nil || p.DestRPArn != aws.ToString(missing.RecoveryPointArn) {
+	if p := fields[verify.Missing]; p == nil || p.DestRPArn != aws.ToString(missing.RecoveryPointArn) {
 		t.Errorf("missing copy not named: %+v", p)
 	}
-	if p := fields[engine.VerifySize]; p == nil || p.Want == p.Got {
+	if p := fields[verify.Size]; p == nil || p.Want == p.Got {
 		t.Errorf("size mismatch not reported: %+v", p)
 	}
-	if p := fields[engine.VerifyDeleteAfterDays]; p == nil || p.Got != "9999" {
+	if p := fields[verify.DeleteAfterDays]; p == nil || p.Got != "9999" {
 		t.Errorf("lifecycle mismatch not reported: %+v", p)
 	}
-	if p := fields[engine.VerifyResourceArn]; p == nil || !strings.HasSuffix(p.Got, "vol-elsewhere") {
+	if p := fields[verify.ResourceArn]; p == nil || !strings.HasSuffix(p.Got, "vol-elsewhere") {
 		t.Errorf("resource mismatch not reported: %+v", p)
 	}
 	for _, vv := range rep.Vaults {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/forecast"
 )
 
 func newForecastCmd(e *env) *cobra.Command {
@@ -55,7 +55,7 @@ docs/forecast.md).`,
 			if err != nil {
 				return err
 			}
-			f, err := engine.MakeForecast(cmd.Context(), st, engine.ForecastOptions{MaxInFlight: maxInFlight, Window: window})
+			f, err := forecast.Make(cmd.Context(), st, forecast.Options{MaxInFlight: maxInFlight, Window: window})
 			st.Close()
 			if err != nil {
 				return err
@@ -63,7 +63,7 @@ docs/forecast.md).`,
 			if chart == "" {
 				chart = filepath.Join(dir, "forecast.svg")
 			}
-			if err := f.WriteChart(chart, time.Local); err != nil {
+			if err := writeChart(f, chart, time.Local); err != nil {
 				return err
 			}
 			if jsonOut {
@@ -84,7 +84,7 @@ docs/forecast.md).`,
 	return cmd
 }
 
-func secs(s float64) string { return engine.HumanDuration(time.Duration(s * float64(time.Second))) }
+func secs(s float64) string { return forecast.HumanDuration(time.Duration(s * float64(time.Second))) }
 
 func perSecond(bps float64) string {
 	if bps <= 0 {
@@ -93,7 +93,7 @@ func perSecond(bps float64) string {
 	return humanBytes(int64(bps)) + "/s"
 }
 
-func printForecast(w io.Writer, dir string, f *engine.Forecast) {
+func printForecast(w io.Writer, dir string, f *forecast.Forecast) {
 	s := f.Status
 	todo := s.Completed + s.Remaining
 	fmt.Fprintf(w, "State %s, read %s\n", dir, localTime(f.GeneratedAt))
@@ -102,7 +102,7 @@ func printForecast(w io.Writer, dir string, f *engine.Forecast) {
 
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "TYPE\tREMAINING\tREM. SIZE\tCOPIED\tMEAN\tOBSERVED\tMODEL\tSETUP\tTHROUGHPUT\tRMSE\t")
-	rem := map[string]engine.TypeStatus{}
+	rem := map[string]forecast.TypeStatus{}
 	for _, t := range s.ByType {
 		rem[t.ResourceType] = t
 	}

@@ -16,7 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/forecast"
+	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -60,13 +61,13 @@ func completedJobs(t *testing.T, client *backup.Client) int {
 	return n
 }
 
-func forecastJSON(t *testing.T, args ...string) *engine.Forecast {
+func forecastJSON(t *testing.T, args ...string) *forecast.Forecast {
 	t.Helper()
 	code, out, errs := shuffle(t, append([]string{"forecast", "--json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("shuffle forecast exited %d: %s", code, errs)
 	}
-	var f engine.Forecast
+	var f forecast.Forecast
 	if err := json.Unmarshal([]byte(out), &f); err != nil {
 		t.Fatalf("forecast --json is not JSON: %v\n%s", err, out)
 	}
@@ -124,7 +125,7 @@ func TestForecastAt20PercentIsWithin15Percent(t *testing.T) {
 	f := forecastJSON(t, fargs...)
 	st := f.Status
 	t.Logf("forecast at %.1f%% done (state): %d completed, %d running, %d queued; overhead %.3fs; projected remaining %.2fs",
-		st.PercentDone, st.Completed, st.States[state.CopyRunning]+st.States[state.CopyIntent], st.States[engine.StatusQueued],
+		st.PercentDone, st.Completed, st.States[state.CopyRunning]+st.States[state.CopyIntent], st.States[query.Queued],
 		f.Projection.OverheadSeconds, f.Projection.RemainingSeconds)
 	for _, r := range f.Rates.ByType {
 		t.Logf("  %-9s n=%-3d %-7s setup %.3fs, %.3g B/s, rmse %.4fs", r.ResourceType, r.Samples, r.Method, r.SetupSeconds, r.BytesPerSecond, r.RMSESeconds)
@@ -154,7 +155,7 @@ func TestForecastAt20PercentIsWithin15Percent(t *testing.T) {
 		return nil
 	})
 	if os.Getenv("SHUFFLE_FORECAST_DEBUG") != "" {
-		models := map[string]engine.TypeRate{}
+		models := map[string]forecast.TypeRate{}
 		for _, r := range f.Rates.ByType {
 			models[r.ResourceType] = r
 		}
@@ -206,8 +207,8 @@ func TestForecastAt20PercentIsWithin15Percent(t *testing.T) {
 		}
 	}
 	code, out, errs = shuffle(t, "status", "--state", stateDir, "--json")
-	var ss engine.Status
-	if code != 0 || json.Unmarshal([]byte(out), &ss) != nil || ss.Schema != engine.StatusSchema || ss.Completed != int64(included) || ss.Remaining != 0 {
+	var ss forecast.Status
+	if code != 0 || json.Unmarshal([]byte(out), &ss) != nil || ss.Schema != forecast.StatusSchema || ss.Completed != int64(included) || ss.Remaining != 0 {
 		t.Errorf("status --json: exit %d, %s\n%s", code, errs, out)
 	}
 	chart := filepath.Join(dir, "chart.png")

@@ -14,7 +14,7 @@ import (
 	"github.com/peterh/liner"
 	"github.com/spf13/cobra"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -101,7 +101,7 @@ func (r *remoteEval) close() {
 }
 
 // replFieldNames are the filter and group fields, for completion.
-var replFieldNames = append(append([]string(nil), engine.FilterKeys...), engine.GroupKeys...)
+var replFieldNames = append(append([]string(nil), query.FilterKeys...), query.GroupKeys...)
 
 func newReplCmd(e *env) *cobra.Command {
 	var (
@@ -201,7 +201,7 @@ func openRepl(e *env, dir string, jsonOut, interactive bool, a *asker) (evaluato
 	if err != nil {
 		return nil, false, err
 	}
-	con := &console{store: st, requeuer: engine.StoreRequeuer{Store: st}, out: e.stdout, json: jsonOut, dir: dir, ask: ask}
+	con := &console{store: st, requeuer: query.StoreRequeuer{Store: st}, out: e.stdout, json: jsonOut, dir: dir, ask: ask}
 	return &localEval{st: st, con: con, repl: luabind.NewRepl(con, e.stdout)}, false, nil
 }
 

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -57,7 +57,7 @@ type replMessage struct {
 
 // liveSession is what the REPL server needs of the running session.
 type liveSession interface {
-	engine.Requeuer
+	query.Requeuer
 	LiveStore() *state.Store
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -265,7 +265,7 @@ func TestReplIgnoresAStaleSocket(t *testing.T) {
 
 // fakeLive is a running command's session for the socket server alone.
 type fakeLive struct {
-	engine.StoreRequeuer
+	query.StoreRequeuer
 }
 
 func (f fakeLive) LiveStore() *state.Store { return f.Store }
@@ -280,7 +280,7 @@ func TestReplSocketProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	srv, err := startReplServer(dir, fakeLive{engine.StoreRequeuer{Store: st}}, state.Run{Command: "run", Start: time.Now()})
+	srv, err := startReplServer(dir, fakeLive{query.StoreRequeuer{Store: st}}, state.Run{Command: "run", Start: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/forecast"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -64,7 +64,7 @@ docs/forecast.md). 'shuffle forecast' adds rates and a projection.`,
 				return err
 			}
 			defer st.Close()
-			s, err := engine.ReadStatus(cmd.Context(), st, time.Now())
+			s, err := forecast.ReadStatus(cmd.Context(), st, time.Now())
 			if d := st.Damage(); d != nil {
 				return d // Badger could not read a value: err is a symptom
 			}
@@ -95,7 +95,7 @@ func pctOrDash(n, d int64) string {
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(d))
 }
 
-func printStatus(w io.Writer, dir string, s *engine.Status) {
+func printStatus(w io.Writer, dir string, s *forecast.Status) {
 	fmt.Fprintf(w, "State %s, read %s\n", dir, localTime(s.GeneratedAt))
 	todo, todoBytes := s.Completed+s.Remaining, s.CompletedBytes+s.RemainingBytes
 	fmt.Fprintf(w, "Copied %d of %d recovery points (%s), %s of %s (%s); %d remaining (%s), %d failed\n\n",
@@ -104,7 +104,7 @@ func printStatus(w io.Writer, dir string, s *engine.Status) {
 
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "COPY STATE\tRPS\tSIZE\t")
-	for _, k := range engine.StatusStates {
+	for _, k := range forecast.StatusStates {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t\n", k, s.States[k], humanBytes(s.BytesByState[k]))
 	}
 	fmt.Fprintf(tw, "included\t%d\t%s\t\n", s.Included, humanBytes(s.IncludedBytes))
@@ -133,7 +133,7 @@ func printStatus(w io.Writer, dir string, s *engine.Status) {
 	if r := s.LastRun; r != nil {
 		fmt.Fprintf(w, "Last command: %s %s, started %s", r.Command, r.Script, localTime(r.Start))
 		if !r.End.IsZero() {
-			fmt.Fprintf(w, ", took %s, exit %d", engine.HumanDuration(r.End.Sub(r.Start)), r.Exit)
+			fmt.Fprintf(w, ", took %s, exit %d", forecast.HumanDuration(r.End.Sub(r.Start)), r.Exit)
 		}
 		fmt.Fprintf(w, " (%d in the run history)\n", s.Runs)
 	}

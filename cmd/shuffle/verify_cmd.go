@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/engine/verify"
 )
 
 // exitUnverified: verify found completed copies that are missing from,
@@ -19,7 +19,7 @@ import (
 const exitUnverified = 4
 
 // verifyError carries verify's exit code.
-type verifyError struct{ rep *engine.VerifyReport }
+type verifyError struct{ rep *verify.Report }
 
 func (v verifyError) Error() string {
 	return fmt.Sprintf("verify: %d of %d completed copies did not verify (%d missing, %d mismatched)",
@@ -97,7 +97,7 @@ the first 20 problems. See docs/verify-and-reports.md.`,
 	return cmd
 }
 
-func printVerify(w io.Writer, r *engine.VerifyReport) {
+func printVerify(w io.Writer, r *verify.Report) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VAULT\tCOMPLETED\tVERIFIED\tMISSING\tMISMATCHED\tNOT SHUFFLE'S\tSOURCE VAULTS\t")
 	for _, v := range r.Vaults {

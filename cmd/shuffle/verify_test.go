@@ -11,15 +11,16 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/engine/verify"
 )
 
-func verifyJSON(t *testing.T, stateDir string, wantCode int) *engine.VerifyReport {
+func verifyJSON(t *testing.T, stateDir string, wantCode int) *verify.Report {
 	t.Helper()
 	code, out, errs := shuffle(t, "verify", "examples/migrate.lua", "--state", stateDir, "--json")
 	if code != wantCode {
 		t.Fatalf("verify --json exited %d, want %d: %s", code, wantCode, errs)
 	}
-	var rep engine.VerifyReport
+	var rep verify.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("verify --json is not JSON: %v\n%s", err, out)
 	}
@@ -95,7 +96,7 @@ func TestVerifyAfterRunThenBrokenCopyExits4(t *testing.T) {
 	}
 	rep = verifyJSON(t, stateDir, exitUnverified)
 	if rep.Missing != 1 || rep.Verified != int64(len(done)-1) || len(rep.Problems) != 1 ||
-		rep.Problems[0].SourceRPArn != broken.Arn || rep.Problems[0].Field != engine.VerifyMissing {
+		rep.Problems[0].SourceRPArn != broken.Arn || rep.Problems[0].Field != verify.Missing {
 		t.Fatalf("verify --json after breaking one copy: %+v, problems %+v", rep, rep.Problems)
 	}
 	// The real destination RP is now one shuffle does not know.

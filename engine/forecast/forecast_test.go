@@ -1,4 +1,4 @@
-package engine
+package forecast
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -21,11 +22,11 @@ func TestFitLineRecoversAnExactModel(t *testing.T) {
 	for _, size := range []int64{1e9, 5e9, 20e9, 100e9, 400e9} {
 		s.add(size, 120+float64(size)/60e6)
 	}
-	a, c, ok := fitLine(&s)
+	a, c, ok := s.fit.Line()
 	if !ok || !near(a, 120, 1e-6) || !near(1/c, 60e6, 1e-6) {
 		t.Fatalf("fit = %v s + size / %v B/s (ok %v); want 120 s + size / 60e6", a, 1/c, ok)
 	}
-	if r := math.Sqrt(sse(&s, a, c) / float64(s.n)); r > 1e-3 {
+	if r := math.Sqrt(s.fit.SSE(a, c) / float64(s.n())); r > 1e-3 {
 		t.Errorf("rmse of an exact fit = %v", r)
 	}
 
@@ -34,7 +35,7 @@ func TestFitLineRecoversAnExactModel(t *testing.T) {
 	for _, size := range []int64{1e9, 2e9, 3e9} {
 		neg.add(size, float64(size)/1e8-5)
 	}
-	if a, c, ok := fitLine(&neg); !ok || a != 0 || c <= 0 {
+	if a, c, ok := neg.fit.Line(); !ok || a != 0 || c <= 0 {
 		t.Errorf("negative intercept: a=%v c=%v ok=%v; want a line through the origin", a, c, ok)
 	}
 
@@ -49,7 +50,7 @@ func TestFitLineRecoversAnExactModel(t *testing.T) {
 		falling.add(size, float64(300-100*i))
 	}
 	for name, ts := range map[string]*typeSums{"two points": &two, "one size": &flat, "falling": &falling} {
-		if _, _, ok := fitLine(ts); ok {
+		if _, _, ok := ts.fit.Line(); ok {
 			t.Errorf("%s: fitted a line", name)
 		}
 	}
@@ -278,7 +279,7 @@ func TestForecastOnAKnownState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int64{state.CopyCompleted: 40, state.CopyRunning: 1, state.CopyIntent: 0, state.CopyRetry: 1, StatusQueued: 5, state.CopyFailed: 1}
+	want := map[string]int64{state.CopyCompleted: 40, state.CopyRunning: 1, state.CopyIntent: 0, state.CopyRetry: 1, query.Queued: 5, state.CopyFailed: 1}
 	if !reflect.DeepEqual(s.States, want) {
 		t.Errorf("states %v, want %v", s.States, want)
 	}
@@ -289,7 +290,7 @@ func TestForecastOnAKnownState(t *testing.T) {
 		t.Errorf("by type: %+v", s.ByType)
 	}
 
-	f, err := MakeForecast(ctx, st, ForecastOptions{Now: now})
+	f, err := Make(ctx, st, Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +317,7 @@ func TestForecastOnAKnownState(t *testing.T) {
 	}
 
 	// One slot: everything in turn, no idle time: 160 + 2×310 + 3×70 + 110 - 10.
-	f1, err := MakeForecast(ctx, st, ForecastOptions{Now: now, MaxInFlight: 1})
+	f1, err := Make(ctx, st, Options{Now: now, MaxInFlight: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,14 +326,14 @@ func TestForecastOnAKnownState(t *testing.T) {
 	}
 
 	// Windows of 400 s: R1's last job goes to the second window.
-	fw, err := MakeForecast(ctx, st, ForecastOptions{Now: now, Window: 400 * time.Second})
+	fw, err := Make(ctx, st, Options{Now: now, Window: 400 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if w := fw.Projection.Window; w == nil || w.Windows != 2 || !near(w.LastWindowSeconds, 300, 1e-6) || w.TooShort {
 		t.Errorf("400 s windows: %+v; want 2, the last busy 300 s", w)
 	}
-	fs, err := MakeForecast(ctx, st, ForecastOptions{Now: now, Window: 250 * time.Second})
+	fs, err := Make(ctx, st, Options{Now: now, Window: 250 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +342,7 @@ func TestForecastOnAKnownState(t *testing.T) {
 	}
 
 	// Deterministic: the same state and time give the same forecast.
-	f2, err := MakeForecast(ctx, st, ForecastOptions{Now: now})
+	f2, err := Make(ctx, st, Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,11 +352,7 @@ func TestForecastOnAKnownState(t *testing.T) {
 		t.Errorf("two forecasts of one state differ:\n%s\n%s", a, b)
 	}
 
-	// The chart.
-	path := filepath.Join(t.TempDir(), "forecast.svg")
-	if err := f.WriteChart(path, time.UTC); err != nil {
-		t.Fatal(err)
-	}
+	// The chart series (the CLI draws them).
 	prog, proj := f.ChartSeries()
 	if len(prog) != 40 || prog[len(prog)-1].Y != 40 || len(proj) != 8 || proj[len(proj)-1].Y != 47 {
 		t.Errorf("chart series: %d progress points (last %v), %d projection points (last %v)", len(prog), prog[len(prog)-1], len(proj), proj[len(proj)-1])
@@ -380,7 +377,7 @@ func TestForecastWithoutHistoryUsesThePrior(t *testing.T) {
 	if err := b.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	f, err := MakeForecast(context.Background(), st, ForecastOptions{Now: now})
+	f, err := Make(context.Background(), st, Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

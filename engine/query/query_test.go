@@ -1,4 +1,4 @@
-package engine
+package query
 
 import (
 	"context"
@@ -8,6 +8,20 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
+
+// The engine's eligibility rule names, in engine.EligibilityRules' order.
+const (
+	ruleGone        = "gone"
+	ruleStatus      = "status"
+	ruleContinuous  = "continuous"
+	ruleCold        = "cold-storage"
+	ruleManagedKey  = "aws-managed-key"
+	ruleNotCopyable = "type-not-copyable"
+	ruleRetention   = "retention-vs-lock"
+	ruleVaultSkip   = "vault-skipped"
+)
+
+var testRules = []string{ruleVaultSkip, ruleGone, ruleStatus, ruleContinuous, ruleCold, ruleNotCopyable, ruleManagedKey, ruleRetention}
 
 // queryStore holds four RPs in two vaults: one copied, one failed, one
 // excluded by a policy, one ineligible.
@@ -113,7 +127,7 @@ func TestQueryFiltersCountAndGroup(t *testing.T) {
 func TestExplainNamesTheDecidingRule(t *testing.T) {
 	st := queryStore(t)
 	ctx := context.Background()
-	e, err := Explain(ctx, st, "rp-excluded")
+	e, err := Explain(ctx, st, "rp-excluded", testRules)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +135,7 @@ func TestExplainNamesTheDecidingRule(t *testing.T) {
 	if last.Check != "policy:apmid" || last.Result != state.Excluded || e.Summary != "excluded by policy:apmid: APMID missing" {
 		t.Errorf("explain of an excluded RP: %+v", e)
 	}
-	e, err = Explain(ctx, st, "rp-ineligible")
+	e, err = Explain(ctx, st, "rp-ineligible", testRules)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +147,7 @@ func TestExplainNamesTheDecidingRule(t *testing.T) {
 		results["engine:"+ruleRetention] != "not reached" || results["policies"] != "not reached" {
 		t.Errorf("explain of an ineligible RP: %v", results)
 	}
-	if _, err := Explain(ctx, st, "nope"); err == nil {
+	if _, err := Explain(ctx, st, "nope", testRules); err == nil {
 		t.Error("explain of an unknown ARN gave no error")
 	}
 }
@@ -175,7 +189,7 @@ func TestResetPreviewAndReset(t *testing.T) {
 	if n, err := Reset(st, ResetDecisions, "b"); err != nil || n != 2 {
 		t.Fatalf("reset = %d, %v", n, err)
 	}
-	if n, _ := Count(ctx, st, Filter{Statuses: []string{ReportUndecided}}); n != 2 {
+	if n, _ := Count(ctx, st, Filter{Statuses: []string{Undecided}}); n != 2 {
 		t.Errorf("%d undecided after the reset, want 2", n)
 	}
 	if c, _, _ := st.GetCopy("a", "rp-copied"); c == nil || c.State != state.CopyCompleted {

@@ -1,4 +1,4 @@
-package engine
+package main
 
 import (
 	"bufio"
@@ -11,47 +11,25 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/forecast"
 )
 
-// chartPoints is the most points one series of the chart draws.
-const chartPoints = 600
-
-// ChartSeries are the chart's two lines: copies completed so far and
-// the projection, as (Unix seconds, completed RPs).
-func (f *Forecast) ChartSeries() (progress, projection plotter.XYs) {
-	done := f.done
-	step := max(1, len(done)/chartPoints)
-	for i := 0; i < len(done); i += step {
-		progress = append(progress, plotter.XY{X: float64(done[i]) / 1e9, Y: float64(i + 1)})
+// xys converts the forecast's plain chart points for gonum/plot.
+func xys(ps []forecast.Point) plotter.XYs {
+	out := make(plotter.XYs, len(ps))
+	for i, p := range ps {
+		out[i] = plotter.XY{X: p.X, Y: p.Y}
 	}
-	if n := len(done); n > 0 && (n-1)%step != 0 {
-		progress = append(progress, plotter.XY{X: float64(done[n-1]) / 1e9, Y: float64(n)})
-	}
-	if len(progress) > 0 && progress[0].Y > 1 {
-		progress = append(plotter.XYs{{X: progress[0].X, Y: 0}}, progress...)
-	}
-	now := float64(f.GeneratedAt.UnixNano()) / 1e9
-	base := float64(len(done))
-	if c := f.Status.Completed; c > int64(len(done)) {
-		base = float64(c) // completed records without times
-	}
-	projection = plotter.XYs{{X: now, Y: base}}
-	pr := f.projected
-	step = max(1, len(pr)/chartPoints)
-	for i := 0; i < len(pr); i += step {
-		projection = append(projection, plotter.XY{X: now + pr[i], Y: base + float64(i+1)})
-	}
-	if n := len(pr); n > 0 && (n-1)%step != 0 {
-		projection = append(projection, plotter.XY{X: now + pr[n-1], Y: base + float64(n)})
-	}
-	return progress, projection
+	return out
 }
 
-// WriteChart draws the progress so far (completed RPs over time) and
+// writeChart draws the progress so far (completed RPs over time) and
 // the projection (dashed, to the projected finish) into path, as SVG
-// (or PNG or PDF, by the file's extension), written atomically. Times
-// are shown in loc (nil: local time).
-func (f *Forecast) WriteChart(path string, loc *time.Location) error {
+// (or PNG or PDF, by the file's extension), written atomically, and
+// records path in f.Chart. Times are shown in loc (nil: local time).
+func writeChart(f *forecast.Forecast, path string, loc *time.Location) error {
 	if loc == nil {
 		loc = time.Local
 	}
@@ -70,7 +48,7 @@ func (f *Forecast) WriteChart(path string, loc *time.Location) error {
 
 	progress, projection := f.ChartSeries()
 	if len(progress) > 0 {
-		l, err := plotter.NewLine(progress)
+		l, err := plotter.NewLine(xys(progress))
 		if err != nil {
 			return fmt.Errorf("chart: %w", err)
 		}
@@ -80,7 +58,7 @@ func (f *Forecast) WriteChart(path string, loc *time.Location) error {
 		p.Legend.Add("completed", l)
 	}
 	if len(projection) > 1 {
-		l, err := plotter.NewLine(projection)
+		l, err := plotter.NewLine(xys(projection))
 		if err != nil {
 			return fmt.Errorf("chart: %w", err)
 		}
@@ -111,7 +89,7 @@ func (f *Forecast) WriteChart(path string, loc *time.Location) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
-	if err := writeAtomic(path, func(w *bufio.Writer) error { _, err := wt.WriteTo(w); return err }); err != nil {
+	if err := engine.WriteAtomic(path, func(w *bufio.Writer) error { _, err := wt.WriteTo(w); return err }); err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
 	f.Chart = path

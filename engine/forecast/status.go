@@ -1,0 +1,109 @@
+package forecast
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/query"
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// StatusSchema and Schema name the JSON layouts of
+// `shuffle status --json` and `shuffle forecast --json`. Fields are only
+// ever added within one version.
+const (
+	StatusSchema = "shuffle.status/v1"
+	Schema       = "shuffle.forecast/v1"
+)
+
+// StatusStates lists the copy states status counts, in display order.
+var StatusStates = []string{state.CopyCompleted, state.CopyRunning, state.CopyIntent, state.CopyRetry, query.Queued, state.CopyFailed}
+
+// TypeStatus is the copy progress of one resource type.
+type TypeStatus struct {
+	ResourceType   string `json:"resource_type"`
+	Completed      int64  `json:"completed"`
+	CompletedBytes int64  `json:"completed_bytes"`
+	Remaining      int64  `json:"remaining"` // queued, intent, running and retry
+	RemainingBytes int64  `json:"remaining_bytes"`
+	Failed         int64  `json:"failed"`
+}
+
+// Status is where the copy stands, from the state alone.
+type Status struct {
+	Schema      string    `json:"schema"`
+	GeneratedAt time.Time `json:"generated_at"`
+	// States counts the included RPs by copy state (StatusStates):
+	// completed, running, intent, retry, queued (included, no copy record
+	// yet) and failed. BytesByState is the same in bytes.
+	States       map[string]int64 `json:"states"`
+	BytesByState map[string]int64 `json:"bytes_by_state"`
+	// Included is every RP to copy: the sum of States.
+	Included       int64 `json:"included"`
+	IncludedBytes  int64 `json:"included_bytes"`
+	Completed      int64 `json:"completed"`
+	CompletedBytes int64 `json:"completed_bytes"`
+	// Remaining is queued + intent + running + retry: what a run still
+	// has to copy (failed RPs need a requeue first).
+	Remaining      int64 `json:"remaining"`
+	RemainingBytes int64 `json:"remaining_bytes"`
+	Failed         int64 `json:"failed"`
+	// PercentDone is completed / (completed + remaining), by count, and
+	// PercentBytesDone the same by bytes.
+	PercentDone      float64          `json:"percent_done"`
+	PercentBytesDone float64          `json:"percent_bytes_done"`
+	FailedByReason   map[string]int64 `json:"failed_by_reason"`
+	RetryByReason    map[string]int64 `json:"retry_by_reason"`
+	ByType           []TypeStatus     `json:"by_type"`
+	// FirstStart and LastCompletion bound the copy jobs seen so far.
+	FirstStart     *time.Time `json:"first_start,omitempty"`
+	LastCompletion *time.Time `json:"last_completion,omitempty"`
+	// Runs is the number of commands in the run history; LastRun the
+	// newest.
+	Runs    int        `json:"runs"`
+	LastRun *state.Run `json:"last_run,omitempty"`
+	// OrphanCopies are copy records without an RP record (should be none).
+	OrphanCopies int64 `json:"orphan_copies,omitempty"`
+}
+
+// ReadStatus counts where the copy stands.
+func ReadStatus(ctx context.Context, st *state.Store, now time.Time) (*Status, error) {
+	sc := newScan(false)
+	if err := sc.run(ctx, st); err != nil {
+		return nil, err
+	}
+	if err := sc.runs(st); err != nil {
+		return nil, err
+	}
+	return sc.status(now), nil
+}
+
+// Make reads the state and projects the rest of the copy.
+func Make(ctx context.Context, st *state.Store, o Options) (*Forecast, error) {
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 100
+	}
+	if o.Window < 0 {
+		return nil, errors.New("forecast: the window must not be negative")
+	}
+	sc := newScan(true)
+	if err := sc.run(ctx, st); err != nil {
+		return nil, err
+	}
+	if err := sc.runs(st); err != nil {
+		return nil, err
+	}
+	f := &Forecast{Schema: Schema, GeneratedAt: o.Now.UTC(), Status: sc.status(o.Now)}
+	f.Rates, f.done = sc.rates()
+	models := sc.models(&f.Rates)
+	f.Projection, f.projected = sc.project(models, f.Rates.OverheadSeconds, o)
+	if f.Projection.RemainingSeconds > 0 || f.Projection.InFlight+f.Projection.Queued > 0 {
+		fin := o.Now.Add(seconds(f.Projection.RemainingSeconds)).UTC()
+		f.Projection.Finish = &fin
+	}
+	return f, nil
+}

@@ -1,0 +1,196 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// Row is one RP with its copy record (nil when it has none).
+type Row struct {
+	RP     *state.RP
+	Copy   *state.CopyRecord
+	Status string
+}
+
+// Query calls fn for every RP that passes f, in vault and ARN order.
+// Returning ErrStop from fn ends the scan without an error.
+func Query(ctx context.Context, st *state.Store, f Filter, fn func(Row) error) error {
+	vaults := []string{""}
+	if len(f.Vaults) > 0 {
+		vaults = append([]string(nil), f.Vaults...)
+		sort.Strings(vaults)
+	}
+	n := 0
+	// A metadata field no scanned RP has is most likely a typo of a
+	// filter or column name: say so instead of matching nothing.
+	unseen := map[string]bool{}
+	for k := range f.Meta {
+		unseen[k] = true
+	}
+	for _, v := range vaults {
+		err := JoinCopies(st, v, func(rp *state.RP, rec *state.CopyRecord) error {
+			if n++; n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if rp == nil {
+				return nil
+			}
+			if len(unseen) > 0 && rp.Meta != nil {
+				for k := range unseen {
+					if _, ok := rp.Meta.Fields[k]; ok {
+						delete(unseen, k)
+					}
+				}
+			}
+			if !f.Match(rp, rec) {
+				return nil
+			}
+			return fn(Row{RP: rp, Copy: rec, Status: RowStatus(rp, rec)})
+		})
+		if errors.Is(err, ErrStop) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if n > 0 && len(unseen) > 0 {
+		names := make([]string, 0, len(unseen))
+		for k := range unseen {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("no recovery point has a metadata field %q, and it is not a filter (filters: %s, or a metadata column)",
+			names[0], strings.Join(FilterKeys, ", "))
+	}
+	return nil
+}
+
+// ErrStop ends a Query early.
+var ErrStop = errors.New("stop")
+
+// Count counts the RPs that pass f.
+func Count(ctx context.Context, st *state.Store, f Filter) (int64, error) {
+	var n int64
+	err := Query(ctx, st, f, func(Row) error { n++; return nil })
+	return n, err
+}
+
+// Find returns at most limit rows that pass f (limit <= 0: all), and
+// how many passed in all.
+func Find(ctx context.Context, st *state.Store, f Filter, limit int) ([]Row, int64, error) {
+	var out []Row
+	var n int64
+	err := Query(ctx, st, f, func(r Row) error {
+		n++
+		if limit <= 0 || len(out) < limit {
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, n, err
+}
+
+// Group is one group of group{by=...}.
+type Group struct {
+	Key   string `json:"key"`
+	Count int64  `json:"count"`
+	Bytes int64  `json:"bytes"`
+}
+
+// GroupBy counts the RPs that pass f by the value of one field (a
+// GroupKeys name or a metadata field), largest group first.
+func GroupBy(ctx context.Context, st *state.Store, f Filter, by string) ([]Group, error) {
+	by = strings.ToLower(by)
+	if by == "" {
+		return nil, fmt.Errorf("group needs by=FIELD: one of %s, or a metadata field", strings.Join(GroupKeys, ", "))
+	}
+	key := func(r Row) string {
+		rp := r.RP
+		switch by {
+		case "vault":
+			return rp.Vault
+		case "status", "state":
+			return r.Status
+		case "resource_type", "type":
+			return rp.ResourceType
+		case "outcome", "decision":
+			if rp.Decision == nil {
+				return Undecided
+			}
+			return rp.Decision.Outcome
+		case "reason":
+			if r.Copy != nil && r.Copy.Reason != "" && r.Copy.State != state.CopyCompleted {
+				return r.Copy.Reason
+			}
+			if rp.Decision == nil {
+				return ""
+			}
+			return rp.Decision.Reason
+		case "rule":
+			if rp.Decision == nil {
+				return ""
+			}
+			return rp.Decision.Rule
+		case "created_month":
+			return rp.CreationDate.Local().Format("2006-01")
+		case "created_year":
+			return rp.CreationDate.Local().Format("2006")
+		default:
+			v, ok := metaField(rp, by)
+			if !ok {
+				return "(none)"
+			}
+			return v
+		}
+	}
+	groups := map[string]*Group{}
+	err := Query(ctx, st, f, func(r Row) error {
+		k := key(r)
+		g := groups[k]
+		if g == nil {
+			g = &Group{Key: k}
+			groups[k] = g
+		}
+		g.Count++
+		g.Bytes += r.RP.Size
+		return nil
+	})
+	out := make([]Group, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, *g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out, err
+}
+
+// FindRP finds one RP by its ARN (in any vault), with its copy record.
+func FindRP(ctx context.Context, st *state.Store, arn string) (*Row, error) {
+	var found *Row
+	err := Query(ctx, st, Filter{Arn: arn}, func(r Row) error {
+		found = &r
+		return ErrStop
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("no recovery point %q in the state", arn)
+	}
+	return found, nil
+}
