@@ -50,18 +50,9 @@ type Inventory struct {
 	SplitAbove int64
 	Now        func() time.Time
 	Progress   *Progress
-	// Prepare, when set, is called once the vaults are listed. It returns
-	// a factory that each listing worker calls once for its own function
-	// (and its release) to apply to every RP a page adds or changes,
-	// before the page's transaction opens (state.PageOptions.Prepare). empty says
-	// that the state held no RP at all when the run began.
-	Prepare func(ctx context.Context, empty bool) (func() (func(rp *state.RP, lookedUp bool) error, func(), error), error)
-	// LiveCount, when set, is asked at the end of a run that began with
-	// no RP in the state and saved every page through Prepare (no
-	// catch-all listing was needed): Prepare has then seen every RP the
-	// state holds. When it answers ok, its count stands for the live RPs
-	// and the count scan is skipped.
-	LiveCount func() (n int64, ok bool)
+	// Decider, when set, decides the RPs each page adds or changes
+	// before the page is saved (Session.DecideWhileListing).
+	Decider ListingDecider
 }
 
 // InventorySummary is what one inventory pass did.
@@ -114,43 +105,76 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 		}
 	}
 	sum.Vaults = len(vaults)
-	sum.Resumed = true
 	hasAny, err := inv.Store.HasAnyRP()
 	if err != nil {
 		return sum, err
 	}
-	newPrep := func() (func(*state.RP, bool) error, func(), error) { return nil, func() {}, nil }
-	if inv.Prepare != nil {
-		if newPrep, err = inv.Prepare(ctx, !hasAny); err != nil {
+	if inv.Decider != nil {
+		if err := inv.Decider.Begin(ctx, !hasAny); err != nil {
 			return sum, err
 		}
 	}
-	allPrepared := !hasAny && inv.Prepare != nil
-
-	type job struct {
-		v *state.Vault
-		p *state.Partition
+	run := &inventoryRun{vaultGen: map[string]uint64{}, fresh: map[string]bool{}, allDecided: !hasAny && inv.Decider != nil}
+	todo, err := inv.openPartitions(vaults, gen, run, &sum)
+	if err != nil {
+		return sum, err
 	}
-	var todo []job
-	vaultGen := map[string]uint64{}
-	fresh := map[string]bool{} // vaults with no RP in the state yet
+	sum.Resumed = len(todo) == 0
+	err = inv.listPartitions(ctx, todo, run.fresh, &sum)
+	if err != nil {
+		return sum, err
+	}
+	for _, v := range vaults {
+		if err := inv.closeVault(ctx, v, run, &sum); err != nil {
+			return sum, err
+		}
+	}
+	if run.allDecided {
+		if n, ok := inv.Decider.LiveCount(); ok {
+			sum.RecoveryPoints = n
+			return sum, putLiveCount(inv.Store, n)
+		}
+	}
+	sum.RecoveryPoints, err = countLive(inv.Store)
+	return sum, err
+}
+
+// inventoryRun is what one Run knows of its vaults.
+type inventoryRun struct {
+	vaultGen map[string]uint64 // the generation each vault is listed in
+	fresh    map[string]bool   // vaults with no RP in the state yet
+	// allDecided: the state held no RP when the run began and every
+	// page went through the Decider so far.
+	allDecided bool
+}
+
+// partitionJob is one partition to list.
+type partitionJob struct {
+	v *state.Vault
+	p *state.Partition
+}
+
+// openPartitions lays out (or reloads) every vault's partitions for its
+// generation and returns those not listed to their end yet.
+func (inv *Inventory) openPartitions(vaults []*state.Vault, gen uint64, run *inventoryRun, sum *InventorySummary) ([]partitionJob, error) {
+	var todo []partitionJob
 	for _, v := range vaults {
 		has, err := inv.Store.HasRPs(v.Name)
 		if err != nil {
-			return sum, err
+			return nil, err
 		}
-		fresh[v.Name] = !has
+		run.fresh[v.Name] = !has
 		g := max(gen, v.Generation)
-		vaultGen[v.Name] = g
+		run.vaultGen[v.Name] = g
 		inv.Progress.setExpected(v.Name, v.NumberOfRecoveryPoints)
 		parts, err := inv.Store.Partitions(v.Name)
 		if err != nil {
-			return sum, err
+			return nil, err
 		}
 		if len(parts) == 0 || parts[0].Generation != g {
 			parts = inv.layout(v, g)
 			if err := inv.Store.PutPartitions(parts); err != nil {
-				return sum, err
+				return nil, err
 			}
 		}
 		sum.Partitions += len(parts)
@@ -158,136 +182,143 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 		for _, p := range parts {
 			seen += p.Seen
 			if !p.Done {
-				todo = append(todo, job{v, p})
+				todo = append(todo, partitionJob{v, p})
 			}
 		}
 		inv.Progress.addListed(v.Name, seen)
 	}
-	if len(todo) > 0 {
-		sum.Resumed = false
-	}
+	return todo, nil
+}
 
+// listTotals are the listing workers' counts.
+type listTotals struct{ pages, new, changed atomic.Int64 }
+
+func (t *listTotals) add(pages int64, res state.PageResult) {
+	t.pages.Add(pages)
+	t.new.Add(int64(res.New))
+	t.changed.Add(int64(res.Changed))
+}
+
+// listPartitions lists the partitions with inv.Workers workers, vaults
+// interleaved so that every vault makes progress; the first error stops
+// the listing.
+func (inv *Inventory) listPartitions(ctx context.Context, todo []partitionJob, fresh map[string]bool, sum *InventorySummary) error {
 	var (
 		mu       sync.Mutex
 		firstErr error
-		pages    atomic.Int64
-		newN     atomic.Int64
-		changedN atomic.Int64
+		totals   listTotals
+		wg       sync.WaitGroup
 	)
-	ch := make(chan job)
-	var wg sync.WaitGroup
-	ctx, cancel := context.WithCancel(ctx)
+	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+	}
+	ch := make(chan partitionJob)
 	for i := 0; i < inv.Workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			prep, release, err := newPrep()
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				mu.Unlock()
-				for range ch {
-				}
-				return
-			}
-			defer release()
-			for j := range ch {
-				n, res, err := inv.listPartition(ctx, j.v, j.p, state.PageOptions{Prepare: prep, MayExist: mayExist(fresh[j.v.Name], j.p)})
-				pages.Add(n)
-				newN.Add(int64(res.New))
-				changedN.Add(int64(res.Changed))
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-						cancel()
-					}
-					mu.Unlock()
-				}
-			}
+			inv.listWorker(ctx, lctx, ch, fresh, &totals, fail)
 		}()
 	}
-	// Interleave vaults so that every vault makes progress.
 	sort.SliceStable(todo, func(a, b int) bool { return todo[a].p.ID < todo[b].p.ID })
 feed:
 	for _, j := range todo {
 		select {
 		case ch <- j:
-		case <-ctx.Done():
+		case <-lctx.Done():
 			break feed
 		}
 	}
 	close(ch)
 	wg.Wait()
-	sum.ListedPages, sum.New, sum.Changed = pages.Load(), newN.Load(), changedN.Load()
+	sum.ListedPages, sum.New, sum.Changed = totals.pages.Load(), totals.new.Load(), totals.changed.Load()
 	if firstErr != nil {
-		return sum, firstErr
+		return firstErr
 	}
-	if err := ctx.Err(); err != nil {
-		return sum, err
-	}
+	return ctx.Err()
+}
 
-	// Close each vault: completeness check, then mark what is gone.
-	for _, v := range vaults {
-		g := vaultGen[v.Name]
-		if v.InventoryDone == g {
-			continue
-		}
-		parts, err := inv.Store.Partitions(v.Name)
+// listWorker lists the partitions it receives until the channel closes,
+// deciding each page through its own PageDecider (if any). The listing
+// stops on lctx; policies decide under the run's ctx, so that another
+// partition's failure stops the listing, not the page being saved.
+func (inv *Inventory) listWorker(ctx, lctx context.Context, jobs <-chan partitionJob, fresh map[string]bool, totals *listTotals, fail func(error)) {
+	var o state.PageOptions
+	if inv.Decider != nil {
+		pd, err := inv.Decider.Worker()
 		if err != nil {
-			return sum, err
-		}
-		var seen int64
-		catchAll := false
-		for _, p := range parts {
-			seen += p.Seen
-			catchAll = catchAll || p.ResourceType == ""
-		}
-		if !catchAll && seen < v.NumberOfRecoveryPoints {
-			// Some RPs are of a type not in ResourceTypes: list the vault whole.
-			allPrepared = false
-			p := &state.Partition{Vault: v.Name, ID: state.PartitionID("", 0), Generation: g}
-			if err := inv.Store.PutPartitions([]*state.Partition{p}); err != nil {
-				return sum, err
+			fail(err)
+			for range jobs {
 			}
-			n, res, err := inv.listPartition(ctx, v, p, state.PageOptions{})
-			sum.ListedPages += n
-			sum.New += int64(res.New)
-			sum.Changed += int64(res.Changed)
-			if err != nil {
-				return sum, err
-			}
+			return
 		}
-		// A vault with no RP when the run began has only RPs this
-		// generation listed: none can be gone, so skip the scan.
-		if !fresh[v.Name] {
-			gone, err := inv.Store.MarkGone(v.Name, g)
-			if err != nil {
-				return sum, err
-			}
-			sum.Gone += int64(gone)
-		}
-		cur, _, err := inv.Store.GetVault(state.Source, v.Name)
+		defer pd.End()
+		o.Prepare = func(rp *state.RP, lookedUp bool) error { return pd.Decide(ctx, rp, lookedUp) }
+	}
+	for j := range jobs {
+		o.MayExist = mayExist(fresh[j.v.Name], j.p)
+		n, res, err := inv.listPartition(lctx, j.v, j.p, o)
+		totals.add(n, res)
 		if err != nil {
-			return sum, err
-		}
-		cur.InventoryDone = g
-		if err := inv.Store.PutVault(cur); err != nil {
-			return sum, err
+			fail(err)
 		}
 	}
-	if allPrepared && inv.LiveCount != nil {
-		if n, ok := inv.LiveCount(); ok {
-			sum.RecoveryPoints = n
-			return sum, putLiveCount(inv.Store, n)
+}
+
+// closeVault ends a vault's listing: a completeness check (listing the
+// vault whole when its partitions fell short), then the RPs gone.
+func (inv *Inventory) closeVault(ctx context.Context, v *state.Vault, run *inventoryRun, sum *InventorySummary) error {
+	g := run.vaultGen[v.Name]
+	if v.InventoryDone == g {
+		return nil
+	}
+	parts, err := inv.Store.Partitions(v.Name)
+	if err != nil {
+		return err
+	}
+	var seen int64
+	catchAll := false
+	for _, p := range parts {
+		seen += p.Seen
+		catchAll = catchAll || p.ResourceType == ""
+	}
+	if !catchAll && seen < v.NumberOfRecoveryPoints {
+		// Some RPs are of a type not in ResourceTypes: list the vault whole.
+		run.allDecided = false
+		p := &state.Partition{Vault: v.Name, ID: state.PartitionID("", 0), Generation: g}
+		if err := inv.Store.PutPartitions([]*state.Partition{p}); err != nil {
+			return err
+		}
+		n, res, err := inv.listPartition(ctx, v, p, state.PageOptions{})
+		sum.ListedPages += n
+		sum.New += int64(res.New)
+		sum.Changed += int64(res.Changed)
+		if err != nil {
+			return err
 		}
 	}
-	sum.RecoveryPoints, err = countLive(inv.Store)
-	return sum, err
+	// A vault with no RP when the run began has only RPs this
+	// generation listed: none can be gone, so skip the scan.
+	if !run.fresh[v.Name] {
+		gone, err := inv.Store.MarkGone(v.Name, g)
+		if err != nil {
+			return err
+		}
+		sum.Gone += int64(gone)
+	}
+	cur, _, err := inv.Store.GetVault(state.Source, v.Name)
+	if err != nil {
+		return err
+	}
+	cur.InventoryDone = g
+	return inv.Store.PutVault(cur)
 }
 
 // layout splits a vault into partitions for generation g.

@@ -9,14 +9,14 @@ import (
 )
 
 // listedTally is what the listing of a cold plan counts as it joins and
-// decides each RP (prepareListed): the enrich counts, the decide counts
+// decides each RP (listingDecider): the enrich counts, the decide counts
 // and the plan aggregate that the enrich and decide steps would
 // otherwise compute with a scan each of the whole state, once the
 // listing is over.
 //
 // It stands in for those scans only when it is complete: the state
 // held no RP when the run began, every page went through the listing's
-// hook (Inventory.LiveCount), every RP listed got a decision there, and
+// decider (ListingDecider.LiveCount), every RP listed got a decision there, and
 // no RP was counted twice. Partitions of one vault overlap at their
 // date bounds, so two pages may both add an RP near a bound; such RPs
 // are the ones the page looked up (PageOptions.MayExist), and the tally
@@ -59,8 +59,12 @@ func (t *listedTally) worker() *listedWorker {
 }
 
 // add counts rp as saved with its decision. lookedUp is PageOptions'
-// (an RP another page may also have added).
+// (an RP another page may also have added). A nil worker counts
+// nothing.
 func (w *listedWorker) add(rp *state.RP, lookedUp bool) {
+	if w == nil {
+		return
+	}
 	if rp.Decision == nil || w.incomplete {
 		w.incomplete = true
 		return
@@ -81,7 +85,11 @@ func (w *listedWorker) add(rp *state.RP, lookedUp bool) {
 }
 
 // fail marks the tally incomplete: an RP was left to the decide pass.
-func (w *listedWorker) fail() { w.incomplete = true }
+func (w *listedWorker) fail() {
+	if w != nil {
+		w.incomplete = true
+	}
+}
 
 func (t *listedTally) firstSighting(arn string) bool {
 	t.mu.Lock()

@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/luabind"
+)
+
+// ListingDecider decides the RPs the inventory lists, page by page,
+// before each page is saved (Inventory.Decider). Nil leaves deciding to
+// the decide step.
+type ListingDecider interface {
+	// Begin starts a listing, once the vaults are listed. empty says
+	// that the state held no RP at all when the run began.
+	Begin(ctx context.Context, empty bool) error
+	// Worker is one listing worker's own decider (a policy worker is
+	// not safe for concurrent use); the worker ends it when it stops.
+	Worker() (PageDecider, error)
+	// LiveCount is asked at the end of a run that began with no RP in
+	// the state and decided every page (no catch-all listing was
+	// needed): the decider has then seen every RP the state holds. When
+	// it answers ok, n stands for the live RPs and the count scan is
+	// skipped.
+	LiveCount() (n int64, ok bool)
+}
+
+// PageDecider decides the RPs of one worker's pages.
+type PageDecider interface {
+	// Decide joins the metadata to rp and decides it. It is called on
+	// the page's slice before the page's transaction opens, for each RP
+	// the page adds or changes while its copy is pending
+	// (state.PageOptions.Prepare); lookedUp says whether the page looked
+	// it up in the state. An error saves nothing of the page.
+	Decide(ctx context.Context, rp *state.RP, lookedUp bool) error
+	// End releases the worker's policy state and merges its counts.
+	End()
+}
+
+// listingDecider makes the inventory join the metadata to each RP it
+// lists new (or changed) and decide it with the vault's revision, as
+// the decide pass would, just before the transaction that saves its
+// page. A cold run then writes every RP once: the enrich and decide
+// steps that follow find every decision current and only count. The RPs
+// decided here are reported by the next decide step as decided in this
+// run (decided).
+//
+// When the state was empty, the listing also counts what the enrich and
+// decide steps would (listedTally), and they skip their scans.
+type listingDecider struct {
+	store    *state.Store
+	policies *luabind.Policies
+	table    *metadata.Table
+	now      func() time.Time
+	log      *slog.Logger
+	decided  *atomic.Int64 // RPs decided while listing
+
+	// Set by Begin.
+	plans map[string]*VaultPlan
+	revs  map[string]string
+	at    time.Time
+	join  *joiner      // shared by the workers
+	tally *listedTally // when the state was empty
+	// A policy that goes over its budgets too often is left to the
+	// decide step, which stops on it with the error.
+	guard *budgetGuard
+	stood *listedTally // the tally, once LiveCount found it complete
+}
+
+var _ ListingDecider = (*listingDecider)(nil)
+
+func (d *listingDecider) Begin(ctx context.Context, empty bool) error {
+	w0, err := d.policies.NewWorker()
+	if err != nil {
+		return err
+	}
+	plans, err := MapVaults(ctx, d.store, w0)
+	w0.Close()
+	if err != nil {
+		return err
+	}
+	d.plans = plans
+	d.revs = make(map[string]string, len(plans))
+	for name, vp := range plans {
+		d.revs[name] = revision(d.policies.Hash, vp)
+	}
+	d.at = d.now().UTC()
+	if d.table != nil {
+		d.join = newJoiner(d.table)
+	}
+	if empty {
+		d.tally = newListedTally(d.table, d.at)
+		d.tally.revsKey = revisionsKey(d.revs)
+	}
+	d.guard = &budgetGuard{}
+	return nil
+}
+
+func (d *listingDecider) Worker() (PageDecider, error) {
+	w, err := d.policies.NewWorker()
+	if err != nil {
+		return nil, err
+	}
+	pw := &listingWorker{d: d, w: w}
+	if d.tally != nil {
+		pw.tally = d.tally.worker()
+	}
+	return pw, nil
+}
+
+func (d *listingDecider) LiveCount() (int64, bool) {
+	if t := d.tally; t != nil && t.complete() {
+		d.stood = t
+		return t.n, true
+	}
+	return 0, false
+}
+
+// listingWorker is one listing worker's PageDecider.
+type listingWorker struct {
+	d     *listingDecider
+	w     *luabind.Worker
+	tally *listedWorker // nil: the listing does not count
+}
+
+func (pw *listingWorker) End() {
+	pw.w.Close()
+	if pw.tally != nil {
+		pw.tally.merge()
+	}
+}
+
+func (pw *listingWorker) Decide(ctx context.Context, rp *state.RP, lookedUp bool) error {
+	d := pw.d
+	if d.join != nil {
+		d.join.apply(rp)
+	}
+	vp := d.plans[rp.Vault]
+	if vp == nil || d.guard.stopped() {
+		pw.tally.fail()
+		return nil
+	}
+	dec, stop := decideOne(ctx, pw.w, decideJob{rp: rp, rev: d.revs[rp.Vault], vp: vp}, d.at, d.guard)
+	if stop != nil {
+		d.log.Warn("policy over its budgets while listing; left to the decide step", "error", stop.Error())
+	}
+	// A decision made while the run is being interrupted may be a
+	// policy call cut short: save nothing of this page.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dec.Outcome == state.Failed {
+		// The listing shares the machine with the emulator or AWS
+		// client work and the page writes, so a policy call can hit its
+		// time limit here for want of CPU alone: leave the RP to the
+		// decide pass, which records a failure that is the policy's own.
+		pw.tally.fail()
+		return nil
+	}
+	rp.Decision = dec
+	d.decided.Add(1)
+	pw.tally.add(rp, lookedUp)
+	return nil
+}
