@@ -6,40 +6,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
-
-// ListingDecider decides the RPs the inventory lists, page by page,
-// before each page is saved (Inventory.Decider). Nil leaves deciding to
-// the decide step.
-type ListingDecider interface {
-	// Begin starts a listing, once the vaults are listed. empty says
-	// that the state held no RP at all when the run began.
-	Begin(ctx context.Context, empty bool) error
-	// Worker is one listing worker's own decider (a policy worker is
-	// not safe for concurrent use); the worker ends it when it stops.
-	Worker() (PageDecider, error)
-	// LiveCount is asked at the end of a run that began with no RP in
-	// the state and decided every page (no catch-all listing was
-	// needed): the decider has then seen every RP the state holds. When
-	// it answers ok, n stands for the live RPs and the count scan is
-	// skipped.
-	LiveCount() (n int64, ok bool)
-}
-
-// PageDecider decides the RPs of one worker's pages.
-type PageDecider interface {
-	// Decide joins the metadata to rp and decides it. It is called on
-	// the page's slice before the page's transaction opens, for each RP
-	// the page adds or changes while its copy is pending
-	// (state.PageOptions.Prepare); lookedUp says whether the page looked
-	// it up in the state. An error saves nothing of the page.
-	Decide(ctx context.Context, rp *state.RP, lookedUp bool) error
-	// End releases the worker's policy state and merges its counts.
-	End()
-}
 
 // listingDecider makes the inventory join the metadata to each RP it
 // lists new (or changed) and decide it with the vault's revision, as
@@ -71,7 +42,7 @@ type listingDecider struct {
 	stood *listedTally // the tally, once LiveCount found it complete
 }
 
-var _ ListingDecider = (*listingDecider)(nil)
+var _ inventory.ListingDecider = (*listingDecider)(nil)
 
 func (d *listingDecider) Begin(ctx context.Context, empty bool) error {
 	w0, err := d.policies.NewWorker()
@@ -100,7 +71,7 @@ func (d *listingDecider) Begin(ctx context.Context, empty bool) error {
 	return nil
 }
 
-func (d *listingDecider) Worker() (PageDecider, error) {
+func (d *listingDecider) Worker() (inventory.PageDecider, error) {
 	w, err := d.policies.NewWorker()
 	if err != nil {
 		return nil, err
@@ -120,7 +91,8 @@ func (d *listingDecider) LiveCount() (int64, bool) {
 	return 0, false
 }
 
-// listingWorker is one listing worker's PageDecider.
+// listingWorker is one listing worker's inventory.PageDecider: it joins
+// the metadata and decides.
 type listingWorker struct {
 	d     *listingDecider
 	w     *luabind.Worker

@@ -16,7 +16,7 @@ import (
 //
 // It stands in for those scans only when it is complete: the state
 // held no RP when the run began, every page went through the listing's
-// decider (ListingDecider.LiveCount), every RP listed got a decision there, and
+// decider (inventory.ListingDecider.LiveCount), every RP listed got a decision there, and
 // no RP was counted twice. Partitions of one vault overlap at their
 // date bounds, so two pages may both add an RP near a bound; such RPs
 // are the ones the page looked up (PageOptions.MayExist), and the tally

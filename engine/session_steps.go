@@ -16,7 +16,7 @@ func (s *Session) inventory(ctx context.Context) (InventorySummary, error) {
 	if err := s.ready(); err != nil {
 		return InventorySummary{}, err
 	}
-	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: s.Progress, SplitAbove: s.SplitAbove, PageSize: s.PageSize}
+	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: inventoryProgress{s.progress()}, SplitAbove: s.SplitAbove, PageSize: s.PageSize}
 	s.listed = nil
 	var ld *listingDecider
 	if s.DecideWhileListing {
@@ -145,3 +145,9 @@ func (s *Session) Complete(ctx context.Context) error {
 	}
 	return nil
 }
+
+// inventoryProgress reports the listing to the session's Progress.
+type inventoryProgress struct{ p *Progress }
+
+func (a inventoryProgress) SetExpected(vault string, n int64) { a.p.setExpected(vault, n) }
+func (a inventoryProgress) AddListed(vault string, n int64)   { a.p.addListed(vault, n) }
