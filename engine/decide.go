@@ -63,6 +63,26 @@ func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker) (map[str
 	return out, nil
 }
 
+// mapVaultsWith runs the vault mapping policy over every source vault
+// with a policy worker of its own.
+func mapVaultsWith(ctx context.Context, st *state.Store, pol *luabind.Policies) (map[string]*VaultPlan, error) {
+	w, err := pol.NewWorker()
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return MapVaults(ctx, st, w)
+}
+
+// revisions is each vault's decision revision (revision).
+func revisions(policyHash string, plans map[string]*VaultPlan) map[string]string {
+	revs := make(map[string]string, len(plans))
+	for name, vp := range plans {
+		revs[name] = revision(policyHash, vp)
+	}
+	return revs
+}
+
 func vaultInput(v *state.Vault) *luabind.VaultInput {
 	return &luabind.VaultInput{
 		Name: v.Name, Arn: v.Arn, VaultType: v.VaultType, EncryptionKeyArn: v.EncryptionKeyArn, Locked: v.Locked,

@@ -18,19 +18,11 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	w0, err := d.Policies.NewWorker()
+	plans, err := mapVaultsWith(ctx, d.Store, d.Policies)
 	if err != nil {
 		return sum, err
 	}
-	plans, err := MapVaults(ctx, d.Store, w0)
-	w0.Close()
-	if err != nil {
-		return sum, err
-	}
-	revs := make(map[string]string, len(plans))
-	for name, vp := range plans {
-		revs[name] = revision(d.Policies.Hash, vp)
-	}
+	revs := revisions(d.Policies.Hash, plans)
 	revsKey := revisionsKey(revs)
 	ep, err := d.Store.Epochs()
 	if err != nil {

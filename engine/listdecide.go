@@ -45,20 +45,11 @@ type listingDecider struct {
 var _ inventory.ListingDecider = (*listingDecider)(nil)
 
 func (d *listingDecider) Begin(ctx context.Context, empty bool) error {
-	w0, err := d.policies.NewWorker()
+	plans, err := mapVaultsWith(ctx, d.store, d.policies)
 	if err != nil {
 		return err
 	}
-	plans, err := MapVaults(ctx, d.store, w0)
-	w0.Close()
-	if err != nil {
-		return err
-	}
-	d.plans = plans
-	d.revs = make(map[string]string, len(plans))
-	for name, vp := range plans {
-		d.revs[name] = revision(d.policies.Hash, vp)
-	}
+	d.plans, d.revs = plans, revisions(d.policies.Hash, plans)
 	d.at = d.now().UTC()
 	if d.table != nil {
 		d.join = newJoiner(d.table)

@@ -60,12 +60,7 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 
 // mapVaults runs the vault mapping policy over the source vaults.
 func (s *Session) mapVaults(ctx context.Context) (map[string]*VaultPlan, error) {
-	w, err := s.Policies.NewWorker()
-	if err != nil {
-		return nil, err
-	}
-	defer w.Close()
-	return MapVaults(ctx, s.Store, w)
+	return mapVaultsWith(ctx, s.Store, s.Policies)
 }
 
 // destinationKey fingerprints what the plan shows of a destination vault.
