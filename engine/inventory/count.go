@@ -2,8 +2,8 @@ package inventory
 
 import "github.com/shuffle-migrate/shuffle/engine/state"
 
-// countLive counts live RPs, reusing the last count while no inventory
-// write has happened since.
+// liveCountCache is the last live count with the inventory epoch it was
+// counted at.
 type liveCountCache struct {
 	Inv   string `json:"inv"`
 	Count int64  `json:"count"`
@@ -18,6 +18,8 @@ func putLiveCount(st *state.Store, n int64) error {
 	return st.PutCache("inventory-count", liveCountCache{Inv: ep.Inv, Count: n})
 }
 
+// countLive counts live RPs, reusing the last count while no inventory
+// write has happened since.
 func countLive(st *state.Store) (int64, error) {
 	ep, err := st.Epochs()
 	if err != nil {

@@ -60,6 +60,7 @@ func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *stat
 	return pages, res, nil
 }
 
+// rpFromSDK is the state record of one RP a page listed in vault.
 func rpFromSDK(vault string, r *types.RecoveryPointByBackupVault) *state.RP {
 	rp := &state.RP{
 		Arn: aws.ToString(r.RecoveryPointArn), Vault: vault, ResourceArn: aws.ToString(r.ResourceArn),

@@ -60,6 +60,7 @@ func mayExist(fresh bool, p *state.Partition) func(*state.RP) bool {
 	}
 }
 
+// partitionLabel names partition p in errors.
 func partitionLabel(p *state.Partition) string {
 	t := p.ResourceType
 	if t == "" {
