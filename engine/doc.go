@@ -10,10 +10,11 @@
 // everything durable is in engine/state.
 //
 // The steps live in their own packages as they move out of this one
-// (engine/inventory lists the accounts; issue 19 moves the rest): the
-// root wires them to the session's options, clients and progress and
-// passes them what they need as narrow interfaces or function values,
-// so that no step package imports the root.
+// (engine/inventory lists the accounts; engine/plan enriches, decides
+// and counts the plan): the root wires them to the session's options,
+// clients and progress and passes them what they need as narrow
+// interfaces or function values, so that no step package imports the
+// root.
 //
 // What it must not do: run a policy inside a Badger transaction (a
 // listed page is decided on its slice before the transaction that saves

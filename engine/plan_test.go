@@ -73,7 +73,7 @@ func testAggregate(t *testing.T, fused bool) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	fromAgg, err := d.Agg.Plan(ctx, plans, table, now)
+	fromAgg, err := d.Agg.Plan(ctx, plans, engine.PlanDestination, table, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -111,7 +112,7 @@ type pipeline struct {
 	predecided    atomic.Int64 // RPs the inventory decided as it listed them
 	// listed is the last listing's tally, complete: the enrich and
 	// decide steps that follow it need no scan.
-	listed    *listedTally
+	listed    *plan.ListedTally
 	agg       *Aggregate // plan counts from the last decide pass
 	aggEpochs state.Epochs
 	pending   map[string]*[2]int64 // from the last decide step, as of aggEpochs

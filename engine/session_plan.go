@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -26,9 +27,9 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 	}
 	revs := make(map[string]string, len(plans))
 	for name, vp := range plans {
-		revs[name] = revision(s.Policies.Hash, vp) + destinationKey(vp)
+		revs[name] = plan.Revision(s.Policies.Hash, vp) + destinationKey(vp)
 	}
-	key := revisionsKey(revs) + s.csvHash
+	key := plan.RevisionsKey(revs) + s.csvHash
 	ep, err := s.Store.Epochs()
 	if err != nil {
 		return nil, err
@@ -42,7 +43,7 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 	} else {
 		if s.agg != nil && s.aggEpochs == ep {
 			// The decide pass just counted everything: no scan needed.
-			p, err = s.agg.Plan(ctx, plans, s.Table, s.Now())
+			p, err = s.agg.Plan(ctx, plans, PlanDestination, s.Table, s.Now())
 		} else {
 			p, err = BuildPlan(ctx, s.Store, plans, s.Table, s.Now())
 		}
@@ -60,7 +61,7 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 
 // mapVaults runs the vault mapping policy over the source vaults.
 func (s *Session) mapVaults(ctx context.Context) (map[string]*VaultPlan, error) {
-	return mapVaultsWith(ctx, s.Store, s.Policies)
+	return plan.MapVaultsWith(ctx, s.Store, s.Policies)
 }
 
 // destinationKey fingerprints what the plan shows of a destination vault.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 )
 
 // The pipeline steps the script calls (shuffle.inventory, .enrich and
@@ -18,16 +19,16 @@ func (s *Session) inventory(ctx context.Context) (InventorySummary, error) {
 	}
 	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: inventoryProgress{s.progress()}, SplitAbove: s.SplitAbove, PageSize: s.PageSize}
 	s.listed = nil
-	var ld *listingDecider
+	var ld *plan.ListingDecider
 	if s.DecideWhileListing {
-		ld = &listingDecider{store: s.Store, policies: s.Policies, table: s.Table, now: s.Now, log: s.logger(), decided: &s.predecided}
+		ld = plan.NewListingDecider(s.Store, s.Policies, s.Table, s.Now, s.logger(), &s.predecided)
 		inv.Decider = ld
 	}
 	done := s.step(PhaseInventory)
 	fast0, sdk0 := awsclient.ListingPages()
 	sum, err := inv.Run(ctx)
 	if ld != nil {
-		s.listed = ld.stood
+		s.listed = ld.Stood()
 	}
 	if fast, sdk := awsclient.ListingPages(); fast+sdk > fast0+sdk0 {
 		// Pages the listing decoder took, and those it left to the SDK's
@@ -60,7 +61,7 @@ func (s *Session) enrich(ctx context.Context) (EnrichSummary, error) {
 	case ok:
 	case s.listed != nil && s.Table != nil:
 		// The listing joined every RP and counted as it went.
-		sum = s.listed.enrichSummary()
+		sum = s.listed.EnrichSummary()
 		if err := PutEnrichCache(s.Store, s.csvHash, sum); err != nil {
 			done(nil, err)
 			return sum, err

@@ -1,4 +1,4 @@
-package engine
+package plan
 
 import (
 	"sync"
@@ -8,8 +8,8 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
-// listedTally is what the listing of a cold plan counts as it joins and
-// decides each RP (listingDecider): the enrich counts, the decide counts
+// ListedTally is what the listing of a cold plan counts as it joins and
+// decides each RP (ListingDecider): the enrich counts, the decide counts
 // and the plan aggregate that the enrich and decide steps would
 // otherwise compute with a scan each of the whole state, once the
 // listing is over.
@@ -22,7 +22,7 @@ import (
 // are the ones the page looked up (PageOptions.MayExist), and the tally
 // remembers their ARNs to catch a second sighting. Anything else makes
 // it incomplete, and the steps scan as before.
-type listedTally struct {
+type ListedTally struct {
 	mu         sync.Mutex
 	table      *metadata.Table
 	now        time.Time // the listing's decision time
@@ -37,14 +37,14 @@ type listedTally struct {
 	incomplete bool
 }
 
-func newListedTally(t *metadata.Table, now time.Time) *listedTally {
-	return &listedTally{table: t, now: now, agg: NewAggregate(), used: map[string]bool{}, lookedUp: map[string]bool{}}
+func newListedTally(t *metadata.Table, now time.Time) *ListedTally {
+	return &ListedTally{table: t, now: now, agg: NewAggregate(), used: map[string]bool{}, lookedUp: map[string]bool{}}
 }
 
 // listedWorker is one listing worker's share of the tally, merged when
 // the worker ends.
 type listedWorker struct {
-	t          *listedTally
+	t          *ListedTally
 	n          int64
 	agg        *Aggregate
 	dec        DecideSummary
@@ -54,7 +54,7 @@ type listedWorker struct {
 	incomplete bool
 }
 
-func (t *listedTally) worker() *listedWorker {
+func (t *ListedTally) worker() *listedWorker {
 	return &listedWorker{t: t, agg: NewAggregate(), used: map[string]bool{}}
 }
 
@@ -91,7 +91,7 @@ func (w *listedWorker) fail() {
 	}
 }
 
-func (t *listedTally) firstSighting(arn string) bool {
+func (t *ListedTally) firstSighting(arn string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.lookedUp[arn] {
@@ -125,15 +125,15 @@ func (w *listedWorker) merge() {
 }
 
 // complete reports whether the tally stands for the whole state
-// (see listedTally). The workers have all merged by then.
-func (t *listedTally) complete() bool {
+// (see ListedTally). The workers have all merged by then.
+func (t *ListedTally) complete() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return !t.incomplete
 }
 
 // enrichSummary is what EnrichCounts would report.
-func (t *listedTally) enrichSummary() EnrichSummary {
+func (t *ListedTally) EnrichSummary() EnrichSummary {
 	sum := t.enr
 	if t.table != nil {
 		sum.Rows, sum.Resources = t.table.Rows, t.table.Len()
@@ -145,6 +145,6 @@ func (t *listedTally) enrichSummary() EnrichSummary {
 // wentCold reports whether an RP counted reached its cold-storage date
 // after the listing decided it and by now: the decide pass would decide
 // it again, so the tally cannot stand in for it.
-func (t *listedTally) wentCold(now time.Time) bool {
+func (t *ListedTally) wentCold(now time.Time) bool {
 	return !t.minCold.IsZero() && !t.minCold.After(now)
 }

@@ -1,4 +1,4 @@
-package engine
+package plan
 
 import (
 	"context"
@@ -63,9 +63,9 @@ func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker) (map[str
 	return out, nil
 }
 
-// mapVaultsWith runs the vault mapping policy over every source vault
+// MapVaultsWith runs the vault mapping policy over every source vault
 // with a policy worker of its own.
-func mapVaultsWith(ctx context.Context, st *state.Store, pol *luabind.Policies) (map[string]*VaultPlan, error) {
+func MapVaultsWith(ctx context.Context, st *state.Store, pol *luabind.Policies) (map[string]*VaultPlan, error) {
 	w, err := pol.NewWorker()
 	if err != nil {
 		return nil, err
@@ -74,11 +74,11 @@ func mapVaultsWith(ctx context.Context, st *state.Store, pol *luabind.Policies) 
 	return MapVaults(ctx, st, w)
 }
 
-// revisions is each vault's decision revision (revision).
+// revisions is each vault's decision revision (Revision).
 func revisions(policyHash string, plans map[string]*VaultPlan) map[string]string {
 	revs := make(map[string]string, len(plans))
 	for name, vp := range plans {
-		revs[name] = revision(policyHash, vp)
+		revs[name] = Revision(policyHash, vp)
 	}
 	return revs
 }
@@ -118,8 +118,8 @@ type Decider struct {
 	// EnrichCounts): each RP is then written once, not twice.
 	Table *metadata.Table
 	// Listed, when set, is what the listing of a cold plan counted: a
-	// complete tally stands in for the pass (listedTally).
-	Listed *listedTally
+	// complete tally stands in for the pass (ListedTally).
+	Listed *ListedTally
 
 	// Agg, after a Run that visited every RP, holds the plan counts of
 	// the state as it left it, and AggEpochs the epochs at that moment.
@@ -132,18 +132,19 @@ type Decider struct {
 	Pending map[string]*[2]int64
 }
 
-// revision fingerprints everything a decision for one vault depends on:
+// Revision fingerprints everything a decision for one vault depends on:
 // the policy hash and the vault's mapping and lock.
-func revision(policyHash string, vp *VaultPlan) string {
+func Revision(policyHash string, vp *VaultPlan) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%v", policyHash, vp.Mapping.Name, vp.Mapping.Skip)
 	if vp.Lock != nil {
-		fmt.Fprintf(h, "\x00%v\x00%v", deref(vp.Lock.Min), deref(vp.Lock.Max))
+		fmt.Fprintf(h, "\x00%v\x00%v", Deref(vp.Lock.Min), Deref(vp.Lock.Max))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-func deref(p *int64) int64 {
+// Deref is *p, or -1 for nil (no bound).
+func Deref(p *int64) int64 {
 	if p == nil {
 		return -1
 	}
@@ -180,8 +181,8 @@ func wentCold(rp *state.RP, d *state.Decision, now time.Time) bool {
 	return t != nil && t.After(d.At) && !t.After(now)
 }
 
-// revisionsKey fingerprints every vault's decision revision.
-func revisionsKey(revs map[string]string) string {
+// RevisionsKey fingerprints every vault's decision revision.
+func RevisionsKey(revs map[string]string) string {
 	names := make([]string, 0, len(revs))
 	for n := range revs {
 		names = append(names, n)
@@ -217,7 +218,7 @@ func (s *DecideSummary) count(rp *state.RP) {
 func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Time, g *budgetGuard) (*state.Decision, error) {
 	dec := &state.Decision{PolicyHash: j.rev, MetaHash: j.rp.MetaHash, At: now}
 	if j.vp.Mapping.Skip {
-		dec.Outcome, dec.Rule = state.Excluded, "engine:"+ruleVaultSkip
+		dec.Outcome, dec.Rule = state.Excluded, "engine:"+RuleVaultSkip
 		dec.Reason = "the vault mapping skips vault " + j.rp.Vault
 		if j.vp.Mapping.Reason != "" {
 			dec.Reason += ": " + j.vp.Mapping.Reason

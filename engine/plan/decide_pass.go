@@ -1,4 +1,4 @@
-package engine
+package plan
 
 import (
 	"context"
@@ -18,12 +18,12 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	plans, err := mapVaultsWith(ctx, d.Store, d.Policies)
+	plans, err := MapVaultsWith(ctx, d.Store, d.Policies)
 	if err != nil {
 		return sum, err
 	}
 	revs := revisions(d.Policies.Hash, plans)
-	revsKey := revisionsKey(revs)
+	revsKey := RevisionsKey(revs)
 	ep, err := d.Store.Epochs()
 	if err != nil {
 		return sum, err
@@ -61,7 +61,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 // fromListing answers for a pass after the listing decided and counted
 // every RP of a state that was empty when it began: the pass would find
 // every decision current and count what the listing counted.
-func (d *Decider) fromListing(t *listedTally, revsKey string, ep state.Epochs, now time.Time) (DecideSummary, error) {
+func (d *Decider) fromListing(t *ListedTally, revsKey string, ep state.Epochs, now time.Time) (DecideSummary, error) {
 	validUntil := now.Add(24 * time.Hour)
 	if !t.minCold.IsZero() && t.minCold.Before(validUntil) {
 		validUntil = t.minCold
@@ -205,7 +205,7 @@ func (p *decidePass) visit(ctx context.Context, rp *state.RP) error {
 		p.validUntil = *t
 	}
 	rev := p.revs[rp.Vault]
-	if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+ruleGone) && !wentCold(rp, d, p.now) {
+	if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+RuleGone) && !wentCold(rp, d, p.now) {
 		p.counts.count(rp)
 		p.scanAgg.Add(rp)
 		return nil

@@ -1,4 +1,4 @@
-package engine
+package plan
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
-// listingDecider makes the inventory join the metadata to each RP it
+// ListingDecider makes the inventory join the metadata to each RP it
 // lists new (or changed) and decide it with the vault's revision, as
 // the decide pass would, just before the transaction that saves its
 // page. A cold run then writes every RP once: the enrich and decide
@@ -21,8 +21,8 @@ import (
 // run (decided).
 //
 // When the state was empty, the listing also counts what the enrich and
-// decide steps would (listedTally), and they skip their scans.
-type listingDecider struct {
+// decide steps would (ListedTally), and they skip their scans.
+type ListingDecider struct {
 	store    *state.Store
 	policies *luabind.Policies
 	table    *metadata.Table
@@ -35,17 +35,27 @@ type listingDecider struct {
 	revs  map[string]string
 	at    time.Time
 	join  *joiner      // shared by the workers
-	tally *listedTally // when the state was empty
+	tally *ListedTally // when the state was empty
 	// A policy that goes over its budgets too often is left to the
 	// decide step, which stops on it with the error.
 	guard *budgetGuard
-	stood *listedTally // the tally, once LiveCount found it complete
+	stood *ListedTally // the tally, once LiveCount found it complete
 }
 
-var _ inventory.ListingDecider = (*listingDecider)(nil)
+var _ inventory.ListingDecider = (*ListingDecider)(nil)
 
-func (d *listingDecider) Begin(ctx context.Context, empty bool) error {
-	plans, err := mapVaultsWith(ctx, d.store, d.policies)
+// NewListingDecider makes the decider of one listing; decided counts
+// the RPs it decides.
+func NewListingDecider(st *state.Store, pol *luabind.Policies, table *metadata.Table, now func() time.Time, log *slog.Logger, decided *atomic.Int64) *ListingDecider {
+	return &ListingDecider{store: st, policies: pol, table: table, now: now, log: log, decided: decided}
+}
+
+// Stood is the listing's tally once LiveCount found it complete (it
+// then stands in for the enrich and decide steps' scans), else nil.
+func (d *ListingDecider) Stood() *ListedTally { return d.stood }
+
+func (d *ListingDecider) Begin(ctx context.Context, empty bool) error {
+	plans, err := MapVaultsWith(ctx, d.store, d.policies)
 	if err != nil {
 		return err
 	}
@@ -56,13 +66,13 @@ func (d *listingDecider) Begin(ctx context.Context, empty bool) error {
 	}
 	if empty {
 		d.tally = newListedTally(d.table, d.at)
-		d.tally.revsKey = revisionsKey(d.revs)
+		d.tally.revsKey = RevisionsKey(d.revs)
 	}
 	d.guard = &budgetGuard{}
 	return nil
 }
 
-func (d *listingDecider) Worker() (inventory.PageDecider, error) {
+func (d *ListingDecider) Worker() (inventory.PageDecider, error) {
 	w, err := d.policies.NewWorker()
 	if err != nil {
 		return nil, err
@@ -74,7 +84,7 @@ func (d *listingDecider) Worker() (inventory.PageDecider, error) {
 	return pw, nil
 }
 
-func (d *listingDecider) LiveCount() (int64, bool) {
+func (d *ListingDecider) LiveCount() (int64, bool) {
 	if t := d.tally; t != nil && t.complete() {
 		d.stood = t
 		return t.n, true
@@ -85,7 +95,7 @@ func (d *listingDecider) LiveCount() (int64, bool) {
 // listingWorker is one listing worker's inventory.PageDecider: it joins
 // the metadata and decides.
 type listingWorker struct {
-	d     *listingDecider
+	d     *ListingDecider
 	w     *luabind.Worker
 	tally *listedWorker // nil: the listing does not count
 }
