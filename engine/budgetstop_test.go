@@ -49,7 +49,7 @@ func TestPolicyBombsStopTheDecideStep(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			s := &engine.Session{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true}
+			s := &engine.Session{Options: engine.Options{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true}}
 			if err := s.Configure(cfg); err != nil {
 				t.Fatal(err)
 			}

@@ -73,7 +73,7 @@ func testAggregate(t *testing.T, fused bool) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	fromAgg, err := d.Agg.Plan(ctx, plans, table, now)
+	fromAgg, err := d.Agg.Plan(ctx, plans, engine.PlanDestination, table, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestListingDecidesLikeTheDecidePass(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{RecoveryPoints: 1200})
 	cfg, clients := sessionConfig(t, env)
 	ctx := context.Background()
-	s := &engine.Session{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true}
+	s := &engine.Session{Options: engine.Options{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true}}
 	if err := s.Configure(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -189,8 +189,8 @@ func TestColdPlanCountsWhileListing(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{RecoveryPoints: 3000})
 	cfg, clients := sessionConfig(t, env)
 	ctx := context.Background()
-	s := &engine.Session{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true,
-		SplitAbove: 30, PageSize: 25}
+	s := &engine.Session{Options: engine.Options{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true,
+		SplitAbove: 30, PageSize: 25}}
 	if err := s.Configure(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestColdPlanCountsWhileListing(t *testing.T) {
 
 	// A second plan on the same state is not cold: it answers from the
 	// caches, and lists nothing.
-	s2 := &engine.Session{StateDir: s.StateDir, Clients: clients, DryRun: true, DecideWhileListing: true, SplitAbove: 30, PageSize: 25}
+	s2 := &engine.Session{Options: engine.Options{StateDir: s.StateDir, Clients: clients, DryRun: true, DecideWhileListing: true, SplitAbove: 30, PageSize: 25}}
 	s.Close()
 	if err := s2.Configure(cfg); err != nil {
 		t.Fatal(err)

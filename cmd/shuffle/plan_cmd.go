@@ -37,11 +37,11 @@ func (f *sessionFlags) register(cmd *cobra.Command) {
 }
 
 func (f *sessionFlags) session() *engine.Session {
-	return &engine.Session{
+	return &engine.Session{Options: engine.Options{
 		StateDir:  f.state,
 		Overrides: engine.Overrides{SourceProfile: f.sourceProfile, DestinationProfile: f.destinationProfile},
 		Fresh:     f.fresh,
-	}
+	}}
 }
 
 // runScript runs the operator's script against a session and maps

@@ -1,4 +1,4 @@
-package engine
+package plan
 
 import (
 	"sync"
@@ -8,21 +8,21 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
-// listedTally is what the listing of a cold plan counts as it joins and
-// decides each RP (prepareListed): the enrich counts, the decide counts
+// ListedTally is what the listing of a cold plan counts as it joins and
+// decides each RP (ListingDecider): the enrich counts, the decide counts
 // and the plan aggregate that the enrich and decide steps would
 // otherwise compute with a scan each of the whole state, once the
 // listing is over.
 //
 // It stands in for those scans only when it is complete: the state
 // held no RP when the run began, every page went through the listing's
-// hook (Inventory.LiveCount), every RP listed got a decision there, and
+// decider (inventory.ListingDecider.LiveCount), every RP listed got a decision there, and
 // no RP was counted twice. Partitions of one vault overlap at their
 // date bounds, so two pages may both add an RP near a bound; such RPs
 // are the ones the page looked up (PageOptions.MayExist), and the tally
 // remembers their ARNs to catch a second sighting. Anything else makes
 // it incomplete, and the steps scan as before.
-type listedTally struct {
+type ListedTally struct {
 	mu         sync.Mutex
 	table      *metadata.Table
 	now        time.Time // the listing's decision time
@@ -37,14 +37,14 @@ type listedTally struct {
 	incomplete bool
 }
 
-func newListedTally(t *metadata.Table, now time.Time) *listedTally {
-	return &listedTally{table: t, now: now, agg: NewAggregate(), used: map[string]bool{}, lookedUp: map[string]bool{}}
+func newListedTally(t *metadata.Table, now time.Time) *ListedTally {
+	return &ListedTally{table: t, now: now, agg: NewAggregate(), used: map[string]bool{}, lookedUp: map[string]bool{}}
 }
 
 // listedWorker is one listing worker's share of the tally, merged when
 // the worker ends.
 type listedWorker struct {
-	t          *listedTally
+	t          *ListedTally
 	n          int64
 	agg        *Aggregate
 	dec        DecideSummary
@@ -54,13 +54,17 @@ type listedWorker struct {
 	incomplete bool
 }
 
-func (t *listedTally) worker() *listedWorker {
+func (t *ListedTally) worker() *listedWorker {
 	return &listedWorker{t: t, agg: NewAggregate(), used: map[string]bool{}}
 }
 
 // add counts rp as saved with its decision. lookedUp is PageOptions'
-// (an RP another page may also have added).
+// (an RP another page may also have added). A nil worker counts
+// nothing.
 func (w *listedWorker) add(rp *state.RP, lookedUp bool) {
+	if w == nil {
+		return
+	}
 	if rp.Decision == nil || w.incomplete {
 		w.incomplete = true
 		return
@@ -81,9 +85,13 @@ func (w *listedWorker) add(rp *state.RP, lookedUp bool) {
 }
 
 // fail marks the tally incomplete: an RP was left to the decide pass.
-func (w *listedWorker) fail() { w.incomplete = true }
+func (w *listedWorker) fail() {
+	if w != nil {
+		w.incomplete = true
+	}
+}
 
-func (t *listedTally) firstSighting(arn string) bool {
+func (t *ListedTally) firstSighting(arn string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.lookedUp[arn] {
@@ -117,15 +125,15 @@ func (w *listedWorker) merge() {
 }
 
 // complete reports whether the tally stands for the whole state
-// (see listedTally). The workers have all merged by then.
-func (t *listedTally) complete() bool {
+// (see ListedTally). The workers have all merged by then.
+func (t *ListedTally) complete() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return !t.incomplete
 }
 
 // enrichSummary is what EnrichCounts would report.
-func (t *listedTally) enrichSummary() EnrichSummary {
+func (t *ListedTally) EnrichSummary() EnrichSummary {
 	sum := t.enr
 	if t.table != nil {
 		sum.Rows, sum.Resources = t.table.Rows, t.table.Len()
@@ -137,6 +145,6 @@ func (t *listedTally) enrichSummary() EnrichSummary {
 // wentCold reports whether an RP counted reached its cold-storage date
 // after the listing decided it and by now: the decide pass would decide
 // it again, so the tally cannot stand in for it.
-func (t *listedTally) wentCold(now time.Time) bool {
+func (t *ListedTally) wentCold(now time.Time) bool {
 	return !t.minCold.IsZero() && !t.minCold.After(now)
 }

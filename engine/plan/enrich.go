@@ -1,4 +1,4 @@
-package engine
+package plan
 
 import (
 	"context"
@@ -28,7 +28,7 @@ type EnrichSummary struct {
 // RequireColumns checks the metadata table against the columns the
 // policy modules declare they read (requires.columns): a missing column
 // is a *metadata.MissingColumnsError and a value of one that spans lines
-// a *metadata.ParseError. Session.Configure calls it before the state is
+// a *metadata.ParseError. The engine calls it in shuffle.config, before the state is
 // opened, so a CSV the policies cannot use leaves nothing written.
 func RequireColumns(t *metadata.Table, p *luabind.Policies) error {
 	var reqs []metadata.Requirement

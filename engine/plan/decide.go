@@ -1,14 +1,11 @@
-package engine
+package plan
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"runtime"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
@@ -66,6 +63,26 @@ func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker) (map[str
 	return out, nil
 }
 
+// MapVaultsWith runs the vault mapping policy over every source vault
+// with a policy worker of its own.
+func MapVaultsWith(ctx context.Context, st *state.Store, pol *luabind.Policies) (map[string]*VaultPlan, error) {
+	w, err := pol.NewWorker()
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return MapVaults(ctx, st, w)
+}
+
+// revisions is each vault's decision revision (Revision).
+func revisions(policyHash string, plans map[string]*VaultPlan) map[string]string {
+	revs := make(map[string]string, len(plans))
+	for name, vp := range plans {
+		revs[name] = Revision(policyHash, vp)
+	}
+	return revs
+}
+
 func vaultInput(v *state.Vault) *luabind.VaultInput {
 	return &luabind.VaultInput{
 		Name: v.Name, Arn: v.Arn, VaultType: v.VaultType, EncryptionKeyArn: v.EncryptionKeyArn, Locked: v.Locked,
@@ -101,8 +118,8 @@ type Decider struct {
 	// EnrichCounts): each RP is then written once, not twice.
 	Table *metadata.Table
 	// Listed, when set, is what the listing of a cold plan counted: a
-	// complete tally stands in for the pass (listedTally).
-	Listed *listedTally
+	// complete tally stands in for the pass (ListedTally).
+	Listed *ListedTally
 
 	// Agg, after a Run that visited every RP, holds the plan counts of
 	// the state as it left it, and AggEpochs the epochs at that moment.
@@ -115,18 +132,19 @@ type Decider struct {
 	Pending map[string]*[2]int64
 }
 
-// revision fingerprints everything a decision for one vault depends on:
+// Revision fingerprints everything a decision for one vault depends on:
 // the policy hash and the vault's mapping and lock.
-func revision(policyHash string, vp *VaultPlan) string {
+func Revision(policyHash string, vp *VaultPlan) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%v", policyHash, vp.Mapping.Name, vp.Mapping.Skip)
 	if vp.Lock != nil {
-		fmt.Fprintf(h, "\x00%v\x00%v", deref(vp.Lock.Min), deref(vp.Lock.Max))
+		fmt.Fprintf(h, "\x00%v\x00%v", Deref(vp.Lock.Min), Deref(vp.Lock.Max))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-func deref(p *int64) int64 {
+// Deref is *p, or -1 for nil (no bound).
+func Deref(p *int64) int64 {
 	if p == nil {
 		return -1
 	}
@@ -156,220 +174,6 @@ type decideCache struct {
 	Pending map[string]*[2]int64 `json:"pending,omitempty"`
 }
 
-// Run decides. RPs that are queued or copied keep their decision: a
-// policy change never undoes a copy.
-func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
-	var sum DecideSummary
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	workers := d.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	w0, err := d.Policies.NewWorker()
-	if err != nil {
-		return sum, err
-	}
-	plans, err := MapVaults(ctx, d.Store, w0)
-	w0.Close()
-	if err != nil {
-		return sum, err
-	}
-	revs := make(map[string]string, len(plans))
-	for name, vp := range plans {
-		revs[name] = revision(d.Policies.Hash, vp)
-	}
-
-	// Nothing changed since the last pass (inventory, metadata,
-	// decisions, policies, mappings), and no RP has reached its cold
-	// storage date since: the decisions stand.
-	revsKey := revisionsKey(revs)
-	ep, err := d.Store.Epochs()
-	if err != nil {
-		return sum, err
-	}
-	now := d.Now().UTC()
-	if t := d.Listed; t != nil && d.Table == nil && t.revsKey == revsKey && t.complete() && !t.wentCold(now) {
-		// The listing decided and counted every RP of a state that was
-		// empty when it began: the pass would find every decision
-		// current and count what the listing counted.
-		validUntil := now.Add(24 * time.Hour)
-		if !t.minCold.IsZero() && t.minCold.Before(validUntil) {
-			validUntil = t.minCold
-		}
-		sum = t.dec
-		d.Agg, d.AggEpochs, d.Pending = t.agg, ep, t.agg.Pending()
-		return sum, d.Store.PutCache("decide", decideCache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum, Pending: d.Pending})
-	}
-	var c decideCache
-	if ok, err := d.Store.GetCache("decide", &c); err != nil {
-		return sum, err
-	} else if ok && d.Table == nil && c.Revs == revsKey && c.Epochs == ep && now.Before(c.ValidUntil) {
-		c.Summary.Redecided = 0
-		d.Pending, d.AggEpochs = c.Pending, ep
-		return c.Summary, nil
-	}
-	validUntil := now.Add(24 * time.Hour)
-
-	jobs := make(chan decideJob, 256)
-	results := make(chan written, 256)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, workers+2)
-	guard := &budgetGuard{}
-	for i := 0; i < workers; i++ {
-		w, err := d.Policies.NewWorker()
-		if err != nil {
-			cancel()
-			return sum, err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer w.Close()
-			for j := range jobs {
-				dec, stop := decideOne(ctx, w, j, now, guard)
-				if stop != nil {
-					// The decisions made so far are written; this RP is
-					// decided again by the next pass.
-					errc <- stop
-					cancel()
-					return
-				}
-				if ctx.Err() != nil {
-					return // the call may have been cut short: record nothing
-				}
-				j.rp.Decision = dec
-				select {
-				case results <- written{j.rp, true}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-	// Writer: one batch for all decisions; it tallies the new ones.
-	done := make(chan struct{})
-	b := d.Store.NewBatch(state.EpochDecision)
-	var fresh DecideSummary
-	scanAgg, writerAgg := NewAggregate(), NewAggregate()
-	go func() {
-		defer close(done)
-		for r := range results {
-			rp := r.rp
-			if r.count {
-				fresh.count(rp)
-			}
-			writerAgg.Add(rp)
-			if err := b.Put(rp); err != nil {
-				errc <- err
-				cancel()
-				return
-			}
-		}
-	}()
-	var scanErr error
-	var counts DecideSummary
-	var join *joiner
-	if d.Table != nil {
-		join = newJoiner(d.Table)
-	}
-	metaDirty := false
-	// writeOnly sends an RP whose metadata changed but whose decision
-	// stands to the writer.
-	writeOnly := func(rp *state.RP) error {
-		select {
-		case results <- written{rp, false}:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	scanErr = d.Store.ScanRPs(func(rp *state.RP) error {
-		metaChanged := false
-		if join != nil && join.apply(rp) {
-			metaChanged = true
-			if !metaDirty {
-				if err := d.Store.MarkDirty(state.EpochMeta); err != nil {
-					return err
-				}
-				metaDirty = true
-			}
-		}
-		vp := plans[rp.Vault]
-		if vp == nil {
-			if metaChanged {
-				return writeOnly(rp)
-			}
-			scanAgg.Add(rp)
-			return nil // a vault no longer listed; its RPs are gone
-		}
-		if rp.Copy != state.CopyPending {
-			counts.Kept++
-			counts.count(rp)
-			if metaChanged {
-				return writeOnly(rp)
-			}
-			scanAgg.Add(rp)
-			return nil
-		}
-		if t := rp.MoveToColdAt; t != nil && t.After(now) && t.Before(validUntil) {
-			validUntil = *t
-		}
-		rev := revs[rp.Vault]
-		if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+ruleGone) && !wentCold(rp, d, now) {
-			counts.count(rp)
-			scanAgg.Add(rp)
-			return nil
-		}
-		counts.Redecided++
-		select {
-		case jobs <- decideJob{rp: rp, rev: rev, vp: vp}:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
-	close(jobs)
-	wg.Wait()
-	close(results)
-	<-done
-	select {
-	case err := <-errc:
-		var stop *PolicyBudgetError
-		if errors.As(err, &stop) {
-			// Keep what the policy decided before it was stopped.
-			if ferr := b.Flush(); ferr != nil {
-				return sum, ferr
-			}
-			return sum, err
-		}
-		b.Cancel()
-		return sum, err
-	default:
-	}
-	if scanErr != nil {
-		b.Cancel()
-		return sum, scanErr
-	}
-	if err := b.Flush(); err != nil {
-		return sum, err
-	}
-	sum = DecideSummary{
-		Included: counts.Included + fresh.Included, Excluded: counts.Excluded + fresh.Excluded,
-		Ineligible: counts.Ineligible + fresh.Ineligible, Failed: counts.Failed + fresh.Failed,
-		Redecided: counts.Redecided, Kept: counts.Kept,
-	}
-	if ep, err = d.Store.Epochs(); err != nil {
-		return sum, err
-	}
-	scanAgg.Merge(writerAgg)
-	d.Agg, d.AggEpochs, d.Pending = scanAgg, ep, scanAgg.Pending()
-	return sum, d.Store.PutCache("decide", decideCache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum, Pending: d.Pending})
-}
-
 // wentCold reports whether rp reached its cold storage date between
 // decision d and now: the cold-storage rule may now answer otherwise.
 func wentCold(rp *state.RP, d *state.Decision, now time.Time) bool {
@@ -377,8 +181,8 @@ func wentCold(rp *state.RP, d *state.Decision, now time.Time) bool {
 	return t != nil && t.After(d.At) && !t.After(now)
 }
 
-// revisionsKey fingerprints every vault's decision revision.
-func revisionsKey(revs map[string]string) string {
+// RevisionsKey fingerprints every vault's decision revision.
+func RevisionsKey(revs map[string]string) string {
 	names := make([]string, 0, len(revs))
 	for n := range revs {
 		names = append(names, n)
@@ -414,7 +218,7 @@ func (s *DecideSummary) count(rp *state.RP) {
 func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Time, g *budgetGuard) (*state.Decision, error) {
 	dec := &state.Decision{PolicyHash: j.rev, MetaHash: j.rp.MetaHash, At: now}
 	if j.vp.Mapping.Skip {
-		dec.Outcome, dec.Rule = state.Excluded, "engine:"+ruleVaultSkip
+		dec.Outcome, dec.Rule = state.Excluded, "engine:"+RuleVaultSkip
 		dec.Reason = "the vault mapping skips vault " + j.rp.Vault
 		if j.vp.Mapping.Reason != "" {
 			dec.Reason += ": " + j.vp.Mapping.Reason

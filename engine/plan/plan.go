@@ -1,12 +1,12 @@
-package engine
+package plan
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
@@ -133,10 +133,10 @@ type Plan struct {
 	PolicyHash  string    `json:"policy_hash"`
 	// Inventory is what this command's inventory pass did (listed_pages
 	// is 0 when a finished inventory was resumed).
-	Inventory InventorySummary `json:"inventory"`
-	Totals    Counts           `json:"totals"`
-	Vaults    []VaultReport    `json:"vaults"`
-	Warnings  Warnings         `json:"warnings"`
+	Inventory inventory.Summary `json:"inventory"`
+	Totals    Counts            `json:"totals"`
+	Vaults    []VaultReport     `json:"vaults"`
+	Warnings  Warnings          `json:"warnings"`
 }
 
 // Aggregate accumulates the per-vault and per-type counts of a plan. The
@@ -265,16 +265,17 @@ func (a *Aggregate) Merge(b *Aggregate) {
 func (a *Aggregate) Pending() map[string]*[2]int64 { return a.pending }
 
 // BuildPlan aggregates the state into a plan with one scan.
-func BuildPlan(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, table *metadata.Table, now time.Time) (*Plan, error) {
+func BuildPlan(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, dest func(*VaultPlan) DestinationPlan, table *metadata.Table, now time.Time) (*Plan, error) {
 	a := NewAggregate()
 	if err := st.ScanRPs(func(rp *state.RP) error { a.Add(rp); return nil }); err != nil {
 		return nil, err
 	}
-	return a.Plan(ctx, plans, table, now)
+	return a.Plan(ctx, plans, dest, table, now)
 }
 
-// Plan turns the aggregate into the report.
-func (a *Aggregate) Plan(ctx context.Context, plans map[string]*VaultPlan, table *metadata.Table, now time.Time) (*Plan, error) {
+// Plan turns the aggregate into the report; dest says what happens to
+// each vault's destination.
+func (a *Aggregate) Plan(ctx context.Context, plans map[string]*VaultPlan, dest func(*VaultPlan) DestinationPlan, table *metadata.Table, now time.Time) (*Plan, error) {
 	p := &Plan{Schema: PlanSchema, GeneratedAt: now.UTC(), Totals: a.totals}
 	p.Warnings.RPsWithoutMetadata = a.rpsNoMeta
 	vaults, types, noMeta, used := map[string]*VaultReport{}, a.types, a.noMeta, a.used
@@ -288,7 +289,7 @@ func (a *Aggregate) Plan(ctx context.Context, plans map[string]*VaultPlan, table
 			v = &VaultReport{Name: name, Counts: newCounts()}
 			vaults[name] = v
 		}
-		v.Destination = destinationPlan(vp)
+		v.Destination = dest(vp)
 	}
 	for name, v := range vaults {
 		for _, tc := range types[name] {
@@ -323,93 +324,4 @@ func (a *Aggregate) Plan(ctx context.Context, plans map[string]*VaultPlan, table
 		}
 	}
 	return p, ctx.Err()
-}
-
-func lockMode(v *state.Vault) string {
-	switch {
-	case !v.Locked:
-		return "none"
-	case v.LockDate != nil:
-		return "compliance"
-	default:
-		return "governance"
-	}
-}
-
-// destinationPlan compares the destination vault (if any) with what
-// like-for-like replication would create, with the same rules as
-// ReplicateVaults.
-func destinationPlan(vp *VaultPlan) DestinationPlan {
-	src := vp.Source
-	w := wantFor(vp)
-	want := DestinationSettings{
-		VaultType: src.VaultType, EncryptionKeyArn: vp.Mapping.EncryptionKeyArn, LockMode: lockMode(src),
-		MinRetentionDays: src.MinRetentionDays, MaxRetentionDays: src.MaxRetentionDays,
-		SNSTopicArn: vp.Mapping.SNSTopicArn, Events: src.Events, Tags: w.tags, Lock: lockSummary(w),
-	}
-	dp := DestinationPlan{Name: vp.Mapping.Name, Settings: want}
-	switch {
-	case vp.Mapping.Skip:
-		dp.Action, dp.Reason = "skip", vp.Mapping.Reason
-		return dp
-	case vp.Dest == nil:
-		dp.Action = "create"
-		if p := unmappedKey(vp); p != "" {
-			dp.Blocking = append(dp.Blocking, p)
-		}
-		if w.needsCompliance() && !vp.Mapping.ComplianceLock {
-			dp.LockNeedsConfirmation = true
-			dp.Blocking = append(dp.Blocking, complianceBlockedReason(vp))
-		}
-		tr := translator{srcAcct: arnAccount(src.Arn), srcVault: src.Arn}
-		_, dp.Notes = tr.policy(src.AccessPolicy)
-	default:
-		c := checkVault(vp, w, vp.Dest)
-		dp.Drift, dp.Notes = c.drift, c.notes
-		if !c.copyAllowed {
-			dp.AccessPolicyMissing = true
-			if c.denied != "" {
-				dp.Blocking = append(dp.Blocking, copyDeniedReason(vp.Dest.Name, c.denied, arnAccount(src.Arn)))
-			} else if !vp.Mapping.Reconcile || c.copyClash || c.policyUnreadable {
-				dp.Blocking = append(dp.Blocking, fmt.Sprintf("the access policy of %s does not allow account %s backup:CopyIntoBackupVault, so copies would fail with AccessDenied: set reconcile = true for this vault in policies/vaults.lua, or add the statement %s",
-					vp.Dest.Name, arnAccount(src.Arn), copyStatementJSON(arnAccount(src.Arn), arnPartition(src.Arn))))
-			}
-		}
-		if isLAG(vp.Dest.VaultType) && vp.Dest.VaultState != "" && vp.Dest.VaultState != "AVAILABLE" {
-			dp.Blocking = append(dp.Blocking, "the air-gapped vault is "+vp.Dest.VaultState+"; copies can start only once it is AVAILABLE")
-		}
-		dp.Action = "exists"
-		if len(dp.Drift) > 0 {
-			dp.Action = "drift"
-		}
-	}
-	if n := notificationsNote(vp); n != "" {
-		dp.Notes = append(dp.Notes, n)
-	}
-	return dp
-}
-
-// lockSummary describes the lock a destination vault gets.
-func lockSummary(w want) string {
-	switch {
-	case isLAG(w.vaultType):
-		return "air-gapped: compliance lock with retention " + retention(w.min, w.max) + " days, set at creation"
-	case w.lock == "compliance":
-		return fmt.Sprintf("compliance, retention %s days, ChangeableForDays %d (irreversible after that)", retention(w.min, w.max), complianceChangeableForDays)
-	case w.lock == "governance":
-		return "governance, retention " + retention(w.min, w.max) + " days"
-	}
-	return "none"
-}
-
-func sameTags(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if bv, ok := b[k]; !ok || bv != v {
-			return false
-		}
-	}
-	return true
 }

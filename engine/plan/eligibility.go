@@ -1,4 +1,4 @@
-package engine
+package plan
 
 import (
 	"fmt"
@@ -25,14 +25,14 @@ type Lock struct {
 
 // eligibility rule names, recorded as "engine:<name>".
 const (
-	ruleGone        = "gone"
-	ruleStatus      = "status"
-	ruleContinuous  = "continuous"
-	ruleCold        = "cold-storage"
-	ruleManagedKey  = "aws-managed-key"
-	ruleNotCopyable = "type-not-copyable"
-	ruleRetention   = "retention-vs-lock"
-	ruleVaultSkip   = "vault-skipped"
+	RuleGone        = "gone"
+	RuleStatus      = "status"
+	RuleContinuous  = "continuous"
+	RuleCold        = "cold-storage"
+	RuleManagedKey  = "aws-managed-key"
+	RuleNotCopyable = "type-not-copyable"
+	RuleRetention   = "retention-vs-lock"
+	RuleVaultSkip   = "vault-skipped"
 )
 
 // IsContinuous tells a continuous (PITR) recovery point by its ARN; the
@@ -44,17 +44,17 @@ func IsContinuous(arn string) bool { return strings.Contains(arn, ":recovery-poi
 func Ineligible(rp *state.RP, lock *Lock, now time.Time) (rule, reason string, bad bool) {
 	switch {
 	case rp.Gone:
-		return ruleGone, "no longer listed in the source vault", true
+		return RuleGone, "no longer listed in the source vault", true
 	case rp.Status != "COMPLETED":
-		return ruleStatus, fmt.Sprintf("status is %s, not COMPLETED", rp.Status), true
+		return RuleStatus, fmt.Sprintf("status is %s, not COMPLETED", rp.Status), true
 	case IsContinuous(rp.Arn):
-		return ruleContinuous, "continuous (PITR) backups cannot be copied on demand", true
+		return RuleContinuous, "continuous (PITR) backups cannot be copied on demand", true
 	case rp.MoveToColdAt != nil && !rp.MoveToColdAt.After(now):
-		return ruleCold, "in cold storage; cold and archive tiers cannot be copied", true
+		return RuleCold, "in cold storage; cold and archive tiers cannot be copied", true
 	case NotCopyableTypes[rp.ResourceType]:
-		return ruleNotCopyable, fmt.Sprintf("resource type %s cannot be copied to another account", rp.ResourceType), true
+		return RuleNotCopyable, fmt.Sprintf("resource type %s cannot be copied to another account", rp.ResourceType), true
 	case rp.IsEncrypted && !FullyManagedTypes[rp.ResourceType] && rp.EncryptionKeyType != "CUSTOMER_MANAGED_KMS_KEY":
-		return ruleManagedKey, fmt.Sprintf("%s recovery point encrypted with an AWS-managed key; only customer-managed keys shared with the destination can be copied across accounts", rp.ResourceType), true
+		return RuleManagedKey, fmt.Sprintf("%s recovery point encrypted with an AWS-managed key; only customer-managed keys shared with the destination can be copied across accounts", rp.ResourceType), true
 	}
 	if lock != nil {
 		days := rp.DeleteAfterDays
@@ -63,11 +63,11 @@ func Ineligible(rp *state.RP, lock *Lock, now time.Time) (rule, reason string, b
 		}
 		switch {
 		case lock.Min != nil && days != nil && *days < *lock.Min:
-			return ruleRetention, fmt.Sprintf("retention of %d days is below the destination vault lock minimum of %d days", *days, *lock.Min), true
+			return RuleRetention, fmt.Sprintf("retention of %d days is below the destination vault lock minimum of %d days", *days, *lock.Min), true
 		case lock.Max != nil && days == nil:
-			return ruleRetention, fmt.Sprintf("kept indefinitely, above the destination vault lock maximum of %d days", *lock.Max), true
+			return RuleRetention, fmt.Sprintf("kept indefinitely, above the destination vault lock maximum of %d days", *lock.Max), true
 		case lock.Max != nil && *days > *lock.Max:
-			return ruleRetention, fmt.Sprintf("retention of %d days is above the destination vault lock maximum of %d days", *days, *lock.Max), true
+			return RuleRetention, fmt.Sprintf("retention of %d days is above the destination vault lock maximum of %d days", *days, *lock.Max), true
 		}
 	}
 	return "", "", false

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// The destination side of the plan report: what replication would do
+// to each source vault's destination, with the same rules as
+// ReplicateVaults (plan.Aggregate.Plan asks for it per vault).
+
+func lockMode(v *state.Vault) string {
+	switch {
+	case !v.Locked:
+		return "none"
+	case v.LockDate != nil:
+		return "compliance"
+	default:
+		return "governance"
+	}
+}
+
+// PlanDestination compares the destination vault (if any) with what
+// like-for-like replication would create, with the same rules as
+// ReplicateVaults.
+func PlanDestination(vp *VaultPlan) DestinationPlan {
+	src := vp.Source
+	w := wantFor(vp)
+	want := DestinationSettings{
+		VaultType: src.VaultType, EncryptionKeyArn: vp.Mapping.EncryptionKeyArn, LockMode: lockMode(src),
+		MinRetentionDays: src.MinRetentionDays, MaxRetentionDays: src.MaxRetentionDays,
+		SNSTopicArn: vp.Mapping.SNSTopicArn, Events: src.Events, Tags: w.tags, Lock: lockSummary(w),
+	}
+	dp := DestinationPlan{Name: vp.Mapping.Name, Settings: want}
+	switch {
+	case vp.Mapping.Skip:
+		dp.Action, dp.Reason = "skip", vp.Mapping.Reason
+		return dp
+	case vp.Dest == nil:
+		dp.Action = "create"
+		if p := unmappedKey(vp); p != "" {
+			dp.Blocking = append(dp.Blocking, p)
+		}
+		if w.needsCompliance() && !vp.Mapping.ComplianceLock {
+			dp.LockNeedsConfirmation = true
+			dp.Blocking = append(dp.Blocking, complianceBlockedReason(vp))
+		}
+		tr := translator{srcAcct: arnAccount(src.Arn), srcVault: src.Arn}
+		_, dp.Notes = tr.policy(src.AccessPolicy)
+	default:
+		c := checkVault(vp, w, vp.Dest)
+		dp.Drift, dp.Notes = c.drift, c.notes
+		if !c.copyAllowed {
+			dp.AccessPolicyMissing = true
+			if c.denied != "" {
+				dp.Blocking = append(dp.Blocking, copyDeniedReason(vp.Dest.Name, c.denied, arnAccount(src.Arn)))
+			} else if !vp.Mapping.Reconcile || c.copyClash || c.policyUnreadable {
+				dp.Blocking = append(dp.Blocking, fmt.Sprintf("the access policy of %s does not allow account %s backup:CopyIntoBackupVault, so copies would fail with AccessDenied: set reconcile = true for this vault in policies/vaults.lua, or add the statement %s",
+					vp.Dest.Name, arnAccount(src.Arn), copyStatementJSON(arnAccount(src.Arn), arnPartition(src.Arn))))
+			}
+		}
+		if isLAG(vp.Dest.VaultType) && vp.Dest.VaultState != "" && vp.Dest.VaultState != "AVAILABLE" {
+			dp.Blocking = append(dp.Blocking, "the air-gapped vault is "+vp.Dest.VaultState+"; copies can start only once it is AVAILABLE")
+		}
+		dp.Action = "exists"
+		if len(dp.Drift) > 0 {
+			dp.Action = "drift"
+		}
+	}
+	if n := notificationsNote(vp); n != "" {
+		dp.Notes = append(dp.Notes, n)
+	}
+	return dp
+}
+
+// lockSummary describes the lock a destination vault gets.
+func lockSummary(w want) string {
+	switch {
+	case isLAG(w.vaultType):
+		return "air-gapped: compliance lock with retention " + retention(w.min, w.max) + " days, set at creation"
+	case w.lock == "compliance":
+		return fmt.Sprintf("compliance, retention %s days, ChangeableForDays %d (irreversible after that)", retention(w.min, w.max), complianceChangeableForDays)
+	case w.lock == "governance":
+		return "governance, retention " + retention(w.min, w.max) + " days"
+	}
+	return "none"
+}
+
+func sameTags(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
+)
+
+// The pipeline steps the script calls (shuffle.inventory, .enrich and
+// .decide), typed: luaview.go turns their summaries into the tables the
+// script sees. Each step leaves in the session's pipeline what lets the
+// next one skip a scan.
+
+// inventory lists the source (and destination vaults) into the state.
+func (s *Session) inventory(ctx context.Context) (InventorySummary, error) {
+	if err := s.ready(); err != nil {
+		return InventorySummary{}, err
+	}
+	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: inventoryProgress{s.progress()}, SplitAbove: s.SplitAbove, PageSize: s.PageSize}
+	s.listed = nil
+	var ld *plan.ListingDecider
+	if s.DecideWhileListing {
+		ld = plan.NewListingDecider(s.Store, s.Policies, s.Table, s.Now, s.logger(), &s.predecided)
+		inv.Decider = ld
+	}
+	done := s.step(PhaseInventory)
+	fast0, sdk0 := awsclient.ListingPages()
+	sum, err := inv.Run(ctx)
+	if ld != nil {
+		s.listed = ld.Stood()
+	}
+	if fast, sdk := awsclient.ListingPages(); fast+sdk > fast0+sdk0 {
+		// Pages the listing decoder took, and those it left to the SDK's
+		// (awsclient.FastListing); none are counted with SHUFFLE_SDK_DECODER=1.
+		s.logger().Info("listing pages decoded", "fast", fast-fast0, "sdk", sdk-sdk0)
+	}
+	done(sum, err)
+	if err != nil {
+		return sum, err
+	}
+	s.Inventoried, s.InventorySummary = true, sum
+	return sum, nil
+}
+
+// enrich joins the metadata CSV. With the CSV and the inventory
+// unchanged, the last join stands. Otherwise it counts now and lets the
+// next decide pass do the join, so that every RP is written once; Finish
+// joins if no decide follows.
+func (s *Session) enrich(ctx context.Context) (EnrichSummary, error) {
+	if err := s.ready(); err != nil {
+		return EnrichSummary{}, err
+	}
+	done := s.step(PhaseEnrich)
+	sum, ok, err := EnrichCached(s.Store, s.csvHash)
+	if err != nil {
+		done(nil, err)
+		return sum, err
+	}
+	switch {
+	case ok:
+	case s.listed != nil && s.Table != nil:
+		// The listing joined every RP and counted as it went.
+		sum = s.listed.EnrichSummary()
+		if err := PutEnrichCache(s.Store, s.csvHash, sum); err != nil {
+			done(nil, err)
+			return sum, err
+		}
+	default:
+		if sum, err = EnrichCounts(ctx, s.Store, s.Table); err != nil {
+			done(nil, err)
+			return sum, err
+		}
+		s.enrichPending = true
+	}
+	done(sum, nil)
+	s.Enriched, s.EnrichSummary = true, sum
+	return sum, nil
+}
+
+// decide runs the engine rules and the policies.
+func (s *Session) decide(ctx context.Context) (DecideSummary, error) {
+	if err := s.ready(); err != nil {
+		return DecideSummary{}, err
+	}
+	d := &Decider{Store: s.Store, Policies: s.Policies, Now: s.Now, Listed: s.listed}
+	s.listed = nil // it counts the state as the listing left it, once
+	if s.enrichPending {
+		d.Table = s.Table
+	}
+	done := s.step(PhaseDecide)
+	sum, err := d.Run(ctx)
+	if err == nil {
+		sum.Redecided += s.predecided.Swap(0)
+	}
+	done(sum, err)
+	if err != nil {
+		return sum, err
+	}
+	if s.enrichPending {
+		if err := PutEnrichCache(s.Store, s.csvHash, s.EnrichSummary); err != nil {
+			return sum, err
+		}
+		s.enrichPending = false
+	}
+	s.Decided, s.DecideSummary = true, sum
+	s.agg, s.aggEpochs, s.pending = d.Agg, d.AggEpochs, d.Pending
+	return sum, nil
+}
+
+// Finish completes work the script left half-done: a join that was
+// counted but never ridden by a decide pass is written now.
+func (s *Session) Finish(ctx context.Context) error {
+	defer s.progress().SetPhase(PhaseDone)
+	if s.Store == nil || !s.enrichPending {
+		return nil
+	}
+	sum, err := Enrich(ctx, s.Store, s.Table, s.csvHash)
+	if err != nil {
+		return err
+	}
+	s.enrichPending, s.EnrichSummary = false, sum
+	return nil
+}
+
+// Complete runs whichever of inventory, enrich and decide the script
+// did not, in order (plan needs all three).
+func (s *Session) Complete(ctx context.Context) error {
+	if err := s.ready(); err != nil {
+		return err
+	}
+	if !s.Inventoried {
+		if _, err := s.inventory(ctx); err != nil {
+			return err
+		}
+	}
+	if !s.Enriched {
+		if _, err := s.enrich(ctx); err != nil {
+			return err
+		}
+	}
+	if !s.Decided {
+		if _, err := s.decide(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inventoryProgress reports the listing to the session's Progress.
+type inventoryProgress struct{ p *Progress }
+
+func (a inventoryProgress) SetExpected(vault string, n int64) { a.p.setExpected(vault, n) }
+func (a inventoryProgress) AddListed(vault string, n int64)   { a.p.addListed(vault, n) }
