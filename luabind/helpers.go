@@ -6,7 +6,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/shuffle-migrate/shuffle/internal/glob"
+	"github.com/shuffle-migrate/shuffle/engine/glob"
 )
 
 // helpersFuncs is the helpers module: small pure functions for policies

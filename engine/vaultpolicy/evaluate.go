@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/shuffle-migrate/shuffle/internal/glob"
+	"github.com/shuffle-migrate/shuffle/engine/glob"
 )
 
 // CopyAction is the action a source account needs on a destination

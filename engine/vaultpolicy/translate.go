@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/shuffle-migrate/shuffle/internal/glob"
+	"github.com/shuffle-migrate/shuffle/engine/glob"
 )
 
 // Translator moves a source vault policy's statements to the
