@@ -3,7 +3,6 @@ package awsclient
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -590,15 +589,4 @@ func rewound(in middleware.FinalizeInput) middleware.FinalizeInput {
 		_ = r.RewindStream()
 	}
 	return in
-}
-
-// profileName is the profile the SDK resolves for "".
-func profileName(profile string) string {
-	if profile != "" {
-		return profile
-	}
-	if p := os.Getenv("AWS_PROFILE"); p != "" {
-		return p
-	}
-	return "default"
 }
