@@ -14,21 +14,6 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// AuthCodes are the error codes that mean the request's credentials
-// were refused as such (expired, unknown, badly signed), as opposed to
-// a permission (AccessDenied) or a quota.
-var AuthCodes = map[string]bool{
-	"ExpiredToken": true, "ExpiredTokenException": true, "RequestExpired": true, "InvalidClientTokenId": true,
-	"UnrecognizedClientException": true, "InvalidSignatureException": true, "SignatureDoesNotMatch": true,
-	"AuthFailure": true, "IncompleteSignature": true, "MissingAuthenticationToken": true,
-}
-
-// IsAuthError says whether err is a credential error from AWS.
-func IsAuthError(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && AuthCodes[ae.ErrorCode()]
-}
-
 // DefaultMaxAuthFailures is how many consecutive failed credential
 // reloads pause the run.
 const DefaultMaxAuthFailures = 3
