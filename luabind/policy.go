@@ -14,28 +14,9 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
-)
 
-// PolicyConfig says which policy modules apply.
-type PolicyConfig struct {
-	Dir string // the policies directory; "" is "policies"
-	// Decide names the modules whose decide(rp) run, in order; at least
-	// one is required.
-	Decide []string
-	// Vaults names the module whose map(vault) maps source vaults to
-	// destination vaults; "" maps like-for-like.
-	Vaults string
-	// Tags names the module whose tags(rp) gives a copy's tags; "" gives
-	// none.
-	Tags string
-	// Compliance names the module whose check(vault) judges vaults for
-	// `shuffle check`; "" checks none. It does not take part in decisions.
-	Compliance string
-	Timeout    time.Duration // per policy call; 0 is DefaultTimeout (Budgets.Time wins when set)
-	// Budgets bound each policy call; zero fields take their value from
-	// DefaultPolicyBudgets (shuffle.config's policies.limits).
-	Budgets Budgets
-}
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
+)
 
 // Policies are the compiled policy modules of a directory. They are
 // read-only after LoadPolicies and safe for concurrent use; each
@@ -146,14 +127,14 @@ func LoadPolicies(cfg PolicyConfig) (*Policies, error) {
 	if cfg.Budgets.Time <= 0 && cfg.Timeout > 0 {
 		cfg.Budgets.Time = cfg.Timeout
 	}
-	cfg.Budgets = cfg.Budgets.withDefaults(DefaultPolicyBudgets)
+	cfg.Budgets = cfg.Budgets.WithDefaults(DefaultPolicyBudgets)
 	cfg.Timeout = cfg.Budgets.Time
 	if len(cfg.Decide) == 0 {
 		return nil, errors.New("policies: no decide module configured; name at least one (e.g. decide = {\"apmid\"})")
 	}
 	seen := map[string]bool{}
 	for _, name := range cfg.Decide {
-		if !moduleName.MatchString(name) {
+		if !scriptconfig.ValidModuleName(name) {
 			return nil, fmt.Errorf("policies: decide module %q: names are letters, digits and _ only (the file name without .lua)", name)
 		}
 		if seen[name] {
@@ -162,7 +143,7 @@ func LoadPolicies(cfg PolicyConfig) (*Policies, error) {
 		seen[name] = true
 	}
 	for _, m := range []struct{ role, name string }{{"vaults", cfg.Vaults}, {"tags", cfg.Tags}, {"compliance", cfg.Compliance}} {
-		if m.name != "" && !moduleName.MatchString(m.name) {
+		if m.name != "" && !scriptconfig.ValidModuleName(m.name) {
 			return nil, fmt.Errorf("policies: %s module %q: names are letters, digits and _ only (the file name without .lua)", m.role, m.name)
 		}
 	}
@@ -170,7 +151,7 @@ func LoadPolicies(cfg PolicyConfig) (*Policies, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range cfg.modules() {
+	for _, m := range policyModules(cfg) {
 		if protos[m.name] == nil {
 			return nil, fmt.Errorf("policies: %s module %q not found: no %s", m.fn, m.name, filepath.Join(cfg.Dir, m.name+".lua"))
 		}
@@ -192,8 +173,9 @@ func (p *Policies) Config() PolicyConfig { return p.cfg }
 
 type policyModule struct{ name, fn string }
 
-// modules lists the configured modules with the function each must have.
-func (c PolicyConfig) modules() []policyModule {
+// policyModules lists the configured modules with the function each
+// must have.
+func policyModules(c PolicyConfig) []policyModule {
 	var ms []policyModule
 	for _, name := range c.Decide {
 		ms = append(ms, policyModule{name, "decide"})
@@ -238,7 +220,7 @@ func compileDir(dir string) (map[string]*lua.FunctionProto, hasher, error) {
 		fmt.Fprintf(h, "file %q %d\n", name, len(src))
 		h.Write(src)
 		mod := strings.TrimSuffix(name, ".lua")
-		if !moduleName.MatchString(mod) {
+		if !scriptconfig.ValidModuleName(mod) {
 			continue // cannot be required; hashed all the same
 		}
 		proto, err := compile(src, name, filepath.Join(dir, name))
@@ -276,7 +258,7 @@ func (w *Worker) init() error {
 	s := newSandbox(Options{Dir: cfg.Dir, Modules: w.p.protos, Strict: true})
 	w.s = s
 	w.decide = w.decide[:0]
-	for _, m := range cfg.modules() {
+	for _, m := range policyModules(cfg) {
 		fn, err := w.loadFunc(m)
 		if err != nil {
 			s.release()
