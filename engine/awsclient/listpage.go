@@ -15,7 +15,7 @@ import (
 // decodes the successful responses of ListRecoveryPointsByBackupVault,
 // the one call an inventory makes a thousand times per million
 // recovery points, with a decoder written for that one response shape
-// (listpage_decode.go) instead of the SDK's schema-driven one, which
+// (listpage_decode.go, _build.go, _tokens.go) instead of the SDK's schema-driven one, which
 // spends most of a cold plan's decoding time in generic member lookups
 // and one allocation per field.
 //
