@@ -1,5 +1,14 @@
 // Package awsclient builds aws-sdk-go-v2 configurations for the
-// profiles a script names, with a retryer configured for long runs.
+// profiles a script names, with a retryer configured for long runs, and
+// holds what every AWS call of a run goes through: the credential Guard
+// (reloads, pauses), the CallStats counters, the FastListing decoder of
+// recovery-point pages, and the one classification of AWS errors
+// (Classify).
+//
+// It must not read the environment or keep counters of its own: the
+// caller passes Options (cmd/shuffle reads the environment once) and
+// owns the Guard, CallStats and ListingStats values. It knows nothing of
+// recovery-point state, policies or Lua.
 package awsclient
 
 import (
