@@ -204,19 +204,18 @@ func (s *Server) createVault(c *call, lag bool) {
 
 // check checks a create call's parameters that need no state.
 func (in createVaultIn) check(name string, lag bool) *apiError {
-	fail := func(e apiError) *apiError { return &e }
 	if !vaultNameRE.MatchString(name) {
-		return fail(invalidParam("Invalid backup vault name " + strconv.Quote(name) + ": it must match ^[a-zA-Z0-9\\-\\_]{2,50}$"))
+		return invalidParam("Invalid backup vault name " + strconv.Quote(name) + ": it must match ^[a-zA-Z0-9\\-\\_]{2,50}$").ptr()
 	}
 	if in.CreatorRequestId != "" && !creatorRequestIDRE.MatchString(in.CreatorRequestId) {
-		return fail(invalidParam("CreatorRequestId must be 1-50 characters from [A-Za-z0-9-_.]"))
+		return invalidParam("CreatorRequestId must be 1-50 characters from [A-Za-z0-9-_.]").ptr()
 	}
 	if lag {
 		if in.MinRetentionDays == nil || in.MaxRetentionDays == nil {
-			return fail(missingParam("MinRetentionDays and MaxRetentionDays are required for a logically air-gapped vault"))
+			return missingParam("MinRetentionDays and MaxRetentionDays are required for a logically air-gapped vault").ptr()
 		}
 		if *in.MinRetentionDays < 7 || *in.MaxRetentionDays > 36500 || *in.MinRetentionDays > *in.MaxRetentionDays {
-			return fail(invalidParam("MinRetentionDays must be at least 7 and at most MaxRetentionDays, and MaxRetentionDays at most 36500"))
+			return invalidParam("MinRetentionDays must be at least 7 and at most MaxRetentionDays, and MaxRetentionDays at most 36500").ptr()
 		}
 	}
 	return nil
@@ -234,8 +233,7 @@ func (s *Server) authorizeCreate(c *call, action, arn string, in createVaultIn) 
 		}
 	}
 	if in.EncryptionKeyArn != "" && !strings.HasPrefix(in.EncryptionKeyArn, "arn:aws:kms:"+s.opts.Region+":") {
-		e := invalidParam("EncryptionKeyArn " + in.EncryptionKeyArn + " is not a KMS key ARN in region " + s.opts.Region)
-		return &e
+		return invalidParam("EncryptionKeyArn " + in.EncryptionKeyArn + " is not a KMS key ARN in region " + s.opts.Region).ptr()
 	}
 	// Creating a vault mounts its storage and, with a customer-managed
 	// key, grants AWS Backup the use of that key on the caller's behalf:

@@ -316,6 +316,9 @@ func invalidParam(msg string) apiError   { return apiErr(400, "InvalidParameterV
 func missingParam(msg string) apiError   { return apiErr(400, "MissingParameterValueException", msg) }
 func invalidRequest(msg string) apiError { return apiErr(400, "InvalidRequestException", msg) }
 
+// ptr is e as the *apiError that checks return.
+func (e apiError) ptr() *apiError { return &e }
+
 // fail writes e in the call's protocol.
 func (c *call) fail(e apiError, query bool) {
 	if query {
