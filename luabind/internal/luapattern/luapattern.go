@@ -5,6 +5,11 @@
 // for too long, and the recursion limit is 1<<16 instead of 1e6, which
 // bounds the goroutine stack a pattern can use.
 //
+// It only matches: it must not know of Lua states or the sandbox's
+// budgets beyond the check function it is given. recursiveVM stays one
+// function as ported (88 lines), to keep the code comparable with the
+// original.
+//
 // The original license:
 //
 //	The MIT License (MIT)
