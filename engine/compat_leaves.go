@@ -1,12 +1,38 @@
 package engine
 
-import "github.com/shuffle-migrate/shuffle/engine/awsclient"
+import (
+	"sync/atomic"
 
-// AWSOptions are the options every Session of this process builds its
-// AWS clients with, and where its listing pages are counted.
-// cmd/shuffle sets them once, from the environment, before it runs a
-// command (awsclient reads no environment itself).
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+)
+
+// A shim until Session takes the AWS client options as a field (when the
+// pipeline's Session is reshaped); then these go.
 //
-// A shim: it becomes an option of Session, and goes, once the
-// pipeline's Session is reshaped.
-var AWSOptions = awsclient.Options{Listing: new(awsclient.ListingStats)}
+// cmd/shuffle reads the environment once per command and sets the
+// options with SetAWSOptions (awsclient reads no environment itself).
+// The listing counters are one value for the process, as they were when
+// awsclient kept them, so that a command started while another runs in
+// the same process (tests) does not reset what a running inventory
+// counts.
+var (
+	awsOptions   atomic.Pointer[awsclient.Options]
+	listingStats awsclient.ListingStats
+)
+
+// SetAWSOptions sets the options every Session of this process builds
+// its AWS clients with. Their listing pages are counted in the engine's
+// counters whatever o.Listing says.
+func SetAWSOptions(o awsclient.Options) {
+	o.Listing = &listingStats
+	awsOptions.Store(&o)
+}
+
+// AWSOptions are the options last set with SetAWSOptions (the SDK's
+// defaults before).
+func AWSOptions() awsclient.Options {
+	if o := awsOptions.Load(); o != nil {
+		return *o
+	}
+	return awsclient.Options{Listing: &listingStats}
+}

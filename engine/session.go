@@ -153,11 +153,11 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 			return err
 		}
 	} else {
-		scfg, err := awsclient.Load(ctx, AWSOptions, cfg.Source.Profile, cfg.Source.Region, s.Guard)
+		scfg, err := awsclient.Load(ctx, AWSOptions(), cfg.Source.Profile, cfg.Source.Region, s.Guard)
 		if err != nil {
 			return &ConfigError{fmt.Errorf("source: %w", err)}
 		}
-		dcfg, err := awsclient.Load(ctx, AWSOptions, cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
+		dcfg, err := awsclient.Load(ctx, AWSOptions(), cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
 		if err != nil {
 			return &ConfigError{fmt.Errorf("destination: %w", err)}
 		}
@@ -167,7 +167,7 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 		if err := awsclient.CheckAccount(ctx, dcfg, cfg.Destination.Profile, cfg.Destination.Account); err != nil {
 			return &ConfigError{fmt.Errorf("destination: %w", err)}
 		}
-		src, dst = backup.NewFromConfig(scfg, AWSOptions.BackupOptions), backup.NewFromConfig(dcfg, AWSOptions.BackupOptions)
+		src, dst = backup.NewFromConfig(scfg, AWSOptions().BackupOptions), backup.NewFromConfig(dcfg, AWSOptions().BackupOptions)
 	}
 	st, err := state.Open(s.StateDir)
 	if err != nil {
@@ -259,9 +259,9 @@ func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
 		}
 	}
 	done := s.step(PhaseInventory)
-	fast0, sdk0 := AWSOptions.Listing.Pages()
+	fast0, sdk0 := AWSOptions().Listing.Pages()
 	sum, err := inv.Run(ctx)
-	if fast, sdk := AWSOptions.Listing.Pages(); fast+sdk > fast0+sdk0 {
+	if fast, sdk := AWSOptions().Listing.Pages(); fast+sdk > fast0+sdk0 {
 		// Pages the listing decoder took, and those it left to the SDK's
 		// (awsclient.FastListing); none are counted with SHUFFLE_SDK_DECODER=1.
 		s.logger().Info("listing pages decoded", "fast", fast-fast0, "sdk", sdk-sdk0)

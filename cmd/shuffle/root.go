@@ -55,7 +55,7 @@ SIGTERM, at any step; the state is saved).`,
 // run executes the CLI and returns the process exit code.
 func run(args []string, e *env) int {
 	e, interrupted := watchInterrupts(e)
-	engine.AWSOptions = awsOptions(e.getenv)
+	engine.SetAWSOptions(awsOptions(e.getenv))
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.Execute()
@@ -90,7 +90,6 @@ func awsOptions(getenv func(string) string) awsclient.Options {
 		ConfigFile:      getenv("AWS_CONFIG_FILE"),
 		CredentialsFile: getenv("AWS_SHARED_CREDENTIALS_FILE"),
 		SDKDecoder:      getenv("SHUFFLE_SDK_DECODER") == "1",
-		Listing:         new(awsclient.ListingStats),
 	}
 }
 
