@@ -205,11 +205,11 @@ func (s *Session) accountClients(ctx context.Context, cfg luabind.ScriptConfig) 
 	if s.Clients != nil {
 		return s.Clients(cfg)
 	}
-	scfg, err := awsclient.Load(ctx, cfg.Source.Profile, cfg.Source.Region, s.Guard)
+	scfg, err := awsclient.Load(ctx, AWSOptions(), cfg.Source.Profile, cfg.Source.Region, s.Guard)
 	if err != nil {
 		return nil, nil, &ConfigError{fmt.Errorf("source: %w", err)}
 	}
-	dcfg, err := awsclient.Load(ctx, cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
+	dcfg, err := awsclient.Load(ctx, AWSOptions(), cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
 	if err != nil {
 		return nil, nil, &ConfigError{fmt.Errorf("destination: %w", err)}
 	}
@@ -219,7 +219,7 @@ func (s *Session) accountClients(ctx context.Context, cfg luabind.ScriptConfig) 
 	if err := awsclient.CheckAccount(ctx, dcfg, cfg.Destination.Profile, cfg.Destination.Account); err != nil {
 		return nil, nil, &ConfigError{fmt.Errorf("destination: %w", err)}
 	}
-	return backup.NewFromConfig(scfg, awsclient.BackupOptions), backup.NewFromConfig(dcfg, awsclient.BackupOptions), nil
+	return backup.NewFromConfig(scfg, AWSOptions().BackupOptions), backup.NewFromConfig(dcfg, AWSOptions().BackupOptions), nil
 }
 
 // openState opens the state directory, checks it belongs to the

@@ -22,23 +22,6 @@ const (
 	BudgetInstructions Budget = "instruction"
 )
 
-// Budgets bound the Lua work of one policy call, or of one stretch of
-// the operator's script between two shuffle calls. A zero field is no
-// bound.
-//
-//   - Memory counts the bytes allocated while the call runs (from the
-//     runtime's allocation counter and, exactly, by the string
-//     functions), not what stays live: a call that builds and drops
-//     many strings uses its budget too.
-//   - Time is wall time.
-//   - Instructions counts Lua VM instructions; it does not depend on
-//     how busy the machine is.
-type Budgets struct {
-	Memory       uint64
-	Time         time.Duration
-	Instructions int64
-}
-
 // DefaultPolicyBudgets bound each policy call (decide, map, tags,
 // check, and the loading of a module). A decide of the shipped apmid
 // policy takes about 60 instructions and allocates a few hundred bytes.
@@ -49,20 +32,6 @@ var DefaultPolicyBudgets = Budgets{Memory: 64 << 20, Time: DefaultTimeout, Instr
 // the last). The time the shuffle functions themselves take (an
 // inventory, days of copying) does not count.
 var DefaultScriptBudgets = Budgets{Memory: 256 << 20, Time: time.Minute, Instructions: 100_000_000}
-
-// withDefaults fills the zero fields of b from d.
-func (b Budgets) withDefaults(d Budgets) Budgets {
-	if b.Memory == 0 {
-		b.Memory = d.Memory
-	}
-	if b.Time == 0 {
-		b.Time = d.Time
-	}
-	if b.Instructions == 0 {
-		b.Instructions = d.Instructions
-	}
-	return b
-}
 
 // ErrInstructionLimit is the cause of a call stopped by its instruction
 // budget; ErrTimeout and ErrMemoryLimit those stopped by their time and

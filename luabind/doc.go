@@ -9,4 +9,10 @@
 // testingFuncs (policy tests). shuffle.d.lua documents the same
 // functions as LuaLS annotations, and a test keeps the two in sync.
 // docs/lua-api.md is the guide for script and policy authors.
+//
+// luabind must not call AWS, open the state store or know the engine's
+// types: the script reaches the engine only through the Host interface,
+// and what it declares is filled into engine/scriptconfig's types,
+// which the engine reads without Lua. The files it reads are the policy
+// modules, their tests and the operator's script.
 package luabind

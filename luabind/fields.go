@@ -10,23 +10,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// ConfigError is a field of a table passed from Lua (shuffle.config's
-// argument, or an rp or vault table in a policy test) that is missing or
-// has the wrong type or value.
-type ConfigError struct {
-	Func  string // the Lua function, e.g. "shuffle.config"
-	Field string // dotted path, e.g. "source.account"
-	Msg   string
-}
-
-// Error gives `FUNC: FIELD MSG`.
-func (e *ConfigError) Error() string {
-	if e.Func == "" {
-		return e.Field + " " + e.Msg
-	}
-	return e.Func + ": " + e.Field + " " + e.Msg
-}
-
 // fieldReader reads the named fields of a Lua table, stopping at the
 // first problem, and reports fields it was not asked for.
 type fieldReader struct {

@@ -141,105 +141,135 @@ func (s *sandbox) strGsub(L *lua.LState) int {
 	repl := L.Get(3)
 	limit := L.OptInt(4, -1)
 	mds := find(L, pattern, str, 0, limit)
-	var b strings.Builder
-	write := func(part string) {
-		if b.Len()+len(part) > s.limits.MaxStringBytes {
-			L.RaiseError("string.gsub: result of at least %d bytes is over the %s limit", b.Len()+len(part), byteSize(uint64(s.limits.MaxStringBytes)))
-		}
-		s.charge(L, int64(len(part)))
-		b.WriteString(part)
-	}
-	// capture is capture idx (0: the whole match; 1.. the captures,
-	// where 1 is the whole match when there are none) as Lua sees it.
-	capture := func(md *luapattern.MatchData, idx int) lua.LValue {
-		i := 2 * idx
-		if idx == 1 && md.CaptureLength() == 2 {
-			i = 0
-		}
-		if i >= md.CaptureLength() {
-			L.RaiseError("invalid capture index")
-		}
-		if md.IsPosCapture(i) {
-			return lua.LNumber(md.Capture(i))
-		}
-		return lua.LString(str[md.Capture(i):md.Capture(i+1)])
-	}
-	// A string replacement is parsed once: literal runs, and %0-%9.
-	type segment struct {
-		lit     string
-		capture int // -1: lit
-	}
-	var segs []segment
+	g := &gsub{s: s, L: L, str: str}
+	var segs []replSegment
 	if rs, ok := repl.(lua.LString); ok || repl.Type() == lua.LTNumber {
 		if !ok {
 			rs = lua.LString(repl.String())
 		}
-		lit := []byte{}
-		for i := 0; i < len(rs); i++ {
-			c := rs[i]
-			if c == '%' && i+1 < len(rs) {
-				i++
-				if d := rs[i]; d >= '0' && d <= '9' {
-					if len(lit) > 0 {
-						segs = append(segs, segment{string(lit), -1})
-						lit = lit[:0]
-					}
-					segs = append(segs, segment{"", int(d - '0')})
-					continue
-				}
-				c = rs[i]
-			}
-			lit = append(lit, c)
-		}
-		if len(lit) > 0 {
-			segs = append(segs, segment{string(lit), -1})
-		}
+		segs = parseReplacement(string(rs))
 	}
 	last := 0
 	for _, md := range mds {
 		start, end := md.Capture(0), md.Capture(1)
-		write(str[last:start])
+		g.write(str[last:start])
 		last = end
 		whole := str[start:end]
-		var value lua.LValue
 		switch r := repl.(type) {
 		case lua.LString, lua.LNumber:
-			for _, sg := range segs {
-				switch sg.capture {
-				case -1:
-					write(sg.lit)
-				case 0:
-					write(whole)
-				default:
-					write(capture(md, sg.capture).String())
-				}
-			}
-			continue
+			g.writeSegments(segs, md, whole)
 		case *lua.LTable:
-			value = L.GetTable(r, capture(md, 1))
+			g.writeValue(L.GetTable(r, g.capture(md, 1)), whole)
 		case *lua.LFunction:
 			L.Push(r)
 			n := pushCaptures(L, str, md, true)
 			L.Call(n, 1)
-			value = L.Get(-1)
+			value := L.Get(-1)
 			L.Pop(1)
-		}
-		switch v := value.(type) {
-		case *lua.LNilType:
-			write(whole)
-		case lua.LBool:
-			if v {
-				L.RaiseError("invalid replacement value (a boolean)")
-			}
-			write(whole)
-		case lua.LString, lua.LNumber:
-			write(v.String())
-		default:
-			L.RaiseError("invalid replacement value (a %s)", v.Type())
+			g.writeValue(value, whole)
 		}
 	}
-	write(str[last:])
-	L.Push(lua.LString(b.String()))
+	g.write(str[last:])
+	L.Push(lua.LString(g.b.String()))
 	L.Push(lua.LNumber(len(mds)))
 	return 2
+}
+
+// gsub builds the result of one string.gsub call within the sandbox's
+// string limit, charging what it writes to the call's memory budget.
+type gsub struct {
+	s   *sandbox
+	L   *lua.LState
+	str string // the subject
+	b   strings.Builder
+}
+
+func (g *gsub) write(part string) {
+	if g.b.Len()+len(part) > g.s.limits.MaxStringBytes {
+		g.L.RaiseError("string.gsub: result of at least %d bytes is over the %s limit", g.b.Len()+len(part), byteSize(uint64(g.s.limits.MaxStringBytes)))
+	}
+	g.s.charge(g.L, int64(len(part)))
+	g.b.WriteString(part)
+}
+
+// capture is capture idx (0: the whole match; 1.. the captures, where 1
+// is the whole match when there are none) as Lua sees it.
+func (g *gsub) capture(md *luapattern.MatchData, idx int) lua.LValue {
+	i := 2 * idx
+	if idx == 1 && md.CaptureLength() == 2 {
+		i = 0
+	}
+	if i >= md.CaptureLength() {
+		g.L.RaiseError("invalid capture index")
+	}
+	if md.IsPosCapture(i) {
+		return lua.LNumber(md.Capture(i))
+	}
+	return lua.LString(g.str[md.Capture(i):md.Capture(i+1)])
+}
+
+// replSegment is a piece of a string replacement: a literal run, or a
+// capture (%0-%9).
+type replSegment struct {
+	lit     string
+	capture int // -1: lit
+}
+
+// parseReplacement parses a string replacement once, into literal runs
+// and captures.
+func parseReplacement(rs string) []replSegment {
+	var segs []replSegment
+	lit := []byte{}
+	for i := 0; i < len(rs); i++ {
+		c := rs[i]
+		if c == '%' && i+1 < len(rs) {
+			i++
+			if d := rs[i]; d >= '0' && d <= '9' {
+				if len(lit) > 0 {
+					segs = append(segs, replSegment{string(lit), -1})
+					lit = lit[:0]
+				}
+				segs = append(segs, replSegment{"", int(d - '0')})
+				continue
+			}
+			c = rs[i]
+		}
+		lit = append(lit, c)
+	}
+	if len(lit) > 0 {
+		segs = append(segs, replSegment{string(lit), -1})
+	}
+	return segs
+}
+
+// writeSegments writes a string replacement for the match md.
+func (g *gsub) writeSegments(segs []replSegment, md *luapattern.MatchData, whole string) {
+	for _, sg := range segs {
+		switch sg.capture {
+		case -1:
+			g.write(sg.lit)
+		case 0:
+			g.write(whole)
+		default:
+			g.write(g.capture(md, sg.capture).String())
+		}
+	}
+}
+
+// writeValue writes what a table or function replacement gave: nil or
+// false keeps the match.
+func (g *gsub) writeValue(value lua.LValue, whole string) {
+	switch v := value.(type) {
+	case *lua.LNilType:
+		g.write(whole)
+	case lua.LBool:
+		if v {
+			g.L.RaiseError("invalid replacement value (a boolean)")
+		}
+		g.write(whole)
+	case lua.LString, lua.LNumber:
+		g.write(v.String())
+	default:
+		g.L.RaiseError("invalid replacement value (a %s)", v.Type())
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // testTimeout is the time limit of one Test function, as in OPA.
@@ -460,7 +462,7 @@ func show(v lua.LValue, depth int) string {
 				return
 			}
 			key := fmt.Sprintf("[%s]", show(k, 0))
-			if s, ok := k.(lua.LString); ok && moduleName.MatchString(string(s)) && (s[0] < '0' || s[0] > '9') {
+			if s, ok := k.(lua.LString); ok && scriptconfig.ValidModuleName(string(s)) && (s[0] < '0' || s[0] > '9') {
 				key = string(s)
 			}
 			named = append(named, kv{key, show(val, depth-1)})

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // Limits bound what one Lua state may use, beside the budgets of each
@@ -216,8 +217,6 @@ func (l Limits) withDefaults() Limits {
 	return d
 }
 
-var moduleName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-
 // luaRequire is require(name).
 func (s *sandbox) luaRequire(L *lua.LState) int {
 	L.Push(s.require(L, L.CheckString(1)))
@@ -243,7 +242,7 @@ func (s *sandbox) require(L *lua.LState, name string) lua.LValue {
 		fn = L.NewFunctionFromProto(proto)
 	case otherRoles[name] != "":
 		L.RaiseError("require %s: the %s module is only available to %s", name, name, otherRoles[name])
-	case !moduleName.MatchString(name):
+	case !scriptconfig.ValidModuleName(name):
 		L.RaiseError("require %q: module names are letters, digits and _ only; %s", name, s.allowed())
 	default:
 		L.RaiseError("require %s: %s", name, s.allowed())

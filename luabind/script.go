@@ -6,33 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
-
-// Endpoint is one side of the migration.
-type Endpoint struct {
-	Profile string // AWS shared-config profile
-	Account string // 12-digit account id the profile must resolve to
-	Region  string
-}
-
-// ScriptConfig is what the operator's script declares with
-// shuffle.config.
-type ScriptConfig struct {
-	Source, Destination Endpoint
-	Metadata            string // metadata CSV path, relative to the working directory as written
-	CopyRole            string // IAM role ARN that copy jobs use, in the source account
-	Policies            PolicyConfig
-	// OnPause is a command (program and arguments) run outside the
-	// sandbox when a run pauses on expired credentials; nil for none.
-	OnPause []string
-	Line    int // script line of the shuffle.config call, for error messages
-}
 
 // Host runs the engine primitives for a script. Each method returns a
 // summary that the script receives as a Lua table: nested maps with
@@ -44,20 +25,6 @@ type Host interface {
 	Decide(ctx context.Context) (map[string]any, error)
 	Replicate(ctx context.Context) (map[string]any, error)
 	Copy(ctx context.Context, args CopyArgs) (map[string]any, error)
-}
-
-// CopyArgs are the options of shuffle.copy{...}; zero means the default.
-type CopyArgs struct {
-	MaxInFlight  int     // max_in_flight: copy jobs in flight (default 100)
-	VaultCap     int     // vault_cap: per destination vault (default none until AWS says otherwise)
-	MaxAttempts  int     // max_attempts: per RP, for retryable job failures (default 3)
-	RetryBase    float64 // retry_base: seconds before the 2nd attempt, doubling after (default 300)
-	StartWorkers int     // start_workers: StartCopyJob calls at once (default 16)
-	StartTPS     float64 // start_tps: initial StartCopyJob calls per second (default 50)
-	PollMin      float64 // poll_min: seconds, shortest completion-poll interval (default 0.2)
-	PollMax      float64 // poll_max: seconds, longest (default 60)
-	NoWait       bool    // wait = false: return when nothing more can start
-	Line         int
 }
 
 // ScriptError is an error in the operator's script, at a line of it.
@@ -239,13 +206,6 @@ func callerLine(L *lua.LState) int {
 	}
 }
 
-var (
-	accountRe  = regexp.MustCompile(`^\d{12}$`)
-	regionRe   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
-	roleArnRe  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
-	configFunc = "shuffle.config"
-)
-
 // shuffleConfig is shuffle.config(cfg): declares the source and
 // destination, the metadata CSV, the copy role and the policies.
 func shuffleConfig(L *lua.LState) int {
@@ -271,99 +231,94 @@ func shuffleConfig(L *lua.LState) int {
 	return 0
 }
 
+// readScriptConfig reads shuffle.config's table: each field for its
+// type and value, then what spans fields (scriptconfig.Config.Check).
 func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
-	r := readFields(t, configFunc, "")
+	r := readFields(t, scriptconfig.ConfigFunc, "")
 	var cfg ScriptConfig
-	endpoint := func(name string) Endpoint {
-		et := r.table(name, true)
-		if et == nil {
-			return Endpoint{}
-		}
-		er := readFields(et, configFunc, name+".")
-		e := Endpoint{Profile: er.str("profile", true), Region: er.str("region", true)}
-		switch v := er.get("account").(type) {
-		case lua.LString:
-			if !accountRe.MatchString(string(v)) {
-				er.fail("account", "must be a 12-digit account id, got %s", describe(v))
-			}
-			e.Account = string(v)
-		case lua.LNumber:
-			er.fail("account", "must be a 12-digit account id in quotes, got %s (quote it: \"%s\")", describe(v), v)
-		case *lua.LNilType:
-			er.fail("account", "is required (the 12-digit account id the profile must resolve to)")
-		default:
-			er.fail("account", "must be a 12-digit account id, got %s", describe(v))
-		}
-		if e.Region != "" && !regionRe.MatchString(e.Region) {
-			er.fail("region", "must be an AWS region like us-east-1, got %q", e.Region)
-		}
-		if err := er.done(); err != nil && r.err == nil {
-			r.err = err
-		}
-		return e
-	}
-	cfg.Source = endpoint("source")
-	cfg.Destination = endpoint("destination")
+	cfg.Source = readEndpoint(r, "source")
+	cfg.Destination = readEndpoint(r, "destination")
 	cfg.Metadata = r.str("metadata", true)
 	cfg.CopyRole = r.str("copy_role", true)
 	if cfg.OnPause = r.strList("on_pause"); r.get("on_pause") != lua.LNil && len(cfg.OnPause) == 0 && r.err == nil {
 		r.fail("on_pause", "must name a command, like on_pause = {\"notify-send\", \"shuffle paused\"}")
 	}
 	if pt := r.table("policies", true); pt != nil {
-		pr := readFields(pt, configFunc, "policies.")
-		cfg.Policies = PolicyConfig{Dir: pr.str("dir", false), Vaults: pr.str("vaults", false), Tags: pr.str("tags", false), Compliance: pr.str("compliance", false)}
-		if cfg.Policies.Dir == "" {
-			cfg.Policies.Dir = "policies"
-		}
-		switch v := pr.get("decide").(type) {
-		case lua.LString:
-			cfg.Policies.Decide = []string{string(v)}
-		default:
-			cfg.Policies.Decide = pr.strList("decide")
-			if len(cfg.Policies.Decide) == 0 {
-				pr.fail("decide", "must list at least one policy module, like decide = {\"apmid\"}")
-			}
-		}
-		for i, name := range cfg.Policies.Decide {
-			if !moduleName.MatchString(name) {
-				pr.fail(fmt.Sprintf("decide[%d]", i+1), "must be a module name (letters, digits and _; the file name without .lua), got %q", name)
-			}
-		}
-		if lt := pr.table("limits", false); lt != nil {
-			cfg.Policies.Budgets = readBudgets(readFields(lt, configFunc, "policies.limits."), &r.err)
-		}
-		for _, f := range []struct{ field, name string }{{"vaults", cfg.Policies.Vaults}, {"tags", cfg.Policies.Tags}, {"compliance", cfg.Policies.Compliance}} {
-			if f.name != "" && !moduleName.MatchString(f.name) {
-				pr.fail(f.field, "must be a module name (letters, digits and _; the file name without .lua), got %q", f.name)
-			}
-		}
-		if err := pr.done(); err != nil && r.err == nil {
-			r.err = err
-		}
+		cfg.Policies = readPolicyConfig(readFields(pt, scriptconfig.ConfigFunc, "policies."), &r.err)
 	}
 	if err := r.done(); err != nil {
 		return cfg, err
 	}
-	switch {
-	case cfg.Source.Region != cfg.Destination.Region:
-		r.fail("destination.region", "must equal source.region %q (shuffle copies within one region), got %q", cfg.Source.Region, cfg.Destination.Region)
-	case cfg.Source.Account == cfg.Destination.Account:
-		r.fail("destination.account", "must differ from source.account %s", cfg.Source.Account)
+	if err := cfg.Check(); err != nil {
+		return cfg, err
 	}
-	if sm := roleArnRe.FindStringSubmatch(cfg.CopyRole); sm == nil {
-		r.fail("copy_role", "must be an IAM role ARN like arn:aws:iam::%s:role/service-role/AWSBackupDefaultServiceRole, got %q", cfg.Source.Account, cfg.CopyRole)
-	} else if sm[1] != cfg.Source.Account {
-		r.fail("copy_role", "must be a role in the source account %s, got one in account %s", cfg.Source.Account, sm[1])
-	}
-	return cfg, r.err
+	return cfg, nil
 }
 
-// Upper bounds of policies.limits: past them a budget bounds nothing.
-const (
-	maxMemoryMiB    = 4096
-	maxTimeMs       = 10 * 60 * 1000
-	maxInstructions = 1e11
-)
+// readEndpoint reads shuffle.config's source or destination table.
+func readEndpoint(r *fieldReader, name string) Endpoint {
+	et := r.table(name, true)
+	if et == nil {
+		return Endpoint{}
+	}
+	er := readFields(et, scriptconfig.ConfigFunc, name+".")
+	e := Endpoint{Profile: er.str("profile", true), Region: er.str("region", true)}
+	switch v := er.get("account").(type) {
+	case lua.LString:
+		if !scriptconfig.ValidAccount(string(v)) {
+			er.fail("account", "must be a 12-digit account id, got %s", describe(v))
+		}
+		e.Account = string(v)
+	case lua.LNumber:
+		er.fail("account", "must be a 12-digit account id in quotes, got %s (quote it: \"%s\")", describe(v), v)
+	case *lua.LNilType:
+		er.fail("account", "is required (the 12-digit account id the profile must resolve to)")
+	default:
+		er.fail("account", "must be a 12-digit account id, got %s", describe(v))
+	}
+	if e.Region != "" && !scriptconfig.ValidRegion(e.Region) {
+		er.fail("region", "must be an AWS region like us-east-1, got %q", e.Region)
+	}
+	if err := er.done(); err != nil && r.err == nil {
+		r.err = err
+	}
+	return e
+}
+
+// readPolicyConfig reads shuffle.config's policies table; its first
+// problem goes to *errp unless that holds one already.
+func readPolicyConfig(pr *fieldReader, errp **ConfigError) PolicyConfig {
+	pc := PolicyConfig{Dir: pr.str("dir", false), Vaults: pr.str("vaults", false), Tags: pr.str("tags", false), Compliance: pr.str("compliance", false)}
+	if pc.Dir == "" {
+		pc.Dir = "policies"
+	}
+	switch v := pr.get("decide").(type) {
+	case lua.LString:
+		pc.Decide = []string{string(v)}
+	default:
+		pc.Decide = pr.strList("decide")
+		if len(pc.Decide) == 0 {
+			pr.fail("decide", "must list at least one policy module, like decide = {\"apmid\"}")
+		}
+	}
+	for i, name := range pc.Decide {
+		if !scriptconfig.ValidModuleName(name) {
+			pr.fail(fmt.Sprintf("decide[%d]", i+1), "must be a module name (letters, digits and _; the file name without .lua), got %q", name)
+		}
+	}
+	if lt := pr.table("limits", false); lt != nil {
+		pc.Budgets = readBudgets(readFields(lt, scriptconfig.ConfigFunc, "policies.limits."), errp)
+	}
+	for _, f := range []struct{ field, name string }{{"vaults", pc.Vaults}, {"tags", pc.Tags}, {"compliance", pc.Compliance}} {
+		if f.name != "" && !scriptconfig.ValidModuleName(f.name) {
+			pr.fail(f.field, "must be a module name (letters, digits and _; the file name without .lua), got %q", f.name)
+		}
+	}
+	if err := pr.done(); err != nil && *errp == nil {
+		*errp = err
+	}
+	return pc
+}
 
 // readBudgets reads policies.limits: memory_mib, time_ms and
 // instructions, each optional (the default for what is absent).
@@ -380,9 +335,9 @@ func readBudgets(r *fieldReader, errp **ConfigError) Budgets {
 		}
 		return *n
 	}
-	b.Memory = uint64(positive("memory_mib", maxMemoryMiB)) << 20
-	b.Time = time.Duration(positive("time_ms", maxTimeMs)) * time.Millisecond
-	b.Instructions = positive("instructions", maxInstructions)
+	b.Memory = uint64(positive("memory_mib", scriptconfig.MaxMemoryMiB)) << 20
+	b.Time = time.Duration(positive("time_ms", scriptconfig.MaxTimeMs)) * time.Millisecond
+	b.Instructions = positive("instructions", scriptconfig.MaxInstructions)
 	if err := r.done(); err != nil && *errp == nil {
 		*errp = err
 	}

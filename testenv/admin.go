@@ -66,47 +66,8 @@ func (s *Server) adminMux() *http.ServeMux {
 		mem := s.Memory()
 		writeJSON(w, 200, map[string]string{"idempotency_memory": FormatMemory(mem.IdempotencyMemory), "copy_job_retention": FormatMemory(mem.CopyJobRetention)})
 	})
-	m.HandleFunc("PUT /_testenv/memory", func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			IdempotencyMemory *string `json:"idempotency_memory"`
-			CopyJobRetention  *string `json:"copy_job_retention"`
-		}
-		if !readJSON(w, r, &in) {
-			return
-		}
-		mem := s.Memory()
-		for _, f := range []struct {
-			name string
-			v    *string
-			d    *time.Duration
-		}{{"idempotency_memory", in.IdempotencyMemory, &mem.IdempotencyMemory}, {"copy_job_retention", in.CopyJobRetention, &mem.CopyJobRetention}} {
-			if f.v == nil {
-				continue
-			}
-			d, err := ParseMemory(*f.v)
-			if err != nil {
-				writeJSON(w, 400, map[string]string{"error": f.name + " " + err.Error()})
-				return
-			}
-			*f.d = d
-		}
-		s.SetMemory(mem)
-		writeJSON(w, 200, map[string]string{"idempotency_memory": FormatMemory(mem.IdempotencyMemory), "copy_job_retention": FormatMemory(mem.CopyJobRetention)})
-	})
-	m.HandleFunc("POST /_testenv/rotation", func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Enabled *bool `json:"enabled"`
-		}
-		if !readJSON(w, r, &in) {
-			return
-		}
-		if in.Enabled == nil {
-			writeJSON(w, 400, map[string]string{"error": `body must be {"enabled": true|false}`})
-			return
-		}
-		s.SetRotation(*in.Enabled)
-		writeJSON(w, 200, map[string]bool{"enabled": *in.Enabled})
-	})
+	m.HandleFunc("PUT /_testenv/memory", s.adminPutMemory)
+	m.HandleFunc("POST /_testenv/rotation", s.adminSetRotation)
 	m.HandleFunc("POST /_testenv/rotate", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.Rotate(); err != nil {
 			writeJSON(w, 500, map[string]string{"error": err.Error()})
@@ -117,44 +78,97 @@ func (s *Server) adminMux() *http.ServeMux {
 	m.HandleFunc("POST /_testenv/vaults/finish-creating", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]int{"available": s.FinishCreatingVaults()})
 	})
-	m.HandleFunc("PUT /_testenv/policies/{profile}", func(w http.ResponseWriter, r *http.Request) {
-		var raw []json.RawMessage
-		if !readJSON(w, r, &raw) {
-			return
-		}
-		docs := make([]string, len(raw))
-		for i, d := range raw {
-			var str string
-			if json.Unmarshal(d, &str) == nil {
-				docs[i] = str
-			} else {
-				docs[i] = string(d)
-			}
-		}
-		if err := s.SetPolicies(r.PathValue("profile"), docs); err != nil {
-			writeJSON(w, 400, map[string]string{"error": err.Error()})
-			return
-		}
-		writeJSON(w, 200, map[string]bool{"ok": true})
-	})
-	m.HandleFunc("PUT /_testenv/global-settings/{account}", func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			CrossAccountBackup *bool `json:"cross_account_backup"`
-		}
-		if !readJSON(w, r, &in) {
-			return
-		}
-		if in.CrossAccountBackup == nil {
-			writeJSON(w, 400, map[string]string{"error": `body must be {"cross_account_backup": true|false}`})
-			return
-		}
-		if err := s.SetCrossAccountBackup(r.PathValue("account"), *in.CrossAccountBackup); err != nil {
-			writeJSON(w, 400, map[string]string{"error": err.Error()})
-			return
-		}
-		writeJSON(w, 200, map[string]bool{"ok": true})
-	})
+	m.HandleFunc("PUT /_testenv/policies/{profile}", s.adminPutPolicies)
+	m.HandleFunc("PUT /_testenv/global-settings/{account}", s.adminPutGlobalSettings)
 	return m
+}
+
+// adminPutMemory sets how long idempotency tokens and finished copy
+// jobs are remembered.
+func (s *Server) adminPutMemory(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		IdempotencyMemory *string `json:"idempotency_memory"`
+		CopyJobRetention  *string `json:"copy_job_retention"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	mem := s.Memory()
+	for _, f := range []struct {
+		name string
+		v    *string
+		d    *time.Duration
+	}{{"idempotency_memory", in.IdempotencyMemory, &mem.IdempotencyMemory}, {"copy_job_retention", in.CopyJobRetention, &mem.CopyJobRetention}} {
+		if f.v == nil {
+			continue
+		}
+		d, err := ParseMemory(*f.v)
+		if err != nil {
+			writeJSON(w, 400, map[string]string{"error": f.name + " " + err.Error()})
+			return
+		}
+		*f.d = d
+	}
+	s.SetMemory(mem)
+	writeJSON(w, 200, map[string]string{"idempotency_memory": FormatMemory(mem.IdempotencyMemory), "copy_job_retention": FormatMemory(mem.CopyJobRetention)})
+}
+
+// adminSetRotation turns the credential rotation on or off.
+func (s *Server) adminSetRotation(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if in.Enabled == nil {
+		writeJSON(w, 400, map[string]string{"error": `body must be {"enabled": true|false}`})
+		return
+	}
+	s.SetRotation(*in.Enabled)
+	writeJSON(w, 200, map[string]bool{"enabled": *in.Enabled})
+}
+
+// adminPutPolicies replaces a profile's identity policies: a JSON list
+// of policy documents, as strings or objects.
+func (s *Server) adminPutPolicies(w http.ResponseWriter, r *http.Request) {
+	var raw []json.RawMessage
+	if !readJSON(w, r, &raw) {
+		return
+	}
+	docs := make([]string, len(raw))
+	for i, d := range raw {
+		var str string
+		if json.Unmarshal(d, &str) == nil {
+			docs[i] = str
+		} else {
+			docs[i] = string(d)
+		}
+	}
+	if err := s.SetPolicies(r.PathValue("profile"), docs); err != nil {
+		writeJSON(w, 400, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, 200, map[string]bool{"ok": true})
+}
+
+// adminPutGlobalSettings sets an account's cross-account backup setting.
+func (s *Server) adminPutGlobalSettings(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		CrossAccountBackup *bool `json:"cross_account_backup"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if in.CrossAccountBackup == nil {
+		writeJSON(w, 400, map[string]string{"error": `body must be {"cross_account_backup": true|false}`})
+		return
+	}
+	if err := s.SetCrossAccountBackup(r.PathValue("account"), *in.CrossAccountBackup); err != nil {
+		writeJSON(w, 400, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, 200, map[string]bool{"ok": true})
 }
 
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {

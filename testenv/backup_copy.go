@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -66,21 +67,8 @@ func (s *Server) startCopyJob(c *call) {
 		return
 	}
 	s.counters.startCopy(in.RecoveryPointArn)
-	if in.RecoveryPointArn == "" || in.SourceBackupVaultName == "" || in.DestinationBackupVaultArn == "" || in.IamRoleArn == "" {
-		c.fail(missingParam("RecoveryPointArn, SourceBackupVaultName, DestinationBackupVaultArn and IamRoleArn are required"), false)
-		return
-	}
-	if e := c.authorize("backup:StartCopyJob", in.RecoveryPointArn, nil); e != nil {
+	if e := checkStartCopy(c, in); e != nil {
 		c.fail(*e, false)
-		return
-	}
-	if e := c.authorize("iam:PassRole", in.IamRoleArn, map[string][]string{"iam:PassedToService": {"backup.amazonaws.com"}}); e != nil {
-		c.fail(*e, false)
-		return
-	}
-	if lc := in.Lifecycle; lc != nil && lc.DeleteAfterDays != nil && lc.MoveToColdStorageAfterDays != nil &&
-		*lc.DeleteAfterDays != -1 && *lc.DeleteAfterDays < *lc.MoveToColdStorageAfterDays+90 {
-		c.fail(invalidParam("Lifecycle DeleteAfterDays must be at least 90 days greater than MoveToColdStorageAfterDays"), false)
 		return
 	}
 	s.w.mu.Lock()
@@ -92,62 +80,105 @@ func (s *Server) startCopyJob(c *call) {
 			return
 		}
 	}
+	src, rp, e := s.copySource(a, in)
+	if e != nil {
+		c.fail(*e, false)
+		return
+	}
+	destAcct, destName, e := s.copyDestination(in.DestinationBackupVaultArn)
+	if e != nil {
+		c.fail(*e, false)
+		return
+	}
+	if e := s.copyQuotas(a, rp, in.DestinationBackupVaultArn); e != nil {
+		c.fail(*e, false)
+		return
+	}
+	j := s.newCopyJob(a, src, rp, in, destAcct, destName)
+	c.reply(map[string]any{"CopyJobId": j.Id, "CreationDate": ep(j.CreationDate), "IsParent": false})
+}
+
+// checkStartCopy checks a StartCopyJob's parameters and the caller's
+// permissions, before any state is looked at.
+func checkStartCopy(c *call, in startCopyIn) *apiError {
+	if in.RecoveryPointArn == "" || in.SourceBackupVaultName == "" || in.DestinationBackupVaultArn == "" || in.IamRoleArn == "" {
+		return missingParam("RecoveryPointArn, SourceBackupVaultName, DestinationBackupVaultArn and IamRoleArn are required").ptr()
+	}
+	if e := c.authorize("backup:StartCopyJob", in.RecoveryPointArn, nil); e != nil {
+		return e
+	}
+	if e := c.authorize("iam:PassRole", in.IamRoleArn, map[string][]string{"iam:PassedToService": {"backup.amazonaws.com"}}); e != nil {
+		return e
+	}
+	if lc := in.Lifecycle; lc != nil && lc.DeleteAfterDays != nil && lc.MoveToColdStorageAfterDays != nil &&
+		*lc.DeleteAfterDays != -1 && *lc.DeleteAfterDays < *lc.MoveToColdStorageAfterDays+90 {
+		return invalidParam("Lifecycle DeleteAfterDays must be at least 90 days greater than MoveToColdStorageAfterDays").ptr()
+	}
+	return nil
+}
+
+// copySource finds the source vault and recovery point of a copy, and
+// checks the role and that the recovery point can be copied.
+func (s *Server) copySource(a *account, in startCopyIn) (*Vault, *RecoveryPoint, *apiError) {
 	src := a.vaults[in.SourceBackupVaultName]
 	if src == nil {
-		c.fail(notFound("Backup vault "+in.SourceBackupVaultName+" does not exist in account "+a.id), false)
-		return
+		return nil, nil, notFound("Backup vault " + in.SourceBackupVaultName + " does not exist in account " + a.id).ptr()
 	}
 	rp := a.rpIndex[in.RecoveryPointArn]
 	if rp == nil || rp.Deleted || rp.VaultName != src.Name {
-		c.fail(notFound("Recovery point "+in.RecoveryPointArn+" does not exist in backup vault "+src.Name), false)
-		return
+		return nil, nil, notFound("Recovery point " + in.RecoveryPointArn + " does not exist in backup vault " + src.Name).ptr()
 	}
 	if r := s.iam.role(in.IamRoleArn); r == nil || r.Account != a.id {
-		c.fail(invalidParam("IAM role "+in.IamRoleArn+" does not exist in account "+a.id+" or cannot be assumed by AWS Backup"), false)
-		return
+		return nil, nil, invalidParam("IAM role " + in.IamRoleArn + " does not exist in account " + a.id + " or cannot be assumed by AWS Backup").ptr()
 	}
 	switch {
 	case rp.Continuous:
-		c.fail(invalidRequest("Recovery point "+rp.Arn+" is a continuous backup; AWS Backup does not support on-demand copies of continuous backups"), false)
-		return
+		return nil, nil, invalidRequest("Recovery point " + rp.Arn + " is a continuous backup; AWS Backup does not support on-demand copies of continuous backups").ptr()
 	case rp.Status != "COMPLETED":
-		c.fail(invalidRequest("Recovery point "+rp.Arn+" is in status "+rp.Status+"; only COMPLETED recovery points can be copied"), false)
-		return
+		return nil, nil, invalidRequest("Recovery point " + rp.Arn + " is in status " + rp.Status + "; only COMPLETED recovery points can be copied").ptr()
 	case rp.Cold:
-		c.fail(invalidRequest("Recovery point "+rp.Arn+" is in cold storage; backups in cold storage or archive tiers cannot be copied"), false)
-		return
+		return nil, nil, invalidRequest("Recovery point " + rp.Arn + " is in cold storage; backups in cold storage or archive tiers cannot be copied").ptr()
 	case !Types[rp.ResourceType].CrossAccountCopy:
-		c.fail(invalidRequest("Copy is not supported for resource type "+rp.ResourceType), false)
-		return
+		return nil, nil, invalidRequest("Copy is not supported for resource type " + rp.ResourceType).ptr()
 	}
-	region, destAcct, destName, ok := parseVaultArn(in.DestinationBackupVaultArn)
+	return src, rp, nil
+}
+
+// copyDestination checks a copy's destination vault ARN names this
+// region and an account of the organization.
+func (s *Server) copyDestination(arn string) (destAcct, destName string, e *apiError) {
+	region, destAcct, destName, ok := parseVaultArn(arn)
 	if !ok {
-		c.fail(invalidParam("DestinationBackupVaultArn "+in.DestinationBackupVaultArn+" is not a backup vault ARN"), false)
-		return
+		return "", "", invalidParam("DestinationBackupVaultArn " + arn + " is not a backup vault ARN").ptr()
 	}
 	if region != s.opts.Region {
-		c.fail(invalidParam("DestinationBackupVaultArn is in region "+region+"; this emulator serves only "+s.opts.Region), false)
-		return
+		return "", "", invalidParam("DestinationBackupVaultArn is in region " + region + "; this emulator serves only " + s.opts.Region).ptr()
 	}
 	if s.w.accounts[destAcct] == nil {
-		c.fail(invalidParam("DestinationBackupVaultArn names account "+destAcct+", which is not in this organization"), false)
-		return
+		return "", "", invalidParam("DestinationBackupVaultArn names account " + destAcct + ", which is not in this organization").ptr()
 	}
-	// Quotas: per resource, per account, per destination vault.
+	return destAcct, destName, nil
+}
+
+// copyQuotas checks the concurrency quotas: per resource, per account,
+// per destination vault.
+func (s *Server) copyQuotas(a *account, rp *RecoveryPoint, destVaultArn string) *apiError {
 	q := s.opts.Quotas
-	res, acctN, vaultN := s.inflightCounts(a.id, rp.ResourceArn, in.DestinationBackupVaultArn)
+	res, acctN, vaultN := s.inflightCounts(a.id, rp.ResourceArn, destVaultArn)
 	switch {
 	case res >= q.ResourceJobs:
-		c.fail(apiErr(400, "LimitExceededException", "Resource "+rp.ResourceArn+" already has a job in progress; only "+strconv.Itoa(q.ResourceJobs)+" concurrent backup or copy job is allowed per resource"), false)
-		return
+		return apiErr(400, "LimitExceededException", "Resource "+rp.ResourceArn+" already has a job in progress; only "+strconv.Itoa(q.ResourceJobs)+" concurrent backup or copy job is allowed per resource").ptr()
 	case acctN >= q.AccountCopyJobs:
-		c.fail(apiErr(400, "LimitExceededException", "The maximum number of concurrent copy jobs ("+strconv.Itoa(q.AccountCopyJobs)+") for account "+a.id+" has been reached"), false)
-		return
+		return apiErr(400, "LimitExceededException", "The maximum number of concurrent copy jobs ("+strconv.Itoa(q.AccountCopyJobs)+") for account "+a.id+" has been reached").ptr()
 	case q.OverLimit && vaultN >= q.VaultCopyJobs:
-		c.fail(apiErr(400, "LimitExceededException", "The maximum number of concurrent copy jobs ("+strconv.Itoa(q.VaultCopyJobs)+") into backup vault "+in.DestinationBackupVaultArn+" has been reached"), false)
-		return
+		return apiErr(400, "LimitExceededException", "The maximum number of concurrent copy jobs ("+strconv.Itoa(q.VaultCopyJobs)+") into backup vault "+destVaultArn+" has been reached").ptr()
 	}
+	return nil
+}
 
+// newCopyJob creates and registers a copy job, with its simulated
+// queueing and run times and any failure it is bound for.
+func (s *Server) newCopyJob(a *account, src *Vault, rp *RecoveryPoint, in startCopyIn, destAcct, destName string) *CopyJob {
 	now := s.now().UTC()
 	lc := rp.Lifecycle
 	if in.Lifecycle != nil {
@@ -181,7 +212,7 @@ func (s *Server) startCopyJob(c *call) {
 	}
 	s.inflightAdd(j)
 	s.counters.jobCreated(rp.Arn, j.DestVaultArn)
-	c.reply(map[string]any{"CopyJobId": j.Id, "CreationDate": ep(j.CreationDate), "IsParent": false})
+	return j
 }
 
 // copyPrecheck decides whether a started job will end FAILED, and why,
@@ -386,53 +417,10 @@ func (s *Server) listCopyJobs(c *call) {
 	if s.faults.shortPage() && max > 1 {
 		max = 1 + max/3
 	}
-	type tf struct {
-		name string
-		t    *time.Time
-	}
-	var createdAfter, createdBefore, completeAfter, completeBefore time.Time
-	for _, f := range []tf{{"createdAfter", &createdAfter}, {"createdBefore", &createdBefore}, {"completeAfter", &completeAfter}, {"completeBefore", &completeBefore}} {
-		if v := q.Get(f.name); v != "" {
-			t, e := parseQueryTime(f.name, v)
-			if e != nil {
-				c.fail(*e, false)
-				return
-			}
-			*f.t = t
-		}
-	}
-	state := q.Get("state")
-	if state != "" && !copyJobStates[state] {
-		c.fail(invalidParam("state "+strconv.Quote(state)+" is not one of CREATED, RUNNING, COMPLETED, FAILED, PARTIAL"), false)
+	f, e := parseCopyJobFilter(q)
+	if e != nil {
+		c.fail(*e, false)
 		return
-	}
-	resourceArn, resourceType, destVault := q.Get("resourceArn"), q.Get("resourceType"), q.Get("destinationVaultArn")
-	accountID, parent, category, srcRP := q.Get("accountId"), q.Get("parentJobId"), q.Get("messageCategory"), q.Get("sourceRecoveryPointArn")
-	match := func(j *CopyJob) bool {
-		switch {
-		case state != "" && j.State != state,
-			resourceArn != "" && j.ResourceArn != resourceArn,
-			resourceType != "" && j.ResourceType != resourceType,
-			destVault != "" && j.DestVaultArn != destVault,
-			accountID != "" && j.Account != accountID,
-			parent != "",
-			srcRP != "" && j.SourceRPArn != srcRP,
-			!createdAfter.IsZero() && !j.CreationDate.After(createdAfter),
-			!createdBefore.IsZero() && !j.CreationDate.Before(createdBefore),
-			!completeAfter.IsZero() && (j.CompletionDate.IsZero() || !j.CompletionDate.After(completeAfter)),
-			!completeBefore.IsZero() && (j.CompletionDate.IsZero() || !j.CompletionDate.Before(completeBefore)):
-			return false
-		}
-		if category != "" && category != "ANY" && category != "AGGREGATE_ALL" {
-			mc := j.MessageCategory
-			if j.State != "COMPLETED" && j.State != "FAILED" {
-				mc = ""
-			}
-			if !strings.EqualFold(mc, category) {
-				return false
-			}
-		}
-		return true
 	}
 	s.w.mu.Lock()
 	defer s.w.mu.Unlock()
@@ -454,7 +442,7 @@ func (s *Server) listCopyJobs(c *call) {
 	}{CopyJobs: []copyJobOut{}}
 	for ; i >= 0 && len(out.CopyJobs) < max; i-- {
 		j := a.jobOrder[i]
-		if !createdAfter.IsZero() && !j.CreationDate.After(createdAfter) {
+		if !f.createdAfter.IsZero() && !j.CreationDate.After(f.createdAfter) {
 			// Jobs are kept in creation order: every older one fails the
 			// createdAfter filter too, so the listing ends here.
 			i = -1
@@ -465,7 +453,7 @@ func (s *Server) listCopyJobs(c *call) {
 			i = -1
 			break
 		}
-		if match(j) {
+		if f.match(j) {
 			out.CopyJobs = append(out.CopyJobs, s.copyJobView(j))
 		}
 	}
@@ -473,4 +461,65 @@ func (s *Server) listCopyJobs(c *call) {
 		out.NextToken = encodeToken("copyjobs", i)
 	}
 	c.reply(out)
+}
+
+// copyJobFilter is ListCopyJobs' query filters.
+type copyJobFilter struct {
+	state, resourceArn, resourceType, destVault string
+	accountID, parent, category, srcRP          string
+	createdAfter, createdBefore                 time.Time
+	completeAfter, completeBefore               time.Time
+}
+
+// parseCopyJobFilter reads the filters from ListCopyJobs' query.
+func parseCopyJobFilter(q url.Values) (copyJobFilter, *apiError) {
+	var f copyJobFilter
+	type tf struct {
+		name string
+		t    *time.Time
+	}
+	for _, tf := range []tf{{"createdAfter", &f.createdAfter}, {"createdBefore", &f.createdBefore}, {"completeAfter", &f.completeAfter}, {"completeBefore", &f.completeBefore}} {
+		if v := q.Get(tf.name); v != "" {
+			t, e := parseQueryTime(tf.name, v)
+			if e != nil {
+				return f, e
+			}
+			*tf.t = t
+		}
+	}
+	f.state = q.Get("state")
+	if f.state != "" && !copyJobStates[f.state] {
+		return f, invalidParam("state " + strconv.Quote(f.state) + " is not one of CREATED, RUNNING, COMPLETED, FAILED, PARTIAL").ptr()
+	}
+	f.resourceArn, f.resourceType, f.destVault = q.Get("resourceArn"), q.Get("resourceType"), q.Get("destinationVaultArn")
+	f.accountID, f.parent, f.category, f.srcRP = q.Get("accountId"), q.Get("parentJobId"), q.Get("messageCategory"), q.Get("sourceRecoveryPointArn")
+	return f, nil
+}
+
+// match says whether j passes the filters.
+func (f copyJobFilter) match(j *CopyJob) bool {
+	switch {
+	case f.state != "" && j.State != f.state,
+		f.resourceArn != "" && j.ResourceArn != f.resourceArn,
+		f.resourceType != "" && j.ResourceType != f.resourceType,
+		f.destVault != "" && j.DestVaultArn != f.destVault,
+		f.accountID != "" && j.Account != f.accountID,
+		f.parent != "",
+		f.srcRP != "" && j.SourceRPArn != f.srcRP,
+		!f.createdAfter.IsZero() && !j.CreationDate.After(f.createdAfter),
+		!f.createdBefore.IsZero() && !j.CreationDate.Before(f.createdBefore),
+		!f.completeAfter.IsZero() && (j.CompletionDate.IsZero() || !j.CompletionDate.After(f.completeAfter)),
+		!f.completeBefore.IsZero() && (j.CompletionDate.IsZero() || !j.CompletionDate.Before(f.completeBefore)):
+		return false
+	}
+	if f.category != "" && f.category != "ANY" && f.category != "AGGREGATE_ALL" {
+		mc := j.MessageCategory
+		if j.State != "COMPLETED" && j.State != "FAILED" {
+			mc = ""
+		}
+		if !strings.EqualFold(mc, f.category) {
+			return false
+		}
+	}
+	return true
 }

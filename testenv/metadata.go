@@ -60,21 +60,50 @@ const (
 
 // buildMetadata returns metadata.csv for the source resources res.
 func buildMetadata(r *rand.Rand, res []*seedResource, region string) []byte {
-	var rows [][]string
-	notes := 0
-	row := func(arn string, app int, env, apmid string) []string {
-		a := seedApps[app]
-		note := ""
-		if notes%25 == 0 {
-			note = metadataNotes[(notes/25)%len(metadataNotes)]
-		}
-		notes++
-		dc := classification(app)
-		if notes%17 == 0 {
-			dc = ""
-		}
-		return []string{arn, apmid, a.name, a.owner, env, a.costCenter, note, dc}
+	var m metadataRows
+	m.addResources(r, res)
+	// Resources that have no recovery points: decommissioned or never
+	// assigned to a backup plan.
+	ghosts := max(3, len(res)/100)
+	for i := range ghosts {
+		app := r.IntN(len(seedApps))
+		m.add(ghostArn(r, region, seedTypes[i%len(seedTypes)], seedApps[app].slug, i), app, "prod", seedApps[app].apmid)
 	}
+	rows := m.rows
+	r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	return writeMetadataCSV(rows)
+}
+
+// metadataRows collects the CSV's rows; every 25th has a note and every
+// 17th no data classification.
+type metadataRows struct {
+	rows  [][]string
+	notes int
+}
+
+func (m *metadataRows) row(arn string, app int, env, apmid string) []string {
+	a := seedApps[app]
+	note := ""
+	if m.notes%25 == 0 {
+		note = metadataNotes[(m.notes/25)%len(metadataNotes)]
+	}
+	m.notes++
+	dc := classification(app)
+	if m.notes%17 == 0 {
+		dc = ""
+	}
+	return []string{arn, apmid, a.name, a.owner, env, a.costCenter, note, dc}
+}
+
+func (m *metadataRows) add(arn string, app int, env, apmid string) {
+	m.rows = append(m.rows, m.row(arn, app, env, apmid))
+}
+
+// addResources adds the rows of the resources that have recovery
+// points: most valid, some missing or with an empty or blank APMID, some
+// duplicated (agreeing or not). Worlds of 8 resources or more have one
+// of each for certain.
+func (m *metadataRows) addResources(r *rand.Rand, res []*seedResource) {
 	forced := len(res) >= 8
 	for i, x := range res {
 		kind := rowValid
@@ -107,67 +136,61 @@ func buildMetadata(r *rand.Rand, res []*seedResource, region string) []byte {
 		case rowNone:
 			continue
 		case rowEmptyAPMID:
-			rows = append(rows, row(x.arn, x.app, x.env, ""))
+			m.add(x.arn, x.app, x.env, "")
 			continue
 		case rowBlankAPMID:
-			rows = append(rows, row(x.arn, x.app, x.env, "  "))
+			m.add(x.arn, x.app, x.env, "  ")
 			continue
 		}
-		rw := row(x.arn, x.app, x.env, seedApps[x.app].apmid)
-		rows = append(rows, rw)
+		rw := m.row(x.arn, x.app, x.env, seedApps[x.app].apmid)
+		m.rows = append(m.rows, rw)
 		switch {
 		case dup < 5:
-			rows = append(rows, append([]string(nil), rw...))
+			m.rows = append(m.rows, append([]string(nil), rw...))
 		case dup < 10:
 			other := append([]string(nil), rw...)
 			other[1] = seedApps[(x.app+1+r.IntN(len(seedApps)-1))%len(seedApps)].apmid
-			rows = append(rows, other)
+			m.rows = append(m.rows, other)
 		}
 	}
+}
 
-	// Resources that have no recovery points: decommissioned or never
-	// assigned to a backup plan.
-	ghosts := max(3, len(res)/100)
+// ghostArn is the ARN of the i-th resource of type typ that has no
+// recovery points.
+func ghostArn(r *rand.Rand, region, typ, slug string, i int) string {
 	var b []byte
 	hex := func(n int) {
 		for range n {
 			b = append(b, hexDigits[r.IntN(16)])
 		}
 	}
-	for i := range ghosts {
-		app := r.IntN(len(seedApps))
-		slug := seedApps[app].slug
-		num := strconv.Itoa(900000 + i)
-		acctRegion := region + ":" + SourceAccount + ":"
-		b = b[:0]
-		switch seedTypes[i%len(seedTypes)] {
-		case TypeEC2:
-			b = append(b, "arn:aws:ec2:"+acctRegion+"instance/i-"...)
-			hex(17)
-		case TypeEBS:
-			b = append(b, "arn:aws:ec2:"+acctRegion+"volume/vol-"...)
-			hex(17)
-		case TypeRDS:
-			b = append(b, "arn:aws:rds:"+acctRegion+"db:old-"+slug+"-db-"+num...)
-		case TypeAurora:
-			b = append(b, "arn:aws:rds:"+acctRegion+"cluster:old-"+slug+"-aurora-"+num...)
-		case TypeS3:
-			b = append(b, "arn:aws:s3:::acme-archive-"+slug+"-"+num...)
-		case TypeEFS:
-			b = append(b, "arn:aws:elasticfilesystem:"+acctRegion+"file-system/fs-"...)
-			hex(17)
-		case TypeDynamoDB:
-			b = append(b, "arn:aws:dynamodb:"+acctRegion+"table/old-"+slug+"-table-"+num...)
-		case TypeFSx:
-			b = append(b, "arn:aws:fsx:"+acctRegion+"file-system/fs-"...)
-			hex(17)
-		case TypeRedshift:
-			b = append(b, "arn:aws:redshift:"+acctRegion+"cluster:old-"+slug+"-dw-"+num...)
-		}
-		rows = append(rows, row(string(b), app, "prod", seedApps[app].apmid))
+	num := strconv.Itoa(900000 + i)
+	acctRegion := region + ":" + SourceAccount + ":"
+	switch typ {
+	case TypeEC2:
+		b = append(b, "arn:aws:ec2:"+acctRegion+"instance/i-"...)
+		hex(17)
+	case TypeEBS:
+		b = append(b, "arn:aws:ec2:"+acctRegion+"volume/vol-"...)
+		hex(17)
+	case TypeRDS:
+		b = append(b, "arn:aws:rds:"+acctRegion+"db:old-"+slug+"-db-"+num...)
+	case TypeAurora:
+		b = append(b, "arn:aws:rds:"+acctRegion+"cluster:old-"+slug+"-aurora-"+num...)
+	case TypeS3:
+		b = append(b, "arn:aws:s3:::acme-archive-"+slug+"-"+num...)
+	case TypeEFS:
+		b = append(b, "arn:aws:elasticfilesystem:"+acctRegion+"file-system/fs-"...)
+		hex(17)
+	case TypeDynamoDB:
+		b = append(b, "arn:aws:dynamodb:"+acctRegion+"table/old-"+slug+"-table-"+num...)
+	case TypeFSx:
+		b = append(b, "arn:aws:fsx:"+acctRegion+"file-system/fs-"...)
+		hex(17)
+	case TypeRedshift:
+		b = append(b, "arn:aws:redshift:"+acctRegion+"cluster:old-"+slug+"-dw-"+num...)
 	}
-	r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
-	return writeMetadataCSV(rows)
+	return string(b)
 }
 
 // writeMetadataCSV renders the header and rows as metadata.csv: a UTF-8

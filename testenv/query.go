@@ -201,6 +201,30 @@ func (s *Server) simulatePrincipalPolicy(c *call, form url.Values) {
 	if len(resources) == 0 {
 		resources = []string{"*"}
 	}
+	ctx := simulationContext(form)
+	s.iam.mu.RLock()
+	policies := r.Policies
+	s.iam.mu.RUnlock()
+	var results []simResult
+	for _, act := range actions {
+		for _, res := range resources {
+			ev := EvaluateIdentity(policies, EvalInput{Action: act, Resource: res, Context: ctx, Principal: arn, PrincipalAccount: r.Account})
+			results = append(results, newSimResult(act, res, ev))
+		}
+	}
+	type resp struct {
+		XMLName     xml.Name    `xml:"SimulatePrincipalPolicyResponse"`
+		Xmlns       string      `xml:"xmlns,attr"`
+		Results     []simResult `xml:"SimulatePrincipalPolicyResult>EvaluationResults>member"`
+		IsTruncated bool        `xml:"SimulatePrincipalPolicyResult>IsTruncated"`
+		Meta        respMeta    `xml:"ResponseMetadata"`
+	}
+	writeXML(c.w, 200, resp{Xmlns: iamNS, Results: results, Meta: respMeta{c.reqID}})
+}
+
+// simulationContext reads a simulation's ContextEntries, keyed by
+// lower-cased name.
+func simulationContext(form url.Values) map[string][]string {
 	ctx := map[string][]string{}
 	for i := 1; ; i++ {
 		p := "ContextEntries.member." + strconv.Itoa(i) + "."
@@ -210,52 +234,42 @@ func (s *Server) simulatePrincipalPolicy(c *call, form url.Values) {
 		}
 		ctx[strings.ToLower(key)] = members(form, p+"ContextKeyValues")
 	}
-	s.iam.mu.RLock()
-	policies := r.Policies
-	s.iam.mu.RUnlock()
+	return ctx
+}
 
-	type pos struct {
-		Line   int `xml:"Line"`
-		Column int `xml:"Column"`
+type simPos struct {
+	Line   int `xml:"Line"`
+	Column int `xml:"Column"`
+}
+
+type simMatched struct {
+	SourcePolicyId   string `xml:"SourcePolicyId"`
+	SourcePolicyType string `xml:"SourcePolicyType"`
+	StartPosition    simPos `xml:"StartPosition"`
+	EndPosition      simPos `xml:"EndPosition"`
+}
+
+// simResult is one EvaluationResults member of SimulatePrincipalPolicy.
+type simResult struct {
+	EvalActionName       string       `xml:"EvalActionName"`
+	EvalResourceName     string       `xml:"EvalResourceName"`
+	EvalDecision         string       `xml:"EvalDecision"`
+	MatchedStatements    []simMatched `xml:"MatchedStatements>member"`
+	MissingContextValues []string     `xml:"MissingContextValues>member"`
+}
+
+func newSimResult(act, res string, ev EvalResult) simResult {
+	rr := simResult{EvalActionName: act, EvalResourceName: res, EvalDecision: ev.Decision, MissingContextValues: ev.MissingContext}
+	rr.MatchedStatements = []simMatched{}
+	if rr.MissingContextValues == nil {
+		rr.MissingContextValues = []string{}
 	}
-	type matched struct {
-		SourcePolicyId   string `xml:"SourcePolicyId"`
-		SourcePolicyType string `xml:"SourcePolicyType"`
-		StartPosition    pos    `xml:"StartPosition"`
-		EndPosition      pos    `xml:"EndPosition"`
+	for _, m := range ev.Matched {
+		rr.MatchedStatements = append(rr.MatchedStatements, simMatched{
+			SourcePolicyId: m.PolicyId, SourcePolicyType: "IAM Policy",
+			StartPosition: simPos{m.Statement.StartLine, m.Statement.StartCol},
+			EndPosition:   simPos{m.Statement.EndLine, m.Statement.EndCol},
+		})
 	}
-	type result struct {
-		EvalActionName       string    `xml:"EvalActionName"`
-		EvalResourceName     string    `xml:"EvalResourceName"`
-		EvalDecision         string    `xml:"EvalDecision"`
-		MatchedStatements    []matched `xml:"MatchedStatements>member"`
-		MissingContextValues []string  `xml:"MissingContextValues>member"`
-	}
-	var results []result
-	for _, act := range actions {
-		for _, res := range resources {
-			ev := EvaluateIdentity(policies, EvalInput{Action: act, Resource: res, Context: ctx, Principal: arn, PrincipalAccount: r.Account})
-			rr := result{EvalActionName: act, EvalResourceName: res, EvalDecision: ev.Decision, MissingContextValues: ev.MissingContext}
-			rr.MatchedStatements = []matched{}
-			if rr.MissingContextValues == nil {
-				rr.MissingContextValues = []string{}
-			}
-			for _, m := range ev.Matched {
-				rr.MatchedStatements = append(rr.MatchedStatements, matched{
-					SourcePolicyId: m.PolicyId, SourcePolicyType: "IAM Policy",
-					StartPosition: pos{m.Statement.StartLine, m.Statement.StartCol},
-					EndPosition:   pos{m.Statement.EndLine, m.Statement.EndCol},
-				})
-			}
-			results = append(results, rr)
-		}
-	}
-	type resp struct {
-		XMLName     xml.Name `xml:"SimulatePrincipalPolicyResponse"`
-		Xmlns       string   `xml:"xmlns,attr"`
-		Results     []result `xml:"SimulatePrincipalPolicyResult>EvaluationResults>member"`
-		IsTruncated bool     `xml:"SimulatePrincipalPolicyResult>IsTruncated"`
-		Meta        respMeta `xml:"ResponseMetadata"`
-	}
-	writeXML(c.w, 200, resp{Xmlns: iamNS, Results: results, Meta: respMeta{c.reqID}})
+	return rr
 }

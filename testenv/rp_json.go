@@ -50,38 +50,14 @@ func (p *rpPage) appendJSON(b []byte) []byte {
 }
 
 func (o *rpOut) appendJSON(b []byte) []byte {
-	str := func(name, v string, omitEmpty bool) {
-		if omitEmpty && v == "" {
-			return
-		}
-		b = append(b, ',', '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		b = appendJSONString(b, v)
-	}
-	date := func(name string, e *epoch) {
-		if e == nil {
-			return
-		}
-		b = append(b, ',', '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		b = appendEpoch(b, e)
-	}
-	boolean := func(name string, v bool) {
-		b = append(b, ',', '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		b = strconv.AppendBool(b, v)
-	}
 	b = append(b, `{"RecoveryPointArn":`...)
 	b = appendJSONString(b, o.RecoveryPointArn)
-	str("BackupVaultName", o.BackupVaultName, false)
-	str("BackupVaultArn", o.BackupVaultArn, false)
-	str("SourceBackupVaultArn", o.SourceBackupVaultArn, true)
-	str("ResourceArn", o.ResourceArn, false)
-	str("ResourceType", o.ResourceType, false)
-	str("ResourceName", o.ResourceName, true)
+	b = appendStrMember(b, "BackupVaultName", o.BackupVaultName, false)
+	b = appendStrMember(b, "BackupVaultArn", o.BackupVaultArn, false)
+	b = appendStrMember(b, "SourceBackupVaultArn", o.SourceBackupVaultArn, true)
+	b = appendStrMember(b, "ResourceArn", o.ResourceArn, false)
+	b = appendStrMember(b, "ResourceType", o.ResourceType, false)
+	b = appendStrMember(b, "ResourceName", o.ResourceName, true)
 	if o.CreatedBy != nil {
 		b = append(b, `,"CreatedBy":{`...)
 		if o.CreatedBy.BackupPlanId != "" {
@@ -90,55 +66,90 @@ func (o *rpOut) appendJSON(b []byte) []byte {
 		}
 		b = append(b, '}')
 	}
-	str("IamRoleArn", o.IamRoleArn, true)
-	str("Status", o.Status, false)
-	str("StatusMessage", o.StatusMessage, true)
-	date("CreationDate", o.CreationDate)
-	date("InitiationDate", o.InitiationDate)
-	date("CompletionDate", o.CompletionDate)
+	b = appendStrMember(b, "IamRoleArn", o.IamRoleArn, true)
+	b = appendStrMember(b, "Status", o.Status, false)
+	b = appendStrMember(b, "StatusMessage", o.StatusMessage, true)
+	b = appendDateMember(b, "CreationDate", o.CreationDate)
+	b = appendDateMember(b, "InitiationDate", o.InitiationDate)
+	b = appendDateMember(b, "CompletionDate", o.CompletionDate)
 	b = append(b, `,"BackupSizeInBytes":`...)
 	b = strconv.AppendInt(b, o.BackupSizeInBytes, 10)
 	if cl := o.CalculatedLifecycle; cl != nil {
-		b = append(b, `,"CalculatedLifecycle":{`...)
-		sep := false
-		if cl.DeleteAt != nil {
-			b = append(b, `"DeleteAt":`...)
-			b = appendEpoch(b, cl.DeleteAt)
-			sep = true
-		}
-		if cl.MoveToColdStorageAt != nil {
-			if sep {
-				b = append(b, ',')
-			}
-			b = append(b, `"MoveToColdStorageAt":`...)
-			b = appendEpoch(b, cl.MoveToColdStorageAt)
-		}
-		b = append(b, '}')
+		b = cl.appendJSON(append(b, `,"CalculatedLifecycle":`...))
 	}
 	if lc := o.Lifecycle; lc != nil {
-		b = append(b, `,"Lifecycle":{`...)
-		sep := false
-		if lc.MoveToColdStorageAfterDays != nil {
-			b = append(b, `"MoveToColdStorageAfterDays":`...)
-			b = strconv.AppendInt(b, *lc.MoveToColdStorageAfterDays, 10)
-			sep = true
-		}
-		if lc.DeleteAfterDays != nil {
-			if sep {
-				b = append(b, ',')
-			}
-			b = append(b, `"DeleteAfterDays":`...)
-			b = strconv.AppendInt(b, *lc.DeleteAfterDays, 10)
-		}
-		b = append(b, '}')
+		b = appendLifecycle(append(b, `,"Lifecycle":`...), lc)
 	}
-	str("EncryptionKeyArn", o.EncryptionKeyArn, true)
-	str("EncryptionKeyType", o.EncryptionKeyType, true)
-	boolean("IsEncrypted", o.IsEncrypted)
-	str("ParentRecoveryPointArn", o.ParentRecoveryPointArn, true)
-	boolean("IsParent", o.IsParent)
-	str("VaultType", o.VaultType, true)
-	str("StorageClass", o.StorageClass, true)
+	b = appendStrMember(b, "EncryptionKeyArn", o.EncryptionKeyArn, true)
+	b = appendStrMember(b, "EncryptionKeyType", o.EncryptionKeyType, true)
+	b = appendBoolMember(b, "IsEncrypted", o.IsEncrypted)
+	b = appendStrMember(b, "ParentRecoveryPointArn", o.ParentRecoveryPointArn, true)
+	b = appendBoolMember(b, "IsParent", o.IsParent)
+	b = appendStrMember(b, "VaultType", o.VaultType, true)
+	b = appendStrMember(b, "StorageClass", o.StorageClass, true)
+	return append(b, '}')
+}
+
+// appendMemberName appends `,"name":`.
+func appendMemberName(b []byte, name string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	return append(b, '"', ':')
+}
+
+// appendStrMember appends a string member (none when omitEmpty and v is "").
+func appendStrMember(b []byte, name, v string, omitEmpty bool) []byte {
+	if omitEmpty && v == "" {
+		return b
+	}
+	return appendJSONString(appendMemberName(b, name), v)
+}
+
+// appendDateMember appends a time member in epoch seconds (none for nil).
+func appendDateMember(b []byte, name string, e *epoch) []byte {
+	if e == nil {
+		return b
+	}
+	return appendEpoch(appendMemberName(b, name), e)
+}
+
+func appendBoolMember(b []byte, name string, v bool) []byte {
+	return strconv.AppendBool(appendMemberName(b, name), v)
+}
+
+func (cl *calculatedLifecycle) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	sep := false
+	if cl.DeleteAt != nil {
+		b = append(b, `"DeleteAt":`...)
+		b = appendEpoch(b, cl.DeleteAt)
+		sep = true
+	}
+	if cl.MoveToColdStorageAt != nil {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"MoveToColdStorageAt":`...)
+		b = appendEpoch(b, cl.MoveToColdStorageAt)
+	}
+	return append(b, '}')
+}
+
+func appendLifecycle(b []byte, lc *Lifecycle) []byte {
+	b = append(b, '{')
+	sep := false
+	if lc.MoveToColdStorageAfterDays != nil {
+		b = append(b, `"MoveToColdStorageAfterDays":`...)
+		b = strconv.AppendInt(b, *lc.MoveToColdStorageAfterDays, 10)
+		sep = true
+	}
+	if lc.DeleteAfterDays != nil {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"DeleteAfterDays":`...)
+		b = strconv.AppendInt(b, *lc.DeleteAfterDays, 10)
+	}
 	return append(b, '}')
 }
 

@@ -412,8 +412,9 @@ func TestSDKStartBackupJob(t *testing.T) {
 func TestSDKFastListingAgrees(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{RecoveryPoints: 3000})
 	sdk := sdkBackup(t, env, testenv.ProfileSource)
-	fast := sdkBackup(t, env, testenv.ProfileSource, awsclient.FastListing)
-	f0, d0 := awsclient.ListingPages()
+	var stats awsclient.ListingStats
+	fast := sdkBackup(t, env, testenv.ProfileSource, stats.FastListing)
+	f0, d0 := stats.Pages()
 	pages, rps := 0, 0
 	var lifecycle, calculated, createdBy, completion int
 	for _, v := range sdkVaultNames(t, sdk) {
@@ -437,7 +438,7 @@ func TestSDKFastListingAgrees(t *testing.T) {
 			completion += b2i(rp.CompletionDate != nil)
 		}
 	}
-	f1, d1 := awsclient.ListingPages()
+	f1, d1 := stats.Pages()
 	if f1-f0 != int64(pages) || d1 != d0 {
 		t.Errorf("fast decoder took %d of %d pages and declined %d, want all", f1-f0, pages, d1-d0)
 	}

@@ -6,6 +6,11 @@
 // through their states on a simulated clock.
 //
 // docs/testenv.md describes what is emulated and what is not.
+//
+// testenv must not import shuffle's engine, state or Lua packages: it
+// stands in for AWS, so it knows only the AWS wire protocols, and shuffle
+// reaches it only through the AWS SDK. Its test helper (envtest.go) is
+// for tests; the emulator's own code must not depend on package testing.
 package testenv
 
 import (
@@ -315,6 +320,9 @@ func notFound(msg string) apiError       { return apiErr(400, "ResourceNotFoundE
 func invalidParam(msg string) apiError   { return apiErr(400, "InvalidParameterValueException", msg) }
 func missingParam(msg string) apiError   { return apiErr(400, "MissingParameterValueException", msg) }
 func invalidRequest(msg string) apiError { return apiErr(400, "InvalidRequestException", msg) }
+
+// ptr is e as the *apiError that checks return.
+func (e apiError) ptr() *apiError { return &e }
 
 // fail writes e in the call's protocol.
 func (c *call) fail(e apiError, query bool) {

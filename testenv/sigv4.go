@@ -80,62 +80,107 @@ const (
 // (authSkew). The credential scope is returned whenever it was parsed,
 // also alongside an error.
 func verifySigV4(r *http.Request, body []byte, secretFor func(akid string) (string, bool), now time.Time) (sigCredential, *authError) {
-	auth := strings.TrimSpace(r.Header.Get("Authorization"))
-	if auth == "" {
-		return sigCredential{}, &authError{authMissing, "Missing Authentication Token"}
+	h, ae := parseSigV4Header(r)
+	if ae != nil {
+		return sigCredential{}, ae
 	}
-	algo, rest, _ := strings.Cut(auth, " ")
+	cred, ae := h.parseScope()
+	if ae != nil {
+		return cred, ae
+	}
+	secret, ok := secretFor(cred.AccessKey)
+	if !ok {
+		return cred, &authError{authUnknownKey, sigV4MsgUnknownKey}
+	}
+	amzDate := h.amzDate
+	if !strings.HasPrefix(amzDate, cred.Date) {
+		return cred, &authError{authBadSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
+			cred.Date + "' != '" + amzDate[:min(8, len(amzDate))] + "', from '" + amzDate + "'."}
+	}
+	credScope := strings.Join(h.scope[1:], "/")
+	canonical := sigV4CanonicalRequest(r, body, h.names, h.signedHeaders)
+	stringToSign := sigV4Algorithm + "\n" + amzDate + "\n" + credScope + "\n" + sigV4SHA256Hex([]byte(canonical))
+	key := sigV4SigningKey(secret, cred.Date, cred.Region, cred.Service)
+	want := hex.EncodeToString(sigV4HMAC(key, stringToSign))
+	if !hmac.Equal([]byte(want), []byte(h.signature)) {
+		return cred, &authError{authBadSignature, sigV4MsgBadSignature}
+	}
+	return cred, checkSigV4Skew(now, h.reqTime, amzDate)
+}
+
+// sigV4Header is a request's Authorization header, read.
+type sigV4Header struct {
+	auth          string            // the header as sent
+	params        map[string]string // Credential, SignedHeaders, Signature
+	amzDate       string            // X-Amz-Date, or Date in that format
+	reqTime       time.Time
+	scope         []string // Credential split at /
+	signedHeaders string
+	names         []string // SignedHeaders split at ;
+	signature     string   // lower-cased
+}
+
+// parseSigV4Header reads the Authorization header's parameters and the
+// request's time (X-Amz-Date, or the Date header when that is absent).
+func parseSigV4Header(r *http.Request) (sigV4Header, *authError) {
+	h := sigV4Header{auth: strings.TrimSpace(r.Header.Get("Authorization")), params: map[string]string{}}
+	if h.auth == "" {
+		return h, &authError{authMissing, "Missing Authentication Token"}
+	}
+	algo, rest, _ := strings.Cut(h.auth, " ")
 	if algo != sigV4Algorithm {
-		return sigCredential{}, &authError{authMissing,
+		return h, &authError{authMissing,
 			"Unsupported Authorization type " + strconv.Quote(algo) + ", expected " + sigV4Algorithm}
 	}
-
 	// Parse "Credential=..., SignedHeaders=..., Signature=...".
-	params := map[string]string{}
 	for _, part := range strings.Split(rest, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			continue
 		}
-		params[k] = v
+		h.params[k] = v
 	}
 	var missing []string
 	for _, name := range []string{"Credential", "Signature", "SignedHeaders"} {
-		if params[name] == "" {
+		if h.params[name] == "" {
 			missing = append(missing, "Authorization header requires '"+name+"' parameter.")
 		}
 	}
-	// The request time: X-Amz-Date, or the Date header when that is absent.
-	amzDate := r.Header.Get("X-Amz-Date")
-	var reqTime time.Time
+	h.amzDate = r.Header.Get("X-Amz-Date")
 	var dateErr string
-	if amzDate != "" {
-		t, err := time.Parse(sigV4TimeFormat, amzDate)
+	if h.amzDate != "" {
+		t, err := time.Parse(sigV4TimeFormat, h.amzDate)
 		if err != nil {
-			dateErr = "Date must be in ISO-8601 'basic format'. Got '" + amzDate + "'."
+			dateErr = "Date must be in ISO-8601 'basic format'. Got '" + h.amzDate + "'."
 		}
-		reqTime = t
+		h.reqTime = t
 	} else if d := r.Header.Get("Date"); d != "" {
 		t, err := http.ParseTime(d)
 		if err != nil {
 			dateErr = "Date header is not a valid HTTP date: '" + d + "'."
 		}
-		reqTime = t.UTC()
-		amzDate = reqTime.Format(sigV4TimeFormat)
+		h.reqTime = t.UTC()
+		h.amzDate = h.reqTime.Format(sigV4TimeFormat)
 	} else {
 		missing = append(missing, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
 	if len(missing) > 0 {
-		return sigCredential{}, &authError{authIncomplete, strings.Join(missing, " ") + " Authorization=" + auth}
+		return h, &authError{authIncomplete, strings.Join(missing, " ") + " Authorization=" + h.auth}
 	}
 	if dateErr != "" {
-		return sigCredential{}, &authError{authIncomplete, dateErr}
+		return h, &authError{authIncomplete, dateErr}
 	}
+	return h, nil
+}
 
-	scope := strings.Split(params["Credential"], "/")
+// parseScope checks the credential scope, the signed headers and the
+// form of the signature.
+func (h *sigV4Header) parseScope() (sigCredential, *authError) {
+	h.scope = strings.Split(h.params["Credential"], "/")
+	scope := h.scope
 	if len(scope) != 5 || scope[0] == "" || scope[2] == "" || scope[3] == "" {
 		return sigCredential{}, &authError{authIncomplete, "Credential should be of the form " +
-			"'<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request', got '" + params["Credential"] + "'."}
+			"'<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request', got '" + h.params["Credential"] + "'."}
 	}
 	cred := sigCredential{AccessKey: scope[0], Date: scope[1], Region: scope[2], Service: scope[3]}
 	if scope[4] != sigV4Terminator {
@@ -145,51 +190,35 @@ func verifySigV4(r *http.Request, body []byte, secretFor func(akid string) (stri
 	if _, err := time.Parse(sigV4DateFormat, cred.Date); err != nil {
 		return cred, &authError{authIncomplete, "Credential should be scoped to a valid date, not '" + cred.Date + "'."}
 	}
-
-	signedHeaders := params["SignedHeaders"]
-	names := strings.Split(signedHeaders, ";")
+	h.signedHeaders = h.params["SignedHeaders"]
+	h.names = strings.Split(h.signedHeaders, ";")
 	hasHost := false
-	for _, n := range names {
+	for _, n := range h.names {
 		if n == "" || n != strings.ToLower(n) {
-			return cred, &authError{authIncomplete, "Invalid SignedHeaders '" + signedHeaders + "'."}
+			return cred, &authError{authIncomplete, "Invalid SignedHeaders '" + h.signedHeaders + "'."}
 		}
 		hasHost = hasHost || n == "host"
 	}
 	if !hasHost {
 		return cred, &authError{authIncomplete, "'Host' must be a 'SignedHeader' in the AWS Authorization."}
 	}
-	signature := strings.ToLower(params["Signature"])
-	if _, err := hex.DecodeString(signature); err != nil || len(signature) != 2*sha256.Size {
-		return cred, &authError{authIncomplete, "Signature must be 64 hexadecimal characters, got '" + params["Signature"] + "'."}
-	}
-
-	secret, ok := secretFor(cred.AccessKey)
-	if !ok {
-		return cred, &authError{authUnknownKey, sigV4MsgUnknownKey}
-	}
-
-	if !strings.HasPrefix(amzDate, cred.Date) {
-		return cred, &authError{authBadSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
-			cred.Date + "' != '" + amzDate[:min(8, len(amzDate))] + "', from '" + amzDate + "'."}
-	}
-
-	credScope := strings.Join(scope[1:], "/")
-	canonical := sigV4CanonicalRequest(r, body, names, signedHeaders)
-	stringToSign := sigV4Algorithm + "\n" + amzDate + "\n" + credScope + "\n" + sigV4SHA256Hex([]byte(canonical))
-	key := sigV4SigningKey(secret, cred.Date, cred.Region, cred.Service)
-	want := hex.EncodeToString(sigV4HMAC(key, stringToSign))
-	if !hmac.Equal([]byte(want), []byte(signature)) {
-		return cred, &authError{authBadSignature, sigV4MsgBadSignature}
-	}
-
-	if d := now.Sub(reqTime); d > sigV4MaxSkew {
-		return cred, &authError{authSkew, "Signature expired: " + amzDate + " is now earlier than " +
-			now.Add(-sigV4MaxSkew).UTC().Format(sigV4TimeFormat) + " (" + now.UTC().Format(sigV4TimeFormat) + " - 15 min.)"}
-	} else if d < -sigV4MaxSkew {
-		return cred, &authError{authSkew, "Signature not yet current: " + amzDate + " is still later than " +
-			now.Add(sigV4MaxSkew).UTC().Format(sigV4TimeFormat) + " (" + now.UTC().Format(sigV4TimeFormat) + " + 15 min.)"}
+	h.signature = strings.ToLower(h.params["Signature"])
+	if _, err := hex.DecodeString(h.signature); err != nil || len(h.signature) != 2*sha256.Size {
+		return cred, &authError{authIncomplete, "Signature must be 64 hexadecimal characters, got '" + h.params["Signature"] + "'."}
 	}
 	return cred, nil
+}
+
+// checkSigV4Skew refuses a request more than sigV4MaxSkew from now.
+func checkSigV4Skew(now, reqTime time.Time, amzDate string) *authError {
+	if d := now.Sub(reqTime); d > sigV4MaxSkew {
+		return &authError{authSkew, "Signature expired: " + amzDate + " is now earlier than " +
+			now.Add(-sigV4MaxSkew).UTC().Format(sigV4TimeFormat) + " (" + now.UTC().Format(sigV4TimeFormat) + " - 15 min.)"}
+	} else if d < -sigV4MaxSkew {
+		return &authError{authSkew, "Signature not yet current: " + amzDate + " is still later than " +
+			now.Add(sigV4MaxSkew).UTC().Format(sigV4TimeFormat) + " (" + now.UTC().Format(sigV4TimeFormat) + " + 15 min.)"}
+	}
+	return nil
 }
 
 // sigV4CanonicalRequest builds the canonical request of r over the

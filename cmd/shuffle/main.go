@@ -1,6 +1,12 @@
 // Command shuffle copies AWS Backup recovery points from a source
 // account into a destination account, judged by Lua policies, with its
 // progress kept in Badger so that it can stop and resume at any time.
+//
+// The command is where the process meets the packages below it: it reads
+// flags and the environment (once per command; awsOptions hands the AWS
+// client settings to awsclient, which reads no environment itself),
+// talks to the terminal and maps outcomes to exit codes. It must not
+// hold engine logic: what a run does is decided in engine and luabind.
 package main
 
 import (

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -53,6 +55,7 @@ SIGTERM, at any step; the state is saved).`,
 // run executes the CLI and returns the process exit code.
 func run(args []string, e *env) int {
 	e, interrupted := watchInterrupts(e)
+	engine.SetAWSOptions(awsOptions(e.getenv))
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.Execute()
@@ -74,6 +77,20 @@ func run(args []string, e *env) int {
 		return exitUsage
 	}
 	return exitError
+}
+
+// awsOptions reads, once per command, the environment variables that
+// shape shuffle's AWS clients: those the SDK reads too (named in error
+// messages), and SHUFFLE_SDK_DECODER=1, which turns the fast listing
+// decoder off (to rule it out when listed recovery points look wrong,
+// and for side-by-side benchmarks).
+func awsOptions(getenv func(string) string) awsclient.Options {
+	return awsclient.Options{
+		Profile:         getenv("AWS_PROFILE"),
+		ConfigFile:      getenv("AWS_CONFIG_FILE"),
+		CredentialsFile: getenv("AWS_SHARED_CREDENTIALS_FILE"),
+		SDKDecoder:      getenv("SHUFFLE_SDK_DECODER") == "1",
+	}
 }
 
 // isCobraUsage recognises cobra's own argument errors.

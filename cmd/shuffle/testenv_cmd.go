@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net"
@@ -22,13 +23,7 @@ func newTestenvCmd(e *env) *cobra.Command {
 }
 
 func newTestenvUpCmd(e *env) *cobra.Command {
-	var (
-		dir, addr, region, faultsFile, idemMemory, lagCreate, jobRetention string
-		rps                                                                int
-		seed                                                               int64
-		ttl                                                                time.Duration
-		speed                                                              float64
-	)
+	var fl testenvUpFlags
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Serve the emulator in the foreground until SIGINT or SIGTERM",
@@ -48,36 +43,9 @@ rewritten into aws/credentials before each expiry. The admin API under
 /_testenv/ (docs/testenv.md) changes faults, quotas and rotation live.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if speed <= 0 {
-				return usagef("--copy-speed must be positive, got %v", speed)
-			}
-			if rps < 0 {
-				return usagef("--recovery-points must be at least 0, got %d", rps)
-			}
-			mem, err := parseIdempotencyMemory(idemMemory)
+			opts, err := fl.options(e)
 			if err != nil {
-				return usageError{err}
-			}
-			lagTime, err := parseLAGCreateTime(lagCreate)
-			if err != nil {
-				return usageError{err}
-			}
-			retention, err := testenv.ParseMemory(jobRetention)
-			if err != nil {
-				return usagef("--copy-job-retention %v", err)
-			}
-			opts := testenv.Options{Region: region, RecoveryPoints: rps, Seed: seed, TokenTTL: ttl, CopySpeed: speed, Dir: dir,
-				IdempotencyMemory: mem, CopyJobRetention: retention, LAGCreateTime: lagTime,
-				Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
-			if faultsFile != "" {
-				f, err := testenv.LoadFaults(faultsFile)
-				if err != nil {
-					return usageError{err}
-				}
-				opts.Faults = f
-			}
-			if rps == 0 {
-				opts.RecoveryPoints = -1 // explicit zero: no data
+				return err
 			}
 			// main's soft heap limit is sized for shuffle's own work. The
 			// emulator's live heap (its whole world: about 450 MB at a
@@ -86,54 +54,110 @@ rewritten into aws/credentials before each expiry. The admin API under
 			if e.getenv("GOMEMLIMIT") == "" {
 				setMemoryLimit(math.MaxInt64)
 			}
-			start := time.Now()
-			srv, err := testenv.New(opts)
-			if err != nil {
-				return usageError{err}
-			}
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return fmt.Errorf("listen on %s: %w (pick another with --addr, or port 0 for a free one)", addr, err)
-			}
-			ctx, cancel := e.notify(cmd.Context())
-			defer cancel()
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
-			// Serve sets the endpoint once the files are written.
-			for srv.Endpoint() == "" {
-				select {
-				case err := <-errc:
-					return err
-				case <-time.After(time.Millisecond):
-				}
-			}
-			abs, _ := filepath.Abs(dir)
-			fmt.Fprintf(e.stdout, "testenv ready at %s (region %s, %d recovery points, seeded in %s); run: . %s\n",
-				srv.Endpoint(), srv.Region(), opts.RecoveryPoints, time.Since(start).Round(time.Millisecond), filepath.Join(abs, testenv.EnvFile))
-			select {
-			case <-ctx.Done():
-				ln.Close()
-				<-errc
-				fmt.Fprintln(e.stderr, "testenv stopped")
-				return nil
-			case err := <-errc:
-				return err
-			}
+			return serveTestenv(cmd.Context(), e, opts, fl.addr, fl.dir)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "./testenv-run", "directory for aws/config, aws/credentials, env and metadata.csv")
-	f.StringVar(&addr, "addr", "127.0.0.1:4566", "loopback HOST:PORT to listen on; port 0 picks a free port")
-	f.StringVar(&region, "region", testenv.DefaultRegion, "the one region the emulator serves")
-	f.IntVar(&rps, "recovery-points", 2000, "recovery points to generate in the source account")
-	f.Int64Var(&seed, "seed", 1, "seed for the generated data")
-	f.DurationVar(&ttl, "token-ttl", 0, "issue session credentials with this lifetime and rotate them (0: long-lived keys)")
-	f.Float64Var(&speed, "copy-speed", 1000, "compress simulated copy-job time this many times (1 = real durations)")
-	f.StringVar(&faultsFile, "faults", "", "JSON or YAML file of faults to inject (docs/testenv.md)")
-	f.StringVar(&idemMemory, "idempotency-memory", "forever", "how long StartCopyJob remembers an idempotency token: forever, none, or a duration such as 24h")
-	f.StringVar(&lagCreate, "lag-create-time", "simulated", "how long a new air-gapped vault stays CREATING: simulated (two minutes at --copy-speed), a wall-clock duration such as 2m, or hold (until POST /_testenv/vaults/finish-creating)")
-	f.StringVar(&jobRetention, "copy-job-retention", "forever", "how long ListCopyJobs and DescribeCopyJob keep a copy job: forever, none, or a duration such as 720h")
+	fl.register(cmd)
 	return cmd
+}
+
+// testenvUpFlags are the flags of `shuffle testenv up`.
+type testenvUpFlags struct {
+	dir, addr, region, faultsFile, idemMemory, lagCreate, jobRetention string
+	rps                                                                int
+	seed                                                               int64
+	ttl                                                                time.Duration
+	speed                                                              float64
+}
+
+func (fl *testenvUpFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&fl.dir, "dir", "./testenv-run", "directory for aws/config, aws/credentials, env and metadata.csv")
+	f.StringVar(&fl.addr, "addr", "127.0.0.1:4566", "loopback HOST:PORT to listen on; port 0 picks a free port")
+	f.StringVar(&fl.region, "region", testenv.DefaultRegion, "the one region the emulator serves")
+	f.IntVar(&fl.rps, "recovery-points", 2000, "recovery points to generate in the source account")
+	f.Int64Var(&fl.seed, "seed", 1, "seed for the generated data")
+	f.DurationVar(&fl.ttl, "token-ttl", 0, "issue session credentials with this lifetime and rotate them (0: long-lived keys)")
+	f.Float64Var(&fl.speed, "copy-speed", 1000, "compress simulated copy-job time this many times (1 = real durations)")
+	f.StringVar(&fl.faultsFile, "faults", "", "JSON or YAML file of faults to inject (docs/testenv.md)")
+	f.StringVar(&fl.idemMemory, "idempotency-memory", "forever", "how long StartCopyJob remembers an idempotency token: forever, none, or a duration such as 24h")
+	f.StringVar(&fl.lagCreate, "lag-create-time", "simulated", "how long a new air-gapped vault stays CREATING: simulated (two minutes at --copy-speed), a wall-clock duration such as 2m, or hold (until POST /_testenv/vaults/finish-creating)")
+	f.StringVar(&fl.jobRetention, "copy-job-retention", "forever", "how long ListCopyJobs and DescribeCopyJob keep a copy job: forever, none, or a duration such as 720h")
+}
+
+// options checks the flags and makes the emulator's options; a bad flag
+// is a usage error.
+func (fl *testenvUpFlags) options(e *env) (testenv.Options, error) {
+	if fl.speed <= 0 {
+		return testenv.Options{}, usagef("--copy-speed must be positive, got %v", fl.speed)
+	}
+	if fl.rps < 0 {
+		return testenv.Options{}, usagef("--recovery-points must be at least 0, got %d", fl.rps)
+	}
+	mem, err := parseIdempotencyMemory(fl.idemMemory)
+	if err != nil {
+		return testenv.Options{}, usageError{err}
+	}
+	lagTime, err := parseLAGCreateTime(fl.lagCreate)
+	if err != nil {
+		return testenv.Options{}, usageError{err}
+	}
+	retention, err := testenv.ParseMemory(fl.jobRetention)
+	if err != nil {
+		return testenv.Options{}, usagef("--copy-job-retention %v", err)
+	}
+	opts := testenv.Options{Region: fl.region, RecoveryPoints: fl.rps, Seed: fl.seed, TokenTTL: fl.ttl, CopySpeed: fl.speed, Dir: fl.dir,
+		IdempotencyMemory: mem, CopyJobRetention: retention, LAGCreateTime: lagTime,
+		Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
+	if fl.faultsFile != "" {
+		f, err := testenv.LoadFaults(fl.faultsFile)
+		if err != nil {
+			return testenv.Options{}, usageError{err}
+		}
+		opts.Faults = f
+	}
+	if fl.rps == 0 {
+		opts.RecoveryPoints = -1 // explicit zero: no data
+	}
+	return opts, nil
+}
+
+// serveTestenv seeds and serves the emulator on addr until a signal,
+// saying on stdout where it is and how to use it.
+func serveTestenv(ctx context.Context, e *env, opts testenv.Options, addr, dir string) error {
+	start := time.Now()
+	srv, err := testenv.New(opts)
+	if err != nil {
+		return usageError{err}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (pick another with --addr, or port 0 for a free one)", addr, err)
+	}
+	ctx, cancel := e.notify(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	// Serve sets the endpoint once the files are written.
+	for srv.Endpoint() == "" {
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(time.Millisecond):
+		}
+	}
+	abs, _ := filepath.Abs(dir)
+	fmt.Fprintf(e.stdout, "testenv ready at %s (region %s, %d recovery points, seeded in %s); run: . %s\n",
+		srv.Endpoint(), srv.Region(), opts.RecoveryPoints, time.Since(start).Round(time.Millisecond), filepath.Join(abs, testenv.EnvFile))
+	select {
+	case <-ctx.Done():
+		ln.Close()
+		<-errc
+		fmt.Fprintln(e.stderr, "testenv stopped")
+		return nil
+	case err := <-errc:
+		return err
+	}
 }
 
 // parseLAGCreateTime reads --lag-create-time: "simulated" (0), "hold"

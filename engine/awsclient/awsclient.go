@@ -1,5 +1,14 @@
 // Package awsclient builds aws-sdk-go-v2 configurations for the
-// profiles a script names, with a retryer configured for long runs.
+// profiles a script names, with a retryer configured for long runs, and
+// holds what every AWS call of a run goes through: the credential Guard
+// (reloads, pauses), the CallStats counters, the FastListing decoder of
+// recovery-point pages, and the one classification of AWS errors
+// (Classify).
+//
+// It must not read the environment or keep counters of its own: the
+// caller passes Options (cmd/shuffle reads the environment once) and
+// owns the Guard, CallStats and ListingStats values. It knows nothing of
+// recovery-point state, policies or Lua.
 package awsclient
 
 import (
@@ -7,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -31,7 +39,8 @@ func Retryer() aws.Retryer {
 	})
 }
 
-// Load reads the shared config files for profile and pins region.
+// Load reads the shared config files for profile and pins region; o
+// names the files and the default profile in messages.
 //
 // With a guard (nil for none), the config's credentials come from a
 // FileProvider that reads the shared credentials file again whenever it
@@ -39,7 +48,7 @@ func Retryer() aws.Retryer {
 // built from the config goes through the guard: a pause gate, one
 // reload for all callers on a credential error, and a pause after
 // repeated failures. Pass the same guard for every profile of a run.
-func Load(ctx context.Context, profile, region string, g *Guard) (aws.Config, error) {
+func Load(ctx context.Context, o Options, profile, region string, g *Guard) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithSharedConfigProfile(profile),
 		config.WithRegion(region),
@@ -49,12 +58,12 @@ func Load(ctx context.Context, profile, region string, g *Guard) (aws.Config, er
 		var nf config.SharedConfigProfileNotExistError
 		if errors.As(err, &nf) {
 			return aws.Config{}, fmt.Errorf("AWS profile %q not found in %s; known profiles: %s (set AWS_CONFIG_FILE, or fix the profile in the script or with --source-profile/--destination-profile)",
-				profile, configFile(), strings.Join(KnownProfiles(), ", "))
+				profile, o.configFile(), strings.Join(o.KnownProfiles(), ", "))
 		}
 		return aws.Config{}, fmt.Errorf("load AWS profile %q: %w", profile, err)
 	}
 	if g != nil {
-		guard(ctx, &cfg, profileName(profile), g)
+		guard(ctx, &cfg, o.profileName(profile), g)
 	}
 	return cfg, nil
 }
@@ -91,21 +100,11 @@ func guard(ctx context.Context, cfg *aws.Config, profile string, g *Guard) {
 	cfg.APIOptions = append(cfg.APIOptions, g.middleware(p), g.Stats.middleware())
 }
 
-func configFile() string {
-	if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
-		return f
-	}
-	return filepath.Join(config.DefaultSharedConfigFilename())
-}
-
 // KnownProfiles lists the profile names in the shared config and
 // credentials files, for error messages.
-func KnownProfiles() []string {
+func (o Options) KnownProfiles() []string {
 	seen := map[string]bool{}
-	files := []string{configFile(), config.DefaultSharedCredentialsFilename()}
-	if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
-		files[1] = f
-	}
+	files := []string{o.configFile(), o.credentialsFile()}
 	for i, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

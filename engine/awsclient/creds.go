@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 // DefaultRecheck is how long credentials without an expiry are cached
@@ -46,15 +45,6 @@ type fileCreds struct {
 	creds   aws.Credentials
 	expires time.Time // zero when the file has no x_security_token_expires
 	found   bool
-}
-
-// CredentialsFile is the shared credentials file the SDK would read:
-// AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials.
-func CredentialsFile() string {
-	if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
-		return f
-	}
-	return config.DefaultSharedCredentialsFilename()
 }
 
 func (p *FileProvider) now() time.Time {

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"sync"
-	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/smithy-go"
@@ -17,7 +15,7 @@ import (
 // decodes the successful responses of ListRecoveryPointsByBackupVault,
 // the one call an inventory makes a thousand times per million
 // recovery points, with a decoder written for that one response shape
-// (listpage_decode.go) instead of the SDK's schema-driven one, which
+// (listpage_decode.go, _build.go, _tokens.go) instead of the SDK's schema-driven one, which
 // spends most of a cold plan's decoding time in generic member lookups
 // and one allocation per field.
 //
@@ -33,37 +31,22 @@ import (
 // point share one allocation. Code that keeps a few of them for long
 // (as map keys, say) should keep copies (strings.Clone), or it keeps
 // every field of the RP alive.
-func FastListing(o *backup.Options) {
+func FastListing(o *backup.Options) { (*ListingStats)(nil).FastListing(o) }
+
+// FastListing is FastListing counting its pages in s (nil: not counted).
+func (s *ListingStats) FastListing(o *backup.Options) {
 	if o.Protocol == nil {
 		return
 	}
 	if _, ok := o.Protocol.(*listProtocol); ok {
 		return
 	}
-	o.Protocol = &listProtocol{ClientProtocol: o.Protocol}
+	o.Protocol = &listProtocol{ClientProtocol: o.Protocol, stats: s}
 }
-
-// BackupOptions are the options shuffle builds its AWS Backup clients
-// with: FastListing, unless SHUFFLE_SDK_DECODER=1 asks for the SDK's
-// decoder alone (to rule the fast decoder out when something looks
-// wrong, and for side-by-side benchmarks).
-func BackupOptions(o *backup.Options) {
-	if os.Getenv("SHUFFLE_SDK_DECODER") != "1" {
-		FastListing(o)
-	}
-}
-
-// ListingPages reports how many ListRecoveryPointsByBackupVault pages
-// the FastListing decoder took in this process, and how many it handed
-// to the SDK's decoder instead.
-func ListingPages() (fast, declined int64) {
-	return pagesFast.Load(), pagesDeclined.Load()
-}
-
-var pagesFast, pagesDeclined atomic.Int64
 
 type listProtocol struct {
 	smithyhttp.ClientProtocol
+	stats *ListingStats // nil: not counted
 }
 
 var (
@@ -89,11 +72,10 @@ func (p *listProtocol) DeserializeResponse(ctx context.Context, op *smithy.Opera
 	d := decoderPool.Get().(*pageDecoder)
 	ok = d.decode(buf.Bytes(), o)
 	decoderPool.Put(d)
+	p.stats.count(ok)
 	if ok {
-		pagesFast.Add(1)
 		return nil
 	}
-	pagesDeclined.Add(1)
 	*o = backup.ListRecoveryPointsByBackupVaultOutput{}
 	r := *resp.Response
 	r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))

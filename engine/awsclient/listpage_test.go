@@ -27,6 +27,7 @@ type pagePair struct {
 	mu        sync.Mutex
 	body      string
 	sdk, fast *backup.Client
+	stats     ListingStats
 }
 
 func newPagePair(t testing.TB) *pagePair {
@@ -48,7 +49,7 @@ func newPagePair(t testing.TB) *pagePair {
 		RetryMaxAttempts: 1,
 	}
 	p.sdk = backup.New(opts)
-	p.fast = backup.New(opts, FastListing)
+	p.fast = backup.New(opts, p.stats.FastListing)
 	return p
 }
 
@@ -65,9 +66,9 @@ func (p *pagePair) both(body string) (sdk, fast listResult, took bool) {
 	p.mu.Unlock()
 	in := &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String("v")}
 	sdk.out, sdk.err = p.sdk.ListRecoveryPointsByBackupVault(context.Background(), in)
-	f0, _ := ListingPages()
+	f0, _ := p.stats.Pages()
 	fast.out, fast.err = p.fast.ListRecoveryPointsByBackupVault(context.Background(), in)
-	f1, _ := ListingPages()
+	f1, _ := p.stats.Pages()
 	for _, r := range []listResult{sdk, fast} {
 		if r.out != nil {
 			r.out.ResultMetadata = middleware.Metadata{}

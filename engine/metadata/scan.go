@@ -42,129 +42,161 @@ type event struct {
 // end of the input; otherwise it is a prefix, and found is false if the
 // answer lies beyond it.
 func scanRecord(data []byte, line int, complete bool, checks int) (ev event, found bool) {
-	i := 0
-	for i < len(data) { // csv skips empty lines
-		if data[i] == '\n' {
-			i++
-		} else if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
-			i += 2
+	s := recordScanner{data: data, line: line, col: 1, complete: complete, checks: checks}
+	s.skipEmptyLines()
+	for {
+		var more bool
+		if s.i < len(data) && data[s.i] == '"' {
+			ev, found, more = s.quotedField()
+		} else {
+			ev, found, more = s.unquotedField()
+		}
+		if !more {
+			return ev, found
+		}
+		s.field++
+	}
+}
+
+// recordScanner is scanRecord's position in the record's text.
+type recordScanner struct {
+	data             []byte
+	i                int // the byte at hand
+	line, col, field int
+	complete         bool
+	checks           int
+}
+
+// skipEmptyLines skips the empty lines csv skips before a record.
+func (s *recordScanner) skipEmptyLines() {
+	data := s.data
+	for s.i < len(data) {
+		if data[s.i] == '\n' {
+			s.i++
+		} else if data[s.i] == '\r' && s.i+1 < len(data) && data[s.i+1] == '\n' {
+			s.i += 2
 		} else {
 			break
 		}
 	}
-	col, field := 1, 0
-	// charProblem says what is wrong with the character at data[i]
-	// (evUTF8, evControl or evNone); ok is false if that cannot be told
-	// from a prefix.
-	charProblem := func() (kind int, ok bool) {
-		if checks&checkControl != 0 {
-			switch ctrl, short := controlAt(data[i:]); {
-			case ctrl:
-				return evControl, true
-			case short && !complete:
-				return evNone, false
-			}
-		}
-		if checks&checkUTF8 == 0 || data[i] < utf8.RuneSelf {
-			return evNone, true
-		}
-		if !complete && !utf8.FullRune(data[i:]) {
+}
+
+// charProblem says what is wrong with the character at hand (evUTF8,
+// evControl or evNone); ok is false if that cannot be told from a prefix.
+func (s *recordScanner) charProblem() (kind int, ok bool) {
+	data, i := s.data, s.i
+	if s.checks&checkControl != 0 {
+		switch ctrl, short := controlAt(data[i:]); {
+		case ctrl:
+			return evControl, true
+		case short && !s.complete:
 			return evNone, false
 		}
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			return evUTF8, true
-		}
+	}
+	if s.checks&checkUTF8 == 0 || data[i] < utf8.RuneSelf {
 		return evNone, true
 	}
-	// endOfLine reports whether data[i] ends the line.
-	endOfLine := func() bool {
-		return data[i] == '\n' || data[i] == '\r' && (i+1 == len(data) || data[i+1] == '\n')
+	if !s.complete && !utf8.FullRune(data[i:]) {
+		return evNone, false
 	}
-fields:
+	r, size := utf8.DecodeRune(data[i:])
+	if r == utf8.RuneError && size == 1 {
+		return evUTF8, true
+	}
+	return evNone, true
+}
+
+// endOfLine reports whether the byte at hand ends the line.
+func (s *recordScanner) endOfLine() bool {
+	data, i := s.data, s.i
+	return data[i] == '\n' || data[i] == '\r' && (i+1 == len(data) || data[i+1] == '\n')
+}
+
+// checkChar checks the character at hand and steps over it; done says
+// the scan ends here, with ev and found its answer.
+func (s *recordScanner) checkChar() (ev event, found, done bool) {
+	kind, ok := s.charProblem()
+	if !ok {
+		return event{}, false, true
+	}
+	if kind != evNone {
+		return event{kind: kind, line: s.line, col: s.col, field: s.field}, true, true
+	}
+	s.i++
+	s.col++
+	return event{}, false, false
+}
+
+// quotedField scans a field that opens with a quote, up to the comma
+// after it (more) or the end of the record.
+func (s *recordScanner) quotedField() (ev event, found, more bool) {
+	data := s.data
+	oLine, oCol := s.line, s.col
+	s.i++
+	s.col++
 	for {
-		// Start of a field.
-		if i < len(data) && data[i] == '"' {
-			oLine, oCol := line, col
-			i++
-			col++
-			for {
-				if i >= len(data) {
-					if complete {
-						return event{kind: evUnterminated, line: oLine, col: oCol, field: field}, true
-					}
-					return event{}, false
-				}
-				switch c := data[i]; {
-				case c == '"':
-					if i+1 < len(data) && data[i+1] == '"' {
-						i += 2
-						col += 2
-						continue
-					}
-					qLine, qCol := line, col
-					i++
-					col++
-					if i >= len(data) {
-						return event{}, complete
-					}
-					if data[i] == ',' {
-						i++
-						col++
-						field++
-						continue fields
-					}
-					if endOfLine() {
-						return event{}, true
-					}
-					return event{kind: evExtraneous, line: qLine, col: qCol, field: field, openLine: oLine, openCol: oCol}, true
-				case c == '\n':
-					i++
-					line++
-					col = 1
-				default:
-					kind, ok := charProblem()
-					if !ok {
-						return event{}, false
-					}
-					if kind != evNone {
-						return event{kind: kind, line: line, col: col, field: field}, true
-					}
-					i++
-					col++
-				}
+		if s.i >= len(data) {
+			if s.complete {
+				return event{kind: evUnterminated, line: oLine, col: oCol, field: s.field}, true, false
 			}
+			return event{}, false, false
 		}
-		// Unquoted field.
-		{
-			spaces := true
-			for i < len(data) {
-				c := data[i]
-				switch {
-				case c == ',':
-					i++
-					col++
-					field++
-					continue fields
-				case endOfLine():
-					return event{}, true
-				case c == '"':
-					return event{kind: evBareQuote, line: line, col: col, field: field, afterSpaces: spaces}, true
-				}
-				kind, ok := charProblem()
-				if !ok {
-					return event{}, false
-				}
-				if kind != evNone {
-					return event{kind: kind, line: line, col: col, field: field}, true
-				}
-				spaces = spaces && c == ' '
-				i++
-				col++
+		switch c := data[s.i]; {
+		case c == '"':
+			if s.i+1 < len(data) && data[s.i+1] == '"' {
+				s.i += 2
+				s.col += 2
+				continue
 			}
-			return event{}, complete
+			qLine, qCol := s.line, s.col
+			s.i++
+			s.col++
+			switch {
+			case s.i >= len(data):
+				return event{}, s.complete, false
+			case data[s.i] == ',':
+				s.i++
+				s.col++
+				return event{}, false, true
+			case s.endOfLine():
+				return event{}, true, false
+			}
+			return event{kind: evExtraneous, line: qLine, col: qCol, field: s.field, openLine: oLine, openCol: oCol}, true, false
+		case c == '\n':
+			s.i++
+			s.line++
+			s.col = 1
+		default:
+			if ev, found, done := s.checkChar(); done {
+				return ev, found, false
+			}
 		}
 	}
+}
+
+// unquotedField scans a field that does not open with a quote, up to
+// the comma after it (more) or the end of the record.
+func (s *recordScanner) unquotedField() (ev event, found, more bool) {
+	data := s.data
+	spaces := true
+	for s.i < len(data) {
+		c := data[s.i]
+		switch {
+		case c == ',':
+			s.i++
+			s.col++
+			return event{}, false, true
+		case s.endOfLine():
+			return event{}, true, false
+		case c == '"':
+			return event{kind: evBareQuote, line: s.line, col: s.col, field: s.field, afterSpaces: spaces}, true, false
+		}
+		if ev, found, done := s.checkChar(); done {
+			return ev, found, false
+		}
+		spaces = spaces && c == ' '
+	}
+	return event{}, s.complete, false
 }
 
 // tracker passes reads through to r, keeping the raw bytes of the record

@@ -238,9 +238,35 @@ func analyse(jobs []job, q quotas, now time.Time) Report {
 	if len(jobs) == 0 {
 		return r
 	}
-	resEnd, resSum := map[string]time.Time{}, map[string]float64{}
-	vaultEnd, vaultSum := map[string]time.Time{}, map[string]float64{}
-	first, last := jobs[0].start, time.Time{}
+	sp := sumJobs(&r, jobs, now)
+	al := allowance{q: q, vaultCap: q.OverLimit && q.VaultCopyJobs > 0}
+	boundMakespan(&r, sp, al)
+	evs := timeline(jobs, sp)
+	A := al.of(len(sp.resEnd), len(sp.vaultEnd))
+	r.AllowedMax = A
+	r.MaxInFlight = maxInFlight(evs)
+	target := A
+	r.SteadyReached = r.MaxInFlight >= A
+	if !r.SteadyReached {
+		target = r.MaxInFlight
+	}
+	integrate(&r, evs, al, sp, A, target)
+	return r
+}
+
+// jobSpans are the copy jobs' durations summed and their last ends, by
+// resource and by destination vault, and the first start and last end.
+type jobSpans struct {
+	resEnd, vaultEnd map[string]time.Time
+	resSum, vaultSum map[string]float64
+	first, last      time.Time
+}
+
+// sumJobs counts the jobs by state and sums their durations into r and
+// the spans; an unfinished job runs until now.
+func sumJobs(r *Report, jobs []job, now time.Time) jobSpans {
+	sp := jobSpans{resEnd: map[string]time.Time{}, resSum: map[string]float64{}, vaultEnd: map[string]time.Time{}, vaultSum: map[string]float64{}}
+	sp.first = jobs[0].start
 	for i := range jobs {
 		j := &jobs[i]
 		r.JobsByState[j.state]++
@@ -250,58 +276,76 @@ func analyse(jobs []job, q quotas, now time.Time) Report {
 		}
 		d := j.end.Sub(j.start).Seconds()
 		r.SumDurationsS += d
-		resSum[j.resource] += d
-		vaultSum[j.vault] += d
-		if j.end.After(resEnd[j.resource]) {
-			resEnd[j.resource] = j.end
+		sp.resSum[j.resource] += d
+		sp.vaultSum[j.vault] += d
+		if j.end.After(sp.resEnd[j.resource]) {
+			sp.resEnd[j.resource] = j.end
 		}
-		if j.end.After(vaultEnd[j.vault]) {
-			vaultEnd[j.vault] = j.end
+		if j.end.After(sp.vaultEnd[j.vault]) {
+			sp.vaultEnd[j.vault] = j.end
 		}
-		if j.start.Before(first) {
-			first = j.start
+		if j.start.Before(sp.first) {
+			sp.first = j.start
 		}
-		if j.end.After(last) {
-			last = j.end
+		if j.end.After(sp.last) {
+			sp.last = j.end
 		}
 	}
-	r.Resources, r.Vaults = len(resSum), len(vaultSum)
-	r.MakespanS = last.Sub(first).Seconds()
+	r.Resources, r.Vaults = len(sp.resSum), len(sp.vaultSum)
+	r.MakespanS = sp.last.Sub(sp.first).Seconds()
 	r.MeanDurationS = r.SumDurationsS / float64(len(jobs))
-	capG := q.AccountCopyJobs
-	r.GlobalBoundS = r.SumDurationsS / float64(capG)
-	for res, s := range resSum {
+	return sp
+}
+
+// allowance is how many copies the quotas allow at once.
+type allowance struct {
+	q        quotas
+	vaultCap bool // the per-vault quota applies
+}
+
+// of is the copies allowed at once while resLeft resources and
+// vaultsLeft vaults still have copies to make.
+func (al allowance) of(resLeft, vaultsLeft int) int {
+	a := min(al.q.AccountCopyJobs, resLeft*max(1, al.q.ResourceJobs))
+	if al.vaultCap {
+		a = min(a, vaultsLeft*al.q.VaultCopyJobs)
+	}
+	return a
+}
+
+// boundMakespan works out the lower bounds of the makespan (the account
+// quota, the longest resource chain, the busiest vault) and how far the
+// run was from the highest.
+func boundMakespan(r *Report, sp jobSpans, al allowance) {
+	r.GlobalBoundS = r.SumDurationsS / float64(al.q.AccountCopyJobs)
+	for res, s := range sp.resSum {
 		if s > r.ChainBoundS {
 			r.ChainBoundS, r.ChainResource = s, res
 		}
 	}
 	r.IdealS = max(r.GlobalBoundS, r.ChainBoundS)
-	vaultCapOn := q.OverLimit && q.VaultCopyJobs > 0
-	if vaultCapOn {
-		for v, s := range vaultSum {
-			if b := s / float64(q.VaultCopyJobs); b > r.VaultBoundS {
+	if al.vaultCap {
+		for v, s := range sp.vaultSum {
+			if b := s / float64(al.q.VaultCopyJobs); b > r.VaultBoundS {
 				r.VaultBoundS, r.VaultBoundVault = b, v
 			}
 		}
 		r.IdealS = max(r.IdealS, r.VaultBoundS)
 	}
 	r.MakespanRatio = r.MakespanS / r.IdealS
+}
 
-	allowedOf := func(resLeft, vaultsLeft int) int {
-		a := min(capG, resLeft*max(1, q.ResourceJobs))
-		if vaultCapOn {
-			a = min(a, vaultsLeft*q.VaultCopyJobs)
-		}
-		return a
-	}
-	evs := make([]event, 0, 2*len(jobs)+len(resEnd)+len(vaultEnd))
+// timeline is the jobs' starts and ends and the times resources and
+// vaults are done, in time order.
+func timeline(jobs []job, sp jobSpans) []event {
+	evs := make([]event, 0, 2*len(jobs)+len(sp.resEnd)+len(sp.vaultEnd))
 	for _, j := range jobs {
 		evs = append(evs, event{j.start, evStart}, event{j.end, evEnd})
 	}
-	for _, t := range resEnd {
+	for _, t := range sp.resEnd {
 		evs = append(evs, event{t, evResDone})
 	}
-	for _, t := range vaultEnd {
+	for _, t := range sp.vaultEnd {
 		evs = append(evs, event{t, evVaultDone})
 	}
 	sort.Slice(evs, func(a, b int) bool {
@@ -310,12 +354,12 @@ func analyse(jobs []job, q quotas, now time.Time) Report {
 		}
 		return evs[a].kind < evs[b].kind
 	})
-	resLeft, vaultsLeft := len(resEnd), len(vaultEnd)
-	A := allowedOf(resLeft, vaultsLeft)
-	r.AllowedMax = A
+	return evs
+}
 
-	// First pass: the maximum in-flight, for the fallback start.
-	inflight := 0
+// maxInFlight is the most jobs in flight at once.
+func maxInFlight(evs []event) int {
+	inflight, most := 0, 0
 	for _, e := range evs {
 		switch e.kind {
 		case evStart:
@@ -323,29 +367,30 @@ func analyse(jobs []job, q quotas, now time.Time) Report {
 		case evEnd:
 			inflight--
 		}
-		r.MaxInFlight = max(r.MaxInFlight, inflight)
+		most = max(most, inflight)
 	}
-	target := A
-	r.SteadyReached = r.MaxInFlight >= A
-	if !r.SteadyReached {
-		target = r.MaxInFlight
-	}
+	return most
+}
 
-	// Second pass: integrate in-flight and allowed between events.
-	inflight = 0
+// integrate integrates in-flight and allowed copies between events, over
+// the whole run and over its steady state: from when target jobs are in
+// flight with all A allowed, until fewer are allowed.
+func integrate(r *Report, evs []event, al allowance, sp jobSpans, A, target int) {
+	resLeft, vaultsLeft := len(sp.resEnd), len(sp.vaultEnd)
+	inflight := 0
 	var wholeIn, wholeAl, ssIn, ssAl float64
 	var t0, t1 time.Time
 	inSS, ssDone := false, false
-	prev := first
+	prev := sp.first
 	for i := 0; i < len(evs); {
 		t := evs[i].t
 		dt := t.Sub(prev).Seconds()
-		al := allowedOf(resLeft, vaultsLeft)
+		allowed := al.of(resLeft, vaultsLeft)
 		wholeIn += float64(inflight) * dt
-		wholeAl += float64(al) * dt
+		wholeAl += float64(allowed) * dt
 		if inSS {
 			ssIn += float64(inflight) * dt
-			ssAl += float64(al) * dt
+			ssAl += float64(allowed) * dt
 		}
 		ended := 0
 		for ; i < len(evs) && evs[i].t.Equal(t); i++ {
@@ -364,24 +409,24 @@ func analyse(jobs []job, q quotas, now time.Time) Report {
 		if inSS {
 			r.SteadyJobs += ended
 		}
-		al = allowedOf(resLeft, vaultsLeft)
-		if !inSS && !ssDone && inflight >= target && al >= A {
+		allowed = al.of(resLeft, vaultsLeft)
+		if !inSS && !ssDone && inflight >= target && allowed >= A {
 			inSS, t0 = true, t
 		}
-		if inSS && al < A {
+		if inSS && allowed < A {
 			inSS, ssDone, t1 = false, true, t
 		}
 		prev = t
 	}
 	if inSS {
-		t1 = last
+		t1 = sp.last
 	}
 	if wholeAl > 0 {
-		r.WholeMeanIn = wholeIn / last.Sub(first).Seconds()
+		r.WholeMeanIn = wholeIn / sp.last.Sub(sp.first).Seconds()
 		r.WholeUtil = wholeIn / wholeAl
 	}
 	if !t0.IsZero() {
-		r.SteadyFromS, r.SteadyToS = t0.Sub(first).Seconds(), t1.Sub(first).Seconds()
+		r.SteadyFromS, r.SteadyToS = t0.Sub(sp.first).Seconds(), t1.Sub(sp.first).Seconds()
 		if w := t1.Sub(t0).Seconds(); w > 0 {
 			r.SteadyMeanIn = ssIn / w
 			r.SteadyUtil = ssIn / ssAl
@@ -391,7 +436,6 @@ func analyse(jobs []job, q quotas, now time.Time) Report {
 			}
 		}
 	}
-	return r
 }
 
 func print(w io.Writer, r Report) {

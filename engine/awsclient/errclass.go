@@ -1,0 +1,121 @@
+package awsclient
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/aws/smithy-go"
+)
+
+// Class is what an error from an AWS call means for the caller: wait
+// and try again, slow down, wait for a quota, fix the credentials, or
+// give up. It is the one table of AWS error codes in shuffle; the guard
+// (credential reloads) and the copy engine both sort errors with it.
+type Class int
+
+// The classes of Classify, in the order it tests them.
+const (
+	// Retryable: 5xx, a network error, or no AWS answer at all; try
+	// again later with the same idempotency token.
+	Retryable Class = iota
+	// Throttle: ThrottlingException and kin; slow down.
+	Throttle
+	// LimitResource: LimitExceededException because the resource already
+	// has a job running.
+	LimitResource
+	// LimitVault: LimitExceededException for the destination vault's
+	// concurrent-copy quota.
+	LimitVault
+	// LimitAccount: any other LimitExceededException (the account's
+	// concurrent-copy quota).
+	LimitAccount
+	// Auth: the request's credentials were refused as such (expired,
+	// unknown, badly signed), as opposed to a permission (AccessDenied).
+	Auth
+	// Permanent: the request itself is wrong; retrying cannot help.
+	Permanent
+)
+
+// String is the class's name as recorded on a recovery point's attempt
+// when AWS gave no error code.
+func (c Class) String() string {
+	names := [...]string{"retryable", "throttled", "resource-busy", "vault-limit", "account-limit", "auth", "permanent"}
+	if c < 0 || int(c) >= len(names) {
+		return "unknown"
+	}
+	return names[c]
+}
+
+// Transient says whether the same call may simply succeed later:
+// Retryable and Throttle (a listing page waits these out).
+func (c Class) Transient() bool { return c == Retryable || c == Throttle }
+
+// Limit says whether AWS refused the call for a concurrency quota
+// (LimitExceededException), which frees up only when a job ends.
+func (c Class) Limit() bool { return c == LimitResource || c == LimitVault || c == LimitAccount }
+
+// Fatal says whether retrying cannot help (Permanent).
+func (c Class) Fatal() bool { return c == Permanent }
+
+// Classified is an AWS error sorted by Classify, with AWS's own code and
+// message (for recording on a recovery point).
+type Classified struct {
+	Class   Class
+	Code    string // "" when err carries no AWS error code
+	Message string // AWS's message, or err.Error() without a code
+}
+
+// throttleCodes are the codes that ask the caller to slow down. (The
+// SDK's retry.DefaultThrottleErrorCodes also holds LimitExceededException
+// and others; the copy engine treats quotas apart.)
+var throttleCodes = map[string]bool{
+	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestThrottledException": true,
+	"TooManyRequestsException": true, "RequestLimitExceeded": true, "SlowDown": true, "RequestThrottled": true,
+}
+
+// authCodes are the codes that mean the request's credentials were
+// refused as such.
+var authCodes = map[string]bool{
+	"ExpiredToken": true, "ExpiredTokenException": true, "RequestExpired": true, "InvalidClientTokenId": true,
+	"UnrecognizedClientException": true, "InvalidSignatureException": true, "SignatureDoesNotMatch": true,
+	"AuthFailure": true, "IncompleteSignature": true, "MissingAuthenticationToken": true,
+}
+
+// Classify sorts an error from an AWS call. An error that carries no
+// AWS API error (a network failure, a cancelled context) is Retryable.
+func Classify(err error) Classified {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return Classified{Class: Retryable, Message: err.Error()}
+	}
+	code, msg := ae.ErrorCode(), ae.ErrorMessage()
+	return Classified{Class: classOf(code, msg, ae.ErrorFault()), Code: code, Message: msg}
+}
+
+func classOf(code, msg string, fault smithy.ErrorFault) Class {
+	switch {
+	case throttleCodes[code]:
+		return Throttle
+	case code == "LimitExceededException":
+		lm := strings.ToLower(msg)
+		switch {
+		case strings.Contains(lm, "per resource") || strings.Contains(lm, "already has a job") || strings.Contains(lm, "resource "):
+			return LimitResource
+		case strings.Contains(lm, "vault"):
+			return LimitVault
+		default:
+			return LimitAccount
+		}
+	case authCodes[code]:
+		return Auth
+	case fault == smithy.FaultServer, code == "ServiceUnavailableException", code == "InternalFailure", code == "InternalServerError":
+		return Retryable
+	}
+	return Permanent
+}
+
+// IsAuthError says whether err is a credential error from AWS (Auth).
+func IsAuthError(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && classOf(ae.ErrorCode(), ae.ErrorMessage(), ae.ErrorFault()) == Auth
+}

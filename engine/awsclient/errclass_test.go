@@ -1,0 +1,67 @@
+package awsclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/aws/smithy-go"
+)
+
+func TestClassify(t *testing.T) {
+	api := func(code, msg string, fault smithy.ErrorFault) error {
+		return fmt.Errorf("operation StartCopyJob: %w", &smithy.GenericAPIError{Code: code, Message: msg, Fault: fault})
+	}
+	for _, tc := range []struct {
+		err       error
+		want      Class
+		code, msg string
+	}{
+		{errors.New("dial tcp: connection refused"), Retryable, "", "dial tcp: connection refused"},
+		{context.DeadlineExceeded, Retryable, "", "context deadline exceeded"},
+		{api("ThrottlingException", "Rate exceeded", smithy.FaultClient), Throttle, "ThrottlingException", "Rate exceeded"},
+		{api("SlowDown", "", smithy.FaultServer), Throttle, "SlowDown", ""},
+		{api("LimitExceededException", "The resource already has a job running", smithy.FaultClient), LimitResource, "LimitExceededException", "The resource already has a job running"},
+		{api("LimitExceededException", "Too many copy jobs per resource", smithy.FaultClient), LimitResource, "LimitExceededException", "Too many copy jobs per resource"},
+		{api("LimitExceededException", "Concurrent copy jobs into the vault exceeded", smithy.FaultClient), LimitVault, "LimitExceededException", "Concurrent copy jobs into the vault exceeded"},
+		{api("LimitExceededException", "Account limit reached", smithy.FaultClient), LimitAccount, "LimitExceededException", "Account limit reached"},
+		{api("ExpiredTokenException", "expired", smithy.FaultClient), Auth, "ExpiredTokenException", "expired"},
+		{api("SignatureDoesNotMatch", "bad", smithy.FaultClient), Auth, "SignatureDoesNotMatch", "bad"},
+		{api("ServiceUnavailableException", "", smithy.FaultClient), Retryable, "ServiceUnavailableException", ""},
+		{api("SomethingNew", "boom", smithy.FaultServer), Retryable, "SomethingNew", "boom"},
+		{api("InternalFailure", "", smithy.FaultUnknown), Retryable, "InternalFailure", ""},
+		{api("AccessDeniedException", "no", smithy.FaultClient), Permanent, "AccessDeniedException", "no"},
+		{api("InvalidParameterValueException", "bad arn", smithy.FaultClient), Permanent, "InvalidParameterValueException", "bad arn"},
+	} {
+		got := Classify(tc.err)
+		if got != (Classified{Class: tc.want, Code: tc.code, Message: tc.msg}) {
+			t.Errorf("Classify(%v) = %+v, want %v %q %q", tc.err, got, tc.want, tc.code, tc.msg)
+		}
+		if IsAuthError(tc.err) != (tc.want == Auth) {
+			t.Errorf("IsAuthError(%v) = %v, want %v", tc.err, !(tc.want == Auth), tc.want == Auth)
+		}
+	}
+}
+
+func TestClassMethods(t *testing.T) {
+	for c, want := range map[Class]struct {
+		name                    string
+		transient, limit, fatal bool
+	}{
+		Retryable:     {"retryable", true, false, false},
+		Throttle:      {"throttled", true, false, false},
+		LimitResource: {"resource-busy", false, true, false},
+		LimitVault:    {"vault-limit", false, true, false},
+		LimitAccount:  {"account-limit", false, true, false},
+		Auth:          {"auth", false, false, false},
+		Permanent:     {"permanent", false, false, true},
+	} {
+		if c.String() != want.name || c.Transient() != want.transient || c.Limit() != want.limit || c.Fatal() != want.fatal {
+			t.Errorf("%d: %q transient %v limit %v fatal %v, want %+v", c, c, c.Transient(), c.Limit(), c.Fatal(), want)
+		}
+	}
+	if IsAuthError(nil) {
+		t.Error("IsAuthError(nil)")
+	}
+}
