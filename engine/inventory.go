@@ -142,7 +142,7 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 		fresh[v.Name] = !has
 		g := max(gen, v.Generation)
 		vaultGen[v.Name] = g
-		inv.Progress.setExpected(v.Name, v.NumberOfRecoveryPoints)
+		inv.Progress.SetExpected(v.Name, v.NumberOfRecoveryPoints)
 		parts, err := inv.Store.Partitions(v.Name)
 		if err != nil {
 			return sum, err
@@ -161,7 +161,7 @@ func (inv *Inventory) Run(ctx context.Context) (InventorySummary, error) {
 				todo = append(todo, job{v, p})
 			}
 		}
-		inv.Progress.addListed(v.Name, seen)
+		inv.Progress.AddListed(v.Name, seen)
 	}
 	if len(todo) > 0 {
 		sum.Resumed = false
@@ -360,7 +360,7 @@ func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *stat
 		res.New += r.New
 		res.Changed += r.Changed
 		res.Unchanged += r.Unchanged
-		inv.Progress.addListed(v.Name, int64(len(rps)))
+		inv.Progress.AddListed(v.Name, int64(len(rps)))
 	}
 	return pages, res, nil
 }

@@ -70,7 +70,7 @@ reads them.`,
 			if maxInFlight < 0 {
 				return usagef("--max-in-flight must be at least 1, got %d", maxInFlight)
 			}
-			deadline, err := wf.deadline(time.Now())
+			window, err := wf.changeWindow(time.Now())
 			if err != nil {
 				return err
 			}
@@ -86,11 +86,10 @@ reads them.`,
 					return err
 				}
 			}
-			ctx, cancelWindow := windowContext(sigCtx, deadline, &wf)
+			ctx, cancelWindow := windowContext(sigCtx, window)
 			defer cancelWindow()
 			s := sf.session()
-			s.CopySettings.MaxInFlight = maxInFlight
-			s.CopySettings.Deadline, s.CopySettings.Cutoff, s.CopySettings.Grace = deadline, wf.cutoff, wf.grace
+			s.CopySettings = engine.CopySettings{MaxInFlight: maxInFlight, Window: window}
 			s.ConfirmComplianceLock = confirmLock
 			s.Guard = awsclient.NewGuard()
 			s.Guard.WarnBefore = expiryWarn
@@ -133,9 +132,9 @@ reads them.`,
 			err = runOutcome(ctx, err, s, resumeCommand(args[0], sf.state))
 			if s.Store != nil {
 				r := state.Run{Command: "run", Script: args[0], Start: start, End: time.Now()}
-				if !deadline.IsZero() {
+				if !window.End.IsZero() {
 					// The change window, for the REPL's history().
-					r.Flags = map[string]string{"deadline": deadline.UTC().Format(time.RFC3339), "cutoff": wf.cutoff}
+					r.Flags = map[string]string{"deadline": window.End.UTC().Format(time.RFC3339), "cutoff": string(window.Cutoff)}
 				}
 				if err != nil {
 					r.Exit, r.Error = exitError, err.Error()
@@ -199,7 +198,7 @@ func printCopySummary(w io.Writer, s engine.CopySummary) {
 		fmt.Fprintf(w, "copy: AWS calls: %s\n", strings.Join(parts, ", "))
 	}
 	printAdoptSummary(w, s.Adopt)
-	if s.Stopped != "" {
+	if s.Stopped != engine.StopNone {
 		fmt.Fprintf(w, "copy: stopped early (%s); run the same command again to resume\n", s.Stopped)
 	}
 }
