@@ -112,7 +112,7 @@ type Copier struct {
 	Store *state.Store
 	// Pending, when set, are the included RPs not queued or copied yet
 	// (count and bytes by vault) of the state as it is: Preview then
-	// needs no scan when no copy record is open (Aggregate.Pending).
+	// needs no scan when no copy record is open (the decide pass counts them).
 	Pending map[string]*[2]int64
 	Jobs    CopyJobs // source account
 	// Dest lists destination vaults' recovery points: adoption looks
