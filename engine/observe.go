@@ -1,13 +1,14 @@
 package engine
 
 import (
-	"context"
 	"log/slog"
 	"sort"
 	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 )
 
-// discardLog is the logger of a Session or Copier that was given none.
+// discardLog is the logger of a Session that was given none.
 var discardLog = slog.New(slog.DiscardHandler)
 
 func (s *Session) logger() *slog.Logger {
@@ -36,14 +37,14 @@ func (s *Session) step(phase string) func(summary any, err error) {
 		elapsed := slog.Float64("elapsed_s", time.Since(start).Seconds())
 		if err != nil {
 			log.Error("step failed", "step", phase, elapsed, "error", err.Error(), "summary", summary)
-			if cs, ok := summary.(CopySummary); ok && cs.Stopped != "" {
-				log.Info("copy stopped", "reason", cs.Stopped, "running", cs.Running, "queued", cs.Queued)
+			if cs, ok := summary.(CopySummary); ok && cs.Stopped != copier.StopNone {
+				log.Info("copy stopped", "reason", string(cs.Stopped), "running", cs.Running, "queued", cs.Queued)
 			}
 			return
 		}
 		log.Info("step finished", "step", phase, elapsed, "summary", summary)
-		if cs, ok := summary.(CopySummary); ok && cs.Stopped != "" {
-			log.Info("copy stopped", "reason", cs.Stopped, "running", cs.Running, "queued", cs.Queued)
+		if cs, ok := summary.(CopySummary); ok && cs.Stopped != copier.StopNone {
+			log.Info("copy stopped", "reason", string(cs.Stopped), "running", cs.Running, "queued", cs.Queued)
 		}
 	}
 }
@@ -75,43 +76,4 @@ func sortedNames[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func (c *Copier) logger() *slog.Logger {
-	if c.Log == nil {
-		return discardLog
-	}
-	return c.Log
-}
-
-// logBatch logs a batch of copy jobs about to start: the count at Info,
-// each RP at Debug.
-func (c *Copier) logBatch(batch []*copyItem) {
-	log := c.logger()
-	log.Info("copy jobs starting", "count", len(batch), "in_flight", len(c.inflight)+c.pending, "cap", int(c.s.cap))
-	if !log.Enabled(context.Background(), slog.LevelDebug) {
-		return
-	}
-	for _, it := range batch {
-		log.Debug("copy job starting", "vault", it.vault, "recovery_point", it.arn, "attempt", it.rec.Attempt,
-			"destination_vault", it.rec.DestVaultArn, "resource_type", it.typ, "bytes", it.size)
-	}
-}
-
-// logFailed logs an RP whose copy failed for good.
-func (c *Copier) logFailed(it *copyItem, reason, category string) {
-	c.logger().Warn("copy failed", "vault", it.vault, "recovery_point", it.arn, "attempt", it.rec.Attempt,
-		"job_id", it.rec.JobID, "category", category, "reason", reason)
-}
-
-// logRetry logs a retry: a new attempt after a failed job at Info, a
-// start call to be made again (throttled, busy) at Debug.
-func (c *Copier) logRetry(it *copyItem, at time.Time, reason string, newAttempt bool) {
-	level := slog.LevelDebug
-	msg := "copy start retry"
-	if newAttempt {
-		level, msg = slog.LevelInfo, "copy job retry"
-	}
-	c.logger().Log(context.Background(), level, msg, "vault", it.vault, "recovery_point", it.arn,
-		"attempt", it.rec.Attempt, "retry_at", at.UTC(), "reason", reason)
 }

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -19,12 +21,11 @@ type AccountAPI interface {
 }
 
 // CopySettings are the copy options the CLI sets; they win over the
-// script's shuffle.copy{...} options where set.
+// script's shuffle.copy{...} options where set. Window is the change
+// window: the copy step turns it into the copier's two deadlines.
 type CopySettings struct {
 	MaxInFlight int
-	Deadline    time.Time
-	Cutoff      string
-	Grace       time.Duration
+	Window      Window
 }
 
 // Replicate makes the destination vault structure like for like (in a
@@ -116,13 +117,12 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	if s.CopySettings.MaxInFlight > 0 {
 		opts.MaxInFlight = s.CopySettings.MaxInFlight
 	}
-	opts.Deadline, opts.Cutoff, opts.Grace = s.CopySettings.Deadline, s.CopySettings.Cutoff, s.CopySettings.Grace
 	c := &Copier{
 		Store: s.Store, Jobs: s.src, Dest: s.dst, CopyRole: s.Config.CopyRole, Targets: s.targets,
-		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log,
+		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log, Taggable: FullyManagedTypes,
 	}
 	if s.Config.Policies.Tags != "" {
-		c.Tags = countedTagger{api: s.dst, counts: s.APICounts}
+		c.Tags = copier.CountTags(s.dst, s.APICounts)
 		pol := s.Policies
 		c.NewTagsFor = func() (func(context.Context, *state.RP) (map[string]string, error), func(), error) {
 			w, err := pol.NewWorker()
@@ -134,7 +134,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 			}, w.Close, nil
 		}
 	}
-	var sum CopySummary
+	var sum copier.Summary
 	var err error
 	if s.DryRun && s.pending != nil {
 		// The decide step counted (or cached) what is pending; use it
@@ -161,8 +161,8 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 		sum, err = s.runCopier(ctx, c)
 		s.setCopier(nil)
 	}
-	done(sum, err)
-	s.Copied, s.CopySummary = true, sum
+	done(CopySummary(sum), err)
+	s.Copied, s.CopySummary = true, CopySummary(sum)
 	if err != nil {
 		return nil, err
 	}
@@ -171,15 +171,93 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
-func copyMap(sum CopySummary) map[string]any {
+func copyMap(sum copier.Summary) map[string]any {
 	return map[string]any{
 		"started": sum.Started, "completed_now": sum.CompletedNow, "bytes_now": sum.BytesNow,
 		"completed": sum.Completed, "bytes": sum.Bytes, "failed": sum.Failed, "running": sum.Running,
 		"retrying": sum.Retrying, "queued": sum.Queued, "waiting": sum.Waiting,
-		"tagged": sum.Tagged, "tag_errors": sum.TagErrors, "stopped": sum.Stopped,
+		"tagged": sum.Tagged, "tag_errors": sum.TagErrors, "stopped": string(sum.Stopped),
 		"failed_by_reason": sum.FailedByReason, "waiting_by_vault": sum.WaitingByVault,
 		"api_calls": sum.APICalls, "elapsed_seconds": sum.Elapsed.Seconds(),
 		"adopted": sum.Adopt.Completed + sum.Adopt.Running, "adopted_running": sum.Adopt.Running,
 		"held": sum.Adopt.Held, "held_by_reason": sum.Adopt.HeldByReason,
 	}
+}
+
+// runCopier runs c within the change window while the vaults the
+// replicate step left CREATING are watched; their copies join the run
+// once they are ready. What settled replaces the replicate step's view
+// of those vaults.
+func (s *Session) runCopier(ctx context.Context, c *Copier) (copier.Summary, error) {
+	bounds, cancelBounds := s.CopySettings.Window.Bounds(ctx)
+	defer cancelBounds()
+	if s.pendingVaults == nil {
+		return c.Run(ctx, bounds)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	// Polled no less often than the copy jobs are at their slowest
+	// (poll_max), and at least every 30 s.
+	maxIv := 30 * time.Second
+	if c.Opts.PollMax > 0 {
+		maxIv = min(maxIv, c.Opts.PollMax)
+	}
+	updates := s.pendingVaults.Watch(wctx, WatchOptions{Interval: min(2*time.Second, maxIv), MaxInterval: maxIv, Deadline: s.CopySettings.Window.End})
+	var statuses func() map[string]DestinationStatus
+	c.VaultUpdates, statuses = forwardUpdates(wctx, updates)
+	sum, err := c.Run(ctx, bounds)
+	cancel()
+	settled, status := c.Settled(), statuses()
+	for _, name := range s.pendingVaults.Names() {
+		if _, ok := settled[name]; !ok && sum.WaitingByVault[name] > 0 {
+			// The copy step ended first (the change window, an
+			// interrupt): the RPs wait for the next run.
+			sum.WaitingReasons[name] = fmt.Sprintf("the air-gapped vault %s was still CREATING when the copy step ended; the next run copies into it once it is AVAILABLE",
+				s.pendingVaults.byVault[name].j.vp.Mapping.Name)
+		}
+	}
+	for name, u := range settled {
+		s.targets[name] = u.Target
+		st := status[name]
+		s.Replication[name] = &st
+	}
+	for name, t := range s.targets {
+		t.Awaited = false // no longer watched: a later copy step does not hold its RPs
+		s.targets[name] = t
+	}
+	s.pendingVaults = nil
+	return sum, err
+}
+
+// forwardUpdates hands the watched vaults' updates to the copier in its
+// own terms, and keeps the replication status of each update the
+// copier took (a send completes only when it receives), by source
+// vault. The forwarding ends when in is closed (it closes out then) or
+// ctx is done; statuses waits for that, so call it after cancelling ctx.
+func forwardUpdates(ctx context.Context, in <-chan VaultUpdate) (<-chan copier.VaultUpdate, func() map[string]DestinationStatus) {
+	out := make(chan copier.VaultUpdate)
+	taken := map[string]DestinationStatus{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(out)
+		for {
+			var u VaultUpdate
+			var ok bool
+			select {
+			case u, ok = <-in:
+				if !ok {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case out <- copier.VaultUpdate{Vault: u.Vault, Target: u.Target, DestName: u.Status.Name, After: u.After}:
+				taken[u.Vault] = u.Status
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, func() map[string]DestinationStatus { <-done; return taken }
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,22 +17,20 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
-func newRunCmd(e *env) *cobra.Command {
-	var (
-		sf          sessionFlags
-		wf          windowFlags
-		pf          progressFlags
-		maxInFlight int
-		confirmLock bool
-		autoResume  bool
-		expiryWarn  time.Duration
-		skipCheck   bool
-		snapshots   int
-	)
-	cmd := &cobra.Command{
-		Use:   "run SCRIPT",
-		Short: "Run the operator's script: inventory, enrich, decide, replicate vaults and copy",
-		Long: `Run the operator's script from the top. Every primitive it calls is
+// runFlags are the flags of `shuffle run`.
+type runFlags struct {
+	sf          sessionFlags
+	wf          windowFlags
+	pf          progressFlags
+	maxInFlight int
+	confirmLock bool
+	autoResume  bool
+	expiryWarn  time.Duration
+	skipCheck   bool
+	snapshots   int
+}
+
+const runLong = `Run the operator's script from the top. Every primitive it calls is
 resumable through the state directory: a finished inventory is not listed
 again, only recovery points whose inputs or policies changed are decided
 again, and a recovery point whose copy job was started is never started
@@ -64,118 +63,141 @@ exits at once. Copy jobs already started keep running in AWS.
 As each run ends (done, window ended or failed; not when interrupted) it
 writes a snapshot of the closed state to STATE/snapshots and keeps the
 last --snapshots (default 3; 0 turns them off); 'shuffle state restore'
-reads them.`,
-		Args: cobra.ExactArgs(1),
+reads them.`
+
+func newRunCmd(e *env) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run SCRIPT",
+		Short: "Run the operator's script: inventory, enrich, decide, replicate vaults and copy",
+		Long:  runLong,
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if maxInFlight < 0 {
-				return usagef("--max-in-flight must be at least 1, got %d", maxInFlight)
-			}
-			deadline, err := wf.deadline(time.Now())
-			if err != nil {
-				return err
-			}
-			guard := newStateDirGuard(sf.state)
-			defer guard.cleanup()
-			sigCtx, cancel := e.notify(cmd.Context())
-			defer cancel()
-			if !skipCheck {
-				if err := preflight(sigCtx, e, args[0], &sf); err != nil {
-					if interrupted(sigCtx, err) {
-						return interruptedError{fmt.Sprintf("%s during the pre-flight check; nothing was written; run again with: %s", stopReason(sigCtx), resumeCommand(args[0], sf.state))}
-					}
-					return err
-				}
-			}
-			ctx, cancelWindow := windowContext(sigCtx, deadline, &wf)
-			defer cancelWindow()
-			s := sf.session()
-			s.CopySettings.MaxInFlight = maxInFlight
-			s.CopySettings.Deadline, s.CopySettings.Cutoff, s.CopySettings.Grace = deadline, wf.cutoff, wf.grace
-			s.ConfirmComplianceLock = confirmLock
-			s.Guard = awsclient.NewGuard()
-			s.Guard.WarnBefore = expiryWarn
-			defer startPauseUI(ctx, e, s.Guard, func() []string { return s.Config.OnPause }, autoResume, cancel)()
-			defer s.Close()
-			// The REPL socket: 'shuffle repl' attaches through it (it is
-			// closed before the state is).
-			start := time.Now()
-			if srv, err := startReplServer(sf.state, s, state.Run{Command: "run", Script: args[0], Start: start}); err != nil {
-				fmt.Fprintf(e.stderr, "warning: no REPL for this run: %v\n", err)
-			} else {
-				defer srv.Close()
-			}
-			obs := pf.start(e, s, sf.state, "run")
-			defer obs.stop(nil)
-			recordPauses(s.Guard, obs.log, s.Progress)
-			err = runScript(ctx, obs.env, args[0], s)
-			if err == nil {
-				err = s.Finish(ctx)
-			}
-			err = guard.check(err, s.Store)
-			calls := s.Guard.Stats.Snapshot()
-			engine.LogCallStats(obs.log, calls)
-			obs.stop(err)
-			if s.Copied {
-				printCopySummary(e.stderr, s.CopySummary)
-			}
-			for _, l := range engine.FaultSummary(calls) {
-				fmt.Fprintf(e.stderr, "aws: %s\n", l)
-			}
-			if s.Copied {
-				if s.Store != nil && sigCtx.Err() == nil { // an interrupted run exits first, reports later
-					if jp, cp, rerr := engine.WriteReports(s.Store, filepath.Join(sf.state, "reports"), start, s.CopySummary, engine.WithCallStats(calls)); rerr != nil {
-						fmt.Fprintf(e.stderr, "run reports: %v\n", rerr)
-					} else {
-						fmt.Fprintf(e.stderr, "run reports: %s, %s\n", jp, cp)
-					}
-				}
-			}
-			err = runOutcome(ctx, err, s, resumeCommand(args[0], sf.state))
-			if s.Store != nil {
-				r := state.Run{Command: "run", Script: args[0], Start: start, End: time.Now()}
-				if !deadline.IsZero() {
-					// The change window, for the REPL's history().
-					r.Flags = map[string]string{"deadline": deadline.UTC().Format(time.RFC3339), "cutoff": wf.cutoff}
-				}
-				if err != nil {
-					r.Exit, r.Error = exitError, err.Error()
-					var ec exitCoder
-					if errors.As(err, &ec) {
-						r.Exit = ec.ExitCode()
-					}
-				}
-				if d := s.Guard.PausedFor(); d > 0 {
-					r.Counts = map[string]int64{"paused_ns": int64(d)}
-				}
-				if s.Copied {
-					r.Waiting = engine.RunWaiting(s.CopySummary)
-				}
-				_ = s.Store.PutRun(r)
-				if sigCtx.Err() == nil { // an interrupted run exits at once
-					guard.snapshot(e, s.Store, snapshots)
-				}
-			}
-			if err != nil {
-				return err
-			}
-			if d := s.Guard.PausedFor(); d > 0 {
-				fmt.Fprintf(e.stderr, "run paused for %s in all, waiting for fresh credentials\n", d.Round(time.Millisecond))
-			}
-			fmt.Fprintf(e.stderr, "run finished in %s; state in %s\n", time.Since(start).Round(time.Millisecond), sf.state)
-			return nil
+			return f.run(e, cmd, args[0])
 		},
 	}
-	sf.register(cmd)
-	wf.register(cmd)
-	pf.register(cmd)
+	f.sf.register(cmd)
+	f.wf.register(cmd)
+	f.pf.register(cmd)
 	fl := cmd.Flags()
-	fl.IntVar(&maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
-	fl.BoolVar(&autoResume, "auto-resume", false, "after a pause on expired credentials, resume by itself once the credentials file changes and GetCallerIdentity succeeds")
-	fl.DurationVar(&expiryWarn, "expiry-warning", 5*time.Minute, "warn this long before the x_security_token_expires of a profile's credentials")
-	fl.IntVar(&snapshots, "snapshots", 3, "keep the state's last N snapshots in STATE/snapshots, one taken as each run ends (0: none); 'shuffle state restore' reads them")
-	fl.BoolVar(&skipCheck, "skip-check", false, "do not run the pre-flight check (shuffle check) before the script")
-	fl.BoolVar(&confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")
+	fl.IntVar(&f.maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
+	fl.BoolVar(&f.autoResume, "auto-resume", false, "after a pause on expired credentials, resume by itself once the credentials file changes and GetCallerIdentity succeeds")
+	fl.DurationVar(&f.expiryWarn, "expiry-warning", 5*time.Minute, "warn this long before the x_security_token_expires of a profile's credentials")
+	fl.IntVar(&f.snapshots, "snapshots", 3, "keep the state's last N snapshots in STATE/snapshots, one taken as each run ends (0: none); 'shuffle state restore' reads them")
+	fl.BoolVar(&f.skipCheck, "skip-check", false, "do not run the pre-flight check (shuffle check) before the script")
+	fl.BoolVar(&f.confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")
 	return cmd
+}
+
+// run is `shuffle run SCRIPT`: the pre-flight check, the script within
+// the change window, then the summary, the reports and the run record.
+func (f *runFlags) run(e *env, cmd *cobra.Command, script string) error {
+	if f.maxInFlight < 0 {
+		return usagef("--max-in-flight must be at least 1, got %d", f.maxInFlight)
+	}
+	window, err := f.wf.changeWindow(time.Now())
+	if err != nil {
+		return err
+	}
+	guard := newStateDirGuard(f.sf.state)
+	defer guard.cleanup()
+	sigCtx, cancel := e.notify(cmd.Context())
+	defer cancel()
+	if !f.skipCheck {
+		if err := preflight(sigCtx, e, script, &f.sf); err != nil {
+			if interrupted(sigCtx, err) {
+				return interruptedError{fmt.Sprintf("%s during the pre-flight check; nothing was written; run again with: %s", stopReason(sigCtx), resumeCommand(script, f.sf.state))}
+			}
+			return err
+		}
+	}
+	ctx, cancelWindow := windowContext(sigCtx, window)
+	defer cancelWindow()
+	s := f.sf.session()
+	s.CopySettings = engine.CopySettings{MaxInFlight: f.maxInFlight, Window: window}
+	s.ConfirmComplianceLock = f.confirmLock
+	s.Guard = awsclient.NewGuard()
+	s.Guard.WarnBefore = f.expiryWarn
+	defer startPauseUI(ctx, e, s.Guard, func() []string { return s.Config.OnPause }, f.autoResume, cancel)()
+	defer s.Close()
+	// The REPL socket: 'shuffle repl' attaches through it (it is
+	// closed before the state is).
+	start := time.Now()
+	if srv, err := startReplServer(f.sf.state, s, state.Run{Command: "run", Script: script, Start: start}); err != nil {
+		fmt.Fprintf(e.stderr, "warning: no REPL for this run: %v\n", err)
+	} else {
+		defer srv.Close()
+	}
+	obs := f.pf.start(e, s, f.sf.state, "run")
+	defer obs.stop(nil)
+	recordPauses(s.Guard, obs.log, s.Progress)
+	err = runScript(ctx, obs.env, script, s)
+	if err == nil {
+		err = s.Finish(ctx)
+	}
+	err = guard.check(err, s.Store)
+	calls := s.Guard.Stats.Snapshot()
+	engine.LogCallStats(obs.log, calls)
+	obs.stop(err)
+	f.report(e, sigCtx, s, start, calls)
+	err = runOutcome(ctx, err, s, resumeCommand(script, f.sf.state))
+	f.record(e, sigCtx, s, guard, state.Run{Command: "run", Script: script, Start: start, End: time.Now()}, window, err)
+	if err != nil {
+		return err
+	}
+	if d := s.Guard.PausedFor(); d > 0 {
+		fmt.Fprintf(e.stderr, "run paused for %s in all, waiting for fresh credentials\n", d.Round(time.Millisecond))
+	}
+	fmt.Fprintf(e.stderr, "run finished in %s; state in %s\n", time.Since(start).Round(time.Millisecond), f.sf.state)
+	return nil
+}
+
+// report prints the copy summary and the AWS fault summary, and writes
+// the run reports (not for an interrupted run, which exits first).
+func (f *runFlags) report(e *env, sigCtx context.Context, s *engine.Session, start time.Time, calls map[string]awsclient.OpStats) {
+	if s.Copied {
+		printCopySummary(e.stderr, s.CopySummary)
+	}
+	for _, l := range engine.FaultSummary(calls) {
+		fmt.Fprintf(e.stderr, "aws: %s\n", l)
+	}
+	if !s.Copied || s.Store == nil || sigCtx.Err() != nil { // an interrupted run exits first, reports later
+		return
+	}
+	if jp, cp, rerr := engine.WriteReports(s.Store, filepath.Join(f.sf.state, "reports"), start, s.CopySummary, engine.WithCallStats(calls)); rerr != nil {
+		fmt.Fprintf(e.stderr, "run reports: %v\n", rerr)
+	} else {
+		fmt.Fprintf(e.stderr, "run reports: %s, %s\n", jp, cp)
+	}
+}
+
+// record writes the run's history entry (r, with how it ended) and,
+// unless it was interrupted, a snapshot of the closed state.
+func (f *runFlags) record(e *env, sigCtx context.Context, s *engine.Session, guard *stateDirGuard, r state.Run, window engine.Window, err error) {
+	if s.Store == nil {
+		return
+	}
+	if !window.End.IsZero() {
+		// The change window, for the REPL's history().
+		r.Flags = map[string]string{"deadline": window.End.UTC().Format(time.RFC3339), "cutoff": string(window.Cutoff)}
+	}
+	if err != nil {
+		r.Exit, r.Error = exitError, err.Error()
+		var ec exitCoder
+		if errors.As(err, &ec) {
+			r.Exit = ec.ExitCode()
+		}
+	}
+	if d := s.Guard.PausedFor(); d > 0 {
+		r.Counts = map[string]int64{"paused_ns": int64(d)}
+	}
+	if s.Copied {
+		r.Waiting = engine.RunWaiting(s.CopySummary)
+	}
+	_ = s.Store.PutRun(r)
+	if sigCtx.Err() == nil { // an interrupted run exits at once
+		guard.snapshot(e, s.Store, f.snapshots)
+	}
 }
 
 // printCopySummary prints what the copy step did and left.
@@ -199,7 +221,7 @@ func printCopySummary(w io.Writer, s engine.CopySummary) {
 		fmt.Fprintf(w, "copy: AWS calls: %s\n", strings.Join(parts, ", "))
 	}
 	printAdoptSummary(w, s.Adopt)
-	if s.Stopped != "" {
+	if s.Stopped != engine.StopNone {
 		fmt.Fprintf(w, "copy: stopped early (%s); run the same command again to resume\n", s.Stopped)
 	}
 }

@@ -1,4 +1,9 @@
-package engine
+// Package progress holds the counters a run's UI reads: inventory
+// listing per vault, the copy engine's latest snapshot, the session's
+// phase and pause state. The engine adds to them; the UI pulls snapshots
+// (nothing here pushes). It must not know about AWS, the state, Lua or
+// how the UI draws: it is a leaf every other package may import.
+package progress
 
 import (
 	"sort"
@@ -35,8 +40,8 @@ type VaultProgress struct {
 	Expected int64
 }
 
-// NewProgress makes empty counters.
-func NewProgress() *Progress { return &Progress{vaults: map[string]*vaultProgress{}} }
+// New makes empty counters.
+func New() *Progress { return &Progress{vaults: map[string]*vaultProgress{}} }
 
 func (p *Progress) vault(name string) *vaultProgress {
 	p.mu.Lock()
@@ -49,8 +54,11 @@ func (p *Progress) vault(name string) *vaultProgress {
 	return v
 }
 
-func (p *Progress) setExpected(vault string, n int64) { p.vault(vault).expected.Store(n) }
-func (p *Progress) addListed(vault string, n int64)   { p.vault(vault).listed.Add(n) }
+// SetExpected records how many RPs AWS says a vault holds.
+func (p *Progress) SetExpected(vault string, n int64) { p.vault(vault).expected.Store(n) }
+
+// AddListed counts n more RPs listed in a vault.
+func (p *Progress) AddListed(vault string, n int64) { p.vault(vault).listed.Add(n) }
 
 // Inventory returns per-vault listing progress, by vault name.
 func (p *Progress) Inventory() []VaultProgress {
@@ -92,7 +100,7 @@ type CopySnapshot struct {
 	// job is in flight or the model has seen no job end yet);
 	// InFlightQueued counts the RPs queued behind running jobs;
 	// InFlightOverdue the jobs that have run past their expected duration
-	// (see Copier.inFlightEnd).
+	// (see the copier's inFlightEnd).
 	InFlightEnd     time.Time
 	InFlightQueued  int
 	InFlightOverdue int
@@ -117,13 +125,15 @@ const (
 	PhaseDone      = "done"
 )
 
-func (p *Progress) setCopy(s CopySnapshot) {
+// SetCopy replaces the copy snapshot (the copy engine publishes it whole).
+func (p *Progress) SetCopy(s CopySnapshot) {
 	p.mu.Lock()
 	p.copy = s
 	p.mu.Unlock()
 }
 
-func (p *Progress) setCopyTotal(n, bytes int64) {
+// SetCopyTotal sets the copy total: RPs and their source bytes.
+func (p *Progress) SetCopyTotal(n, bytes int64) {
 	p.mu.Lock()
 	p.total, p.bytesTotal = n, bytes
 	p.mu.Unlock()
@@ -172,66 +182,11 @@ func (p *Progress) Copy() CopySnapshot {
 	return s
 }
 
-// publishTotal sets the copy total from the schedule load built, and
-// the RPs held for an awaited vault (copy_awaited.go).
-func (c *Copier) publishTotal(chains map[string]*chain) {
-	n, bytes := c.parkedTotal()
-	for _, ch := range chains {
-		n += int64(len(ch.items))
-		for _, it := range ch.items {
-			bytes += it.size
-		}
-	}
-	c.Progress.setCopyTotal(c.sum.Completed+c.sum.Failed+n, c.sum.Bytes+bytes)
-}
-
-// inFlightEnd is when the jobs in flight, and the RPs queued behind
-// them on the same resource (one job per resource at a time), are
-// expected to end: each job at its start (AWS's CreationDate, or the
-// intent time before AWS answered) plus the duration the model predicts
-// for its type and size, then each RP behind it for its own predicted
-// duration. A job already past its prediction is expected to need half
-// as long again as it has run so far (at least a second): a job that
-// overruns is usually a large one, and the guess grows as it keeps
-// running. Zero when nothing is in flight or the model has seen no job
-// end.
-func (c *Copier) inFlightEnd(now time.Time) (end time.Time, queued, overdue int) {
-	for _, it := range c.inflight {
-		if it.rec == nil {
-			continue
-		}
-		start := it.rec.IntentAt
-		if it.rec.StartedAt != nil {
-			start = *it.rec.StartedAt
-		}
-		d, ok := c.model.predict(it.typ, it.size)
-		if !ok {
-			return time.Time{}, 0, 0
-		}
-		e := start.Add(d)
-		if !e.After(now) {
-			overdue++
-			e = now.Add(max(time.Second, now.Sub(start)/2))
-		}
-		if ch := it.chain; ch != nil && ch.head() == it {
-			for _, next := range ch.items[ch.next+1:] {
-				d, _ := c.model.predict(next.typ, next.size)
-				e = e.Add(d)
-				queued++
-			}
-		}
-		if e.After(end) {
-			end = e
-		}
-	}
-	return end, queued, overdue
-}
-
-// withTail adds the tail estimate to a snapshot when nothing is left to
-// start now (so the work is bounded by what is in flight).
-func (c *Copier) withTail(s CopySnapshot) CopySnapshot {
-	if s.Ready == 0 && s.Waiting == 0 {
-		s.InFlightEnd, s.InFlightQueued, s.InFlightOverdue = c.inFlightEnd(c.Now())
-	}
-	return s
+// AddCopyTotal changes the copy total by RPs that left (or joined) the
+// run's schedule.
+func (p *Progress) AddCopyTotal(n, bytes int64) {
+	p.mu.Lock()
+	p.total += n
+	p.bytesTotal += bytes
+	p.mu.Unlock()
 }

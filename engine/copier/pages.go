@@ -1,4 +1,4 @@
-package engine
+package copier
 
 import (
 	"context"
@@ -17,11 +17,11 @@ const (
 	pageMaxDelay   = 20 * time.Second
 )
 
-// nextPage fetches one page through fetch, calling it again after a
+// NextPage fetches one page through fetch, calling it again after a
 // jittered, doubling delay while AWS answers with throttling or a
 // retryable error, up to pageAttempts calls. The SDK's paginators keep
 // their token when a call fails, so calling again fetches the same page.
-func nextPage[T any](ctx context.Context, fetch func(context.Context) (T, error)) (T, error) {
+func NextPage[T any](ctx context.Context, fetch func(context.Context) (T, error)) (T, error) {
 	delay := pageFirstDelay
 	for attempt := 1; ; attempt++ {
 		out, err := fetch(ctx)

@@ -1,35 +1,12 @@
-package engine
+package copier
 
 import (
 	"testing"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
-
-func TestProgressPhaseAndPause(t *testing.T) {
-	now := time.Date(2026, 8, 1, 9, 0, 0, 0, time.UTC)
-	p := NewProgress()
-	p.now = func() time.Time { return now }
-	p.setCopyTotal(100, 1000)
-	p.SetPhase(PhaseCopy)
-	p.setCopy(CopySnapshot{Completed: 10, BytesDone: 50, Cap: 7}) // publish replaces the snapshot whole...
-	c := p.Copy()
-	if c.Total != 100 || c.BytesTotal != 1000 || c.Completed != 10 || c.Cap != 7 || c.Phase != PhaseCopy || !c.PhaseSince.Equal(now) {
-		t.Fatalf("...but totals and phase survive it: %+v", c)
-	}
-	p.SetPaused(true, "credentials expired")
-	now = now.Add(time.Minute)
-	p.SetPaused(true, "credentials still expired")
-	c = p.Copy()
-	if !c.Paused || c.PausedReason != "credentials still expired" || !c.PausedSince.Equal(now.Add(-time.Minute)) {
-		t.Fatalf("a second pause keeps its start and takes the new reason: %+v", c)
-	}
-	p.SetPaused(false, "")
-	if c = p.Copy(); c.Paused || c.PausedReason != "" || !c.PausedSince.IsZero() {
-		t.Fatalf("resumed: %+v", c)
-	}
-}
 
 // At the tail of a run the ETA comes from the jobs in flight: each ends
 // at its start plus the duration the model predicts for its type and
@@ -45,8 +22,8 @@ func TestInFlightEndFollowsTheDurationModel(t *testing.T) {
 	if end, _, _ := c.inFlightEnd(now); !end.IsZero() {
 		t.Fatalf("no job observed to end yet, but an end is expected at %s", end)
 	}
-	c.model.add("EBS", 100, 10*time.Minute)
-	c.model.add("EBS", 200, 20*time.Minute)
+	c.model.Add("EBS", 100, 10*time.Minute)
+	c.model.Add("EBS", 200, 20*time.Minute)
 	job("large", 200, time.Minute)      // ends in 19m
 	job("overdue", 100, 30*time.Minute) // 20m past its 10m: 15m more
 	end, queued, overdue := c.inFlightEnd(now)
@@ -57,10 +34,10 @@ func TestInFlightEndFollowsTheDurationModel(t *testing.T) {
 	if end, _, _ := c.inFlightEnd(now); !end.Equal(now.Add(15 * time.Minute)) {
 		t.Fatalf("with the overdue job last: %s, want in 15m", end.Format(time.TimeOnly))
 	}
-	if s := c.withTail(CopySnapshot{}); !s.InFlightEnd.Equal(now.Add(15*time.Minute)) || s.InFlightOverdue != 1 {
+	if s := c.withTail(progress.CopySnapshot{}); !s.InFlightEnd.Equal(now.Add(15*time.Minute)) || s.InFlightOverdue != 1 {
 		t.Fatalf("the snapshot carries %s, %d", s.InFlightEnd, s.InFlightOverdue)
 	}
-	if s := c.withTail(CopySnapshot{Ready: 1}); !s.InFlightEnd.IsZero() {
+	if s := c.withTail(progress.CopySnapshot{Ready: 1}); !s.InFlightEnd.IsZero() {
 		t.Fatalf("with work ready to start the snapshot carries a tail end %s", s.InFlightEnd)
 	}
 	// Two more RPs of the small job's resource wait for it: 8m + 10m + 20m.

@@ -1,4 +1,4 @@
-package engine
+package copier
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func TestNextPageWaitsOutThrottling(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := 0
-			out, err := nextPage(context.Background(), func(context.Context) (int, error) {
+			out, err := NextPage(context.Background(), func(context.Context) (int, error) {
 				calls++
 				if calls <= len(tc.errs) {
 					return 0, tc.errs[calls-1]
@@ -38,7 +38,7 @@ func TestNextPageWaitsOutThrottling(t *testing.T) {
 	t.Run("a cancelled context stops the waiting", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		calls := 0
-		_, err := nextPage(ctx, func(context.Context) (int, error) {
+		_, err := NextPage(ctx, func(context.Context) (int, error) {
 			calls++
 			cancel()
 			return 0, throttle

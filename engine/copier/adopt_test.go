@@ -1,4 +1,4 @@
-package engine
+package copier
 
 import (
 	"context"
@@ -120,7 +120,7 @@ func TestAdoptSweep(t *testing.T) {
 				ResourceArn: aws.String(rps["nothing"].ResourceArn), CreationDate: aws.Time(rps["nothing"].CreationDate), Status: types.RecoveryPointStatusCompleted},
 		}}
 	newCopier := func() *Copier {
-		c := &Copier{Store: st, Jobs: f, Dest: f, Targets: map[string]CopyTarget{"v": {Arn: destArn, Ready: true}},
+		c := &Copier{Store: st, Jobs: f, Dest: f, Targets: map[string]Target{"v": {Arn: destArn, Ready: true}},
 			Now: func() time.Time { return t0.Add(30 * 24 * time.Hour) }}
 		c.init()
 		c.api = newPacedJobs(c.Jobs, c.Counts, 0)

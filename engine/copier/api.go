@@ -1,9 +1,7 @@
-package engine
+package copier
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
-	"github.com/aws/smithy-go"
 	"golang.org/x/time/rate"
 )
 
@@ -32,84 +29,6 @@ var (
 	_ Tagger   = (*backup.Client)(nil)
 )
 
-// errKind is how the copy engine reacts to an AWS error.
-type errKind int
-
-const (
-	errRetryable     errKind = iota // 5xx, network: try again later, same token
-	errThrottle                     // ThrottlingException and kin: slow down
-	errLimitResource                // the resource already has a job running
-	errLimitVault                   // the destination vault's concurrent-copy quota
-	errLimitAccount                 // the account's concurrent-copy quota
-	errAuth                         // expired or invalid credentials
-	errPermanent                    // the request itself is wrong; retrying cannot help
-)
-
-func (k errKind) String() string {
-	return [...]string{"retryable", "throttled", "resource-busy", "vault-limit", "account-limit", "auth", "permanent"}[k]
-}
-
-var throttleCodes = map[string]bool{
-	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestThrottledException": true,
-	"TooManyRequestsException": true, "RequestLimitExceeded": true, "SlowDown": true, "RequestThrottled": true,
-}
-
-var authCodes = map[string]bool{
-	"ExpiredToken": true, "ExpiredTokenException": true, "RequestExpired": true, "InvalidClientTokenId": true,
-	"UnrecognizedClientException": true, "InvalidSignatureException": true, "SignatureDoesNotMatch": true,
-	"AuthFailure": true, "IncompleteSignature": true, "MissingAuthenticationToken": true,
-}
-
-// classifyAWS sorts an error from an AWS call. The code and message are
-// AWS's own, for recording on the RP.
-func classifyAWS(err error) (kind errKind, code, msg string) {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return errRetryable, "", err.Error()
-	}
-	code, msg = ae.ErrorCode(), ae.ErrorMessage()
-	lm := strings.ToLower(msg)
-	switch {
-	case throttleCodes[code]:
-		return errThrottle, code, msg
-	case code == "LimitExceededException":
-		switch {
-		case strings.Contains(lm, "per resource") || strings.Contains(lm, "already has a job") || strings.Contains(lm, "resource "):
-			return errLimitResource, code, msg
-		case strings.Contains(lm, "vault"):
-			return errLimitVault, code, msg
-		default:
-			return errLimitAccount, code, msg
-		}
-	case authCodes[code]:
-		return errAuth, code, msg
-	case ae.ErrorFault() == smithy.FaultServer, code == "ServiceUnavailableException", code == "InternalFailure", code == "InternalServerError":
-		return errRetryable, code, msg
-	}
-	return errPermanent, code, msg
-}
-
-// retryableJobFailure says whether a FAILED copy job is worth another
-// attempt, from its MessageCategory and StatusMessage. Configuration
-// problems (access, missing vault, lock retention, unsupported
-// resource) fail again the same way; service-side errors may not.
-// Unknown failures are retried, bounded by the attempt limit.
-func retryableJobFailure(category, message string) bool {
-	c := strings.ToLower(category)
-	m := strings.ToLower(message)
-	switch {
-	case strings.Contains(c, "accessdenied") || strings.Contains(c, "access_denied"),
-		strings.Contains(c, "invalidparameters") || strings.Contains(c, "invalid_parameters"),
-		strings.Contains(c, "resourcenotfound") || strings.Contains(c, "not_found"):
-		return false
-	case strings.Contains(m, "does not exist"), strings.Contains(m, "not supported"), strings.Contains(m, "cold storage"),
-		strings.Contains(m, "retention"), strings.Contains(m, "access policy"), strings.Contains(m, "aws managed key"),
-		strings.Contains(m, "not enabled"), strings.Contains(m, "same organization"):
-		return false
-	}
-	return true
-}
-
 // startRetryer is the SDK retryer for StartCopyJob and the completion
 // polls: it retries network
 // errors and 5xx with the same idempotency token, but leaves throttling
@@ -122,8 +41,7 @@ func startRetryer(o *backup.Options) {
 		so.MaxAttempts = 5
 		so.MaxBackoff = 10 * time.Second
 		so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-			var ae smithy.APIError
-			if errors.As(err, &ae) && (throttleCodes[ae.ErrorCode()] || ae.ErrorCode() == "LimitExceededException") {
+			if schedulerOwned(err) {
 				return aws.FalseTernary
 			}
 			return aws.UnknownTernary
@@ -245,6 +163,9 @@ func (p *pacedJobs) DescribeCopyJob(ctx context.Context, in *backup.DescribeCopy
 	p.counts.add("DescribeCopyJob")
 	return p.api.DescribeCopyJob(ctx, in, opts...)
 }
+
+// CountTags returns t with its TagResource calls counted in counts.
+func CountTags(t Tagger, counts *APICounts) Tagger { return countedTagger{api: t, counts: counts} }
 
 // countedTagger counts TagResource calls.
 type countedTagger struct {

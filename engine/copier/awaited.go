@@ -1,18 +1,25 @@
-package engine
+package copier
 
 import (
 	"container/heap"
-	"math"
-	"sort"
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
-// The copier's side of vaults that become ready during a run
-// (vaultready.go): the RPs of an awaited vault are parked out of the
+// The copier's side of vaults that become ready during a run: the RPs of an awaited vault are parked out of the
 // schedule, counted as waiting, until the vault settles; then they join
 // the schedule (ready) or stay waiting with the reason it gave.
+
+// VaultUpdate is how an awaited vault settled: ready, or given up on for
+// this run. The caller watches the vaults and sends them on
+// Copier.VaultUpdates.
+type VaultUpdate struct {
+	Vault    string        // source vault name
+	Target   Target        // where its copies go now; Ready says whether they may start
+	DestName string        // the destination vault's name, for the log
+	After    time.Duration // since the watch started
+}
 
 // parkedRP is an RP of an awaited vault, and its copy record when it has
 // one (a retry).
@@ -25,7 +32,7 @@ type parkedRP struct {
 func newCopyItem(rp *state.RP, rec *state.CopyRecord, v *vaultSched) *copyItem {
 	it := &copyItem{
 		vault: rp.Vault, arn: rp.Arn, created: rp.CreationDate.UnixNano(), size: rp.Size, typ: rp.ResourceType,
-		deleteAft: -1, coldAft: -1, est: estimate(rp.ResourceType, rp.Size), dest: v, rec: rec,
+		deleteAft: -1, coldAft: -1, est: Prior(rp.ResourceType, rp.Size), dest: v, rec: rec,
 	}
 	if rp.DeleteAfterDays != nil {
 		it.deleteAft = *rp.DeleteAfterDays
@@ -80,7 +87,7 @@ func (c *Copier) vaultUpdate(u VaultUpdate, ok bool, now time.Time) {
 		if n := c.sum.WaitingByVault[u.Vault]; n > 0 {
 			c.sum.WaitingReasons[u.Vault], c.sum.WaitingWhy[u.Vault] = u.Target.Reason, u.Target.Wait
 		}
-		log.Warn("vault not ready", "source_vault", u.Vault, "destination_vault", u.Status.Name, "wait", string(u.Target.Wait), "reason", u.Target.Reason)
+		log.Warn("vault not ready", "source_vault", u.Vault, "destination_vault", u.DestName, "wait", string(u.Target.Wait), "reason", u.Target.Reason)
 		return
 	}
 	n := c.releaseVault(u.Vault, u.Target, now)
@@ -88,35 +95,22 @@ func (c *Copier) vaultUpdate(u VaultUpdate, ok bool, now time.Time) {
 		c.sum.VaultsReady = map[string]time.Duration{}
 	}
 	c.sum.VaultsReady[u.Vault] = u.After
-	log.Info("vault ready", "source_vault", u.Vault, "destination_vault", u.Status.Name, "arn", u.Target.Arn,
+	log.Info("vault ready", "source_vault", u.Vault, "destination_vault", u.DestName, "arn", u.Target.Arn,
 		"after", u.After.Round(time.Millisecond).String(), "recovery_points", n)
 }
 
 // releaseVault moves the parked RPs of a vault that became ready into the
 // schedule and returns how many.
-func (c *Copier) releaseVault(vault string, t CopyTarget, now time.Time) int {
+func (c *Copier) releaseVault(vault string, t Target, now time.Time) int {
 	parked := c.parked[vault]
 	delete(c.parked, vault)
 	if len(parked) == 0 {
 		return 0
 	}
-	v := c.s.byName[vault]
-	if v == nil {
-		vcap := math.Inf(1)
-		if c.Opts.VaultCap > 0 {
-			vcap = float64(c.Opts.VaultCap)
-		}
-		v = &vaultSched{name: vault, destArn: t.Arn, cap: vcap, maxCap: vcap}
-		c.s.byName[vault] = v
-		c.s.vaults = append(c.s.vaults, v)
-	}
+	v, _ := c.vaultFor(vault, t.Arn)
 	touched := map[*chain]bool{}
 	for _, h := range parked {
-		ch := c.chains[h.rp.ResourceArn]
-		if ch == nil {
-			ch = &chain{resource: h.rp.ResourceArn, heapIdx: -1, waitIdx: -1}
-			c.chains[h.rp.ResourceArn] = ch
-		}
+		ch := c.chainFor(h.rp.ResourceArn)
 		if !touched[ch] {
 			// Out of the heaps before its order key changes.
 			if ch.heapIdx >= 0 {
@@ -133,13 +127,7 @@ func (c *Copier) releaseVault(vault string, t CopyTarget, now time.Time) int {
 		ch.remaining += it.est
 	}
 	for ch := range touched {
-		// The head in flight stays first; what follows goes oldest first.
-		from := ch.next
-		if ch.busy {
-			from++
-		}
-		rest := ch.items[from:]
-		sort.SliceStable(rest, func(i, j int) bool { return rest[i].created < rest[j].created })
+		ch.sortRest()
 		if head := ch.head(); !ch.busy && head != nil && head.rec != nil && head.rec.State == state.CopyRetry && head.rec.NextAt != nil {
 			ch.notBefore = *head.rec.NextAt
 		}
@@ -173,15 +161,6 @@ func (c *Copier) dropParked(vault string) {
 	for _, h := range c.parked[vault] {
 		bytes += h.rp.Size
 	}
-	c.Progress.addCopyTotal(-int64(len(c.parked[vault])), -bytes)
+	c.Progress.AddCopyTotal(-int64(len(c.parked[vault])), -bytes)
 	delete(c.parked, vault)
-}
-
-// addCopyTotal changes the copy total by RPs that left (or joined) the
-// run's schedule.
-func (p *Progress) addCopyTotal(n, bytes int64) {
-	p.mu.Lock()
-	p.total += n
-	p.bytesTotal += bytes
-	p.mu.Unlock()
 }

@@ -1,4 +1,4 @@
-package engine
+package copier
 
 import (
 	"context"
@@ -255,7 +255,7 @@ func (c *Copier) sweepGroup(ctx context.Context, g *adoptGroup) error {
 		ByCreatedAfter: aws.Time(g.oldest.Add(-time.Hour)), MaxResults: aws.Int32(1000)}
 	p := backup.NewListCopyJobsPaginator(c.api, in)
 	for p.HasMorePages() {
-		out, err := nextPage(ctx, func(ctx context.Context) (*backup.ListCopyJobsOutput, error) { return p.NextPage(ctx) })
+		out, err := NextPage(ctx, func(ctx context.Context) (*backup.ListCopyJobsOutput, error) { return p.NextPage(ctx) })
 		if err != nil {
 			return fmt.Errorf("before the first copy into %s, shuffle looks for copy jobs already made: ListCopyJobs: %w", g.destArn, err)
 		}
@@ -294,7 +294,7 @@ func (c *Copier) matchDestRPs(ctx context.Context, g *adoptGroup) error {
 	p := backup.NewListRecoveryPointsByBackupVaultPaginator(c.Dest, &backup.ListRecoveryPointsByBackupVaultInput{
 		BackupVaultName: aws.String(name), MaxResults: aws.Int32(1000), ByCreatedAfter: aws.Time(g.oldest.Add(-time.Hour))})
 	for p.HasMorePages() {
-		out, err := nextPage(ctx, func(ctx context.Context) (*backup.ListRecoveryPointsByBackupVaultOutput, error) {
+		out, err := NextPage(ctx, func(ctx context.Context) (*backup.ListRecoveryPointsByBackupVaultOutput, error) {
 			return p.NextPage(ctx)
 		})
 		var nf *types.ResourceNotFoundException

@@ -1,8 +1,9 @@
-package engine
+package copier
 
 import (
 	"container/heap"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
@@ -50,6 +51,19 @@ type chain struct {
 	resBusy   int         // consecutive "resource busy" answers, for backoff
 }
 
+// sortRest keeps the part of the chain not started yet oldest first;
+// the head in flight stays first.
+func (c *chain) sortRest() {
+	from := c.next
+	if c.busy {
+		from++
+	}
+	if from < len(c.items) {
+		rest := c.items[from:]
+		sort.SliceStable(rest, func(i, j int) bool { return rest[i].created < rest[j].created })
+	}
+}
+
 func (c *chain) head() *copyItem {
 	if c.next < len(c.items) {
 		return c.items[c.next]
@@ -73,7 +87,7 @@ func (v *vaultSched) full() bool { return float64(v.inflight) >= math.Floor(v.ca
 type chainHeap []*chain
 
 func (h chainHeap) Len() int           { return len(h) }
-func (h chainHeap) Less(i, j int) bool { return h[i].remaining > h[j].remaining }
+func (h chainHeap) Less(i, j int) bool { return ChainFirst(h[i].remaining, h[j].remaining) }
 func (h chainHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].heapIdx, h[j].heapIdx = i, j
@@ -160,16 +174,15 @@ func (s *sched) promote(now time.Time) time.Time {
 // pick returns the next chain to start, taking vaults round-robin and
 // skipping full ones; nil when nothing can start.
 func (s *sched) pick() *chain {
-	n := len(s.vaults)
-	for i := 0; i < n; i++ {
-		v := s.vaults[(s.rr+i)%n]
-		if v.ready.Len() == 0 || v.full() {
-			continue
-		}
-		s.rr = (s.rr + i + 1) % n
-		return heap.Pop(&v.ready).(*chain)
+	i, next := NextVault(len(s.vaults), s.rr, func(i int) bool {
+		v := s.vaults[i]
+		return v.ready.Len() > 0 && !v.full()
+	})
+	if i < 0 {
+		return nil
 	}
-	return nil
+	s.rr = next
+	return heap.Pop(&s.vaults[i].ready).(*chain)
 }
 
 // readyCount is the number of chains that could start now.
@@ -181,8 +194,24 @@ func (s *sched) readyCount() int {
 	return n
 }
 
-// estimate is a prior for how long a copy takes, in seconds: used only
-// to order chains, so the constants matter less than the proportion.
-func estimate(typ string, size int64) float64 {
-	return 300 + float64(size)/50e6
+// ChainFirst is the scheduler's order within one destination vault:
+// whether a chain with remaining estimated work a (seconds, by Prior)
+// starts before one with b. The chain with the most work left goes
+// first: the longest chains bound the makespan. A simulation of the
+// copy engine orders its chains with this, so its order is the
+// engine's.
+func ChainFirst(a, b float64) bool { return a > b }
+
+// NextVault is the scheduler's order across vaults: starting after the
+// round-robin position rr among n vaults, the first vault i for which
+// ok(i) holds (it has a chain ready and room under its cap), and the
+// position to start from next time. It returns -1 when none is.
+func NextVault(n, rr int, ok func(i int) bool) (i, next int) {
+	for k := 0; k < n; k++ {
+		i := (rr + k) % n
+		if ok(i) {
+			return i, (rr + k + 1) % n
+		}
+	}
+	return -1, rr
 }

@@ -1,0 +1,70 @@
+package copier
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// The window's two deadlines: feed at its end, hard after the grace only
+// when draining; no window, no deadline; an interrupt is not a deadline.
+func TestWindowBounds(t *testing.T) {
+	end := time.Now().Add(time.Hour)
+	for _, tc := range []struct {
+		w        Window
+		feed     time.Time
+		hard     time.Time
+		windowed bool
+	}{
+		{Window{End: end, Cutoff: CutoffSoft, Grace: time.Minute}, end, end, true},
+		{Window{End: end, Cutoff: CutoffCautious, Grace: time.Minute}, end, end, true},
+		{Window{End: end, Cutoff: CutoffDrain, Grace: time.Minute}, end, end.Add(time.Minute), true},
+		{Window{Cutoff: CutoffDrain, Grace: time.Minute}, time.Time{}, time.Time{}, false},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		b, stop := tc.w.Bounds(ctx)
+		if got := tc.w.HardEnd(); !got.Equal(tc.hard) {
+			t.Errorf("%+v: hard end %s, want %s", tc.w, got, tc.hard)
+		}
+		if f, ok := b.feedEnd(); ok != tc.windowed || !f.Equal(tc.feed) {
+			t.Errorf("%+v: feed end %s (%v), want %s (%v)", tc.w, f, ok, tc.feed, tc.windowed)
+		}
+		if tc.windowed {
+			if h, _ := b.Hard.Deadline(); !h.Equal(tc.hard) {
+				t.Errorf("%+v: hard deadline %s, want %s", tc.w, h, tc.hard)
+			}
+		}
+		cancel()
+		if b.feedDone() || b.hardDone() {
+			t.Errorf("%+v: cancelling the run's context ended the window", tc.w)
+		}
+		stop()
+	}
+	b, stop := Window{End: time.Now().Add(-time.Second), Cutoff: CutoffSoft}.Bounds(context.Background())
+	defer stop()
+	if !b.feedDone() || !b.hardDone() {
+		t.Errorf("a window that ended: feed done %v, hard done %v", b.feedDone(), b.hardDone())
+	}
+	if !CutoffDrain.Valid() || Cutoff("hard").Valid() {
+		t.Error("Valid accepts only soft, cautious and drain")
+	}
+}
+
+// The schedule's order: round-robin over the vaults that can start,
+// and the chain with the most work left first.
+func TestScheduleOrder(t *testing.T) {
+	ok := func(i int) bool { return i != 1 }
+	i, next := NextVault(3, 0, ok)
+	if i != 0 || next != 1 {
+		t.Fatalf("from 0: vault %d, next %d; want 0, 1", i, next)
+	}
+	if i, next = NextVault(3, next, ok); i != 2 || next != 0 {
+		t.Fatalf("from 1 (not ready): vault %d, next %d; want 2, 0", i, next)
+	}
+	if i, _ = NextVault(3, 0, func(int) bool { return false }); i != -1 {
+		t.Fatalf("none ready: vault %d, want -1", i)
+	}
+	if !ChainFirst(Prior("EBS", 10e9), Prior("EBS", 1e9)) || ChainFirst(1, 1) {
+		t.Fatal("the chain with more work left goes first, and ties do not")
+	}
+}
