@@ -149,5 +149,5 @@ func (s *Session) Complete(ctx context.Context) error {
 // inventoryProgress reports the listing to the session's Progress.
 type inventoryProgress struct{ p *Progress }
 
-func (a inventoryProgress) SetExpected(vault string, n int64) { a.p.setExpected(vault, n) }
-func (a inventoryProgress) AddListed(vault string, n int64)   { a.p.addListed(vault, n) }
+func (a inventoryProgress) SetExpected(vault string, n int64) { a.p.SetExpected(vault, n) }
+func (a inventoryProgress) AddListed(vault string, n int64)   { a.p.AddListed(vault, n) }
