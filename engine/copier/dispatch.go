@@ -75,7 +75,7 @@ func (d *dispatch) step(now time.Time) (time.Time, error) {
 		c.checkStale(now)
 	}
 	nextDue := c.s.promote(now)
-	if d.stopped == StopNone && d.b.feedDone() {
+	if d.stopped == StopNone && d.b.feedDone(now) {
 		d.stopped = StopDeadline
 	}
 	if c.fatal != nil && d.stopped == StopNone {
@@ -107,7 +107,7 @@ func (d *dispatch) done() (bool, error) {
 	}
 	nothingLeft := c.s.readyCount() == 0 && c.s.waiting.Len() == 0 && len(c.parked) == 0
 	switch {
-	case d.stopped != StopNone && (c.Opts.NoWait || len(c.inflight) == 0 || d.stopped != StopDeadline || d.b.hardDone()):
+	case d.stopped != StopNone && (c.Opts.NoWait || len(c.inflight) == 0 || d.stopped != StopDeadline || d.b.hardDone(c.Now())):
 		c.sum.Stopped = d.stopped
 		return true, c.fatal
 	case d.stopped == StopNone && len(c.inflight) == 0 && nothingLeft:

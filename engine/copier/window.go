@@ -72,11 +72,28 @@ type Bounds struct {
 	Cutoff     Cutoff
 }
 
-// feedDone says whether no job may start any more.
-func (b Bounds) feedDone() bool { return b.Feed != nil && b.Feed.Err() != nil }
+// feedDone says whether no job may start any more at now. The clock
+// decides, not only the context: a context's deadline timer may fire
+// after another event that woke the dispatcher past the window's end
+// (a vault watcher that gave up at the same moment, say), and a run
+// that took that event for "nothing left" would not say the window
+// ended.
+func (b Bounds) feedDone(now time.Time) bool { return ended(b.Feed, now) }
 
-// hardDone says whether the run stops waiting for jobs in flight.
-func (b Bounds) hardDone() bool { return b.Hard != nil && b.Hard.Err() != nil }
+// hardDone says whether the run stops waiting for jobs in flight at now.
+func (b Bounds) hardDone(now time.Time) bool { return ended(b.Hard, now) }
+
+// ended says whether ctx is done or its deadline is not after now.
+func ended(ctx context.Context, now time.Time) bool {
+	if ctx == nil {
+		return false
+	}
+	if ctx.Err() != nil {
+		return true
+	}
+	end, ok := ctx.Deadline()
+	return ok && !now.Before(end)
+}
 
 // feedEnd is the window's end, when there is one.
 func (b Bounds) feedEnd() (time.Time, bool) {

@@ -35,15 +35,30 @@ func TestWindowBounds(t *testing.T) {
 			}
 		}
 		cancel()
-		if b.feedDone() || b.hardDone() {
+		if now := time.Now(); b.feedDone(now) || b.hardDone(now) {
 			t.Errorf("%+v: cancelling the run's context ended the window", tc.w)
 		}
 		stop()
 	}
 	b, stop := Window{End: time.Now().Add(-time.Second), Cutoff: CutoffSoft}.Bounds(context.Background())
 	defer stop()
-	if !b.feedDone() || !b.hardDone() {
-		t.Errorf("a window that ended: feed done %v, hard done %v", b.feedDone(), b.hardDone())
+	if now := time.Now(); !b.feedDone(now) || !b.hardDone(now) {
+		t.Errorf("a window that ended: feed done %v, hard done %v", b.feedDone(now), b.hardDone(now))
+	}
+	// The clock decides even before the context's deadline timer fires:
+	// another event may wake the dispatcher first (the vault watcher
+	// giving up at the window's end), and the run must still say the
+	// window ended.
+	wEnd := time.Now().Add(time.Hour)
+	w := Window{End: wEnd, Cutoff: CutoffDrain, Grace: time.Minute}
+	b2, stop2 := w.Bounds(context.Background())
+	defer stop2()
+	if b2.feedDone(wEnd.Add(-time.Second)) {
+		t.Error("the window is done a second before its end")
+	}
+	if !b2.feedDone(wEnd) || b2.hardDone(wEnd) || !b2.hardDone(w.HardEnd()) {
+		t.Errorf("at the window's end: feed done %v (want true), hard done %v (want false); at the hard end: %v (want true)",
+			b2.feedDone(wEnd), b2.hardDone(wEnd), b2.hardDone(w.HardEnd()))
 	}
 	if !CutoffDrain.Valid() || Cutoff("hard").Valid() {
 		t.Error("Valid accepts only soft, cautious and drain")
