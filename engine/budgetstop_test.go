@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -30,14 +31,14 @@ func TestPolicyBombsStopTheDecideStep(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
 		budget     luabind.Budget
-		kind       engine.BudgetStopKind
+		kind       plan.BudgetStopKind
 	}{
-		{"doubling string", `local s = "xxxxxxxx" while true do s = s .. s end`, luabind.BudgetMemory, engine.StopConsecutive},
-		{"table of 1 MiB strings", `local t = {} for i = 1, 1e6 do t[i] = string.rep("x", 1024 * 1024) end`, luabind.BudgetMemory, engine.StopConsecutive},
-		{"deep tables", `local t = {} while true do t = {t, t, t, t} end`, luabind.BudgetMemory, engine.StopConsecutive},
-		{"gsub growth", `local s = string.rep("x", 1024 * 1024) local t = {} for i = 1, 1e6 do t[i] = s:gsub("x", "y") end`, luabind.BudgetMemory, engine.StopConsecutive},
-		{"endless loop", `while true do end`, luabind.BudgetInstructions, engine.StopConsecutive},
-		{"tail-call loop", `local function f() return f() end return f()`, luabind.BudgetInstructions, engine.StopConsecutive},
+		{"doubling string", `local s = "xxxxxxxx" while true do s = s .. s end`, luabind.BudgetMemory, plan.StopConsecutive},
+		{"table of 1 MiB strings", `local t = {} for i = 1, 1e6 do t[i] = string.rep("x", 1024 * 1024) end`, luabind.BudgetMemory, plan.StopConsecutive},
+		{"deep tables", `local t = {} while true do t = {t, t, t, t} end`, luabind.BudgetMemory, plan.StopConsecutive},
+		{"gsub growth", `local s = string.rep("x", 1024 * 1024) local t = {} for i = 1, 1e6 do t[i] = s:gsub("x", "y") end`, luabind.BudgetMemory, plan.StopConsecutive},
+		{"endless loop", `while true do end`, luabind.BudgetInstructions, plan.StopConsecutive},
+		{"tail-call loop", `local function f() return f() end return f()`, luabind.BudgetInstructions, plan.StopConsecutive},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, clients := sessionConfig(t, env)
@@ -65,7 +66,7 @@ func TestPolicyBombsStopTheDecideStep(t *testing.T) {
 			sum, err := s.Decide(ctx)
 			took := time.Since(start)
 			grew := peak()
-			var stop *engine.PolicyBudgetError
+			var stop *plan.PolicyBudgetError
 			if !errors.As(err, &stop) {
 				t.Fatalf("decide: %v %v, want a *PolicyBudgetError", sum, err)
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
+	"github.com/shuffle-migrate/shuffle/engine/compliance"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
@@ -36,7 +37,7 @@ func complianceCheck(t *testing.T, env *testenv.Env, pol *luabind.Policies) *Che
 	return r
 }
 
-func vaultResult(t *testing.T, r *ComplianceReport, side finding.Side, vault, rule string) luabind.ComplianceResult {
+func vaultResult(t *testing.T, r *compliance.Report, side finding.Side, vault, rule string) luabind.ComplianceResult {
 	t.Helper()
 	for _, v := range r.Vaults {
 		if v.Account != side || v.Name != vault {

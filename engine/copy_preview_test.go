@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -45,7 +46,7 @@ func TestPreviewFromAggregateEqualsScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agg := NewAggregate()
+	agg := plan.NewAggregate()
 	if err := st.ScanRPs(func(rp *state.RP) error { agg.Add(rp); return nil }); err != nil {
 		t.Fatal(err)
 	}

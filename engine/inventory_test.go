@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -78,7 +78,7 @@ func TestInventoryListsEverySourceRP(t *testing.T) {
 	st := openStore(t)
 	// A low split threshold exercises per-type partitions and the
 	// catch-all completeness check on the small data set.
-	inv := &engine.Inventory{Store: st, Source: src, Destination: dst, SplitAbove: 200, PageSize: 50}
+	inv := &inventory.Inventory{Store: st, Source: src, Destination: dst, SplitAbove: 200, PageSize: 50}
 	sum, err := inv.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestInventoryListsEverySourceRP(t *testing.T) {
 // failAfter lets n list calls through, then fails every call, as a
 // crash or a lost network would.
 type failAfter struct {
-	engine.BackupReader
+	inventory.BackupReader
 	n atomic.Int64
 }
 
@@ -151,7 +151,7 @@ func TestInventoryCrashMidVaultResumesToIdenticalState(t *testing.T) {
 	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 
 	clean := openStore(t)
-	if _, err := (&engine.Inventory{Store: clean, Source: src, PageSize: 40, SplitAbove: 300}).Run(context.Background()); err != nil {
+	if _, err := (&inventory.Inventory{Store: clean, Source: src, PageSize: 40, SplitAbove: 300}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	want := dump(t, clean)
@@ -161,14 +161,14 @@ func TestInventoryCrashMidVaultResumesToIdenticalState(t *testing.T) {
 	for _, budget := range []int64{3, 7, 11, 19} {
 		f := &failAfter{BackupReader: src}
 		f.n.Store(budget)
-		_, err := (&engine.Inventory{Store: st, Source: f, PageSize: 40, SplitAbove: 300, Workers: 3}).Run(context.Background())
+		_, err := (&inventory.Inventory{Store: st, Source: f, PageSize: 40, SplitAbove: 300, Workers: 3}).Run(context.Background())
 		if !errors.Is(err, errCrash) {
 			t.Fatalf("budget %d: expected the simulated crash, got %v", budget, err)
 		}
 		crashes++
 	}
 	before := env.Counters().Calls("ListRecoveryPointsByBackupVault")
-	sum, err := (&engine.Inventory{Store: st, Source: src, PageSize: 40, SplitAbove: 300}).Run(context.Background())
+	sum, err := (&inventory.Inventory{Store: st, Source: src, PageSize: 40, SplitAbove: 300}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestInventoryMarksGoneAndRelistsOnNewGeneration(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{RecoveryPoints: 400})
 	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	st := openStore(t)
-	inv := &engine.Inventory{Store: st, Source: src}
+	inv := &inventory.Inventory{Store: st, Source: src}
 	first, err := inv.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,11 @@
 package engine
 
-import "context"
+import (
+	"context"
+
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
+)
 
 // The Lua-facing side of the pipeline steps: the luabind.Host methods
 // the script calls run the typed steps (session_steps.go) and turn
@@ -36,7 +41,7 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 }
 
 // inventoryView is the table shuffle.inventory() returns.
-func inventoryView(s InventorySummary) map[string]any {
+func inventoryView(s inventory.Summary) map[string]any {
 	return map[string]any{
 		"vaults": s.Vaults, "recovery_points": s.RecoveryPoints, "partitions": s.Partitions, "listed_pages": s.ListedPages,
 		"new": s.New, "changed": s.Changed, "gone": s.Gone, "resumed": s.Resumed,
@@ -44,7 +49,7 @@ func inventoryView(s InventorySummary) map[string]any {
 }
 
 // enrichView is the table shuffle.enrich() returns.
-func enrichView(s EnrichSummary) map[string]any {
+func enrichView(s plan.EnrichSummary) map[string]any {
 	return map[string]any{
 		"matched": s.Matched, "unmatched": s.Unmatched, "conflicts": s.Conflicts, "updated": s.Updated,
 		"rows": s.Rows, "resources": s.Resources, "rows_without_rps": s.RowsWithoutRPs,
@@ -52,7 +57,7 @@ func enrichView(s EnrichSummary) map[string]any {
 }
 
 // decideView is the table shuffle.decide() returns.
-func decideView(s DecideSummary) map[string]any {
+func decideView(s plan.DecideSummary) map[string]any {
 	return map[string]any{
 		"included": s.Included, "excluded": s.Excluded, "ineligible": s.Ineligible, "failed": s.Failed,
 		"redecided": s.Redecided, "kept": s.Kept,

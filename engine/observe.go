@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/copier"
+	"github.com/shuffle-migrate/shuffle/engine/replicate"
 )
 
 // discardLog is the logger of a Session that was given none.
@@ -51,19 +52,19 @@ func (s *Session) step(phase string) func(summary any, err error) {
 
 // logReplication logs each destination vault replicate created or
 // changed, or could not get ready.
-func (s *Session) logReplication(statuses map[string]*DestinationStatus) {
+func (s *Session) logReplication(statuses map[string]*replicate.DestinationStatus) {
 	log := s.logger()
 	for _, name := range sortedNames(statuses) {
 		st := statuses[name]
 		attrs := []any{"source_vault", st.SourceVault, "destination_vault", st.Name, "arn", st.Arn}
 		switch st.Action {
-		case ActionCreated:
+		case replicate.ActionCreated:
 			log.Info("vault created", append(attrs, "applied", st.Applied)...)
-		case ActionReconciled:
+		case replicate.ActionReconciled:
 			log.Info("vault reconciled", append(attrs, "applied", st.Applied)...)
-		case ActionBlocked:
+		case replicate.ActionBlocked:
 			log.Warn("vault blocked", append(attrs, "reason", st.Reason)...)
-		case ActionDrift:
+		case replicate.ActionDrift:
 			log.Warn("vault drift", append(attrs, "drift", st.Drift)...)
 		}
 	}

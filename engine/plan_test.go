@@ -13,7 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
@@ -35,7 +38,7 @@ func testAggregate(t *testing.T, fused bool) {
 	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
 	st := openStore(t)
 	ctx := context.Background()
-	if _, err := (&engine.Inventory{Store: st, Source: src, Destination: dst}).Run(ctx); err != nil {
+	if _, err := (&inventory.Inventory{Store: st, Source: src, Destination: dst}).Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	table, err := metadata.Read("metadata.csv", bytes.NewReader(env.Metadata()))
@@ -43,7 +46,7 @@ func testAggregate(t *testing.T, fused bool) {
 		t.Fatal(err)
 	}
 	if !fused {
-		if _, err := engine.Enrich(ctx, st, table, "h1"); err != nil {
+		if _, err := plan.Enrich(ctx, st, table, "h1"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -52,7 +55,7 @@ func testAggregate(t *testing.T, fused bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &engine.Decider{Store: st, Policies: pol}
+	d := &plan.Decider{Store: st, Policies: pol}
 	if fused {
 		d.Table = table
 	}
@@ -68,16 +71,16 @@ func testAggregate(t *testing.T, fused bool) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	plans, err := engine.MapVaults(ctx, st, w)
+	plans, err := plan.MapVaults(ctx, st, w)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	fromAgg, err := d.Agg.Plan(ctx, plans, engine.PlanDestination, table, now)
+	fromAgg, err := d.Agg.Plan(ctx, plans, replicate.PlanDestination, table, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scanned, err := engine.BuildPlan(ctx, st, plans, table, now)
+	scanned, err := plan.BuildPlan(ctx, st, plans, replicate.PlanDestination, table, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +165,7 @@ func TestListingDecidesLikeTheDecidePass(t *testing.T) {
 	if _, err := s.Store.ResetDecisions(""); err != nil {
 		t.Fatal(err)
 	}
-	d := &engine.Decider{Store: s.Store, Policies: s.Policies, Table: s.Table}
+	d := &plan.Decider{Store: s.Store, Policies: s.Policies, Table: s.Table}
 	sum, err := d.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -224,14 +227,14 @@ func TestColdPlanCountsWhileListing(t *testing.T) {
 	if live == 0 || s.InventorySummary.RecoveryPoints != live {
 		t.Errorf("inventory counted %d recovery points, the state holds %d", s.InventorySummary.RecoveryPoints, live)
 	}
-	enr, err := engine.EnrichCounts(ctx, s.Store, s.Table)
+	enr, err := plan.EnrichCounts(ctx, s.Store, s.Table)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.EnrichSummary != enr {
 		t.Errorf("enrich summary %+v, a scan counts %+v", s.EnrichSummary, enr)
 	}
-	var want engine.DecideSummary
+	var want plan.DecideSummary
 	if err := s.Store.ScanRPs(func(rp *state.RP) error {
 		switch rp.Decision.Outcome {
 		case state.Included:
@@ -254,22 +257,22 @@ func TestColdPlanCountsWhileListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	plans, err := engine.MapVaults(ctx, s.Store, w)
+	plans, err := plan.MapVaults(ctx, s.Store, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scanned, err := engine.BuildPlan(ctx, s.Store, plans, s.Table, got.GeneratedAt)
+	scanned, err := plan.BuildPlan(ctx, s.Store, plans, replicate.PlanDestination, s.Table, got.GeneratedAt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, _ := json.Marshal(struct {
-		T engine.Counts
-		V []engine.VaultReport
+		T plan.Counts
+		V []plan.VaultReport
 		W any
 	}{got.Totals, got.Vaults, got.Warnings})
 	b, _ := json.Marshal(struct {
-		T engine.Counts
-		V []engine.VaultReport
+		T plan.Counts
+		V []plan.VaultReport
 		W any
 	}{scanned.Totals, scanned.Vaults, scanned.Warnings})
 	if !bytes.Equal(a, b) {
@@ -318,7 +321,7 @@ func TestDecisionRedoneAfterColdDate(t *testing.T) {
 	}
 	outcome := func(now time.Time) string {
 		t.Helper()
-		if _, err := (&engine.Decider{Store: st, Policies: pol, Now: func() time.Time { return now }}).Run(context.Background()); err != nil {
+		if _, err := (&plan.Decider{Store: st, Policies: pol, Now: func() time.Time { return now }}).Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		got, _, err := st.GetRP("vault-1", rp.Arn)

@@ -2,9 +2,7 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/shuffle-migrate/shuffle/engine/compliance"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/preflight"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -26,7 +26,7 @@ type CheckReport struct {
 	Schema   string            `json:"schema"`
 	Findings []finding.Finding `json:"findings"`
 	// Compliance is set when a compliance policy was evaluated.
-	Compliance *ComplianceReport `json:"compliance,omitempty"`
+	Compliance *compliance.Report `json:"compliance,omitempty"`
 }
 
 // CheckSchema names the JSON form of a CheckReport.
@@ -62,7 +62,7 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 	var usable bool
 	r.Findings, usable = preflight.Run(ctx, preflight.Input{
 		Config: in.Config, Source: preflightClients(in.Source), Destination: preflightClients(in.Destination),
-		SkipEncryption: in.SkipEncryption, FullyManaged: func(t string) bool { return FullyManagedTypes[t] },
+		SkipEncryption: in.SkipEncryption, FullyManaged: func(t string) bool { return plan.FullyManagedTypes[t] },
 	})
 	add := func(f finding.Finding) { r.Findings = append(r.Findings, f) }
 	if in.Compliance != nil && in.Compliance.HasCompliance() && usable {
@@ -70,13 +70,13 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 		if in.Now != nil {
 			now = in.Now
 		}
-		cr, err := EvaluateCompliance(ctx, in.Config, in.Compliance, backup.NewFromConfig(in.Source), backup.NewFromConfig(in.Destination), now())
+		cr, err := compliance.Evaluate(ctx, in.Config, in.Compliance, backup.NewFromConfig(in.Source), backup.NewFromConfig(in.Destination), now())
 		if err != nil {
 			add(finding.New(finding.Blocking, finding.SideDestination, "compliance", "", "the compliance policy could not be evaluated: "+err.Error(),
 				"the destination vaults' compliance is unknown", "fix the compliance module and run check again"))
 		} else {
 			r.Compliance = cr
-			complianceFindings(cr, add)
+			cr.Findings(add)
 		}
 	}
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Severity.Rank() < r.Findings[j].Severity.Rank() })
@@ -88,40 +88,4 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 func preflightClients(cfg aws.Config) preflight.Clients {
 	ic := iam.NewFromConfig(cfg)
 	return preflight.Clients{Identity: sts.NewFromConfig(cfg), Simulator: ic, Roles: ic, Backup: backup.NewFromConfig(cfg)}
-}
-
-// complianceFindings turns each destination vault that fails the
-// compliance policy into one finding; source vaults are only shown in the
-// table, since shuffle cannot change them.
-func complianceFindings(cr *ComplianceReport, add func(finding.Finding)) {
-	for _, v := range cr.Vaults {
-		if v.Account != finding.SideDestination || v.Pass {
-			continue
-		}
-		sev := finding.Warning
-		if v.Blocking() {
-			sev = finding.Blocking
-		}
-		if v.Error != "" {
-			add(finding.New(sev, finding.SideDestination, "compliance", "", fmt.Sprintf("destination vault %s: %s", v.Name, v.Error),
-				"its compliance cannot be judged", "fix the cause ("+cr.Module+" or access to the vault) and run check again"))
-			continue
-		}
-		var failed []string
-		for _, res := range v.Results {
-			if !res.Pass {
-				failed = append(failed, fmt.Sprintf("%s (expected %s, actual %s)", res.Rule, orDash(res.Expected), orDash(res.Actual)))
-			}
-		}
-		add(finding.New(sev, finding.SideDestination, "compliance", "", fmt.Sprintf("destination vault %s fails %s", v.Name, strings.Join(failed, "; ")),
-			"the security team's compliance policy ("+cr.Module+") requires it of destination vaults",
-			"change the vault to meet the rule (for settings copied from the source vault, fix the source and replicate with reconcile = true), or change the policy"))
-	}
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -16,8 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -87,9 +89,9 @@ type Session struct {
 	targets map[string]CopyTarget
 	// pendingVaults are the destination vaults the replicate step left
 	// CREATING, for the copy step to watch.
-	pendingVaults *PendingVaults
+	pendingVaults *replicate.Pending
 	// Replication is what the last replicate step did, by source vault.
-	Replication map[string]*DestinationStatus
+	Replication map[string]*replicate.DestinationStatus
 
 	// live guards Store and copier for an attached REPL (LiveStore,
 	// Requeue), which runs in another goroutine.
@@ -98,9 +100,9 @@ type Session struct {
 
 	// What the steps did, for the command to report.
 	Inventoried, Enriched, Decided, Copied bool
-	InventorySummary                       InventorySummary
-	EnrichSummary                          EnrichSummary
-	DecideSummary                          DecideSummary
+	InventorySummary                       inventory.Summary
+	EnrichSummary                          plan.EnrichSummary
+	DecideSummary                          plan.DecideSummary
 	CopySummary                            CopySummary
 }
 
@@ -113,7 +115,7 @@ type pipeline struct {
 	// listed is the last listing's tally, complete: the enrich and
 	// decide steps that follow it need no scan.
 	listed    *plan.ListedTally
-	agg       *Aggregate // plan counts from the last decide pass
+	agg       *plan.Aggregate // plan counts from the last decide pass
 	aggEpochs state.Epochs
 	pending   map[string]*[2]int64 // from the last decide step, as of aggEpochs
 }
@@ -153,7 +155,7 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 	if err != nil {
 		return &ConfigError{fmt.Errorf("policies: %w", err)}
 	}
-	if err := RequireColumns(table, pol); err != nil {
+	if err := plan.RequireColumns(table, pol); err != nil {
 		return &ConfigError{fmt.Errorf("metadata: %w", err)}
 	}
 	if s.APICounts == nil {

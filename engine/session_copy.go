@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/copier"
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -14,10 +17,10 @@ import (
 // *backup.Client satisfies it. Each engine part takes only the narrow
 // interface it needs.
 type AccountAPI interface {
-	BackupReader
+	inventory.BackupReader
 	CopyJobs
 	Tagger
-	VaultWriter
+	replicate.VaultWriter
 }
 
 // CopySettings are the copy options the CLI sets; they win over the
@@ -47,8 +50,8 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	done := s.step(PhaseReplicate)
 	// A vault AWS is still creating is not waited for here: the copy
 	// step watches it and starts its copies once it is ready, while the
-	// other vaults' copies run (vaultready.go).
-	statuses, pending, err := ReplicateVaultsPending(ctx, s.Store, plans, s.dst, ReplicateOptions{
+	// other vaults' copies run (replicate.Pending).
+	statuses, pending, err := replicate.VaultsPending(ctx, s.Store, plans, s.dst, replicate.Options{
 		SourceAccount: s.Config.Source.Account, DestinationAccount: s.Config.Destination.Account, Region: s.Config.Source.Region,
 		ConfirmComplianceLock: s.ConfirmComplianceLock, DryRun: s.DryRun, Now: s.Now,
 	})
@@ -58,24 +61,24 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	}
 	s.logReplication(statuses)
 	targets := map[string]CopyTarget{}
-	sum := map[VaultAction]int{}
+	sum := map[replicate.VaultAction]int{}
 	for name, st := range statuses {
 		// In a dry run a vault that would be created counts as ready, so
 		// the preview says "queued", not "waiting for their vault".
-		ready := st.Ready || s.DryRun && (st.Action == ActionWouldCreate || st.Action == ActionWouldReconcile) && !st.Wait.Blocked()
+		ready := st.Ready || s.DryRun && (st.Action == replicate.ActionWouldCreate || st.Action == replicate.ActionWouldReconcile) && !st.Wait.Blocked()
 		targets[name] = CopyTarget{Arn: st.Arn, Ready: ready, Reason: st.Reason, Wait: st.Wait, Awaited: pending.Has(name)}
 		if !ready && st.Wait == WaitCreating {
 			sum["creating"]++
 		}
 		switch {
-		case !ready && st.Wait.Blocked() && st.Action != ActionSkip:
+		case !ready && st.Wait.Blocked() && st.Action != replicate.ActionSkip:
 			// Not ready for a reason the operator must fix, whatever
 			// replication did to it: blocked.
-			sum[ActionBlocked]++
-		case st.Action == ActionWouldCreate:
-			sum[ActionCreated]++
-		case st.Action == ActionWouldReconcile:
-			sum[ActionReconciled]++
+			sum[replicate.ActionBlocked]++
+		case st.Action == replicate.ActionWouldCreate:
+			sum[replicate.ActionCreated]++
+		case st.Action == replicate.ActionWouldReconcile:
+			sum[replicate.ActionReconciled]++
 		default:
 			sum[st.Action]++
 		}
@@ -84,7 +87,7 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	s.targets, s.pendingVaults = targets, pending
 	out := map[string]any{}
 	for _, k := range []string{"created", "exists", "drift", "reconciled", "skip", "blocked", "creating"} {
-		out[k] = sum[VaultAction(k)]
+		out[k] = sum[replicate.VaultAction(k)]
 	}
 	// In a dry run (plan, verify) created and reconciled count what a run
 	// would do. A vault not ready for a reason the operator must fix
@@ -119,7 +122,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	}
 	c := &Copier{
 		Store: s.Store, Jobs: s.src, Dest: s.dst, CopyRole: s.Config.CopyRole, Targets: s.targets,
-		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log, Taggable: FullyManagedTypes,
+		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log, Taggable: plan.FullyManagedTypes,
 	}
 	if s.Config.Policies.Tags != "" {
 		c.Tags = copier.CountTags(s.dst, s.APICounts)
@@ -130,7 +133,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 				return nil, nil, err
 			}
 			return func(ctx context.Context, rp *state.RP) (map[string]string, error) {
-				return w.Tags(ctx, RPInput(rp))
+				return w.Tags(ctx, plan.RPInput(rp))
 			}, w.Close, nil
 		}
 	}
@@ -201,8 +204,8 @@ func (s *Session) runCopier(ctx context.Context, c *Copier) (copier.Summary, err
 	if c.Opts.PollMax > 0 {
 		maxIv = min(maxIv, c.Opts.PollMax)
 	}
-	updates := s.pendingVaults.Watch(wctx, WatchOptions{Interval: min(2*time.Second, maxIv), MaxInterval: maxIv, Deadline: s.CopySettings.Window.End})
-	var statuses func() map[string]DestinationStatus
+	updates := s.pendingVaults.Watch(wctx, replicate.WatchOptions{Interval: min(2*time.Second, maxIv), MaxInterval: maxIv, Deadline: s.CopySettings.Window.End})
+	var statuses func() map[string]replicate.DestinationStatus
 	c.VaultUpdates, statuses = forwardUpdates(wctx, updates)
 	sum, err := c.Run(ctx, bounds)
 	cancel()
@@ -212,7 +215,7 @@ func (s *Session) runCopier(ctx context.Context, c *Copier) (copier.Summary, err
 			// The copy step ended first (the change window, an
 			// interrupt): the RPs wait for the next run.
 			sum.WaitingReasons[name] = fmt.Sprintf("the air-gapped vault %s was still CREATING when the copy step ended; the next run copies into it once it is AVAILABLE",
-				s.pendingVaults.byVault[name].j.vp.Mapping.Name)
+				s.pendingVaults.DestName(name))
 		}
 	}
 	for name, u := range settled {
@@ -233,15 +236,15 @@ func (s *Session) runCopier(ctx context.Context, c *Copier) (copier.Summary, err
 // copier took (a send completes only when it receives), by source
 // vault. The forwarding ends when in is closed (it closes out then) or
 // ctx is done; statuses waits for that, so call it after cancelling ctx.
-func forwardUpdates(ctx context.Context, in <-chan VaultUpdate) (<-chan copier.VaultUpdate, func() map[string]DestinationStatus) {
+func forwardUpdates(ctx context.Context, in <-chan replicate.VaultUpdate) (<-chan copier.VaultUpdate, func() map[string]replicate.DestinationStatus) {
 	out := make(chan copier.VaultUpdate)
-	taken := map[string]DestinationStatus{}
+	taken := map[string]replicate.DestinationStatus{}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		defer close(out)
 		for {
-			var u VaultUpdate
+			var u replicate.VaultUpdate
 			var ok bool
 			select {
 			case u, ok = <-in:
@@ -252,12 +255,12 @@ func forwardUpdates(ctx context.Context, in <-chan VaultUpdate) (<-chan copier.V
 				return
 			}
 			select {
-			case out <- copier.VaultUpdate{Vault: u.Vault, Target: u.Target, DestName: u.Status.Name, After: u.After}:
+			case out <- copier.VaultUpdate{Vault: u.Vault, Target: copier.Target{Arn: u.Status.Arn, Ready: u.Status.Ready, Reason: u.Status.Reason, Wait: u.Status.Wait}, DestName: u.Status.Name, After: u.After}:
 				taken[u.Vault] = u.Status
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	return out, func() map[string]DestinationStatus { <-done; return taken }
+	return out, func() map[string]replicate.DestinationStatus { <-done; return taken }
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -15,7 +16,7 @@ import (
 // Plan builds the plan report from the state. The aggregate is cached
 // with the epochs and inputs it was built from, so an unchanged state
 // reports without a scan.
-func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
+func (s *Session) Plan(ctx context.Context, script string) (*plan.Plan, error) {
 	plans, err := s.mapVaults(ctx)
 	if err != nil {
 		return nil, err
@@ -23,7 +24,7 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 	type cache struct {
 		Key    string       `json:"key"`
 		Epochs state.Epochs `json:"epochs"`
-		Plan   *Plan        `json:"plan"`
+		Plan   *plan.Plan   `json:"plan"`
 	}
 	revs := make(map[string]string, len(plans))
 	for name, vp := range plans {
@@ -35,7 +36,7 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 		return nil, err
 	}
 	var c cache
-	var p *Plan
+	var p *plan.Plan
 	if ok, err := s.Store.GetCache("plan", &c); err != nil {
 		return nil, err
 	} else if ok && c.Key == key && c.Epochs == ep && c.Plan != nil {
@@ -43,9 +44,9 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 	} else {
 		if s.agg != nil && s.aggEpochs == ep {
 			// The decide pass just counted everything: no scan needed.
-			p, err = s.agg.Plan(ctx, plans, PlanDestination, s.Table, s.Now())
+			p, err = s.agg.Plan(ctx, plans, replicate.PlanDestination, s.Table, s.Now())
 		} else {
-			p, err = BuildPlan(ctx, s.Store, plans, s.Table, s.Now())
+			p, err = plan.BuildPlan(ctx, s.Store, plans, replicate.PlanDestination, s.Table, s.Now())
 		}
 		if err != nil {
 			return nil, err
@@ -60,12 +61,12 @@ func (s *Session) Plan(ctx context.Context, script string) (*Plan, error) {
 }
 
 // mapVaults runs the vault mapping policy over the source vaults.
-func (s *Session) mapVaults(ctx context.Context) (map[string]*VaultPlan, error) {
+func (s *Session) mapVaults(ctx context.Context) (map[string]*plan.VaultPlan, error) {
 	return plan.MapVaultsWith(ctx, s.Store, s.Policies)
 }
 
 // destinationKey fingerprints what the plan shows of a destination vault.
-func destinationKey(vp *VaultPlan) string {
+func destinationKey(vp *plan.VaultPlan) string {
 	var d *state.Vault
 	if vp.Dest != nil {
 		c := *vp.Dest

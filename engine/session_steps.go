@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 )
 
@@ -12,11 +13,11 @@ import (
 // next one skip a scan.
 
 // inventory lists the source (and destination vaults) into the state.
-func (s *Session) inventory(ctx context.Context) (InventorySummary, error) {
+func (s *Session) inventory(ctx context.Context) (inventory.Summary, error) {
 	if err := s.ready(); err != nil {
-		return InventorySummary{}, err
+		return inventory.Summary{}, err
 	}
-	inv := &Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: inventoryProgress{s.progress()}, SplitAbove: s.SplitAbove, PageSize: s.PageSize}
+	inv := &inventory.Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: inventoryProgress{s.progress()}, SplitAbove: s.SplitAbove, PageSize: s.PageSize}
 	s.listed = nil
 	var ld *plan.ListingDecider
 	if s.DecideWhileListing {
@@ -46,12 +47,12 @@ func (s *Session) inventory(ctx context.Context) (InventorySummary, error) {
 // unchanged, the last join stands. Otherwise it counts now and lets the
 // next decide pass do the join, so that every RP is written once; Finish
 // joins if no decide follows.
-func (s *Session) enrich(ctx context.Context) (EnrichSummary, error) {
+func (s *Session) enrich(ctx context.Context) (plan.EnrichSummary, error) {
 	if err := s.ready(); err != nil {
-		return EnrichSummary{}, err
+		return plan.EnrichSummary{}, err
 	}
 	done := s.step(PhaseEnrich)
-	sum, ok, err := EnrichCached(s.Store, s.csvHash)
+	sum, ok, err := plan.EnrichCached(s.Store, s.csvHash)
 	if err != nil {
 		done(nil, err)
 		return sum, err
@@ -61,12 +62,12 @@ func (s *Session) enrich(ctx context.Context) (EnrichSummary, error) {
 	case s.listed != nil && s.Table != nil:
 		// The listing joined every RP and counted as it went.
 		sum = s.listed.EnrichSummary()
-		if err := PutEnrichCache(s.Store, s.csvHash, sum); err != nil {
+		if err := plan.PutEnrichCache(s.Store, s.csvHash, sum); err != nil {
 			done(nil, err)
 			return sum, err
 		}
 	default:
-		if sum, err = EnrichCounts(ctx, s.Store, s.Table); err != nil {
+		if sum, err = plan.EnrichCounts(ctx, s.Store, s.Table); err != nil {
 			done(nil, err)
 			return sum, err
 		}
@@ -78,11 +79,11 @@ func (s *Session) enrich(ctx context.Context) (EnrichSummary, error) {
 }
 
 // decide runs the engine rules and the policies.
-func (s *Session) decide(ctx context.Context) (DecideSummary, error) {
+func (s *Session) decide(ctx context.Context) (plan.DecideSummary, error) {
 	if err := s.ready(); err != nil {
-		return DecideSummary{}, err
+		return plan.DecideSummary{}, err
 	}
-	d := &Decider{Store: s.Store, Policies: s.Policies, Now: s.Now, Listed: s.listed}
+	d := &plan.Decider{Store: s.Store, Policies: s.Policies, Now: s.Now, Listed: s.listed}
 	s.listed = nil // it counts the state as the listing left it, once
 	if s.enrichPending {
 		d.Table = s.Table
@@ -97,7 +98,7 @@ func (s *Session) decide(ctx context.Context) (DecideSummary, error) {
 		return sum, err
 	}
 	if s.enrichPending {
-		if err := PutEnrichCache(s.Store, s.csvHash, s.EnrichSummary); err != nil {
+		if err := plan.PutEnrichCache(s.Store, s.csvHash, s.EnrichSummary); err != nil {
 			return sum, err
 		}
 		s.enrichPending = false
@@ -114,7 +115,7 @@ func (s *Session) Finish(ctx context.Context) error {
 	if s.Store == nil || !s.enrichPending {
 		return nil
 	}
-	sum, err := Enrich(ctx, s.Store, s.Table, s.csvHash)
+	sum, err := plan.Enrich(ctx, s.Store, s.Table, s.csvHash)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/compliance"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -233,7 +234,7 @@ type checkOptions struct {
 // printCompliance prints, per vault, each compliance rule's verdict. A
 // destination vault's table also shows what the source vault of the same
 // name has, so a failure inherited from the source is plain to see.
-func printCompliance(w io.Writer, cr *engine.ComplianceReport) {
+func printCompliance(w io.Writer, cr *compliance.Report) {
 	if cr == nil {
 		return
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/finding"
+	enginepreflight "github.com/shuffle-migrate/shuffle/engine/preflight"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
 
@@ -48,7 +50,7 @@ func TestCheckCLINoLockDestinationBlocksJSON(t *testing.T) {
 	}
 	found := false
 	for _, f := range r.Findings {
-		if f.Severity == engine.Blocking && f.Action == "backup:PutBackupVaultLockConfiguration" {
+		if f.Severity == finding.Blocking && f.Action == "backup:PutBackupVaultLockConfiguration" {
 			found = true
 		}
 	}
@@ -72,7 +74,7 @@ func TestIAMPolicyCLIGeneratedPoliciesPassCheck(t *testing.T) {
 	if len(p.DestinationVaultAccessPolicy.Statement) != 1 || p.DestinationVaultAccessPolicy.Statement[0].Action[0] != "backup:CopyIntoBackupVault" {
 		t.Fatalf("vault access policy: %+v", p.DestinationVaultAccessPolicy)
 	}
-	for profile, doc := range map[string]engine.PolicyDocument{testenv.ProfileSource: p.SourceOperatorRole, testenv.ProfileDestination: p.DestinationOperatorRole} {
+	for profile, doc := range map[string]enginepreflight.PolicyDocument{testenv.ProfileSource: p.SourceOperatorRole, testenv.ProfileDestination: p.DestinationOperatorRole} {
 		b, _ := json.Marshal(doc)
 		if err := env.SetPolicies(profile, []string{string(b)}); err != nil {
 			t.Fatal(err)
@@ -83,7 +85,7 @@ func TestIAMPolicyCLIGeneratedPoliciesPassCheck(t *testing.T) {
 	}
 	// One document alone, for put-role-policy.
 	code, out, _ = shuffle(t, "iam-policy", "examples/migrate.lua", "--only", "source")
-	var doc engine.PolicyDocument
+	var doc enginepreflight.PolicyDocument
 	if code != exitOK || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Statement) == 0 {
 		t.Fatalf("iam-policy --only source exited %d:\n%s", code, out)
 	}
@@ -109,7 +111,7 @@ func TestIAMPolicyCLIGeneratedPoliciesRunSucceeds(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &p); err != nil {
 		t.Fatal(err)
 	}
-	for profile, doc := range map[string]engine.PolicyDocument{testenv.ProfileSource: p.SourceOperatorRole, testenv.ProfileDestination: p.DestinationOperatorRole} {
+	for profile, doc := range map[string]enginepreflight.PolicyDocument{testenv.ProfileSource: p.SourceOperatorRole, testenv.ProfileDestination: p.DestinationOperatorRole} {
 		b, _ := json.Marshal(doc)
 		if err := env.SetPolicies(profile, []string{string(b)}); err != nil {
 			t.Fatal(err)
@@ -174,7 +176,7 @@ func TestCheckCLIComplianceBeforeAndAfterRun(t *testing.T) {
 	}
 	found := false
 	for _, v := range r.Compliance.Vaults {
-		if v.Account == engine.SideDestination && v.Name == "prod-ebs-weekly" && !v.Pass && v.Blocking() {
+		if v.Account == finding.SideDestination && v.Name == "prod-ebs-weekly" && !v.Pass && v.Blocking() {
 			found = true
 		}
 	}

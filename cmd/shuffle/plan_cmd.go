@@ -16,6 +16,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -179,7 +180,7 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-func printPlan(w io.Writer, p *engine.Plan) {
+func printPlan(w io.Writer, p *plan.Plan) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VAULT\tRPS\tSIZE\tINCLUDED\tINCL. SIZE\tEXCLUDED\tINELIGIBLE\tDESTINATION\t")
 	for _, v := range p.Vaults {

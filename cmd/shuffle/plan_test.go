@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -67,13 +67,13 @@ func shuffle(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func planJSON(t *testing.T, args ...string) *engine.Plan {
+func planJSON(t *testing.T, args ...string) *plan.Plan {
 	t.Helper()
 	code, out, errs := shuffle(t, append([]string{"plan", "examples/migrate.lua", "--json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("shuffle plan exited %d: %s", code, errs)
 	}
-	var p engine.Plan
+	var p plan.Plan
 	if err := json.Unmarshal([]byte(out), &p); err != nil {
 		t.Fatalf("plan --json is not JSON: %v\n%s", err, out)
 	}
@@ -83,7 +83,7 @@ func planJSON(t *testing.T, args ...string) *engine.Plan {
 func TestPlanCountsEqualWhatTheAWSCLIListsAndResumes(t *testing.T) {
 	env, dir := workspace(t, 1500)
 	p := planJSON(t)
-	if p.Schema != engine.PlanSchema || p.Totals.RecoveryPoints == 0 {
+	if p.Schema != plan.PlanSchema || p.Totals.RecoveryPoints == 0 {
 		t.Fatalf("unexpected plan: schema %q, %d RPs", p.Schema, p.Totals.RecoveryPoints)
 	}
 	if got := p.Totals.Included + p.Totals.Excluded + p.Totals.Ineligible; got != p.Totals.RecoveryPoints {

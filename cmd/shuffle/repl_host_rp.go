@@ -8,8 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/forecast"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -119,7 +119,7 @@ func (c *console) printCopy(rec *state.CopyRecord) {
 }
 
 func (c *console) Explain(ctx context.Context, arn string) error {
-	e, err := query.Explain(ctx, c.store, arn, engine.EligibilityRules)
+	e, err := query.Explain(ctx, c.store, arn, plan.EligibilityRules)
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,21 @@ var authCodes = map[string]bool{
 	"AuthFailure": true, "IncompleteSignature": true, "MissingAuthenticationToken": true,
 }
 
+// deniedCodes are the codes that refuse the caller a permission (IAM or
+// a resource policy said no), as opposed to refusing its credentials
+// (Auth). Classify sorts them as Permanent; Denied tells them apart.
+var deniedCodes = map[string]bool{"AccessDenied": true, "AccessDeniedException": true, "UnauthorizedOperation": true}
+
+// Denied says whether AWS refused the caller a permission.
+func (c Classified) Denied() bool { return deniedCodes[c.Code] }
+
+// IsAccessDenied says whether err is AWS refusing the caller a
+// permission (AccessDenied and kin).
+func IsAccessDenied(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && deniedCodes[ae.ErrorCode()]
+}
+
 // Classify sorts an error from an AWS call. An error that carries no
 // AWS API error (a network failure, a cancelled context) is Retryable.
 func Classify(err error) Classified {

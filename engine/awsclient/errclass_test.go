@@ -65,3 +65,28 @@ func TestClassMethods(t *testing.T) {
 		t.Error("IsAuthError(nil)")
 	}
 }
+
+func TestAccessDenied(t *testing.T) {
+	api := func(code string) error {
+		return fmt.Errorf("operation GetRole: %w", &smithy.GenericAPIError{Code: code, Message: "no", Fault: smithy.FaultClient})
+	}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{api("AccessDenied"), true},
+		{api("AccessDeniedException"), true},
+		{api("UnauthorizedOperation"), true},
+		{api("ExpiredTokenException"), false},
+		{api("NoSuchEntity"), false},
+		{api("ThrottlingException"), false},
+		{errors.New("dial tcp: connection refused"), false},
+	} {
+		if got := IsAccessDenied(tc.err); got != tc.want {
+			t.Errorf("IsAccessDenied(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+		if got := Classify(tc.err).Denied(); got != tc.want {
+			t.Errorf("Classify(%v).Denied() = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

@@ -1,34 +1,20 @@
 package copier
 
-// WaitReason says why a destination vault is not ready for copies, so
-// that its recovery points wait. It travels from replication to the copy
-// summary, the run report and the closing line; code compares the
-// constants, never the human reason next to them.
-type WaitReason string
+import "github.com/shuffle-migrate/shuffle/engine/replicate"
 
+// WaitReason says why a destination vault is not ready for copies. It
+// is produced by replication (engine/replicate), which owns it; the
+// copier only carries it from a Target to the summary. The alias and
+// the constants keep the copier's files in their own terms.
+type WaitReason = replicate.WaitReason
+
+// The reasons, as replicate defines them.
 const (
-	// WaitCreating: an air-gapped vault is still CREATING. Its RPs are
-	// picked up in the same run once AWS makes it AVAILABLE.
-	WaitCreating WaitReason = "creating"
-	// WaitAccessPolicy: the vault's access policy refuses
-	// backup:CopyIntoBackupVault to the source account (an explicit
-	// Deny, or no Allow and replication may not add one).
-	WaitAccessPolicy WaitReason = "access-policy"
-	// WaitEncryptionKey: the source vault's customer-managed key has no
-	// destination key in the vault mapping.
-	WaitEncryptionKey WaitReason = "encryption-key"
-	// WaitComplianceLock: the vault needs a compliance lock shuffle
-	// applies only when confirmed.
-	WaitComplianceLock WaitReason = "compliance-lock"
-	// WaitCreateFailed: the vault could not be created (AWS answered
-	// FAILED, or the source lacks what creation needs).
-	WaitCreateFailed WaitReason = "create-failed"
-	// WaitAWSError: an AWS call for the vault failed.
-	WaitAWSError WaitReason = "aws-error"
-	// WaitNoDestination: the mapping skips the vault, or none is known.
-	WaitNoDestination WaitReason = "no-destination"
+	WaitCreating       = replicate.WaitCreating
+	WaitAccessPolicy   = replicate.WaitAccessPolicy
+	WaitEncryptionKey  = replicate.WaitEncryptionKey
+	WaitComplianceLock = replicate.WaitComplianceLock
+	WaitCreateFailed   = replicate.WaitCreateFailed
+	WaitAWSError       = replicate.WaitAWSError
+	WaitNoDestination  = replicate.WaitNoDestination
 )
-
-// Blocked reports whether the reason needs the operator: everything but
-// a vault AWS is still creating.
-func (w WaitReason) Blocked() bool { return w != "" && w != WaitCreating }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
@@ -47,14 +48,68 @@ func (inv *Inventory) listVaults(ctx context.Context, api BackupReader, side sta
 	return out, nil
 }
 
-// vaultSettings reads the access policy, notifications and tags.
+// vaultSettings reads the access policy, notifications and tags, its
+// errors naming the vault.
 func (inv *Inventory) vaultSettings(ctx context.Context, api BackupReader, v *state.Vault) error {
+	return readSettings(ctx, api, v, true)
+}
+
+// SettingsReader is what reading one vault's settings needs (the
+// *backup.Client satisfies it).
+type SettingsReader interface {
+	DescribeBackupVault(ctx context.Context, in *backup.DescribeBackupVaultInput, opts ...func(*backup.Options)) (*backup.DescribeBackupVaultOutput, error)
+	settingsReader
+}
+
+// settingsReader reads the settings DescribeBackupVault does not give.
+type settingsReader interface {
+	GetBackupVaultAccessPolicy(ctx context.Context, in *backup.GetBackupVaultAccessPolicyInput, opts ...func(*backup.Options)) (*backup.GetBackupVaultAccessPolicyOutput, error)
+	GetBackupVaultNotifications(ctx context.Context, in *backup.GetBackupVaultNotificationsInput, opts ...func(*backup.Options)) (*backup.GetBackupVaultNotificationsOutput, error)
+	ListTags(ctx context.Context, in *backup.ListTagsInput, opts ...func(*backup.Options)) (*backup.ListTagsOutput, error)
+}
+
+var _ SettingsReader = (*backup.Client)(nil)
+
+// DescribeVault reads one vault with every setting shuffle replicates
+// or judges; nil when it does not exist. crid is its CreatorRequestId.
+// It only reads, and saves nothing.
+func DescribeVault(ctx context.Context, api SettingsReader, side state.Side, name string, now time.Time) (v *state.Vault, crid string, err error) {
+	d, err := api.DescribeBackupVault(ctx, &backup.DescribeBackupVaultInput{BackupVaultName: aws.String(name)})
+	if IsNotFound(err) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	v = &state.Vault{
+		Side: side, Name: aws.ToString(d.BackupVaultName), Arn: aws.ToString(d.BackupVaultArn),
+		VaultType: string(d.VaultType), VaultState: string(d.VaultState),
+		EncryptionKeyArn: aws.ToString(d.EncryptionKeyArn), EncryptionKeyType: string(d.EncryptionKeyType),
+		Locked: aws.ToBool(d.Locked), MinRetentionDays: d.MinRetentionDays, MaxRetentionDays: d.MaxRetentionDays,
+		LockDate: UTC(d.LockDate), NumberOfRecoveryPoints: d.NumberOfRecoveryPoints, ListedAt: now.UTC(),
+	}
+	if err := readSettings(ctx, api, v, false); err != nil {
+		return nil, "", err
+	}
+	return v, aws.ToString(d.CreatorRequestId), nil
+}
+
+// readSettings reads v's access policy, notifications and tags. named
+// says whether its errors name the vault (the inventory's do; a single
+// vault's reader's say only the call).
+func readSettings(ctx context.Context, api settingsReader, v *state.Vault, named bool) error {
+	ref := func(id string) string {
+		if named {
+			return " " + id
+		}
+		return ""
+	}
 	pol, err := api.GetBackupVaultAccessPolicy(ctx, &backup.GetBackupVaultAccessPolicyInput{BackupVaultName: aws.String(v.Name)})
 	switch {
 	case err == nil:
 		v.AccessPolicy = aws.ToString(pol.Policy)
 	case !IsNotFound(err):
-		return fmt.Errorf("GetBackupVaultAccessPolicy %s: %w", v.Name, err)
+		return fmt.Errorf("GetBackupVaultAccessPolicy%s: %w", ref(v.Name), err)
 	}
 	n, err := api.GetBackupVaultNotifications(ctx, &backup.GetBackupVaultNotificationsInput{BackupVaultName: aws.String(v.Name)})
 	switch {
@@ -64,13 +119,13 @@ func (inv *Inventory) vaultSettings(ctx context.Context, api BackupReader, v *st
 			v.Events = append(v.Events, string(e))
 		}
 	case !IsNotFound(err):
-		return fmt.Errorf("GetBackupVaultNotifications %s: %w", v.Name, err)
+		return fmt.Errorf("GetBackupVaultNotifications%s: %w", ref(v.Name), err)
 	}
 	tp := backup.NewListTagsPaginator(api, &backup.ListTagsInput{ResourceArn: aws.String(v.Arn)})
 	for tp.HasMorePages() {
 		page, err := tp.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("ListTags %s: %w", v.Arn, err)
+			return fmt.Errorf("ListTags%s: %w", ref(v.Arn), err)
 		}
 		for k, val := range page.Tags {
 			if v.Tags == nil {

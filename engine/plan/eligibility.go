@@ -72,3 +72,8 @@ func Ineligible(rp *state.RP, lock *Lock, now time.Time) (rule, reason string, b
 	}
 	return "", "", false
 }
+
+// EligibilityRules are the rules in the order Ineligible checks them;
+// the vault mapping's skip comes first. query.Explain walks them to
+// trace a decision.
+var EligibilityRules = []string{RuleVaultSkip, RuleGone, RuleStatus, RuleContinuous, RuleCold, RuleNotCopyable, RuleManagedKey, RuleRetention}

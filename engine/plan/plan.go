@@ -65,7 +65,7 @@ type TypeCounts struct {
 type DestinationPlan struct {
 	Name   string `json:"name"`
 	Action string `json:"action"` // create, exists, drift, skip
-	// Settings are what a created vault would get (ReplicateVaults
+	// Settings are what a created vault would get (replicate.Vaults
 	// applies them; docs/vault-replication.md).
 	Settings DestinationSettings `json:"settings"`
 	Drift    []string            `json:"drift,omitempty"`

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 )
 
 // PrincipalARN turns a caller ARN into the principal to simulate: an
@@ -28,7 +30,6 @@ func apiCode(err error) string {
 	return ""
 }
 
-func isDenied(err error) bool {
-	c := apiCode(err)
-	return c == "AccessDenied" || c == "AccessDeniedException" || c == "UnauthorizedOperation"
-}
+// isDenied says whether AWS refused the caller a permission; the
+// simulation then names what is missing.
+func isDenied(err error) bool { return awsclient.IsAccessDenied(err) }

@@ -481,7 +481,7 @@ type Run struct {
 type RunWaiting struct {
 	Vault          string `json:"vault"`
 	RecoveryPoints int64  `json:"recovery_points"`
-	Wait           string `json:"wait"`    // the reason's kind (engine.WaitReason)
+	Wait           string `json:"wait"`    // the reason's kind (replicate.WaitReason)
 	Blocked        bool   `json:"blocked"` // the operator must act
 	Reason         string `json:"reason"`
 }

@@ -1,9 +1,10 @@
-package engine
+package replicate
 
 import (
 	"sort"
 	"strings"
 
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 )
@@ -25,7 +26,7 @@ type vaultCheck struct {
 
 // checkVault compares destination vault d with what replication wants
 // for vp. Accounts and ARNs come from the vaults' own ARNs.
-func checkVault(vp *VaultPlan, w want, d *state.Vault) vaultCheck {
+func checkVault(vp *plan.VaultPlan, w want, d *state.Vault) vaultCheck {
 	var c vaultCheck
 	if vaultType(d) != w.vaultType {
 		c.drift = append(c.drift, "vault type "+d.VaultType+", source "+w.vaultType)
@@ -73,7 +74,7 @@ func (c *vaultCheck) compareTags(have, want map[string]string) {
 // comparePolicy compares the destination's access policy with the copy
 // statement and the source's translated statements. It is false when
 // the destination's policy cannot be read.
-func (c *vaultCheck) comparePolicy(vp *VaultPlan, d *state.Vault) bool {
+func (c *vaultCheck) comparePolicy(vp *plan.VaultPlan, d *state.Vault) bool {
 	srcAcct, dstAcct := vaultpolicy.Account(vp.Source.Arn), vaultpolicy.Account(d.Arn)
 	pol, err := vaultpolicy.Parse(d.AccessPolicy)
 	if err != nil {

@@ -1,4 +1,4 @@
-package engine
+package replicate
 
 import (
 	"context"
@@ -13,8 +13,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 )
@@ -58,8 +60,8 @@ const (
 	ActionWouldReconcile VaultAction = "would-reconcile" // dry run: settings would be applied
 )
 
-// ReplicateOptions configure ReplicateVaults.
-type ReplicateOptions struct {
+// Options configure Vaults.
+type Options struct {
 	SourceAccount, DestinationAccount, Region string
 	// ConfirmComplianceLock is the --confirm-compliance-lock flag: apply
 	// compliance locks to the vaults shuffle creates, whatever the
@@ -92,7 +94,7 @@ type DestinationStatus struct {
 	Wait WaitReason `json:"wait,omitempty"`
 }
 
-// ReplicateVaults makes sure every mapped destination vault exists with
+// Vaults makes sure every mapped destination vault exists with
 // its source's settings (docs/vault-replication.md). It reads every
 // destination vault first. A failure of one vault (an AWS error, a
 // customer-managed source key with no destination key, an unconfirmed
@@ -100,12 +102,12 @@ type DestinationStatus struct {
 // error is nil unless ctx ends. Every vault created or changed is
 // saved in the state as a destination vault, so call MapVaults again
 // to see it.
-func ReplicateVaults(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, api VaultWriter, opt ReplicateOptions) (map[string]*DestinationStatus, error) {
-	out, _, err := replicateVaults(ctx, st, plans, api, opt, false)
+func Vaults(ctx context.Context, st *state.Store, plans map[string]*plan.VaultPlan, api VaultWriter, opt Options) (map[string]*DestinationStatus, error) {
+	out, _, err := run(ctx, st, plans, api, opt, false)
 	return out, err
 }
 
-func replicateVaults(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, api VaultWriter, opt ReplicateOptions, deferLAG bool) (map[string]*DestinationStatus, *replicator, error) {
+func run(ctx context.Context, st *state.Store, plans map[string]*plan.VaultPlan, api VaultWriter, opt Options, deferLAG bool) (map[string]*DestinationStatus, *replicator, error) {
 	if opt.SourceAccount == "" || opt.DestinationAccount == "" || opt.Region == "" {
 		return nil, nil, errors.New("replicate vaults: the source account, the destination account and the region are required")
 	}
@@ -158,7 +160,7 @@ func replicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 
 // unmappedKey describes a source vault on a customer-managed key whose
 // mapping names no destination key ("" when there is no problem).
-func unmappedKey(vp *VaultPlan) string {
+func unmappedKey(vp *plan.VaultPlan) string {
 	if vp.Source.EncryptionKeyType != string(types.EncryptionKeyTypeCustomerManagedKmsKey) || vp.Mapping.EncryptionKeyArn != "" {
 		return ""
 	}
@@ -178,15 +180,15 @@ func creatorRequestID(sourceArn, destName string) string {
 type replicator struct {
 	st  *state.Store
 	api VaultWriter
-	opt ReplicateOptions
+	opt Options
 	// deferLAG leaves an air-gapped vault that is CREATING in deferred
-	// instead of waiting for it (ReplicateVaultsPending).
+	// instead of waiting for it (VaultsPending).
 	deferLAG bool
 	deferred []*deferredVault
 }
 
 type replJob struct {
-	vp      *VaultPlan
+	vp      *plan.VaultPlan
 	s       *DestinationStatus
 	want    want
 	crid    string
@@ -243,13 +245,11 @@ func (r *replicator) block(j *replJob, op string, err error) {
 		j.s.setWait(WaitCreateFailed)
 	}
 	msg := op + ": " + err.Error()
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		msg = fmt.Sprintf("%s: %s: %s", op, ae.ErrorCode(), ae.ErrorMessage())
-		switch ae.ErrorCode() {
-		case "AccessDeniedException", "AccessDenied":
+	if c := awsclient.Classify(err); c.Code != "" {
+		msg = fmt.Sprintf("%s: %s: %s", op, c.Code, c.Message)
+		if c.Denied() {
 			msg += fmt.Sprintf("; allow backup:%s on %s to the destination profile's role, then run again", op, r.destArn(j.vp.Source.Arn, j.vp.Mapping.Name))
-		default:
+		} else {
 			msg += "; fix the cause and run again"
 		}
 	} else {
@@ -264,7 +264,7 @@ func (r *replicator) block(j *replJob, op string, err error) {
 // read reads a destination vault with its settings; nil when it does
 // not exist.
 func (r *replicator) read(ctx context.Context, name string) (*liveVault, error) {
-	v, crid, err := describeVault(ctx, r.api, state.Destination, name, r.opt.Now())
+	v, crid, err := inventory.DescribeVault(ctx, r.api, state.Destination, name, r.opt.Now())
 	if v == nil || err != nil {
 		return nil, err
 	}

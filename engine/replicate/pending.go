@@ -1,4 +1,4 @@
-package engine
+package replicate
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -17,7 +18,7 @@ import (
 // recovery points. Replication does not wait for an air-gapped vault
 // AWS is still creating (minutes, in AWS): it leaves the vault pending
 // and goes on with the others, and the copy step starts the other
-// vaults' copies at once while PendingVaults.Watch polls the pending
+// vaults' copies at once while Pending.Watch polls the pending
 // vault in the background. When AWS makes it AVAILABLE, Watch finishes
 // its setup (access policy, notifications) exactly as replication would
 // have, and the copier schedules its recovery points in the same run.
@@ -33,7 +34,7 @@ type deferredVault struct {
 }
 
 // deferCreating leaves j's air-gapped vault, still CREATING, for
-// PendingVaults.Watch; finish completes its setup once it is AVAILABLE.
+// Pending.Watch; finish completes its setup once it is AVAILABLE.
 func (r *replicator) deferCreating(j *replJob, finish func(ctx context.Context) error) {
 	if j.s.Action == "" {
 		j.s.Action = ActionExists
@@ -43,24 +44,24 @@ func (r *replicator) deferCreating(j *replJob, finish func(ctx context.Context) 
 	j.note("the air-gapped vault %s is CREATING; the other vaults' copies go ahead, and its own start in this run once AWS makes it AVAILABLE", j.vp.Mapping.Name)
 }
 
-// PendingVaults are the destination vaults ReplicateVaultsPending left
+// Pending are the destination vaults VaultsPending left
 // CREATING.
-type PendingVaults struct {
+type Pending struct {
 	r *replicator
 	// byVault: by source vault name.
 	byVault map[string]*deferredVault
 }
 
-// ReplicateVaultsPending is ReplicateVaults without the wait for
+// VaultsPending is Vaults without the wait for
 // air-gapped vaults that are CREATING: those are returned as pending
-// (not ready, WaitCreating) for PendingVaults.Watch to finish while the
+// (not ready, WaitCreating) for Pending.Watch to finish while the
 // other vaults' copies run.
-func ReplicateVaultsPending(ctx context.Context, st *state.Store, plans map[string]*VaultPlan, api VaultWriter, opt ReplicateOptions) (map[string]*DestinationStatus, *PendingVaults, error) {
-	out, r, err := replicateVaults(ctx, st, plans, api, opt, true)
+func VaultsPending(ctx context.Context, st *state.Store, plans map[string]*plan.VaultPlan, api VaultWriter, opt Options) (map[string]*DestinationStatus, *Pending, error) {
+	out, r, err := run(ctx, st, plans, api, opt, true)
 	if r == nil || len(r.deferred) == 0 {
 		return out, nil, err
 	}
-	p := &PendingVaults{r: r, byVault: map[string]*deferredVault{}}
+	p := &Pending{r: r, byVault: map[string]*deferredVault{}}
 	for _, d := range r.deferred {
 		p.byVault[d.j.vp.Source.Name] = d
 	}
@@ -68,7 +69,7 @@ func ReplicateVaultsPending(ctx context.Context, st *state.Store, plans map[stri
 }
 
 // Has reports whether the source vault's destination is pending.
-func (p *PendingVaults) Has(vault string) bool {
+func (p *Pending) Has(vault string) bool {
 	if p == nil {
 		return false
 	}
@@ -77,7 +78,7 @@ func (p *PendingVaults) Has(vault string) bool {
 }
 
 // Names are the pending source vaults' names, sorted.
-func (p *PendingVaults) Names() []string {
+func (p *Pending) Names() []string {
 	if p == nil {
 		return nil
 	}
@@ -88,10 +89,11 @@ func (p *PendingVaults) Names() []string {
 // finished), or given up on for this run (FAILED, still CREATING at the
 // deadline or after the poll timeout, an AWS error).
 type VaultUpdate struct {
-	Vault  string            // source vault name
-	Target CopyTarget        // where its copies go now; Ready says whether they may start
-	Status DestinationStatus // what replication finished for it
-	After  time.Duration     // since Watch started
+	Vault string // source vault name
+	// Status is what replication finished for it: Arn, Ready, Reason and
+	// Wait say where its copies go now and whether they may start.
+	Status DestinationStatus
+	After  time.Duration // since Watch started
 }
 
 // WatchOptions bound the background polling of pending vaults.
@@ -101,7 +103,7 @@ type WatchOptions struct {
 	// (default 30 s).
 	Interval, MaxInterval time.Duration
 	// Timeout: give up on a vault still CREATING this long after Watch
-	// starts (default ReplicateOptions.PollTimeout: 30 min).
+	// starts (default Options.PollTimeout: 30 min).
 	Timeout time.Duration
 	// Deadline: no poll after it (the change window's end; zero: none).
 	Deadline time.Time
@@ -126,7 +128,7 @@ func (o *WatchOptions) defaults(r *replicator) {
 // until it settles, and sends one VaultUpdate per vault. The channel is
 // buffered for all of them and closed once every vault has settled or
 // ctx ended (a vault that had not settled then sends nothing).
-func (p *PendingVaults) Watch(ctx context.Context, o WatchOptions) <-chan VaultUpdate {
+func (p *Pending) Watch(ctx context.Context, o WatchOptions) <-chan VaultUpdate {
 	if p == nil {
 		return nil
 	}
@@ -158,7 +160,7 @@ func (p *PendingVaults) Watch(ctx context.Context, o WatchOptions) <-chan VaultU
 // when ctx ended first.
 func (r *replicator) await(ctx context.Context, d *deferredVault, o WatchOptions, start time.Time) (VaultUpdate, bool) {
 	j := d.j
-	// The statuses ReplicateVaults returned belong to the caller: work on
+	// The statuses Vaults returned belong to the caller: work on
 	// a copy.
 	s := *j.s
 	j.s, j.notes = &s, slices.Clone(j.notes[:d.notesAt])
@@ -169,7 +171,7 @@ func (r *replicator) await(ctx context.Context, d *deferredVault, o WatchOptions
 	wait, errs := o.Interval, 0
 	settle := func() (VaultUpdate, bool) {
 		s.Reason = strings.Join(j.notes, "; ")
-		return VaultUpdate{Target: CopyTarget{Arn: s.Arn, Ready: s.Ready, Reason: s.Reason, Wait: s.Wait}, Status: s}, true
+		return VaultUpdate{Status: s}, true
 	}
 	for {
 		t := time.NewTimer(min(wait, max(0, time.Until(giveUp))))
@@ -226,4 +228,13 @@ func (r *replicator) await(ctx context.Context, d *deferredVault, o WatchOptions
 		}
 		wait = min(2*wait, o.MaxInterval)
 	}
+}
+
+// DestName is the destination vault name of a pending source vault (""
+// when it is not pending).
+func (p *Pending) DestName(vault string) string {
+	if p == nil || p.byVault[vault] == nil {
+		return ""
+	}
+	return p.byVault[vault].j.vp.Mapping.Name
 }

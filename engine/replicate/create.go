@@ -1,4 +1,4 @@
-package engine
+package replicate
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 )
 
@@ -128,7 +129,7 @@ func (r *replicator) callCreate(ctx context.Context, j *replJob) (tags map[strin
 }
 
 // awaitCreatedLAG finishes an air-gapped vault just created: deferred to
-// PendingVaults.Watch, or waited for here until AVAILABLE.
+// Pending.Watch, or waited for here until AVAILABLE.
 func (r *replicator) awaitCreatedLAG(ctx context.Context, j *replJob, pol *vaultpolicy.Policy, polNotes []string, arn string) error {
 	s := j.s
 	if r.deferLAG {
@@ -205,7 +206,7 @@ func (r *replicator) applyNew(ctx context.Context, j *replJob, pol *vaultpolicy.
 
 // newPolicy is the access policy of a vault shuffle creates: the copy
 // statement plus the source policy's statements, translated.
-func (r *replicator) newPolicy(vp *VaultPlan, tr vaultpolicy.Translator) (*vaultpolicy.Policy, []string) {
+func (r *replicator) newPolicy(vp *plan.VaultPlan, tr vaultpolicy.Translator) (*vaultpolicy.Policy, []string) {
 	p := vaultpolicy.New()
 	p.Statements = append(p.Statements, vaultpolicy.CopyStatement(r.opt.SourceAccount, vaultpolicy.Partition(vp.Source.Arn)))
 	translated, notes := tr.Policy(vp.Source.AccessPolicy)

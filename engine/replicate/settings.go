@@ -1,4 +1,4 @@
-package engine
+package replicate
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 )
@@ -32,7 +33,7 @@ func (r *replicator) notifications(j *replJob, cur *state.Vault) (string, bool) 
 
 // notificationsNote says why a source vault's notifications are not
 // replicated ("" when they are, or when it has none).
-func notificationsNote(vp *VaultPlan) string {
+func notificationsNote(vp *plan.VaultPlan) string {
 	if len(vp.Source.Events) == 0 || vp.Mapping.SNSTopicArn != "" {
 		return ""
 	}

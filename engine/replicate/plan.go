@@ -1,14 +1,16 @@
-package engine
+package replicate
 
 import (
 	"fmt"
 
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 )
 
 // The destination side of the plan report: what replication would do
 // to each source vault's destination, with the same rules as
-// ReplicateVaults (plan.Aggregate.Plan asks for it per vault).
+// Vaults (plan.Aggregate.Plan asks for it per vault).
 
 func lockMode(v *state.Vault) string {
 	switch {
@@ -23,16 +25,16 @@ func lockMode(v *state.Vault) string {
 
 // PlanDestination compares the destination vault (if any) with what
 // like-for-like replication would create, with the same rules as
-// ReplicateVaults.
-func PlanDestination(vp *VaultPlan) DestinationPlan {
+// Vaults.
+func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 	src := vp.Source
 	w := wantFor(vp)
-	want := DestinationSettings{
+	want := plan.DestinationSettings{
 		VaultType: src.VaultType, EncryptionKeyArn: vp.Mapping.EncryptionKeyArn, LockMode: lockMode(src),
 		MinRetentionDays: src.MinRetentionDays, MaxRetentionDays: src.MaxRetentionDays,
 		SNSTopicArn: vp.Mapping.SNSTopicArn, Events: src.Events, Tags: w.tags, Lock: lockSummary(w),
 	}
-	dp := DestinationPlan{Name: vp.Mapping.Name, Settings: want}
+	dp := plan.DestinationPlan{Name: vp.Mapping.Name, Settings: want}
 	switch {
 	case vp.Mapping.Skip:
 		dp.Action, dp.Reason = "skip", vp.Mapping.Reason
@@ -46,18 +48,18 @@ func PlanDestination(vp *VaultPlan) DestinationPlan {
 			dp.LockNeedsConfirmation = true
 			dp.Blocking = append(dp.Blocking, complianceBlockedReason(vp))
 		}
-		tr := translator{srcAcct: arnAccount(src.Arn), srcVault: src.Arn}
-		_, dp.Notes = tr.policy(src.AccessPolicy)
+		tr := vaultpolicy.Translator{SourceAccount: vaultpolicy.Account(src.Arn), SourceVault: src.Arn}
+		_, dp.Notes = tr.Policy(src.AccessPolicy)
 	default:
 		c := checkVault(vp, w, vp.Dest)
 		dp.Drift, dp.Notes = c.drift, c.notes
 		if !c.copyAllowed {
 			dp.AccessPolicyMissing = true
 			if c.denied != "" {
-				dp.Blocking = append(dp.Blocking, copyDeniedReason(vp.Dest.Name, c.denied, arnAccount(src.Arn)))
+				dp.Blocking = append(dp.Blocking, vaultpolicy.CopyDeniedReason(vp.Dest.Name, c.denied, vaultpolicy.Account(src.Arn)))
 			} else if !vp.Mapping.Reconcile || c.copyClash || c.policyUnreadable {
 				dp.Blocking = append(dp.Blocking, fmt.Sprintf("the access policy of %s does not allow account %s backup:CopyIntoBackupVault, so copies would fail with AccessDenied: set reconcile = true for this vault in policies/vaults.lua, or add the statement %s",
-					vp.Dest.Name, arnAccount(src.Arn), copyStatementJSON(arnAccount(src.Arn), arnPartition(src.Arn))))
+					vp.Dest.Name, vaultpolicy.Account(src.Arn), vaultpolicy.CopyStatementJSON(vaultpolicy.Account(src.Arn), vaultpolicy.Partition(src.Arn))))
 			}
 		}
 		if isLAG(vp.Dest.VaultType) && vp.Dest.VaultState != "" && vp.Dest.VaultState != "AVAILABLE" {

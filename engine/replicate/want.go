@@ -1,4 +1,4 @@
-package engine
+package replicate
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 )
@@ -23,7 +24,7 @@ type want struct {
 	events    []string
 }
 
-func wantFor(vp *VaultPlan) want {
+func wantFor(vp *plan.VaultPlan) want {
 	src := vp.Source
 	w := want{vaultType: vaultType(src), keyArn: vp.Mapping.EncryptionKeyArn, lock: lockMode(src),
 		min: src.MinRetentionDays, max: src.MaxRetentionDays, tags: vp.Mapping.Tags, topic: vp.Mapping.SNSTopicArn, events: src.Events}
@@ -46,11 +47,11 @@ func isLAG(t string) bool { return t == string(types.VaultTypeLogicallyAirGapped
 // compliance lock (air-gapped vaults carry theirs from creation).
 func (w want) needsCompliance() bool { return w.lock == "compliance" && !isLAG(w.vaultType) }
 
-func (r *replicator) confirmed(vp *VaultPlan) bool {
+func (r *replicator) confirmed(vp *plan.VaultPlan) bool {
 	return r.opt.ConfirmComplianceLock || vp.Mapping.ComplianceLock
 }
 
-func complianceBlockedReason(vp *VaultPlan) string {
+func complianceBlockedReason(vp *plan.VaultPlan) string {
 	return fmt.Sprintf("source vault %s has a compliance lock (retention %s days); shuffle applies one (ChangeableForDays %d, irreversible afterwards) only when asked: run with --confirm-compliance-lock or set compliance_lock = true for this vault in policies/vaults.lua. Copying into a vault that should be compliance-locked but is not would defeat the lock, so the vault is not created and nothing is copied into it",
 		vp.Source.Name, retention(vp.Source.MinRetentionDays, vp.Source.MaxRetentionDays), complianceChangeableForDays)
 }
@@ -66,7 +67,7 @@ func retention(min, max *int64) string {
 }
 
 func sameRetention(d *state.Vault, w want) bool {
-	return deref(d.MinRetentionDays) == deref(w.min) && deref(d.MaxRetentionDays) == deref(w.max)
+	return plan.Deref(d.MinRetentionDays) == plan.Deref(w.min) && plan.Deref(d.MaxRetentionDays) == plan.Deref(w.max)
 }
 
 func sameSet(a, b []string) bool {

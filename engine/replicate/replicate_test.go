@@ -1,4 +1,4 @@
-package engine_test
+package replicate_test
 
 import (
 	"context"
@@ -14,7 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -35,8 +37,8 @@ type replFixture struct {
 	env      *testenv.Env
 	st       *state.Store
 	src, dst *backup.Client
-	plans    map[string]*engine.VaultPlan
-	opt      engine.ReplicateOptions
+	plans    map[string]*plan.VaultPlan
+	opt      replicate.Options
 }
 
 // newReplFixture starts the emulator, lets prep change it, then runs
@@ -54,19 +56,19 @@ func newReplFixture(t *testing.T, o testenv.Options, prep func(f *replFixture)) 
 		prep(f)
 	}
 	f.st = openStore(t)
-	if _, err := (&engine.Inventory{Store: f.st, Source: f.src, Destination: f.dst}).Run(context.Background()); err != nil {
+	if _, err := (&inventory.Inventory{Store: f.st, Source: f.src, Destination: f.dst}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	f.plans = f.mapVaults(t)
-	f.opt = engine.ReplicateOptions{SourceAccount: testenv.SourceAccount, DestinationAccount: testenv.DestinationAccount,
+	f.opt = replicate.Options{SourceAccount: testenv.SourceAccount, DestinationAccount: testenv.DestinationAccount,
 		Region: env.Region(), PollInterval: 10 * time.Millisecond, PollTimeout: 5 * time.Second}
 	return f
 }
 
-func (f *replFixture) mapVaults(t *testing.T) map[string]*engine.VaultPlan {
+func (f *replFixture) mapVaults(t *testing.T) map[string]*plan.VaultPlan {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
+	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,15 +77,15 @@ func (f *replFixture) mapVaults(t *testing.T) map[string]*engine.VaultPlan {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	plans, err := engine.MapVaults(context.Background(), f.st, w)
+	plans, err := plan.MapVaults(context.Background(), f.st, w)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return plans
 }
 
-func (f *replFixture) only(names ...string) map[string]*engine.VaultPlan {
-	out := map[string]*engine.VaultPlan{}
+func (f *replFixture) only(names ...string) map[string]*plan.VaultPlan {
+	out := map[string]*plan.VaultPlan{}
 	for _, n := range names {
 		out[n] = f.plans[n]
 	}
@@ -172,11 +174,11 @@ func toStrings(v any) []string {
 	return out
 }
 
-func replicate(t *testing.T, f *replFixture, plans map[string]*engine.VaultPlan, api engine.VaultWriter, opt engine.ReplicateOptions) map[string]*engine.DestinationStatus {
+func runReplicate(t *testing.T, f *replFixture, plans map[string]*plan.VaultPlan, api replicate.VaultWriter, opt replicate.Options) map[string]*replicate.DestinationStatus {
 	t.Helper()
-	res, err := engine.ReplicateVaults(context.Background(), f.st, plans, api, opt)
+	res, err := replicate.Vaults(context.Background(), f.st, plans, api, opt)
 	if err != nil {
-		t.Fatalf("ReplicateVaults: %v", err)
+		t.Fatalf("replicate.Vaults: %v", err)
 	}
 	if len(res) != len(plans) {
 		t.Fatalf("%d statuses for %d source vaults", len(res), len(plans))
@@ -184,7 +186,7 @@ func replicate(t *testing.T, f *replFixture, plans map[string]*engine.VaultPlan,
 	return res
 }
 
-func wantStatus(t *testing.T, res map[string]*engine.DestinationStatus, vault string, action engine.VaultAction, ready bool) *engine.DestinationStatus {
+func wantStatus(t *testing.T, res map[string]*replicate.DestinationStatus, vault string, action replicate.VaultAction, ready bool) *replicate.DestinationStatus {
 	t.Helper()
 	s := res[vault]
 	if s == nil {
@@ -228,7 +230,7 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 		vp.Mapping.SNSTopicArn = destTopic
 	}
 	before := f.destVaults(t)
-	res := replicate(t, f, f.plans, f.dst, f.opt)
+	res := runReplicate(t, f, f.plans, f.dst, f.opt)
 
 	missing := 0
 	for name, vp := range f.plans {
@@ -236,7 +238,7 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 			continue
 		}
 		missing++
-		s := wantStatus(t, res, name, engine.ActionCreated, true)
+		s := wantStatus(t, res, name, replicate.ActionCreated, true)
 		d := f.describe(t, vp.Mapping.Name)
 		if s.Arn != aws.ToString(d.BackupVaultArn) || !strings.HasPrefix(aws.ToString(d.CreatorRequestId), "shuffle-") {
 			t.Errorf("%s: status ARN %s, described %s, CreatorRequestId %q", name, s.Arn, aws.ToString(d.BackupVaultArn), aws.ToString(d.CreatorRequestId))
@@ -328,16 +330,16 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 	contains(t, "prod-ebs-weekly reason", res["prod-ebs-weekly"].Reason, "PinnedRecoveryPoint not replicated", "SourceAccountOnly not replicated", "BackupRestore")
 
 	// finance-records exists, drifted, and allows the source account.
-	s := wantStatus(t, res, "finance-records", engine.ActionDrift, true)
+	s := wantStatus(t, res, "finance-records", replicate.ActionDrift, true)
 	contains(t, "finance-records drift", strings.Join(s.Drift, "; "), "lock governance, source compliance", "tags differ")
 	contains(t, "finance-records reason", s.Reason, "compliance-locked")
 
 	// The next plan sees the vaults.
-	plan, err := engine.BuildPlan(context.Background(), f.st, f.mapVaults(t), nil, time.Now())
+	pl, err := plan.BuildPlan(context.Background(), f.st, f.mapVaults(t), replicate.PlanDestination, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range plan.Vaults {
+	for _, v := range pl.Vaults {
 		if v.Name == "prod-ebs-daily" && (v.Destination.Action != "exists" || v.Destination.AccessPolicyMissing) {
 			t.Errorf("plan after replication: %+v", v.Destination)
 		}
@@ -346,10 +348,10 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 
 func TestReplicateIsIdempotent(t *testing.T) {
 	f := newReplFixture(t, testenv.Options{}, nil)
-	first := replicate(t, f, f.plans, f.dst, f.opt)
+	first := runReplicate(t, f, f.plans, f.dst, f.opt)
 	vaults := f.destVaults(t)
 	writes := f.writes()
-	second := replicate(t, f, f.plans, f.dst, f.opt)
+	second := runReplicate(t, f, f.plans, f.dst, f.opt)
 	if w := f.writes() - writes; w != 0 {
 		t.Errorf("the second call made %d write calls, want none", w)
 	}
@@ -358,11 +360,11 @@ func TestReplicateIsIdempotent(t *testing.T) {
 	}
 	created := 0
 	for name, s := range first {
-		if s.Action != engine.ActionCreated {
+		if s.Action != replicate.ActionCreated {
 			continue
 		}
 		created++
-		s2 := wantStatus(t, second, name, engine.ActionExists, true)
+		s2 := wantStatus(t, second, name, replicate.ActionExists, true)
 		if s2.Arn != s.Arn || vaults[s.Name] != s.Arn {
 			t.Errorf("%s: ARN %s then %s (listed %s)", name, s.Arn, s2.Arn, vaults[s.Name])
 		}
@@ -378,8 +380,8 @@ func TestReplicateCreatesAirGappedVaultAndWaitsUntilAvailable(t *testing.T) {
 	// CopySpeed 300: AVAILABLE 0.4 s after creation.
 	f := newReplFixture(t, testenv.Options{CopySpeed: 300}, nil)
 	start := time.Now()
-	res := replicate(t, f, f.only(lag), f.dst, f.opt)
-	s := wantStatus(t, res, lag, engine.ActionCreated, true)
+	res := runReplicate(t, f, f.only(lag), f.dst, f.opt)
+	s := wantStatus(t, res, lag, replicate.ActionCreated, true)
 	if el := time.Since(start); el < 300*time.Millisecond {
 		t.Errorf("returned after %s, before the vault can be AVAILABLE", el)
 	}
@@ -406,8 +408,8 @@ func TestReplicateCreatesAirGappedVaultAndWaitsUntilAvailable(t *testing.T) {
 		f := newReplFixture(t, testenv.Options{CopySpeed: 1}, nil)
 		opt := f.opt
 		opt.PollTimeout = 50 * time.Millisecond
-		res := replicate(t, f, f.only(lag), f.dst, opt)
-		s := wantStatus(t, res, lag, engine.ActionCreated, false)
+		res := runReplicate(t, f, f.only(lag), f.dst, opt)
+		s := wantStatus(t, res, lag, replicate.ActionCreated, false)
 		contains(t, "reason", s.Reason, "CREATING", "run again")
 		if n := f.env.Counters().Calls("PutBackupVaultAccessPolicy"); n != 0 {
 			t.Errorf("%d access policy calls before the vault is AVAILABLE", n)
@@ -420,8 +422,8 @@ func TestReplicateComplianceLockNeedsConfirmation(t *testing.T) {
 	f := newReplFixture(t, testenv.Options{}, func(f *replFixture) { f.deleteDest(t, fin) })
 
 	writes := f.writes()
-	res := replicate(t, f, f.only(fin), f.dst, f.opt)
-	s := wantStatus(t, res, fin, engine.ActionBlocked, false)
+	res := runReplicate(t, f, f.only(fin), f.dst, f.opt)
+	s := wantStatus(t, res, fin, replicate.ActionBlocked, false)
 	contains(t, "reason", s.Reason, "--confirm-compliance-lock", "compliance_lock = true")
 	if _, ok := f.destVaults(t)[fin]; ok || f.writes() != writes {
 		t.Fatalf("a blocked vault was created (%d writes)", f.writes()-writes)
@@ -431,15 +433,15 @@ func TestReplicateComplianceLockNeedsConfirmation(t *testing.T) {
 	f.plans[fin].Mapping.ComplianceLock = true
 	dry := f.opt
 	dry.DryRun = true
-	res = replicate(t, f, f.only(fin), f.dst, dry)
-	s = wantStatus(t, res, fin, engine.ActionWouldCreate, false)
+	res = runReplicate(t, f, f.only(fin), f.dst, dry)
+	s = wantStatus(t, res, fin, replicate.ActionWouldCreate, false)
 	contains(t, "would apply", strings.Join(s.WouldApply, "; "), "compliance lock 365-2555 days, changeable for 3 days")
 	f.plans[fin].Mapping.ComplianceLock = false
 
 	opt := f.opt
 	opt.ConfirmComplianceLock = true
-	res = replicate(t, f, f.only(fin), f.dst, opt)
-	s = wantStatus(t, res, fin, engine.ActionCreated, true)
+	res = runReplicate(t, f, f.only(fin), f.dst, opt)
+	s = wantStatus(t, res, fin, replicate.ActionCreated, true)
 	d := f.describe(t, fin)
 	now := time.Now()
 	if !aws.ToBool(d.Locked) || d.LockDate == nil || d.LockDate.Before(now.Add(71*time.Hour)) || d.LockDate.After(now.Add(73*time.Hour)) ||
@@ -458,15 +460,15 @@ func TestReplicateUnmappedCustomerManagedKeyBlocksOnlyThatVault(t *testing.T) {
 		f.plans[n].Mapping.EncryptionKeyArn = ""
 	}
 	before := f.destVaults(t)
-	res, err := engine.ReplicateVaults(context.Background(), f.st, f.plans, f.dst, f.opt)
+	res, err := replicate.Vaults(context.Background(), f.st, f.plans, f.dst, f.opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	after := f.destVaults(t)
 	for _, n := range []string{"prod-ebs-daily", "staging-mixed"} {
-		s := wantStatus(t, res, n, engine.ActionBlocked, false)
-		if s.Wait != engine.WaitEncryptionKey {
-			t.Errorf("%s waits for %q, want %q", n, s.Wait, engine.WaitEncryptionKey)
+		s := wantStatus(t, res, n, replicate.ActionBlocked, false)
+		if s.Wait != replicate.WaitEncryptionKey {
+			t.Errorf("%s waits for %q, want %q", n, s.Wait, replicate.WaitEncryptionKey)
 		}
 		contains(t, n+" reason", s.Reason, f.plans[n].Source.EncryptionKeyArn, "policies/vaults.lua M.keys")
 		if _, ok := after[n]; ok {
@@ -475,11 +477,11 @@ func TestReplicateUnmappedCustomerManagedKeyBlocksOnlyThatVault(t *testing.T) {
 	}
 	// finance-records exists already, and Default is on an AWS key.
 	for _, n := range []string{"finance-records", "Default"} {
-		if s := res[n]; s.Wait == engine.WaitEncryptionKey {
+		if s := res[n]; s.Wait == replicate.WaitEncryptionKey {
 			t.Errorf("%s waits for a key it does not need: %s", n, s.Reason)
 		}
 	}
-	wantStatus(t, res, "Default", engine.ActionCreated, true)
+	wantStatus(t, res, "Default", replicate.ActionCreated, true)
 	if len(after) <= len(before) {
 		t.Errorf("no other vault was created: %v -> %v", before, after)
 	}
@@ -499,8 +501,8 @@ func TestReplicateExistingVaultWithoutCopyStatement(t *testing.T) {
 		}
 	})
 	writes := f.writes()
-	res := replicate(t, f, f.only(weekly), f.dst, f.opt)
-	s := wantStatus(t, res, weekly, engine.ActionDrift, false)
+	res := runReplicate(t, f, f.only(weekly), f.dst, f.opt)
+	s := wantStatus(t, res, weekly, replicate.ActionDrift, false)
 	contains(t, "reason", s.Reason, "reconcile = true", "AccessDenied", vaultpolicy.CopyStatementSid)
 	contains(t, "drift", strings.Join(s.Drift, "; "), "access policy does not allow account 111111111111", "tags differ")
 	if f.writes() != writes {
@@ -508,8 +510,8 @@ func TestReplicateExistingVaultWithoutCopyStatement(t *testing.T) {
 	}
 
 	f.plans[weekly].Mapping.Reconcile = true
-	res = replicate(t, f, f.only(weekly), f.dst, f.opt)
-	s = wantStatus(t, res, weekly, engine.ActionReconciled, true)
+	res = runReplicate(t, f, f.only(weekly), f.dst, f.opt)
+	s = wantStatus(t, res, weekly, replicate.ActionReconciled, true)
 	contains(t, "applied", strings.Join(s.Applied, "; "), "tags", "access policy", vaultpolicy.CopyStatementSid)
 	ps := f.policyStatements(t, weekly)
 	if _, ok := ps["KeepMe"]; !ok {
@@ -525,16 +527,16 @@ func TestReplicateExistingVaultWithoutCopyStatement(t *testing.T) {
 	if sv, _, _ := f.st.GetVault(state.Destination, weekly); !strings.Contains(sv.AccessPolicy, vaultpolicy.CopyStatementSid) || len(sv.Tags) == 0 {
 		t.Errorf("state record after reconcile: %+v", sv)
 	}
-	res = replicate(t, f, f.only(weekly), f.dst, f.opt)
-	wantStatus(t, res, weekly, engine.ActionExists, true)
+	res = runReplicate(t, f, f.only(weekly), f.dst, f.opt)
+	wantStatus(t, res, weekly, replicate.ActionExists, true)
 }
 
 func TestReplicatePerVaultAWSFailureBlocksOnlyThatVault(t *testing.T) {
 	const monthly = "prod-rds-monthly"
 	f := newReplFixture(t, testenv.Options{}, func(f *replFixture) { f.deleteDest(t, monthly) })
 	nolock := backup.NewFromConfig(f.env.Config(t, testenv.ProfileDestinationNoLock))
-	res := replicate(t, f, f.plans, nolock, f.opt)
-	s := wantStatus(t, res, monthly, engine.ActionBlocked, false)
+	res := runReplicate(t, f, f.plans, nolock, f.opt)
+	s := wantStatus(t, res, monthly, replicate.ActionBlocked, false)
 	contains(t, "reason", s.Reason, "PutBackupVaultLockConfiguration", "AccessDeniedException", "destination profile's role", "next run")
 	contains(t, "applied", strings.Join(s.Applied, "; "), "vault (key", "access policy")
 	if d := f.describe(t, monthly); aws.ToBool(d.Locked) {
@@ -544,12 +546,12 @@ func TestReplicatePerVaultAWSFailureBlocksOnlyThatVault(t *testing.T) {
 		t.Errorf("the created vault was not saved in the state: %+v", sv)
 	}
 	for _, other := range []string{"prod-ebs-daily", "Default", "legal-hold-airgapped"} {
-		wantStatus(t, res, other, engine.ActionCreated, true)
+		wantStatus(t, res, other, replicate.ActionCreated, true)
 	}
 
 	// With the lock allowed, the next run finishes the vault it created.
-	res = replicate(t, f, f.only(monthly), f.dst, f.opt)
-	s = wantStatus(t, res, monthly, engine.ActionReconciled, true)
+	res = runReplicate(t, f, f.only(monthly), f.dst, f.opt)
+	s = wantStatus(t, res, monthly, replicate.ActionReconciled, true)
 	contains(t, "applied", strings.Join(s.Applied, "; "), "governance lock 30-3650 days")
 	if d := f.describe(t, monthly); !aws.ToBool(d.Locked) || aws.ToInt64(d.MinRetentionDays) != 30 {
 		t.Errorf("lock after the second run: %v %d", aws.ToBool(d.Locked), aws.ToInt64(d.MinRetentionDays))
@@ -571,22 +573,22 @@ func TestReplicateDryRunWritesNothing(t *testing.T) {
 	}
 	opt := f.opt
 	opt.DryRun = true
-	res := replicate(t, f, f.plans, f.dst, opt)
+	res := runReplicate(t, f, f.plans, f.dst, opt)
 	if f.writes() != writes || len(f.destVaults(t)) != len(vaults) {
 		t.Fatalf("a dry run wrote: %d write calls", f.writes()-writes)
 	}
 	if after, _ := f.st.Vaults(state.Destination); len(after) != len(recs) {
 		t.Errorf("a dry run changed the state: %d destination records, was %d", len(after), len(recs))
 	}
-	s := wantStatus(t, res, "prod-ebs-daily", engine.ActionWouldCreate, false)
+	s := wantStatus(t, res, "prod-ebs-daily", replicate.ActionWouldCreate, false)
 	contains(t, "would apply", strings.Join(s.WouldApply, "; "), "vault (key "+f.plans["prod-ebs-daily"].Mapping.EncryptionKeyArn, "access policy ("+vaultpolicy.CopyStatementSid)
 	contains(t, "reason", s.Reason, "notifications not replicated")
-	wantStatus(t, res, "legal-hold-airgapped", engine.ActionWouldCreate, false)
-	s = wantStatus(t, res, "finance-records", engine.ActionBlocked, false)
+	wantStatus(t, res, "legal-hold-airgapped", replicate.ActionWouldCreate, false)
+	s = wantStatus(t, res, "finance-records", replicate.ActionBlocked, false)
 	contains(t, "reason", s.Reason, "--confirm-compliance-lock")
-	s = wantStatus(t, res, "prod-ebs-weekly", engine.ActionWouldReconcile, false)
+	s = wantStatus(t, res, "prod-ebs-weekly", replicate.ActionWouldReconcile, false)
 	contains(t, "would apply", strings.Join(s.WouldApply, "; "), "tags", vaultpolicy.CopyStatementSid)
-	wantStatus(t, res, "prod-rds-monthly", engine.ActionExists, true)
+	wantStatus(t, res, "prod-rds-monthly", replicate.ActionExists, true)
 }
 
 func TestPlanShowsReplicationBlockers(t *testing.T) {
@@ -597,12 +599,12 @@ func TestPlanShowsReplicationBlockers(t *testing.T) {
 		}
 	})
 	f.plans["prod-ebs-daily"].Mapping.EncryptionKeyArn = ""
-	plan, err := engine.BuildPlan(context.Background(), f.st, f.plans, nil, time.Now())
+	pl, err := plan.BuildPlan(context.Background(), f.st, f.plans, replicate.PlanDestination, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dest := map[string]engine.DestinationPlan{}
-	for _, v := range plan.Vaults {
+	dest := map[string]plan.DestinationPlan{}
+	for _, v := range pl.Vaults {
 		dest[v.Name] = v.Destination
 	}
 	if d := dest["prod-ebs-daily"]; d.Action != "create" || len(d.Blocking) != 1 {
@@ -631,11 +633,21 @@ func TestPlanShowsReplicationBlockers(t *testing.T) {
 	}
 	if d := dest["prod-ebs-weekly"]; true {
 		f.plans["prod-ebs-weekly"].Mapping.Reconcile = true
-		plan, _ := engine.BuildPlan(context.Background(), f.st, f.plans, nil, time.Now())
-		for _, v := range plan.Vaults {
+		pl, _ := plan.BuildPlan(context.Background(), f.st, f.plans, replicate.PlanDestination, nil, time.Now())
+		for _, v := range pl.Vaults {
 			if v.Name == "prod-ebs-weekly" && (len(v.Destination.Blocking) != 0 || !v.Destination.AccessPolicyMissing) {
 				t.Errorf("with reconcile = true the missing statement is not blocking: %+v (was %+v)", v.Destination, d)
 			}
 		}
 	}
+}
+
+func openStore(t *testing.T) *state.Store {
+	t.Helper()
+	st, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
