@@ -3,15 +3,16 @@ package engine
 import (
 	"sort"
 
+	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
 // WaitingVault is one source vault whose recovery points wait for their
 // destination vault at the end of a run, in the run report.
 type WaitingVault struct {
-	Vault          string     `json:"vault"`           // source vault
-	RecoveryPoints int64      `json:"recovery_points"` // included RPs not started because of it
-	Wait           WaitReason `json:"wait"`
+	Vault          string               `json:"vault"`           // source vault
+	RecoveryPoints int64                `json:"recovery_points"` // included RPs not started because of it
+	Wait           replicate.WaitReason `json:"wait"`
 	// Blocked: the operator must act (anything but a vault AWS is still
 	// creating, which the next run picks up by itself).
 	Blocked bool   `json:"blocked"`
@@ -49,7 +50,7 @@ func RunWaiting(sum CopySummary) []state.RunWaiting {
 func (s CopySummary) WaitingCreating() int64 {
 	var n int64
 	for v, c := range s.WaitingByVault {
-		if s.WaitingWhy[v] == WaitCreating {
+		if s.WaitingWhy[v] == replicate.WaitCreating {
 			n += c
 		}
 	}

@@ -96,6 +96,17 @@ func IsAccessDenied(err error) bool {
 	return errors.As(err, &ae) && deniedCodes[ae.ErrorCode()]
 }
 
+// notFoundCodes are the codes that say the named resource does not
+// exist (AWS Backup's, IAM's).
+var notFoundCodes = map[string]bool{"ResourceNotFoundException": true, "NoSuchEntity": true}
+
+// IsNotFound says whether err is AWS answering that the named resource
+// does not exist.
+func IsNotFound(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && notFoundCodes[ae.ErrorCode()]
+}
+
 // Classify sorts an error from an AWS call. An error that carries no
 // AWS API error (a network failure, a cancelled context) is Retryable.
 func Classify(err error) Classified {

@@ -90,3 +90,23 @@ func TestAccessDenied(t *testing.T) {
 		}
 	}
 }
+
+func TestNotFound(t *testing.T) {
+	api := func(code string) error {
+		return fmt.Errorf("operation GetRole: %w", &smithy.GenericAPIError{Code: code, Message: "no", Fault: smithy.FaultClient})
+	}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{api("ResourceNotFoundException"), true},
+		{api("NoSuchEntity"), true},
+		{api("AccessDenied"), false},
+		{api("InvalidParameterValueException"), false},
+		{errors.New("dial tcp: connection refused"), false},
+	} {
+		if got := IsNotFound(tc.err); got != tc.want {
+			t.Errorf("IsNotFound(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

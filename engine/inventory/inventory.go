@@ -4,11 +4,13 @@
 // and each page saved with its cursor in one transaction. A
 // ListingDecider, when given, decides the RPs of a page on the page's
 // slice before that transaction (the state never calls a policy inside
-// one).
+// one). DescribeVault reads one vault with the same settings, for
+// replication and the compliance check, and saves nothing.
 //
 // It must not run policies itself, join metadata or know of the Lua
 // surface: deciding comes in through ListingDecider, progress through
-// Progress. It reads AWS only through BackupReader.
+// Progress. It reads AWS only through BackupReader (SettingsReader for
+// DescribeVault), and never writes to AWS.
 package inventory
 
 import (

@@ -2,14 +2,13 @@ package inventory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
-	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -75,7 +74,7 @@ var _ SettingsReader = (*backup.Client)(nil)
 // It only reads, and saves nothing.
 func DescribeVault(ctx context.Context, api SettingsReader, side state.Side, name string, now time.Time) (v *state.Vault, crid string, err error) {
 	d, err := api.DescribeBackupVault(ctx, &backup.DescribeBackupVaultInput{BackupVaultName: aws.String(name)})
-	if IsNotFound(err) {
+	if awsclient.IsNotFound(err) {
 		return nil, "", nil
 	}
 	if err != nil {
@@ -108,7 +107,7 @@ func readSettings(ctx context.Context, api settingsReader, v *state.Vault, named
 	switch {
 	case err == nil:
 		v.AccessPolicy = aws.ToString(pol.Policy)
-	case !IsNotFound(err):
+	case !awsclient.IsNotFound(err):
 		return fmt.Errorf("GetBackupVaultAccessPolicy%s: %w", ref(v.Name), err)
 	}
 	n, err := api.GetBackupVaultNotifications(ctx, &backup.GetBackupVaultNotificationsInput{BackupVaultName: aws.String(v.Name)})
@@ -118,7 +117,7 @@ func readSettings(ctx context.Context, api settingsReader, v *state.Vault, named
 		for _, e := range n.BackupVaultEvents {
 			v.Events = append(v.Events, string(e))
 		}
-	case !IsNotFound(err):
+	case !awsclient.IsNotFound(err):
 		return fmt.Errorf("GetBackupVaultNotifications%s: %w", ref(v.Name), err)
 	}
 	tp := backup.NewListTagsPaginator(api, &backup.ListTagsInput{ResourceArn: aws.String(v.Arn)})
@@ -135,11 +134,4 @@ func readSettings(ctx context.Context, api settingsReader, v *state.Vault, named
 		}
 	}
 	return nil
-}
-
-// IsNotFound reports whether AWS Backup answered that the resource
-// does not exist.
-func IsNotFound(err error) bool {
-	var nf *types.ResourceNotFoundException
-	return errors.As(err, &nf)
 }

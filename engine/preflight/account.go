@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -62,7 +63,7 @@ func checkCopyRole(ctx context.Context, cfg luabind.ScriptConfig, api RoleGetter
 	switch {
 	case err == nil:
 		add(finding.New(finding.Info, side, "copy-role", "", "copy role "+cfg.CopyRole+" exists", "", ""))
-	case apiCode(err) == "NoSuchEntity":
+	case awsclient.IsNotFound(err):
 		add(finding.New(finding.Blocking, side, "copy-role", "", "copy role "+cfg.CopyRole+" does not exist",
 			"StartCopyJob is refused when its role does not exist", "create the role (AWS Backup's default service role) or fix copy_role in the script"))
 	case !isDenied(err):

@@ -1,10 +1,7 @@
 package preflight
 
 import (
-	"errors"
 	"strings"
-
-	"github.com/aws/smithy-go"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 )
@@ -20,14 +17,6 @@ func PrincipalARN(arn string) string {
 		}
 	}
 	return arn
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 // isDenied says whether AWS refused the caller a permission; the

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -33,7 +34,7 @@ func checkVaultPolicies(ctx context.Context, cfg luabind.ScriptConfig, bc interf
 			switch {
 			case err == nil:
 				doc = aws.ToString(pol.Policy)
-			case apiCode(err) == "ResourceNotFoundException":
+			case awsclient.IsNotFound(err):
 			default:
 				if !isDenied(err) {
 					add(finding.New(finding.Warning, finding.SideDestination, "vault-policy", "backup:GetBackupVaultAccessPolicy", "could not read the access policy of "+name+": "+finding.ErrorText(err), "", "run check again"))
