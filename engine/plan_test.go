@@ -338,3 +338,13 @@ func TestDecisionRedoneAfterColdDate(t *testing.T) {
 		t.Fatalf("after its cold date the RP is %s (before: %s)", after, before)
 	}
 }
+
+func openStore(t *testing.T) *state.Store {
+	t.Helper()
+	st, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}

@@ -1,4 +1,4 @@
-package engine_test
+package inventory_test
 
 import (
 	"context"
