@@ -32,7 +32,7 @@ func checkVault(vp *plan.VaultPlan, w want, d *state.Vault) vaultCheck {
 		c.drift = append(c.drift, "vault type "+d.VaultType+", source "+w.vaultType)
 	}
 	if lockMode(d) != w.lock {
-		c.drift = append(c.drift, "lock "+lockMode(d)+", source "+w.lock)
+		c.drift = append(c.drift, "lock "+string(lockMode(d))+", source "+string(w.lock))
 	}
 	if !sameRetention(d, w) {
 		c.drift = append(c.drift, "lock retention differs from the source")

@@ -190,7 +190,7 @@ func (r *replicator) applyNew(ctx context.Context, j *replJob, pol *vaultpolicy.
 		}
 		s.Applied = append(s.Applied, lbl)
 	}
-	if !isLAG(w.vaultType) && w.lock != "none" {
+	if !isLAG(w.vaultType) && w.lock != lockNone {
 		if err := r.putLock(ctx, vp.Mapping.Name, w); err != nil {
 			r.block(j, "PutBackupVaultLockConfiguration", err)
 			return false

@@ -144,19 +144,19 @@ func (r *replicator) lockStep(ctx context.Context, j *replJob, ours bool) (step,
 	put := step{"PutBackupVaultLockConfiguration", lockLabel(w), func() error { return r.putLock(ctx, vp.Mapping.Name, w) }}
 	dm := lockMode(d)
 	switch {
-	case w.lock == "governance" && dm == "none" && (ours || vp.Mapping.Reconcile),
-		w.lock == "governance" && dm == "governance" && vp.Mapping.Reconcile && !sameRetention(d, w):
+	case w.lock == lockGovernance && dm == lockNone && (ours || vp.Mapping.Reconcile),
+		w.lock == lockGovernance && dm == lockGovernance && vp.Mapping.Reconcile && !sameRetention(d, w):
 		return put, true
-	case w.lock == "compliance" && dm == "none" && ours:
+	case w.lock == lockCompliance && dm == lockNone && ours:
 		// confirmed in existing
 		return put, true
-	case w.lock == "compliance" && dm != "compliance":
+	case w.lock == lockCompliance && dm != lockCompliance:
 		j.note("the source vault is compliance-locked and %s is not; shuffle applies a compliance lock only to an unlocked vault it created itself, never by reconcile: apply it by hand if it is wanted (put-backup-vault-lock-configuration with --changeable-for-days 3)", vp.Mapping.Name)
-	case dm == "compliance" && (w.lock != "compliance" || !sameRetention(d, w)):
+	case dm == lockCompliance && (w.lock != lockCompliance || !sameRetention(d, w)):
 		j.note("the destination compliance lock differs from the source's and is left alone (shuffle never weakens or changes a compliance lock)")
-	case w.lock == "none" && dm != "none":
+	case w.lock == lockNone && dm != lockNone:
 		j.note("the destination is locked and its source is not; the lock is left alone (shuffle never removes a lock)")
-	case w.lock == "governance" && dm == "governance" && !sameRetention(d, w):
+	case w.lock == lockGovernance && dm == lockGovernance && !sameRetention(d, w):
 		// drift only; reconcile = true applies it
 	}
 	return step{}, false

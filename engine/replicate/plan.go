@@ -12,14 +12,25 @@ import (
 // to each source vault's destination, with the same rules as
 // Vaults (plan.Aggregate.Plan asks for it per vault).
 
-func lockMode(v *state.Vault) string {
+// lock is a vault's lock as replication compares it; its values are
+// the strings the plan report shows.
+type lock string
+
+const (
+	lockNone       lock = "none"
+	lockGovernance lock = "governance"
+	lockCompliance lock = "compliance" // has a lock date: irreversible once it passes
+)
+
+// lockMode is v's lock.
+func lockMode(v *state.Vault) lock {
 	switch {
 	case !v.Locked:
-		return "none"
+		return lockNone
 	case v.LockDate != nil:
-		return "compliance"
+		return lockCompliance
 	default:
-		return "governance"
+		return lockGovernance
 	}
 }
 
@@ -30,7 +41,7 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 	src := vp.Source
 	w := wantFor(vp)
 	want := plan.DestinationSettings{
-		VaultType: src.VaultType, EncryptionKeyArn: vp.Mapping.EncryptionKeyArn, LockMode: lockMode(src),
+		VaultType: src.VaultType, EncryptionKeyArn: vp.Mapping.EncryptionKeyArn, LockMode: string(lockMode(src)),
 		MinRetentionDays: src.MinRetentionDays, MaxRetentionDays: src.MaxRetentionDays,
 		SNSTopicArn: vp.Mapping.SNSTopicArn, Events: src.Events, Tags: w.tags, Lock: lockSummary(w),
 	}
@@ -81,9 +92,9 @@ func lockSummary(w want) string {
 	switch {
 	case isLAG(w.vaultType):
 		return "air-gapped: compliance lock with retention " + retention(w.min, w.max) + " days, set at creation"
-	case w.lock == "compliance":
+	case w.lock == lockCompliance:
 		return fmt.Sprintf("compliance, retention %s days, ChangeableForDays %d (irreversible after that)", retention(w.min, w.max), complianceChangeableForDays)
-	case w.lock == "governance":
+	case w.lock == lockGovernance:
 		return "governance, retention " + retention(w.min, w.max) + " days"
 	}
 	return "none"

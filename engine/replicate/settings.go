@@ -59,7 +59,7 @@ func (r *replicator) putNotifications(ctx context.Context, name string, w want) 
 // or compliance (ChangeableForDays 3).
 func (r *replicator) putLock(ctx context.Context, name string, w want) error {
 	in := &backup.PutBackupVaultLockConfigurationInput{BackupVaultName: aws.String(name), MinRetentionDays: w.min, MaxRetentionDays: w.max}
-	if w.lock == "compliance" {
+	if w.lock == lockCompliance {
 		in.ChangeableForDays = aws.Int64(complianceChangeableForDays)
 	}
 	_, err := r.api.PutBackupVaultLockConfiguration(ctx, in)

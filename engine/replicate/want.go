@@ -17,7 +17,7 @@ import (
 type want struct {
 	vaultType string
 	keyArn    string
-	lock      string // none, governance, compliance
+	lock      lock
 	min, max  *int64
 	tags      map[string]string
 	topic     string
@@ -45,7 +45,7 @@ func isLAG(t string) bool { return t == string(types.VaultTypeLogicallyAirGapped
 
 // needsCompliance says whether creating the vault means applying a
 // compliance lock (air-gapped vaults carry theirs from creation).
-func (w want) needsCompliance() bool { return w.lock == "compliance" && !isLAG(w.vaultType) }
+func (w want) needsCompliance() bool { return w.lock == lockCompliance && !isLAG(w.vaultType) }
 
 func (r *replicator) confirmed(vp *plan.VaultPlan) bool {
 	return r.opt.ConfirmComplianceLock || vp.Mapping.ComplianceLock
@@ -116,11 +116,11 @@ func createLabel(w want) string {
 
 func lockLabel(w want) string {
 	switch {
-	case w.lock == "none":
+	case w.lock == lockNone:
 		return ""
 	case isLAG(w.vaultType):
 		return "air-gapped compliance lock " + retention(w.min, w.max) + " days (set at creation)"
-	case w.lock == "compliance":
+	case w.lock == lockCompliance:
 		return fmt.Sprintf("compliance lock %s days, changeable for %d days", retention(w.min, w.max), complianceChangeableForDays)
 	default:
 		return "governance lock " + retention(w.min, w.max) + " days"
