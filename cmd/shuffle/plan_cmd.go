@@ -184,7 +184,7 @@ func printPlan(w io.Writer, p *plan.Plan) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VAULT\tRPS\tSIZE\tINCLUDED\tINCL. SIZE\tEXCLUDED\tINELIGIBLE\tDESTINATION\t")
 	for _, v := range p.Vaults {
-		dest := v.Destination.Action + " " + v.Destination.Name
+		dest := string(v.Destination.Action) + " " + v.Destination.Name
 		if v.Destination.LockNeedsConfirmation {
 			dest += " (compliance lock: needs --confirm-compliance-lock)"
 		}

@@ -63,8 +63,8 @@ type TypeCounts struct {
 
 // DestinationPlan says what happens to a source vault's destination.
 type DestinationPlan struct {
-	Name   string `json:"name"`
-	Action string `json:"action"` // create, exists, drift, skip
+	Name   string            `json:"name"`
+	Action DestinationAction `json:"action"`
 	// Settings are what a created vault would get (replicate.Vaults
 	// applies them; docs/vault-replication.md).
 	Settings DestinationSettings `json:"settings"`
@@ -84,6 +84,18 @@ type DestinationPlan struct {
 	// Notes are settings that are not replicated, and why.
 	Notes []string `json:"notes,omitempty"`
 }
+
+// DestinationAction is what replication would do to a destination
+// vault, as the plan report shows it.
+type DestinationAction string
+
+// The DestinationPlan actions.
+const (
+	DestinationCreate DestinationAction = "create" // it does not exist: replication creates it
+	DestinationExists DestinationAction = "exists" // it exists and matches its source
+	DestinationDrift  DestinationAction = "drift"  // it exists and differs from its source
+	DestinationSkip   DestinationAction = "skip"   // the vault mapping skips the source vault
+)
 
 // DestinationSettings describe a destination vault.
 type DestinationSettings struct {

@@ -48,10 +48,10 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 	dp := plan.DestinationPlan{Name: vp.Mapping.Name, Settings: want}
 	switch {
 	case vp.Mapping.Skip:
-		dp.Action, dp.Reason = "skip", vp.Mapping.Reason
+		dp.Action, dp.Reason = plan.DestinationSkip, vp.Mapping.Reason
 		return dp
 	case vp.Dest == nil:
-		dp.Action = "create"
+		dp.Action = plan.DestinationCreate
 		if p := unmappedKey(vp); p != "" {
 			dp.Blocking = append(dp.Blocking, p)
 		}
@@ -76,9 +76,9 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 		if isLAG(vp.Dest.VaultType) && vp.Dest.VaultState != "" && vp.Dest.VaultState != "AVAILABLE" {
 			dp.Blocking = append(dp.Blocking, "the air-gapped vault is "+vp.Dest.VaultState+"; copies can start only once it is AVAILABLE")
 		}
-		dp.Action = "exists"
+		dp.Action = plan.DestinationExists
 		if len(dp.Drift) > 0 {
-			dp.Action = "drift"
+			dp.Action = plan.DestinationDrift
 		}
 	}
 	if n := notificationsNote(vp); n != "" {
