@@ -16,6 +16,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // Policies that loop or bomb memory, through the real path of a plan
@@ -26,7 +27,7 @@ import (
 // budgets, the doubling loop reached 9 GB and panicked inside a Badger
 // transaction.
 func TestPolicyBombsStopTheDecideStep(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 400})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 400})
 	for _, tc := range []struct {
 		name, body string
 		budget     luabind.Budget

@@ -13,6 +13,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // shippedCompliance loads the repository's policies with its compliance
@@ -26,7 +27,7 @@ func shippedCompliance(t *testing.T, dir string) *luabind.Policies {
 	return p
 }
 
-func complianceCheck(t *testing.T, env *testenv.Env, pol *luabind.Policies) *CheckReport {
+func complianceCheck(t *testing.T, env *testenvtest.Env, pol *luabind.Policies) *CheckReport {
 	t.Helper()
 	r := Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, testenv.ProfileSource),
 		Destination: env.Config(t, testenv.ProfileDestination), SkipEncryption: true, Compliance: pol})
@@ -70,7 +71,7 @@ func listVaultNames(t *testing.T, bc *backup.Client) []string {
 // policies/compliance.lua, then breaks two destination vaults and checks
 // that both are flagged, with what differs.
 func TestComplianceOfTestenvVaults(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 30})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 30})
 	pol := shippedCompliance(t, "../policies")
 	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
@@ -144,7 +145,7 @@ func TestComplianceOfTestenvVaults(t *testing.T) {
 // reported per vault with file and line, and blocks for destination
 // vaults.
 func TestComplianceBrokenPolicyIsAFailedCheck(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 10})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 10})
 	dir := t.TempDir()
 	for name, src := range map[string]string{
 		"apmid.lua":      `return { decide = function(rp) return "include", "ok" end }`,

@@ -17,6 +17,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // The plan counted during the decide pass must equal the plan built by
@@ -30,7 +31,7 @@ func TestDecidePassAggregateEqualsScannedPlan(t *testing.T) {
 }
 
 func testAggregate(t *testing.T, fused bool) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 1200})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 1200})
 	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
 	st := openStore(t)
@@ -96,7 +97,7 @@ func testAggregate(t *testing.T, fused bool) {
 
 // sessionConfig is a script configuration for env (the repository's
 // policies, env's metadata) and the clients a Session uses for it.
-func sessionConfig(t *testing.T, env *testenv.Env) (luabind.ScriptConfig, func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error)) {
+func sessionConfig(t *testing.T, env *testenvtest.Env) (luabind.ScriptConfig, func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error)) {
 	t.Helper()
 	csv := filepath.Join(t.TempDir(), "metadata.csv")
 	if err := os.WriteFile(csv, env.Metadata(), 0o600); err != nil {
@@ -119,7 +120,7 @@ func sessionConfig(t *testing.T, env *testenv.Env) (luabind.ScriptConfig, func(l
 // that a cold run writes every RP once. The decisions and the plan must
 // be the ones the separate enrich and decide passes make.
 func TestListingDecidesLikeTheDecidePass(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 1200})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 1200})
 	cfg, clients := sessionConfig(t, env)
 	ctx := context.Background()
 	s := &engine.Session{Options: engine.Options{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true}}
@@ -186,7 +187,7 @@ func TestListingDecidesLikeTheDecidePass(t *testing.T) {
 // what scanning the state reports. The vaults are split into partitions
 // (by type and by year) as a large vault's would be.
 func TestColdPlanCountsWhileListing(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 3000})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 3000})
 	cfg, clients := sessionConfig(t, env)
 	ctx := context.Background()
 	s := &engine.Session{Options: engine.Options{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true,

@@ -19,6 +19,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // destTopic is an SNS topic of the destination account.
@@ -32,7 +33,7 @@ var writeOps = []string{"CreateBackupVault", "CreateLogicallyAirGappedBackupVaul
 // replFixture is a seeded emulator with its inventory in a state and
 // the vault mapping of policies/vaults.lua.
 type replFixture struct {
-	env      *testenv.Env
+	env      *testenvtest.Env
 	st       *state.Store
 	src, dst *backup.Client
 	plans    map[string]*engine.VaultPlan
@@ -46,7 +47,7 @@ func newReplFixture(t *testing.T, o testenv.Options, prep func(f *replFixture)) 
 	if o.RecoveryPoints == 0 {
 		o.RecoveryPoints = 60
 	}
-	env := testenv.Start(t, o)
+	env := testenvtest.Start(t, o)
 	f := &replFixture{env: env,
 		src: backup.NewFromConfig(env.Config(t, testenv.ProfileSource)),
 		dst: backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))}
