@@ -64,6 +64,10 @@ type Options struct {
 	// Guard, when set, reloads credentials and pauses on expiry for
 	// every AWS client the session builds (docs/credentials-and-pause.md).
 	Guard *awsclient.Guard
+	// AWS are the options the session builds its AWS clients with; the
+	// command fills them from the environment it reads once. The
+	// session counts its listing pages itself, whatever AWS.Listing says.
+	AWS awsclient.Options
 }
 
 // Session is one command's work on one state: it is the host the
@@ -95,6 +99,10 @@ type Session struct {
 	// Requeue), which runs in another goroutine.
 	live   sync.Mutex
 	copier *Copier
+
+	// listing counts the recovery-point pages the session's Backup
+	// clients decoded (accountClients), for the inventory's log line.
+	listing awsclient.ListingStats
 
 	// What the steps did, for the command to report.
 	Inventoried, Enriched, Decided, Copied bool
@@ -205,11 +213,13 @@ func (s *Session) accountClients(ctx context.Context, cfg luabind.ScriptConfig) 
 	if s.Clients != nil {
 		return s.Clients(cfg)
 	}
-	scfg, err := awsclient.Load(ctx, AWSOptions(), cfg.Source.Profile, cfg.Source.Region, s.Guard)
+	opts := s.AWS
+	opts.Listing = &s.listing
+	scfg, err := awsclient.Load(ctx, opts, cfg.Source.Profile, cfg.Source.Region, s.Guard)
 	if err != nil {
 		return nil, nil, &ConfigError{fmt.Errorf("source: %w", err)}
 	}
-	dcfg, err := awsclient.Load(ctx, AWSOptions(), cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
+	dcfg, err := awsclient.Load(ctx, opts, cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
 	if err != nil {
 		return nil, nil, &ConfigError{fmt.Errorf("destination: %w", err)}
 	}
@@ -219,7 +229,7 @@ func (s *Session) accountClients(ctx context.Context, cfg luabind.ScriptConfig) 
 	if err := awsclient.CheckAccount(ctx, dcfg, cfg.Destination.Profile, cfg.Destination.Account); err != nil {
 		return nil, nil, &ConfigError{fmt.Errorf("destination: %w", err)}
 	}
-	return backup.NewFromConfig(scfg, AWSOptions().BackupOptions), backup.NewFromConfig(dcfg, AWSOptions().BackupOptions), nil
+	return backup.NewFromConfig(scfg, opts.BackupOptions), backup.NewFromConfig(dcfg, opts.BackupOptions), nil
 }
 
 // openState opens the state directory, checks it belongs to the

@@ -213,11 +213,11 @@ func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionF
 			return nil, usageError{err}
 		}
 	}
-	scfg, err := awsclient.Load(ctx, engine.AWSOptions(), cfg.Source.Profile, cfg.Source.Region, nil)
+	scfg, err := awsclient.Load(ctx, sf.aws, cfg.Source.Profile, cfg.Source.Region, nil)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("source: %w", err)}
 	}
-	dcfg, err := awsclient.Load(ctx, engine.AWSOptions(), cfg.Destination.Profile, cfg.Destination.Region, nil)
+	dcfg, err := awsclient.Load(ctx, sf.aws, cfg.Destination.Profile, cfg.Destination.Region, nil)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("destination: %w", err)}
 	}

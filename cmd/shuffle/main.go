@@ -18,6 +18,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sync"
+
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 )
 
 // Exit codes; README.md lists them for operators.
@@ -38,6 +40,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// aws are the AWS client options, read from the environment once
+	// per command (run) and handed to every session and check.
+	aws awsclient.Options
 	// notify delivers interrupt/terminate signals; tests may replace it.
 	notify func(ctx context.Context) (context.Context, context.CancelFunc)
 }

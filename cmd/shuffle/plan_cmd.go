@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -26,9 +27,13 @@ type sessionFlags struct {
 	sourceProfile      string
 	destinationProfile string
 	fresh              bool
+	aws                awsclient.Options // not a flag: read from the environment (env.aws)
 }
 
-func (f *sessionFlags) register(cmd *cobra.Command) {
+// register adds the flags to cmd; aws are the AWS client options the
+// command read from the environment.
+func (f *sessionFlags) register(cmd *cobra.Command, aws awsclient.Options) {
+	f.aws = aws
 	fl := cmd.Flags()
 	fl.StringVar(&f.state, "state", "./.shuffle", "state directory (Badger)")
 	fl.StringVar(&f.sourceProfile, "source-profile", "", "AWS profile for the source account (overrides the script)")
@@ -41,6 +46,7 @@ func (f *sessionFlags) session() *engine.Session {
 		StateDir:  f.state,
 		Overrides: engine.Overrides{SourceProfile: f.sourceProfile, DestinationProfile: f.destinationProfile},
 		Fresh:     f.fresh,
+		AWS:       f.aws,
 	}}
 }
 
@@ -159,7 +165,7 @@ docs/operator-guide.md); --out also writes it to a file.`,
 			return nil
 		},
 	}
-	sf.register(cmd)
+	sf.register(cmd, e.aws)
 	pf.register(cmd)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the plan as JSON")
 	cmd.Flags().StringVar(&outFile, "out", "", "also write the JSON plan to this file")

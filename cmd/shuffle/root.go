@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
@@ -55,7 +54,7 @@ SIGTERM, at any step; the state is saved).`,
 // run executes the CLI and returns the process exit code.
 func run(args []string, e *env) int {
 	e, interrupted := watchInterrupts(e)
-	engine.SetAWSOptions(awsOptions(e.getenv))
+	e.aws = awsOptions(e.getenv)
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.Execute()
