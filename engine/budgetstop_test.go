@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
 	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
@@ -44,7 +45,7 @@ func TestPolicyBombsStopTheDecideStep(t *testing.T) {
 			cfg, clients := sessionConfig(t, env)
 			// The default budgets, but 5 s of time: on a busy machine a
 			// loop must still stop on its instructions.
-			cfg.Policies = luabind.PolicyConfig{Dir: t.TempDir(), Decide: []string{"bomb"}, Budgets: luabind.Budgets{Time: 5 * time.Second}}
+			cfg.Policies = scriptconfig.PolicyConfig{Dir: t.TempDir(), Decide: []string{"bomb"}, Budgets: scriptconfig.Budgets{Time: 5 * time.Second}}
 			src := "return { decide = function(rp)\ndo " + tc.body + " end\nreturn \"include\", \"fine\"\nend }\n"
 			if err := os.WriteFile(filepath.Join(cfg.Policies.Dir, "bomb.lua"), []byte(src), 0o600); err != nil {
 				t.Fatal(err)

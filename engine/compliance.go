@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
 	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -128,7 +129,7 @@ func (v VaultCompliance) Blocking() bool {
 // EvaluateCompliance reads every vault of both accounts and runs the
 // compliance policy's check on each. It only reads. An account whose
 // vaults cannot be listed gives an error entry, not a failed call.
-func EvaluateCompliance(ctx context.Context, cfg luabind.ScriptConfig, pol *luabind.Policies, source, destination VaultReader, now time.Time) (*ComplianceReport, error) {
+func EvaluateCompliance(ctx context.Context, cfg scriptconfig.Config, pol *luabind.Policies, source, destination VaultReader, now time.Time) (*ComplianceReport, error) {
 	w, err := pol.NewWorker()
 	if err != nil {
 		return nil, err

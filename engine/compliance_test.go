@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
 	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
 	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
@@ -20,7 +21,7 @@ import (
 // module, as examples/migrate.lua configures them.
 func shippedCompliance(t *testing.T, dir string) *luabind.Policies {
 	t.Helper()
-	p, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: dir, Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"})
+	p, err := luabind.LoadPolicies(scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestComplianceBrokenPolicyIsAFailedCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: dir, Decide: []string{"apmid"}, Compliance: "compliance"})
+	pol, err := luabind.LoadPolicies(scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"apmid"}, Compliance: "compliance"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
@@ -49,7 +50,7 @@ func testAggregate(t *testing.T, fused bool) {
 		}
 	}
 	_, file, _, _ := runtime.Caller(0)
-	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
+	pol, err := luabind.LoadPolicies(scriptconfig.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,20 +98,20 @@ func testAggregate(t *testing.T, fused bool) {
 
 // sessionConfig is a script configuration for env (the repository's
 // policies, env's metadata) and the clients a Session uses for it.
-func sessionConfig(t *testing.T, env *testenvtest.Env) (luabind.ScriptConfig, func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error)) {
+func sessionConfig(t *testing.T, env *testenvtest.Env) (scriptconfig.Config, func(scriptconfig.Config) (engine.AccountAPI, engine.AccountAPI, error)) {
 	t.Helper()
 	csv := filepath.Join(t.TempDir(), "metadata.csv")
 	if err := os.WriteFile(csv, env.Metadata(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, file, _, _ := runtime.Caller(0)
-	cfg := luabind.ScriptConfig{
-		Source:      luabind.Endpoint{Profile: testenv.ProfileSource, Account: "111111111111", Region: "us-east-1"},
-		Destination: luabind.Endpoint{Profile: testenv.ProfileDestination, Account: "222222222222", Region: "us-east-1"},
+	cfg := scriptconfig.Config{
+		Source:      scriptconfig.Endpoint{Profile: testenv.ProfileSource, Account: "111111111111", Region: "us-east-1"},
+		Destination: scriptconfig.Endpoint{Profile: testenv.ProfileDestination, Account: "222222222222", Region: "us-east-1"},
 		Metadata:    csv,
-		Policies:    luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"},
+		Policies:    scriptconfig.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"},
 	}
-	clients := func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error) {
+	clients := func(scriptconfig.Config) (engine.AccountAPI, engine.AccountAPI, error) {
 		return backup.NewFromConfig(env.Config(t, testenv.ProfileSource)), backup.NewFromConfig(env.Config(t, testenv.ProfileDestination)), nil
 	}
 	return cfg, clients
@@ -302,7 +303,7 @@ func TestColdPlanCountsWhileListing(t *testing.T) {
 func TestDecisionRedoneAfterColdDate(t *testing.T) {
 	st := openStore(t)
 	_, file, _, _ := runtime.Caller(0)
-	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
+	pol, err := luabind.LoadPolicies(scriptconfig.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
 	if err != nil {
 		t.Fatal(err)
 	}

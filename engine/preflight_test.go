@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-
 	"encoding/json"
 	"strings"
 	"testing"
@@ -12,15 +11,15 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/engine/preflight"
-	"github.com/shuffle-migrate/shuffle/luabind"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/testenv"
 	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
-func preflightConfig() luabind.ScriptConfig {
-	return luabind.ScriptConfig{
-		Source:      luabind.Endpoint{Profile: testenv.ProfileSource, Account: testenv.SourceAccount, Region: "us-east-1"},
-		Destination: luabind.Endpoint{Profile: testenv.ProfileDestination, Account: testenv.DestinationAccount, Region: "us-east-1"},
+func preflightConfig() scriptconfig.Config {
+	return scriptconfig.Config{
+		Source:      scriptconfig.Endpoint{Profile: testenv.ProfileSource, Account: testenv.SourceAccount, Region: "us-east-1"},
+		Destination: scriptconfig.Endpoint{Profile: testenv.ProfileDestination, Account: testenv.DestinationAccount, Region: "us-east-1"},
 		CopyRole:    "arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole",
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -39,7 +40,7 @@ type Options struct {
 	Progress  *Progress
 	// Clients, when set, replace the AWS clients built from profiles
 	// (tests inject wrapped clients here).
-	Clients func(cfg luabind.ScriptConfig) (src, dst AccountAPI, err error)
+	Clients func(cfg scriptconfig.Config) (src, dst AccountAPI, err error)
 	// DecideWhileListing (plan): the inventory joins the metadata to and
 	// decides each RP it adds or changes before it saves its page
 	// (listingDecider), so that a cold run writes each RP once. Commands
@@ -79,7 +80,7 @@ type Session struct {
 	Options
 
 	// Set by Configure (shuffle.config).
-	Config   luabind.ScriptConfig
+	Config   scriptconfig.Config
 	Store    *state.Store
 	Table    *metadata.Table
 	Policies *luabind.Policies
@@ -138,7 +139,7 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // Configure validates everything the script declared before anything is
 // written: regions, the metadata CSV, the policies, the profiles and
 // their accounts. Only then is the state opened.
-func (s *Session) Configure(cfg luabind.ScriptConfig) error {
+func (s *Session) Configure(cfg scriptconfig.Config) error {
 	if s.Store != nil {
 		return errors.New("shuffle.config was already called; call it once")
 	}
@@ -184,7 +185,7 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 }
 
 // apply returns cfg with the profiles the flags name.
-func (o Overrides) apply(cfg luabind.ScriptConfig) luabind.ScriptConfig {
+func (o Overrides) apply(cfg scriptconfig.Config) scriptconfig.Config {
 	if o.SourceProfile != "" {
 		cfg.Source.Profile = o.SourceProfile
 	}
@@ -196,7 +197,7 @@ func (o Overrides) apply(cfg luabind.ScriptConfig) luabind.ScriptConfig {
 
 // checkAccounts checks that the script copies within one region
 // between two accounts.
-func checkAccounts(cfg luabind.ScriptConfig) error {
+func checkAccounts(cfg scriptconfig.Config) error {
 	if cfg.Source.Region != cfg.Destination.Region {
 		return &ConfigError{fmt.Errorf("source region %s and destination region %s differ; shuffle copies within one region, so set both to the same region", cfg.Source.Region, cfg.Destination.Region)}
 	}
@@ -209,7 +210,7 @@ func checkAccounts(cfg luabind.ScriptConfig) error {
 // accountClients builds the AWS Backup clients of both accounts from
 // their profiles, checking that each profile is the account the script
 // names (or takes them from Options.Clients).
-func (s *Session) accountClients(ctx context.Context, cfg luabind.ScriptConfig) (src, dst AccountAPI, err error) {
+func (s *Session) accountClients(ctx context.Context, cfg scriptconfig.Config) (src, dst AccountAPI, err error) {
 	if s.Clients != nil {
 		return s.Clients(cfg)
 	}
@@ -234,7 +235,7 @@ func (s *Session) accountClients(ctx context.Context, cfg luabind.ScriptConfig) 
 
 // openState opens the state directory, checks it belongs to the
 // script's accounts and region, and starts a new generation for Fresh.
-func (s *Session) openState(cfg luabind.ScriptConfig) (*state.Store, error) {
+func (s *Session) openState(cfg scriptconfig.Config) (*state.Store, error) {
 	st, err := state.Open(s.StateDir)
 	if err != nil {
 		return nil, err

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/copier"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
-	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
 // AccountAPI is everything shuffle calls in one account; the
@@ -97,7 +97,7 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 }
 
 // Copy copies every included recovery point (a dry run only counts).
-func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]any, error) {
+func (s *Session) Copy(ctx context.Context, args scriptconfig.CopyArgs) (map[string]any, error) {
 	if err := s.ready(); err != nil {
 		return nil, err
 	}

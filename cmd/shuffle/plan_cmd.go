@@ -17,6 +17,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -70,7 +71,7 @@ func classify(err error) error {
 		return nil
 	}
 	var ce *engine.ConfigError
-	var lce *luabind.ConfigError
+	var lce *scriptconfig.FieldError
 	var pe *metadata.ParseError
 	var se *luabind.ScriptError
 	var ae *engine.CopyAccessError
