@@ -18,6 +18,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -285,7 +286,7 @@ func (s *Session) Requeue(ctx context.Context, keys []state.CopyKey) (int, error
 	case c != nil:
 		return c.Requeue(ctx, keys)
 	case st != nil:
-		return StoreRequeuer{Store: st, Now: s.Now}.Requeue(ctx, keys)
+		return query.StoreRequeuer{Store: st, Now: s.Now}.Requeue(ctx, keys)
 	}
 	return 0, errors.New("the run has not opened its state yet")
 }
