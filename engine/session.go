@@ -70,6 +70,9 @@ type Options struct {
 	// command fills them from the environment it reads once. The
 	// session counts its listing pages itself, whatever AWS.Listing says.
 	AWS awsclient.Options
+	// State tunes the state the session opens (its page-out periods);
+	// the command fills it from the environment it reads once.
+	State state.Options
 }
 
 // Session is one command's work on one state: it is the host the
@@ -237,7 +240,7 @@ func (s *Session) accountClients(ctx context.Context, cfg scriptconfig.Config) (
 // openState opens the state directory, checks it belongs to the
 // script's accounts and region, and starts a new generation for Fresh.
 func (s *Session) openState(cfg scriptconfig.Config) (*state.Store, error) {
-	st, err := state.Open(s.StateDir)
+	st, err := state.OpenWith(s.StateDir, s.State)
 	if err != nil {
 		return nil, err
 	}

@@ -28,13 +28,15 @@ type sessionFlags struct {
 	sourceProfile      string
 	destinationProfile string
 	fresh              bool
-	aws                awsclient.Options // not a flag: read from the environment (env.aws)
+	// Not flags: the options the command read from the environment.
+	aws       awsclient.Options
+	stateOpts state.Options
 }
 
-// register adds the flags to cmd; aws are the AWS client options the
-// command read from the environment.
-func (f *sessionFlags) register(cmd *cobra.Command, aws awsclient.Options) {
-	f.aws = aws
+// register adds the flags to cmd and takes the options e read from the
+// environment.
+func (f *sessionFlags) register(cmd *cobra.Command, e *env) {
+	f.aws, f.stateOpts = e.aws, e.state
 	fl := cmd.Flags()
 	fl.StringVar(&f.state, "state", "./.shuffle", "state directory (Badger)")
 	fl.StringVar(&f.sourceProfile, "source-profile", "", "AWS profile for the source account (overrides the script)")
@@ -48,6 +50,7 @@ func (f *sessionFlags) session() *engine.Session {
 		Overrides: engine.Overrides{SourceProfile: f.sourceProfile, DestinationProfile: f.destinationProfile},
 		Fresh:     f.fresh,
 		AWS:       f.aws,
+		State:     f.stateOpts,
 	}}
 }
 
@@ -166,7 +169,7 @@ docs/operator-guide.md); --out also writes it to a file.`,
 			return nil
 		},
 	}
-	sf.register(cmd, e.aws)
+	sf.register(cmd, e)
 	pf.register(cmd)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the plan as JSON")
 	cmd.Flags().StringVar(&outFile, "out", "", "also write the JSON plan to this file")

@@ -92,7 +92,7 @@ the first 20 problems. See docs/verify-and-reports.md.`,
 			return nil
 		},
 	}
-	sf.register(cmd, e.aws)
+	sf.register(cmd, e)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the full verify report as JSON")
 	return cmd
 }
