@@ -449,10 +449,20 @@ func (s *Store) deletePrefix(prefix []byte) error {
 	}
 }
 
+// RunCommand is the command a run-history entry records.
+type RunCommand string
+
+// The commands that record a run-history entry.
+const (
+	CommandPlan   RunCommand = "plan"
+	CommandRun    RunCommand = "run"
+	CommandVerify RunCommand = "verify"
+)
+
 // Run is one entry of the run history.
 type Run struct {
 	V       int               `json:"v"`
-	Command string            `json:"command"`
+	Command RunCommand        `json:"command"`
 	Script  string            `json:"script,omitempty"`
 	Start   time.Time         `json:"start"`
 	End     time.Time         `json:"end,omitempty"`
