@@ -15,8 +15,10 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // Policies that loop or bomb memory, through the real path of a plan
@@ -27,7 +29,7 @@ import (
 // budgets, the doubling loop reached 9 GB and panicked inside a Badger
 // transaction.
 func TestPolicyBombsStopTheDecideStep(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 400})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 400})
 	for _, tc := range []struct {
 		name, body string
 		budget     luabind.Budget
@@ -44,7 +46,7 @@ func TestPolicyBombsStopTheDecideStep(t *testing.T) {
 			cfg, clients := sessionConfig(t, env)
 			// The default budgets, but 5 s of time: on a busy machine a
 			// loop must still stop on its instructions.
-			cfg.Policies = luabind.PolicyConfig{Dir: t.TempDir(), Decide: []string{"bomb"}, Budgets: luabind.Budgets{Time: 5 * time.Second}}
+			cfg.Policies = scriptconfig.PolicyConfig{Dir: t.TempDir(), Decide: []string{"bomb"}, Budgets: scriptconfig.Budgets{Time: 5 * time.Second}}
 			src := "return { decide = function(rp)\ndo " + tc.body + " end\nreturn \"include\", \"fine\"\nend }\n"
 			if err := os.WriteFile(filepath.Join(cfg.Policies.Dir, "bomb.lua"), []byte(src), 0o600); err != nil {
 				t.Fatal(err)

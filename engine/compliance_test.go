@@ -12,22 +12,24 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/compliance"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // shippedCompliance loads the repository's policies with its compliance
 // module, as examples/migrate.lua configures them.
 func shippedCompliance(t *testing.T, dir string) *luabind.Policies {
 	t.Helper()
-	p, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: dir, Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"})
+	p, err := luabind.LoadPolicies(scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func complianceCheck(t *testing.T, env *testenv.Env, pol *luabind.Policies) *CheckReport {
+func complianceCheck(t *testing.T, env *testenvtest.Env, pol *luabind.Policies) *CheckReport {
 	t.Helper()
 	r := Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, testenv.ProfileSource),
 		Destination: env.Config(t, testenv.ProfileDestination), SkipEncryption: true, Compliance: pol})
@@ -71,7 +73,7 @@ func listVaultNames(t *testing.T, bc *backup.Client) []string {
 // policies/compliance.lua, then breaks two destination vaults and checks
 // that both are flagged, with what differs.
 func TestComplianceOfTestenvVaults(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 30})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 30})
 	pol := shippedCompliance(t, "../policies")
 	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
@@ -145,7 +147,7 @@ func TestComplianceOfTestenvVaults(t *testing.T) {
 // reported per vault with file and line, and blocks for destination
 // vaults.
 func TestComplianceBrokenPolicyIsAFailedCheck(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 10})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 10})
 	dir := t.TempDir()
 	for name, src := range map[string]string{
 		"apmid.lua":      `return { decide = function(rp) return "include", "ok" end }`,
@@ -155,7 +157,7 @@ func TestComplianceBrokenPolicyIsAFailedCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: dir, Decide: []string{"apmid"}, Compliance: "compliance"})
+	pol, err := luabind.LoadPolicies(scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"apmid"}, Compliance: "compliance"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,11 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // The plan counted during the decide pass must equal the plan built by
@@ -33,7 +35,7 @@ func TestDecidePassAggregateEqualsScannedPlan(t *testing.T) {
 }
 
 func testAggregate(t *testing.T, fused bool) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 1200})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 1200})
 	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
 	st := openStore(t)
@@ -51,7 +53,7 @@ func testAggregate(t *testing.T, fused bool) {
 		}
 	}
 	_, file, _, _ := runtime.Caller(0)
-	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
+	pol, err := luabind.LoadPolicies(scriptconfig.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,20 +101,20 @@ func testAggregate(t *testing.T, fused bool) {
 
 // sessionConfig is a script configuration for env (the repository's
 // policies, env's metadata) and the clients a Session uses for it.
-func sessionConfig(t *testing.T, env *testenv.Env) (luabind.ScriptConfig, func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error)) {
+func sessionConfig(t *testing.T, env *testenvtest.Env) (scriptconfig.Config, func(scriptconfig.Config) (engine.AccountAPI, engine.AccountAPI, error)) {
 	t.Helper()
 	csv := filepath.Join(t.TempDir(), "metadata.csv")
 	if err := os.WriteFile(csv, env.Metadata(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, file, _, _ := runtime.Caller(0)
-	cfg := luabind.ScriptConfig{
-		Source:      luabind.Endpoint{Profile: testenv.ProfileSource, Account: "111111111111", Region: "us-east-1"},
-		Destination: luabind.Endpoint{Profile: testenv.ProfileDestination, Account: "222222222222", Region: "us-east-1"},
+	cfg := scriptconfig.Config{
+		Source:      scriptconfig.Endpoint{Profile: testenv.ProfileSource, Account: "111111111111", Region: "us-east-1"},
+		Destination: scriptconfig.Endpoint{Profile: testenv.ProfileDestination, Account: "222222222222", Region: "us-east-1"},
 		Metadata:    csv,
-		Policies:    luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"},
+		Policies:    scriptconfig.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"},
 	}
-	clients := func(luabind.ScriptConfig) (engine.AccountAPI, engine.AccountAPI, error) {
+	clients := func(scriptconfig.Config) (engine.AccountAPI, engine.AccountAPI, error) {
 		return backup.NewFromConfig(env.Config(t, testenv.ProfileSource)), backup.NewFromConfig(env.Config(t, testenv.ProfileDestination)), nil
 	}
 	return cfg, clients
@@ -122,7 +124,7 @@ func sessionConfig(t *testing.T, env *testenv.Env) (luabind.ScriptConfig, func(l
 // that a cold run writes every RP once. The decisions and the plan must
 // be the ones the separate enrich and decide passes make.
 func TestListingDecidesLikeTheDecidePass(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 1200})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 1200})
 	cfg, clients := sessionConfig(t, env)
 	ctx := context.Background()
 	s := &engine.Session{Options: engine.Options{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true}}
@@ -189,7 +191,7 @@ func TestListingDecidesLikeTheDecidePass(t *testing.T) {
 // what scanning the state reports. The vaults are split into partitions
 // (by type and by year) as a large vault's would be.
 func TestColdPlanCountsWhileListing(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 3000})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 3000})
 	cfg, clients := sessionConfig(t, env)
 	ctx := context.Background()
 	s := &engine.Session{Options: engine.Options{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true,
@@ -304,7 +306,7 @@ func TestColdPlanCountsWhileListing(t *testing.T) {
 func TestDecisionRedoneAfterColdDate(t *testing.T) {
 	st := openStore(t)
 	_, file, _, _ := runtime.Caller(0)
-	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
+	pol, err := luabind.LoadPolicies(scriptconfig.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/preflight"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
@@ -45,7 +46,7 @@ func (r *CheckReport) Blocking() bool {
 // CheckInput is what Check needs: the script's configuration and the
 // AWS configuration of each account.
 type CheckInput struct {
-	Config              luabind.ScriptConfig
+	Config              scriptconfig.Config
 	Source, Destination aws.Config
 	// SkipEncryption skips listing the source recovery points to count
 	// those on AWS-managed keys (one full listing of the source).

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-
 	"encoding/json"
 	"strings"
 	"testing"
@@ -12,19 +11,20 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/engine/preflight"
-	"github.com/shuffle-migrate/shuffle/luabind"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
-func preflightConfig() luabind.ScriptConfig {
-	return luabind.ScriptConfig{
-		Source:      luabind.Endpoint{Profile: testenv.ProfileSource, Account: testenv.SourceAccount, Region: "us-east-1"},
-		Destination: luabind.Endpoint{Profile: testenv.ProfileDestination, Account: testenv.DestinationAccount, Region: "us-east-1"},
+func preflightConfig() scriptconfig.Config {
+	return scriptconfig.Config{
+		Source:      scriptconfig.Endpoint{Profile: testenv.ProfileSource, Account: testenv.SourceAccount, Region: "us-east-1"},
+		Destination: scriptconfig.Endpoint{Profile: testenv.ProfileDestination, Account: testenv.DestinationAccount, Region: "us-east-1"},
 		CopyRole:    "arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole",
 	}
 }
 
-func runCheck(t *testing.T, env *testenv.Env, srcProfile, dstProfile string) *CheckReport {
+func runCheck(t *testing.T, env *testenvtest.Env, srcProfile, dstProfile string) *CheckReport {
 	t.Helper()
 	return Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, srcProfile), Destination: env.Config(t, dstProfile)})
 }
@@ -48,7 +48,7 @@ func dumpFindings(r *CheckReport) string {
 }
 
 func TestCheckDefaultProfilesPass(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 20})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 20})
 	r := runCheck(t, env, testenv.ProfileSource, testenv.ProfileDestination)
 	if r.Blocking() {
 		t.Fatalf("default profiles have blocking findings:\n%s", dumpFindings(r))
@@ -56,7 +56,7 @@ func TestCheckDefaultProfilesPass(t *testing.T) {
 }
 
 func TestCheckReadOnlySourceNamesStartCopyJobAndPassRole(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 20})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 20})
 	r := runCheck(t, env, testenv.ProfileSourceReadOnly, testenv.ProfileDestination)
 	b := blockingActions(r)
 	for _, a := range []string{"backup:StartCopyJob", "iam:PassRole"} {
@@ -67,7 +67,7 @@ func TestCheckReadOnlySourceNamesStartCopyJobAndPassRole(t *testing.T) {
 }
 
 func TestCheckNoLockDestinationNamesLockAction(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 20})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 20})
 	r := runCheck(t, env, testenv.ProfileSource, testenv.ProfileDestinationNoLock)
 	if !blockingActions(r)["backup:PutBackupVaultLockConfiguration"] {
 		t.Fatalf("no blocking finding names backup:PutBackupVaultLockConfiguration:\n%s", dumpFindings(r))
@@ -75,7 +75,7 @@ func TestCheckNoLockDestinationNamesLockAction(t *testing.T) {
 }
 
 func TestCheckCrossAccountDisabledBlocks(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 20})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 20})
 	if err := env.SetCrossAccountBackup(testenv.DestinationAccount, false); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestCheckCrossAccountDisabledBlocks(t *testing.T) {
 }
 
 func TestCheckFlagsDestinationVaultWithoutCopyStatement(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 20})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 20})
 	bc := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
 	if _, err := bc.CreateBackupVault(context.Background(), &backup.CreateBackupVaultInput{BackupVaultName: aws.String("no-policy")}); err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestCheckFlagsDestinationVaultWithoutCopyStatement(t *testing.T) {
 // into the testenv principals: check passes, and removing any single
 // action makes check fail naming it.
 func TestCheckIAMPolicyMinimalAndSufficient(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 20})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 20})
 	cfg := preflightConfig()
 	profiles := map[finding.Side]string{finding.SideSource: testenv.ProfileSource, finding.SideDestination: testenv.ProfileDestination}
 	set := func(side finding.Side, omit ...string) {
@@ -143,7 +143,7 @@ func TestCheckIAMPolicyMinimalAndSufficient(t *testing.T) {
 }
 
 func TestCheckCountsAWSManagedKeyRPs(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 300})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 300})
 	r := runCheck(t, env, testenv.ProfileSource, testenv.ProfileDestination)
 	n := 0
 	for _, f := range r.Findings {

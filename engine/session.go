@@ -20,6 +20,8 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
+	"github.com/shuffle-migrate/shuffle/engine/query"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -41,7 +43,7 @@ type Options struct {
 	Progress  *Progress
 	// Clients, when set, replace the AWS clients built from profiles
 	// (tests inject wrapped clients here).
-	Clients func(cfg luabind.ScriptConfig) (src, dst AccountAPI, err error)
+	Clients func(cfg scriptconfig.Config) (src, dst AccountAPI, err error)
 	// DecideWhileListing (plan): the inventory joins the metadata to and
 	// decides each RP it adds or changes before it saves its page
 	// (listingDecider), so that a cold run writes each RP once. Commands
@@ -66,6 +68,13 @@ type Options struct {
 	// Guard, when set, reloads credentials and pauses on expiry for
 	// every AWS client the session builds (docs/credentials-and-pause.md).
 	Guard *awsclient.Guard
+	// AWS are the options the session builds its AWS clients with; the
+	// command fills them from the environment it reads once. The
+	// session counts its listing pages itself, whatever AWS.Listing says.
+	AWS awsclient.Options
+	// State tunes the state the session opens (its page-out periods);
+	// the command fills it from the environment it reads once.
+	State state.Options
 }
 
 // Session is one command's work on one state: it is the host the
@@ -77,7 +86,7 @@ type Session struct {
 	Options
 
 	// Set by Configure (shuffle.config).
-	Config   luabind.ScriptConfig
+	Config   scriptconfig.Config
 	Store    *state.Store
 	Table    *metadata.Table
 	Policies *luabind.Policies
@@ -97,6 +106,10 @@ type Session struct {
 	// Requeue), which runs in another goroutine.
 	live   sync.Mutex
 	copier *Copier
+
+	// listing counts the recovery-point pages the session's Backup
+	// clients decoded (accountClients), for the inventory's log line.
+	listing awsclient.ListingStats
 
 	// What the steps did, for the command to report.
 	Inventoried, Enriched, Decided, Copied bool
@@ -132,7 +145,7 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // Configure validates everything the script declared before anything is
 // written: regions, the metadata CSV, the policies, the profiles and
 // their accounts. Only then is the state opened.
-func (s *Session) Configure(cfg luabind.ScriptConfig) error {
+func (s *Session) Configure(cfg scriptconfig.Config) error {
 	if s.Store != nil {
 		return errors.New("shuffle.config was already called; call it once")
 	}
@@ -178,7 +191,7 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 }
 
 // apply returns cfg with the profiles the flags name.
-func (o Overrides) apply(cfg luabind.ScriptConfig) luabind.ScriptConfig {
+func (o Overrides) apply(cfg scriptconfig.Config) scriptconfig.Config {
 	if o.SourceProfile != "" {
 		cfg.Source.Profile = o.SourceProfile
 	}
@@ -190,7 +203,7 @@ func (o Overrides) apply(cfg luabind.ScriptConfig) luabind.ScriptConfig {
 
 // checkAccounts checks that the script copies within one region
 // between two accounts.
-func checkAccounts(cfg luabind.ScriptConfig) error {
+func checkAccounts(cfg scriptconfig.Config) error {
 	if cfg.Source.Region != cfg.Destination.Region {
 		return &ConfigError{fmt.Errorf("source region %s and destination region %s differ; shuffle copies within one region, so set both to the same region", cfg.Source.Region, cfg.Destination.Region)}
 	}
@@ -203,15 +216,17 @@ func checkAccounts(cfg luabind.ScriptConfig) error {
 // accountClients builds the AWS Backup clients of both accounts from
 // their profiles, checking that each profile is the account the script
 // names (or takes them from Options.Clients).
-func (s *Session) accountClients(ctx context.Context, cfg luabind.ScriptConfig) (src, dst AccountAPI, err error) {
+func (s *Session) accountClients(ctx context.Context, cfg scriptconfig.Config) (src, dst AccountAPI, err error) {
 	if s.Clients != nil {
 		return s.Clients(cfg)
 	}
-	scfg, err := awsclient.Load(ctx, AWSOptions(), cfg.Source.Profile, cfg.Source.Region, s.Guard)
+	opts := s.AWS
+	opts.Listing = &s.listing
+	scfg, err := awsclient.Load(ctx, opts, cfg.Source.Profile, cfg.Source.Region, s.Guard)
 	if err != nil {
 		return nil, nil, &ConfigError{fmt.Errorf("source: %w", err)}
 	}
-	dcfg, err := awsclient.Load(ctx, AWSOptions(), cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
+	dcfg, err := awsclient.Load(ctx, opts, cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
 	if err != nil {
 		return nil, nil, &ConfigError{fmt.Errorf("destination: %w", err)}
 	}
@@ -221,13 +236,13 @@ func (s *Session) accountClients(ctx context.Context, cfg luabind.ScriptConfig) 
 	if err := awsclient.CheckAccount(ctx, dcfg, cfg.Destination.Profile, cfg.Destination.Account); err != nil {
 		return nil, nil, &ConfigError{fmt.Errorf("destination: %w", err)}
 	}
-	return backup.NewFromConfig(scfg, AWSOptions().BackupOptions), backup.NewFromConfig(dcfg, AWSOptions().BackupOptions), nil
+	return backup.NewFromConfig(scfg, opts.BackupOptions), backup.NewFromConfig(dcfg, opts.BackupOptions), nil
 }
 
 // openState opens the state directory, checks it belongs to the
 // script's accounts and region, and starts a new generation for Fresh.
-func (s *Session) openState(cfg luabind.ScriptConfig) (*state.Store, error) {
-	st, err := state.Open(s.StateDir)
+func (s *Session) openState(cfg scriptconfig.Config) (*state.Store, error) {
+	st, err := state.OpenWith(s.StateDir, s.State)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +291,7 @@ func (s *Session) Requeue(ctx context.Context, keys []state.CopyKey) (int, error
 	case c != nil:
 		return c.Requeue(ctx, keys)
 	case st != nil:
-		return StoreRequeuer{Store: st, Now: s.Now}.Requeue(ctx, keys)
+		return query.StoreRequeuer{Store: st, Now: s.Now}.Requeue(ctx, keys)
 	}
 	return 0, errors.New("the run has not opened its state yet")
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
-	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
 // AccountAPI is everything shuffle calls in one account; the
@@ -100,7 +100,7 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 }
 
 // Copy copies every included recovery point (a dry run only counts).
-func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]any, error) {
+func (s *Session) Copy(ctx context.Context, args scriptconfig.CopyArgs) (map[string]any, error) {
 	if err := s.ready(); err != nil {
 		return nil, err
 	}

@@ -25,12 +25,12 @@ func (s *Session) inventory(ctx context.Context) (inventory.Summary, error) {
 		inv.Decider = ld
 	}
 	done := s.step(PhaseInventory)
-	fast0, sdk0 := AWSOptions().Listing.Pages()
+	fast0, sdk0 := s.listing.Pages()
 	sum, err := inv.Run(ctx)
 	if ld != nil {
 		s.listed = ld.Stood()
 	}
-	if fast, sdk := AWSOptions().Listing.Pages(); fast+sdk > fast0+sdk0 {
+	if fast, sdk := s.listing.Pages(); fast+sdk > fast0+sdk0 {
 		// Pages the listing decoder took, and those it left to the SDK's
 		// (awsclient.FastListing); none are counted with SHUFFLE_SDK_DECODER=1.
 		s.logger().Info("listing pages decoded", "fast", fast-fast0, "sdk", sdk-sdk0)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // Budget names one bound of a Lua call.
@@ -25,13 +27,13 @@ const (
 // DefaultPolicyBudgets bound each policy call (decide, map, tags,
 // check, and the loading of a module). A decide of the shipped apmid
 // policy takes about 60 instructions and allocates a few hundred bytes.
-var DefaultPolicyBudgets = Budgets{Memory: 64 << 20, Time: DefaultTimeout, Instructions: 1_000_000}
+var DefaultPolicyBudgets = scriptconfig.Budgets{Memory: 64 << 20, Time: DefaultTimeout, Instructions: 1_000_000}
 
 // DefaultScriptBudgets bound each stretch of the operator's script
 // between two shuffle calls (and the stretch before the first and after
 // the last). The time the shuffle functions themselves take (an
 // inventory, days of copying) does not count.
-var DefaultScriptBudgets = Budgets{Memory: 256 << 20, Time: time.Minute, Instructions: 100_000_000}
+var DefaultScriptBudgets = scriptconfig.Budgets{Memory: 256 << 20, Time: time.Minute, Instructions: 100_000_000}
 
 // ErrInstructionLimit is the cause of a call stopped by its instruction
 // budget; ErrTimeout and ErrMemoryLimit those stopped by their time and
@@ -102,7 +104,7 @@ type budgetCtx struct {
 	parent     context.Context
 	parentDone <-chan struct{}
 	L          *lua.LState // whose VM calls Done
-	b          Budgets
+	b          scriptconfig.Budgets
 	done       chan struct{}
 	stopped    atomic.Bool
 	mu         sync.Mutex
@@ -120,14 +122,14 @@ type budgetCtx struct {
 	sample    []metrics.Sample
 }
 
-func newBudgetCtx(L *lua.LState, parent context.Context, b Budgets) *budgetCtx {
+func newBudgetCtx(L *lua.LState, parent context.Context, b scriptconfig.Budgets) *budgetCtx {
 	return &budgetCtx{L: L, parent: parent, parentDone: parent.Done(), b: b, done: make(chan struct{}),
 		next: checkEvery, start: time.Now(), sample: []metrics.Sample{{Name: allocMetric}}}
 }
 
 // restart makes c, which no budget stopped, the context of a new call
 // with parent and budgets b, begun at start.
-func (c *budgetCtx) restart(parent context.Context, b Budgets, start time.Time) {
+func (c *budgetCtx) restart(parent context.Context, b scriptconfig.Budgets, start time.Time) {
 	c.parent, c.parentDone, c.b = parent, parent.Done(), b
 	c.reset(start)
 }

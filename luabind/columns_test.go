@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 func TestRequiredColumns(t *testing.T) {
@@ -19,7 +21,7 @@ func TestRequiredColumns(t *testing.T) {
 		// Declared, but not configured: not required.
 		"unused.lua": "return { requires = { columns = { 'nope' } }, decide = function() end }\n",
 	})
-	p, err := LoadPolicies(PolicyConfig{Dir: dir, Decide: []string{"c", "a", "b"}, Tags: "t"})
+	p, err := LoadPolicies(scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"c", "a", "b"}, Tags: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +35,7 @@ func TestRequiredColumns(t *testing.T) {
 	}
 	// A module in two roles (decide and tags) is read once; workers
 	// reloaded after a stopped call do not add it again.
-	p, err = LoadPolicies(PolicyConfig{Dir: dir, Decide: []string{"a"}, Tags: "a"})
+	p, err = LoadPolicies(scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"a"}, Tags: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +69,7 @@ func TestRequiresInvalid(t *testing.T) {
 		dir := writeDir(t, map[string]string{
 			"p.lua": "return { requires = " + c.requires + ", decide = function() return 'include', 'ok' end }\n",
 		})
-		_, err := LoadPolicies(PolicyConfig{Dir: dir, Decide: []string{"p"}})
+		_, err := LoadPolicies(scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"p"}})
 		file := filepath.Join(dir, "p.lua")
 		if err == nil || !strings.HasPrefix(err.Error(), file+": "+c.want) || !strings.Contains(err.Error(), `M.requires = { columns = { "apmid" } }`) {
 			t.Errorf("requires = %s: got %v\nwant %s: %s...", c.requires, err, file, c.want)
@@ -77,7 +79,7 @@ func TestRequiresInvalid(t *testing.T) {
 
 // The shipped policies declare the columns they read.
 func TestShippedPoliciesRequire(t *testing.T) {
-	p, err := LoadPolicies(PolicyConfig{Dir: filepath.Join("..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"})
+	p, err := LoadPolicies(scriptconfig.PolicyConfig{Dir: filepath.Join("..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"})
 	if err != nil {
 		t.Fatal(err)
 	}

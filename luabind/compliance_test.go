@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 func compliancePolicy(body string) string {
@@ -36,7 +38,7 @@ func TestComplianceResultsAndValidation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := writeDir(t, map[string]string{"d.lua": decidePolicy(`return "include", "ok"`), "compliance.lua": compliancePolicy(c.body)})
-			w := newWorker(t, PolicyConfig{Dir: dir, Decide: []string{"d"}, Compliance: "compliance"})
+			w := newWorker(t, scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"d"}, Compliance: "compliance"})
 			got, err := w.Compliance(context.Background(), &ComplianceVault{Name: "v", Account: "destination"})
 			if c.want == nil {
 				if err == nil || !strings.Contains(err.Error(), c.problem) || !strings.HasPrefix(err.Error(), "policy compliance failed: ") {
@@ -65,7 +67,7 @@ func TestComplianceVaultTable(t *testing.T) {
 			tostring(v.min_retention_days), v.encryption_key_type, table.concat(v.access.accounts, "+"),
 			tostring(v.access.any_principal), tostring(v.access.statements), v.source_account_id, v.destination_account_id,
 			v.tags.Environment, v.events[1], v.lock_date_iso }, " ") } }`)})
-	w := newWorker(t, PolicyConfig{Dir: dir, Decide: []string{"d"}, Compliance: "compliance"})
+	w := newWorker(t, scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"d"}, Compliance: "compliance"})
 	ld := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	min := int64(30)
 	got, err := w.Compliance(context.Background(), &ComplianceVault{Account: "destination", AccountID: "222222222222", Name: "v",
@@ -84,18 +86,18 @@ func TestComplianceVaultTable(t *testing.T) {
 
 func TestNoComplianceModule(t *testing.T) {
 	dir := writeDir(t, map[string]string{"d.lua": decidePolicy(`return "include", "ok"`)})
-	p, err := LoadPolicies(PolicyConfig{Dir: dir, Decide: []string{"d"}})
+	p, err := LoadPolicies(scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"d"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.HasCompliance() {
 		t.Fatal("HasCompliance without a compliance module")
 	}
-	if _, err := LoadPolicies(PolicyConfig{Dir: dir, Decide: []string{"d"}, Compliance: "compliance"}); err == nil || !strings.Contains(err.Error(), "compliance.lua") {
+	if _, err := LoadPolicies(scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"d"}, Compliance: "compliance"}); err == nil || !strings.Contains(err.Error(), "compliance.lua") {
 		t.Fatalf("a missing compliance module: err = %v", err)
 	}
 	dir2 := writeDir(t, map[string]string{"d.lua": decidePolicy(`return "include", "ok"`), "c.lua": "return { nope = 1 }"})
-	if _, err := LoadPolicies(PolicyConfig{Dir: dir2, Decide: []string{"d"}, Compliance: "c"}); err == nil || !strings.Contains(err.Error(), "no check function") {
+	if _, err := LoadPolicies(scriptconfig.PolicyConfig{Dir: dir2, Decide: []string{"d"}, Compliance: "c"}); err == nil || !strings.Contains(err.Error(), "no check function") {
 		t.Fatalf("a module without check: err = %v", err)
 	}
 }

@@ -6,13 +6,14 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
 // countingHost is a Host that reports fixed summaries.
-type countingHost struct{ cfg luabind.ScriptConfig }
+type countingHost struct{ cfg scriptconfig.Config }
 
-func (h *countingHost) Configure(cfg luabind.ScriptConfig) error { h.cfg = cfg; return nil }
+func (h *countingHost) Configure(cfg scriptconfig.Config) error { h.cfg = cfg; return nil }
 func (h *countingHost) Inventory(context.Context) (map[string]any, error) {
 	return map[string]any{"vaults": 14, "recovery_points": 2000}, nil
 }
@@ -21,7 +22,7 @@ func (h *countingHost) Decide(context.Context) (map[string]any, error) {
 	return map[string]any{"included": 1200, "excluded": 800}, nil
 }
 func (h *countingHost) Replicate(context.Context) (map[string]any, error) { return nil, nil }
-func (h *countingHost) Copy(context.Context, luabind.CopyArgs) (map[string]any, error) {
+func (h *countingHost) Copy(context.Context, scriptconfig.CopyArgs) (map[string]any, error) {
 	return map[string]any{"completed": 1200}, nil
 }
 
@@ -56,7 +57,7 @@ print(d.included .. " included")
 }
 
 func ExampleWorker_Decide() {
-	p, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: "../policies", Decide: []string{"apmid"}})
+	p, err := luabind.LoadPolicies(scriptconfig.PolicyConfig{Dir: "../policies", Decide: []string{"apmid"}})
 	if err != nil {
 		fmt.Println(err)
 		return

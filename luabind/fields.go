@@ -8,6 +8,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // fieldReader reads the named fields of a Lua table, stopping at the
@@ -17,7 +19,7 @@ type fieldReader struct {
 	fn    string
 	path  string // prefix of field names, e.g. "source."
 	asked map[string]bool
-	err   *ConfigError
+	err   *scriptconfig.FieldError
 }
 
 func readFields(t *lua.LTable, fn, path string) *fieldReader {
@@ -26,7 +28,7 @@ func readFields(t *lua.LTable, fn, path string) *fieldReader {
 
 func (r *fieldReader) fail(name, format string, args ...any) {
 	if r.err == nil {
-		r.err = &ConfigError{Func: r.fn, Field: r.path + name, Msg: fmt.Sprintf(format, args...)}
+		r.err = &scriptconfig.FieldError{Func: r.fn, Field: r.path + name, Msg: fmt.Sprintf(format, args...)}
 	}
 }
 
@@ -197,7 +199,7 @@ func (r *fieldReader) boolMap(name string) map[string]bool {
 
 // done reports the first problem, or a field of the table nobody asked
 // for (most likely a typo).
-func (r *fieldReader) done() *ConfigError {
+func (r *fieldReader) done() *scriptconfig.FieldError {
 	if r.err != nil || r.t == nil {
 		return r.err
 	}

@@ -25,7 +25,7 @@ type Policies struct {
 	// engine re-decides the recovery points it has not copied yet.
 	Hash string
 
-	cfg    PolicyConfig
+	cfg    scriptconfig.PolicyConfig
 	protos map[string]*lua.FunctionProto
 
 	columns []ColumnRequirement // declared by the modules (columns.go)
@@ -117,7 +117,7 @@ const maxReason = 1024
 // then loads the configured modules once to check that each returns a
 // table with its function (decide, map or tags). Syntax and load-time
 // errors name the file and line.
-func LoadPolicies(cfg PolicyConfig) (*Policies, error) {
+func LoadPolicies(cfg scriptconfig.PolicyConfig) (*Policies, error) {
 	if cfg.Dir == "" {
 		cfg.Dir = "policies"
 	}
@@ -166,13 +166,13 @@ func LoadPolicies(cfg PolicyConfig) (*Policies, error) {
 
 // Config returns the configuration the policies were loaded with, with
 // defaults filled in.
-func (p *Policies) Config() PolicyConfig { return p.cfg }
+func (p *Policies) Config() scriptconfig.PolicyConfig { return p.cfg }
 
 type policyModule struct{ name, fn string }
 
 // policyModules lists the configured modules with the function each
 // must have.
-func policyModules(c PolicyConfig) []policyModule {
+func policyModules(c scriptconfig.PolicyConfig) []policyModule {
 	var ms []policyModule
 	for _, name := range c.Decide {
 		ms = append(ms, policyModule{name, "decide"})

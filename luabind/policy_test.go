@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // writeDir writes files into a new temporary directory and returns it.
@@ -29,7 +31,7 @@ func decidePolicy(body string) string {
 	return "local M = {}\nfunction M.decide(rp)\n" + body + "\nend\nreturn M\n"
 }
 
-func newWorker(t testing.TB, cfg PolicyConfig) *Worker {
+func newWorker(t testing.TB, cfg scriptconfig.PolicyConfig) *Worker {
 	t.Helper()
 	p, err := LoadPolicies(cfg)
 	if err != nil {
@@ -87,7 +89,7 @@ return x.y`, Decision{Failed: true, Policy: "p", Reason: `policy p failed: p.lua
 		{`return string.rep("x", 1e9)`, Decision{Failed: true, Policy: "p", Reason: `policy p failed: p.lua:3: string.rep: result of 1000000000 bytes is over the 1 MiB limit`}},
 		{`return os.exit(1)`, Decision{Failed: true, Policy: "p", Reason: `policy p failed: p.lua:3: os is not available in shuffle's Lua sandbox (no os, io, debug, coroutine or package library, and no loading of code or files)`}},
 	} {
-		w := newWorker(t, PolicyConfig{Dir: writeDir(t, map[string]string{"p.lua": decidePolicy(tc.body)}), Decide: []string{"p"}})
+		w := newWorker(t, scriptconfig.PolicyConfig{Dir: writeDir(t, map[string]string{"p.lua": decidePolicy(tc.body)}), Decide: []string{"p"}})
 		got := w.Decide(context.Background(), sampleRP)
 		if strings.HasSuffix(tc.want.Reason, "table: ") && strings.HasPrefix(got.Reason, tc.want.Reason) {
 			got.Reason = tc.want.Reason
@@ -103,15 +105,15 @@ func TestDecideTimeoutFailsAndWorkerRecovers(t *testing.T) {
 if rp.vault == "loop" then while true do end end
 return "include", "fine"`)})
 	for _, tc := range []struct {
-		budgets Budgets
+		budgets scriptconfig.Budgets
 		want    Decision
 	}{
-		{Budgets{Time: 50 * time.Millisecond, Instructions: 1e15}, Decision{Failed: true, Policy: "p", Budget: BudgetTime,
+		{scriptconfig.Budgets{Time: 50 * time.Millisecond, Instructions: 1e15}, Decision{Failed: true, Policy: "p", Budget: BudgetTime,
 			Reason: "policy p failed: " + filepath.Join(dir, "p.lua") + ":4: decide: time budget of 50ms exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.time_ms in shuffle.config"}},
-		{Budgets{Time: time.Minute}, Decision{Failed: true, Policy: "p", Budget: BudgetInstructions,
+		{scriptconfig.Budgets{Time: time.Minute}, Decision{Failed: true, Policy: "p", Budget: BudgetInstructions,
 			Reason: "policy p failed: " + filepath.Join(dir, "p.lua") + ":4: decide: instruction budget of 1000000 instructions exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.instructions in shuffle.config"}},
 	} {
-		w := newWorker(t, PolicyConfig{Dir: dir, Decide: []string{"p"}, Budgets: tc.budgets})
+		w := newWorker(t, scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"p"}, Budgets: tc.budgets})
 		start := time.Now()
 		got := w.Decide(context.Background(), &RPInput{Vault: "loop"})
 		if got != tc.want {
@@ -130,7 +132,7 @@ return "include", "fine"`)})
 }
 
 func TestDecideCancelledContext(t *testing.T) {
-	w := newWorker(t, PolicyConfig{Dir: writeDir(t, map[string]string{"p.lua": decidePolicy(`while true do end`)}), Decide: []string{"p"}, Budgets: Budgets{Time: time.Minute, Instructions: 1e15}})
+	w := newWorker(t, scriptconfig.PolicyConfig{Dir: writeDir(t, map[string]string{"p.lua": decidePolicy(`while true do end`)}), Decide: []string{"p"}, Budgets: scriptconfig.Budgets{Time: time.Minute, Instructions: 1e15}})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(20*time.Millisecond, cancel)
 	got := w.Decide(ctx, sampleRP)
@@ -155,7 +157,7 @@ func TestDecideOrder(t *testing.T) {
 		{[]string{"a", "b", "ok"}, "w", Decision{Include: true, Reason: "ok includes", Policy: "ok"}},
 		{[]string{"a", "c", "b"}, "v", Decision{Failed: true, Reason: "policy c failed: c.lua:3: c must not run after an exclude", Policy: "c"}},
 	} {
-		w := newWorker(t, PolicyConfig{Dir: dir, Decide: tc.decide})
+		w := newWorker(t, scriptconfig.PolicyConfig{Dir: dir, Decide: tc.decide})
 		if got := w.Decide(context.Background(), &RPInput{Vault: tc.vault}); got != tc.want {
 			t.Errorf("%v on vault %s: got %+v, want %+v", tc.decide, tc.vault, got, tc.want)
 		}
@@ -176,7 +178,7 @@ if rp.conflict then
   parts[#parts + 1] = "conflict=" .. rp.conflict.field .. ":" .. table.concat(rp.conflict.values, "/") .. "@" .. table.concat(rp.conflict.lines, ",")
 end
 return "include", table.concat(parts, " ")`)})
-	w := newWorker(t, PolicyConfig{Dir: dir, Decide: []string{"p"}})
+	w := newWorker(t, scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"p"}})
 	rp := *sampleRP
 	rp.Metadata = map[string]string{"APMID": "APM0001234", "CostCenter": "CC-4100", "owner": ""}
 	rp.Blank = map[string]bool{"Owner": true}
@@ -212,7 +214,7 @@ local fields = 0
 for _ in pairs(rp) do fields = fields + 1 end
 return "include", table.concat(keys, ",") .. " blank.owner=" .. tostring(rp.blank.owner) ..
   " conflict=" .. tostring(rp.conflict ~= nil) .. " apmid=" .. tostring(rp.apmid) .. " fields=" .. fields .. " size=" .. rp.size`)})
-	w := newWorker(t, PolicyConfig{Dir: dir, Decide: []string{"p"}})
+	w := newWorker(t, scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"p"}})
 	ctx := context.Background()
 	for _, tc := range []struct {
 		rp   *RPInput
@@ -234,7 +236,7 @@ return "include", table.concat(keys, ",") .. " blank.owner=" .. tostring(rp.blan
 }
 
 func TestDecideLongReasonIsCapped(t *testing.T) {
-	w := newWorker(t, PolicyConfig{Dir: writeDir(t, map[string]string{"p.lua": decidePolicy(`return "exclude", string.rep("é", 2000)`)}), Decide: []string{"p"}})
+	w := newWorker(t, scriptconfig.PolicyConfig{Dir: writeDir(t, map[string]string{"p.lua": decidePolicy(`return "exclude", string.rep("é", 2000)`)}), Decide: []string{"p"}})
 	got := w.Decide(context.Background(), sampleRP)
 	if len(got.Reason) > maxReason || !strings.HasSuffix(got.Reason, "é...") {
 		t.Errorf("reason of %d bytes ending %q", len(got.Reason), got.Reason[len(got.Reason)-8:])
@@ -245,42 +247,42 @@ func TestLoadPoliciesErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		files  map[string]string
-		cfg    PolicyConfig
+		cfg    scriptconfig.PolicyConfig
 		want   string // the error, with DIR for the directory
 		syntax bool
 	}{
 		{"syntax error", map[string]string{"p.lua": "local M = {}\nfunction M.decide(rp)\n  return = 1\nend\nreturn M\n"},
-			PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua:3: syntax error near '='", true},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua:3: syntax error near '='", true},
 		{"unterminated", map[string]string{"p.lua": "local M = {}\nfunction M.decide(rp)\n  return 'x\nend\n"},
-			PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua:3: unterminated string near 'x'", true},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua:3: unterminated string near 'x'", true},
 		{"missing end", map[string]string{"p.lua": "local M = {}\nfunction M.decide(rp)\nreturn M\n"},
-			PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua:3: syntax error at end of file", true},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua:3: syntax error at end of file", true},
 		{"syntax error in an unused module", map[string]string{"p.lua": decidePolicy(`return "include", "x"`), "lib.lua": "return {"},
-			PolicyConfig{Decide: []string{"p"}}, "DIR/lib.lua:1: syntax error at end of file", true},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}}, "DIR/lib.lua:1: syntax error at end of file", true},
 		{"runtime error at load", map[string]string{"p.lua": "local M = {}\nlocal x = nil\nM.y = x.z\nreturn M\n"},
-			PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua:3: attempt to index a non-table object(nil) with key 'z'", false},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua:3: attempt to index a non-table object(nil) with key 'z'", false},
 		{"global at load", map[string]string{"p.lua": "function decide(rp) return 'include', 'x' end\n"},
-			PolicyConfig{Decide: []string{"p"}}, `DIR/p.lua:1: assignment to undeclared global "decide" (declare it local)`, false},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}}, `DIR/p.lua:1: assignment to undeclared global "decide" (declare it local)`, false},
 		{"loop at load", map[string]string{"p.lua": "while true do end\n"},
-			PolicyConfig{Decide: []string{"p"}, Timeout: time.Minute}, "DIR/p.lua:1: loading the module: instruction budget of 1000000 instructions exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.instructions in shuffle.config", false},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}, Timeout: time.Minute}, "DIR/p.lua:1: loading the module: instruction budget of 1000000 instructions exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.instructions in shuffle.config", false},
 		{"loop at load, time", map[string]string{"p.lua": "while true do end\n"},
-			PolicyConfig{Decide: []string{"p"}, Budgets: Budgets{Time: 20 * time.Millisecond, Instructions: 1e15}}, "DIR/p.lua:1: loading the module: time budget of 20ms exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.time_ms in shuffle.config", false},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}, Budgets: scriptconfig.Budgets{Time: 20 * time.Millisecond, Instructions: 1e15}}, "DIR/p.lua:1: loading the module: time budget of 20ms exceeded; the policy is stopped and its Lua state rebuilt; if the policy needs more, raise policies.limits.time_ms in shuffle.config", false},
 		{"error in a required module", map[string]string{"p.lua": "local lib = require('lib')\nreturn {decide = lib.decide}\n", "lib.lua": "\nerror('lib is broken')\n"},
-			PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua: lib.lua:2: lib is broken", false},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua: lib.lua:2: lib is broken", false},
 		{"no table", map[string]string{"p.lua": "return 42\n"},
-			PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua: the module returns the number 42; it must return a table with a decide function, like: return { decide = function(...) ... end }", false},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua: the module returns the number 42; it must return a table with a decide function, like: return { decide = function(...) ... end }", false},
 		{"no function", map[string]string{"p.lua": "return { decid = function() end }\n"},
-			PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua: the module's table has no decide function (it has decid)", false},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}}, "DIR/p.lua: the module's table has no decide function (it has decid)", false},
 		{"no map function", map[string]string{"p.lua": decidePolicy(`return "include", "x"`), "v.lua": "return { mapp = 1 }"},
-			PolicyConfig{Decide: []string{"p"}, Vaults: "v"}, "DIR/v.lua: the module's table has no map function (it has mapp)", false},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}, Vaults: "v"}, "DIR/v.lua: the module's table has no map function (it has mapp)", false},
 		{"missing module", map[string]string{"p.lua": decidePolicy(`return "include", "x"`)},
-			PolicyConfig{Decide: []string{"p"}, Tags: "tags"}, "policies: tags module \"tags\" not found: no DIR/tags.lua", false},
+			scriptconfig.PolicyConfig{Decide: []string{"p"}, Tags: "tags"}, "policies: tags module \"tags\" not found: no DIR/tags.lua", false},
 		{"test files are not modules", map[string]string{"p_test.lua": decidePolicy(`return "include", "x"`)},
-			PolicyConfig{Decide: []string{"p_test"}}, "policies: decide module \"p_test\" not found: no DIR/p_test.lua", false},
-		{"no decide", map[string]string{}, PolicyConfig{}, `policies: no decide module configured; name at least one (e.g. decide = {"apmid"})`, false},
-		{"bad name", map[string]string{}, PolicyConfig{Decide: []string{"../etc/passwd"}},
+			scriptconfig.PolicyConfig{Decide: []string{"p_test"}}, "policies: decide module \"p_test\" not found: no DIR/p_test.lua", false},
+		{"no decide", map[string]string{}, scriptconfig.PolicyConfig{}, `policies: no decide module configured; name at least one (e.g. decide = {"apmid"})`, false},
+		{"bad name", map[string]string{}, scriptconfig.PolicyConfig{Decide: []string{"../etc/passwd"}},
 			`policies: decide module "../etc/passwd": names are letters, digits and _ only (the file name without .lua)`, false},
-		{"twice", map[string]string{}, PolicyConfig{Decide: []string{"a", "a"}}, `policies: decide module "a" is listed twice`, false},
+		{"twice", map[string]string{}, scriptconfig.PolicyConfig{Decide: []string{"a", "a"}}, `policies: decide module "a" is listed twice`, false},
 	} {
 		dir := writeDir(t, tc.files)
 		tc.cfg.Dir = dir
@@ -294,7 +296,7 @@ func TestLoadPoliciesErrors(t *testing.T) {
 			t.Errorf("%s: errors.As(*SyntaxError) = %v", tc.name, !tc.syntax)
 		}
 	}
-	if _, err := LoadPolicies(PolicyConfig{Dir: filepath.Join(t.TempDir(), "nope"), Decide: []string{"p"}}); err == nil || !errors.Is(err, os.ErrNotExist) {
+	if _, err := LoadPolicies(scriptconfig.PolicyConfig{Dir: filepath.Join(t.TempDir(), "nope"), Decide: []string{"p"}}); err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing dir: %v", err)
 	}
 }
@@ -305,7 +307,7 @@ func TestPolicyHash(t *testing.T) {
 		"p_test.lua": "function TestX() end",
 		"notes.txt":  "not lua",
 	}
-	hash := func(files map[string]string, cfg PolicyConfig) string {
+	hash := func(files map[string]string, cfg scriptconfig.PolicyConfig) string {
 		cfg.Dir = writeDir(t, files)
 		p, err := LoadPolicies(cfg)
 		if err != nil {
@@ -313,7 +315,7 @@ func TestPolicyHash(t *testing.T) {
 		}
 		return p.Hash
 	}
-	cfg := PolicyConfig{Decide: []string{"p"}}
+	cfg := scriptconfig.PolicyConfig{Decide: []string{"p"}}
 	base := hash(files, cfg)
 	if len(base) != 64 {
 		t.Fatalf("hash %q", base)
@@ -321,7 +323,7 @@ func TestPolicyHash(t *testing.T) {
 	if h := hash(files, cfg); h != base {
 		t.Errorf("same content, other directory: %s != %s", h, base)
 	}
-	if h := hash(files, PolicyConfig{Decide: []string{"p"}, Timeout: time.Second}); h != base {
+	if h := hash(files, scriptconfig.PolicyConfig{Decide: []string{"p"}, Timeout: time.Second}); h != base {
 		t.Error("the timeout changed the hash")
 	}
 	with := func(name, src string) map[string]string {
@@ -341,7 +343,7 @@ func TestPolicyHash(t *testing.T) {
 	for name, h := range map[string]string{
 		"changed policy": hash(with("p.lua", decidePolicy(`return "include", "y"`)), cfg),
 		"added module":   hash(with("lib.lua", "return {}"), cfg),
-		"other config":   hash(with("q.lua", decidePolicy(`return "include", "y"`)), PolicyConfig{Decide: []string{"p", "q"}}),
+		"other config":   hash(with("q.lua", decidePolicy(`return "include", "y"`)), scriptconfig.PolicyConfig{Decide: []string{"p", "q"}}),
 	} {
 		if h == base {
 			t.Errorf("%s: hash unchanged", name)
@@ -355,7 +357,7 @@ func TestMapVault(t *testing.T) {
 	dir := writeDir(t, map[string]string{"p.lua": decidePolicy(`return "include", "x"`)})
 
 	// No vaults module: like-for-like.
-	w := newWorker(t, PolicyConfig{Dir: dir, Decide: []string{"p"}})
+	w := newWorker(t, scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"p"}})
 	m, err := w.MapVault(ctx, src)
 	if want := (VaultMapping{Name: "prod-ebs-daily", Tags: map[string]string{"Environment": "prod"}}); err != nil || !reflect.DeepEqual(m, want) {
 		t.Errorf("default mapping = %+v, %v; want %+v", m, err, want)
@@ -384,7 +386,7 @@ func TestMapVault(t *testing.T) {
 		{`error("no mapping for " .. vault.name)`, VaultMapping{}, `policy v failed: v.lua:2: no mapping for prod-ebs-daily`},
 	} {
 		vdir := writeDir(t, map[string]string{"p.lua": decidePolicy(`return "include", "x"`), "v.lua": "local M = {}\nfunction M.map(vault) " + tc.body + " end\nreturn M\n"})
-		w := newWorker(t, PolicyConfig{Dir: vdir, Decide: []string{"p"}, Vaults: "v"})
+		w := newWorker(t, scriptconfig.PolicyConfig{Dir: vdir, Decide: []string{"p"}, Vaults: "v"})
 		m, err := w.MapVault(ctx, src)
 		if tc.err != "" {
 			var pe *PolicyError
@@ -401,7 +403,7 @@ func TestMapVault(t *testing.T) {
 
 func TestTags(t *testing.T) {
 	ctx := context.Background()
-	w := newWorker(t, PolicyConfig{Dir: writeDir(t, map[string]string{"p.lua": decidePolicy(`return "include", "x"`)}), Decide: []string{"p"}})
+	w := newWorker(t, scriptconfig.PolicyConfig{Dir: writeDir(t, map[string]string{"p.lua": decidePolicy(`return "include", "x"`)}), Decide: []string{"p"}})
 	if tags, err := w.Tags(ctx, sampleRP); tags != nil || err != nil {
 		t.Errorf("no tags module: %v, %v", tags, err)
 	}
@@ -419,7 +421,7 @@ func TestTags(t *testing.T) {
 		{`local t = {} for i = 1, 51 do t["k" .. i] = "v" end return t`, nil, `policy t failed: tags returned 51 tags; AWS allows 50`},
 	} {
 		dir := writeDir(t, map[string]string{"p.lua": decidePolicy(`return "include", "x"`), "t.lua": "return { tags = function(rp) " + tc.body + " end }"})
-		w := newWorker(t, PolicyConfig{Dir: dir, Decide: []string{"p"}, Tags: "t"})
+		w := newWorker(t, scriptconfig.PolicyConfig{Dir: dir, Decide: []string{"p"}, Tags: "t"})
 		tags, err := w.Tags(ctx, sampleRP)
 		if tc.err != "" {
 			if err == nil || err.Error() != tc.err {
@@ -435,7 +437,7 @@ func TestTags(t *testing.T) {
 
 // Workers share the compiled policies and nothing else.
 func TestWorkersConcurrently(t *testing.T) {
-	p, err := LoadPolicies(PolicyConfig{Dir: "../policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
+	p, err := LoadPolicies(scriptconfig.PolicyConfig{Dir: "../policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +471,7 @@ func TestWorkersConcurrently(t *testing.T) {
 // The shipped policies on recovery points like testenv's.
 func TestShippedPolicies(t *testing.T) {
 	ctx := context.Background()
-	w := newWorker(t, PolicyConfig{Dir: "../policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
+	w := newWorker(t, scriptconfig.PolicyConfig{Dir: "../policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
 	rp := func(md map[string]string, blank map[string]bool, c *ConflictInput) *RPInput {
 		r := *sampleRP
 		r.HasMetadata, r.Metadata, r.Blank, r.Conflict = md != nil, md, blank, c
@@ -508,7 +510,7 @@ func TestShippedPolicies(t *testing.T) {
 // BenchmarkDecide is the cost of deciding one recovery point with the
 // shipped apmid policy, including building the rp table.
 func BenchmarkDecide(b *testing.B) {
-	p, err := LoadPolicies(PolicyConfig{Dir: "../policies", Decide: []string{"apmid"}})
+	p, err := LoadPolicies(scriptconfig.PolicyConfig{Dir: "../policies", Decide: []string{"apmid"}})
 	if err != nil {
 		b.Fatal(err)
 	}

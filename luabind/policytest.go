@@ -20,7 +20,7 @@ const testTimeout = 5 * time.Second
 
 // testBudgets bound one Test function, with the policy calls it makes
 // (testing.decide).
-var testBudgets = Budgets{Memory: 256 << 20, Time: testTimeout}
+var testBudgets = scriptconfig.Budgets{Memory: 256 << 20, Time: testTimeout}
 
 // testingFuncs is the testing module of policy tests. Every Lua
 // signature is in shuffle.d.lua.

@@ -11,6 +11,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // The operator's REPL (`shuffle repl`, docs/repl.md): a sandbox like the
@@ -164,7 +166,7 @@ func (r *Repl) Eval(ctx context.Context, chunk string, line int) error {
 	// The chunk's context has no budgets of its own (the watchdog ends
 	// cctx), but caps the tail calls a loop remembers, so that a
 	// stopped `return f()` loop fails at once (capTailCalls).
-	L.SetContext(newBudgetCtx(L, cctx, Budgets{}))
+	L.SetContext(newBudgetCtx(L, cctx, scriptconfig.Budgets{}))
 	defer L.RemoveContext()
 	top := L.GetTop()
 	L.Push(L.NewFunctionFromProto(proto))

@@ -411,7 +411,7 @@ func checkFormat(f string) string {
 // *BudgetError (wrapping ErrTimeout, ErrMemoryLimit or
 // ErrInstructionLimit) with the position it stopped at; one stopped by
 // ctx wraps ctx's error.
-func (s *sandbox) call(ctx context.Context, b Budgets, fn lua.LValue, nret int, args ...lua.LValue) ([]lua.LValue, error) {
+func (s *sandbox) call(ctx context.Context, b scriptconfig.Budgets, fn lua.LValue, nret int, args ...lua.LValue) ([]lua.LValue, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // run runs src as a chunk of a strict sandbox (like a policy's) with the
@@ -96,10 +98,10 @@ func TestSandboxAllows(t *testing.T) {
 func TestSandboxInfiniteLoopTimesOut(t *testing.T) {
 	// The time budget is a minute for the VM loops, so that only the
 	// instruction budget can stop them, however busy the machine.
-	vm := Budgets{Instructions: 1e6, Time: time.Minute}
+	vm := scriptconfig.Budgets{Instructions: 1e6, Time: time.Minute}
 	for _, tc := range []struct {
 		src     string
-		budgets Budgets
+		budgets scriptconfig.Budgets
 		want    Budget
 	}{
 		{"while true do end", vm, BudgetInstructions},
@@ -139,7 +141,7 @@ func TestSandboxInfiniteLoopTimesOut(t *testing.T) {
 		s := newSandbox(Options{Strict: true})
 		fn, _ := s.L.LoadString(tc.src)
 		start := time.Now()
-		_, err := s.call(context.Background(), Budgets{Time: tc.limit}, fn, 0)
+		_, err := s.call(context.Background(), scriptconfig.Budgets{Time: tc.limit}, fn, 0)
 		s.L.Close()
 		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), ":1: time budget of "+tc.limit.String()+" exceeded") {
 			t.Errorf("%s: err = %v, want the time budget", tc.src, err)
@@ -174,7 +176,7 @@ func TestSandboxMemoryBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		_, err = sb.call(context.Background(), Budgets{Memory: budget, Time: time.Minute}, fn, 0)
+		_, err = sb.call(context.Background(), scriptconfig.Budgets{Memory: budget, Time: time.Minute}, fn, 0)
 		peak := heapInUse()
 		sb.release()
 		sb.L.Close()
@@ -207,7 +209,7 @@ func TestConcatPeek(t *testing.T) {
 	sb := newSandbox(Options{Strict: true})
 	defer sb.L.Close()
 	fn, _ := sb.L.LoadString(`local s = string.rep("x", 1024 * 1024) return #(s .. s .. s .. s .. s .. s .. s .. s .. s .. s)`)
-	_, err := sb.call(context.Background(), Budgets{Memory: 4 << 20, Instructions: 1e9}, fn, 1)
+	_, err := sb.call(context.Background(), scriptconfig.Budgets{Memory: 4 << 20, Instructions: 1e9}, fn, 1)
 	if err == nil || !strings.Contains(err.Error(), "<string>:1: memory budget of 4 MiB exceeded (a `..` of 10 MiB on top of 1 MiB)") {
 		t.Fatalf("err = %v, want the `..` charged", err)
 	}
@@ -230,13 +232,13 @@ func TestSandboxHeapWatchdog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = sb.call(context.Background(), Budgets{Time: 10 * time.Second}, fn, 1)
+	_, err = sb.call(context.Background(), scriptconfig.Budgets{Time: 10 * time.Second}, fn, 1)
 	if !errors.Is(err, ErrMemoryLimit) || !strings.Contains(err.Error(), "of process heap exceeded (the process heap reached") {
 		t.Fatalf("err = %v, want the memory limit", err)
 	}
 	// The state still works.
 	fn, _ = sb.L.LoadString(`return 1 + 1`)
-	if rets, err := sb.call(context.Background(), Budgets{Time: time.Second}, fn, 1); err != nil || rets[0] != lua.LNumber(2) {
+	if rets, err := sb.call(context.Background(), scriptconfig.Budgets{Time: time.Second}, fn, 1); err != nil || rets[0] != lua.LNumber(2) {
 		t.Fatalf("after the limit: %v, %v", rets, err)
 	}
 }
@@ -245,11 +247,11 @@ func TestSandboxStateSurvivesTimeout(t *testing.T) {
 	s := newSandbox(Options{Strict: true})
 	defer s.L.Close()
 	loop, _ := s.L.LoadString("while true do end")
-	if _, err := s.call(context.Background(), Budgets{Time: 20 * time.Millisecond}, loop, 0); !errors.Is(err, ErrTimeout) {
+	if _, err := s.call(context.Background(), scriptconfig.Budgets{Time: 20 * time.Millisecond}, loop, 0); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("loop: %v", err)
 	}
 	ok, _ := s.L.LoadString("return 40 + 2")
-	if rets, err := s.call(context.Background(), Budgets{Time: time.Second}, ok, 1); err != nil || rets[0] != lua.LNumber(42) {
+	if rets, err := s.call(context.Background(), scriptconfig.Budgets{Time: time.Second}, ok, 1); err != nil || rets[0] != lua.LNumber(42) {
 		t.Fatalf("after a timeout: %v, %v", rets, err)
 	}
 }
@@ -260,7 +262,7 @@ func TestSandboxCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(20*time.Millisecond, cancel)
 	loop, _ := s.L.LoadString("while true do end")
-	if _, err := s.call(ctx, Budgets{Time: time.Minute}, loop, 0); !errors.Is(err, context.Canceled) {
+	if _, err := s.call(ctx, scriptconfig.Budgets{Time: time.Minute}, loop, 0); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
@@ -393,7 +395,7 @@ func TestSandboxDeadlineIsPerCall(t *testing.T) {
 	start := time.Now()
 	calls := 0
 	for time.Since(start) < 2*limit {
-		if _, err := s.call(context.Background(), Budgets{Time: limit}, busy, 1); err != nil {
+		if _, err := s.call(context.Background(), scriptconfig.Budgets{Time: limit}, busy, 1); err != nil {
 			t.Fatalf("call %d, %s in: %v", calls, time.Since(start), err)
 		}
 		calls++

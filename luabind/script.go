@@ -19,12 +19,12 @@ import (
 // summary that the script receives as a Lua table: nested maps with
 // string keys, slices, numbers, strings and bools.
 type Host interface {
-	Configure(cfg ScriptConfig) error
+	Configure(cfg scriptconfig.Config) error
 	Inventory(ctx context.Context) (map[string]any, error)
 	Enrich(ctx context.Context) (map[string]any, error)
 	Decide(ctx context.Context) (map[string]any, error)
 	Replicate(ctx context.Context) (map[string]any, error)
-	Copy(ctx context.Context, args CopyArgs) (map[string]any, error)
+	Copy(ctx context.Context, args scriptconfig.CopyArgs) (map[string]any, error)
 }
 
 // ScriptError is an error in the operator's script, at a line of it.
@@ -64,10 +64,10 @@ type scriptModule struct {
 	ctx  context.Context
 	host Host
 	file string
-	cfg  *ScriptConfig
+	cfg  *scriptconfig.Config
 	// The budgets of the script's own Lua work: each stretch between
 	// two shuffle calls (ScriptBudgets).
-	budgets Budgets
+	budgets scriptconfig.Budgets
 	bctx    *budgetCtx
 	watched *watchedCall
 	limits  Limits
@@ -233,9 +233,9 @@ func shuffleConfig(L *lua.LState) int {
 
 // readScriptConfig reads shuffle.config's table: each field for its
 // type and value, then what spans fields (scriptconfig.Config.Check).
-func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
+func readScriptConfig(t *lua.LTable) (scriptconfig.Config, *scriptconfig.FieldError) {
 	r := readFields(t, scriptconfig.ConfigFunc, "")
-	var cfg ScriptConfig
+	var cfg scriptconfig.Config
 	cfg.Source = readEndpoint(r, "source")
 	cfg.Destination = readEndpoint(r, "destination")
 	cfg.Metadata = r.str("metadata", true)
@@ -256,13 +256,13 @@ func readScriptConfig(t *lua.LTable) (ScriptConfig, *ConfigError) {
 }
 
 // readEndpoint reads shuffle.config's source or destination table.
-func readEndpoint(r *fieldReader, name string) Endpoint {
+func readEndpoint(r *fieldReader, name string) scriptconfig.Endpoint {
 	et := r.table(name, true)
 	if et == nil {
-		return Endpoint{}
+		return scriptconfig.Endpoint{}
 	}
 	er := readFields(et, scriptconfig.ConfigFunc, name+".")
-	e := Endpoint{Profile: er.str("profile", true), Region: er.str("region", true)}
+	e := scriptconfig.Endpoint{Profile: er.str("profile", true), Region: er.str("region", true)}
 	switch v := er.get("account").(type) {
 	case lua.LString:
 		if !scriptconfig.ValidAccount(string(v)) {
@@ -287,8 +287,8 @@ func readEndpoint(r *fieldReader, name string) Endpoint {
 
 // readPolicyConfig reads shuffle.config's policies table; its first
 // problem goes to *errp unless that holds one already.
-func readPolicyConfig(pr *fieldReader, errp **ConfigError) PolicyConfig {
-	pc := PolicyConfig{Dir: pr.str("dir", false), Vaults: pr.str("vaults", false), Tags: pr.str("tags", false), Compliance: pr.str("compliance", false)}
+func readPolicyConfig(pr *fieldReader, errp **scriptconfig.FieldError) scriptconfig.PolicyConfig {
+	pc := scriptconfig.PolicyConfig{Dir: pr.str("dir", false), Vaults: pr.str("vaults", false), Tags: pr.str("tags", false), Compliance: pr.str("compliance", false)}
 	if pc.Dir == "" {
 		pc.Dir = "policies"
 	}
@@ -322,8 +322,8 @@ func readPolicyConfig(pr *fieldReader, errp **ConfigError) PolicyConfig {
 
 // readBudgets reads policies.limits: memory_mib, time_ms and
 // instructions, each optional (the default for what is absent).
-func readBudgets(r *fieldReader, errp **ConfigError) Budgets {
-	var b Budgets
+func readBudgets(r *fieldReader, errp **scriptconfig.FieldError) scriptconfig.Budgets {
+	var b scriptconfig.Budgets
 	positive := func(name string, max int64) int64 {
 		n := r.int64p(name)
 		switch {
@@ -373,7 +373,7 @@ func shuffleReplicate(L *lua.LState) int {
 // jobs for every included recovery point.
 func shuffleCopy(L *lua.LState) int {
 	m := moduleOf(L)
-	var args CopyArgs
+	var args scriptconfig.CopyArgs
 	switch t := L.Get(1).(type) {
 	case *lua.LTable:
 		r := readFields(t, "shuffle.copy", "")

@@ -11,18 +11,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // fakeHost records calls and returns canned summaries, restic style: a
 // nil Fn falls back to a default.
 type fakeHost struct {
 	calls       []string
-	cfg         ScriptConfig
-	ConfigureFn func(ScriptConfig) error
+	cfg         scriptconfig.Config
+	ConfigureFn func(scriptconfig.Config) error
 	InventoryFn func(context.Context) (map[string]any, error)
 }
 
-func (h *fakeHost) Configure(cfg ScriptConfig) error {
+func (h *fakeHost) Configure(cfg scriptconfig.Config) error {
 	h.calls = append(h.calls, "configure")
 	h.cfg = cfg
 	if h.ConfigureFn != nil {
@@ -49,7 +51,7 @@ func (h *fakeHost) Replicate(ctx context.Context) (map[string]any, error) {
 	return map[string]any{"created": 2, "exists": 1, "drift": 1, "blocked": 0, "creating": 1, "skip": 0}, nil
 }
 
-func (h *fakeHost) Copy(ctx context.Context, args CopyArgs) (map[string]any, error) {
+func (h *fakeHost) Copy(ctx context.Context, args scriptconfig.CopyArgs) (map[string]any, error) {
 	h.calls = append(h.calls, fmt.Sprintf("copy max_in_flight=%d vault_cap=%d wait=%v", args.MaxInFlight, args.VaultCap, !args.NoWait))
 	return map[string]any{"started": 5, "completed_now": 5, "completed": 7, "failed": 0, "running": 0, "queued": 0, "waiting": 3,
 		"adopted": 2, "adopted_running": 1, "held": 1}, nil
@@ -99,12 +101,12 @@ print(d.included, d.by_vault["prod-ebs-daily"].included, #d.reasons, d.reasons[2
 	if want := []string{"configure", "inventory", "enrich", "decide"}; !reflect.DeepEqual(h.calls, want) {
 		t.Errorf("calls %v, want %v", h.calls, want)
 	}
-	want := ScriptConfig{
-		Source:      Endpoint{Profile: "source", Account: "111111111111", Region: "us-east-1"},
-		Destination: Endpoint{Profile: "destination", Account: "222222222222", Region: "us-east-1"},
+	want := scriptconfig.Config{
+		Source:      scriptconfig.Endpoint{Profile: "source", Account: "111111111111", Region: "us-east-1"},
+		Destination: scriptconfig.Endpoint{Profile: "destination", Account: "222222222222", Region: "us-east-1"},
 		Metadata:    "testenv-run/metadata.csv",
 		CopyRole:    "arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole",
-		Policies:    PolicyConfig{Dir: "policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"},
+		Policies:    scriptconfig.PolicyConfig{Dir: "policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"},
 		Line:        2,
 	}
 	if !reflect.DeepEqual(h.cfg, want) {
@@ -127,7 +129,7 @@ func TestRunScriptConfigDefaults(t *testing.T) {
 	if err := RunScript(context.Background(), path, h, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	if want := (PolicyConfig{Dir: "policies", Decide: []string{"apmid"}}); !reflect.DeepEqual(h.cfg.Policies, want) {
+	if want := (scriptconfig.PolicyConfig{Dir: "policies", Decide: []string{"apmid"}}); !reflect.DeepEqual(h.cfg.Policies, want) {
 		t.Errorf("policies %+v, want %+v", h.cfg.Policies, want)
 	}
 	path = writeScript(t, `require("shuffle").config{
@@ -140,7 +142,7 @@ func TestRunScriptConfigDefaults(t *testing.T) {
 	if err := RunScript(context.Background(), path, h, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	if want := (Budgets{Memory: 128 << 20, Time: 500 * time.Millisecond, Instructions: 5e6}); h.cfg.Policies.Budgets != want {
+	if want := (scriptconfig.Budgets{Memory: 128 << 20, Time: 500 * time.Millisecond, Instructions: 5e6}); h.cfg.Policies.Budgets != want {
 		t.Errorf("budgets %+v, want %+v", h.cfg.Policies.Budgets, want)
 	}
 }
@@ -219,7 +221,7 @@ func TestRunScriptConfigErrors(t *testing.T) {
 		h := &fakeHost{}
 		err := RunScript(context.Background(), path, h, &bytes.Buffer{})
 		var se *ScriptError
-		var ce *ConfigError
+		var ce *scriptconfig.FieldError
 		if err == nil || err.Error() != path+tc.want || !errors.As(err, &se) || se.Line != 3 || !errors.As(err, &ce) || ce.Field != tc.field {
 			t.Errorf("got %v (field %v)\nwant %s%s (field %s)", err, ce, path, tc.want, tc.field)
 		}
@@ -236,7 +238,7 @@ func (e *hostErr) Error() string { return "profile source: " + e.code }
 func TestRunScriptHostErrors(t *testing.T) {
 	// A Configure error, at the line of shuffle.config.
 	path := writeScript(t, "local shuffle = require('shuffle')\n"+validConfig)
-	h := &fakeHost{ConfigureFn: func(ScriptConfig) error { return &hostErr{"account 999999999999 is not 111111111111"} }}
+	h := &fakeHost{ConfigureFn: func(scriptconfig.Config) error { return &hostErr{"account 999999999999 is not 111111111111"} }}
 	err := RunScript(context.Background(), path, h, &bytes.Buffer{})
 	var he *hostErr
 	if err == nil || err.Error() != path+":2: profile source: account 999999999999 is not 111111111111" || !errors.As(err, &he) {
@@ -325,7 +327,7 @@ func TestExampleScript(t *testing.T) {
 		t.Errorf("calls %v", h.calls)
 	}
 	if h.cfg.Source.Profile != "source" || h.cfg.Destination.Account != "222222222222" || h.cfg.Metadata != "testenv-run/metadata.csv" ||
-		!reflect.DeepEqual(h.cfg.Policies, PolicyConfig{Dir: "policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"}) {
+		!reflect.DeepEqual(h.cfg.Policies, scriptconfig.PolicyConfig{Dir: "policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"}) {
 		t.Errorf("config %+v", h.cfg)
 	}
 	want := `inventory: 2000 recovery points in 14 vaults (20 partitions, 31 pages listed)
@@ -339,7 +341,7 @@ copy: 2 found in AWS and adopted (1 of them still running), 1 held as possibly c
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
 	// The policies it names load and pass their tests.
-	if _, err := LoadPolicies(PolicyConfig{Dir: "../policies", Decide: h.cfg.Policies.Decide, Vaults: h.cfg.Policies.Vaults, Tags: h.cfg.Policies.Tags}); err != nil {
+	if _, err := LoadPolicies(scriptconfig.PolicyConfig{Dir: "../policies", Decide: h.cfg.Policies.Decide, Vaults: h.cfg.Policies.Vaults, Tags: h.cfg.Policies.Tags}); err != nil {
 		t.Error(err)
 	}
 }
@@ -376,8 +378,8 @@ shuffle.copy({ max_inflight = 40 })
 // The script's own Lua work is bounded per stretch between two shuffle
 // calls; the shuffle calls' time and allocations are not counted.
 func TestRunScriptBudgets(t *testing.T) {
-	defer func(b Budgets) { ScriptBudgets = b }(ScriptBudgets)
-	ScriptBudgets = Budgets{Memory: 64 << 20, Time: 2 * time.Second, Instructions: 1e6}
+	defer func(b scriptconfig.Budgets) { ScriptBudgets = b }(ScriptBudgets)
+	ScriptBudgets = scriptconfig.Budgets{Memory: 64 << 20, Time: 2 * time.Second, Instructions: 1e6}
 	cfg := "local shuffle = require('shuffle')\n" + validConfig
 	for _, tc := range []struct {
 		src, want string

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // sdkCallAll makes one cheap call to each service with cfg and returns
@@ -31,7 +32,7 @@ func sdkCallAll(cfg aws.Config) (backupErr, stsErr, iamErr error) {
 }
 
 func TestSDKSignatureTampered(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	cfg := env.Config(t, testenv.ProfileDestination)
 	tamper := func(edit func(r *http.Request, body []byte) []byte) *sdkBodyTamper {
 		return &sdkBodyTamper{inner: cfg.HTTPClient, edit: edit}
@@ -111,7 +112,7 @@ func TestSDKSignatureTampered(t *testing.T) {
 }
 
 func TestSDKSignatureWrongSecretAndUnknownKey(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	good, ok := env.Current(testenv.ProfileSource)
 	if !ok || !strings.HasPrefix(good.AccessKeyID, "AKIA") || good.SessionToken != "" {
 		t.Fatalf("long-lived source credentials = %+v", good)
@@ -149,7 +150,7 @@ func TestSDKSignatureWrongSecretAndUnknownKey(t *testing.T) {
 
 func TestSDKSessionTokens(t *testing.T) {
 	clk := &sdkRunningClock{}
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1, TokenTTL: 2 * time.Minute, Now: clk.Now})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1, TokenTTL: 2 * time.Minute, Now: clk.Now})
 	env.SetRotation(false)
 	cur, _ := env.Current(testenv.ProfileSource)
 	if !strings.HasPrefix(cur.AccessKeyID, "ASIA") || cur.SessionToken == "" || cur.Expires.IsZero() {
@@ -207,7 +208,7 @@ func TestSDKSessionTokens(t *testing.T) {
 }
 
 // sdkCredFile parses the written aws/credentials into profile -> key -> value.
-func sdkCredFile(t testing.TB, env *testenv.Env) map[string]map[string]string {
+func sdkCredFile(t testing.TB, env *testenvtest.Env) map[string]map[string]string {
 	t.Helper()
 	f, err := os.Open(env.CredentialsPath())
 	if err != nil {
@@ -236,7 +237,7 @@ func sdkCredFile(t testing.TB, env *testenv.Env) map[string]map[string]string {
 
 func TestSDKTokenRotation(t *testing.T) {
 	clk := newSDKClock()
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1, TokenTTL: 3 * time.Second, Now: clk.Now})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1, TokenTTL: 3 * time.Second, Now: clk.Now})
 	if !env.Rotating() {
 		t.Fatal("rotation is off at start")
 	}
@@ -318,7 +319,7 @@ func TestSDKClockSkew(t *testing.T) {
 	t.Run("server ahead", func(t *testing.T) {
 		clk := &sdkRunningClock{}
 		clk.Advance(20 * time.Minute)
-		env := testenv.Start(t, testenv.Options{RecoveryPoints: -1, Now: clk.Now})
+		env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1, Now: clk.Now})
 		cfg := env.Config(t, testenv.ProfileSource)
 		bc := backup.NewFromConfig(cfg)
 		_, err := bc.ListBackupVaults(sdkCtx, &backup.ListBackupVaultsInput{})
@@ -342,14 +343,14 @@ func TestSDKClockSkew(t *testing.T) {
 	t.Run("within 15 minutes", func(t *testing.T) {
 		clk := &sdkRunningClock{}
 		clk.Advance(10 * time.Minute)
-		env := testenv.Start(t, testenv.Options{RecoveryPoints: -1, Now: clk.Now})
+		env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1, Now: clk.Now})
 		bErr, sErr, iErr := sdkCallAll(env.Config(t, testenv.ProfileSource))
 		if bErr != nil || sErr != nil || iErr != nil {
 			t.Fatalf("10 minutes of skew: %v / %v / %v", bErr, sErr, iErr)
 		}
 	})
 	t.Run("client skewed", func(t *testing.T) {
-		env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+		env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 		for _, tc := range []struct {
 			skew time.Duration
 			msg  string
@@ -370,7 +371,7 @@ func TestSDKClockSkew(t *testing.T) {
 }
 
 func TestSDKAuthorization(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 300, CopySpeed: 1e6})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 300, CopySpeed: 1e6})
 	all := sdkAllSourceRPs(t, env)
 	rp := sdkPick(t, all, 1, sdkCopyable)[0]
 	dest := "arn:aws:backup:us-east-1:222222222222:backup-vault:prod-rds-monthly"
@@ -477,7 +478,7 @@ func sdkAPICode(err error) string {
 // a test that revokes a permission mid-run does. Run with -race it also
 // guards the emulator's locking.
 func TestSDKLivePolicyChange(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	c := sdkBackup(t, env, testenv.ProfileSource)
 	allowA := testenv.DefaultPolicies[testenv.ProfileSource]
 	allowB := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"backup:*","Resource":"*"}]}`
@@ -523,7 +524,7 @@ func TestSDKLivePolicyChange(t *testing.T) {
 // backup-storage:MountCapsule, and with a customer-managed key each of
 // the KMS permissions AWS documents, on that key.
 func TestSDKCreateVaultNeedsKMSAndMountCapsule(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 10})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 10})
 	dst := sdkBackup(t, env, testenv.ProfileDestination)
 	key := "arn:aws:kms:us-east-1:222222222222:key/0bbef656-2c62-4bc5-a04c-4e2e502c0f43"
 	create := func(name, key string) error {

@@ -13,12 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // sdkCopyEnv is an emulator where copies finish at once, with a
 // destination vault that accepts copies from the source account.
 type sdkCopyEnv struct {
-	env     *testenv.Env
+	env     *testenvtest.Env
 	src     *backup.Client
 	dst     *backup.Client
 	dest    string // ARN of the destination vault "sdk-copy-dest"
@@ -34,7 +35,7 @@ func newSDKCopyEnv(t *testing.T, o testenv.Options) *sdkCopyEnv {
 	if o.CopySpeed == 0 {
 		o.CopySpeed = 1e6
 	}
-	env := testenv.Start(t, o)
+	env := testenvtest.Start(t, o)
 	e := &sdkCopyEnv{env: env, src: sdkBackup(t, env, testenv.ProfileSource), dst: sdkBackup(t, env, testenv.ProfileDestination)}
 	e.dest = sdkDestVault(t, env, "sdk-copy-dest", true)
 	e.all = sdkAllSourceRPs(t, env)

@@ -20,10 +20,11 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 func TestSDKFaultThrottleAndErrors(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1, Faults: &testenv.Faults{ThrottleRate: 1}})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1, Faults: &testenv.Faults{ThrottleRate: 1}})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	stsC := sdkSTS(t, env, testenv.ProfileSource)
 	list := func() error {
@@ -80,7 +81,7 @@ func TestSDKFaultThrottleAndErrors(t *testing.T) {
 }
 
 func TestSDKFaultTPS(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1, Faults: &testenv.Faults{TPS: map[string]float64{"ListBackupVaults": 1}}})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1, Faults: &testenv.Faults{TPS: map[string]float64{"ListBackupVaults": 1}}})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	list := func() error {
 		_, err := src.ListBackupVaults(sdkCtx, &backup.ListBackupVaultsInput{})
@@ -100,7 +101,7 @@ func TestSDKFaultTPS(t *testing.T) {
 }
 
 func TestSDKFaultResetAndLatency(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1, Faults: &testenv.Faults{ResetRate: 1}})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1, Faults: &testenv.Faults{ResetRate: 1}})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	_, err := src.ListBackupVaults(sdkCtx, &backup.ListBackupVaultsInput{})
 	if err == nil {
@@ -175,7 +176,7 @@ func TestSDKFaultCopyJobs(t *testing.T) {
 
 // sdkAdmin calls the admin API and decodes a JSON answer into out (when
 // not nil). It returns the status and the raw body.
-func sdkAdmin(t testing.TB, env *testenv.Env, method, path, body string, out any) (int, string) {
+func sdkAdmin(t testing.TB, env *testenvtest.Env, method, path, body string, out any) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, env.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -199,7 +200,7 @@ func sdkAdmin(t testing.TB, env *testenv.Env, method, path, body string, out any
 }
 
 func TestSDKAdminAPI(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 300, CopySpeed: 1e6})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 300, CopySpeed: 1e6})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 
 	var health map[string]any
@@ -423,7 +424,7 @@ short_page_rate: 0.5
 	if _, err := testenv.New(testenv.Options{RecoveryPoints: -1, Faults: &testenv.Faults{ErrorRate: 2}}); err == nil {
 		t.Error("New accepted error_rate 2")
 	}
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	if err := env.SetFaults(testenv.Faults{ResetRate: 1.01}); err == nil {
 		t.Error("SetFaults accepted reset_rate 1.01")
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 var sdkCtx = context.Background()
@@ -70,17 +71,17 @@ func sdkSignWith(now func() time.Time) func(*backup.Options) {
 }
 
 // sdkBackup returns a Backup client for profile.
-func sdkBackup(t testing.TB, env *testenv.Env, profile string, optFns ...func(*backup.Options)) *backup.Client {
+func sdkBackup(t testing.TB, env *testenvtest.Env, profile string, optFns ...func(*backup.Options)) *backup.Client {
 	t.Helper()
 	return backup.NewFromConfig(env.Config(t, profile), optFns...)
 }
 
-func sdkSTS(t testing.TB, env *testenv.Env, profile string, optFns ...func(*sts.Options)) *sts.Client {
+func sdkSTS(t testing.TB, env *testenvtest.Env, profile string, optFns ...func(*sts.Options)) *sts.Client {
 	t.Helper()
 	return sts.NewFromConfig(env.Config(t, profile), optFns...)
 }
 
-func sdkIAM(t testing.TB, env *testenv.Env, profile string, optFns ...func(*iam.Options)) *iam.Client {
+func sdkIAM(t testing.TB, env *testenvtest.Env, profile string, optFns ...func(*iam.Options)) *iam.Client {
 	t.Helper()
 	return iam.NewFromConfig(env.Config(t, profile), optFns...)
 }
@@ -182,7 +183,7 @@ func sdkVaultNames(t testing.TB, c *backup.Client) []string {
 }
 
 // sdkAllSourceRPs lists every recovery point of every source vault.
-func sdkAllSourceRPs(t testing.TB, env *testenv.Env) []sdkRP {
+func sdkAllSourceRPs(t testing.TB, env *testenvtest.Env) []sdkRP {
 	t.Helper()
 	c := sdkBackup(t, env, testenv.ProfileSource)
 	var all []sdkRP
@@ -242,7 +243,7 @@ func sdkPick(t testing.TB, rps []sdkRP, n int, f func(sdkRP) bool) []sdkRP {
 
 // sdkDestVault creates a vault in the destination account whose access
 // policy lets the source account copy in, and returns its ARN.
-func sdkDestVault(t testing.TB, env *testenv.Env, name string, withPolicy bool) string {
+func sdkDestVault(t testing.TB, env *testenvtest.Env, name string, withPolicy bool) string {
 	t.Helper()
 	c := sdkBackup(t, env, testenv.ProfileDestination)
 	out, err := c.CreateBackupVault(sdkCtx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String(name)})

@@ -14,10 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 func TestSDKGetCallerIdentity(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	want := map[string][2]string{
 		testenv.ProfileSource:            {testenv.SourceAccount, "ShuffleOperator"},
 		testenv.ProfileDestination:       {testenv.DestinationAccount, "ShuffleOperator"},
@@ -54,7 +55,7 @@ func TestSDKGetCallerIdentity(t *testing.T) {
 }
 
 func TestSDKGetRole(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	src := sdkIAM(t, env, testenv.ProfileSource)
 
 	out, err := src.GetRole(sdkCtx, &iam.GetRoleInput{RoleName: aws.String("AWSBackupDefaultServiceRole")})
@@ -103,7 +104,7 @@ func TestSDKGetRole(t *testing.T) {
 }
 
 func TestSDKSimulatePrincipalPolicy(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	passCtx := []iamtypes.ContextEntry{{ContextKeyName: aws.String("iam:PassedToService"), ContextKeyType: iamtypes.ContextKeyTypeEnumString, ContextKeyValues: []string{"backup.amazonaws.com"}}}
 	simulate := func(profile, source string, actions, resources []string, ctx []iamtypes.ContextEntry) []iamtypes.EvaluationResult {
 		t.Helper()
@@ -193,7 +194,7 @@ func TestSDKSimulatePrincipalPolicy(t *testing.T) {
 // each profile and action, then makes the real call: a permission check
 // must never disagree with enforcement.
 func TestSDKSimulateAgreesWithEnforcement(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	passCtx := []iamtypes.ContextEntry{{ContextKeyName: aws.String("iam:PassedToService"), ContextKeyType: iamtypes.ContextKeyTypeEnumString, ContextKeyValues: []string{"backup.amazonaws.com"}}}
 	rpArn := "arn:aws:backup:us-east-1:111111111111:recovery-point:00000000-0000-4000-8000-000000000000"
 

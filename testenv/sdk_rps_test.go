@@ -15,6 +15,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 func sdkArns(rps []types.RecoveryPointByBackupVault) []string {
@@ -26,7 +27,7 @@ func sdkArns(rps []types.RecoveryPointByBackupVault) []string {
 }
 
 func TestSDKListRecoveryPointsPaging(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 2000})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 2000})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	const vault = "prod-ebs-daily"
 
@@ -126,7 +127,7 @@ func TestSDKListRecoveryPointsPaging(t *testing.T) {
 }
 
 func TestSDKListRecoveryPointsFilters(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 2000})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 2000})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	const vault = "prod-ebs-daily"
 	full, _ := sdkListRPs(t, src, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String(vault)})
@@ -231,7 +232,7 @@ func TestSDKListRecoveryPointsFilters(t *testing.T) {
 }
 
 func TestSDKDescribeRecoveryPoint(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 2000})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 2000})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	all := sdkAllSourceRPs(t, env)
 	describe := func(rp sdkRP) *backup.DescribeRecoveryPointOutput {
@@ -304,7 +305,7 @@ func TestSDKDescribeRecoveryPoint(t *testing.T) {
 }
 
 func TestSDKRecoveryPointStatuses(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 600})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 600})
 	all := sdkAllSourceRPs(t, env)
 	count := map[types.RecoveryPointStatus]int{}
 	types_ := map[string]bool{}
@@ -332,7 +333,7 @@ func TestSDKRecoveryPointStatuses(t *testing.T) {
 }
 
 func TestSDKStartBackupJob(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 
 	vol := "arn:aws:ec2:us-east-1:111111111111:volume/vol-0sdk0000000000001"
@@ -410,7 +411,7 @@ func TestSDKStartBackupJob(t *testing.T) {
 // recovery points, field for field, with every page taken by the fast
 // decoder.
 func TestSDKFastListingAgrees(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 3000})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 3000})
 	sdk := sdkBackup(t, env, testenv.ProfileSource)
 	var stats awsclient.ListingStats
 	fast := sdkBackup(t, env, testenv.ProfileSource, stats.FastListing)

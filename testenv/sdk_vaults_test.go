@@ -15,10 +15,11 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 func TestSDKListBackupVaults(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 300})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 300})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 
 	// One big page is the reference.
@@ -113,7 +114,7 @@ func TestSDKListBackupVaults(t *testing.T) {
 }
 
 func TestSDKDescribeBackupVault(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 300})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 300})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	describe := func(name string) *backup.DescribeBackupVaultOutput {
 		t.Helper()
@@ -173,7 +174,7 @@ func TestSDKDescribeBackupVault(t *testing.T) {
 }
 
 func TestSDKCreateAndDeleteBackupVault(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	dst := sdkBackup(t, env, testenv.ProfileDestination)
 
 	in := &backup.CreateBackupVaultInput{
@@ -251,7 +252,7 @@ func TestSDKCreateAndDeleteBackupVault(t *testing.T) {
 
 func TestSDKCreateLogicallyAirGappedBackupVault(t *testing.T) {
 	clk := newSDKClock()
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1, Now: clk.Now, CopySpeed: 1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1, Now: clk.Now, CopySpeed: 1})
 	dst := sdkBackup(t, env, testenv.ProfileDestination)
 
 	out, err := dst.CreateLogicallyAirGappedBackupVault(sdkCtx, &backup.CreateLogicallyAirGappedBackupVaultInput{
@@ -307,7 +308,7 @@ func TestSDKCreateLogicallyAirGappedBackupVault(t *testing.T) {
 }
 
 func TestSDKVaultAccessPolicy(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	dst := sdkBackup(t, env, testenv.ProfileDestination)
 
@@ -350,7 +351,7 @@ func TestSDKVaultAccessPolicy(t *testing.T) {
 }
 
 func TestSDKVaultNotifications(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	dst := sdkBackup(t, env, testenv.ProfileDestination)
 
@@ -382,7 +383,7 @@ func TestSDKVaultNotifications(t *testing.T) {
 
 func TestSDKVaultLock(t *testing.T) {
 	clk := newSDKClock()
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1, Now: clk.Now})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1, Now: clk.Now})
 	// The client signs with the server's (fake) clock so days can pass.
 	dst := sdkBackup(t, env, testenv.ProfileDestination, sdkSignWith(clk.Now))
 	name := aws.String("sdk-lock")
@@ -456,7 +457,7 @@ func TestSDKVaultLock(t *testing.T) {
 }
 
 func TestSDKTags(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 300})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 300})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	vaultArn := "arn:aws:backup:us-east-1:111111111111:backup-vault:prod-ebs-daily"
 
@@ -540,7 +541,7 @@ func TestSDKTags(t *testing.T) {
 }
 
 func TestSDKDescribeGlobalSettings(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: -1})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
 	src := sdkBackup(t, env, testenv.ProfileSource)
 	get := func() string {
 		t.Helper()
@@ -586,7 +587,7 @@ func sdkTrailingSlash(o *backup.Options) {
 }
 
 func TestSDKTrailingSlashPaths(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 300})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 300})
 	plain := sdkBackup(t, env, testenv.ProfileSource)
 	var paths []string
 	slash := sdkBackup(t, env, testenv.ProfileSource, sdkTrailingSlash, func(o *backup.Options) {

@@ -9,8 +9,9 @@
 //
 // testenv must not import shuffle's engine, state or Lua packages: it
 // stands in for AWS, so it knows only the AWS wire protocols, and shuffle
-// reaches it only through the AWS SDK. Its test helper (envtest.go) is
-// for tests; the emulator's own code must not depend on package testing.
+// reaches it only through the AWS SDK. Its test helper lives in
+// testenv/testenvtest so that the binary, which serves the emulator,
+// does not link package testing; this package must not import testing.
 package testenv
 
 import (

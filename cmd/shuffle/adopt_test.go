@@ -15,6 +15,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // These tests run with testenv's idempotency memory off: StartCopyJob
@@ -33,7 +34,7 @@ func noWaitScript(t *testing.T, name string) string {
 // waitJobsEnded waits until the source account has no copy job in
 // CREATED or RUNNING (DescribeCopyJob per job, so it works whatever the
 // job history is set to).
-func waitJobsEnded(t *testing.T, env *testenv.Env, ids []string) {
+func waitJobsEnded(t *testing.T, env *testenvtest.Env, ids []string) {
 	t.Helper()
 	c := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	deadline := time.Now().Add(3 * time.Minute)
@@ -81,7 +82,7 @@ func jobIDs(recs map[string]*state.CopyRecord) []string {
 }
 
 // checkOneJobEach asserts that no RP got a second copy job.
-func checkOneJobEach(t *testing.T, env *testenv.Env) {
+func checkOneJobEach(t *testing.T, env *testenvtest.Env) {
 	t.Helper()
 	for k, n := range env.Counters().Snapshot().JobsCreated {
 		if n != 1 {
@@ -337,7 +338,7 @@ func TestCrashedIntentsWithoutTokenMemory(t *testing.T) {
 }
 
 // waitOneEnded waits until at least one of the jobs has ended.
-func waitOneEnded(t *testing.T, env *testenv.Env, ids []string) {
+func waitOneEnded(t *testing.T, env *testenvtest.Env, ids []string) {
 	t.Helper()
 	c := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	deadline := time.Now().Add(time.Minute)

@@ -15,17 +15,18 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/compliance"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
 // configHost runs a script only as far as its shuffle.config call and
 // keeps the configuration: check and iam-policy need nothing more, and
 // they must not open the state or touch AWS through the script.
-type configHost struct{ cfg *luabind.ScriptConfig }
+type configHost struct{ cfg *scriptconfig.Config }
 
 var errConfigured = errors.New("shuffle.config captured")
 
-func (h *configHost) Configure(cfg luabind.ScriptConfig) error {
+func (h *configHost) Configure(cfg scriptconfig.Config) error {
 	h.cfg = &cfg
 	return errConfigured
 }
@@ -36,23 +37,23 @@ func (h *configHost) Inventory(context.Context) (map[string]any, error) { return
 func (h *configHost) Enrich(context.Context) (map[string]any, error)    { return nil, errNotConfigured }
 func (h *configHost) Decide(context.Context) (map[string]any, error)    { return nil, errNotConfigured }
 func (h *configHost) Replicate(context.Context) (map[string]any, error) { return nil, errNotConfigured }
-func (h *configHost) Copy(context.Context, luabind.CopyArgs) (map[string]any, error) {
+func (h *configHost) Copy(context.Context, scriptconfig.CopyArgs) (map[string]any, error) {
 	return nil, errNotConfigured
 }
 
 // scriptConfig runs path up to its shuffle.config call and returns the
 // configuration with the profile overrides applied.
-func scriptConfig(ctx context.Context, path string, out io.Writer, sf *sessionFlags) (luabind.ScriptConfig, error) {
+func scriptConfig(ctx context.Context, path string, out io.Writer, sf *sessionFlags) (scriptconfig.Config, error) {
 	if _, err := os.Stat(path); err != nil {
-		return luabind.ScriptConfig{}, usagef("script %s: %v", path, errors.Unwrap(err))
+		return scriptconfig.Config{}, usagef("script %s: %v", path, errors.Unwrap(err))
 	}
 	h := &configHost{}
 	err := luabind.RunScript(ctx, path, h, out)
 	if h.cfg == nil {
 		if err == nil || errors.Is(err, errNotConfigured) {
-			return luabind.ScriptConfig{}, usagef("%s never called shuffle.config{...} before its first step; see docs/lua-api.md", path)
+			return scriptconfig.Config{}, usagef("%s never called shuffle.config{...} before its first step; see docs/lua-api.md", path)
 		}
-		return luabind.ScriptConfig{}, classify(err)
+		return scriptconfig.Config{}, classify(err)
 	}
 	cfg := *h.cfg
 	if sf != nil && sf.sourceProfile != "" {
@@ -214,11 +215,11 @@ func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionF
 			return nil, usageError{err}
 		}
 	}
-	scfg, err := awsclient.Load(ctx, engine.AWSOptions(), cfg.Source.Profile, cfg.Source.Region, nil)
+	scfg, err := awsclient.Load(ctx, sf.aws, cfg.Source.Profile, cfg.Source.Region, nil)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("source: %w", err)}
 	}
-	dcfg, err := awsclient.Load(ctx, engine.AWSOptions(), cfg.Destination.Profile, cfg.Destination.Region, nil)
+	dcfg, err := awsclient.Load(ctx, sf.aws, cfg.Destination.Profile, cfg.Destination.Region, nil)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("destination: %w", err)}
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // fastCopyScript is examples/migrate.lua with copy options for a time-
@@ -122,7 +123,7 @@ func checkDestination(t *testing.T, vaults []string, before map[string]string, i
 
 // destinationBaseline is what the destination vaults hold before the
 // run (through the SDK; the CLI lists the result).
-func destinationBaseline(t *testing.T, env *testenv.Env, vaults []string) map[string]string {
+func destinationBaseline(t *testing.T, env *testenvtest.Env, vaults []string) map[string]string {
 	t.Helper()
 	client := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
 	before := map[string]string{}
@@ -145,7 +146,7 @@ func destinationBaseline(t *testing.T, env *testenv.Env, vaults []string) map[st
 	return before
 }
 
-func sourceVaults(t *testing.T, env *testenv.Env) []string {
+func sourceVaults(t *testing.T, env *testenvtest.Env) []string {
 	t.Helper()
 	out, err := backup.NewFromConfig(env.Config(t, testenv.ProfileSource)).ListBackupVaults(context.Background(), &backup.ListBackupVaultsInput{})
 	if err != nil {
@@ -160,7 +161,7 @@ func sourceVaults(t *testing.T, env *testenv.Env) []string {
 
 // checkJobs asserts at most one job per (RP, vault) that did not fail,
 // and exactly one COMPLETED job per included RP.
-func checkJobs(t *testing.T, env *testenv.Env, included map[string]string) {
+func checkJobs(t *testing.T, env *testenvtest.Env, included map[string]string) {
 	t.Helper()
 	client := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	completed := map[string]int{}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // slowCopySpeed makes the copy of 300 RPs last well over 10 s, so that
@@ -36,7 +37,7 @@ type secretWatcher struct {
 	keys    map[string]bool
 }
 
-func watchSecrets(t *testing.T, env *testenv.Env) (*secretWatcher, func()) {
+func watchSecrets(t *testing.T, env *testenvtest.Env) (*secretWatcher, func()) {
 	w := &secretWatcher{secrets: map[string]bool{}, keys: map[string]bool{}}
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -151,7 +152,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool,
 	}
 }
 
-func totalCalls(env *testenv.Env) int64 {
+func totalCalls(env *testenvtest.Env) int64 {
 	var n int64
 	for _, v := range env.Counters().Snapshot().Calls {
 		n += v
@@ -159,7 +160,7 @@ func totalCalls(env *testenv.Env) int64 {
 	return n
 }
 
-func checkAllCompleted(t *testing.T, env *testenv.Env, stateDir string) {
+func checkAllCompleted(t *testing.T, env *testenvtest.Env, stateDir string) {
 	t.Helper()
 	included := includedSet(t, stateDir)
 	st, err := state.Open(stateDir)
@@ -218,7 +219,7 @@ func TestRunCrossesTokenExpiries(t *testing.T) {
 // pauseRun starts a slow run, stops the emulator's rotation once copying
 // is under way and waits for the pause banner. It checks that no call
 // reaches AWS while paused and turns rotation back on.
-func pauseRun(t *testing.T, stdin io.Reader, extra ...string) (*testenv.Env, string, *syncBuffer, *syncBuffer, <-chan int) {
+func pauseRun(t *testing.T, stdin io.Reader, extra ...string) (*testenvtest.Env, string, *syncBuffer, *syncBuffer, <-chan int) {
 	t.Helper()
 	env, _ := workspaceWith(t, testenv.Options{RecoveryPoints: 300, TokenTTL: 3 * time.Second, CopySpeed: slowCopySpeed})
 	stateDir := filepath.Join(t.TempDir(), "state")

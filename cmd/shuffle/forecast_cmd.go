@@ -51,7 +51,7 @@ docs/forecast.md).`,
 			if window < 0 {
 				return usagef("--window must not be negative, got %s", window)
 			}
-			st, err := openStateReadOnly(dir)
+			st, err := openStateReadOnly(e, dir)
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,9 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sync"
+
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
 // Exit codes; README.md lists them for operators.
@@ -38,6 +41,11 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// aws and state are the AWS client and state options, read from
+	// the environment once per command (run) and handed to every
+	// session, check and state the command opens.
+	aws   awsclient.Options
+	state state.Options
 	// notify delivers interrupt/terminate signals; tests may replace it.
 	notify func(ctx context.Context) (context.Context, context.CancelFunc)
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -27,9 +29,15 @@ type sessionFlags struct {
 	sourceProfile      string
 	destinationProfile string
 	fresh              bool
+	// Not flags: the options the command read from the environment.
+	aws       awsclient.Options
+	stateOpts state.Options
 }
 
-func (f *sessionFlags) register(cmd *cobra.Command) {
+// register adds the flags to cmd and takes the options e read from the
+// environment.
+func (f *sessionFlags) register(cmd *cobra.Command, e *env) {
+	f.aws, f.stateOpts = e.aws, e.state
 	fl := cmd.Flags()
 	fl.StringVar(&f.state, "state", "./.shuffle", "state directory (Badger)")
 	fl.StringVar(&f.sourceProfile, "source-profile", "", "AWS profile for the source account (overrides the script)")
@@ -42,6 +50,8 @@ func (f *sessionFlags) session() *engine.Session {
 		StateDir:  f.state,
 		Overrides: engine.Overrides{SourceProfile: f.sourceProfile, DestinationProfile: f.destinationProfile},
 		Fresh:     f.fresh,
+		AWS:       f.aws,
+		State:     f.stateOpts,
 	}}
 }
 
@@ -65,7 +75,7 @@ func classify(err error) error {
 		return nil
 	}
 	var ce *engine.ConfigError
-	var lce *luabind.ConfigError
+	var lce *scriptconfig.FieldError
 	var pe *metadata.ParseError
 	var se *luabind.ScriptError
 	var ae *engine.CopyAccessError
@@ -160,7 +170,7 @@ docs/operator-guide.md); --out also writes it to a file.`,
 			return nil
 		},
 	}
-	sf.register(cmd)
+	sf.register(cmd, e)
 	pf.register(cmd)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the plan as JSON")
 	cmd.Flags().StringVar(&outFile, "out", "", "also write the JSON plan to this file")

@@ -16,6 +16,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // repoRoot is the repository root, found from this file's location.
@@ -28,18 +29,18 @@ func repoRoot(t *testing.T) string {
 // workspace lays out what `shuffle plan examples/migrate.lua` expects in
 // its working directory: examples/, policies/ and testenv-run/ from a
 // running emulator, and points the AWS config environment at it.
-func workspace(t *testing.T, rps int) (*testenv.Env, string) {
+func workspace(t *testing.T, rps int) (*testenvtest.Env, string) {
 	t.Helper()
 	return workspaceWith(t, testenv.Options{RecoveryPoints: rps, CopySpeed: 1e6})
 }
 
 // workspaceWith is workspace with the emulator's options given.
-func workspaceWith(t *testing.T, o testenv.Options) (*testenv.Env, string) {
+func workspaceWith(t *testing.T, o testenv.Options) (*testenvtest.Env, string) {
 	t.Helper()
 	root := repoRoot(t)
 	dir := t.TempDir()
 	o.Dir = filepath.Join(dir, "testenv-run")
-	env := testenv.Start(t, o)
+	env := testenvtest.Start(t, o)
 	for _, sub := range []string{"examples", "policies"} {
 		copyDir(t, filepath.Join(root, sub), filepath.Join(dir, sub))
 	}

@@ -197,7 +197,7 @@ func openRepl(e *env, dir string, jsonOut, interactive bool, a *asker) (evaluato
 	if rc, ok := dialRepl(dir); ok {
 		return &remoteEval{dir: dir, rc: rc, json: jsonOut, out: e.stdout, ask: ask, names: append(luabindNames(), replFieldNames...)}, true, nil
 	}
-	st, err := openStateReadOnly(dir)
+	st, err := openStateReadOnly(e, dir)
 	if err != nil {
 		return nil, false, err
 	}

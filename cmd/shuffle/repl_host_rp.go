@@ -164,7 +164,7 @@ func (c *console) History(ctx context.Context) error {
 		if d, err := time.Parse(time.RFC3339, r.Flags["deadline"]); err == nil {
 			window = "until " + shortTime(d) + " (" + r.Flags["cutoff"] + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%.0f\t%s\t%s\n", shortTime(r.Start), end, took, strings.TrimSpace(r.Command+" "+r.Script),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%.0f\t%s\t%s\n", shortTime(r.Start), end, took, strings.TrimSpace(string(r.Command)+" "+r.Script),
 			window, exit, r.Completed, humanBytes(r.Bytes), r.PerHour, perSecond(r.BytesPerS), clip(r.Error, 60))
 	}
 	return tw.Flush()

@@ -40,7 +40,7 @@ Nothing that records a copy is ever removed.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := state.Open(stateDir)
+			st, err := state.OpenWith(stateDir, e.state)
 			if err != nil {
 				return err
 			}

@@ -3,11 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
@@ -55,7 +56,7 @@ SIGTERM, at any step; the state is saved).`,
 // run executes the CLI and returns the process exit code.
 func run(args []string, e *env) int {
 	e, interrupted := watchInterrupts(e)
-	engine.SetAWSOptions(awsOptions(e.getenv))
+	e.aws, e.state = awsOptions(e.getenv), stateOptions(e.getenv)
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.Execute()
@@ -91,6 +92,32 @@ func awsOptions(getenv func(string) string) awsclient.Options {
 		CredentialsFile: getenv("AWS_SHARED_CREDENTIALS_FILE"),
 		SDKDecoder:      getenv("SHUFFLE_SDK_DECODER") == "1",
 	}
+}
+
+// stateOptions reads, once per command, the environment variables that
+// tune an open state: SHUFFLE_PAGEOUT_MS and SHUFFLE_CLOSE_PAGEOUT_MS,
+// the page-out periods in milliseconds (0 turns paging out off, or
+// during Close pages out at the SHUFFLE_PAGEOUT_MS period); unset or
+// not an integer keeps the state's defaults.
+func stateOptions(getenv func(string) string) state.Options {
+	return state.Options{
+		PageOut:      envMillis(getenv("SHUFFLE_PAGEOUT_MS")),
+		ClosePageOut: envMillis(getenv("SHUFFLE_CLOSE_PAGEOUT_MS")),
+	}
+}
+
+// envMillis is a period in milliseconds from the environment as
+// state.Options takes it: 0 (the default) when v is not an integer,
+// negative when it is 0 or less.
+func envMillis(v string) time.Duration {
+	ms, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return 0
+	case ms <= 0:
+		return -1
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // isCobraUsage recognises cobra's own argument errors.

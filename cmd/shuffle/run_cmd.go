@@ -76,7 +76,7 @@ func newRunCmd(e *env) *cobra.Command {
 			return f.run(e, cmd, args[0])
 		},
 	}
-	f.sf.register(cmd)
+	f.sf.register(cmd, e)
 	f.wf.register(cmd)
 	f.pf.register(cmd)
 	fl := cmd.Flags()

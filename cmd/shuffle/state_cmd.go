@@ -54,7 +54,7 @@ func openForCheck(e *env, dir string) (*state.Store, error) {
 	st, err := state.OpenForCheck(dir)
 	if errors.Is(err, state.ErrNotClean) {
 		fmt.Fprintf(e.stderr, "note: %s was not closed cleanly (a command was killed); opening it read-write so that Badger recovers its log\n", dir)
-		st, err = state.Open(dir)
+		st, err = state.OpenWith(dir, e.state)
 	}
 	if errors.Is(err, state.ErrLocked) {
 		return nil, lockedError{dir}

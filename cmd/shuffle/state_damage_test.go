@@ -14,6 +14,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // damageCase is one seeded damage to one file of a state image.
@@ -127,7 +128,7 @@ func issueDamages(t *testing.T, good string) []damageCase {
 	}
 }
 
-func assertOneJobEach(t *testing.T, env *testenv.Env, when string) {
+func assertOneJobEach(t *testing.T, env *testenvtest.Env, when string) {
 	t.Helper()
 	for k, n := range env.Counters().Snapshot().JobsCreated {
 		if n != 1 {

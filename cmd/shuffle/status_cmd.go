@@ -26,14 +26,14 @@ func (l lockedError) Unwrap() error { return state.ErrLocked }
 // openStateReadOnly opens an existing state directory for a read-only
 // command: it refuses a directory with no state in it (instead of
 // creating one) and one that a run holds.
-func openStateReadOnly(dir string) (*state.Store, error) {
+func openStateReadOnly(e *env, dir string) (*state.Store, error) {
 	// A marker without badger/ is a damaged state, which Open reports.
 	if ok, err := state.HasState(dir); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, usagef("no shuffle state in %s (run 'shuffle plan' or 'shuffle run' first, or name the directory with --state)", dir)
 	}
-	st, err := state.Open(dir)
+	st, err := state.OpenWith(dir, e.state)
 	if errors.Is(err, state.ErrLocked) {
 		return nil, lockedError{dir}
 	}
@@ -59,7 +59,7 @@ refuses (the run's own output shows its progress).
 docs/forecast.md). 'shuffle forecast' adds rates and a projection.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStateReadOnly(dir)
+			st, err := openStateReadOnly(e, dir)
 			if err != nil {
 				return err
 			}

@@ -71,7 +71,7 @@ the first 20 problems. See docs/verify-and-reports.md.`,
 			if err != nil {
 				return err
 			}
-			r := state.Run{Command: "verify", Script: args[0], Start: start, End: time.Now(), Counts: map[string]int64{
+			r := state.Run{Command: state.CommandVerify, Script: args[0], Start: start, End: time.Now(), Counts: map[string]int64{
 				"completed": rep.Completed, "verified": rep.Verified, "missing": rep.Missing, "mismatched": rep.Mismatched, "unknown": rep.Unknown}}
 			if !rep.OK() {
 				r.Exit = exitUnverified
@@ -92,7 +92,7 @@ the first 20 problems. See docs/verify-and-reports.md.`,
 			return nil
 		},
 	}
-	sf.register(cmd)
+	sf.register(cmd, e)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the full verify report as JSON")
 	return cmd
 }

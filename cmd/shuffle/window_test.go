@@ -14,10 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // allCopyJobs lists every copy job of the source account.
-func allCopyJobs(t *testing.T, env *testenv.Env) []struct {
+func allCopyJobs(t *testing.T, env *testenvtest.Env) []struct {
 	rp              string
 	created, closed time.Time
 } {

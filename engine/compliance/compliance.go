@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
 	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
@@ -78,7 +79,7 @@ func (v Vault) Blocking() bool {
 // Evaluate reads every vault of both accounts and runs the
 // compliance policy's check on each. It only reads. An account whose
 // vaults cannot be listed gives an error entry, not a failed call.
-func Evaluate(ctx context.Context, cfg luabind.ScriptConfig, pol *luabind.Policies, source, destination VaultReader, now time.Time) (*Report, error) {
+func Evaluate(ctx context.Context, cfg scriptconfig.Config, pol *luabind.Policies, source, destination VaultReader, now time.Time) (*Report, error) {
 	w, err := pol.NewWorker()
 	if err != nil {
 		return nil, err
@@ -137,7 +138,7 @@ func vaultNames(ctx context.Context, api VaultReader) ([]string, error) {
 
 // judge reads one vault and runs the compliance check on it; ok is
 // false when the vault no longer exists.
-func judge(ctx context.Context, w *luabind.Worker, acct account, name string, cfg luabind.ScriptConfig, now time.Time) (vc Vault, ok bool) {
+func judge(ctx context.Context, w *luabind.Worker, acct account, name string, cfg scriptconfig.Config, now time.Time) (vc Vault, ok bool) {
 	vc = Vault{Account: acct.side, Name: name}
 	v, _, err := inventory.DescribeVault(ctx, acct.api, acct.sside, name, now)
 	switch {

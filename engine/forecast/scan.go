@@ -246,7 +246,7 @@ func (sc *scan) runs(st *state.Store) error {
 		sc.st.LastRun = &r
 	}
 	for _, r := range runs {
-		if r.Command == "run" && !r.End.IsZero() && r.End.After(r.Start) {
+		if r.Command == state.CommandRun && !r.End.IsZero() && r.End.After(r.Start) {
 			sc.runHours += r.End.Sub(r.Start).Hours()
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // sourceTotal counts the source RPs through the SDK, independently of
@@ -70,7 +71,7 @@ func dump(t *testing.T, st *state.Store) []string {
 }
 
 func TestInventoryListsEverySourceRP(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 3000})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 3000})
 	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
 	want, arns := sourceTotal(t, src)
@@ -147,7 +148,7 @@ func (f *failAfter) ListRecoveryPointsByBackupVault(ctx context.Context, in *bac
 }
 
 func TestInventoryCrashMidVaultResumesToIdenticalState(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 2500})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 2500})
 	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 
 	clean := openStore(t)
@@ -197,7 +198,7 @@ func TestInventoryCrashMidVaultResumesToIdenticalState(t *testing.T) {
 }
 
 func TestInventoryMarksGoneAndRelistsOnNewGeneration(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{RecoveryPoints: 400})
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 400})
 	src := backup.NewFromConfig(env.Config(t, testenv.ProfileSource))
 	st := openStore(t)
 	inv := &inventory.Inventory{Store: st, Source: src}

@@ -11,11 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
-	"github.com/shuffle-migrate/shuffle/luabind"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // checkAccount checks one account; false when its identity is unusable.
-func checkAccount(ctx context.Context, cfg luabind.ScriptConfig, side finding.Side, ep luabind.Endpoint, c Clients, add func(finding.Finding)) bool {
+func checkAccount(ctx context.Context, cfg scriptconfig.Config, side finding.Side, ep scriptconfig.Endpoint, c Clients, add func(finding.Finding)) bool {
 	id, err := c.Identity.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		add(finding.New(finding.Blocking, side, "credentials", "sts:GetCallerIdentity", fmt.Sprintf("profile %q: the credentials do not work: %v", ep.Profile, err),
@@ -41,7 +41,7 @@ func checkAccount(ctx context.Context, cfg luabind.ScriptConfig, side finding.Si
 }
 
 // checkGlobalSettings checks that cross-account backup is enabled.
-func checkGlobalSettings(ctx context.Context, side finding.Side, ep luabind.Endpoint, api GlobalSettings, add func(finding.Finding)) {
+func checkGlobalSettings(ctx context.Context, side finding.Side, ep scriptconfig.Endpoint, api GlobalSettings, add func(finding.Finding)) {
 	gs, err := api.DescribeGlobalSettings(ctx, &backup.DescribeGlobalSettingsInput{})
 	switch {
 	case err != nil:
@@ -56,7 +56,7 @@ func checkGlobalSettings(ctx context.Context, side finding.Side, ep luabind.Endp
 }
 
 // checkCopyRole checks that the source account's copy role exists.
-func checkCopyRole(ctx context.Context, cfg luabind.ScriptConfig, api RoleGetter, add func(finding.Finding)) {
+func checkCopyRole(ctx context.Context, cfg scriptconfig.Config, api RoleGetter, add func(finding.Finding)) {
 	side := finding.SideSource
 	name := cfg.CopyRole[strings.LastIndex(cfg.CopyRole, "/")+1:]
 	_, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
-	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
 // Resource kinds of an Action: how its resource ARN is built.
@@ -82,7 +82,7 @@ func ActionsFor(side finding.Side) []Action {
 }
 
 // resourceARN is the ARN pattern a policy grants an action on.
-func (a Action) resourceARN(cfg luabind.ScriptConfig) string {
+func (a Action) resourceARN(cfg scriptconfig.Config) string {
 	acct, region := cfg.Source.Account, cfg.Source.Region
 	if a.Side == finding.SideDestination {
 		acct = cfg.Destination.Account
@@ -99,7 +99,7 @@ func (a Action) resourceARN(cfg luabind.ScriptConfig) string {
 }
 
 // simulationARN is a concrete resource the action is simulated on.
-func (a Action) simulationARN(cfg luabind.ScriptConfig) string {
+func (a Action) simulationARN(cfg scriptconfig.Config) string {
 	r := a.resourceARN(cfg)
 	if a.Resource == ResVault || a.Resource == ResKMSKey {
 		return strings.TrimSuffix(r, "*") + "shuffle-preflight"
@@ -137,7 +137,7 @@ type PolicyStatement struct {
 // OperatorPolicy builds the minimal identity policy for one account's
 // operator role from Actions, leaving out the actions in omit (tests
 // use it to prove every action is needed).
-func OperatorPolicy(cfg luabind.ScriptConfig, side finding.Side, omit ...string) PolicyDocument {
+func OperatorPolicy(cfg scriptconfig.Config, side finding.Side, omit ...string) PolicyDocument {
 	type key struct{ res, cond string }
 	groups := map[key]*PolicyStatement{}
 	var order []key
@@ -173,7 +173,7 @@ func OperatorPolicy(cfg luabind.ScriptConfig, side finding.Side, omit ...string)
 // VaultAccessPolicy is the destination vault access policy statement
 // that lets the source account copy into a vault (the one replication
 // adds).
-func VaultAccessPolicy(cfg luabind.ScriptConfig) PolicyDocument {
+func VaultAccessPolicy(cfg scriptconfig.Config) PolicyDocument {
 	return PolicyDocument{Version: "2012-10-17", Statement: []PolicyStatement{{
 		Sid: vaultpolicy.CopyStatementSid, Effect: "Allow",
 		Principal: map[string]any{"AWS": "arn:" + PartitionOf(cfg.Source.Region) + ":iam::" + cfg.Source.Account + ":root"},

@@ -5,13 +5,13 @@ import (
 	"fmt"
 
 	"github.com/shuffle-migrate/shuffle/engine/finding"
-	"github.com/shuffle-migrate/shuffle/luabind"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // Input is what Run needs: the script's configuration and each
 // account's clients.
 type Input struct {
-	Config              luabind.ScriptConfig
+	Config              scriptconfig.Config
 	Source, Destination Clients
 	// SkipEncryption skips listing the source recovery points to count
 	// those on AWS-managed keys (one full listing of the source).
@@ -33,7 +33,7 @@ func Run(ctx context.Context, in Input) (findings []finding.Finding, usable bool
 	}
 	sides := []struct {
 		side finding.Side
-		ep   luabind.Endpoint
+		ep   scriptconfig.Endpoint
 		c    Clients
 	}{{finding.SideSource, cfg.Source, in.Source}, {finding.SideDestination, cfg.Destination, in.Destination}}
 	n := 0

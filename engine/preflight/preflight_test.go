@@ -14,7 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shuffle-migrate/shuffle/engine/finding"
-	"github.com/shuffle-migrate/shuffle/luabind"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 func TestPrincipalARN(t *testing.T) {
@@ -92,10 +92,10 @@ func (f *fakeAccount) clients() Clients {
 	return Clients{Identity: f, Simulator: f, Roles: f, Backup: f}
 }
 
-func fakeConfig() luabind.ScriptConfig {
-	return luabind.ScriptConfig{
-		Source:      luabind.Endpoint{Profile: "src", Account: "111111111111", Region: "us-east-1"},
-		Destination: luabind.Endpoint{Profile: "dst", Account: "222222222222", Region: "us-east-1"},
+func fakeConfig() scriptconfig.Config {
+	return scriptconfig.Config{
+		Source:      scriptconfig.Endpoint{Profile: "src", Account: "111111111111", Region: "us-east-1"},
+		Destination: scriptconfig.Endpoint{Profile: "dst", Account: "222222222222", Region: "us-east-1"},
 		CopyRole:    "arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole",
 	}
 }

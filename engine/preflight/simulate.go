@@ -8,14 +8,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
 	"github.com/shuffle-migrate/shuffle/engine/finding"
-	"github.com/shuffle-migrate/shuffle/luabind"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // simulatePermissions runs iam:SimulatePrincipalPolicy over the account's actions,
 // one call per resource and context; when simulation itself is denied it
 // falls back to read-only probes.
-func simulatePermissions(ctx context.Context, cfg luabind.ScriptConfig, side finding.Side, principal string, ic Simulator, bc prober, add func(finding.Finding)) {
+func simulatePermissions(ctx context.Context, cfg scriptconfig.Config, side finding.Side, principal string, ic Simulator, bc prober, add func(finding.Finding)) {
 	type group struct {
 		res  string
 		cond map[string]string

@@ -8,13 +8,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
-	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
 // checkVaultPolicies checks that each existing destination vault lets the
 // source account copy in.
-func checkVaultPolicies(ctx context.Context, cfg luabind.ScriptConfig, bc interface {
+func checkVaultPolicies(ctx context.Context, cfg scriptconfig.Config, bc interface {
 	VaultLister
 	AccessPolicyReader
 }, add func(finding.Finding)) {

@@ -17,10 +17,12 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 	"github.com/shuffle-migrate/shuffle/luabind"
 	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
 // destTopic is an SNS topic of the destination account.
@@ -34,7 +36,7 @@ var writeOps = []string{"CreateBackupVault", "CreateLogicallyAirGappedBackupVaul
 // replFixture is a seeded emulator with its inventory in a state and
 // the vault mapping of policies/vaults.lua.
 type replFixture struct {
-	env      *testenv.Env
+	env      *testenvtest.Env
 	st       *state.Store
 	src, dst *backup.Client
 	plans    map[string]*plan.VaultPlan
@@ -48,7 +50,7 @@ func newReplFixture(t *testing.T, o testenv.Options, prep func(f *replFixture)) 
 	if o.RecoveryPoints == 0 {
 		o.RecoveryPoints = 60
 	}
-	env := testenv.Start(t, o)
+	env := testenvtest.Start(t, o)
 	f := &replFixture{env: env,
 		src: backup.NewFromConfig(env.Config(t, testenv.ProfileSource)),
 		dst: backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))}
@@ -68,7 +70,7 @@ func newReplFixture(t *testing.T, o testenv.Options, prep func(f *replFixture)) 
 func (f *replFixture) mapVaults(t *testing.T) map[string]*plan.VaultPlan {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	pol, err := luabind.LoadPolicies(luabind.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
+	pol, err := luabind.LoadPolicies(scriptconfig.PolicyConfig{Dir: filepath.Join(filepath.Dir(file), "..", "..", "policies"), Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags"})
 	if err != nil {
 		t.Fatal(err)
 	}

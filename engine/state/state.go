@@ -2,6 +2,10 @@
 // cursors, recovery points with their metadata and decisions, and run
 // history. The key layout is docs/adr/0001-badger-state-layout.md and
 // keys.go builds every key.
+//
+// The caller chooses how a Store runs (Options, for the page-out
+// periods): state reads no environment variable. It must not run Lua,
+// call AWS or know the pipeline's steps; keys are built in keys.go only.
 package state
 
 import (
@@ -60,78 +64,38 @@ var ErrNotClean = errors.New("state was not closed cleanly")
 // ErrNoState: a read-only open of a directory that holds no state.
 var ErrNoState = errors.New("no shuffle state")
 
-// Open opens (creating if needed) the state in dir, read-write. It
-// checks the files against the marker first (integrity.go) and returns
-// a *DamagedError, having changed nothing, when they do not match.
-func Open(dir string) (*Store, error) { return open(dir, false, false) }
+// Open opens (creating if needed) the state in dir, read-write, with
+// the default Options. It checks the files against the marker first
+// (integrity.go) and returns a *DamagedError, having changed nothing,
+// when they do not match.
+func Open(dir string) (*Store, error) { return open(dir, false, false, Options{}) }
+
+// OpenWith is Open with the caller's Options.
+func OpenWith(dir string, o Options) (*Store, error) { return open(dir, false, false, o) }
 
 // OpenReadOnly opens an existing state and writes nothing, not even
 // the marker. It needs a state that was closed cleanly (ErrNotClean).
-func OpenReadOnly(dir string) (*Store, error) { return open(dir, true, false) }
+func OpenReadOnly(dir string) (*Store, error) { return open(dir, true, false, Options{}) }
 
 // OpenForCheck is OpenReadOnly that also opens a state a command
 // already found damaged (the marker says so), for 'state check'.
-func OpenForCheck(dir string) (*Store, error) { return open(dir, true, true) }
+func OpenForCheck(dir string) (*Store, error) { return open(dir, true, true, Options{}) }
 
-func open(dir string, readOnly, evenDamaged bool) (*Store, error) {
-	bdir := filepath.Join(dir, "badger")
-	if lockHeld(bdir) {
-		// A live state's files change under the checks; Badger would
-		// refuse it anyway.
-		return nil, fmt.Errorf("open state %s: %w (is another 'shuffle run' using it? stop it or use its REPL)", dir, ErrLocked)
-	}
-	m, err := readMarker(dir)
+func open(dir string, readOnly, evenDamaged bool, o Options) (*Store, error) {
+	m, fresh, err := checkBeforeOpen(dir, readOnly, evenDamaged)
 	if err != nil {
-		return nil, lockedOr(dir, err)
-	}
-	files, exists, err := listBadger(bdir)
-	if err != nil {
-		return nil, fmt.Errorf("read state %s: %w", dir, err)
-	}
-	fresh := !exists || files.empty()
-	switch {
-	case fresh && m != nil:
-		return nil, damaged(dir, "badger/", "is missing or empty, but %s says shuffle made this state on %s", MarkerName, m.Created.Format(time.DateOnly))
-	case fresh && readOnly:
-		return nil, fmt.Errorf("%w in %s", ErrNoState, dir)
-	case m != nil && m.Damaged != nil && !evenDamaged:
-		return nil, damaged(dir, m.Damaged.File, "%s (found %s)", m.Damaged.Problem, m.Damaged.At.Format("2006-01-02 15:04:05 UTC"))
-	case !fresh:
-		if err := inspect(dir, m, files, readOnly); err != nil {
-			return nil, lockedOr(dir, err)
-		}
+		return nil, err
 	}
 	wasClean := m != nil && m.Clean
 	if !readOnly {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create state directory %s: %w", dir, err)
-		}
-		if wasClean {
-			// Dirty before Badger writes: a crash from here on must
-			// not leave a marker that expects the files as they were.
-			m.Clean = false
-			if err := writeMarker(dir, m); err != nil {
-				return nil, err
-			}
+		if err := markOpen(dir, m); err != nil {
+			return nil, err
 		}
 	}
 	reads := &readFailures{}
-	db, err := openBadger(badgerOptions(bdir, readOnly).WithLogger(reads))
+	db, err := openBadger(badgerOptions(filepath.Join(dir, "badger"), readOnly).WithLogger(reads))
 	if err != nil {
-		if wasClean && !readOnly && !isLockErr(err) {
-			m.Clean = true // what Badger refused is judged as before
-			_ = writeMarker(dir, m)
-		}
-		switch {
-		case isLockErr(err):
-			return nil, fmt.Errorf("open state %s: %w (is another 'shuffle run' using it? stop it or use its REPL)", dir, ErrLocked)
-		case readOnly && strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()): // Badger wraps errors as text
-			return nil, fmt.Errorf("%w: state %s was left by a shuffle command that was killed, or one is running; "+
-				"any read-write command (status, run) lets Badger recover it", ErrNotClean, dir)
-		case errors.Is(err, os.ErrPermission):
-			return nil, fmt.Errorf("open state %s: %w", dir, err)
-		}
-		return nil, damagedByBadger(dir, err)
+		return nil, badgerOpenError(dir, m, wasClean, readOnly, err)
 	}
 	s := &Store{db: db, Dir: dir, marker: m, readOnly: readOnly, reads: reads}
 	if err := s.checkStateID(fresh); err != nil {
@@ -141,9 +105,91 @@ func open(dir string, readOnly, evenDamaged bool) (*Store, error) {
 	if readOnly {
 		return s, nil
 	}
-	if err := s.initSchema(); err != nil {
+	if err := s.prepareWrites(fresh, wasClean); err != nil {
 		db.Close()
 		return nil, err
+	}
+	s.startPageOut(o)
+	s.startValueLogGC()
+	return s, nil
+}
+
+// checkBeforeOpen checks a state's files before Badger opens them: that
+// no process holds them, that the marker and badger/ agree and, for a
+// state that exists, that the files match the marker. It returns the
+// marker (nil for a state no marker describes) and whether the state
+// is new (fresh).
+func checkBeforeOpen(dir string, readOnly, evenDamaged bool) (m *Marker, fresh bool, err error) {
+	bdir := filepath.Join(dir, "badger")
+	if lockHeld(bdir) {
+		// A live state's files change under the checks; Badger would
+		// refuse it anyway.
+		return nil, false, fmt.Errorf("open state %s: %w (is another 'shuffle run' using it? stop it or use its REPL)", dir, ErrLocked)
+	}
+	m, err = readMarker(dir)
+	if err != nil {
+		return nil, false, lockedOr(dir, err)
+	}
+	files, exists, err := listBadger(bdir)
+	if err != nil {
+		return nil, false, fmt.Errorf("read state %s: %w", dir, err)
+	}
+	fresh = !exists || files.empty()
+	switch {
+	case fresh && m != nil:
+		return nil, false, damaged(dir, "badger/", "is missing or empty, but %s says shuffle made this state on %s", MarkerName, m.Created.Format(time.DateOnly))
+	case fresh && readOnly:
+		return nil, false, fmt.Errorf("%w in %s", ErrNoState, dir)
+	case m != nil && m.Damaged != nil && !evenDamaged:
+		return nil, false, damaged(dir, m.Damaged.File, "%s (found %s)", m.Damaged.Problem, m.Damaged.At.Format("2006-01-02 15:04:05 UTC"))
+	case !fresh:
+		if err := inspect(dir, m, files, readOnly); err != nil {
+			return nil, false, lockedOr(dir, err)
+		}
+	}
+	return m, fresh, nil
+}
+
+// markOpen prepares a read-write open: it creates the directory and, for
+// a state closed cleanly, marks it not clean before Badger writes, so
+// that a crash from here on does not leave a marker that expects the
+// files as they were.
+func markOpen(dir string, m *Marker) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create state directory %s: %w", dir, err)
+	}
+	if m == nil || !m.Clean {
+		return nil
+	}
+	m.Clean = false
+	return writeMarker(dir, m)
+}
+
+// badgerOpenError is the error for Badger's refusal to open a state. A
+// state that was clean is marked clean again (markOpen unmarked it): what
+// Badger refused is judged as before.
+func badgerOpenError(dir string, m *Marker, wasClean, readOnly bool, err error) error {
+	if wasClean && !readOnly && !isLockErr(err) {
+		m.Clean = true
+		_ = writeMarker(dir, m)
+	}
+	switch {
+	case isLockErr(err):
+		return fmt.Errorf("open state %s: %w (is another 'shuffle run' using it? stop it or use its REPL)", dir, ErrLocked)
+	case readOnly && strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()): // Badger wraps errors as text
+		return fmt.Errorf("%w: state %s was left by a shuffle command that was killed, or one is running; "+
+			"any read-write command (status, run) lets Badger recover it", ErrNotClean, dir)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("open state %s: %w", dir, err)
+	}
+	return damagedByBadger(dir, err)
+}
+
+// prepareWrites readies a read-write open: the schema version, and for
+// a state its last process did not close, a new sweep of AWS.
+func (s *Store) prepareWrites(fresh, wasClean bool) error {
+	if err := s.initSchema(); err != nil {
+		return err
 	}
 	if !fresh && !wasClean {
 		// The last process did not close the state (killed, or an older
@@ -152,13 +198,10 @@ func open(dir string, readOnly, evenDamaged bool) (*Store, error) {
 		// copy intent may be gone. The next copy step sweeps AWS again
 		// (ADR 0002, "Adoption") rather than trust that none is.
 		if err := s.ForgetAdoption(); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open state %s: %w", dir, err)
+			return fmt.Errorf("open state %s: %w", s.Dir, err)
 		}
 	}
-	s.startPageOut()
-	s.startValueLogGC()
-	return s, nil
+	return nil
 }
 
 // openBadger opens Badger, turning a panic on damaged files into an
@@ -216,60 +259,6 @@ func badgerOptions(bdir string, readOnly bool) badger.Options {
 		// million-RP cold plan this halved the CPU (docs/performance.md).
 		// Small records (vaults, cursors, caches) stay in the tree.
 		WithValueThreshold(200)
-}
-
-// pageOutEvery is how often the state's memory-mapped table files are
-// paged out (pageOut, Linux only): without it a million-RP plan keeps
-// about 800 MB of them resident. SHUFFLE_PAGEOUT_MS overrides it in
-// milliseconds; 0 turns it off. At 500 ms rather than 1 s a cold
-// million-RP plan peaked at 334-343 MiB instead of 342-358 MiB, with no
-// more CPU (docs/performance.md).
-var pageOutEvery = 500 * time.Millisecond
-
-// closePageOutEvery is the page-out period during Close
-// (SHUFFLE_CLOSE_PAGEOUT_MS overrides it in milliseconds).
-var closePageOutEvery = 50 * time.Millisecond
-
-// envMillis is the duration in milliseconds that the environment
-// variable name holds, or def when it holds no integer.
-func envMillis(name string, def time.Duration) time.Duration {
-	if ms, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return time.Duration(ms) * time.Millisecond
-	}
-	return def
-}
-
-func (s *Store) startPageOut() {
-	every := envMillis("SHUFFLE_PAGEOUT_MS", pageOutEvery)
-	closeEvery := envMillis("SHUFFLE_CLOSE_PAGEOUT_MS", closePageOutEvery)
-	if closeEvery <= 0 || closeEvery > every {
-		closeEvery = every
-	}
-	if every <= 0 {
-		return
-	}
-	s.stop, s.done, s.closing = make(chan struct{}), make(chan struct{}), make(chan struct{})
-	dir := mapsDir(filepath.Join(s.Dir, "badger"))
-	pageOut(dir) // advise the value log files Open mapped before any read
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		closing := s.closing
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-closing:
-				// Close compacts the first level in a second or two; at
-				// once a second the tables it reads and writes pile up.
-				closing = nil
-				t.Reset(closeEvery)
-			case <-t.C:
-				pageOut(dir)
-			}
-		}
-	}()
 }
 
 func isLockErr(err error) bool {
@@ -460,10 +449,20 @@ func (s *Store) deletePrefix(prefix []byte) error {
 	}
 }
 
+// RunCommand is the command a run-history entry records.
+type RunCommand string
+
+// The commands that record a run-history entry.
+const (
+	CommandPlan   RunCommand = "plan"
+	CommandRun    RunCommand = "run"
+	CommandVerify RunCommand = "verify"
+)
+
 // Run is one entry of the run history.
 type Run struct {
 	V       int               `json:"v"`
-	Command string            `json:"command"`
+	Command RunCommand        `json:"command"`
 	Script  string            `json:"script,omitempty"`
 	Start   time.Time         `json:"start"`
 	End     time.Time         `json:"end,omitempty"`

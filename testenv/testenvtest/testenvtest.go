@@ -1,4 +1,11 @@
-package testenv
+// Package testenvtest starts the testenv emulator for Go tests: Start
+// runs it on a loopback port for the life of a test and Env.Config loads
+// an aws.Config from the files it writes.
+//
+// It is the only part of the emulator that imports package testing, so
+// it must be imported by tests only, never by shuffle's binary or by
+// testenv itself.
+package testenvtest
 
 import (
 	"context"
@@ -8,23 +15,25 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/shuffle-migrate/shuffle/testenv"
 )
 
 // Env is a running emulator for Go tests.
 type Env struct {
-	*Server
+	*testenv.Server
 	URL string
 	Dir string // holds aws/config, aws/credentials, env, metadata.csv
 }
 
 // Start runs an emulator on a random loopback port for the life of tb
 // and writes its client files into a temporary directory.
-func Start(tb testing.TB, o Options) *Env {
+func Start(tb testing.TB, o testenv.Options) *Env {
 	tb.Helper()
 	if o.Dir == "" {
 		o.Dir = tb.TempDir()
 	}
-	s, err := New(o)
+	s, err := testenv.New(o)
 	if err != nil {
 		tb.Fatalf("testenv: %v", err)
 	}
@@ -50,11 +59,11 @@ func Start(tb testing.TB, o Options) *Env {
 	return env
 }
 
-// ConfigFile returns the path of the written aws/config.
-func (e *Env) ConfigPath() string { return filepath.Join(e.Dir, ConfigFile) }
+// ConfigPath returns the path of the written aws/config.
+func (e *Env) ConfigPath() string { return filepath.Join(e.Dir, testenv.ConfigFile) }
 
 // CredentialsPath returns the path of the written aws/credentials.
-func (e *Env) CredentialsPath() string { return filepath.Join(e.Dir, CredentialsFile) }
+func (e *Env) CredentialsPath() string { return filepath.Join(e.Dir, testenv.CredentialsFile) }
 
 // Config returns an aws.Config for a profile, loaded the way shuffle
 // and the AWS CLI load it: from the written shared config files.
