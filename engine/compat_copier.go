@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"context"
-
 	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/state"
@@ -77,11 +75,6 @@ const (
 
 // NewProgress makes empty counters.
 func NewProgress() *Progress { return progress.New() }
-
-// nextPage is copier.NextPage, for the listings outside the copier.
-func nextPage[T any](ctx context.Context, fetch func(context.Context) (T, error)) (T, error) {
-	return copier.NextPage(ctx, fetch)
-}
 
 // estimate is the copier's prior duration, for the forecast's ordering.
 func estimate(typ string, size int64) float64 { return copier.Prior(typ, size) }
