@@ -76,8 +76,5 @@ const (
 // NewProgress makes empty counters.
 func NewProgress() *Progress { return progress.New() }
 
-// estimate is the copier's prior duration, for the forecast's ordering.
-func estimate(typ string, size int64) float64 { return copier.Prior(typ, size) }
-
 // failureKey is copier.FailureKey.
 func failureKey(r *state.CopyRecord) string { return copier.FailureKey(r) }

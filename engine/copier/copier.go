@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine/estimate"
 	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
@@ -154,7 +155,7 @@ type Copier struct {
 	// RP's fault (the copy role cannot be passed, StartCopyJob is denied).
 	fatal  error
 	probed bool // the first start of this run has answered
-	model  Durations
+	model  estimate.Durations
 	// cutoff holds chains whose next job is expected to end after the
 	// deadline (cautious mode): not started in this run.
 	cutoff []*chain
