@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 )
@@ -89,7 +90,7 @@ type DestinationStatus struct {
 	WouldApply []string `json:"would_apply,omitempty"`
 
 	// Wait is why it is not ready ("" when it is).
-	Wait WaitReason `json:"wait,omitempty"`
+	Wait copier.WaitReason `json:"wait,omitempty"`
 }
 
 // ReplicateVaults makes sure every mapped destination vault exists with
@@ -128,7 +129,7 @@ func replicateVaults(ctx context.Context, st *state.Store, plans map[string]*Vau
 		s := &DestinationStatus{SourceVault: name, Name: vp.Mapping.Name}
 		out[name] = s
 		if vp.Mapping.Skip {
-			s.Action, s.Reason, s.Wait = ActionSkip, vp.Mapping.Reason, WaitNoDestination
+			s.Action, s.Reason, s.Wait = ActionSkip, vp.Mapping.Reason, copier.WaitNoDestination
 			if s.Reason == "" {
 				s.Reason = "the vault mapping skips this vault"
 			}
@@ -224,7 +225,7 @@ func (r *replicator) replicate(ctx context.Context, j *replJob) error {
 	if j.dest == nil && j.keyProblem != "" {
 		// Only this vault waits for the key mapping; the others go on.
 		j.s.Action = ActionBlocked
-		j.s.setWait(WaitEncryptionKey)
+		j.s.setWait(copier.WaitEncryptionKey)
 		j.note("%s; nothing was created for it", j.keyProblem)
 		return nil
 	}
@@ -238,9 +239,9 @@ func (r *replicator) replicate(ctx context.Context, j *replJob) error {
 // names the AWS error and what to do.
 func (r *replicator) block(j *replJob, op string, err error) {
 	j.s.Action = ActionBlocked
-	j.s.setWait(WaitAWSError)
+	j.s.setWait(copier.WaitAWSError)
 	if strings.HasPrefix(op, "Create") {
-		j.s.setWait(WaitCreateFailed)
+		j.s.setWait(copier.WaitCreateFailed)
 	}
 	msg := op + ": " + err.Error()
 	var ae smithy.APIError

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 )
 
@@ -71,12 +72,12 @@ func (r *replicator) cannotCreate(j *replJob) bool {
 	switch {
 	case w.needsCompliance() && !r.confirmed(vp):
 		s.Action = ActionBlocked
-		s.setWait(WaitComplianceLock)
+		s.setWait(copier.WaitComplianceLock)
 		j.note("%s", complianceBlockedReason(vp))
 		return true
 	case isLAG(w.vaultType) && (w.min == nil || w.max == nil):
 		s.Action = ActionBlocked
-		s.setWait(WaitCreateFailed)
+		s.setWait(copier.WaitCreateFailed)
 		j.note("source air-gapped vault %s reports no retention bounds; CreateLogicallyAirGappedBackupVault needs MinRetentionDays and MaxRetentionDays", vp.Source.Name)
 		return true
 	}
@@ -100,7 +101,7 @@ func (r *replicator) previewCreate(j *replJob, pol *vaultpolicy.Policy, polNotes
 		s.WouldApply = append(s.WouldApply, lbl)
 	}
 	if !pol.AllowsCopy(r.opt.SourceAccount, arn) {
-		s.setWait(WaitAccessPolicy)
+		s.setWait(copier.WaitAccessPolicy)
 		j.note("the translated source policy would deny backup:CopyIntoBackupVault to account %s", r.opt.SourceAccount)
 	}
 }
@@ -144,11 +145,11 @@ func (r *replicator) awaitCreatedLAG(ctx context.Context, j *replJob, pol *vault
 		r.block(j, "DescribeBackupVault", err)
 		return r.persist(ctx, j)
 	case vs == string(types.VaultStateFailed):
-		s.setWait(WaitCreateFailed)
+		s.setWait(copier.WaitCreateFailed)
 		j.note("AWS failed to create the air-gapped vault (state FAILED): delete it and run again")
 		return r.persist(ctx, j)
 	case vs != string(types.VaultStateAvailable):
-		s.setWait(WaitCreating)
+		s.setWait(copier.WaitCreating)
 		j.note("the air-gapped vault is %s after waiting %s; run again, and shuffle finishes its setup once it is AVAILABLE", orUnknown(vs), r.opt.PollTimeout)
 		return r.persist(ctx, j)
 	}
@@ -198,7 +199,7 @@ func (r *replicator) applyNew(ctx context.Context, j *replJob, pol *vaultpolicy.
 	}
 	s.Ready = allowed
 	if !allowed {
-		s.setWait(WaitAccessPolicy)
+		s.setWait(copier.WaitAccessPolicy)
 	}
 	return true
 }

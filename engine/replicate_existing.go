@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 )
 
@@ -34,13 +35,13 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 	if w.needsCompliance() && ours && !j.dest.v.Locked && !r.confirmed(vp) {
 		// shuffle created it, and its compliance lock is still missing.
 		s.Action = ActionBlocked
-		s.setWait(WaitComplianceLock)
+		s.setWait(copier.WaitComplianceLock)
 		j.note("%s", complianceBlockedReason(vp))
 		return nil
 	}
 	steps, copyOK := r.accessSteps(ctx, j, c, ours)
 	if !copyOK {
-		s.setWait(WaitAccessPolicy)
+		s.setWait(copier.WaitAccessPolicy)
 		r.noteCopyRefused(j, c)
 	}
 	steps = append(steps, r.settingSteps(ctx, j, ours)...)
@@ -73,10 +74,10 @@ func (r *replicator) unavailableLAG(ctx context.Context, j *replJob) (settled bo
 	}
 	if j.dest.v.VaultState != string(types.VaultStateAvailable) {
 		s.Action = ActionBlocked
-		s.setWait(WaitCreating)
+		s.setWait(copier.WaitCreating)
 		j.note("the air-gapped vault is %s; copies can start only once it is AVAILABLE", orUnknown(j.dest.v.VaultState))
 		if j.dest.v.VaultState == string(types.VaultStateFailed) {
-			s.setWait(WaitCreateFailed)
+			s.setWait(copier.WaitCreateFailed)
 			j.note("AWS failed to create it: delete it and run again")
 		}
 		return true, nil
@@ -213,7 +214,7 @@ func (r *replicator) applySteps(ctx context.Context, j *replJob, steps []step, c
 	}
 	s.Ready = copyOK
 	if !copyOK {
-		s.setWait(WaitAccessPolicy)
+		s.setWait(copier.WaitAccessPolicy)
 	}
 	s.Action = existingAction(len(steps) > 0, len(s.Drift) > 0, ActionReconciled)
 	if len(steps) > 0 && ours && !j.vp.Mapping.Reconcile {

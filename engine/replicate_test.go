@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/vaultpolicy"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -465,8 +466,8 @@ func TestReplicateUnmappedCustomerManagedKeyBlocksOnlyThatVault(t *testing.T) {
 	after := f.destVaults(t)
 	for _, n := range []string{"prod-ebs-daily", "staging-mixed"} {
 		s := wantStatus(t, res, n, engine.ActionBlocked, false)
-		if s.Wait != engine.WaitEncryptionKey {
-			t.Errorf("%s waits for %q, want %q", n, s.Wait, engine.WaitEncryptionKey)
+		if s.Wait != copier.WaitEncryptionKey {
+			t.Errorf("%s waits for %q, want %q", n, s.Wait, copier.WaitEncryptionKey)
 		}
 		contains(t, n+" reason", s.Reason, f.plans[n].Source.EncryptionKeyArn, "policies/vaults.lua M.keys")
 		if _, ok := after[n]; ok {
@@ -475,7 +476,7 @@ func TestReplicateUnmappedCustomerManagedKeyBlocksOnlyThatVault(t *testing.T) {
 	}
 	// finance-records exists already, and Default is on an AWS key.
 	for _, n := range []string{"finance-records", "Default"} {
-		if s := res[n]; s.Wait == engine.WaitEncryptionKey {
+		if s := res[n]; s.Wait == copier.WaitEncryptionKey {
 			t.Errorf("%s waits for a key it does not need: %s", n, s.Reason)
 		}
 	}

@@ -16,8 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -36,7 +38,7 @@ type Options struct {
 	Overrides Overrides
 	Fresh     bool // start a new inventory generation
 	Now       func() time.Time
-	Progress  *Progress
+	Progress  *progress.Progress
 	// Clients, when set, replace the AWS clients built from profiles
 	// (tests inject wrapped clients here).
 	Clients func(cfg luabind.ScriptConfig) (src, dst AccountAPI, err error)
@@ -57,7 +59,7 @@ type Options struct {
 	// vault locks (--confirm-compliance-lock).
 	ConfirmComplianceLock bool
 	CopySettings          CopySettings
-	APICounts             *APICounts
+	APICounts             *copier.APICounts
 	// Log receives the session's notable events (steps, vaults created,
 	// copy batches and failures); nil: none are logged.
 	Log *slog.Logger
@@ -84,7 +86,7 @@ type Session struct {
 
 	pipeline
 
-	targets map[string]CopyTarget
+	targets map[string]copier.Target
 	// pendingVaults are the destination vaults the replicate step left
 	// CREATING, for the copy step to watch.
 	pendingVaults *PendingVaults
@@ -94,14 +96,14 @@ type Session struct {
 	// live guards Store and copier for an attached REPL (LiveStore,
 	// Requeue), which runs in another goroutine.
 	live   sync.Mutex
-	copier *Copier
+	copier *copier.Copier
 
 	// What the steps did, for the command to report.
 	Inventoried, Enriched, Decided, Copied bool
 	InventorySummary                       InventorySummary
 	EnrichSummary                          EnrichSummary
 	DecideSummary                          DecideSummary
-	CopySummary                            CopySummary
+	CopySummary                            copier.Summary
 }
 
 // pipeline is what the inventory, enrich and decide steps leave for the
@@ -138,7 +140,7 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 		s.Now = time.Now
 	}
 	if s.Progress == nil {
-		s.Progress = NewProgress()
+		s.Progress = progress.New()
 	}
 	cfg = s.Overrides.apply(cfg)
 	if err := checkAccounts(cfg); err != nil {
@@ -157,7 +159,7 @@ func (s *Session) Configure(cfg luabind.ScriptConfig) error {
 		return &ConfigError{fmt.Errorf("metadata: %w", err)}
 	}
 	if s.APICounts == nil {
-		s.APICounts = &APICounts{}
+		s.APICounts = &copier.APICounts{}
 	}
 	src, dst, err := s.accountClients(context.Background(), cfg)
 	if err != nil {
@@ -279,7 +281,7 @@ func (s *Session) Requeue(ctx context.Context, keys []state.CopyKey) (int, error
 	return 0, errors.New("the run has not opened its state yet")
 }
 
-func (s *Session) setCopier(c *Copier) {
+func (s *Session) setCopier(c *copier.Copier) {
 	s.live.Lock()
 	s.copier = c
 	s.live.Unlock()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/copier"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
@@ -15,8 +16,8 @@ import (
 // interface it needs.
 type AccountAPI interface {
 	BackupReader
-	CopyJobs
-	Tagger
+	copier.CopyJobs
+	copier.Tagger
 	VaultWriter
 }
 
@@ -25,7 +26,7 @@ type AccountAPI interface {
 // window: the copy step turns it into the copier's two deadlines.
 type CopySettings struct {
 	MaxInFlight int
-	Window      Window
+	Window      copier.Window
 }
 
 // Replicate makes the destination vault structure like for like (in a
@@ -44,7 +45,7 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	done := s.step(PhaseReplicate)
+	done := s.step(progress.PhaseReplicate)
 	// A vault AWS is still creating is not waited for here: the copy
 	// step watches it and starts its copies once it is ready, while the
 	// other vaults' copies run (vaultready.go).
@@ -57,14 +58,14 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 		return nil, err
 	}
 	s.logReplication(statuses)
-	targets := map[string]CopyTarget{}
+	targets := map[string]copier.Target{}
 	sum := map[VaultAction]int{}
 	for name, st := range statuses {
 		// In a dry run a vault that would be created counts as ready, so
 		// the preview says "queued", not "waiting for their vault".
 		ready := st.Ready || s.DryRun && (st.Action == ActionWouldCreate || st.Action == ActionWouldReconcile) && !st.Wait.Blocked()
-		targets[name] = CopyTarget{Arn: st.Arn, Ready: ready, Reason: st.Reason, Wait: st.Wait, Awaited: pending.Has(name)}
-		if !ready && st.Wait == WaitCreating {
+		targets[name] = copier.Target{Arn: st.Arn, Ready: ready, Reason: st.Reason, Wait: st.Wait, Awaited: pending.Has(name)}
+		if !ready && st.Wait == copier.WaitCreating {
 			sum["creating"]++
 		}
 		switch {
@@ -109,7 +110,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 			return nil, err
 		}
 	}
-	opts := CopyOptions{
+	opts := copier.Options{
 		MaxInFlight: args.MaxInFlight, VaultCap: args.VaultCap, MaxAttempts: args.MaxAttempts,
 		RetryBase: seconds(args.RetryBase), StartWorkers: args.StartWorkers, StartTPS: args.StartTPS,
 		PollMin: seconds(args.PollMin), PollMax: seconds(args.PollMax), NoWait: args.NoWait,
@@ -117,7 +118,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 	if s.CopySettings.MaxInFlight > 0 {
 		opts.MaxInFlight = s.CopySettings.MaxInFlight
 	}
-	c := &Copier{
+	c := &copier.Copier{
 		Store: s.Store, Jobs: s.src, Dest: s.dst, CopyRole: s.Config.CopyRole, Targets: s.targets,
 		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log, Taggable: FullyManagedTypes,
 	}
@@ -152,7 +153,7 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 			return nil, err
 		}
 	}
-	done := s.step(PhaseCopy)
+	done := s.step(progress.PhaseCopy)
 	if s.DryRun {
 		sum, err = c.Preview(ctx)
 	} else {
@@ -161,8 +162,8 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 		sum, err = s.runCopier(ctx, c)
 		s.setCopier(nil)
 	}
-	done(CopySummary(sum), err)
-	s.Copied, s.CopySummary = true, CopySummary(sum)
+	done(copier.Summary(sum), err)
+	s.Copied, s.CopySummary = true, copier.Summary(sum)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +189,7 @@ func copyMap(sum copier.Summary) map[string]any {
 // replicate step left CREATING are watched; their copies join the run
 // once they are ready. What settled replaces the replicate step's view
 // of those vaults.
-func (s *Session) runCopier(ctx context.Context, c *Copier) (copier.Summary, error) {
+func (s *Session) runCopier(ctx context.Context, c *copier.Copier) (copier.Summary, error) {
 	bounds, cancelBounds := s.CopySettings.Window.Bounds(ctx)
 	defer cancelBounds()
 	if s.pendingVaults == nil {

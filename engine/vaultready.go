@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -38,7 +39,7 @@ func (r *replicator) deferCreating(j *replJob, finish func(ctx context.Context) 
 	if j.s.Action == "" {
 		j.s.Action = ActionExists
 	}
-	j.s.setWait(WaitCreating)
+	j.s.setWait(copier.WaitCreating)
 	r.deferred = append(r.deferred, &deferredVault{j: j, notesAt: len(j.notes), finish: finish})
 	j.note("the air-gapped vault %s is CREATING; the other vaults' copies go ahead, and its own start in this run once AWS makes it AVAILABLE", j.vp.Mapping.Name)
 }
@@ -89,7 +90,7 @@ func (p *PendingVaults) Names() []string {
 // deadline or after the poll timeout, an AWS error).
 type VaultUpdate struct {
 	Vault  string            // source vault name
-	Target CopyTarget        // where its copies go now; Ready says whether they may start
+	Target copier.Target     // where its copies go now; Ready says whether they may start
 	Status DestinationStatus // what replication finished for it
 	After  time.Duration     // since Watch started
 }
@@ -169,7 +170,7 @@ func (r *replicator) await(ctx context.Context, d *deferredVault, o WatchOptions
 	wait, errs := o.Interval, 0
 	settle := func() (VaultUpdate, bool) {
 		s.Reason = strings.Join(j.notes, "; ")
-		return VaultUpdate{Target: CopyTarget{Arn: s.Arn, Ready: s.Ready, Reason: s.Reason, Wait: s.Wait}, Status: s}, true
+		return VaultUpdate{Target: copier.Target{Arn: s.Arn, Ready: s.Ready, Reason: s.Reason, Wait: s.Wait}, Status: s}, true
 	}
 	for {
 		t := time.NewTimer(min(wait, max(0, time.Until(giveUp))))
@@ -192,7 +193,7 @@ func (r *replicator) await(ctx context.Context, d *deferredVault, o WatchOptions
 			}
 		case lv == nil:
 			s.Action = ActionBlocked
-			s.setWait(WaitCreateFailed)
+			s.setWait(copier.WaitCreateFailed)
 			j.note("the air-gapped vault %s disappeared while it was CREATING; run again to create it", j.vp.Mapping.Name)
 			return settle()
 		case lv.v.VaultState == string(types.VaultStateAvailable):
@@ -203,19 +204,19 @@ func (r *replicator) await(ctx context.Context, d *deferredVault, o WatchOptions
 					return VaultUpdate{}, false
 				}
 				s.Action = ActionBlocked
-				s.setWait(WaitAWSError)
+				s.setWait(copier.WaitAWSError)
 				j.note("%v", err)
 			}
 			return settle()
 		case lv.v.VaultState == string(types.VaultStateFailed):
 			s.Action = ActionBlocked
-			s.setWait(WaitCreateFailed)
+			s.setWait(copier.WaitCreateFailed)
 			j.note("AWS failed to create the air-gapped vault %s (state FAILED): delete it and run again", j.vp.Mapping.Name)
 			return settle()
 		default:
 			errs = 0
 			if !now.Before(giveUp) {
-				s.setWait(WaitCreating)
+				s.setWait(copier.WaitCreating)
 				why := fmt.Sprintf("after %s", now.Sub(start).Round(time.Second))
 				if !o.Deadline.IsZero() && !now.Before(o.Deadline) {
 					why = "when the change window ended"

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -67,7 +68,7 @@ func classify(err error) error {
 	var lce *luabind.ConfigError
 	var pe *metadata.ParseError
 	var se *luabind.ScriptError
-	var ae *engine.CopyAccessError
+	var ae *copier.AccessError
 	switch {
 	case errors.As(err, &ae):
 		return blockingError{err}

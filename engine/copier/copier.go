@@ -106,6 +106,18 @@ type Summary struct {
 	Adopt AdoptSummary `json:"adopt"`
 }
 
+// WaitingCreating counts the RPs waiting for a vault AWS is still
+// creating: work a later run does by itself, unlike blocked RPs.
+func (s Summary) WaitingCreating() int64 {
+	var n int64
+	for v, c := range s.WaitingByVault {
+		if s.WaitingWhy[v] == WaitCreating {
+			n += c
+		}
+	}
+	return n
+}
+
 // Copier runs the copy queue: it starts copy jobs within the quotas,
 // tracks them to completion, retries what is worth retrying and tags
 // the copies.
