@@ -29,21 +29,51 @@ type CopySettings struct {
 	Window      copier.Window
 }
 
-// Replicate makes the destination vault structure like for like (in a
+// ReplicateSummary counts the destination vaults by what the replicate
+// step did to them (in a dry run: would do). A vault not ready for a
+// reason the operator must fix counts as Blocked only; Creating counts
+// the air-gapped vaults AWS is still creating (also counted by what
+// replicate did), whose copies start in the copy step once they are
+// ready.
+type ReplicateSummary struct {
+	Created, Exists, Drift, Reconciled, Skip, Blocked int
+	Creating                                          int
+	DryRun                                            bool
+}
+
+// add counts one vault replicate left with action a.
+func (r *ReplicateSummary) add(a VaultAction) {
+	switch a {
+	case ActionCreated:
+		r.Created++
+	case ActionExists:
+		r.Exists++
+	case ActionDrift:
+		r.Drift++
+	case ActionReconciled:
+		r.Reconciled++
+	case ActionSkip:
+		r.Skip++
+	case ActionBlocked:
+		r.Blocked++
+	}
+}
+
+// replicate makes the destination vault structure like for like (in a
 // dry run: works out what it would do) and records which destination
 // each source vault's copies go to.
-func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
+func (s *Session) replicate(ctx context.Context) (ReplicateSummary, error) {
 	if err := s.ready(); err != nil {
-		return nil, err
+		return ReplicateSummary{}, err
 	}
 	if !s.Inventoried {
-		if _, err := s.Inventory(ctx); err != nil {
-			return nil, err
+		if _, err := s.inventory(ctx); err != nil {
+			return ReplicateSummary{}, err
 		}
 	}
 	plans, err := s.mapVaults(ctx)
 	if err != nil {
-		return nil, err
+		return ReplicateSummary{}, err
 	}
 	done := s.step(progress.PhaseReplicate)
 	// A vault AWS is still creating is not waited for here: the copy
@@ -55,69 +85,108 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	})
 	if err != nil {
 		done(nil, err)
-		return nil, err
+		return ReplicateSummary{}, err
 	}
 	s.logReplication(statuses)
+	targets, sum := s.copyTargets(statuses, pending)
+	s.Replication = statuses
+	s.targets, s.pendingVaults = targets, pending
+	done(sum, nil)
+	return sum, nil
+}
+
+// copyTargets turns replicate's statuses into the copier's targets, and
+// counts them.
+func (s *Session) copyTargets(statuses map[string]*DestinationStatus, pending *PendingVaults) (map[string]copier.Target, ReplicateSummary) {
 	targets := map[string]copier.Target{}
-	sum := map[VaultAction]int{}
+	sum := ReplicateSummary{DryRun: s.DryRun}
 	for name, st := range statuses {
 		// In a dry run a vault that would be created counts as ready, so
 		// the preview says "queued", not "waiting for their vault".
 		ready := st.Ready || s.DryRun && (st.Action == ActionWouldCreate || st.Action == ActionWouldReconcile) && !st.Wait.Blocked()
 		targets[name] = copier.Target{Arn: st.Arn, Ready: ready, Reason: st.Reason, Wait: st.Wait, Awaited: pending.Has(name)}
 		if !ready && st.Wait == copier.WaitCreating {
-			sum["creating"]++
+			sum.Creating++
 		}
 		switch {
 		case !ready && st.Wait.Blocked() && st.Action != ActionSkip:
 			// Not ready for a reason the operator must fix, whatever
 			// replication did to it: blocked.
-			sum[ActionBlocked]++
+			sum.add(ActionBlocked)
 		case st.Action == ActionWouldCreate:
-			sum[ActionCreated]++
+			sum.add(ActionCreated)
 		case st.Action == ActionWouldReconcile:
-			sum[ActionReconciled]++
+			sum.add(ActionReconciled)
 		default:
-			sum[st.Action]++
+			sum.add(st.Action)
 		}
 	}
-	s.Replication = statuses
-	s.targets, s.pendingVaults = targets, pending
-	out := map[string]any{}
-	for _, k := range []string{"created", "exists", "drift", "reconciled", "skip", "blocked", "creating"} {
-		out[k] = sum[VaultAction(k)]
-	}
-	// In a dry run (plan, verify) created and reconciled count what a run
-	// would do. A vault not ready for a reason the operator must fix
-	// counts as blocked (only); creating counts the air-gapped vaults
-	// AWS is still creating, whose copies start in the copy step once
-	// they are ready.
-	out["dry_run"] = s.DryRun
-	done(out, nil)
-	return out, nil
+	return targets, sum
 }
 
-// Copy copies every included recovery point (a dry run only counts).
-func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]any, error) {
+// copy copies every included recovery point (a dry run only counts).
+func (s *Session) copy(ctx context.Context, args luabind.CopyArgs) (copier.Summary, error) {
 	if err := s.ready(); err != nil {
-		return nil, err
+		return copier.Summary{}, err
 	}
 	if err := s.Complete(ctx); err != nil {
-		return nil, err
+		return copier.Summary{}, err
 	}
 	if s.targets == nil {
-		if _, err := s.Replicate(ctx); err != nil {
-			return nil, err
+		if _, err := s.replicate(ctx); err != nil {
+			return copier.Summary{}, err
 		}
 	}
+	c := s.newCopier(copyOptions(args, s.CopySettings))
+	var sum copier.Summary
+	var err error
+	if s.DryRun && s.pending != nil {
+		// The decide step counted (or cached) what is pending; use it
+		// while the state is still the one it counted.
+		if ep, err := s.Store.Epochs(); err != nil {
+			return copier.Summary{}, err
+		} else if ep == s.aggEpochs {
+			c.Pending = s.pending
+		}
+	}
+	if !s.DryRun {
+		// Before the copy step's progress starts: its totals are those of
+		// the state the sweep leaves.
+		if err := c.Adopt(ctx); err != nil {
+			return copier.Summary{}, err
+		}
+	}
+	done := s.step(progress.PhaseCopy)
+	if s.DryRun {
+		sum, err = c.Preview(ctx)
+	} else {
+		c.EnableRequeue()
+		s.setCopier(c)
+		sum, err = s.runCopier(ctx, c)
+		s.setCopier(nil)
+	}
+	done(sum, err)
+	s.Copied, s.CopySummary = true, sum
+	return sum, err
+}
+
+// copyOptions are the script's shuffle.copy{...} options, with the
+// CLI's settings winning where set.
+func copyOptions(args luabind.CopyArgs, cli CopySettings) copier.Options {
 	opts := copier.Options{
 		MaxInFlight: args.MaxInFlight, VaultCap: args.VaultCap, MaxAttempts: args.MaxAttempts,
 		RetryBase: seconds(args.RetryBase), StartWorkers: args.StartWorkers, StartTPS: args.StartTPS,
 		PollMin: seconds(args.PollMin), PollMax: seconds(args.PollMax), NoWait: args.NoWait,
 	}
-	if s.CopySettings.MaxInFlight > 0 {
-		opts.MaxInFlight = s.CopySettings.MaxInFlight
+	if cli.MaxInFlight > 0 {
+		opts.MaxInFlight = cli.MaxInFlight
 	}
+	return opts
+}
+
+// newCopier is the copy engine for this session's state, accounts and
+// replicate step's targets, with the tag policy when the script has one.
+func (s *Session) newCopier(opts copier.Options) *copier.Copier {
 	c := &copier.Copier{
 		Store: s.Store, Jobs: s.src, Dest: s.dst, CopyRole: s.Config.CopyRole, Targets: s.targets,
 		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log, Taggable: FullyManagedTypes,
@@ -135,55 +204,10 @@ func (s *Session) Copy(ctx context.Context, args luabind.CopyArgs) (map[string]a
 			}, w.Close, nil
 		}
 	}
-	var sum copier.Summary
-	var err error
-	if s.DryRun && s.pending != nil {
-		// The decide step counted (or cached) what is pending; use it
-		// while the state is still the one it counted.
-		if ep, err := s.Store.Epochs(); err != nil {
-			return nil, err
-		} else if ep == s.aggEpochs {
-			c.Pending = s.pending
-		}
-	}
-	if !s.DryRun {
-		// Before the copy step's progress starts: its totals are those of
-		// the state the sweep leaves.
-		if err := c.Adopt(ctx); err != nil {
-			return nil, err
-		}
-	}
-	done := s.step(progress.PhaseCopy)
-	if s.DryRun {
-		sum, err = c.Preview(ctx)
-	} else {
-		c.EnableRequeue()
-		s.setCopier(c)
-		sum, err = s.runCopier(ctx, c)
-		s.setCopier(nil)
-	}
-	done(copier.Summary(sum), err)
-	s.Copied, s.CopySummary = true, copier.Summary(sum)
-	if err != nil {
-		return nil, err
-	}
-	return copyMap(sum), nil
+	return c
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
-
-func copyMap(sum copier.Summary) map[string]any {
-	return map[string]any{
-		"started": sum.Started, "completed_now": sum.CompletedNow, "bytes_now": sum.BytesNow,
-		"completed": sum.Completed, "bytes": sum.Bytes, "failed": sum.Failed, "running": sum.Running,
-		"retrying": sum.Retrying, "queued": sum.Queued, "waiting": sum.Waiting,
-		"tagged": sum.Tagged, "tag_errors": sum.TagErrors, "stopped": string(sum.Stopped),
-		"failed_by_reason": sum.FailedByReason, "waiting_by_vault": sum.WaitingByVault,
-		"api_calls": sum.APICalls, "elapsed_seconds": sum.Elapsed.Seconds(),
-		"adopted": sum.Adopt.Completed + sum.Adopt.Running, "adopted_running": sum.Adopt.Running,
-		"held": sum.Adopt.Held, "held_by_reason": sum.Adopt.HeldByReason,
-	}
-}
 
 // runCopier runs c within the change window while the vaults the
 // replicate step left CREATING are watched; their copies join the run
