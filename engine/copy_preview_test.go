@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -39,9 +40,9 @@ func TestPreviewFromAggregateEqualsScan(t *testing.T) {
 	if err := b.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	targets := map[string]CopyTarget{"ready": {Arn: "arn:dest:ready", Ready: true}, "blocked": {Arn: "arn:dest:blocked", Reason: "locked"}}
+	targets := map[string]copier.Target{"ready": {Arn: "arn:dest:ready", Ready: true}, "blocked": {Arn: "arn:dest:blocked", Reason: "locked"}}
 	clock := func() time.Time { return now }
-	scan := &Copier{Store: st, Targets: targets, Now: clock}
+	scan := &copier.Copier{Store: st, Targets: targets, Now: clock}
 	want, err := scan.Preview(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +51,7 @@ func TestPreviewFromAggregateEqualsScan(t *testing.T) {
 	if err := st.ScanRPs(func(rp *state.RP) error { agg.Add(rp); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	fromAgg := &Copier{Store: st, Targets: targets, Now: clock, Pending: agg.Pending()}
+	fromAgg := &copier.Copier{Store: st, Targets: targets, Now: clock, Pending: agg.Pending()}
 	got, err := fromAgg.Preview(context.Background())
 	if err != nil {
 		t.Fatal(err)

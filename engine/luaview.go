@@ -2,16 +2,18 @@ package engine
 
 import (
 	"context"
-
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
+	"log/slog"
 )
 
 // The Lua-facing side of the pipeline steps: the luabind.Host methods
-// the script calls run the typed steps (session_steps.go) and turn
-// their summaries into the tables docs/lua-api.md describes. This file
-// is the one place the inventory, enrich and decide steps become Lua
-// tables.
+// the script calls run the typed steps (session_steps.go,
+// session_copy.go) and turn their summaries into the tables
+// docs/lua-api.md describes. This file is the one place the steps'
+// summaries become Lua tables.
 
 // Inventory lists the source (and destination vaults) into the state.
 func (s *Session) Inventory(ctx context.Context) (map[string]any, error) {
@@ -40,6 +42,24 @@ func (s *Session) Decide(ctx context.Context) (map[string]any, error) {
 	return decideView(sum), nil
 }
 
+// Replicate makes the destination vaults like for like.
+func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
+	sum, err := s.replicate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return replicateView(sum), nil
+}
+
+// Copy copies every included recovery point (a dry run only counts).
+func (s *Session) Copy(ctx context.Context, args scriptconfig.CopyArgs) (map[string]any, error) {
+	sum, err := s.copy(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	return copyView(sum), nil
+}
+
 // inventoryView is the table shuffle.inventory() returns.
 func inventoryView(s inventory.Summary) map[string]any {
 	return map[string]any{
@@ -61,5 +81,31 @@ func decideView(s plan.DecideSummary) map[string]any {
 	return map[string]any{
 		"included": s.Included, "excluded": s.Excluded, "ineligible": s.Ineligible, "failed": s.Failed,
 		"redecided": s.Redecided, "kept": s.Kept,
+	}
+}
+
+// replicateView is the table shuffle.replicate() returns.
+func replicateView(s ReplicateSummary) map[string]any {
+	return map[string]any{
+		"created": s.Created, "exists": s.Exists, "drift": s.Drift, "reconciled": s.Reconciled,
+		"skip": s.Skip, "blocked": s.Blocked, "creating": s.Creating, "dry_run": s.DryRun,
+	}
+}
+
+// LogValue logs the replicate step's summary as the table the script
+// sees, as the step's log line always has.
+func (s ReplicateSummary) LogValue() slog.Value { return slog.AnyValue(replicateView(s)) }
+
+// copyView is the table shuffle.copy() returns.
+func copyView(sum copier.Summary) map[string]any {
+	return map[string]any{
+		"started": sum.Started, "completed_now": sum.CompletedNow, "bytes_now": sum.BytesNow,
+		"completed": sum.Completed, "bytes": sum.Bytes, "failed": sum.Failed, "running": sum.Running,
+		"retrying": sum.Retrying, "queued": sum.Queued, "waiting": sum.Waiting,
+		"tagged": sum.Tagged, "tag_errors": sum.TagErrors, "stopped": string(sum.Stopped),
+		"failed_by_reason": sum.FailedByReason, "waiting_by_vault": sum.WaitingByVault,
+		"api_calls": sum.APICalls, "elapsed_seconds": sum.Elapsed.Seconds(),
+		"adopted": sum.Adopt.Completed + sum.Adopt.Running, "adopted_running": sum.Adopt.Running,
+		"held": sum.Adopt.Held, "held_by_reason": sum.Adopt.HeldByReason,
 	}
 }

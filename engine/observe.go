@@ -7,6 +7,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 )
 
 // discardLog is the logger of a Session that was given none.
@@ -19,9 +20,9 @@ func (s *Session) logger() *slog.Logger {
 	return s.Log
 }
 
-func (s *Session) progress() *Progress {
+func (s *Session) progress() *progress.Progress {
 	if s.Progress == nil {
-		s.Progress = NewProgress()
+		s.Progress = progress.New()
 	}
 	return s.Progress
 }
@@ -38,13 +39,13 @@ func (s *Session) step(phase string) func(summary any, err error) {
 		elapsed := slog.Float64("elapsed_s", time.Since(start).Seconds())
 		if err != nil {
 			log.Error("step failed", "step", phase, elapsed, "error", err.Error(), "summary", summary)
-			if cs, ok := summary.(CopySummary); ok && cs.Stopped != copier.StopNone {
+			if cs, ok := summary.(copier.Summary); ok && cs.Stopped != copier.StopNone {
 				log.Info("copy stopped", "reason", string(cs.Stopped), "running", cs.Running, "queued", cs.Queued)
 			}
 			return
 		}
 		log.Info("step finished", "step", phase, elapsed, "summary", summary)
-		if cs, ok := summary.(CopySummary); ok && cs.Stopped != copier.StopNone {
+		if cs, ok := summary.(copier.Summary); ok && cs.Stopped != copier.StopNone {
 			log.Info("copy stopped", "reason", string(cs.Stopped), "running", cs.Running, "queued", cs.Queued)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
@@ -68,7 +69,7 @@ type RunReport struct {
 	Vaults             map[string]*RunVaultReport `json:"vaults"`
 	// Copy is what this run's copy pass did; the rates are over its
 	// elapsed time.
-	Copy           CopySummary      `json:"copy"`
+	Copy           copier.Summary   `json:"copy"`
 	RPsPerHour     float64          `json:"rps_per_hour"`
 	BytesPerSecond float64          `json:"bytes_per_second"`
 	APICalls       map[string]int64 `json:"api_calls"`
@@ -93,7 +94,7 @@ func reportName(runStart time.Time) string {
 // vault, and run-<UTC start>.csv with one row per RP in state. The
 // state is read in one streamed pass; each file is written to a
 // temporary file and renamed into place.
-func WriteReports(st *state.Store, dir string, runStart time.Time, sum CopySummary, opts ...ReportOption) (jsonPath, csvPath string, err error) {
+func WriteReports(st *state.Store, dir string, runStart time.Time, sum copier.Summary, opts ...ReportOption) (jsonPath, csvPath string, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("reports: %w", err)
 	}
@@ -208,7 +209,7 @@ func csvRow(row []string, rp *state.RP, rec *state.CopyRecord, fs string) {
 	switch {
 	case rec.State != state.CopyCompleted && rec.Reason != "":
 		row[16] = rec.Reason
-	case rec.TagState == TagError:
+	case rec.TagState == string(copier.TagError):
 		row[16] = rec.TagError
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -101,7 +102,7 @@ func seedState(t *testing.T, st *state.Store, perVault int) []*state.CopyRecord 
 			at := now.Add(time.Hour)
 			f.JobID, f.CompletedAt = fmt.Sprintf("job-%d", n), &at
 			f.DestRPArn = fmt.Sprintf("arn:aws:ec2:us-east-1::image/ami-copy-%d", n)
-			f.TagState = engine.TagApplied
+			f.TagState = string(copier.TagApplied)
 			completed = append(completed, &f)
 		case state.CopyFailed:
 			f.JobID, f.Reason, f.Category = fmt.Sprintf("job-%d", n), "InvalidParameterValueException: nope", "InvalidParameterValueException"
@@ -160,7 +161,7 @@ func TestWriteReportsCountsAgreeWithStateAndCSV(t *testing.T) {
 	seedState(t, st, 300)
 	dir := filepath.Join(t.TempDir(), "reports")
 	start := time.Date(2026, 11, 27, 13, 4, 5, 0, time.FixedZone("CET", 3600))
-	sum := engine.CopySummary{CompletedNow: 90, BytesNow: 90 << 20, Elapsed: 30 * time.Minute, APICalls: map[string]int64{"StartCopyJob": 95}}
+	sum := copier.Summary{CompletedNow: 90, BytesNow: 90 << 20, Elapsed: 30 * time.Minute, APICalls: map[string]int64{"StartCopyJob": 95}}
 	jp, cp, err := engine.WriteReports(st, dir, start, sum)
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +276,7 @@ func TestWriteReportsAcrossScanChunks(t *testing.T) {
 	}
 	st := openStore(t)
 	seedState(t, st, 2500)
-	jp, cp, err := engine.WriteReports(st, t.TempDir(), time.Now(), engine.CopySummary{})
+	jp, cp, err := engine.WriteReports(st, t.TempDir(), time.Now(), copier.Summary{})
 	if err != nil {
 		t.Fatal(err)
 	}

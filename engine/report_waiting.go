@@ -3,6 +3,7 @@ package engine
 import (
 	"sort"
 
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
@@ -21,7 +22,7 @@ type WaitingVault struct {
 
 // waitingVaults lists the copy summary's waiting RPs by vault, most
 // first.
-func waitingVaults(sum CopySummary) []WaitingVault {
+func waitingVaults(sum copier.Summary) []WaitingVault {
 	out := []WaitingVault{}
 	for v, n := range sum.WaitingByVault {
 		w := sum.WaitingWhy[v]
@@ -37,22 +38,10 @@ func waitingVaults(sum CopySummary) []WaitingVault {
 }
 
 // RunWaiting is waitingVaults for the run record (status shows it).
-func RunWaiting(sum CopySummary) []state.RunWaiting {
+func RunWaiting(sum copier.Summary) []state.RunWaiting {
 	var out []state.RunWaiting
 	for _, w := range waitingVaults(sum) {
 		out = append(out, state.RunWaiting{Vault: w.Vault, RecoveryPoints: w.RecoveryPoints, Wait: string(w.Wait), Blocked: w.Blocked, Reason: w.Reason})
 	}
 	return out
-}
-
-// WaitingCreating counts the RPs waiting for a vault AWS is still
-// creating: work a later run does by itself, unlike blocked RPs.
-func (s CopySummary) WaitingCreating() int64 {
-	var n int64
-	for v, c := range s.WaitingByVault {
-		if s.WaitingWhy[v] == replicate.WaitCreating {
-			n += c
-		}
-	}
-	return n
 }

@@ -16,9 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
@@ -40,7 +42,7 @@ type Options struct {
 	Overrides Overrides
 	Fresh     bool // start a new inventory generation
 	Now       func() time.Time
-	Progress  *Progress
+	Progress  *progress.Progress
 	// Clients, when set, replace the AWS clients built from profiles
 	// (tests inject wrapped clients here).
 	Clients func(cfg scriptconfig.Config) (src, dst AccountAPI, err error)
@@ -61,7 +63,7 @@ type Options struct {
 	// vault locks (--confirm-compliance-lock).
 	ConfirmComplianceLock bool
 	CopySettings          CopySettings
-	APICounts             *APICounts
+	APICounts             *copier.APICounts
 	// Log receives the session's notable events (steps, vaults created,
 	// copy batches and failures); nil: none are logged.
 	Log *slog.Logger
@@ -95,7 +97,7 @@ type Session struct {
 
 	pipeline
 
-	targets map[string]CopyTarget
+	targets map[string]copier.Target
 	// pendingVaults are the destination vaults the replicate step left
 	// CREATING, for the copy step to watch.
 	pendingVaults *replicate.Pending
@@ -105,7 +107,7 @@ type Session struct {
 	// live guards Store and copier for an attached REPL (LiveStore,
 	// Requeue), which runs in another goroutine.
 	live   sync.Mutex
-	copier *Copier
+	copier *copier.Copier
 
 	// listing counts the recovery-point pages the session's Backup
 	// clients decoded (accountClients), for the inventory's log line.
@@ -116,7 +118,7 @@ type Session struct {
 	InventorySummary                       inventory.Summary
 	EnrichSummary                          plan.EnrichSummary
 	DecideSummary                          plan.DecideSummary
-	CopySummary                            CopySummary
+	CopySummary                            copier.Summary
 }
 
 // pipeline is what the inventory, enrich and decide steps leave for the
@@ -153,7 +155,7 @@ func (s *Session) Configure(cfg scriptconfig.Config) error {
 		s.Now = time.Now
 	}
 	if s.Progress == nil {
-		s.Progress = NewProgress()
+		s.Progress = progress.New()
 	}
 	cfg = s.Overrides.apply(cfg)
 	if err := checkAccounts(cfg); err != nil {
@@ -172,7 +174,7 @@ func (s *Session) Configure(cfg scriptconfig.Config) error {
 		return &ConfigError{fmt.Errorf("metadata: %w", err)}
 	}
 	if s.APICounts == nil {
-		s.APICounts = &APICounts{}
+		s.APICounts = &copier.APICounts{}
 	}
 	src, dst, err := s.accountClients(context.Background(), cfg)
 	if err != nil {
@@ -296,7 +298,7 @@ func (s *Session) Requeue(ctx context.Context, keys []state.CopyKey) (int, error
 	return 0, errors.New("the run has not opened its state yet")
 }
 
-func (s *Session) setCopier(c *Copier) {
+func (s *Session) setCopier(c *copier.Copier) {
 	s.live.Lock()
 	s.copier = c
 	s.live.Unlock()

@@ -10,6 +10,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -18,8 +19,8 @@ import (
 // interface it needs.
 type AccountAPI interface {
 	inventory.BackupReader
-	CopyJobs
-	Tagger
+	copier.CopyJobs
+	copier.Tagger
 	replicate.VaultWriter
 }
 
@@ -28,26 +29,56 @@ type AccountAPI interface {
 // window: the copy step turns it into the copier's two deadlines.
 type CopySettings struct {
 	MaxInFlight int
-	Window      Window
+	Window      copier.Window
 }
 
-// Replicate makes the destination vault structure like for like (in a
+// ReplicateSummary counts the destination vaults by what the replicate
+// step did to them (in a dry run: would do). A vault not ready for a
+// reason the operator must fix counts as Blocked only; Creating counts
+// the air-gapped vaults AWS is still creating (also counted by what
+// replicate did), whose copies start in the copy step once they are
+// ready.
+type ReplicateSummary struct {
+	Created, Exists, Drift, Reconciled, Skip, Blocked int
+	Creating                                          int
+	DryRun                                            bool
+}
+
+// add counts one vault replicate left with action a.
+func (r *ReplicateSummary) add(a replicate.VaultAction) {
+	switch a {
+	case replicate.ActionCreated:
+		r.Created++
+	case replicate.ActionExists:
+		r.Exists++
+	case replicate.ActionDrift:
+		r.Drift++
+	case replicate.ActionReconciled:
+		r.Reconciled++
+	case replicate.ActionSkip:
+		r.Skip++
+	case replicate.ActionBlocked:
+		r.Blocked++
+	}
+}
+
+// replicate makes the destination vault structure like for like (in a
 // dry run: works out what it would do) and records which destination
 // each source vault's copies go to.
-func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
+func (s *Session) replicate(ctx context.Context) (ReplicateSummary, error) {
 	if err := s.ready(); err != nil {
-		return nil, err
+		return ReplicateSummary{}, err
 	}
 	if !s.Inventoried {
-		if _, err := s.Inventory(ctx); err != nil {
-			return nil, err
+		if _, err := s.inventory(ctx); err != nil {
+			return ReplicateSummary{}, err
 		}
 	}
 	plans, err := s.mapVaults(ctx)
 	if err != nil {
-		return nil, err
+		return ReplicateSummary{}, err
 	}
-	done := s.step(PhaseReplicate)
+	done := s.step(progress.PhaseReplicate)
 	// A vault AWS is still creating is not waited for here: the copy
 	// step watches it and starts its copies once it is ready, while the
 	// other vaults' copies run (replicate.Pending).
@@ -57,70 +88,109 @@ func (s *Session) Replicate(ctx context.Context) (map[string]any, error) {
 	})
 	if err != nil {
 		done(nil, err)
-		return nil, err
+		return ReplicateSummary{}, err
 	}
 	s.logReplication(statuses)
-	targets := map[string]CopyTarget{}
-	sum := map[replicate.VaultAction]int{}
+	targets, sum := s.copyTargets(statuses, pending)
+	s.Replication = statuses
+	s.targets, s.pendingVaults = targets, pending
+	done(sum, nil)
+	return sum, nil
+}
+
+// copyTargets turns replicate's statuses into the copier's targets, and
+// counts them.
+func (s *Session) copyTargets(statuses map[string]*replicate.DestinationStatus, pending *replicate.Pending) (map[string]copier.Target, ReplicateSummary) {
+	targets := map[string]copier.Target{}
+	sum := ReplicateSummary{DryRun: s.DryRun}
 	for name, st := range statuses {
 		// In a dry run a vault that would be created counts as ready, so
 		// the preview says "queued", not "waiting for their vault".
 		ready := st.Ready || s.DryRun && (st.Action == replicate.ActionWouldCreate || st.Action == replicate.ActionWouldReconcile) && !st.Wait.Blocked()
-		targets[name] = CopyTarget{Arn: st.Arn, Ready: ready, Reason: st.Reason, Wait: st.Wait, Awaited: pending.Has(name)}
-		if !ready && st.Wait == WaitCreating {
-			sum["creating"]++
+		targets[name] = copier.Target{Arn: st.Arn, Ready: ready, Reason: st.Reason, Wait: st.Wait, Awaited: pending.Has(name)}
+		if !ready && st.Wait == copier.WaitCreating {
+			sum.Creating++
 		}
 		switch {
 		case !ready && st.Wait.Blocked() && st.Action != replicate.ActionSkip:
 			// Not ready for a reason the operator must fix, whatever
 			// replication did to it: blocked.
-			sum[replicate.ActionBlocked]++
+			sum.add(replicate.ActionBlocked)
 		case st.Action == replicate.ActionWouldCreate:
-			sum[replicate.ActionCreated]++
+			sum.add(replicate.ActionCreated)
 		case st.Action == replicate.ActionWouldReconcile:
-			sum[replicate.ActionReconciled]++
+			sum.add(replicate.ActionReconciled)
 		default:
-			sum[st.Action]++
+			sum.add(st.Action)
 		}
 	}
-	s.Replication = statuses
-	s.targets, s.pendingVaults = targets, pending
-	out := map[string]any{}
-	for _, k := range []string{"created", "exists", "drift", "reconciled", "skip", "blocked", "creating"} {
-		out[k] = sum[replicate.VaultAction(k)]
-	}
-	// In a dry run (plan, verify) created and reconciled count what a run
-	// would do. A vault not ready for a reason the operator must fix
-	// counts as blocked (only); creating counts the air-gapped vaults
-	// AWS is still creating, whose copies start in the copy step once
-	// they are ready.
-	out["dry_run"] = s.DryRun
-	done(out, nil)
-	return out, nil
+	return targets, sum
 }
 
-// Copy copies every included recovery point (a dry run only counts).
-func (s *Session) Copy(ctx context.Context, args scriptconfig.CopyArgs) (map[string]any, error) {
+// copy copies every included recovery point (a dry run only counts).
+func (s *Session) copy(ctx context.Context, args scriptconfig.CopyArgs) (copier.Summary, error) {
 	if err := s.ready(); err != nil {
-		return nil, err
+		return copier.Summary{}, err
 	}
 	if err := s.Complete(ctx); err != nil {
-		return nil, err
+		return copier.Summary{}, err
 	}
 	if s.targets == nil {
-		if _, err := s.Replicate(ctx); err != nil {
-			return nil, err
+		if _, err := s.replicate(ctx); err != nil {
+			return copier.Summary{}, err
 		}
 	}
-	opts := CopyOptions{
+	c := s.newCopier(copyOptions(args, s.CopySettings))
+	var sum copier.Summary
+	var err error
+	if s.DryRun && s.pending != nil {
+		// The decide step counted (or cached) what is pending; use it
+		// while the state is still the one it counted.
+		if ep, err := s.Store.Epochs(); err != nil {
+			return copier.Summary{}, err
+		} else if ep == s.aggEpochs {
+			c.Pending = s.pending
+		}
+	}
+	if !s.DryRun {
+		// Before the copy step's progress starts: its totals are those of
+		// the state the sweep leaves.
+		if err := c.Adopt(ctx); err != nil {
+			return copier.Summary{}, err
+		}
+	}
+	done := s.step(progress.PhaseCopy)
+	if s.DryRun {
+		sum, err = c.Preview(ctx)
+	} else {
+		c.EnableRequeue()
+		s.setCopier(c)
+		sum, err = s.runCopier(ctx, c)
+		s.setCopier(nil)
+	}
+	done(sum, err)
+	s.Copied, s.CopySummary = true, sum
+	return sum, err
+}
+
+// copyOptions are the script's shuffle.copy{...} options, with the
+// CLI's settings winning where set.
+func copyOptions(args scriptconfig.CopyArgs, cli CopySettings) copier.Options {
+	opts := copier.Options{
 		MaxInFlight: args.MaxInFlight, VaultCap: args.VaultCap, MaxAttempts: args.MaxAttempts,
 		RetryBase: seconds(args.RetryBase), StartWorkers: args.StartWorkers, StartTPS: args.StartTPS,
 		PollMin: seconds(args.PollMin), PollMax: seconds(args.PollMax), NoWait: args.NoWait,
 	}
-	if s.CopySettings.MaxInFlight > 0 {
-		opts.MaxInFlight = s.CopySettings.MaxInFlight
+	if cli.MaxInFlight > 0 {
+		opts.MaxInFlight = cli.MaxInFlight
 	}
-	c := &Copier{
+	return opts
+}
+
+// newCopier is the copy engine for this session's state, accounts and
+// replicate step's targets, with the tag policy when the script has one.
+func (s *Session) newCopier(opts copier.Options) *copier.Copier {
+	c := &copier.Copier{
 		Store: s.Store, Jobs: s.src, Dest: s.dst, CopyRole: s.Config.CopyRole, Targets: s.targets,
 		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log, Taggable: plan.FullyManagedTypes,
 	}
@@ -137,61 +207,16 @@ func (s *Session) Copy(ctx context.Context, args scriptconfig.CopyArgs) (map[str
 			}, w.Close, nil
 		}
 	}
-	var sum copier.Summary
-	var err error
-	if s.DryRun && s.pending != nil {
-		// The decide step counted (or cached) what is pending; use it
-		// while the state is still the one it counted.
-		if ep, err := s.Store.Epochs(); err != nil {
-			return nil, err
-		} else if ep == s.aggEpochs {
-			c.Pending = s.pending
-		}
-	}
-	if !s.DryRun {
-		// Before the copy step's progress starts: its totals are those of
-		// the state the sweep leaves.
-		if err := c.Adopt(ctx); err != nil {
-			return nil, err
-		}
-	}
-	done := s.step(PhaseCopy)
-	if s.DryRun {
-		sum, err = c.Preview(ctx)
-	} else {
-		c.EnableRequeue()
-		s.setCopier(c)
-		sum, err = s.runCopier(ctx, c)
-		s.setCopier(nil)
-	}
-	done(CopySummary(sum), err)
-	s.Copied, s.CopySummary = true, CopySummary(sum)
-	if err != nil {
-		return nil, err
-	}
-	return copyMap(sum), nil
+	return c
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
-
-func copyMap(sum copier.Summary) map[string]any {
-	return map[string]any{
-		"started": sum.Started, "completed_now": sum.CompletedNow, "bytes_now": sum.BytesNow,
-		"completed": sum.Completed, "bytes": sum.Bytes, "failed": sum.Failed, "running": sum.Running,
-		"retrying": sum.Retrying, "queued": sum.Queued, "waiting": sum.Waiting,
-		"tagged": sum.Tagged, "tag_errors": sum.TagErrors, "stopped": string(sum.Stopped),
-		"failed_by_reason": sum.FailedByReason, "waiting_by_vault": sum.WaitingByVault,
-		"api_calls": sum.APICalls, "elapsed_seconds": sum.Elapsed.Seconds(),
-		"adopted": sum.Adopt.Completed + sum.Adopt.Running, "adopted_running": sum.Adopt.Running,
-		"held": sum.Adopt.Held, "held_by_reason": sum.Adopt.HeldByReason,
-	}
-}
 
 // runCopier runs c within the change window while the vaults the
 // replicate step left CREATING are watched; their copies join the run
 // once they are ready. What settled replaces the replicate step's view
 // of those vaults.
-func (s *Session) runCopier(ctx context.Context, c *Copier) (copier.Summary, error) {
+func (s *Session) runCopier(ctx context.Context, c *copier.Copier) (copier.Summary, error) {
 	bounds, cancelBounds := s.CopySettings.Window.Bounds(ctx)
 	defer cancelBounds()
 	if s.pendingVaults == nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 )
 
 // The pipeline steps the script calls (shuffle.inventory, .enrich and
@@ -24,7 +25,7 @@ func (s *Session) inventory(ctx context.Context) (inventory.Summary, error) {
 		ld = plan.NewListingDecider(s.Store, s.Policies, s.Table, s.Now, s.logger(), &s.predecided)
 		inv.Decider = ld
 	}
-	done := s.step(PhaseInventory)
+	done := s.step(progress.PhaseInventory)
 	fast0, sdk0 := s.listing.Pages()
 	sum, err := inv.Run(ctx)
 	if ld != nil {
@@ -51,7 +52,7 @@ func (s *Session) enrich(ctx context.Context) (plan.EnrichSummary, error) {
 	if err := s.ready(); err != nil {
 		return plan.EnrichSummary{}, err
 	}
-	done := s.step(PhaseEnrich)
+	done := s.step(progress.PhaseEnrich)
 	sum, ok, err := plan.EnrichCached(s.Store, s.csvHash)
 	if err != nil {
 		done(nil, err)
@@ -88,7 +89,7 @@ func (s *Session) decide(ctx context.Context) (plan.DecideSummary, error) {
 	if s.enrichPending {
 		d.Table = s.Table
 	}
-	done := s.step(PhaseDecide)
+	done := s.step(progress.PhaseDecide)
 	sum, err := d.Run(ctx)
 	if err == nil {
 		sum.Redecided += s.predecided.Swap(0)
@@ -111,7 +112,7 @@ func (s *Session) decide(ctx context.Context) (plan.DecideSummary, error) {
 // Finish completes work the script left half-done: a join that was
 // counted but never ridden by a decide pass is written now.
 func (s *Session) Finish(ctx context.Context) error {
-	defer s.progress().SetPhase(PhaseDone)
+	defer s.progress().SetPhase(progress.PhaseDone)
 	if s.Store == nil || !s.enrichPending {
 		return nil
 	}
@@ -148,7 +149,7 @@ func (s *Session) Complete(ctx context.Context) error {
 }
 
 // inventoryProgress reports the listing to the session's Progress.
-type inventoryProgress struct{ p *Progress }
+type inventoryProgress struct{ p *progress.Progress }
 
 func (a inventoryProgress) SetExpected(vault string, n int64) { a.p.SetExpected(vault, n) }
 func (a inventoryProgress) AddListed(vault string, n int64)   { a.p.AddListed(vault, n) }

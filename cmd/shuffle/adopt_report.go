@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 )
 
 // printAdoptSummary prints what the copy step found in AWS that the
 // state had no record of, and the RPs held as possibly copied already.
-func printAdoptSummary(w io.Writer, a engine.AdoptSummary) {
+func printAdoptSummary(w io.Writer, a copier.AdoptSummary) {
 	if a.Swept {
 		fmt.Fprintf(w, "copy: looked in AWS for copies this state has no record of (%d copy jobs, %d destination recovery points listed)\n", a.Jobs, a.DestRPs)
 	}

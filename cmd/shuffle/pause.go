@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 )
 
 // pauseUI is the terminal side of the credential guard: the bell and
@@ -202,7 +202,7 @@ func (u *pauseUI) rawOff() {
 // recordPauses puts the guard's pauses and resumes in the run's JSON log
 // (docs/progress-and-logs.md) and in its progress (the PAUSED mark, and
 // the rate leaves the time out), and logs each expiry warning.
-func recordPauses(g *awsclient.Guard, log *slog.Logger, p *engine.Progress) {
+func recordPauses(g *awsclient.Guard, log *slog.Logger, p *progress.Progress) {
 	var mu sync.Mutex // a pause's callback runs in its own goroutine: keep it from marking a pause already over
 	g.OnPause(func(info awsclient.PauseInfo) {
 		mu.Lock()

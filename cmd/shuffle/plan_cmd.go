@@ -16,6 +16,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
@@ -78,7 +79,7 @@ func classify(err error) error {
 	var lce *scriptconfig.FieldError
 	var pe *metadata.ParseError
 	var se *luabind.ScriptError
-	var ae *engine.CopyAccessError
+	var ae *copier.AccessError
 	switch {
 	case errors.As(err, &ae):
 		return blockingError{err}

@@ -14,16 +14,17 @@ import (
 	"golang.org/x/term"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 )
 
 // progressSource is what the progress display reads; *engine.Progress
 // is one, tests pass fakes.
 type progressSource interface {
-	Inventory() []engine.VaultProgress
-	Copy() engine.CopySnapshot
+	Inventory() []progress.VaultProgress
+	Copy() progress.CopySnapshot
 }
 
-var _ progressSource = (*engine.Progress)(nil)
+var _ progressSource = (*progress.Progress)(nil)
 
 // progressFlags are the operator-feedback flags of run and plan.
 type progressFlags struct {
@@ -54,7 +55,7 @@ type observer struct {
 // script is done, before printing anything else to stderr.
 func (f *progressFlags) start(e *env, s *engine.Session, stateDir, command string) *observer {
 	if s.Progress == nil {
-		s.Progress = engine.NewProgress()
+		s.Progress = progress.New()
 	}
 	level := slog.LevelInfo
 	if strings.EqualFold(e.getenv("SHUFFLE_LOG_LEVEL"), "debug") {
@@ -248,7 +249,7 @@ type copyStatus struct {
 	tail, queued, overdue int
 }
 
-func (u *progressUI) copyStatus(c engine.CopySnapshot, now time.Time) copyStatus {
+func (u *progressUI) copyStatus(c progress.CopySnapshot, now time.Time) copyStatus {
 	st := copyStatus{done: c.Completed, total: c.Total, inFlight: c.InFlight, cap: c.Cap, failed: c.Failed, waiting: c.Waiting}
 	if c.Total > 0 {
 		st.pct = min(100, 100*float64(c.Completed)/float64(c.Total))
@@ -283,7 +284,7 @@ func (u *progressUI) copyStatus(c engine.CopySnapshot, now time.Time) copyStatus
 }
 
 // inventoryTotals sums the per-vault listing counters.
-func inventoryTotals(vs []engine.VaultProgress) (listed, expected int64) {
+func inventoryTotals(vs []progress.VaultProgress) (listed, expected int64) {
 	for _, v := range vs {
 		listed += v.Listed
 		expected += max(v.Expected, v.Listed)
@@ -298,7 +299,7 @@ func (u *progressUI) line(now time.Time) string {
 	switch c.Phase {
 	case "":
 		return ""
-	case engine.PhaseInventory:
+	case progress.PhaseInventory:
 		vs := u.src.Inventory()
 		listed, expected := inventoryTotals(vs)
 		u.lrate.observe(c.PhaseSince, now, listed, true, false, time.Time{})
@@ -307,7 +308,7 @@ func (u *progressUI) line(now time.Time) string {
 			s += fmt.Sprintf(", %.0f RP/h, ETA %s", r, fmtDuration(time.Duration(float64(max(0, expected-listed))/r*float64(time.Hour))))
 		}
 		return s
-	case engine.PhaseCopy:
+	case progress.PhaseCopy:
 		if u.dryRun {
 			return "progress: copy (preview), " + fmtDuration(now.Sub(c.PhaseSince))
 		}
@@ -329,7 +330,7 @@ func (u *progressUI) line(now time.Time) string {
 			s += ", " + st.paused
 		}
 		return s
-	case engine.PhaseDone:
+	case progress.PhaseDone:
 		return ""
 	default:
 		return fmt.Sprintf("progress: %s, %s", c.Phase, fmtDuration(now.Sub(c.PhaseSince)))

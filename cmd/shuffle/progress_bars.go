@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/cheggaaa/pb/v3"
-
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 )
 
 // maxVaultBars is how many vaults get a bar of their own during
@@ -146,10 +145,10 @@ func (b *barsUI) update(u *progressUI, now time.Time) {
 	if c.Phase != "" {
 		text = fmt.Sprintf("shuffle: %s, %s", c.Phase, fmtDuration(now.Sub(c.PhaseSince)))
 	}
-	if c.Phase == engine.PhaseInventory || len(b.vaults) > 0 {
+	if c.Phase == progress.PhaseInventory || len(b.vaults) > 0 {
 		vs := u.src.Inventory()
-		b.updateVaults(vs, c.Phase != engine.PhaseInventory)
-		if c.Phase == engine.PhaseInventory {
+		b.updateVaults(vs, c.Phase != progress.PhaseInventory)
+		if c.Phase == progress.PhaseInventory {
 			listed, expected := inventoryTotals(vs)
 			u.lrate.observe(c.PhaseSince, now, listed, true, false, time.Time{})
 			text += fmt.Sprintf(", %d/%d listed", listed, expected)
@@ -158,7 +157,7 @@ func (b *barsUI) update(u *progressUI, now time.Time) {
 			}
 		}
 	}
-	if c.Phase != engine.PhaseCopy && b.copy != nil {
+	if c.Phase != progress.PhaseCopy && b.copy != nil {
 		// Copying ended: the bar keeps its last rate.
 		b.copy.SetCurrent(c.Completed)
 		b.copy.Set("eta", "ETA -")
@@ -167,7 +166,7 @@ func (b *barsUI) update(u *progressUI, now time.Time) {
 			b.copy.Set("failed", fmt.Sprintf("%d failed", c.Failed))
 		}
 	}
-	if c.Phase == engine.PhaseCopy && !u.dryRun {
+	if c.Phase == progress.PhaseCopy && !u.dryRun {
 		st := u.copyStatus(c, now)
 		if b.copy == nil {
 			b.copy = b.add(copyTmpl, st.total)
@@ -196,7 +195,7 @@ func (b *barsUI) update(u *progressUI, now time.Time) {
 }
 
 // updateVaults keeps a bar per vault; finished clears them.
-func (b *barsUI) updateVaults(vs []engine.VaultProgress, finished bool) {
+func (b *barsUI) updateVaults(vs []progress.VaultProgress, finished bool) {
 	if finished {
 		for _, bar := range b.vaults {
 			bar.Finish()
@@ -209,7 +208,7 @@ func (b *barsUI) updateVaults(vs []engine.VaultProgress, finished bool) {
 		return
 	}
 	var restN int
-	var rest engine.VaultProgress
+	var rest progress.VaultProgress
 	width := 0
 	for i, v := range vs {
 		if i < maxVaultBars {

@@ -14,30 +14,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
 
 // fakeProgress is a progressSource the test sets directly.
 type fakeProgress struct {
 	mu     sync.Mutex
-	vaults []engine.VaultProgress
-	copy   engine.CopySnapshot
+	vaults []progress.VaultProgress
+	copy   progress.CopySnapshot
 }
 
-func (f *fakeProgress) Inventory() []engine.VaultProgress {
+func (f *fakeProgress) Inventory() []progress.VaultProgress {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]engine.VaultProgress(nil), f.vaults...)
+	return append([]progress.VaultProgress(nil), f.vaults...)
 }
 
-func (f *fakeProgress) Copy() engine.CopySnapshot {
+func (f *fakeProgress) Copy() progress.CopySnapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.copy
 }
 
-func (f *fakeProgress) set(fn func(c *engine.CopySnapshot)) {
+func (f *fakeProgress) set(fn func(c *progress.CopySnapshot)) {
 	f.mu.Lock()
 	fn(&f.copy)
 	f.mu.Unlock()
@@ -52,18 +52,18 @@ func TestProgressLineReflectsCopyCounters(t *testing.T) {
 		t.Fatalf("before any step the line is %q, want none", got)
 	}
 	// The copy step has begun but not published its queue: no 0/0.
-	src.set(func(c *engine.CopySnapshot) { *c = engine.CopySnapshot{Phase: engine.PhaseCopy, PhaseSince: t0} })
+	src.set(func(c *progress.CopySnapshot) { *c = progress.CopySnapshot{Phase: progress.PhaseCopy, PhaseSince: t0} })
 	if got, want := u.line(t0.Add(2*time.Second)), "progress: copy, loading the queue, 2s"; got != want {
 		t.Fatalf("line before the queue is loaded:\n got %q\nwant %q", got, want)
 	}
-	src.set(func(c *engine.CopySnapshot) {
-		*c = engine.CopySnapshot{Phase: engine.PhaseCopy, PhaseSince: t0, Total: 8000, Completed: 1234, Cap: 100}
+	src.set(func(c *progress.CopySnapshot) {
+		*c = progress.CopySnapshot{Phase: progress.PhaseCopy, PhaseSince: t0, Total: 8000, Completed: 1234, Cap: 100}
 	})
 	if got, want := u.line(t0.Add(time.Second)), "progress: copy 1234/8000 (15.4%), 0/100 in flight, 0 failed, rate not known yet, ETA unknown"; got != want {
 		t.Fatalf("line at the start of copying:\n got %q\nwant %q", got, want)
 	}
 	// One hour on: 5400 more completed by this run, 98 in flight, 3 failed.
-	src.set(func(c *engine.CopySnapshot) {
+	src.set(func(c *progress.CopySnapshot) {
 		c.Completed, c.CompletedNow, c.InFlight, c.Failed = 1234+5400, 5400, 98, 3
 		c.Waiting, c.BytesDone, c.BytesTotal = 2, 3<<30, 10<<30
 	})
@@ -81,12 +81,12 @@ func TestProgressLineReflectsCopyCounters(t *testing.T) {
 func TestProgressETAAtTheTailComesFromTheJobsInFlight(t *testing.T) {
 	src := &fakeProgress{}
 	u := newProgressUI(src, &bytes.Buffer{}, time.Minute, false)
-	src.set(func(c *engine.CopySnapshot) {
-		*c = engine.CopySnapshot{Phase: engine.PhaseCopy, PhaseSince: t0, Total: 100, Cap: 100}
+	src.set(func(c *progress.CopySnapshot) {
+		*c = progress.CopySnapshot{Phase: progress.PhaseCopy, PhaseSince: t0, Total: 100, Cap: 100}
 	})
 	u.line(t0)
 	end := t0.Add(25 * time.Minute)
-	src.set(func(c *engine.CopySnapshot) {
+	src.set(func(c *progress.CopySnapshot) {
 		c.Completed, c.CompletedNow, c.InFlight, c.InFlightEnd = 97, 97, 3, end
 	})
 	want := "progress: copy 97/100 (97.0%), 3/100 in flight, 0 failed, 582 RP/h, finishing 3 running jobs, ~15m"
@@ -94,7 +94,7 @@ func TestProgressETAAtTheTailComesFromTheJobsInFlight(t *testing.T) {
 		t.Fatalf("at the tail:\n got %q\nwant %q", got, want)
 	}
 	// Ten minutes on, two done; the last one runs past its expected end.
-	src.set(func(c *engine.CopySnapshot) {
+	src.set(func(c *progress.CopySnapshot) {
 		c.Completed, c.CompletedNow, c.InFlight = 99, 99, 1
 		c.InFlightEnd, c.InFlightOverdue = t0.Add(31*time.Minute), 1
 	})
@@ -102,19 +102,19 @@ func TestProgressETAAtTheTailComesFromTheJobsInFlight(t *testing.T) {
 		t.Fatalf("an overdue last job: %q", got)
 	}
 	// No job has ended yet, so no model: the tail does not pretend.
-	src.set(func(c *engine.CopySnapshot) { c.InFlightEnd, c.InFlightOverdue = time.Time{}, 0 })
+	src.set(func(c *progress.CopySnapshot) { c.InFlightEnd, c.InFlightOverdue = time.Time{}, 0 })
 	if got := u.line(t0.Add(27 * time.Minute)); !strings.HasSuffix(got, "finishing 1 running job, time unknown") {
 		t.Fatalf("no model: %q", got)
 	}
 	// Two RPs wait behind the running job of their resource.
-	src.set(func(c *engine.CopySnapshot) {
+	src.set(func(c *progress.CopySnapshot) {
 		c.Total, c.InFlightEnd, c.InFlightQueued = 101, t0.Add(40*time.Minute), 1
 	})
 	if got := u.line(t0.Add(27 * time.Minute)); !strings.HasSuffix(got, "finishing 1 running job (+1 queued behind it), ~13m") {
 		t.Fatalf("an RP queued behind the running job: %q", got)
 	}
 	// Work left to start: the rate decides again.
-	src.set(func(c *engine.CopySnapshot) { c.Ready = 1 })
+	src.set(func(c *progress.CopySnapshot) { c.Ready = 1 })
 	if got := u.line(t0.Add(27 * time.Minute)); !strings.Contains(got, ", ETA ") {
 		t.Fatalf("with work to start: %q", got)
 	}
@@ -123,12 +123,12 @@ func TestProgressETAAtTheTailComesFromTheJobsInFlight(t *testing.T) {
 func TestProgressLinePausedLeavesPauseOutOfTheRate(t *testing.T) {
 	src := &fakeProgress{}
 	u := newProgressUI(src, &bytes.Buffer{}, time.Minute, false)
-	src.set(func(c *engine.CopySnapshot) {
-		*c = engine.CopySnapshot{Phase: engine.PhaseCopy, PhaseSince: t0, Total: 10000, Cap: 100}
+	src.set(func(c *progress.CopySnapshot) {
+		*c = progress.CopySnapshot{Phase: progress.PhaseCopy, PhaseSince: t0, Total: 10000, Cap: 100}
 	})
 	u.line(t0)
 	// 1000 in the first hour, then paused for an hour.
-	src.set(func(c *engine.CopySnapshot) {
+	src.set(func(c *progress.CopySnapshot) {
 		c.Completed, c.CompletedNow = 1000, 1000
 		c.Paused, c.PausedReason, c.PausedSince = true, "source credentials expired", t0.Add(time.Hour)
 	})
@@ -136,18 +136,18 @@ func TestProgressLinePausedLeavesPauseOutOfTheRate(t *testing.T) {
 	if !strings.Contains(got, "1000 RP/h") || !strings.HasSuffix(got, "PAUSED: source credentials expired (1h00m)") {
 		t.Fatalf("paused line %q: want 1000 RP/h (the pause not counted) and the pause with its reason and length", got)
 	}
-	src.set(func(c *engine.CopySnapshot) { c.Paused, c.PausedReason, c.PausedSince = false, "", time.Time{} })
+	src.set(func(c *progress.CopySnapshot) { c.Paused, c.PausedReason, c.PausedSince = false, "", time.Time{} })
 	// Resumed at 2h; at 3h 2000 done over 2 active hours.
 	u.line(t0.Add(2 * time.Hour))
-	src.set(func(c *engine.CopySnapshot) { c.Completed, c.CompletedNow = 2000, 2000 })
+	src.set(func(c *progress.CopySnapshot) { c.Completed, c.CompletedNow = 2000, 2000 })
 	if got := u.line(t0.Add(3 * time.Hour)); !strings.Contains(got, "1000 RP/h, ETA 8h00m") || strings.Contains(got, "PAUSED") {
 		t.Fatalf("after the pause: %q", got)
 	}
 }
 
 func TestProgressLineOtherPhases(t *testing.T) {
-	src := &fakeProgress{vaults: []engine.VaultProgress{{Vault: "a", Listed: 100, Expected: 400}, {Vault: "b", Listed: 0, Expected: 600}}}
-	src.copy = engine.CopySnapshot{Phase: engine.PhaseInventory, PhaseSince: t0}
+	src := &fakeProgress{vaults: []progress.VaultProgress{{Vault: "a", Listed: 100, Expected: 400}, {Vault: "b", Listed: 0, Expected: 600}}}
+	src.copy = progress.CopySnapshot{Phase: progress.PhaseInventory, PhaseSince: t0}
 	u := newProgressUI(src, &bytes.Buffer{}, time.Minute, false)
 	if got, want := u.line(t0.Add(time.Second)), "progress: inventory 100/1000 listed (10.0%), 2 vaults"; got != want {
 		t.Fatalf("inventory:\n got %q\nwant %q", got, want)
@@ -158,12 +158,12 @@ func TestProgressLineOtherPhases(t *testing.T) {
 	if got, want := u.line(t0.Add(time.Second+6*time.Minute)), "progress: inventory 400/1000 listed (40.0%), 2 vaults, 3000 RP/h, ETA 12m"; got != want {
 		t.Fatalf("inventory:\n got %q\nwant %q", got, want)
 	}
-	src.set(func(c *engine.CopySnapshot) { c.Phase, c.PhaseSince = engine.PhaseDecide, t0.Add(time.Hour) })
+	src.set(func(c *progress.CopySnapshot) { c.Phase, c.PhaseSince = progress.PhaseDecide, t0.Add(time.Hour) })
 	if got, want := u.line(t0.Add(time.Hour+90*time.Second)), "progress: decide, 1m"; got != want {
 		t.Fatalf("decide: got %q, want %q", got, want)
 	}
 	plan := newProgressUI(src, &bytes.Buffer{}, time.Minute, true)
-	src.set(func(c *engine.CopySnapshot) { c.Phase, c.Total = engine.PhaseCopy, 50 })
+	src.set(func(c *progress.CopySnapshot) { c.Phase, c.Total = progress.PhaseCopy, 50 })
 	if got := plan.line(t0.Add(time.Hour + time.Second)); !strings.HasPrefix(got, "progress: copy (preview)") {
 		t.Fatalf("plan's copy preview: %q", got)
 	}
@@ -199,7 +199,7 @@ func (s *syncBuffer) String() string {
 
 func TestProgressUIPrintsALinePerTick(t *testing.T) {
 	src := &fakeProgress{}
-	src.copy = engine.CopySnapshot{Phase: engine.PhaseCopy, PhaseSince: t0, Total: 10, Completed: 4, CompletedNow: 4, Cap: 3, InFlight: 3}
+	src.copy = progress.CopySnapshot{Phase: progress.PhaseCopy, PhaseSince: t0, Total: 10, Completed: 4, CompletedNow: 4, Cap: 3, InFlight: 3}
 	var out syncBuffer
 	u := newProgressUI(src, &out, time.Minute, false)
 	ticks := make(chan time.Time)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -173,7 +174,7 @@ func (f *runFlags) report(e *env, sigCtx context.Context, s *engine.Session, sta
 
 // record writes the run's history entry (r, with how it ended) and,
 // unless it was interrupted, a snapshot of the closed state.
-func (f *runFlags) record(e *env, sigCtx context.Context, s *engine.Session, guard *stateDirGuard, r state.Run, window engine.Window, err error) {
+func (f *runFlags) record(e *env, sigCtx context.Context, s *engine.Session, guard *stateDirGuard, r state.Run, window copier.Window, err error) {
 	if s.Store == nil {
 		return
 	}
@@ -201,7 +202,7 @@ func (f *runFlags) record(e *env, sigCtx context.Context, s *engine.Session, gua
 }
 
 // printCopySummary prints what the copy step did and left.
-func printCopySummary(w io.Writer, s engine.CopySummary) {
+func printCopySummary(w io.Writer, s copier.Summary) {
 	fmt.Fprintf(w, "copy: %d started, %d completed in this run (%s), %d running, %d retrying, %d queued, %d waiting for their vault\n",
 		s.Started, s.CompletedNow, humanBytes(s.BytesNow), s.Running, s.Retrying, s.Queued, s.Waiting)
 	fmt.Fprintf(w, "copy: %d completed in all (%s), %d failed, %d tagged, %d tag errors\n",
@@ -221,7 +222,7 @@ func printCopySummary(w io.Writer, s engine.CopySummary) {
 		fmt.Fprintf(w, "copy: AWS calls: %s\n", strings.Join(parts, ", "))
 	}
 	printAdoptSummary(w, s.Adopt)
-	if s.Stopped != engine.StopNone {
+	if s.Stopped != copier.StopNone {
 		fmt.Fprintf(w, "copy: stopped early (%s); run the same command again to resume\n", s.Stopped)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -13,7 +13,7 @@ import (
 // their destination vault with why (blocked: the operator must act;
 // creating: AWS is still creating it), and the vaults that became ready
 // during the run.
-func printVaultWaits(w io.Writer, s engine.CopySummary) {
+func printVaultWaits(w io.Writer, s copier.Summary) {
 	for _, k := range sortedKeys(s.WaitingByVault) {
 		why := s.WaitingWhy[k]
 		kind := "blocked"

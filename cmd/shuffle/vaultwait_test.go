@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
 
@@ -216,7 +217,7 @@ func TestVaultDenyingCopiesIsBlocked(t *testing.T) {
 	for _, w := range rep.Waiting {
 		if w.Vault == vault {
 			found = true
-			if w.RecoveryPoints != want || w.Wait != engine.WaitAccessPolicy || !w.Blocked {
+			if w.RecoveryPoints != want || w.Wait != copier.WaitAccessPolicy || !w.Blocked {
 				t.Errorf("run report: %s waiting %+v, want %d RPs blocked by access-policy", vault, w, want)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 )
 
 // windowFlags are the change-window flags of `shuffle run`.
@@ -27,22 +28,22 @@ func (w *windowFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.DurationVar(&w.window, "window", 0, "change window: start no copy job after this long from now, e.g. 8h (exit 10 if work remains)")
 	fl.StringVar(&w.until, "until", "", "change window end: a local time of day like 06:00 (the next one), or an RFC 3339 time")
-	fl.StringVar(&w.cutoff, "cutoff", string(engine.CutoffSoft), "at the window's end: soft (stop starting jobs), cautious (start no job expected to end after it), drain (stop starting, wait for jobs in flight until the end plus --grace)")
+	fl.StringVar(&w.cutoff, "cutoff", string(copier.CutoffSoft), "at the window's end: soft (stop starting jobs), cautious (start no job expected to end after it), drain (stop starting, wait for jobs in flight until the end plus --grace)")
 	fl.DurationVar(&w.grace, "grace", 30*time.Minute, "with --cutoff drain: how long after the window's end to wait for jobs in flight")
 }
 
 // changeWindow works out the change window from the flags (End zero:
 // no window).
-func (w *windowFlags) changeWindow(now time.Time) (engine.Window, error) {
-	cutoff := engine.Cutoff(w.cutoff)
+func (w *windowFlags) changeWindow(now time.Time) (copier.Window, error) {
+	cutoff := copier.Cutoff(w.cutoff)
 	if !cutoff.Valid() {
-		return engine.Window{}, usagef("--cutoff must be soft, cautious or drain, got %q", w.cutoff)
+		return copier.Window{}, usagef("--cutoff must be soft, cautious or drain, got %q", w.cutoff)
 	}
 	if w.grace < 0 {
-		return engine.Window{}, usagef("--grace must not be negative, got %s", w.grace)
+		return copier.Window{}, usagef("--grace must not be negative, got %s", w.grace)
 	}
 	end, err := w.deadline(now)
-	return engine.Window{End: end, Cutoff: cutoff, Grace: w.grace}, err
+	return copier.Window{End: end, Cutoff: cutoff, Grace: w.grace}, err
 }
 
 // deadline works out the window's end (zero: no window).
@@ -78,7 +79,7 @@ func (w *windowFlags) deadline(now time.Time) (time.Time, error) {
 // stops on its own at the window's end (after the grace, when draining),
 // and the context ends a little later, so a window that closes during
 // the inventory or the decisions stops them too.
-func windowContext(ctx context.Context, w engine.Window) (context.Context, context.CancelFunc) {
+func windowContext(ctx context.Context, w copier.Window) (context.Context, context.CancelFunc) {
 	if w.End.IsZero() {
 		return ctx, func() {}
 	}
@@ -105,7 +106,7 @@ func runOutcome(ctx context.Context, err error, s *engine.Session, resume string
 	sum := s.CopySummary
 	left := sum.Queued + sum.Running + sum.Retrying + sum.WaitingCreating()
 	switch {
-	case err == nil && s.Copied && sum.Stopped == engine.StopDeadline && left > 0:
+	case err == nil && s.Copied && sum.Stopped == copier.StopDeadline && left > 0:
 		return windowError{fmt.Sprintf("the change window ended with work left: %d queued, %d running in AWS, %d waiting to retry, %d waiting for a vault AWS is still creating; resume with: %s", sum.Queued, sum.Running, sum.Retrying, sum.WaitingCreating(), resume)}
 	case err != nil && errors.Is(context.Cause(ctx), errWindowEnded):
 		return windowError{fmt.Sprintf("the change window ended before the copy step (%v); state is saved; resume with: %s", firstLine(err), resume)}

@@ -2,8 +2,9 @@
 // profiles a script names, with a retryer configured for long runs, and
 // holds what every AWS call of a run goes through: the credential Guard
 // (reloads, pauses), the CallStats counters, the FastListing decoder of
-// recovery-point pages, and the one classification of AWS errors
-// (Classify).
+// recovery-point pages, the one classification of AWS errors
+// (Classify), and NextPage, which fetches a listing page waiting out
+// throttling and server errors.
 //
 // It must not read the environment or keep counters of its own: the
 // caller passes Options (cmd/shuffle reads the environment once) and

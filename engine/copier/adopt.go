@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -255,7 +256,7 @@ func (c *Copier) sweepGroup(ctx context.Context, g *adoptGroup) error {
 		ByCreatedAfter: aws.Time(g.oldest.Add(-time.Hour)), MaxResults: aws.Int32(1000)}
 	p := backup.NewListCopyJobsPaginator(c.api, in)
 	for p.HasMorePages() {
-		out, err := NextPage(ctx, func(ctx context.Context) (*backup.ListCopyJobsOutput, error) { return p.NextPage(ctx) })
+		out, err := awsclient.NextPage(ctx, func(ctx context.Context) (*backup.ListCopyJobsOutput, error) { return p.NextPage(ctx) })
 		if err != nil {
 			return fmt.Errorf("before the first copy into %s, shuffle looks for copy jobs already made: ListCopyJobs: %w", g.destArn, err)
 		}
@@ -294,7 +295,7 @@ func (c *Copier) matchDestRPs(ctx context.Context, g *adoptGroup) error {
 	p := backup.NewListRecoveryPointsByBackupVaultPaginator(c.Dest, &backup.ListRecoveryPointsByBackupVaultInput{
 		BackupVaultName: aws.String(name), MaxResults: aws.Int32(1000), ByCreatedAfter: aws.Time(g.oldest.Add(-time.Hour))})
 	for p.HasMorePages() {
-		out, err := NextPage(ctx, func(ctx context.Context) (*backup.ListRecoveryPointsByBackupVaultOutput, error) {
+		out, err := awsclient.NextPage(ctx, func(ctx context.Context) (*backup.ListRecoveryPointsByBackupVaultOutput, error) {
 			return p.NextPage(ctx)
 		})
 		var nf *types.ResourceNotFoundException

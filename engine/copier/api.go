@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"golang.org/x/time/rate"
 )
 
@@ -131,7 +132,7 @@ func (p *pacedJobs) adjust(err error) {
 	defer p.mu.Unlock()
 	l := p.start.Limit()
 	if err != nil {
-		if k, _, _ := classifyAWS(err); k == errThrottle {
+		if awsclient.Classify(err).Class == awsclient.Throttle {
 			// Halve at most once per second: the throttles of calls already
 			// in flight are one signal, not many.
 			if now := time.Now().UnixNano(); now-p.halved.Load() > int64(time.Second) {

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/estimate"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -32,7 +33,7 @@ type parkedRP struct {
 func newCopyItem(rp *state.RP, rec *state.CopyRecord, v *vaultSched) *copyItem {
 	it := &copyItem{
 		vault: rp.Vault, arn: rp.Arn, created: rp.CreationDate.UnixNano(), size: rp.Size, typ: rp.ResourceType,
-		deleteAft: -1, coldAft: -1, est: Prior(rp.ResourceType, rp.Size), dest: v, rec: rec,
+		deleteAft: -1, coldAft: -1, est: estimate.Prior(rp.ResourceType, rp.Size), dest: v, rec: rec,
 	}
 	if rp.DeleteAfterDays != nil {
 		it.deleteAft = *rp.DeleteAfterDays

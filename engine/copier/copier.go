@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine/estimate"
 	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
@@ -105,6 +106,18 @@ type Summary struct {
 	Adopt AdoptSummary `json:"adopt"`
 }
 
+// WaitingCreating counts the RPs waiting for a vault AWS is still
+// creating: work a later run does by itself, unlike blocked RPs.
+func (s Summary) WaitingCreating() int64 {
+	var n int64
+	for v, c := range s.WaitingByVault {
+		if s.WaitingWhy[v] == WaitCreating {
+			n += c
+		}
+	}
+	return n
+}
+
 // Copier runs the copy queue: it starts copy jobs within the quotas,
 // tracks them to completion, retries what is worth retrying and tags
 // the copies.
@@ -154,7 +167,7 @@ type Copier struct {
 	// RP's fault (the copy role cannot be passed, StartCopyJob is denied).
 	fatal  error
 	probed bool // the first start of this run has answered
-	model  Durations
+	model  estimate.Durations
 	// cutoff holds chains whose next job is expected to end after the
 	// deadline (cautious mode): not started in this run.
 	cutoff []*chain

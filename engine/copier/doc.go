@@ -10,8 +10,10 @@
 // requeue (requeue.go), the dry-run preview (preview.go), adoption of
 // copies the state has no record of (adopt*.go), RPs parked until their
 // vault is ready (awaited.go), the schedule (sched.go), the narrow AWS
-// API and its pacing (api.go), the error classes (errors.go) and the
-// duration model (duration.go). ADR 0002 is the protocol it follows.
+// API and its pacing (api.go) and its reading of failed jobs
+// (errors.go). It sorts AWS errors with awsclient.Classify and predicts
+// durations with engine/estimate, the models it shares with the rest of
+// shuffle. ADR 0002 is the protocol it follows.
 //
 // It must not run Lua (tag mappings come in as functions), draw or
 // print anything (the UI reads engine/progress), read settings from

@@ -1,71 +1,13 @@
 package copier
 
 import (
-	"errors"
 	"strings"
 
-	"github.com/aws/smithy-go"
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 )
 
-// The copier's error classes, in one place behind classifyAWS, so that
-// a shared classification can replace this table.
-
-// errKind is how the copy engine reacts to an AWS error.
-type errKind int
-
-const (
-	errRetryable     errKind = iota // 5xx, network: try again later, same token
-	errThrottle                     // ThrottlingException and kin: slow down
-	errLimitResource                // the resource already has a job running
-	errLimitVault                   // the destination vault's concurrent-copy quota
-	errLimitAccount                 // the account's concurrent-copy quota
-	errAuth                         // expired or invalid credentials
-	errPermanent                    // the request itself is wrong; retrying cannot help
-)
-
-func (k errKind) String() string {
-	return [...]string{"retryable", "throttled", "resource-busy", "vault-limit", "account-limit", "auth", "permanent"}[k]
-}
-
-var throttleCodes = map[string]bool{
-	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestThrottledException": true,
-	"TooManyRequestsException": true, "RequestLimitExceeded": true, "SlowDown": true, "RequestThrottled": true,
-}
-
-var authCodes = map[string]bool{
-	"ExpiredToken": true, "ExpiredTokenException": true, "RequestExpired": true, "InvalidClientTokenId": true,
-	"UnrecognizedClientException": true, "InvalidSignatureException": true, "SignatureDoesNotMatch": true,
-	"AuthFailure": true, "IncompleteSignature": true, "MissingAuthenticationToken": true,
-}
-
-// classifyAWS sorts an error from an AWS call. The code and message are
-// AWS's own, for recording on the RP.
-func classifyAWS(err error) (kind errKind, code, msg string) {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return errRetryable, "", err.Error()
-	}
-	code, msg = ae.ErrorCode(), ae.ErrorMessage()
-	lm := strings.ToLower(msg)
-	switch {
-	case throttleCodes[code]:
-		return errThrottle, code, msg
-	case code == "LimitExceededException":
-		switch {
-		case strings.Contains(lm, "per resource") || strings.Contains(lm, "already has a job") || strings.Contains(lm, "resource "):
-			return errLimitResource, code, msg
-		case strings.Contains(lm, "vault"):
-			return errLimitVault, code, msg
-		default:
-			return errLimitAccount, code, msg
-		}
-	case authCodes[code]:
-		return errAuth, code, msg
-	case ae.ErrorFault() == smithy.FaultServer, code == "ServiceUnavailableException", code == "InternalFailure", code == "InternalServerError":
-		return errRetryable, code, msg
-	}
-	return errPermanent, code, msg
-}
+// AWS errors are sorted by awsclient.Classify; what is here is the
+// copier's own reading of them.
 
 // retryableJobFailure says whether a FAILED copy job is worth another
 // attempt, from its MessageCategory and StatusMessage. Configuration
@@ -91,11 +33,8 @@ func retryableJobFailure(category, message string) bool {
 // schedulerOwned says whether err is one the scheduler reacts to itself
 // (throttling, LimitExceededException) rather than the SDK's retryer.
 func schedulerOwned(err error) bool {
-	switch k, _, _ := classifyAWS(err); k {
-	case errThrottle, errLimitResource, errLimitVault, errLimitAccount:
-		return true
-	}
-	return false
+	c := awsclient.Classify(err).Class
+	return c == awsclient.Throttle || c.Limit()
 }
 
 // isAccessDenied says whether code refuses the caller a permission.

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -252,7 +253,7 @@ func (c *Copier) reconcile(ctx context.Context) error {
 	p := backup.NewListCopyJobsPaginator(c.api, in)
 	var oldestSeen time.Time // the oldest job listed: history reaches back at least that far
 	for p.HasMorePages() {
-		out, err := NextPage(ctx, func(ctx context.Context) (*backup.ListCopyJobsOutput, error) { return p.NextPage(ctx) })
+		out, err := awsclient.NextPage(ctx, func(ctx context.Context) (*backup.ListCopyJobsOutput, error) { return p.NextPage(ctx) })
 		if err != nil {
 			return fmt.Errorf("reconcile copy intents: ListCopyJobs: %w", err)
 		}

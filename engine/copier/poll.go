@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -47,9 +48,8 @@ func (c *Copier) poll(ctx context.Context, out chan<- pollRes) {
 // returns when to poll next.
 func (c *Copier) polled(r pollRes, queueTag func(tagReq)) (time.Time, error) {
 	if r.err != nil {
-		kind, code, msg := classifyAWS(r.err)
-		if kind == errPermanent {
-			return time.Time{}, fmt.Errorf("poll copy jobs: ListCopyJobs: %s: %s (shuffle needs backup:ListCopyJobs in the source account)", code, msg)
+		if ce := awsclient.Classify(r.err); ce.Class == awsclient.Permanent {
+			return time.Time{}, fmt.Errorf("poll copy jobs: ListCopyJobs: %s: %s (shuffle needs backup:ListCopyJobs in the source account)", ce.Code, ce.Message)
 		}
 		return c.Now().Add(c.pollInterval() * 4), nil
 	}

@@ -195,7 +195,7 @@ func (s *sched) readyCount() int {
 }
 
 // ChainFirst is the scheduler's order within one destination vault:
-// whether a chain with remaining estimated work a (seconds, by Prior)
+// whether a chain with remaining estimated work a (seconds, by estimate.Prior)
 // starts before one with b. The chain with the most work left goes
 // first: the longest chains bound the makespan. A simulation of the
 // copy engine orders its chains with this, so its order is the

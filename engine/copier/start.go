@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -226,11 +227,12 @@ func (c *Copier) startedJob(it *copyItem, out *backup.StartCopyJobOutput) {
 // decrease), retry, or fail the RP.
 func (c *Copier) startFailed(it *copyItem, err error) {
 	now := c.Now()
-	kind, code, msg := classifyAWS(err)
+	ce := awsclient.Classify(err)
+	code, msg := ce.Code, ce.Message
 	a := it.rec.Last()
 	a.State, a.Message, a.Category = "ERROR", msg, code
 	if code == "" {
-		a.Category = kind.String()
+		a.Category = ce.Class.String()
 	}
 	reason := strings.TrimPrefix(code+": "+msg, ": ")
 	it.callErrs++
@@ -241,26 +243,26 @@ func (c *Copier) startFailed(it *copyItem, err error) {
 		c.retryLater(it, now, reason) // not the RP's fault: it stays queued
 		return
 	}
-	switch kind {
-	case errThrottle:
+	switch ce.Class {
+	case awsclient.Throttle:
 		c.retryLater(it, now.Add(jitter(time.Second)), reason)
-	case errLimitResource:
+	case awsclient.LimitResource:
 		// Something else (a backup job, another copy) holds the resource.
 		ch := it.chain
 		ch.resBusy++
 		c.retryLater(it, now.Add(min(30*time.Minute, time.Minute<<min(ch.resBusy-1, 5))), reason)
-	case errLimitVault:
+	case awsclient.LimitVault:
 		v := it.dest
 		v.cap = max(1, float64(v.inflight-1)) // this one included
 		if v.maxCap > v.cap || math.IsInf(v.maxCap, 1) {
 			v.maxCap = v.cap + 1 // AWS told us where the ceiling is; probe just above it
 		}
 		c.retryLater(it, now.Add(jitter(5*time.Second)), reason)
-	case errLimitAccount:
+	case awsclient.LimitAccount:
 		c.s.cap = max(1, math.Floor(float64(len(c.inflight)+c.pending+1)*0.7))
 		c.s.capHoldUntil = now.Add(30 * time.Second)
 		c.retryLater(it, now.Add(jitter(5*time.Second)), reason)
-	case errAuth, errRetryable:
+	case awsclient.Auth, awsclient.Retryable:
 		if it.callErrs >= 10 {
 			c.fail(it, reason, a.Category)
 			return

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -131,8 +132,8 @@ func (c *Copier) tag(ctx context.Context, tagsFor func(context.Context, *state.R
 		return res
 	}
 	if _, err := c.Tags.TagResource(ctx, &backup.TagResourceInput{ResourceArn: aws.String(rec.DestRPArn), Tags: tags}); err != nil {
-		_, code, msg := classifyAWS(err)
-		res.state, res.err = TagError, strings.TrimPrefix(code+": "+msg, ": ")
+		ce := awsclient.Classify(err)
+		res.state, res.err = TagError, strings.TrimPrefix(ce.Code+": "+ce.Message, ": ")
 		return res
 	}
 	res.state = TagApplied

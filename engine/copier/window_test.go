@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/estimate"
 )
 
 // The window's two deadlines: feed at its end, hard after the grace only
@@ -79,7 +81,7 @@ func TestScheduleOrder(t *testing.T) {
 	if i, _ = NextVault(3, 0, func(int) bool { return false }); i != -1 {
 		t.Fatalf("none ready: vault %d, want -1", i)
 	}
-	if !ChainFirst(Prior("EBS", 10e9), Prior("EBS", 1e9)) || ChainFirst(1, 1) {
+	if !ChainFirst(estimate.Prior("EBS", 10e9), estimate.Prior("EBS", 1e9)) || ChainFirst(1, 1) {
 		t.Fatal("the chain with more work left goes first, and ties do not")
 	}
 }

@@ -4,14 +4,17 @@ import (
 	"container/heap"
 	"math"
 	"slices"
+
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 )
 
 // The projection's list-scheduling simulation. It replays the copy
 // engine's rules on predicted durations: at most cap jobs in flight, one
 // job per resource (a chain runs its RPs one after another), vaults
 // taken round-robin and, within a vault, the chain with the most work
-// left first (by the engine's own estimate, so the order is the
-// engine's). A job holds its slot for its predicted duration plus the
+// left first (by the engine's own estimate and its own ordering
+// functions, copier.ChainFirst and copier.NextVault, so the order is
+// the engine's). A job holds its slot for its predicted duration plus the
 // overhead (the time shuffle takes to see the completion and start the
 // next job); the chain's next RP may start when the slot is freed.
 //
@@ -71,15 +74,14 @@ type simState struct {
 }
 
 // startsFirst is the copy scheduler's order of the ready chains of one
-// vault: the chain with the most estimated work left (work, the sum of
-// estimate.Prior over its remaining jobs) starts first, since the
-// longest chains bound the makespan. Ties go to the lower chain index
-// (i), so that the simulation is deterministic. It is the one place the
-// simulation states the copier's ordering: with vaults taken
-// round-robin (pick) it is all of it.
+// vault (copier.ChainFirst, on work: the sum of estimate.Prior over a
+// chain's remaining jobs). Ties, which the copier's heap leaves to
+// chance, go to the lower chain index (i), so that the simulation is
+// deterministic. With vaults taken as the copier takes them (pick,
+// copier.NextVault) it is all of the copier's ordering.
 func startsFirst(aWork float64, ai int32, bWork float64, bi int32) bool {
 	if aWork != bWork {
-		return aWork > bWork
+		return copier.ChainFirst(aWork, bWork)
 	}
 	return ai < bi
 }
@@ -99,20 +101,17 @@ func (s *simState) park(i int32, t float64) {
 	s.readyN++
 }
 
-// pick is the engine's sched.pick: vaults round-robin, the chain with
-// the most work left in that vault.
+// pick is the engine's sched.pick: the next vault with a ready chain
+// (copier.NextVault; the simulation has no per-vault cap), and in it
+// the chain with the most work left.
 func (s *simState) pick() int32 {
-	n := len(s.ready)
-	for k := 0; k < n; k++ {
-		v := (s.rr + k) % n
-		if len(s.ready[v]) == 0 {
-			continue
-		}
-		s.rr = (s.rr + k + 1) % n
-		s.readyN--
-		return s.ready[v].pop()
+	v, next := copier.NextVault(len(s.ready), s.rr, func(v int) bool { return len(s.ready[v]) > 0 })
+	if v < 0 {
+		return -1
 	}
-	return -1
+	s.rr = next
+	s.readyN--
+	return s.ready[v].pop()
 }
 
 // simulate runs the chains to the end. window > 0 limits starts to

@@ -1,4 +1,4 @@
-package copier
+package awsclient
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package copier
+package awsclient
 
 import (
 	"context"
@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// Listings that must finish before anything else can happen (the
-// adoption sweep, settling crashed intents) wait out throttling and
-// server-side errors instead of failing the run: AWS throttles
-// ListCopyJobs readily, and a run that stops there has done nothing
-// wrong. The poll loop does not use this; it simply polls again later.
+// Listings that must finish before anything else can happen (the copy
+// engine's adoption sweep and settling of crashed intents) wait out
+// throttling and server-side errors instead of failing the run: AWS
+// throttles ListCopyJobs readily, and a run that stops there has done
+// nothing wrong. The copier's poll loop does not use this; it simply
+// polls again later.
 const (
 	pageAttempts   = 10
 	pageFirstDelay = 200 * time.Millisecond
@@ -19,7 +20,7 @@ const (
 
 // NextPage fetches one page through fetch, calling it again after a
 // jittered, doubling delay while AWS answers with throttling or a
-// retryable error, up to pageAttempts calls. The SDK's paginators keep
+// Transient error (Classify), up to pageAttempts calls. The SDK's paginators keep
 // their token when a call fails, so calling again fetches the same page.
 func NextPage[T any](ctx context.Context, fetch func(context.Context) (T, error)) (T, error) {
 	delay := pageFirstDelay
@@ -28,7 +29,7 @@ func NextPage[T any](ctx context.Context, fetch func(context.Context) (T, error)
 		if err == nil || attempt >= pageAttempts || ctx.Err() != nil {
 			return out, err
 		}
-		if k, _, _ := classifyAWS(err); k != errThrottle && k != errRetryable {
+		if !Classify(err).Class.Transient() {
 			return out, err
 		}
 		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
