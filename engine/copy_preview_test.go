@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
+	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 

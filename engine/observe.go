@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/copier"
-	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/progress"
+	"github.com/shuffle-migrate/shuffle/engine/replicate"
 )
 
 // discardLog is the logger of a Session that was given none.

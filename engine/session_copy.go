@@ -8,9 +8,9 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
-	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
