@@ -172,9 +172,9 @@ func (r *RunReport) count(rp *state.RP, rec *state.CopyRecord, fs string) {
 	v.BytesByState[fs] += rp.Size
 	switch fs {
 	case state.CopyFailed:
-		r.FailedByReason[query.FailureKey(rec)]++
+		r.FailedByReason[rec.FailureKey()]++
 	case state.CopyRetry:
-		r.RetryByReason[query.FailureKey(rec)]++
+		r.RetryByReason[rec.FailureKey()]++
 	case ReportExcluded:
 		r.ExcludedByReason[rp.Decision.Reason]++
 	case ReportIneligible:

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,7 +51,7 @@ func (c *Copier) loadRecords() (map[string]*state.CopyRecord, []tagReq, error) {
 			}
 		case state.CopyFailed:
 			c.sum.Failed++
-			c.sum.FailedByReason[FailureKey(r)]++
+			c.sum.FailedByReason[r.FailureKey()]++
 		case state.CopyHeld: // possibly copied already: never started (adopt.go)
 			c.sum.Adopt.Held++
 			c.sum.Adopt.HeldByReason[r.Category]++
@@ -217,18 +216,6 @@ func (c *Copier) countLeft() {
 	}
 	c.sum.Running = int64(len(busy))
 	c.sum.Queued, c.sum.Retrying = queued-retrying, retrying
-}
-
-// FailureKey is the reason a failed copy is counted under: its category,
-// else the first part of its reason.
-func FailureKey(r *state.CopyRecord) string {
-	if r.Category != "" {
-		return r.Category
-	}
-	if i := strings.IndexByte(r.Reason, ':'); i > 0 {
-		return r.Reason[:i]
-	}
-	return r.Reason
 }
 
 // reconcile settles intents left by an earlier process: a job AWS did

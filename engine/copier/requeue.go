@@ -90,7 +90,7 @@ func (c *Copier) requeue(keys []state.CopyKey) (int, error) {
 // reopen moves a failed or held record back to retry and takes it out
 // of the summary's counts.
 func (c *Copier) reopen(rec *state.CopyRecord, now time.Time) {
-	fk, held := FailureKey(rec), rec.State == state.CopyHeld
+	fk, held := rec.FailureKey(), rec.State == state.CopyHeld
 	rec.Requeue(now)
 	c.dirty[rec] = true
 	if held {

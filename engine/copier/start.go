@@ -301,7 +301,7 @@ func (c *Copier) fail(it *copyItem, reason, category string) {
 	rec.State, rec.Reason, rec.Category, rec.NextAt = state.CopyFailed, reason, category, nil
 	c.dirty[rec] = true
 	c.sum.Failed++
-	c.sum.FailedByReason[FailureKey(rec)]++
+	c.sum.FailedByReason[rec.FailureKey()]++
 	c.logFailed(it, reason, category)
 	c.release(it, true)
 }

@@ -153,11 +153,11 @@ func (sc *scan) run(ctx context.Context, st *state.Store) error {
 			sc.st.States[state.CopyFailed]++
 			sc.st.BytesByState[state.CopyFailed] += size
 			sc.st.Failed++
-			sc.st.FailedByReason[query.FailureKey(rec)]++
+			sc.st.FailedByReason[rec.FailureKey()]++
 			sc.typeStatus(typ).Failed++
 		case state.CopyRunning, state.CopyIntent, state.CopyRetry:
 			if rec.State == state.CopyRetry {
-				sc.st.RetryByReason[query.FailureKey(rec)]++
+				sc.st.RetryByReason[rec.FailureKey()]++
 			}
 			sc.remaining(rp, rec, rec.State, typ, size)
 		}

@@ -87,14 +87,3 @@ func compareKey(va, aa, vb, ab string) int {
 	return strings.Compare(aa, ab)
 }
 
-// FailureKey is the class a failed or retried copy is counted under: its
-// category, or the part of its reason before the first colon.
-func FailureKey(r *state.CopyRecord) string {
-	if r.Category != "" {
-		return r.Category
-	}
-	if i := strings.IndexByte(r.Reason, ':'); i > 0 {
-		return r.Reason[:i]
-	}
-	return r.Reason
-}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -71,6 +72,19 @@ type CopyRecord struct {
 	// requeue{}: failed -> retry); RequeuedAt is the last one.
 	Requeues   int        `json:"requeues,omitempty"`
 	RequeuedAt *time.Time `json:"requeued_at,omitempty"`
+}
+
+// FailureKey is the class a failed or retried copy is counted under (in
+// the copy summary, the run report, status and the forecast): its
+// category, or the part of its reason before the first colon.
+func (c *CopyRecord) FailureKey() string {
+	if c.Category != "" {
+		return c.Category
+	}
+	if i := strings.IndexByte(c.Reason, ':'); i > 0 {
+		return c.Reason[:i]
+	}
+	return c.Reason
 }
 
 // Last returns the current attempt's entry, adding it if missing.
