@@ -86,4 +86,3 @@ func compareKey(va, aa, vb, ab string) int {
 	}
 	return strings.Compare(aa, ab)
 }
-
