@@ -36,8 +36,3 @@ func schedulerOwned(err error) bool {
 	c := awsclient.Classify(err).Class
 	return c == awsclient.Throttle || c.Limit()
 }
-
-// isAccessDenied says whether code refuses the caller a permission.
-func isAccessDenied(code string) bool {
-	return code == "AccessDeniedException" || code == "AccessDenied"
-}

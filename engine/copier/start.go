@@ -236,7 +236,7 @@ func (c *Copier) startFailed(it *copyItem, err error) {
 	}
 	reason := strings.TrimPrefix(code+": "+msg, ": ")
 	it.callErrs++
-	if isAccessDenied(code) {
+	if ce.Denied() {
 		if c.fatal == nil {
 			c.fatal = &AccessError{Role: c.CopyRole, Code: code, Message: msg}
 		}
