@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -255,7 +256,8 @@ func TestCopySurvivesRepeatedSIGKILL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd.Stderr = nil
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +277,7 @@ func TestCopySurvivesRepeatedSIGKILL(t *testing.T) {
 		}()
 		if !<-copying {
 			if err := cmd.Wait(); err != nil {
-				t.Fatalf("run %d ended before copying: %v", attempt, err)
+				t.Fatalf("run %d ended before copying: %v\n%s", attempt, err, stderr.String())
 			}
 			finished = true
 			break
@@ -288,7 +290,7 @@ func TestCopySurvivesRepeatedSIGKILL(t *testing.T) {
 				continue
 			}
 			if err != nil {
-				t.Fatalf("run %d: %v", attempt, err)
+				t.Fatalf("run %d: %v\n%s", attempt, err, stderr.String())
 			}
 		}
 		_ = cmd.Wait()
