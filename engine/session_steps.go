@@ -33,7 +33,7 @@ func (s *Session) inventory(ctx context.Context) (inventory.Summary, error) {
 	}
 	if fast, sdk := s.listing.Pages(); fast+sdk > fast0+sdk0 {
 		// Pages the listing decoder took, and those it left to the SDK's
-		// (awsclient.FastListing); none are counted with SHUFFLE_SDK_DECODER=1.
+		// ((*awsclient.ListingStats).FastListing); none are counted with SHUFFLE_SDK_DECODER=1.
 		s.logger().Info("listing pages decoded", "fast", fast-fast0, "sdk", sdk-sdk0)
 	}
 	done(sum, err)

@@ -11,7 +11,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// FastListing is an option for backup.New and backup.NewFromConfig. It
+// FastListing is an option for backup.New and backup.NewFromConfig,
+// counting its pages in s (nil: not counted). It
 // decodes the successful responses of ListRecoveryPointsByBackupVault,
 // the one call an inventory makes a thousand times per million
 // recovery points, with a decoder written for that one response shape
@@ -31,9 +32,6 @@ import (
 // point share one allocation. Code that keeps a few of them for long
 // (as map keys, say) should keep copies (strings.Clone), or it keeps
 // every field of the RP alive.
-func FastListing(o *backup.Options) { (*ListingStats)(nil).FastListing(o) }
-
-// FastListing is FastListing counting its pages in s (nil: not counted).
 func (s *ListingStats) FastListing(o *backup.Options) {
 	if o.Protocol == nil {
 		return

@@ -538,7 +538,7 @@ func TestFastListingLeavesErrorsToTheSDK(t *testing.T) {
 		_, _ = w.Write([]byte(`{"Code":"ResourceNotFoundException","Message":"no vault v"}`))
 	}))
 	defer srv.Close()
-	c := backup.New(backup.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}, HTTPClient: srv.Client(), RetryMaxAttempts: 1}, FastListing)
+	c := backup.New(backup.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}, HTTPClient: srv.Client(), RetryMaxAttempts: 1}, (*ListingStats)(nil).FastListing)
 	_, err := c.ListRecoveryPointsByBackupVault(context.Background(), &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String("v")})
 	var nf *types.ResourceNotFoundException
 	if err == nil || !errors.As(err, &nf) || !strings.Contains(err.Error(), "no vault v") {

@@ -118,10 +118,3 @@ func (s *Store) HasRecords() (bool, error) {
 
 // InUse tells whether a process holds the state in dir open.
 func InUse(dir string) bool { return lockHeld(filepath.Join(dir, "badger")) }
-
-// WasClosedCleanly is false when the marker says the last read-write
-// user of the state did not close it (a crash, or it is running).
-func WasClosedCleanly(dir string) bool {
-	m, err := readMarker(dir)
-	return err != nil || m == nil || m.Clean
-}

@@ -168,7 +168,7 @@ func (v *Verifier) vault(ctx context.Context, rep *Report, vv *Vault) error {
 		}
 		for _, r := range out.RecoveryPoints {
 			// Copies of the strings kept for the whole vault: with
-			// awsclient.FastListing an RP's strings share one allocation
+			// (*awsclient.ListingStats).FastListing an RP's strings share one allocation
 			// with all its other fields.
 			d := &destRP{resourceArn: strings.Clone(aws.ToString(r.ResourceArn)), size: aws.ToInt64(r.BackupSizeInBytes), deleteAfter: -1}
 			if r.Lifecycle != nil && r.Lifecycle.DeleteAfterDays != nil {
