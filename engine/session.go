@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
+	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/progress"
@@ -46,6 +48,9 @@ type Options struct {
 	// Clients, when set, replace the AWS clients built from profiles
 	// (tests inject wrapped clients here).
 	Clients func(cfg scriptconfig.Config) (src, dst AccountAPI, err error)
+	// KMSClients, when set with Clients, gives the KMS clients of both
+	// accounts (nil fields: KMS cannot be asked).
+	KMSClients func(cfg scriptconfig.Config) kmskeys.Accounts
 	// DecideWhileListing (plan): the inventory joins the metadata to and
 	// decides each RP it adds or changes before it saves its page
 	// (listingDecider), so that a cold run writes each RP once. Commands
@@ -93,7 +98,9 @@ type Session struct {
 	Table    *metadata.Table
 	Policies *luabind.Policies
 	src, dst AccountAPI
-	csvHash  string
+	// kms are both accounts' KMS clients (kmskeys.Accounts).
+	kms     kmskeys.Accounts
+	csvHash string
 
 	pipeline
 
@@ -176,7 +183,7 @@ func (s *Session) Configure(cfg scriptconfig.Config) error {
 	if s.APICounts == nil {
 		s.APICounts = &copier.APICounts{}
 	}
-	src, dst, err := s.accountClients(context.Background(), cfg)
+	src, dst, kc, err := s.accountClients(context.Background(), cfg)
 	if err != nil {
 		return err
 	}
@@ -185,7 +192,7 @@ func (s *Session) Configure(cfg scriptconfig.Config) error {
 		return err
 	}
 	s.live.Lock()
-	s.Config, s.Table, s.Policies, s.Store, s.src, s.dst = cfg, table, pol, st, src, dst
+	s.Config, s.Table, s.Policies, s.Store, s.src, s.dst, s.kms = cfg, table, pol, st, src, dst, kc
 	s.live.Unlock()
 	s.logger().Info("configured", "source_account", cfg.Source.Account, "destination_account", cfg.Destination.Account,
 		"region", cfg.Source.Region, "state_dir", s.StateDir, "fresh", s.Fresh, "dry_run", s.DryRun)
@@ -215,30 +222,36 @@ func checkAccounts(cfg scriptconfig.Config) error {
 	return nil
 }
 
-// accountClients builds the AWS Backup clients of both accounts from
-// their profiles, checking that each profile is the account the script
-// names (or takes them from Options.Clients).
-func (s *Session) accountClients(ctx context.Context, cfg scriptconfig.Config) (src, dst AccountAPI, err error) {
+// accountClients builds the AWS Backup and KMS clients of both
+// accounts from their profiles, checking that each profile is the
+// account the script names (or takes them from Options.Clients and
+// Options.KMSClients).
+func (s *Session) accountClients(ctx context.Context, cfg scriptconfig.Config) (src, dst AccountAPI, kc kmskeys.Accounts, err error) {
 	if s.Clients != nil {
-		return s.Clients(cfg)
+		if s.KMSClients != nil {
+			kc = s.KMSClients(cfg)
+		}
+		src, dst, err = s.Clients(cfg)
+		return src, dst, kc, err
 	}
 	opts := s.AWS
 	opts.Listing = &s.listing
 	scfg, err := awsclient.Load(ctx, opts, cfg.Source.Profile, cfg.Source.Region, s.Guard)
 	if err != nil {
-		return nil, nil, &ConfigError{fmt.Errorf("source: %w", err)}
+		return nil, nil, kc, &ConfigError{fmt.Errorf("source: %w", err)}
 	}
 	dcfg, err := awsclient.Load(ctx, opts, cfg.Destination.Profile, cfg.Destination.Region, s.Guard)
 	if err != nil {
-		return nil, nil, &ConfigError{fmt.Errorf("destination: %w", err)}
+		return nil, nil, kc, &ConfigError{fmt.Errorf("destination: %w", err)}
 	}
 	if err := awsclient.CheckAccount(ctx, scfg, cfg.Source.Profile, cfg.Source.Account); err != nil {
-		return nil, nil, &ConfigError{fmt.Errorf("source: %w", err)}
+		return nil, nil, kc, &ConfigError{fmt.Errorf("source: %w", err)}
 	}
 	if err := awsclient.CheckAccount(ctx, dcfg, cfg.Destination.Profile, cfg.Destination.Account); err != nil {
-		return nil, nil, &ConfigError{fmt.Errorf("destination: %w", err)}
+		return nil, nil, kc, &ConfigError{fmt.Errorf("destination: %w", err)}
 	}
-	return backup.NewFromConfig(scfg, opts.BackupOptions), backup.NewFromConfig(dcfg, opts.BackupOptions), nil
+	kc = kmskeys.Accounts{Source: kms.NewFromConfig(scfg), Destination: kms.NewFromConfig(dcfg)}
+	return backup.NewFromConfig(scfg, opts.BackupOptions), backup.NewFromConfig(dcfg, opts.BackupOptions), kc, nil
 }
 
 // openState opens the state directory, checks it belongs to the
