@@ -35,3 +35,7 @@ bench-inventory: build
 .PHONY: bench-copy
 bench-copy: build
 	./scripts/bench-copy.sh
+
+.PHONY: bench-variants
+bench-variants: build
+	./scripts/bench-variants.sh

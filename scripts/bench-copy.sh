@@ -19,6 +19,9 @@
 #                  limit); false (default): 100 per account, 1 per resource
 #   POLL_MIN=s     shuffle.copy poll_min in seconds (default 0.005)
 #   VAULT_CAP=n    shuffle.copy vault_cap (default: unset, the engine learns it)
+#   VARIANT=names  testenv --variant (undocumented AWS behaviours,
+#                  docs/testenv.md); default: none
+#   STATS_OUT=f    also write copystats' JSON report to file f
 #   KEEP=1         keep the work directory
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +30,11 @@ SPEED=${SPEED:-20000}
 OVER_LIMIT=${OVER_LIMIT:-false}
 POLL_MIN=${POLL_MIN:-0.005}
 VAULT_CAP=${VAULT_CAP:-}
+VARIANT=${VARIANT:-}
 BIN=$PWD/bin/shuffle
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench-copy.XXXXXX")
 LOG="$WORK/testenv.log"
-"$BIN" testenv up --dir "$WORK/testenv-run" --addr 127.0.0.1:0 --recovery-points "$RPS" --copy-speed "$SPEED" >"$LOG" 2>&1 &
+"$BIN" testenv up --dir "$WORK/testenv-run" --addr 127.0.0.1:0 --recovery-points "$RPS" --copy-speed "$SPEED" ${VARIANT:+--variant "$VARIANT"} >"$LOG" 2>&1 &
 PID=$!
 cleanup() {
   kill $PID 2>/dev/null || true
@@ -47,7 +51,7 @@ done
 URL=$(grep -o 'testenv ready at [^ ]*' "$LOG" | awk '{print $4}')
 curl -fsS -X PUT "$URL/_testenv/quotas" \
   -d "{\"account_copy_jobs\":100,\"vault_copy_jobs\":5,\"over_limit\":$OVER_LIMIT,\"resource_jobs\":1}" >/dev/null
-echo "== testenv: $RPS recovery points, copy speed $SPEED, quotas $(curl -fsS "$URL/_testenv/quotas")"
+echo "== testenv: $RPS recovery points, copy speed $SPEED, variant ${VARIANT:-none}, quotas $(curl -fsS "$URL/_testenv/quotas")"
 
 # The example script reads testenv-run/metadata.csv relative to the cwd.
 mkdir -p "$WORK/run" && cp -r examples policies "$WORK/run/" && ln -s "$WORK/testenv-run" "$WORK/run/testenv-run"
@@ -74,4 +78,5 @@ grep peakrss "$WORK/run.err"
 
 echo "== copystats (emulator counters cover 'shuffle run' only)"
 "$WORK/copystats" --admin "$URL"
+if [ -n "${STATS_OUT:-}" ]; then "$WORK/copystats" --admin "$URL" --json >"$STATS_OUT"; fi
 echo "machine: $(uname -m), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%F)"
