@@ -216,6 +216,8 @@ func seedWorld(w *world, o SeedOptions) *seedResult {
 		counter: make([]int, len(seedTypes)),
 	}
 	g.seedKeys(setup)
+	// KMS randomness of its own, so setup's sequence stays as it was.
+	g.seedKMS(rand.New(rand.NewPCG(uint64(o.Seed), 0x5eed0004)), now)
 	plans := seedPlans(setup)
 	g.seedVaults(setup, plans, now)
 	g.seedDestination(now)
