@@ -142,6 +142,7 @@ var DefaultPolicies = map[string]string{
     {"Sid": "PassCopyRole", "Effect": "Allow", "Action": "iam:PassRole",
      "Resource": "arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole",
      "Condition": {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}},
+    {"Sid": "KeyLookup", "Effect": "Allow", "Action": ["kms:DescribeKey", "kms:ListAliases", "kms:GetKeyPolicy"], "Resource": "*"},
     {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
   ]
 }`,
@@ -151,6 +152,7 @@ var DefaultPolicies = map[string]string{
     {"Sid": "ManageVaults", "Effect": "Allow", "Action": ["backup:*", "backup-storage:MountCapsule"], "Resource": "*"},
     {"Sid": "VaultKeys", "Effect": "Allow", "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant", "kms:Decrypt", "kms:GenerateDataKey"],
      "Resource": "arn:aws:kms:*:222222222222:key/*"},
+    {"Sid": "KeyAliases", "Effect": "Allow", "Action": ["kms:DescribeKey", "kms:ListAliases"], "Resource": "*"},
     {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
   ]
 }`,
@@ -158,6 +160,7 @@ var DefaultPolicies = map[string]string{
   "Version": "2012-10-17",
   "Statement": [
     {"Sid": "ReadOnly", "Effect": "Allow", "Action": ["backup:List*", "backup:Describe*", "backup:Get*"], "Resource": "*"},
+    {"Sid": "KeyLookup", "Effect": "Allow", "Action": ["kms:DescribeKey", "kms:ListAliases", "kms:GetKeyPolicy"], "Resource": "*"},
     {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
   ]
 }`,
@@ -168,6 +171,7 @@ var DefaultPolicies = map[string]string{
     {"Sid": "VaultKeys", "Effect": "Allow", "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant", "kms:Decrypt", "kms:GenerateDataKey"],
      "Resource": "arn:aws:kms:*:222222222222:key/*"},
     {"Sid": "NoVaultLock", "Effect": "Deny", "Action": ["backup:PutBackupVaultLockConfiguration", "backup:DeleteBackupVaultLockConfiguration"], "Resource": "*"},
+    {"Sid": "KeyAliases", "Effect": "Allow", "Action": ["kms:DescribeKey", "kms:ListAliases"], "Resource": "*"},
     {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
   ]
 }`,

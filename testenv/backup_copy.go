@@ -240,10 +240,8 @@ func (s *Server) copyPrecheck(a *account, rp *RecoveryPoint, j *CopyJob) (msg, c
 		if !allowed {
 			return "Copy job failed because the destination backup vault access policy does not allow account " + a.id + " to perform backup:CopyIntoBackupVault on " + dv.Arn + ".", "AccessDenied"
 		}
-		if !Types[rp.ResourceType].FullyManaged {
-			if k := a.keys[rp.EncryptionKeyArn]; k != nil && k.AWSManaged {
-				return "Copy job failed because the source recovery point is encrypted with the AWS managed key " + k.Alias + " (" + rp.EncryptionKeyArn + "), which cannot be shared with account " + j.destAccount + ". Re-encrypt the resource with a customer managed key shared with the destination account.", "AccessDenied"
-			}
+		if msg := s.copyKeyRefusal(a, rp, j.destAccount); msg != "" {
+			return msg, "AccessDenied"
 		}
 	}
 	if dv.VaultType == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT" && s.vaultState(dv) != "AVAILABLE" {

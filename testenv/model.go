@@ -154,8 +154,13 @@ type CopyJob struct {
 // not fully managed.
 type KMSKey struct {
 	Arn        string
-	Alias      string
+	Alias      string // the alias the key was made with (kms_store.go keeps the live ones)
 	AWSManaged bool
+	// The KMS API's view (kms_store.go): the key policy, description and
+	// creation date.
+	Policy      string
+	Description string
+	Created     time.Time
 }
 
 // account is the per-account state.
@@ -170,6 +175,7 @@ type account struct {
 	backupJobs         map[string]*backupJob
 	crossAccountBackup bool
 	keys               map[string]*KMSKey
+	aliases            map[string]*kmsAlias // by alias name (alias/NAME)
 }
 
 type backupJob struct {
@@ -205,6 +211,7 @@ func newWorld(region string) *world {
 			backupJobs:         map[string]*backupJob{},
 			crossAccountBackup: true,
 			keys:               map[string]*KMSKey{},
+			aliases:            map[string]*kmsAlias{},
 		}
 	}
 	return w
@@ -246,4 +253,7 @@ func (w *world) addRP(rp *RecoveryPoint) {
 // addKey registers a KMS key in an account.
 func (w *world) addKey(acct string, k *KMSKey) {
 	w.accounts[acct].keys[k.Arn] = k
+	if k.Alias != "" {
+		w.accounts[acct].setAlias("alias/"+k.Alias, k.Arn, k.Created)
+	}
 }

@@ -1,8 +1,9 @@
 // Package testenv is an in-process emulator of the parts of AWS Backup,
-// STS and IAM that shuffle uses. One http.Handler serves all three on
+// STS, IAM and KMS that shuffle uses. One http.Handler serves them all on
 // one listener: Backup speaks REST-JSON, STS and IAM speak the query
-// protocol with XML answers. Every request is SigV4-verified, every call
-// is authorised against the caller's IAM policies, and copy jobs move
+// protocol with XML answers, KMS speaks JSON 1.1. Every request is
+// SigV4-verified, every call is authorised against the caller's IAM
+// policies (and, for KMS keys, the key policy), and copy jobs move
 // through their states on a simulated clock.
 //
 // docs/testenv.md describes what is emulated and what is not.
@@ -240,10 +241,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isQuery := service == "sts" || service == "iam" ||
 		(service == "" && r.Method == http.MethodPost && r.URL.Path == "/" &&
 			strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"))
+	target := r.Header.Get("X-Amz-Target")
+	isKMS := !isQuery && (service == "kms" || strings.HasPrefix(target, kmsTarget))
 	var op string
-	if isQuery {
+	switch {
+	case isQuery:
 		op = queryAction(body)
-	} else {
+	case isKMS:
+		op = strings.TrimPrefix(target, kmsTarget)
+	default:
 		op = s.backupOpName(r)
 	}
 	c.op = op
@@ -260,6 +266,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if isQuery {
 		s.serveQuery(c, service)
+		return
+	}
+	if isKMS {
+		s.serveKMS(c)
 		return
 	}
 	s.w.mu.Lock()
