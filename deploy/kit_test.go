@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -206,5 +208,46 @@ func TestSourceHasEveryTypeAndVaultKind(t *testing.T) {
 	}
 	if standard == 0 || governance == 0 {
 		t.Errorf("source.yaml: %d standard and %d governance-locked vaults, want at least one of each", standard, governance)
+	}
+}
+
+// The resources the doc backs up and lists in the metadata CSV are the
+// source stack's Resource* outputs, and the sample CSV has a row for each.
+func TestDocAndSampleCSVMatchTheOutputs(t *testing.T) {
+	src := loadTemplate(t, "source.yaml")
+	outputs, _ := src.raw["Outputs"].(map[string]any)
+	var types []string
+	for _, name := range sortedKeys(outputs) {
+		if typ, ok := strings.CutPrefix(name, "Resource"); ok {
+			types = append(types, typ)
+		}
+	}
+	doc, err := os.ReadFile("../docs/real-aws-rehearsal.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loops := regexp.MustCompile(`for r in ([A-Za-z0-9 ]+); do`).FindAllStringSubmatch(string(doc), -1)
+	if len(loops) < 2 {
+		t.Fatalf("docs/real-aws-rehearsal.md: want the backup loop and the CSV loop over the resources, found %d loops", len(loops))
+	}
+	for _, l := range loops {
+		named := strings.Fields(l[1])
+		if len(named) == 2 { // the air-gapped copies: a subset
+			continue
+		}
+		if got := slices.Sorted(slices.Values(named)); !slices.Equal(got, types) {
+			t.Errorf("docs/real-aws-rehearsal.md: loop over %v, the source stack's Resource* outputs are %v", got, types)
+		}
+	}
+	csv, err := os.ReadFile("metadata-sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if !strings.HasPrefix(rows[0], "ResourceArn,APMID,") {
+		t.Errorf("metadata-sample.csv: header %q, want ResourceArn,APMID,...", rows[0])
+	}
+	if len(rows)-1 != len(types) {
+		t.Errorf("metadata-sample.csv: %d rows, want one per resource output (%d)", len(rows)-1, len(types))
 	}
 }
