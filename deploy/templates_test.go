@@ -193,13 +193,16 @@ var pseudoParameters = []string{"AWS::AccountId", "AWS::NotificationARNs", "AWS:
 var subVariable = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 // checkReferences reports every Ref, Fn::GetAtt, Fn::Sub variable and
-// DependsOn that names nothing the template defines.
+// DependsOn that names nothing the template defines, and every parameter
+// nothing refers to.
 func checkReferences(t *testing.T, tp template) {
 	t.Helper()
 	params, _ := tp.raw["Parameters"].(map[string]any)
 	resources, _ := tp.raw["Resources"].(map[string]any)
-	isResource := func(n string) bool { _, ok := resources[n]; return ok }
+	used := map[string]bool{}
+	isResource := func(n string) bool { used[n] = true; _, ok := resources[n]; return ok }
 	isName := func(n string) bool {
+		used[n] = true
 		_, ok := params[n]
 		return ok || isResource(n) || slices.Contains(pseudoParameters, n)
 	}
@@ -220,6 +223,11 @@ func checkReferences(t *testing.T, tp template) {
 	}
 	for _, section := range []string{"Resources", "Outputs", "Rules", "Conditions"} {
 		walk(tp.raw[section], section)
+	}
+	for _, p := range sortedKeys(params) {
+		if !used[p] {
+			bad("Parameters."+p, "nothing refers to it: an operator would set it for nothing")
+		}
 	}
 	for _, name := range sortedKeys(resources) {
 		res, _ := resources[name].(map[string]any)
