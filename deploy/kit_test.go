@@ -206,6 +206,12 @@ func TestSourceHasEveryTypeAndVaultKind(t *testing.T) {
 			t.Errorf("source.yaml: vault %s has a compliance-mode lock (ChangeableForDays): a sandbox could never delete it", v)
 		}
 	}
+	// The destination side's policy names the copy role by this ARN
+	// (templatePolicyConfig).
+	role, _ := src.rawResource("BackupServiceRole")["Properties"].(map[string]any)
+	if role["RoleName"] != "ShuffleRehearsalBackupRole" || role["Path"] != "/service-role/" {
+		t.Errorf("source.yaml: BackupServiceRole is %v%v, templatePolicyConfig assumes /service-role/ShuffleRehearsalBackupRole", role["Path"], role["RoleName"])
+	}
 	if standard == 0 || governance == 0 {
 		t.Errorf("source.yaml: %d standard and %d governance-locked vaults, want at least one of each", standard, governance)
 	}

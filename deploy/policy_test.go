@@ -24,27 +24,33 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
-// The templates fill the account, region, partition and copy role in
+// The templates fill the accounts, region, partition and copy role in
 // with CloudFormation's own variables, so the policy is computed for a
-// configuration made of them (Fn::Sub syntax).
+// configuration made of them (Fn::Sub syntax): the template's own
+// account is ${AWS::AccountId}, the other one its parameter.
 const (
-	cfnAccount  = "${AWS::AccountId}"
-	cfnRegion   = "${AWS::Region}"
-	cfnCopyRole = "${BackupServiceRole.Arn}" // the source template's copy role
+	cfnAccount = "${AWS::AccountId}"
+	cfnRegion  = "${AWS::Region}"
 )
 
-// templatePolicyConfig is the script configuration the templates stand
-// for: each template's own account and region, and its copy role.
-func templatePolicyConfig() scriptconfig.Config {
-	ep := scriptconfig.Endpoint{Account: cfnAccount, Region: cfnRegion}
-	return scriptconfig.Config{Source: ep, Destination: ep, CopyRole: cfnCopyRole}
+// templatePolicyConfig is the script configuration a template of side
+// stands for.
+func templatePolicyConfig(side finding.Side) scriptconfig.Config {
+	src := scriptconfig.Endpoint{Account: cfnAccount, Region: cfnRegion}
+	dst := scriptconfig.Endpoint{Account: "${DestinationAccountId}", Region: cfnRegion}
+	copyRole := "${BackupServiceRole.Arn}" // source.yaml's copy role
+	if side == finding.SideDestination {
+		src.Account, dst.Account = "${SourceAccountId}", cfnAccount
+		copyRole = "arn:${AWS::Partition}:iam::${SourceAccountId}:role/service-role/ShuffleRehearsalBackupRole"
+	}
+	return scriptconfig.Config{Source: src, Destination: dst, CopyRole: copyRole}
 }
 
 // wantPolicy is the operator policy `shuffle iam-policy` prints for one
 // side, computed by the same function (preflight.OperatorPolicy), with
 // the ARNs' partition left to CloudFormation.
 func wantPolicy(side finding.Side) preflight.PolicyDocument {
-	doc := preflight.OperatorPolicy(templatePolicyConfig(), side)
+	doc := preflight.OperatorPolicy(templatePolicyConfig(side), side)
 	for i := range doc.Statement {
 		st := &doc.Statement[i]
 		if r, ok := strings.CutPrefix(st.Resource, "arn:"+preflight.PartitionOf("")+":"); ok {
