@@ -26,6 +26,7 @@ func TestTemplates(t *testing.T) {
 			}
 			tp := loadTemplate(t, k.file)
 			checkReferences(t, tp)
+			checkNoCycles(t, tp)
 			for _, d := range operatorPolicyDiff(t, tp, k.side) {
 				t.Errorf("%s: %s's policy differs from `shuffle iam-policy` (%s): %s", k.file, operatorRole, k.side, d)
 			}

@@ -307,3 +307,66 @@ func (tp template) resourcesOfType(typ string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// checkNoCycles reports a circular dependency between resources (through
+// Ref, Fn::GetAtt, Fn::Sub or DependsOn), which CloudFormation refuses.
+func checkNoCycles(t *testing.T, tp template) {
+	t.Helper()
+	resources, _ := tp.raw["Resources"].(map[string]any)
+	deps := map[string][]string{}
+	for _, name := range sortedKeys(resources) {
+		res, _ := resources[name].(map[string]any)
+		seen := map[string]bool{}
+		mark := func(n string) bool {
+			if _, ok := resources[n]; ok && !seen[n] {
+				seen[n] = true
+				deps[name] = append(deps[name], n)
+			}
+			return true
+		}
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case []any:
+				for _, e := range v {
+					walk(e)
+				}
+			case map[string]any:
+				for _, k := range sortedKeys(v) {
+					checkIntrinsic(k, v[k], "", mark, mark, func(string, string) {})
+					walk(v[k])
+				}
+			}
+		}
+		walk(res["Properties"])
+		d, _ := stringSet(res["DependsOn"])
+		for _, n := range d {
+			mark(n)
+		}
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	st := map[string]int{}
+	var visit func(n string, path []string)
+	visit = func(n string, path []string) {
+		switch st[n] {
+		case visiting:
+			i := slices.Index(path, n)
+			t.Errorf("%s: circular dependency %s", tp.file, strings.Join(append(path[i:], n), " → "))
+			return
+		case done:
+			return
+		}
+		st[n] = visiting
+		for _, d := range deps[n] {
+			visit(d, append(path, n))
+		}
+		st[n] = done
+	}
+	for _, name := range sortedKeys(resources) {
+		visit(name, nil)
+	}
+}
