@@ -58,7 +58,9 @@
 ---@field access_policy? string the vault access policy document (JSON)
 
 ---A vault of either account, as a compliance policy's check(vault) sees
----it: every field of shuffle.Vault, plus these.
+---it: every field of shuffle.Vault (but encryption_key_alias and
+---encryption_key_aliases, which are nil: the check does not read KMS),
+---plus these.
 ---@class shuffle.ComplianceVault: shuffle.Vault
 ---@field account "source"|"destination" which account the vault is in
 ---@field account_id string that account's id
