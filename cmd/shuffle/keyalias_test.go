@@ -116,3 +116,29 @@ func TestKeyAliasMappingForAnySeed(t *testing.T) {
 		})
 	}
 }
+
+// The human plan lists each vault to create with its key as named and
+// the ARN it resolved to, or says that it does not resolve.
+func TestPlanPrintsDestinationKeys(t *testing.T) {
+	const arn = "arn:aws:kms:us-east-1:222222222222:key/6a44a25a-c3a8-498f-a5ab-d56d8fa50140"
+	vault := func(name, key, resolved string, action plan.DestinationAction) plan.VaultReport {
+		return plan.VaultReport{Name: name, Destination: plan.DestinationPlan{Name: name, Action: action,
+			Settings: plan.DestinationSettings{EncryptionKey: key, EncryptionKeyArn: resolved}}}
+	}
+	p := &plan.Plan{Vaults: []plan.VaultReport{
+		vault("prod-ebs-daily", "alias/backup-vault-prod", arn, plan.DestinationCreate),
+		vault("dev-ebs-daily", "alias/backup-vault-nonprod", "", plan.DestinationCreate),
+		vault("finance-records", "alias/backup-vault-finance", arn, plan.DestinationExists),
+		vault("Default", "", "", plan.DestinationCreate),
+	}}
+	var out strings.Builder
+	printPlan(&out, p)
+	for _, want := range []string{"prod-ebs-daily: alias/backup-vault-prod = " + arn, "dev-ebs-daily: alias/backup-vault-nonprod = does not resolve (see Blocked)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan output does not list %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "finance-records: ") || strings.Contains(out.String(), "Default: ") {
+		t.Errorf("plan output lists a key for a vault it does not create, or without a key:\n%s", out.String())
+	}
+}
