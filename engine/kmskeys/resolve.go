@@ -155,8 +155,9 @@ type Key struct {
 	Named string // as asked: alias/NAME, an alias ARN or a key ARN
 	Arn   string // the key ARN
 	// Unchecked is set for a key ARN KMS could not describe (no client,
-	// access denied, an error): it is used as given.
+	// access denied, an error): it is used as given. Why says why.
 	Unchecked bool
+	Why       error
 }
 
 // IsAlias says whether named is an alias (alias/NAME or an alias ARN)
@@ -214,7 +215,7 @@ func (r *Resolver) resolve(ctx context.Context, named string) (Key, error) {
 		if alias {
 			return Key{}, &Error{Kind: NoClient, Op: "DescribeKey", Key: named}
 		}
-		return Key{Named: named, Arn: named, Unchecked: true}, nil
+		return Key{Named: named, Arn: named, Unchecked: true, Why: &Error{Kind: NoClient, Op: "DescribeKey", Key: named}}, nil
 	}
 	out, err := r.api.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(named)})
 	if err == nil && out.KeyMetadata != nil && aws.ToString(out.KeyMetadata.Arn) != "" {
@@ -235,7 +236,7 @@ func (r *Resolver) resolve(ctx context.Context, named string) (Key, error) {
 	case !alias:
 		// A key ARN needs no resolving: CreateBackupVault will say if
 		// it is wrong.
-		return Key{Named: named, Arn: named, Unchecked: true}, nil
+		return Key{Named: named, Arn: named, Unchecked: true, Why: err}, nil
 	case kind == AccessDenied:
 		return r.fromListing(ctx, named, err)
 	}

@@ -202,7 +202,7 @@ func TestResolveWithoutAClient(t *testing.T) {
 	if _, err := r.Resolve(context.Background(), "alias/backup-vault-prod"); kmskeys.KindOf(err) != kmskeys.NoClient {
 		t.Errorf("an alias without a KMS client: %v; want no-client", err)
 	}
-	if k, err := r.Resolve(context.Background(), destKMS+":key/k1"); err != nil || k.Arn != destKMS+":key/k1" || !k.Unchecked {
+	if k, err := r.Resolve(context.Background(), destKMS+":key/k1"); err != nil || k.Arn != destKMS+":key/k1" || !k.Unchecked || kmskeys.KindOf(k.Why) != kmskeys.NoClient {
 		t.Errorf("a key ARN without a KMS client: %+v, %v; want it as given", k, err)
 	}
 	if _, err := kmskeys.ListAliases(context.Background(), nil); kmskeys.KindOf(err) != kmskeys.NoClient {

@@ -51,7 +51,8 @@ type DestinationKey struct {
 	// Arn is the key ARN Named resolved to; "" when it did not resolve.
 	Arn string `json:"arn,omitempty"`
 	// Problem says why Named did not resolve, or why the source key's
-	// aliases could not be read, and what to do.
+	// aliases could not be read, and what to do. With Arn set, it is a
+	// note: a key ARN KMS could not check, used as given.
 	Problem string `json:"problem,omitempty"`
 }
 

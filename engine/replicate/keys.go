@@ -44,8 +44,11 @@ func ResolveKeys(ctx context.Context, plans map[string]*plan.VaultPlan, r KeyRes
 				return err
 			}
 			vp.Key = plan.DestinationKey{Named: named, Arn: key.Arn}
-			if err != nil {
+			switch {
+			case err != nil:
 				vp.Key.Problem = unresolvedKey(named, destAccount, err)
+			case key.Unchecked:
+				vp.Key.Problem = fmt.Sprintf("destination key %s could not be checked in KMS (%v); it is used as given, and CreateBackupVault says whether the vault may use it", named, key.Why)
 			}
 		case sourceAliasErr != nil && vp.Source.EncryptionKeyType == string(types.EncryptionKeyTypeCustomerManagedKmsKey):
 			vp.Key.Problem = sourceAliasesUnknown(sourceAliasErr)

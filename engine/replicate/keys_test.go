@@ -174,6 +174,9 @@ func TestReplicateWithoutDestinationKMS(t *testing.T) {
 	s := wantStatus(t, res, "prod-ebs-daily", replicate.ActionBlocked, false)
 	contains(t, "reason", s.Reason, "prod-ebs-daily", "alias/backup-vault-prod", "no KMS client", "key ARN")
 	wantStatus(t, res, "prod-ebs-weekly", replicate.ActionCreated, true)
+	if p := f.plans["prod-ebs-weekly"].Key.Problem; !strings.Contains(p, "could not be checked") || !strings.Contains(p, "used as given") {
+		t.Errorf("a key ARN used unchecked says nothing: %q", p)
+	}
 	if d := f.describe(t, "prod-ebs-weekly"); aws.ToString(d.EncryptionKeyArn) != seedDestKeys["backup-vault-finance"] {
 		t.Errorf("prod-ebs-weekly created with key %s, want the mapped key ARN as given", aws.ToString(d.EncryptionKeyArn))
 	}

@@ -84,6 +84,9 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 	if n := notificationsNote(vp); n != "" {
 		dp.Notes = append(dp.Notes, n)
 	}
+	if vp.Key.Arn != "" && vp.Key.Problem != "" && dp.Action == plan.DestinationCreate {
+		dp.Notes = append(dp.Notes, vp.Key.Problem)
+	}
 	return dp
 }
 
