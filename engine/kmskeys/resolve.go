@@ -38,7 +38,7 @@ func ListAliases(ctx context.Context, api API) ([]Alias, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, classify("ListAliases", "", err)
+			return nil, kmsError("ListAliases", "", err)
 		}
 		for _, e := range page.Aliases {
 			name := strings.TrimPrefix(aws.ToString(e.AliasName), "alias/")
@@ -136,8 +136,8 @@ func KindOf(err error) ErrorKind {
 	return Other
 }
 
-// classify wraps an error of a KMS call in an *Error.
-func classify(op, key string, err error) error {
+// kmsError wraps an error of a KMS call in an *Error.
+func kmsError(op, key string, err error) error {
 	var nf *types.NotFoundException
 	var ae smithy.APIError
 	kind := Other
@@ -228,7 +228,7 @@ func (r *Resolver) resolve(ctx context.Context, named string) (Key, error) {
 	if err == nil {
 		err = errors.New("DescribeKey answered without a key ARN")
 	}
-	err = classify("DescribeKey", named, err)
+	err = kmsError("DescribeKey", named, err)
 	kind := KindOf(err)
 	switch {
 	case kind == NotFound:
