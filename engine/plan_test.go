@@ -14,6 +14,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
+	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
@@ -73,7 +74,7 @@ func testAggregate(t *testing.T, fused bool) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	plans, err := plan.MapVaults(ctx, st, w)
+	plans, err := plan.MapVaults(ctx, st, w, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,8 +260,14 @@ func TestColdPlanCountsWhileListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	plans, err := plan.MapVaults(ctx, s.Store, w)
+	// As the session maps vaults: without KMS clients, no alias is known
+	// and none resolves.
+	_, aliasErr := kmskeys.ListAliases(ctx, nil)
+	plans, err := plan.MapVaults(ctx, s.Store, w, nil)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := replicate.ResolveKeys(ctx, plans, kmskeys.NewResolver(nil), testenv.DestinationAccount, aliasErr); err != nil {
 		t.Fatal(err)
 	}
 	scanned, err := plan.BuildPlan(ctx, s.Store, plans, replicate.PlanDestination, s.Table, got.GeneratedAt)

@@ -100,6 +100,7 @@ type Session struct {
 	src, dst AccountAPI
 	// kms are both accounts' KMS clients (kmskeys.Accounts).
 	kms     kmskeys.Accounts
+	keys    sessionKeys // what KMS said about keys in this run (session_keys.go)
 	csvHash string
 
 	pipeline

@@ -60,9 +60,14 @@ func (s *Session) Plan(ctx context.Context, script string) (*plan.Plan, error) {
 	return p, nil
 }
 
-// mapVaults runs the vault mapping policy over the source vaults.
+// mapVaults runs the vault mapping policy over the source vaults and
+// resolves the destination keys it names (session_keys.go).
 func (s *Session) mapVaults(ctx context.Context) (map[string]*plan.VaultPlan, error) {
-	return plan.MapVaultsWith(ctx, s.Store, s.Policies)
+	plans, err := plan.MapVaultsWith(ctx, s.Store, s.Policies, s.sourceKeyAliases(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return plans, s.resolveKeys(ctx, plans)
 }
 
 // destinationKey fingerprints what the plan shows of a destination vault.
@@ -76,7 +81,9 @@ func destinationKey(vp *plan.VaultPlan) string {
 	b, _ := json.Marshal(struct {
 		M luabind.VaultMapping
 		D *state.Vault
-	}{vp.Mapping, d})
+		K plan.DestinationKey
+		A []string
+	}{vp.Mapping, d, vp.Key, vp.SourceKeyAliases})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
 }

@@ -23,6 +23,7 @@ func (s *Session) inventory(ctx context.Context) (inventory.Summary, error) {
 	var ld *plan.ListingDecider
 	if s.DecideWhileListing {
 		ld = plan.NewListingDecider(s.Store, s.Policies, s.Table, s.Now, s.logger(), &s.predecided)
+		ld.Aliases = s.sourceKeyAliases(ctx)
 		inv.Decider = ld
 	}
 	done := s.step(progress.PhaseInventory)
@@ -84,7 +85,7 @@ func (s *Session) decide(ctx context.Context) (plan.DecideSummary, error) {
 	if err := s.ready(); err != nil {
 		return plan.DecideSummary{}, err
 	}
-	d := &plan.Decider{Store: s.Store, Policies: s.Policies, Now: s.Now, Listed: s.listed}
+	d := &plan.Decider{Store: s.Store, Policies: s.Policies, Now: s.Now, Listed: s.listed, Aliases: s.sourceKeyAliases(ctx)}
 	s.listed = nil // it counts the state as the listing left it, once
 	if s.enrichPending {
 		d.Table = s.Table

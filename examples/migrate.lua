@@ -74,10 +74,13 @@ if d.failed > 0 then
 end
 
 -- 4. Replicate: create the destination vaults that are missing, like for
--- like (policies/vaults.lua maps names, keys and SNS topics). A vault
--- that cannot be made ready (an unmapped key, an unconfirmed compliance
--- lock, an access policy that refuses copies) holds its recovery points
--- back with a reason; the others go ahead. An air-gapped vault AWS is
+-- like (policies/vaults.lua maps names, keys and SNS topics). Keys pair
+-- by alias: each vault gets the destination key with its source key's
+-- alias, resolved through KMS in the destination account, so no key id
+-- is written anywhere. A vault that cannot be made ready (a key alias the
+-- destination lacks, an unmapped key, an unconfirmed compliance lock, an
+-- access policy that refuses copies) holds its recovery points back with
+-- a reason; the others go ahead. An air-gapped vault AWS is
 -- still creating is not waited for: the copy step starts the other
 -- vaults' copies at once and its own once it is AVAILABLE.
 local r = shuffle.replicate()

@@ -96,6 +96,9 @@ func complianceVaultTable(L *lua.LState, v *ComplianceVault) *lua.LTable {
 			t.RawSetString(k, lua.LString(s))
 		}
 	}
+	// The check does not read KMS: the key's aliases are unknown here,
+	// not absent.
+	t.RawSetString("encryption_key_aliases", lua.LNil)
 	set("account", v.Account)
 	set("account_id", v.AccountID)
 	set("encryption_key_type", v.EncryptionKeyType)

@@ -217,7 +217,7 @@ func (s *sandbox) lazyReadOnly(name string, get func(L *lua.LState, name string)
 
 // vaultTable is the vault table a vaults policy's map sees.
 func vaultTable(L *lua.LState, v *VaultInput) *lua.LTable {
-	t := L.CreateTable(0, 14)
+	t := L.CreateTable(0, 16)
 	set := func(k, s string) {
 		if s != "" {
 			t.RawSetString(k, lua.LString(s))
@@ -227,6 +227,8 @@ func vaultTable(L *lua.LState, v *VaultInput) *lua.LTable {
 	set("arn", v.Arn)
 	set("vault_type", v.VaultType)
 	set("encryption_key_arn", v.EncryptionKeyArn)
+	set("encryption_key_alias", v.EncryptionKeyAlias)
+	t.RawSetString("encryption_key_aliases", stringList(L, v.EncryptionKeyAliases))
 	t.RawSetString("locked", lua.LBool(v.Locked))
 	if v.MinRetentionDays != nil {
 		t.RawSetString("min_retention_days", lua.LNumber(*v.MinRetentionDays))

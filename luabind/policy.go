@@ -69,24 +69,31 @@ type ConflictInput struct {
 // VaultInput is what a vaults policy knows about a source vault.
 type VaultInput struct {
 	Name, Arn, VaultType, EncryptionKeyArn string
-	Locked                                 bool
-	MinRetentionDays, MaxRetentionDays     *int64
-	LockDate                               *time.Time
-	Tags                                   map[string]string
-	SNSTopicArn                            string
-	Events                                 []string
-	AccessPolicy                           string
+	// EncryptionKeyAliases are the customer aliases of the vault's key
+	// in the source account (names without "alias/", sorted; none for
+	// an AWS managed or owned key); EncryptionKeyAlias is the first.
+	EncryptionKeyAlias                 string
+	EncryptionKeyAliases               []string
+	Locked                             bool
+	MinRetentionDays, MaxRetentionDays *int64
+	LockDate                           *time.Time
+	Tags                               map[string]string
+	SNSTopicArn                        string
+	Events                             []string
+	AccessPolicy                       string
 }
 
 // VaultMapping is where a source vault's recovery points go.
 type VaultMapping struct {
 	Name string // destination vault name
-	// EncryptionKeyArn is the destination KMS key for a vault shuffle
-	// creates; "" means unmapped.
-	EncryptionKeyArn string
-	SNSTopicArn      string
-	Skip             bool   // do not copy this vault
-	Reason           string // why, when Skip
+	// EncryptionKey is the destination KMS key for a vault shuffle
+	// creates, as map named it (encryption_key or encryption_key_arn):
+	// alias/NAME, an alias ARN or a key ARN. The engine resolves it
+	// through KMS in the destination account; "" means unmapped.
+	EncryptionKey string
+	SNSTopicArn   string
+	Skip          bool   // do not copy this vault
+	Reason        string // why, when Skip
 	// ComplianceLock allows shuffle to apply a compliance-mode vault
 	// lock, which cannot be undone after its grace time; the script must
 	// ask for it explicitly.

@@ -113,6 +113,7 @@ func (w *Worker) MapVault(ctx context.Context, v *VaultInput) (VaultMapping, err
 var (
 	vaultNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{2,50}$`)
 	kmsArnRe    = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+$`)
+	aliasNameRe = regexp.MustCompile(`^alias/[A-Za-z0-9/_-]{1,250}$`)
 	snsArnRe    = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+$`)
 )
 
@@ -150,8 +151,12 @@ func mappingOf(lv lua.LValue, v *VaultInput) (VaultMapping, string) {
 		switch key {
 		case "name":
 			str(&m.Name)
-		case "encryption_key_arn":
-			str(&m.EncryptionKeyArn)
+		case "encryption_key", "encryption_key_arn":
+			if m.EncryptionKey != "" {
+				problem = "map returned both encryption_key and encryption_key_arn; return one (they take the same forms)"
+				return
+			}
+			str(&m.EncryptionKey)
 		case "sns_topic_arn":
 			str(&m.SNSTopicArn)
 		case "reason":
@@ -166,7 +171,7 @@ func mappingOf(lv lua.LValue, v *VaultInput) (VaultMapping, string) {
 			tags, p := tagsOf(val, "map returned tags")
 			m.Tags, problem = tags, p
 		default:
-			problem = fmt.Sprintf("map returned an unknown field %q (known: name, encryption_key_arn, sns_topic_arn, skip, reason, compliance_lock, reconcile, tags)", string(key))
+			problem = fmt.Sprintf("map returned an unknown field %q (known: name, encryption_key, encryption_key_arn, sns_topic_arn, skip, reason, compliance_lock, reconcile, tags)", string(key))
 		}
 	})
 	switch {
@@ -174,8 +179,8 @@ func mappingOf(lv lua.LValue, v *VaultInput) (VaultMapping, string) {
 		return VaultMapping{}, problem
 	case !vaultNameRe.MatchString(m.Name):
 		return VaultMapping{}, fmt.Sprintf("map returned name %q; a vault name is 2 to 50 letters, digits, - and _", m.Name)
-	case m.EncryptionKeyArn != "" && !kmsArnRe.MatchString(m.EncryptionKeyArn):
-		return VaultMapping{}, fmt.Sprintf("map returned encryption_key_arn %q; want a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", m.EncryptionKeyArn)
+	case m.EncryptionKey != "" && !kmsArnRe.MatchString(m.EncryptionKey) && !aliasNameRe.MatchString(m.EncryptionKey):
+		return VaultMapping{}, fmt.Sprintf("map returned encryption_key %q; want alias/NAME, an alias ARN (arn:aws:kms:REGION:ACCOUNT:alias/NAME) or a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", m.EncryptionKey)
 	case m.SNSTopicArn != "" && !snsArnRe.MatchString(m.SNSTopicArn):
 		return VaultMapping{}, fmt.Sprintf("map returned sns_topic_arn %q; want an SNS topic ARN", m.SNSTopicArn)
 	case m.Skip && strings.TrimSpace(m.Reason) == "":

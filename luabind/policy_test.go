@@ -353,7 +353,8 @@ func TestPolicyHash(t *testing.T) {
 
 func TestMapVault(t *testing.T) {
 	ctx := context.Background()
-	src := &VaultInput{Name: "prod-ebs-daily", EncryptionKeyArn: "arn:aws:kms:us-east-1:111111111111:key/a", Tags: map[string]string{"Environment": "prod"}}
+	src := &VaultInput{Name: "prod-ebs-daily", EncryptionKeyArn: "arn:aws:kms:us-east-1:111111111111:key/a", Tags: map[string]string{"Environment": "prod"},
+		EncryptionKeyAlias: "ebs-data", EncryptionKeyAliases: []string{"ebs-data", "ebs-old"}}
 	dir := writeDir(t, map[string]string{"p.lua": decidePolicy(`return "include", "x"`)})
 
 	// No vaults module: like-for-like.
@@ -371,14 +372,18 @@ func TestMapVault(t *testing.T) {
 		{`return {}`, VaultMapping{Name: "prod-ebs-daily", Tags: map[string]string{"Environment": "prod"}}, ""},
 		{`return {name = "dst-" .. vault.name, encryption_key_arn = "arn:aws:kms:us-east-1:222222222222:key/b",
 		  sns_topic_arn = "arn:aws:sns:us-east-1:222222222222:backup-events", compliance_lock = true, reconcile = true, tags = {Team = vault.tags.Environment}}`,
-			VaultMapping{Name: "dst-prod-ebs-daily", EncryptionKeyArn: "arn:aws:kms:us-east-1:222222222222:key/b",
+			VaultMapping{Name: "dst-prod-ebs-daily", EncryptionKey: "arn:aws:kms:us-east-1:222222222222:key/b",
 				SNSTopicArn: "arn:aws:sns:us-east-1:222222222222:backup-events", ComplianceLock: true, Reconcile: true, Tags: map[string]string{"Team": "prod"}}, ""},
 		{`return {skip = true, reason = "decommissioned", tags = {}}`, VaultMapping{Name: "prod-ebs-daily", Skip: true, Reason: "decommissioned", Tags: map[string]string{}}, ""},
 		{`return nil`, VaultMapping{}, "policy v failed: map returned nil; want a table like { name = vault.name }"},
-		{`return {nmae = "x"}`, VaultMapping{}, `policy v failed: map returned an unknown field "nmae" (known: name, encryption_key_arn, sns_topic_arn, skip, reason, compliance_lock, reconcile, tags)`},
+		{`return {encryption_key = "alias/" .. vault.encryption_key_alias .. "-" .. #vault.encryption_key_aliases}`, VaultMapping{Name: "prod-ebs-daily", EncryptionKey: "alias/ebs-data-2", Tags: map[string]string{"Environment": "prod"}}, ""},
+		{`return {encryption_key = "arn:aws:kms:us-east-1:222222222222:alias/ebs-data"}`, VaultMapping{Name: "prod-ebs-daily", EncryptionKey: "arn:aws:kms:us-east-1:222222222222:alias/ebs-data", Tags: map[string]string{"Environment": "prod"}}, ""},
+		{`return {encryption_key_arn = "alias/backup"}`, VaultMapping{Name: "prod-ebs-daily", EncryptionKey: "alias/backup", Tags: map[string]string{"Environment": "prod"}}, ""},
+		{`return {nmae = "x"}`, VaultMapping{}, `policy v failed: map returned an unknown field "nmae" (known: name, encryption_key, encryption_key_arn, sns_topic_arn, skip, reason, compliance_lock, reconcile, tags)`},
 		{`return {name = "bad name!"}`, VaultMapping{}, `policy v failed: map returned name "bad name!"; a vault name is 2 to 50 letters, digits, - and _`},
 		{`return {name = 7}`, VaultMapping{}, `policy v failed: map returned the number 7 as name; want a string`},
-		{`return {encryption_key_arn = "alias/backup"}`, VaultMapping{}, `policy v failed: map returned encryption_key_arn "alias/backup"; want a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)`},
+		{`return {encryption_key = "backup-vault-prod"}`, VaultMapping{}, `policy v failed: map returned encryption_key "backup-vault-prod"; want alias/NAME, an alias ARN (arn:aws:kms:REGION:ACCOUNT:alias/NAME) or a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)`},
+		{`return {encryption_key = "alias/a", encryption_key_arn = "alias/a"}`, VaultMapping{}, `policy v failed: map returned both encryption_key and encryption_key_arn; return one (they take the same forms)`},
 		{`return {skip = true}`, VaultMapping{}, `policy v failed: map returned skip = true without a reason`},
 		{`return {skip = "yes"}`, VaultMapping{}, `policy v failed: map returned "yes" as skip; want true or false`},
 		{`return {tags = {CostCenter = 4100}}`, VaultMapping{}, `policy v failed: map returned tags the number 4100 for tag "CostCenter"; tag values are strings (use tostring)`},
@@ -495,10 +500,16 @@ func TestShippedPolicies(t *testing.T) {
 		}
 	}
 	m, err := w.MapVault(ctx, &VaultInput{Name: "prod-rds-monthly", EncryptionKeyArn: "arn:aws:kms:us-east-1:111111111111:key/46a4d7ac-187b-49fe-a18d-d5ed3115be2d",
+		EncryptionKeyAlias: "backup-vault-prod", EncryptionKeyAliases: []string{"backup-vault-prod", "prod-legacy"},
 		Tags: map[string]string{"Environment": "prod"}, Locked: true})
-	want := VaultMapping{Name: "prod-rds-monthly", EncryptionKeyArn: "arn:aws:kms:us-east-1:222222222222:key/6a44a25a-c3a8-498f-a5ab-d56d8fa50140", Tags: map[string]string{"Environment": "prod"}}
+	want := VaultMapping{Name: "prod-rds-monthly", EncryptionKey: "alias/backup-vault-prod", Tags: map[string]string{"Environment": "prod"}}
 	if err != nil || !reflect.DeepEqual(m, want) {
 		t.Errorf("MapVault = %+v, %v; want %+v", m, err, want)
+	}
+	// An AWS managed key has no customer alias: unmapped.
+	m, err = w.MapVault(ctx, &VaultInput{Name: "Default", EncryptionKeyArn: "arn:aws:kms:us-east-1:111111111111:key/4e7f850e-f9f3-4f75-80e3-9077ea60c29d"})
+	if err != nil || m.EncryptionKey != "" {
+		t.Errorf("MapVault(Default) = %+v, %v; want no key", m, err)
 	}
 	tags, err := w.Tags(ctx, sampleRP)
 	wantTags := map[string]string{"APMID": "APM0001234", "Application": "Payments Gateway", "CostCenter": "CC-4100", "shuffle:source-vault": "prod-ebs-daily"}

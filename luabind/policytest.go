@@ -227,8 +227,8 @@ func testingMap(L *lua.LState) int {
 	}
 	t := L.CreateTable(0, 8)
 	t.RawSetString("name", lua.LString(m.Name))
-	if m.EncryptionKeyArn != "" {
-		t.RawSetString("encryption_key_arn", lua.LString(m.EncryptionKeyArn))
+	if m.EncryptionKey != "" {
+		t.RawSetString("encryption_key", lua.LString(m.EncryptionKey))
 	}
 	if m.SNSTopicArn != "" {
 		t.RawSetString("sns_topic_arn", lua.LString(m.SNSTopicArn))
@@ -362,27 +362,6 @@ func checkRP(L *lua.LState, n int) *RPInput {
 		L.ArgError(n, "rp.has_metadata must be true or false, got "+describe(v))
 	}
 	return rp
-}
-
-// checkVault reads argument n, a vault table as a test writes it.
-func checkVault(L *lua.LState, n int) *VaultInput {
-	r := readFields(L.CheckTable(n), "", "vault.")
-	v := &VaultInput{
-		Name: r.str("name", true), Arn: r.str("arn", false), VaultType: r.str("vault_type", false),
-		EncryptionKeyArn: r.str("encryption_key_arn", false), Locked: r.boolean("locked"),
-		MinRetentionDays: r.int64p("min_retention_days"), MaxRetentionDays: r.int64p("max_retention_days"),
-		Tags: r.strMap("tags"), SNSTopicArn: r.str("sns_topic_arn", false), Events: r.strList("events"),
-		AccessPolicy: r.str("access_policy", false),
-	}
-	if t := r.time("lock_date"); !t.IsZero() {
-		v.LockDate = &t
-	} else if t := r.time("lock_date_iso"); !t.IsZero() {
-		v.LockDate = &t
-	}
-	if err := r.done(); err != nil {
-		L.ArgError(n, err.Error())
-	}
-	return v
 }
 
 // rpSummary renders the inputs of rp that policies decide on most, for

@@ -191,3 +191,45 @@ func TestRunPolicyTestsTimeout(t *testing.T) {
 		t.Errorf("%d, %v\n%s", failed, err, out.String())
 	}
 }
+
+// A test vault's key aliases are filled in as the engine gives them:
+// either field alone gives the other; an alias written with its alias/
+// prefix, or a first alias that is not the first of the list, fails the
+// test with what to write.
+func TestPolicyTestVaultKeyAliases(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"vaults.lua": `local M = {}
+function M.map(vault)
+  return { encryption_key = vault.encryption_key_alias and ("alias/" .. vault.encryption_key_alias .. "/" .. #vault.encryption_key_aliases) }
+end
+return M
+`,
+		"vaults_test.lua": `local testing = require("testing")
+function TestFromList()
+  testing.eq(testing.map("vaults", {name = "v1", encryption_key_aliases = {"a", "b"}}).encryption_key, "alias/a/2")
+end
+function TestFromFirst()
+  testing.eq(testing.map("vaults", {name = "v1", encryption_key_alias = "a"}).encryption_key, "alias/a/1")
+end
+function TestNone()
+  testing.eq(testing.map("vaults", {name = "v1"}).encryption_key, nil)
+end
+function TestPrefixed()
+  testing.map("vaults", {name = "v1", encryption_key_alias = "alias/a"})
+end
+function TestNotFirst()
+  testing.map("vaults", {name = "v1", encryption_key_alias = "b", encryption_key_aliases = {"a", "b"}})
+end
+`,
+	})
+	var out bytes.Buffer
+	passed, failed, err := RunPolicyTests(dir, false, &out)
+	if err != nil || passed != 3 || failed != 2 {
+		t.Fatalf("RunPolicyTests = %d passed, %d failed, %v; want 3 and 2\n%s", passed, failed, err, out.String())
+	}
+	for _, want := range []string{`TestPrefixed`, `"alias/a": write the alias name without alias/`, `TestNotFirst`, `is not the first of vault.encryption_key_aliases`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output does not say %q:\n%s", want, out.String())
+		}
+	}
+}

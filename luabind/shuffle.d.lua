@@ -45,6 +45,8 @@
 ---@field arn string
 ---@field vault_type? string "BACKUP_VAULT" or "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
 ---@field encryption_key_arn? string the vault's KMS key
+---@field encryption_key_alias? string the first (in name order) customer alias of the vault's key in the source account, without "alias/" (nil: none, or an AWS managed key)
+---@field encryption_key_aliases string[] every customer alias of the vault's key, without "alias/", sorted ({} when none)
 ---@field locked boolean whether a vault lock is configured
 ---@field min_retention_days? integer vault lock minimum retention
 ---@field max_retention_days? integer vault lock maximum retention
@@ -56,7 +58,9 @@
 ---@field access_policy? string the vault access policy document (JSON)
 
 ---A vault of either account, as a compliance policy's check(vault) sees
----it: every field of shuffle.Vault, plus these.
+---it: every field of shuffle.Vault (but encryption_key_alias and
+---encryption_key_aliases, which are nil: the check does not read KMS),
+---plus these.
 ---@class shuffle.ComplianceVault: shuffle.Vault
 ---@field account "source"|"destination" which account the vault is in
 ---@field account_id string that account's id
@@ -109,7 +113,8 @@
 ---What map(vault) returns. Every field is optional.
 ---@class shuffle.VaultMapping
 ---@field name? string destination vault name (default: the source vault's name)
----@field encryption_key_arn? string destination KMS key ARN (nil: unmapped)
+---@field encryption_key? string destination KMS key: "alias/NAME", an alias ARN or a key ARN (nil: unmapped); resolved through KMS in the destination account
+---@field encryption_key_arn? string the same as encryption_key (return one of the two)
 ---@field sns_topic_arn? string destination notification topic
 ---@field skip? boolean do not copy this vault's recovery points (needs a reason)
 ---@field reason? string why the vault is skipped

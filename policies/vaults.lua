@@ -1,7 +1,7 @@
 -- vaults.lua: where each source vault's recovery points go.
 --
 -- Contract (docs/lua-api.md): map(vault) returns a table
---   { name = ..., encryption_key_arn = ..., sns_topic_arn = ...,
+--   { name = ..., encryption_key = ..., sns_topic_arn = ...,
 --     skip = ..., reason = ..., compliance_lock = ..., reconcile = ...,
 --     tags = {...} }
 -- Every field is optional: name defaults to the source vault's name and
@@ -9,44 +9,39 @@
 --
 -- Default: like-for-like. Each source vault maps to a destination vault
 -- of the same name with the same tags, encrypted with the destination
--- key that plays the same role as the source vault's key (below).
+-- key that has the same alias as the source vault's key (below).
 --
 -- Tests: vaults_test.lua.
 
 local M = {}
 
--- Destination KMS keys, by source vault key ARN.
---
--- KMS key ARNs are random ids, so there is no rule to derive one from
--- the other: this table is the mapping, reviewed like the rest of the
--- policy. The keys pair by alias (the destination account has a CMK
--- with each source vault key's alias). The ARNs are those of
--- `shuffle testenv up` with its defaults (--seed 1, us-east-1); for a
--- real estate, list both accounts' keys with
---   aws kms list-aliases --profile source
---   aws kms list-aliases --profile destination
--- and pair the TargetKeyId of each alias.
---
--- A source key that is not listed (for example the AWS managed
--- aws/backup key of the Default vault and of the logically air-gapped
--- vault) is left unmapped: encryption_key_arn is nil.
-M.keys = {
-  -- alias/backup-vault-prod: the prod-* and analytics-redshift vaults
-  ["arn:aws:kms:us-east-1:111111111111:key/46a4d7ac-187b-49fe-a18d-d5ed3115be2d"] =
-    "arn:aws:kms:us-east-1:222222222222:key/6a44a25a-c3a8-498f-a5ab-d56d8fa50140",
-  -- alias/backup-vault-finance: finance-records
-  ["arn:aws:kms:us-east-1:111111111111:key/f92a25ef-b8b5-47e9-b58f-2b8aabb99e91"] =
-    "arn:aws:kms:us-east-1:222222222222:key/0bbef656-2c62-4bc5-a04c-4e2e502c0f43",
-  -- alias/backup-vault-nonprod: dev-ebs-daily, staging-mixed
-  ["arn:aws:kms:us-east-1:111111111111:key/11ac6e58-1a74-4f89-98d0-328dd8ff2d51"] =
-    "arn:aws:kms:us-east-1:222222222222:key/5a90374c-ae23-401f-9c4c-d568b14b4b66",
-}
+-- Overrides of the destination key, by source vault name. A value is
+-- alias/NAME, an alias ARN (arn:aws:kms:REGION:ACCOUNT:alias/NAME) or a
+-- key ARN, all of the destination account. For example:
+--   ["finance-records"] = "alias/finance-2025",
+M.keys = {}
+
+-- The destination key of a source vault: its override, else the
+-- destination key with the same alias as the source vault's key.
+-- vault.encryption_key_alias is that key's alias without alias/ (the
+-- first in name order; nil for an AWS managed key such as aws/backup of
+-- the Default and the logically air-gapped vaults, which stay unmapped:
+-- the destination vault gets the destination's own default key).
+-- shuffle resolves the alias through KMS in the destination account
+-- before it creates the vault; an alias that does not resolve holds back
+-- that vault's recovery points with a reason, and the others go on.
+function M.key(vault)
+  if M.keys[vault.name] then
+    return M.keys[vault.name]
+  end
+  return vault.encryption_key_alias and ("alias/" .. vault.encryption_key_alias)
+end
 
 function M.map(vault)
   return {
     -- Like-for-like: the same name in the destination account.
     name = vault.name,
-    encryption_key_arn = M.keys[vault.encryption_key_arn],
+    encryption_key = M.key(vault),
     tags = vault.tags,
     -- Never apply a compliance-mode lock automatically: once its grace
     -- time has passed, nobody (not even the account root) can remove it

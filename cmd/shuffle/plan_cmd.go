@@ -217,6 +217,7 @@ func printPlan(w io.Writer, p *plan.Plan) {
 			fmt.Fprintf(w, "\nBlocked: destination vault %s: %s\n", v.Destination.Name, b)
 		}
 	}
+	printKeys(w, p)
 	wn := p.Warnings
 	if wn.RPsWithoutMetadata > 0 || len(wn.Conflicts) > 0 || wn.MetadataRowsWithoutRPs > 0 {
 		fmt.Fprintln(w, "\nWarnings:")
@@ -233,6 +234,30 @@ func printPlan(w io.Writer, p *plan.Plan) {
 	}
 	if wn.MetadataRowsWithoutRPs > 0 {
 		fmt.Fprintf(w, "  %d metadata rows name resources with no recovery point\n", wn.MetadataRowsWithoutRPs)
+	}
+}
+
+// printKeys lists the destination key of each vault to create: as the
+// vault mapping named it, and the key ARN KMS resolved it to.
+func printKeys(w io.Writer, p *plan.Plan) {
+	title := false
+	for _, v := range p.Vaults {
+		d := v.Destination
+		if d.Action != plan.DestinationCreate || d.Settings.EncryptionKey == "" {
+			continue
+		}
+		if !title {
+			fmt.Fprintln(w, "\nDestination keys (vaults to create):")
+			title = true
+		}
+		arn := d.Settings.EncryptionKeyArn
+		switch {
+		case arn == "":
+			arn = "does not resolve (see Blocked)"
+		case arn == d.Settings.EncryptionKey:
+			arn = "(key ARN)"
+		}
+		fmt.Fprintf(w, "  %s: %s = %s\n", d.Name, d.Settings.EncryptionKey, arn)
 	}
 }
 

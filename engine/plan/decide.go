@@ -29,21 +29,48 @@ type VaultPlan struct {
 	Mapping luabind.VaultMapping
 	Dest    *state.Vault // nil when the destination vault does not exist yet
 	Lock    *Lock        // the lock copies into it must satisfy
+	// SourceKeyAliases are the customer aliases of the source vault's
+	// key (KeyAliases), as map(vault) saw them.
+	SourceKeyAliases []string
+	// Key is the destination key the mapping names, once the engine
+	// has resolved it (the zero value before, and when none is named).
+	Key DestinationKey
 }
 
-// MapVaults runs the vault mapping policy over every source vault.
-func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker) (map[string]*VaultPlan, error) {
+// KeyAliases are the customer aliases of the source account's keys
+// (names without "alias/", sorted), by key ARN. The engine lists them
+// once per run from KMS; nil when they are unknown.
+type KeyAliases map[string][]string
+
+// DestinationKey is the destination KMS key a vault mapping names, as
+// KMS in the destination account resolved it.
+type DestinationKey struct {
+	// Named is the key as the mapping named it: alias/NAME, an alias
+	// ARN or a key ARN ("" when the mapping names none).
+	Named string `json:"named,omitempty"`
+	// Arn is the key ARN Named resolved to; "" when it did not resolve.
+	Arn string `json:"arn,omitempty"`
+	// Problem says why Named did not resolve, or why the source key's
+	// aliases could not be read, and what to do. With Arn set, it is a
+	// note: a key ARN KMS could not check, used as given.
+	Problem string `json:"problem,omitempty"`
+}
+
+// MapVaults runs the vault mapping policy over every source vault;
+// aliases give each vault's key its aliases (nil: none known).
+func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker, aliases KeyAliases) (map[string]*VaultPlan, error) {
 	src, err := st.Vaults(state.Source)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]*VaultPlan, len(src))
 	for _, v := range src {
-		m, err := w.MapVault(ctx, vaultInput(v))
+		in := vaultInput(v, aliases[v.EncryptionKeyArn])
+		m, err := w.MapVault(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("vault mapping for %s: %w", v.Name, err)
 		}
-		vp := &VaultPlan{Source: v, Mapping: m}
+		vp := &VaultPlan{Source: v, Mapping: m, SourceKeyAliases: in.EncryptionKeyAliases}
 		if d, ok, err := st.GetVault(state.Destination, m.Name); err != nil {
 			return nil, err
 		} else if ok {
@@ -65,13 +92,13 @@ func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker) (map[str
 
 // MapVaultsWith runs the vault mapping policy over every source vault
 // with a policy worker of its own.
-func MapVaultsWith(ctx context.Context, st *state.Store, pol *luabind.Policies) (map[string]*VaultPlan, error) {
+func MapVaultsWith(ctx context.Context, st *state.Store, pol *luabind.Policies, aliases KeyAliases) (map[string]*VaultPlan, error) {
 	w, err := pol.NewWorker()
 	if err != nil {
 		return nil, err
 	}
 	defer w.Close()
-	return MapVaults(ctx, st, w)
+	return MapVaults(ctx, st, w, aliases)
 }
 
 // revisions is each vault's decision revision (Revision).
@@ -83,9 +110,14 @@ func revisions(policyHash string, plans map[string]*VaultPlan) map[string]string
 	return revs
 }
 
-func vaultInput(v *state.Vault) *luabind.VaultInput {
+func vaultInput(v *state.Vault, aliases []string) *luabind.VaultInput {
+	var first string
+	if len(aliases) > 0 {
+		first = aliases[0]
+	}
 	return &luabind.VaultInput{
 		Name: v.Name, Arn: v.Arn, VaultType: v.VaultType, EncryptionKeyArn: v.EncryptionKeyArn, Locked: v.Locked,
+		EncryptionKeyAlias: first, EncryptionKeyAliases: aliases,
 		MinRetentionDays: v.MinRetentionDays, MaxRetentionDays: v.MaxRetentionDays, LockDate: v.LockDate,
 		Tags: v.Tags, SNSTopicArn: v.SNSTopicArn, Events: v.Events, AccessPolicy: v.AccessPolicy,
 	}
@@ -120,6 +152,9 @@ type Decider struct {
 	// Listed, when set, is what the listing of a cold plan counted: a
 	// complete tally stands in for the pass (ListedTally).
 	Listed *ListedTally
+	// Aliases give the vault mapping each source key's aliases; the
+	// session passes the same ones to every mapping of a run.
+	Aliases KeyAliases
 
 	// Agg, after a Run that visited every RP, holds the plan counts of
 	// the state as it left it, and AggEpochs the epochs at that moment.

@@ -18,7 +18,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	plans, err := MapVaultsWith(ctx, d.Store, d.Policies)
+	plans, err := MapVaultsWith(ctx, d.Store, d.Policies, d.Aliases)
 	if err != nil {
 		return sum, err
 	}

@@ -29,6 +29,9 @@ type ListingDecider struct {
 	now      func() time.Time
 	log      *slog.Logger
 	decided  *atomic.Int64 // RPs decided while listing
+	// Aliases give the vault mapping each source key's aliases (as
+	// Decider.Aliases).
+	Aliases KeyAliases
 
 	// Set by Begin.
 	plans map[string]*VaultPlan
@@ -55,7 +58,7 @@ func NewListingDecider(st *state.Store, pol *luabind.Policies, table *metadata.T
 func (d *ListingDecider) Stood() *ListedTally { return d.stood }
 
 func (d *ListingDecider) Begin(ctx context.Context, empty bool) error {
-	plans, err := MapVaultsWith(ctx, d.store, d.policies)
+	plans, err := MapVaultsWith(ctx, d.store, d.policies, d.Aliases)
 	if err != nil {
 		return err
 	}

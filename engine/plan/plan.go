@@ -99,7 +99,11 @@ const (
 
 // DestinationSettings describe a destination vault.
 type DestinationSettings struct {
-	VaultType        string            `json:"vault_type"`
+	VaultType string `json:"vault_type"`
+	// EncryptionKey is the destination key as the vault mapping named
+	// it (alias/NAME, an alias ARN or a key ARN), and EncryptionKeyArn
+	// the key ARN KMS resolved it to ("" when it did not resolve).
+	EncryptionKey    string            `json:"encryption_key,omitempty"`
 	EncryptionKeyArn string            `json:"encryption_key_arn,omitempty"`
 	LockMode         string            `json:"lock_mode"` // none, governance, compliance
 	MinRetentionDays *int64            `json:"min_retention_days,omitempty"`

@@ -41,7 +41,7 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 	src := vp.Source
 	w := wantFor(vp)
 	want := plan.DestinationSettings{
-		VaultType: src.VaultType, EncryptionKeyArn: vp.Mapping.EncryptionKeyArn, LockMode: string(lockMode(src)),
+		VaultType: src.VaultType, EncryptionKey: vp.Mapping.EncryptionKey, EncryptionKeyArn: vp.Key.Arn, LockMode: string(lockMode(src)),
 		MinRetentionDays: src.MinRetentionDays, MaxRetentionDays: src.MaxRetentionDays,
 		SNSTopicArn: vp.Mapping.SNSTopicArn, Events: src.Events, Tags: w.tags, Lock: lockSummary(w),
 	}
@@ -52,7 +52,7 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 		return dp
 	case vp.Dest == nil:
 		dp.Action = plan.DestinationCreate
-		if p := unmappedKey(vp); p != "" {
+		if p := keyProblem(vp); p != "" {
 			dp.Blocking = append(dp.Blocking, p)
 		}
 		if w.needsCompliance() && !vp.Mapping.ComplianceLock {
@@ -83,6 +83,9 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 	}
 	if n := notificationsNote(vp); n != "" {
 		dp.Notes = append(dp.Notes, n)
+	}
+	if vp.Key.Arn != "" && vp.Key.Problem != "" && dp.Action == plan.DestinationCreate {
+		dp.Notes = append(dp.Notes, vp.Key.Problem)
 	}
 	return dp
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/backup"
-	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
@@ -142,7 +141,7 @@ func run(ctx context.Context, st *state.Store, plans map[string]*plan.VaultPlan,
 			return out, r, err
 		}
 		if j.readErr == nil && j.dest == nil {
-			j.keyProblem = unmappedKey(vp)
+			j.keyProblem = keyProblem(vp)
 		}
 		jobs = append(jobs, j)
 	}
@@ -156,16 +155,6 @@ func run(ctx context.Context, st *state.Store, plans map[string]*plan.VaultPlan,
 		j.s.Reason = strings.Join(j.notes, "; ")
 	}
 	return out, r, ctx.Err()
-}
-
-// unmappedKey describes a source vault on a customer-managed key whose
-// mapping names no destination key ("" when there is no problem).
-func unmappedKey(vp *plan.VaultPlan) string {
-	if vp.Source.EncryptionKeyType != string(types.EncryptionKeyTypeCustomerManagedKmsKey) || vp.Mapping.EncryptionKeyArn != "" {
-		return ""
-	}
-	return fmt.Sprintf("%s (destination %s): source key %s is customer-managed and has no destination key; map it in policies/vaults.lua M.keys ([%q] = \"<destination key ARN>\")",
-		vp.Source.Name, vp.Mapping.Name, vp.Source.EncryptionKeyArn, vp.Source.EncryptionKeyArn)
 }
 
 // creatorRequestID is the CreateBackupVault idempotency id: the same
@@ -194,8 +183,8 @@ type replJob struct {
 	crid    string
 	dest    *liveVault // nil: the destination vault does not exist
 	readErr error
-	// keyProblem: the vault to create has no destination key for its
-	// source's customer-managed key (unmappedKey).
+	// keyProblem: the vault to create has no destination key it may be
+	// created with (keyProblem).
 	keyProblem string
 	notes      []string // joined into s.Reason
 	wrote      bool     // something was written for this vault

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
+	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
@@ -41,6 +42,10 @@ type replFixture struct {
 	src, dst *backup.Client
 	plans    map[string]*plan.VaultPlan
 	opt      replicate.Options
+	// kms stands in for both accounts' KMS (seedKMS): the mapping
+	// sees the source keys' aliases and resolves destination aliases
+	// through it. A nil Destination: KMS cannot be asked.
+	kms kmskeys.Accounts
 }
 
 // newReplFixture starts the emulator, lets prep change it, then runs
@@ -51,7 +56,8 @@ func newReplFixture(t *testing.T, o testenv.Options, prep func(f *replFixture)) 
 		o.RecoveryPoints = 60
 	}
 	env := testenvtest.Start(t, o)
-	f := &replFixture{env: env,
+	src, dst := seedKMS()
+	f := &replFixture{env: env, kms: kmskeys.Accounts{Source: src, Destination: dst},
 		src: backup.NewFromConfig(env.Config(t, testenv.ProfileSource)),
 		dst: backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))}
 	if prep != nil {
@@ -79,8 +85,14 @@ func (f *replFixture) mapVaults(t *testing.T) map[string]*plan.VaultPlan {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	plans, err := plan.MapVaults(context.Background(), f.st, w)
+	// What the session does: the source keys' aliases for the mapping,
+	// then the destination keys resolved.
+	as, aliasErr := kmskeys.ListAliases(context.Background(), f.kms.Source)
+	plans, err := plan.MapVaults(context.Background(), f.st, w, kmskeys.ByKey(as))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := replicate.ResolveKeys(context.Background(), plans, kmskeys.NewResolver(f.kms.Destination), testenv.DestinationAccount, aliasErr); err != nil {
 		t.Fatal(err)
 	}
 	return plans
@@ -246,8 +258,10 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 			t.Errorf("%s: status ARN %s, described %s, CreatorRequestId %q", name, s.Arn, aws.ToString(d.BackupVaultArn), aws.ToString(d.CreatorRequestId))
 		}
 		if vp.Source.EncryptionKeyType == string(types.EncryptionKeyTypeCustomerManagedKmsKey) {
-			if aws.ToString(d.EncryptionKeyArn) != vp.Mapping.EncryptionKeyArn || vp.Mapping.EncryptionKeyArn == "" {
-				t.Errorf("%s: key %s, want the mapped %s", name, aws.ToString(d.EncryptionKeyArn), vp.Mapping.EncryptionKeyArn)
+			// The destination key with the source key's alias.
+			want := seedDestKeys[seedSourceAliases[vp.Source.EncryptionKeyArn]]
+			if aws.ToString(d.EncryptionKeyArn) != want || want == "" || vp.Mapping.EncryptionKey != "alias/"+seedSourceAliases[vp.Source.EncryptionKeyArn] {
+				t.Errorf("%s: mapped %q, created with key %s, want %s (the destination key of the same alias)", name, vp.Mapping.EncryptionKey, aws.ToString(d.EncryptionKeyArn), want)
 			}
 		} else if d.EncryptionKeyType == types.EncryptionKeyTypeCustomerManagedKmsKey {
 			t.Errorf("%s: source on an AWS key, destination got a customer-managed key %s", name, aws.ToString(d.EncryptionKeyArn))
@@ -459,7 +473,7 @@ func TestReplicateComplianceLockNeedsConfirmation(t *testing.T) {
 func TestReplicateUnmappedCustomerManagedKeyBlocksOnlyThatVault(t *testing.T) {
 	f := newReplFixture(t, testenv.Options{}, nil)
 	for _, n := range []string{"prod-ebs-daily", "staging-mixed", "finance-records"} {
-		f.plans[n].Mapping.EncryptionKeyArn = ""
+		f.plans[n].Mapping.EncryptionKey, f.plans[n].Key = "", plan.DestinationKey{}
 	}
 	before := f.destVaults(t)
 	res, err := replicate.Vaults(context.Background(), f.st, f.plans, f.dst, f.opt)
@@ -472,7 +486,7 @@ func TestReplicateUnmappedCustomerManagedKeyBlocksOnlyThatVault(t *testing.T) {
 		if s.Wait != replicate.WaitEncryptionKey {
 			t.Errorf("%s waits for %q, want %q", n, s.Wait, replicate.WaitEncryptionKey)
 		}
-		contains(t, n+" reason", s.Reason, f.plans[n].Source.EncryptionKeyArn, "policies/vaults.lua M.keys")
+		contains(t, n+" reason", s.Reason, n, f.plans[n].Source.EncryptionKeyArn, "alias/backup-vault-", "policies/vaults.lua", "M.keys[\""+n+"\"]")
 		if _, ok := after[n]; ok {
 			t.Errorf("%s was created without a destination key", n)
 		}
@@ -583,7 +597,7 @@ func TestReplicateDryRunWritesNothing(t *testing.T) {
 		t.Errorf("a dry run changed the state: %d destination records, was %d", len(after), len(recs))
 	}
 	s := wantStatus(t, res, "prod-ebs-daily", replicate.ActionWouldCreate, false)
-	contains(t, "would apply", strings.Join(s.WouldApply, "; "), "vault (key "+f.plans["prod-ebs-daily"].Mapping.EncryptionKeyArn, "access policy ("+vaultpolicy.CopyStatementSid)
+	contains(t, "would apply", strings.Join(s.WouldApply, "; "), "vault (key alias/backup-vault-prod = "+seedDestKeys["backup-vault-prod"], "access policy ("+vaultpolicy.CopyStatementSid)
 	contains(t, "reason", s.Reason, "notifications not replicated")
 	wantStatus(t, res, "legal-hold-airgapped", replicate.ActionWouldCreate, false)
 	s = wantStatus(t, res, "finance-records", replicate.ActionBlocked, false)
@@ -600,7 +614,7 @@ func TestPlanShowsReplicationBlockers(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	f.plans["prod-ebs-daily"].Mapping.EncryptionKeyArn = ""
+	f.plans["prod-ebs-daily"].Mapping.EncryptionKey, f.plans["prod-ebs-daily"].Key = "", plan.DestinationKey{}
 	pl, err := plan.BuildPlan(context.Background(), f.st, f.plans, replicate.PlanDestination, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)

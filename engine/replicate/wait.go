@@ -14,8 +14,10 @@ const (
 	// backup:CopyIntoBackupVault to the source account (an explicit
 	// Deny, or no Allow and replication may not add one).
 	WaitAccessPolicy WaitReason = "access-policy"
-	// WaitEncryptionKey: the source vault's customer-managed key has no
-	// destination key in the vault mapping.
+	// WaitEncryptionKey: the vault to create has no destination key: the
+	// one its mapping names does not resolve in the destination account
+	// (an alias that does not exist there, KMS refusing), or its source
+	// vault's customer-managed key is not mapped.
 	WaitEncryptionKey WaitReason = "encryption-key"
 	// WaitComplianceLock: the vault needs a compliance lock shuffle
 	// applies only when confirmed.

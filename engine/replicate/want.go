@@ -16,7 +16,8 @@ import (
 // want is what like-for-like replication gives a destination vault.
 type want struct {
 	vaultType string
-	keyArn    string
+	keyNamed  string // the destination key as the mapping named it
+	keyArn    string // the key ARN it resolved to
 	lock      lock
 	min, max  *int64
 	tags      map[string]string
@@ -26,7 +27,7 @@ type want struct {
 
 func wantFor(vp *plan.VaultPlan) want {
 	src := vp.Source
-	w := want{vaultType: vaultType(src), keyArn: vp.Mapping.EncryptionKeyArn, lock: lockMode(src),
+	w := want{vaultType: vaultType(src), keyNamed: vp.Mapping.EncryptionKey, keyArn: vp.Key.Arn, lock: lockMode(src),
 		min: src.MinRetentionDays, max: src.MaxRetentionDays, tags: vp.Mapping.Tags, topic: vp.Mapping.SNSTopicArn, events: src.Events}
 	if w.tags == nil {
 		w.tags = src.Tags
@@ -105,6 +106,9 @@ func createLabel(w want) string {
 	key := "the default key"
 	if w.keyArn != "" {
 		key = "key " + w.keyArn
+		if w.keyNamed != w.keyArn {
+			key = "key " + w.keyNamed + " = " + w.keyArn
+		}
 	} else if isLAG(w.vaultType) {
 		key = "an AWS-owned key"
 	}
