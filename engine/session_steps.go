@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
+	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/progress"
 )
@@ -22,7 +23,7 @@ func (s *Session) inventory(ctx context.Context) (inventory.Summary, error) {
 	s.listed = nil
 	var ld *plan.ListingDecider
 	if s.DecideWhileListing {
-		ld = plan.NewListingDecider(s.Store, s.Policies, s.Table, s.Now, s.logger(), &s.predecided)
+		ld = plan.NewListingDecider(s.Store, s.Policies, s.Table, s.Now, s.logger(), &s.predecided, s.keyDescriber())
 		inv.Decider = ld
 	}
 	done := s.step(progress.PhaseInventory)
@@ -84,7 +85,7 @@ func (s *Session) decide(ctx context.Context) (plan.DecideSummary, error) {
 	if err := s.ready(); err != nil {
 		return plan.DecideSummary{}, err
 	}
-	d := &plan.Decider{Store: s.Store, Policies: s.Policies, Now: s.Now, Listed: s.listed}
+	d := &plan.Decider{Store: s.Store, Policies: s.Policies, Now: s.Now, Listed: s.listed, Keys: s.keyDescriber()}
 	s.listed = nil // it counts the state as the listing left it, once
 	if s.enrichPending {
 		d.Table = s.Table
@@ -146,6 +147,17 @@ func (s *Session) Complete(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// keyDescriber is the command's describer of source KMS keys: the
+// listing's decider and the decide pass ask it who manages a key the
+// aws-managed-key rule cannot settle from EncryptionKeyType, once per
+// key, with the answers kept in the state.
+func (s *Session) keyDescriber() *kmskeys.Describer {
+	if s.keys == nil {
+		s.keys = kmskeys.NewDescriber(s.kms.Source, s.Store, s.Now)
+	}
+	return s.keys
 }
 
 // inventoryProgress reports the listing to the session's Progress.
