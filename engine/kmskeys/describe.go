@@ -49,14 +49,20 @@ type Cache interface {
 
 var _ Cache = (*state.Store)(nil)
 
+// KeyDescriber is the one KMS call a Describer makes (API and
+// *kms.Client satisfy it).
+type KeyDescriber interface {
+	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, opts ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
+}
+
 // Describer asks one account's KMS who manages each key, once per
 // distinct key: a known answer is kept in the cache for good (a key's
 // manager never changes); an unknown one is asked again by the next
 // Describer (the next command), in case the operator granted
 // kms:DescribeKey meanwhile. It is safe for concurrent use.
 type Describer struct {
-	api   API   // nil: nothing can be described
-	cache Cache // nil: answers are kept in memory only
+	api   KeyDescriber // nil: nothing can be described
+	cache Cache        // nil: answers are kept in memory only
 	// at stamps the answers this Describer learns: its creation, so
 	// that every decision made after it (and with its answers) is no
 	// older than the answers it used, and a decision made before a key
@@ -76,7 +82,7 @@ type entry struct {
 // NewDescriber makes the describer of the account api is a client of,
 // for one command: make it before that command decides anything. api
 // and cache may be nil; now (nil: time.Now) is the session's clock.
-func NewDescriber(api API, cache Cache, now func() time.Time) *Describer {
+func NewDescriber(api KeyDescriber, cache Cache, now func() time.Time) *Describer {
 	if now == nil {
 		now = time.Now
 	}

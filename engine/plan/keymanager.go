@@ -54,6 +54,12 @@ func NeedsKeyManager(rp *state.RP) bool {
 		rp.EncryptionKeyType != KeyTypeAWSOwned && rp.EncryptionKeyType != KeyTypeCustomer
 }
 
+// RefusesKey is the aws-managed-key rule alone, for the pre-flight
+// check that counts what it refuses: the same code decides both.
+func RefusesKey(rp *state.RP, keys KeyManagers) (reason string, bad bool) {
+	return managedKey(rp, keys)
+}
+
 // managedKey is the aws-managed-key rule.
 func managedKey(rp *state.RP, keys KeyManagers) (reason string, bad bool) {
 	if !rp.IsEncrypted || FullyManagedTypes[rp.ResourceType] {
