@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sort"
 
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
@@ -106,6 +107,7 @@ func (s *Session) decide(ctx context.Context) (plan.DecideSummary, error) {
 		s.enrichPending = false
 	}
 	s.Decided, s.DecideSummary = true, sum
+	s.logUnknownKeys()
 	s.agg, s.aggEpochs, s.pending = d.Agg, d.AggEpochs, d.Pending
 	return sum, nil
 }
@@ -158,6 +160,24 @@ func (s *Session) keyDescriber() *kmskeys.Describer {
 		s.keys = kmskeys.NewDescriber(s.kms.Source, s.Store, s.Now)
 	}
 	return s.keys
+}
+
+// logUnknownKeys warns of each source key KMS would not describe: the
+// aws-managed-key rule let its RPs through, and a copy AWS refuses
+// fails with AWS's answer.
+func (s *Session) logUnknownKeys() {
+	if s.keys == nil {
+		return
+	}
+	u := s.keys.Unknown()
+	arns := make([]string, 0, len(u))
+	for arn := range u {
+		arns = append(arns, arn)
+	}
+	sort.Strings(arns)
+	for _, arn := range arns {
+		s.logger().Warn("who manages this source key is unknown: its recovery points are not refused as on an AWS-managed key, and their copies are tried", "key", arn, "why", u[arn])
+	}
 }
 
 // inventoryProgress reports the listing to the session's Progress.

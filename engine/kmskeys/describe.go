@@ -125,6 +125,25 @@ func (d *Describer) KeyManager(arn string) Answer {
 	return e.ans
 }
 
+// Unknown are the keys this Describer could not learn the manager of,
+// with why (key ARN → why).
+func (d *Describer) Unknown() map[string]string {
+	d.mu.Lock()
+	es := make(map[string]*entry, len(d.keys))
+	for arn, e := range d.keys {
+		es[arn] = e
+	}
+	d.mu.Unlock()
+	out := map[string]string{}
+	for arn, e := range es {
+		e.once.Do(func() {})
+		if e.err == nil && e.ans.Manager == ManagerUnknown && arn != "" {
+			out[arn] = e.ans.Why
+		}
+	}
+	return out
+}
+
 func (d *Describer) learn(ctx context.Context, arn string) (Answer, error) {
 	var cached state.KMSKey
 	if d.cache != nil {

@@ -129,6 +129,14 @@ func TestDescriberAnswersAndCaches(t *testing.T) {
 	if k, ok, err := st.GetKMSKey(keyGone); err != nil || !ok || k.Manager != "" || !strings.Contains(k.Why, "NotFoundException") {
 		t.Errorf("the unknown key's record: %+v %v %v", k, ok, err)
 	}
+	if u := d2.Unknown(); len(u) != 1 || !strings.Contains(u[keyGone], "NotFoundException") {
+		t.Errorf("keys still unknown: %v", u)
+	}
+	// `shuffle state check` knows the records.
+	r, err := st.Check(ctx)
+	if err != nil || len(r.Problems) > 0 || r.Records["kmskey"] != 4 {
+		t.Errorf("state check: %+v %v", r, err)
+	}
 }
 
 func TestDescriberWithoutClient(t *testing.T) {
