@@ -8,13 +8,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/shuffle-migrate/shuffle/engine/compliance"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
+	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/preflight"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
+	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
@@ -51,6 +54,11 @@ type CheckInput struct {
 	// SkipEncryption skips listing the source recovery points to count
 	// those on AWS-managed keys (one full listing of the source).
 	SkipEncryption bool
+	// StateKeys, with FromState, are the included recovery points of
+	// the state (IncludedKeys): the shared-key check reads their keys.
+	// Without a state it reads the keys of the source RPs it lists.
+	StateKeys []preflight.RPKey
+	FromState bool
 	// Compliance, when set, is the policy set whose compliance module
 	// judges every vault of both accounts.
 	Compliance *luabind.Policies
@@ -63,7 +71,7 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 	var usable bool
 	r.Findings, usable = preflight.Run(ctx, preflight.Input{
 		Config: in.Config, Source: preflightClients(in.Source), Destination: preflightClients(in.Destination),
-		SkipEncryption: in.SkipEncryption, FullyManaged: func(t string) bool { return plan.FullyManagedTypes[t] },
+		SkipEncryption: in.SkipEncryption, KeyRule: keyRule{}, StateKeys: in.StateKeys, FromState: in.FromState,
 	})
 	add := func(f finding.Finding) { r.Findings = append(r.Findings, f) }
 	if in.Compliance != nil && in.Compliance.HasCompliance() && usable {
@@ -88,5 +96,44 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 // one account through.
 func preflightClients(cfg aws.Config) preflight.Clients {
 	ic := iam.NewFromConfig(cfg)
-	return preflight.Clients{Identity: sts.NewFromConfig(cfg), Simulator: ic, Roles: ic, Backup: backup.NewFromConfig(cfg)}
+	return preflight.Clients{Identity: sts.NewFromConfig(cfg), Simulator: ic, Roles: ic, Backup: backup.NewFromConfig(cfg), KMS: kms.NewFromConfig(cfg)}
+}
+
+// keyRule is plan's aws-managed-key rule for the pre-flight key checks.
+type keyRule struct{}
+
+func (keyRule) KeyMatters(typ string) bool {
+	return !plan.FullyManagedTypes[typ] && !plan.NotCopyableTypes[typ]
+}
+
+func (keyRule) NeedsManager(r preflight.RPKey) bool { return plan.NeedsKeyManager(rpOf(r)) }
+
+func (keyRule) Refuses(r preflight.RPKey, a kmskeys.Answer) bool {
+	_, bad := plan.RefusesKey(rpOf(r), oneKey(a))
+	return bad
+}
+
+func rpOf(r preflight.RPKey) *state.RP {
+	return &state.RP{Vault: r.Vault, ResourceType: r.ResourceType, EncryptionKeyArn: r.KeyArn, EncryptionKeyType: r.KeyType, IsEncrypted: r.Encrypted}
+}
+
+// oneKey answers a for every key.
+type oneKey kmskeys.Answer
+
+func (o oneKey) KeyManager(string) kmskeys.Answer { return kmskeys.Answer(o) }
+
+// IncludedKeys are the keys of the state's included recovery points,
+// for the shared-key check.
+func IncludedKeys(st *state.Store) ([]preflight.RPKey, error) {
+	var out []preflight.RPKey
+	err := st.ScanRPs(func(rp *state.RP) error {
+		if rp.Gone || rp.Decision == nil || rp.Decision.Outcome != state.Included {
+			return nil
+		}
+		if rp.IsEncrypted && (keyRule{}).KeyMatters(rp.ResourceType) {
+			out = append(out, preflight.RPKey{Vault: rp.Vault, ResourceType: rp.ResourceType, KeyArn: rp.EncryptionKeyArn, KeyType: rp.EncryptionKeyType, Encrypted: true})
+		}
+		return nil
+	})
+	return out, err
 }

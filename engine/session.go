@@ -141,6 +141,7 @@ type pipeline struct {
 	agg       *plan.Aggregate // plan counts from the last decide pass
 	aggEpochs state.Epochs
 	pending   map[string]*[2]int64 // from the last decide step, as of aggEpochs
+	describer *kmskeys.Describer   // the command's source-key answers (keyDescriber)
 }
 
 var _ luabind.Host = (*Session)(nil)

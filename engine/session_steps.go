@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"sort"
 
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
+	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/progress"
 )
@@ -22,7 +24,7 @@ func (s *Session) inventory(ctx context.Context) (inventory.Summary, error) {
 	s.listed = nil
 	var ld *plan.ListingDecider
 	if s.DecideWhileListing {
-		ld = plan.NewListingDecider(s.Store, s.Policies, s.Table, s.Now, s.logger(), &s.predecided)
+		ld = plan.NewListingDecider(s.Store, s.Policies, s.Table, s.Now, s.logger(), &s.predecided, s.keyDescriber())
 		ld.Aliases = s.sourceKeyAliases(ctx)
 		inv.Decider = ld
 	}
@@ -85,7 +87,7 @@ func (s *Session) decide(ctx context.Context) (plan.DecideSummary, error) {
 	if err := s.ready(); err != nil {
 		return plan.DecideSummary{}, err
 	}
-	d := &plan.Decider{Store: s.Store, Policies: s.Policies, Now: s.Now, Listed: s.listed, Aliases: s.sourceKeyAliases(ctx)}
+	d := &plan.Decider{Store: s.Store, Policies: s.Policies, Now: s.Now, Listed: s.listed, Aliases: s.sourceKeyAliases(ctx), Keys: s.keyDescriber()}
 	s.listed = nil // it counts the state as the listing left it, once
 	if s.enrichPending {
 		d.Table = s.Table
@@ -106,6 +108,7 @@ func (s *Session) decide(ctx context.Context) (plan.DecideSummary, error) {
 		s.enrichPending = false
 	}
 	s.Decided, s.DecideSummary = true, sum
+	s.logUnknownKeys()
 	s.agg, s.aggEpochs, s.pending = d.Agg, d.AggEpochs, d.Pending
 	return sum, nil
 }
@@ -147,6 +150,35 @@ func (s *Session) Complete(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// keyDescriber is the command's describer of source KMS keys: the
+// listing's decider and the decide pass ask it who manages a key the
+// aws-managed-key rule cannot settle from EncryptionKeyType, once per
+// key, with the answers kept in the state.
+func (s *Session) keyDescriber() *kmskeys.Describer {
+	if s.describer == nil {
+		s.describer = kmskeys.NewDescriber(s.kms.Source, s.Store, s.Now)
+	}
+	return s.describer
+}
+
+// logUnknownKeys warns of each source key KMS would not describe: the
+// aws-managed-key rule let its RPs through, and a copy AWS refuses
+// fails with AWS's answer.
+func (s *Session) logUnknownKeys() {
+	if s.describer == nil {
+		return
+	}
+	u := s.describer.Unknown()
+	arns := make([]string, 0, len(u))
+	for arn := range u {
+		arns = append(arns, arn)
+	}
+	sort.Strings(arns)
+	for _, arn := range arns {
+		s.logger().Warn("who manages this source key is unknown: its recovery points are not refused as on an AWS-managed key, and their copies are tried", "key", arn, "why", u[arn])
+	}
 }
 
 // inventoryProgress reports the listing to the session's Progress.

@@ -15,7 +15,9 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/compliance"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
+	pf "github.com/shuffle-migrate/shuffle/engine/preflight"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
+	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
@@ -83,7 +85,14 @@ the caller's role, with resource ARNs and iam:PassedToService where they
 matter; read-only probes when simulation is denied), and each existing
 destination vault's access policy lets the source account copy in. It
 also lists the source recovery points and counts, per vault and type,
-those on AWS-managed keys that cannot be copied (--skip-encryption: don't).
+those on AWS-managed keys that cannot be copied (--skip-encryption: don't;
+where EncryptionKeyType does not say, KMS DescribeKey is asked).
+
+Shared keys: each source KMS key used by the included recovery points
+(of the state in --state, when there is one; else of the listed source
+recovery points) of types whose copies keep their source key must let
+the destination account use it (kms:GetKeyPolicy). A key that does not
+is a blocking finding that prints the key policy statement to add.
 
 When the script names a compliance module (policies.compliance, e.g.
 policies/compliance.lua), every source vault and every existing
@@ -99,7 +108,7 @@ one blocking finding. See docs/preflight.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := e.notify(cmd.Context())
 			defer cancel()
-			r, err := checkScript(ctx, args[0], e.stderr, &sf, checkOptions{skipEncryption: skipCrypto, compliance: !skipCompliance})
+			r, err := checkScript(ctx, args[0], e.stderr, &sf, checkOptions{skipEncryption: skipCrypto, compliance: !skipCompliance, stateDir: sf.state})
 			if err != nil {
 				return err
 			}
@@ -127,8 +136,8 @@ one blocking finding. See docs/preflight.md.`,
 	fl := cmd.Flags()
 	fl.StringVar(&sf.sourceProfile, "source-profile", "", "AWS profile for the source account (overrides the script)")
 	fl.StringVar(&sf.destinationProfile, "destination-profile", "", "AWS profile for the destination account (overrides the script)")
-	fl.StringVar(&sf.state, "state", "./.shuffle", "state directory (accepted for symmetry with run; check does not open it)")
-	fl.BoolVar(&skipCrypto, "skip-encryption", false, "do not list the source recovery points to count those on AWS-managed keys")
+	fl.StringVar(&sf.state, "state", "./.shuffle", "state directory: when it holds a state, the shared-key check reads the keys of its included recovery points (read-only)")
+	fl.BoolVar(&skipCrypto, "skip-encryption", false, "do not list the source recovery points to count those on AWS-managed keys (nor, without a state, to find the keys to check)")
 	fl.BoolVar(&skipCompliance, "skip-compliance", false, "do not judge the vaults by the script's compliance module")
 	fl.BoolVar(&jsonOut, "json", false, "print the findings as JSON (schema shuffle.check/v1)")
 	return cmd
@@ -223,13 +232,46 @@ func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionF
 	if err != nil {
 		return nil, usageError{fmt.Errorf("destination: %w", err)}
 	}
-	return engine.Check(ctx, engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: opt.skipEncryption, Compliance: pol}), nil
+	in := engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: opt.skipEncryption, Compliance: pol}
+	if opt.stateDir != "" {
+		in.StateKeys, in.FromState = stateKeys(opt.stateDir, out)
+	}
+	return engine.Check(ctx, in), nil
+}
+
+// stateKeys reads the keys of the included recovery points from the
+// state in dir, for the shared-key check; false when there is no state
+// to read (none, in use, or not closed cleanly): check then reads the
+// keys of the source recovery points it lists.
+func stateKeys(dir string, out io.Writer) ([]pf.RPKey, bool) {
+	if ok, err := state.HasState(dir); err != nil || !ok {
+		return nil, false
+	}
+	if state.InUse(dir) {
+		fmt.Fprintf(out, "note: the state %s is in use; the shared-key check reads the keys of the listed source recovery points instead\n", dir)
+		return nil, false
+	}
+	st, err := state.OpenReadOnly(dir)
+	if err != nil {
+		fmt.Fprintf(out, "note: the state %s could not be read (%v); the shared-key check reads the keys of the listed source recovery points instead\n", dir, err)
+		return nil, false
+	}
+	defer st.Close()
+	keys, err := engine.IncludedKeys(st)
+	if err != nil {
+		fmt.Fprintf(out, "note: the state %s could not be read (%v); the shared-key check reads the keys of the listed source recovery points instead\n", dir, err)
+		return nil, false
+	}
+	return keys, true
 }
 
 // checkOptions are the parts of the check a caller can leave out.
 type checkOptions struct {
 	skipEncryption bool // do not list every source RP to count AWS-managed keys
-	compliance     bool // judge the vaults by the script's compliance module
+	// stateDir, when set, is the state whose included RPs name the
+	// source keys the shared-key check reads (check only).
+	stateDir   string
+	compliance bool // judge the vaults by the script's compliance module
 }
 
 // printCompliance prints, per vault, each compliance rule's verdict. A

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/forecast"
+	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
@@ -119,7 +120,7 @@ func (c *console) printCopy(rec *state.CopyRecord) {
 }
 
 func (c *console) Explain(ctx context.Context, arn string) error {
-	e, err := query.Explain(ctx, c.store, arn, plan.EligibilityRules)
+	e, err := query.ExplainWith(ctx, c.store, arn, plan.EligibilityRules, plan.RuleNotes(kmskeys.Recorded{Cache: c.store}))
 	if err != nil {
 		return err
 	}

@@ -155,6 +155,9 @@ type Decider struct {
 	// Aliases give the vault mapping each source key's aliases; the
 	// session passes the same ones to every mapping of a run.
 	Aliases KeyAliases
+	// Keys, when set, is asked who manages an RP's KMS key before the
+	// aws-managed-key rule decides on it (nil: every answer unknown).
+	Keys KeyLearner
 
 	// Agg, after a Run that visited every RP, holds the plan counts of
 	// the state as it left it, and AggEpochs the epochs at that moment.
@@ -194,9 +197,10 @@ type written struct {
 }
 
 type decideJob struct {
-	rp  *state.RP
-	rev string
-	vp  *VaultPlan
+	rp   *state.RP
+	rev  string
+	vp   *VaultPlan
+	keys KeyManagers // nil: no key answers
 }
 
 // decideCache is the last pass's result with what it was computed from.
@@ -207,6 +211,10 @@ type decideCache struct {
 	Summary    DecideSummary `json:"summary"`
 	// Pending by vault: count and bytes (older caches lack it).
 	Pending map[string]*[2]int64 `json:"pending,omitempty"`
+	// KeysUnknown: the pass decided an RP without knowing who manages
+	// its key; the next command's pass asks KMS again, so the cache
+	// does not stand for it.
+	KeysUnknown bool `json:"keys_unknown,omitempty"`
 }
 
 // wentCold reports whether rp reached its cold storage date between
@@ -260,7 +268,7 @@ func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Tim
 		}
 		return dec, nil
 	}
-	if rule, reason, bad := Ineligible(j.rp, j.vp.Lock, now); bad {
+	if rule, reason, bad := Ineligible(j.rp, j.vp.Lock, now, j.keys); bad {
 		dec.Outcome, dec.Rule, dec.Reason = state.Ineligible, "engine:"+rule, reason
 		return dec, nil
 	}

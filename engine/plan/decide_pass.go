@@ -38,7 +38,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	var c decideCache
 	if ok, err := d.Store.GetCache("decide", &c); err != nil {
 		return sum, err
-	} else if ok && d.Table == nil && c.Revs == revsKey && c.Epochs == ep && now.Before(c.ValidUntil) {
+	} else if ok && d.Table == nil && c.Revs == revsKey && c.Epochs == ep && now.Before(c.ValidUntil) && !c.KeysUnknown {
 		c.Summary.Redecided = 0
 		d.Pending, d.AggEpochs = c.Pending, ep
 		return c.Summary, nil
@@ -55,7 +55,7 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	}
 	p.scanAgg.Merge(p.writerAgg)
 	d.Agg, d.AggEpochs, d.Pending = p.scanAgg, ep, p.scanAgg.Pending()
-	return sum, d.Store.PutCache("decide", decideCache{Revs: revsKey, Epochs: ep, ValidUntil: p.validUntil, Summary: sum, Pending: d.Pending})
+	return sum, d.Store.PutCache("decide", decideCache{Revs: revsKey, Epochs: ep, ValidUntil: p.validUntil, Summary: sum, Pending: d.Pending, KeysUnknown: p.keysUnknown})
 }
 
 // fromListing answers for a pass after the listing decided and counted
@@ -68,7 +68,7 @@ func (d *Decider) fromListing(t *ListedTally, revsKey string, ep state.Epochs, n
 	}
 	sum := t.dec
 	d.Agg, d.AggEpochs, d.Pending = t.agg, ep, t.agg.Pending()
-	return sum, d.Store.PutCache("decide", decideCache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum, Pending: d.Pending})
+	return sum, d.Store.PutCache("decide", decideCache{Revs: revsKey, Epochs: ep, ValidUntil: validUntil, Summary: sum, Pending: d.Pending, KeysUnknown: t.keysUnknown})
 }
 
 // decidePass is one scan of the state: the scan counts the decisions
@@ -91,6 +91,9 @@ type decidePass struct {
 	scanAgg   *Aggregate
 	writerAgg *Aggregate
 	metaDirty bool
+	// keysUnknown: an RP was decided (or its decision stands) without
+	// knowing who manages its key.
+	keysUnknown bool
 }
 
 // run scans, decides and writes; it returns the pass's summary.
@@ -205,18 +208,32 @@ func (p *decidePass) visit(ctx context.Context, rp *state.RP) error {
 		p.validUntil = *t
 	}
 	rev := p.revs[rp.Vault]
-	if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+RuleGone) && !wentCold(rp, d, p.now) {
+	if err := learnKey(ctx, rp, p.d.Keys); err != nil {
+		return err
+	}
+	if keyUnknown(rp, p.keys()) {
+		p.keysUnknown = true
+	}
+	if d := rp.Decision; d != nil && d.PolicyHash == rev && d.MetaHash == rp.MetaHash && rp.Gone == (d.Rule == "engine:"+RuleGone) && !wentCold(rp, d, p.now) && !keyLearnedSince(rp, d, p.keys()) {
 		p.counts.count(rp)
 		p.scanAgg.Add(rp)
 		return nil
 	}
 	p.counts.Redecided++
 	select {
-	case p.jobs <- decideJob{rp: rp, rev: rev, vp: vp}:
+	case p.jobs <- decideJob{rp: rp, rev: rev, vp: vp, keys: p.keys()}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// keys is the pass's key answers (nil when it has none).
+func (p *decidePass) keys() KeyManagers {
+	if p.d.Keys == nil {
+		return nil
+	}
+	return p.d.Keys
 }
 
 // joinMeta joins the metadata to rp when a join rides on the pass,

@@ -6,7 +6,12 @@
 // inventory saves it), stops a policy that keeps going over its budgets,
 // and counts the state into the plan report (Aggregate).
 //
-// It must not talk to AWS, run a policy inside a Badger transaction, or
+// Who manages an RP's KMS key, where EncryptionKeyType does not say, it
+// learns through a KeyLearner the session passes in (kmskeys.Describer)
+// before the aws-managed-key rule decides; Ineligible itself only reads
+// the answers.
+//
+// It must not call AWS itself, run a policy inside a Badger transaction, or
 // build Lua values: it hands policies typed inputs through luabind and
 // returns typed summaries. What the report says of each destination
 // vault comes in as a function (replication's rules live elsewhere).

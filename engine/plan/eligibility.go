@@ -40,8 +40,10 @@ const (
 func IsContinuous(arn string) bool { return strings.Contains(arn, ":recovery-point:continuous:") }
 
 // Ineligible returns the engine rule that forbids copying rp, if any.
-// These hold whatever the policies say.
-func Ineligible(rp *state.RP, lock *Lock, now time.Time) (rule, reason string, bad bool) {
+// These hold whatever the policies say. keys answers who manages the
+// RP's KMS key where its EncryptionKeyType does not settle it (nil: KMS
+// was not asked, every answer is unknown).
+func Ineligible(rp *state.RP, lock *Lock, now time.Time, keys KeyManagers) (rule, reason string, bad bool) {
 	switch {
 	case rp.Gone:
 		return RuleGone, "no longer listed in the source vault", true
@@ -53,8 +55,9 @@ func Ineligible(rp *state.RP, lock *Lock, now time.Time) (rule, reason string, b
 		return RuleCold, "in cold storage; cold and archive tiers cannot be copied", true
 	case NotCopyableTypes[rp.ResourceType]:
 		return RuleNotCopyable, fmt.Sprintf("resource type %s cannot be copied to another account", rp.ResourceType), true
-	case rp.IsEncrypted && !FullyManagedTypes[rp.ResourceType] && rp.EncryptionKeyType != "CUSTOMER_MANAGED_KMS_KEY":
-		return RuleManagedKey, fmt.Sprintf("%s recovery point encrypted with an AWS-managed key; only customer-managed keys shared with the destination can be copied across accounts", rp.ResourceType), true
+	}
+	if reason, bad := managedKey(rp, keys); bad {
+		return RuleManagedKey, reason, true
 	}
 	if lock != nil {
 		days := rp.DeleteAfterDays

@@ -29,6 +29,7 @@ type ListingDecider struct {
 	now      func() time.Time
 	log      *slog.Logger
 	decided  *atomic.Int64 // RPs decided while listing
+	keys     KeyLearner    // nil: every key answer unknown
 	// Aliases give the vault mapping each source key's aliases (as
 	// Decider.Aliases).
 	Aliases KeyAliases
@@ -43,14 +44,17 @@ type ListingDecider struct {
 	// decide step, which stops on it with the error.
 	guard *budgetGuard
 	stood *ListedTally // the tally, once LiveCount found it complete
+	// keysUnknown: an RP was decided without knowing who manages its key.
+	keysUnknown atomic.Bool
 }
 
 var _ inventory.ListingDecider = (*ListingDecider)(nil)
 
 // NewListingDecider makes the decider of one listing; decided counts
-// the RPs it decides.
-func NewListingDecider(st *state.Store, pol *luabind.Policies, table *metadata.Table, now func() time.Time, log *slog.Logger, decided *atomic.Int64) *ListingDecider {
-	return &ListingDecider{store: st, policies: pol, table: table, now: now, log: log, decided: decided}
+// the RPs it decides. keys (may be nil) is asked about an RP's KMS key
+// before it is decided, as the decide pass does: one code path decides.
+func NewListingDecider(st *state.Store, pol *luabind.Policies, table *metadata.Table, now func() time.Time, log *slog.Logger, decided *atomic.Int64, keys KeyLearner) *ListingDecider {
+	return &ListingDecider{store: st, policies: pol, table: table, now: now, log: log, decided: decided, keys: keys}
 }
 
 // Stood is the listing's tally once LiveCount found it complete (it
@@ -89,6 +93,7 @@ func (d *ListingDecider) Worker() (inventory.PageDecider, error) {
 
 func (d *ListingDecider) LiveCount() (int64, bool) {
 	if t := d.tally; t != nil && t.complete() {
+		t.keysUnknown = d.keysUnknown.Load()
 		d.stood = t
 		return t.n, true
 	}
@@ -120,7 +125,17 @@ func (pw *listingWorker) Decide(ctx context.Context, rp *state.RP, lookedUp bool
 		pw.tally.fail()
 		return nil
 	}
-	dec, stop := decideOne(ctx, pw.w, decideJob{rp: rp, rev: d.revs[rp.Vault], vp: vp}, d.at, d.guard)
+	if err := learnKey(ctx, rp, d.keys); err != nil {
+		return err
+	}
+	job := decideJob{rp: rp, rev: d.revs[rp.Vault], vp: vp}
+	if d.keys != nil {
+		job.keys = d.keys
+	}
+	if keyUnknown(rp, job.keys) {
+		d.keysUnknown.Store(true)
+	}
+	dec, stop := decideOne(ctx, pw.w, job, d.at, d.guard)
 	if stop != nil {
 		d.log.Warn("policy over its budgets while listing; left to the decide step", "error", stop.Error())
 	}

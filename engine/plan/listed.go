@@ -35,6 +35,9 @@ type ListedTally struct {
 	lookedUp   map[string]bool // ARNs of RPs a page looked up
 	minCold    time.Time       // the earliest MoveToColdAt after now
 	incomplete bool
+	// keysUnknown: some RP was decided without knowing who manages
+	// its key (the next command asks KMS again).
+	keysUnknown bool
 }
 
 func newListedTally(t *metadata.Table, now time.Time) *ListedTally {

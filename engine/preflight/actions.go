@@ -47,6 +47,9 @@ var Actions = []Action{
 	{finding.SideSource, "iam:PassRole", ResCopyRole, map[string]string{"iam:PassedToService": "backup.amazonaws.com"}, "StartCopyJob passes the copy role to AWS Backup"},
 	{finding.SideSource, "iam:GetRole", ResCopyRole, nil, "pre-flight checks that the copy role exists"},
 	{finding.SideSource, "iam:SimulatePrincipalPolicy", ResAny, nil, "pre-flight simulates these permissions"},
+	{finding.SideSource, "kms:DescribeKey", ResAny, nil, "eligibility asks who manages a recovery point's key when EncryptionKeyType does not say; the vault mapping reads source keys"},
+	{finding.SideSource, "kms:ListAliases", ResAny, nil, "the vault mapping names each source vault's key by its alias (ListAliases has no resource-level permission)"},
+	{finding.SideSource, "kms:GetKeyPolicy", ResAny, nil, "pre-flight checks that each source key is shared with the destination account"},
 	// Destination account: replication, tagging, pre-flight.
 	{finding.SideDestination, "backup:ListBackupVaults", ResAny, nil, "inventory lists the destination vaults"},
 	{finding.SideDestination, "backup:DescribeBackupVault", ResVault, nil, "replication compares destination vaults with their source"},
@@ -68,6 +71,8 @@ var Actions = []Action{
 	{finding.SideDestination, "backup:TagResource", ResAny, nil, "replication tags vaults; copying tags the copied recovery points"},
 	{finding.SideDestination, "backup:DescribeGlobalSettings", ResAny, nil, "pre-flight checks that cross-account backup is enabled"},
 	{finding.SideDestination, "iam:SimulatePrincipalPolicy", ResAny, nil, "pre-flight simulates these permissions"},
+	{finding.SideDestination, "kms:DescribeKey", ResAny, nil, "the vault mapping resolves alias/NAME to the destination key's ARN"},
+	{finding.SideDestination, "kms:ListAliases", ResAny, nil, "the vault mapping resolves alias/NAME to the destination key (ListAliases has no resource-level permission)"},
 }
 
 // ActionsFor returns the actions of one account.

@@ -16,9 +16,14 @@ type Input struct {
 	// SkipEncryption skips listing the source recovery points to count
 	// those on AWS-managed keys (one full listing of the source).
 	SkipEncryption bool
-	// FullyManaged reports whether AWS Backup re-encrypts a resource
-	// type's copies with the destination vault's key.
-	FullyManaged func(resourceType string) bool
+	// KeyRule is the engine's aws-managed-key rule (and which types
+	// keep their source key in a copy).
+	KeyRule KeyRule
+	// StateKeys, with FromState, are the included recovery points of
+	// the state: the shared-key check reads their keys. Without a
+	// state, it reads the keys of the source recovery points it lists.
+	StateKeys []RPKey
+	FromState bool
 }
 
 // Run checks both accounts, in order, and returns the findings
@@ -42,8 +47,8 @@ func Run(ctx context.Context, in Input) (findings []finding.Finding, usable bool
 			continue
 		}
 		n++
-		if s.side == finding.SideSource && !in.SkipEncryption {
-			checkKeys(ctx, s.c.Backup, in.FullyManaged, add)
+		if s.side == finding.SideSource {
+			checkSourceKeys(ctx, in, s.c, add)
 		}
 	}
 	return findings, n == len(sides)

@@ -63,6 +63,7 @@ type Clients struct {
 	Simulator Simulator
 	Roles     RoleGetter // read in the source account only (the copy role)
 	Backup    BackupReader
+	KMS       KeyReader // read in the source account only (its keys); nil: not checked
 }
 
 var (

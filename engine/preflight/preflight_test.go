@@ -35,7 +35,8 @@ type fakeAccount struct {
 	simErr  error           // SimulatePrincipalPolicy fails with it
 	noRole  bool
 	crossOK bool
-	policy  string // every destination vault's access policy
+	policy  string                                   // every destination vault's access policy
+	rps     []backuptypes.RecoveryPointByBackupVault // every vault's recovery points
 }
 
 func (f *fakeAccount) GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
@@ -77,7 +78,7 @@ func (f *fakeAccount) ListBackupVaults(context.Context, *backup.ListBackupVaults
 }
 
 func (f *fakeAccount) ListRecoveryPointsByBackupVault(context.Context, *backup.ListRecoveryPointsByBackupVaultInput, ...func(*backup.Options)) (*backup.ListRecoveryPointsByBackupVaultOutput, error) {
-	return &backup.ListRecoveryPointsByBackupVaultOutput{}, nil
+	return &backup.ListRecoveryPointsByBackupVaultOutput{RecoveryPoints: f.rps}, nil
 }
 
 func (f *fakeAccount) ListCopyJobs(context.Context, *backup.ListCopyJobsInput, ...func(*backup.Options)) (*backup.ListCopyJobsOutput, error) {
@@ -103,7 +104,7 @@ func fakeConfig() scriptconfig.Config {
 const copyPolicy = `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"backup:CopyIntoBackupVault","Resource":"*"}]}`
 
 func run(src, dst *fakeAccount) ([]finding.Finding, bool) {
-	return Run(context.Background(), Input{Config: fakeConfig(), Source: src.clients(), Destination: dst.clients(), FullyManaged: func(string) bool { return false }})
+	return Run(context.Background(), Input{Config: fakeConfig(), Source: src.clients(), Destination: dst.clients(), KeyRule: testRule{}})
 }
 
 func blocking(fs []finding.Finding) map[string]bool {

@@ -36,6 +36,17 @@ type Explanation struct {
 // decided, and what its copy did. rules are the engine's eligibility
 // rules (without the "engine:" prefix) in the order they are checked.
 func Explain(ctx context.Context, st *state.Store, arn string, rules []string) (*Explanation, error) {
+	return ExplainWith(ctx, st, arn, rules, nil)
+}
+
+// RuleNote is what an engine rule that let an RP through has to say of
+// it (empty: nothing), e.g. that it could not learn who manages the
+// RP's key.
+type RuleNote func(rp *state.RP, rule string) string
+
+// ExplainWith is Explain with the notes of the rules an RP passed in its
+// trace (note may be nil).
+func ExplainWith(ctx context.Context, st *state.Store, arn string, rules []string, note RuleNote) (*Explanation, error) {
 	r, err := FindRP(ctx, st, arn)
 	if err != nil {
 		return nil, err
@@ -62,10 +73,10 @@ func Explain(ctx context.Context, st *state.Store, arn string, rules []string) (
 			if stepsHave(e.Steps, d.Rule) {
 				e.Steps = append(e.Steps, Step{Check: "engine:" + rule, Result: "not reached"})
 			} else {
-				e.Steps = append(e.Steps, Step{Check: "engine:" + rule, Result: "passed"})
+				e.Steps = append(e.Steps, passed(rp, rule, note))
 			}
 		default:
-			e.Steps = append(e.Steps, Step{Check: "engine:" + rule, Result: "passed"})
+			e.Steps = append(e.Steps, passed(rp, rule, note))
 		}
 	}
 	if !engineRule {
@@ -94,6 +105,15 @@ func Explain(ctx context.Context, st *state.Store, arn string, rules []string) (
 		}
 	}
 	return e, nil
+}
+
+// passed is the step of a rule rp passed, with the rule's note.
+func passed(rp *state.RP, rule string, note RuleNote) Step {
+	st := Step{Check: "engine:" + rule, Result: "passed"}
+	if note != nil {
+		st.Detail = note(rp, rule)
+	}
+	return st
 }
 
 func stepsHave(steps []Step, check string) bool {

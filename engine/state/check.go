@@ -66,9 +66,10 @@ func (s *Store) Check(ctx context.Context) (*CheckReport, error) {
 	return r, nil
 }
 
-// recordKind is the first part of a key: vault, part, rp, copy, run or meta.
+// recordKind is the first part of a key: vault, part, rp, copy, run,
+// kmskey or meta.
 func recordKind(key []byte) string {
-	for _, p := range [][]byte{prefixVault, prefixPart, prefixRP, prefixCopy, prefixRun} {
+	for _, p := range [][]byte{prefixVault, prefixPart, prefixRP, prefixCopy, prefixRun, prefixKey} {
 		if bytes.HasPrefix(key, p) {
 			return string(p[:len(p)-1])
 		}
@@ -96,6 +97,9 @@ func decodeRecord(kind string, v []byte) error {
 		return json.Unmarshal(v, &x)
 	case "run":
 		var x Run
+		return json.Unmarshal(v, &x)
+	case "kmskey":
+		var x KMSKey
 		return json.Unmarshal(v, &x)
 	case "unknown":
 		return fmt.Errorf("a key shuffle does not write")

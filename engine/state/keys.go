@@ -23,6 +23,7 @@ var (
 	prefixRP    = []byte("rp/")
 	prefixRun   = []byte("run/")
 	prefixCopy  = []byte("copy/")
+	prefixKey   = []byte("kmskey/")
 
 	keyCopyWatermark = []byte("meta/copy/watermark")
 	keyCopyAdopted   = []byte("meta/copy/adopted") // ADR 0002, adoption
@@ -81,6 +82,9 @@ func copyKey(vault, arn string) []byte { return join(prefixCopy, vault, arn) }
 
 // copyVaultPrefix: every copy record of one vault.
 func copyVaultPrefix(vault string) []byte { return append(join(prefixCopy, vault), sep) }
+
+// kmsKeyKey: kmskey/ + KMS key ARN.
+func kmsKeyKey(arn string) []byte { return join(prefixKey, arn) }
 
 // epochKey: meta/epoch/ + kind.
 func epochKey(k EpochKind) []byte { return []byte("meta/epoch/" + string(k)) }
