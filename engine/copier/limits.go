@@ -1,0 +1,163 @@
+package copier
+
+import (
+	"math"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+)
+
+// Reading LimitExceededException. AWS Backup documents the code, not
+// its texts, and refuses StartCopyJob with it for three quotas: one job
+// per resource (the source account's own backup jobs hold resources
+// too), the destination vault's concurrent copies, and the account's.
+// Whichever it is, shuffle reads a refusal as the narrowest scope first
+// and widens only on evidence:
+//
+//   - Every refusal backs off its own resource first (its chain waits,
+//     with an exponential backoff), unless its text names a cap.
+//   - A vault's cap is lowered once refusals hit vaultSpread distinct
+//     resources of that vault with no start into it succeeding between
+//     them: a busy resource is one resource, a full vault refuses all.
+//   - The global cap is lowered once refusals hit accountSpread distinct
+//     resources in at least two vaults with no start succeeding anywhere
+//     between them.
+//   - A text shuffle knows that names the vault or the account lowers
+//     the evidence needed for that scope to namedSpread resources; it
+//     never decides alone, so a text worded another way costs at most a
+//     few refusals, never a collapse of the global cap.
+//
+// docs/adr/0002-copy-queue.md ("Quotas") documents the rule.
+
+// limitScope is what a refusal was read as.
+type limitScope int
+
+const (
+	scopeResource limitScope = iota // that resource is busy
+	scopeVault                      // the destination vault is full
+	scopeAccount                    // the account is full
+)
+
+func (s limitScope) String() string {
+	return [...]string{"resource", "vault", "account"}[s]
+}
+
+// The evidence each wider scope needs (distinct resources refused with
+// no success between them).
+const (
+	vaultSpread   = 4
+	accountSpread = 8
+	namedSpread   = 2
+)
+
+// limitEvidence is the refusals since the last successful start: by
+// vault (since a start into that vault succeeded) and across the
+// account (since any start succeeded), by resource ARN.
+type limitEvidence struct {
+	byVault map[*vaultSched]map[string]bool
+	acct    map[string]*vaultSched
+}
+
+// started clears the evidence a successful start into v refutes.
+func (e *limitEvidence) started(v *vaultSched) {
+	delete(e.byVault, v)
+	clear(e.acct)
+}
+
+// refused adds a refusal of resource into v, whose text named the
+// class's scope, and returns the scope the evidence now supports. The
+// evidence used for a wider reading is spent: the next widening needs
+// new refusals.
+func (e *limitEvidence) refused(resource string, v *vaultSched, named awsclient.Class) limitScope {
+	if e.byVault == nil {
+		e.byVault, e.acct = map[*vaultSched]map[string]bool{}, map[string]*vaultSched{}
+	}
+	if e.byVault[v] == nil {
+		e.byVault[v] = map[string]bool{}
+	}
+	e.byVault[v][resource] = true
+	e.acct[resource] = v
+	needAcct, needVault := accountSpread, vaultSpread
+	switch named {
+	case awsclient.LimitAccount:
+		needAcct = namedSpread
+	case awsclient.LimitVault:
+		needVault = namedSpread
+	}
+	if len(e.acct) >= needAcct && (named == awsclient.LimitAccount || e.vaults() >= 2) {
+		clear(e.acct)
+		clear(e.byVault)
+		return scopeAccount
+	}
+	if len(e.byVault[v]) >= needVault {
+		for r := range e.byVault[v] {
+			delete(e.acct, r) // explained by the vault's cap
+		}
+		delete(e.byVault, v)
+		return scopeVault
+	}
+	return scopeResource
+}
+
+// vaults is the number of vaults among the account-wide evidence.
+func (e *limitEvidence) vaults() int {
+	seen := map[*vaultSched]bool{}
+	for _, v := range e.acct {
+		seen[v] = true
+	}
+	return len(seen)
+}
+
+// limitRefused reacts to a LimitExceededException for it: back off its
+// resource, or lower the vault's or the global cap, as the evidence
+// reads it (above).
+func (c *Copier) limitRefused(it *copyItem, class awsclient.Class, now time.Time, reason string) {
+	scope := c.limits.refused(it.chain.resource, it.dest, class)
+	if class == awsclient.LimitUnknown {
+		reason += " (wording not recognised; read as " + scope.String() + " limit from how refusals spread)"
+	}
+	switch {
+	case scope == scopeAccount:
+		c.shrinkAccount(now)
+	case scope == scopeVault:
+		c.shrinkVault(it.dest, class == awsclient.LimitVault)
+	case class == awsclient.LimitVault || class == awsclient.LimitAccount:
+		// The text names a cap, not yet corroborated: the resource is
+		// not to blame, so it waits like a capped start.
+	default:
+		ch := it.chain
+		ch.resBusy++
+		backoff := min(30*c.Opts.BusyBackoff, c.Opts.BusyBackoff<<min(ch.resBusy-1, 5))
+		c.retryLater(it, now.Add(backoff), reason)
+		return
+	}
+	c.retryLater(it, now.Add(jitter(c.Opts.LimitBackoff)), reason)
+}
+
+// shrinkVault lowers v's cap below the jobs it has in flight (this
+// refusal included). When AWS's own words said the vault is full, the
+// cap is its ceiling, probed just above; inferred from spread alone, it
+// grows back with completions like any AIMD cap.
+func (c *Copier) shrinkVault(v *vaultSched, named bool) {
+	v.cap = max(1, float64(v.inflight-1))
+	if named && (v.maxCap > v.cap || math.IsInf(v.maxCap, 1)) {
+		v.maxCap = v.cap + 1
+	}
+	c.cuts.vault[v.name]++
+	c.logger().Info("copy vault cap lowered", "vault", v.name, "cap", v.cap, "named_by_aws", named)
+}
+
+// shrinkAccount is the multiplicative decrease of the global cap: to
+// 70% of the jobs in flight (this refusal included), held for CapHold.
+func (c *Copier) shrinkAccount(now time.Time) {
+	c.s.cap = max(1, math.Floor(float64(len(c.inflight)+c.pending+1)*0.7))
+	c.s.capHoldUntil = now.Add(c.Opts.CapHold)
+	c.cuts.account++
+	c.logger().Info("copy global cap lowered", "cap", c.s.cap)
+}
+
+// capCuts counts the cap decreases of a run (for its log and tests).
+type capCuts struct {
+	account int
+	vault   map[string]int // by source vault
+}
