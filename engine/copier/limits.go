@@ -16,16 +16,24 @@ import (
 //
 //   - Every refusal backs off its own resource first (its chain waits,
 //     with an exponential backoff), unless its text names a cap.
-//   - A vault's cap is lowered once refusals hit vaultSpread distinct
-//     resources of that vault with no start into it succeeding between
-//     them: a busy resource is one resource, a full vault refuses all.
-//   - The global cap is lowered once refusals hit accountSpread distinct
-//     resources in at least two vaults with no start succeeding anywhere
-//     between them.
-//   - A text shuffle knows that names the vault or the account lowers
-//     the evidence needed for that scope to namedSpread resources; it
-//     never decides alone, so a text worded another way costs at most a
+//   - A vault's cap is lowered once refusals hit K distinct resources of
+//     that vault with no start into it succeeding between them: a busy
+//     resource is one resource, a full vault refuses all.
+//   - The global cap is lowered once refusals hit 2K distinct resources
+//     in at least two vaults with no start succeeding anywhere between.
+//   - K is at least 4, and grows with the share of starts that busy
+//     resources refuse (refusals a later success in their vault showed
+//     to be the resource's), so that K busy resources in a row happen
+//     by chance less than once in a million starts (at most 8).
+//   - A text shuffle knows that names the vault or the account needs
+//     only two resources for that scope: the wording shortens the
+//     evidence, never replaces it, so a text worded another way costs a
 //     few refusals, never a collapse of the global cap.
+//   - Once a cap was lowered, the level it was found full at is
+//     evidence too: a vault refused again while it holds at least as
+//     many jobs needs only two resources, the account only K.
+//   - A cap lowered on evidence alone grows back with completions (AIMD)
+//     and sets no ceiling; only AWS's own words set a vault's ceiling.
 //
 // docs/adr/0002-copy-queue.md ("Quotas") documents the rule.
 
@@ -42,42 +50,82 @@ func (s limitScope) String() string {
 	return [...]string{"resource", "vault", "account"}[s]
 }
 
-// The evidence each wider scope needs (distinct resources refused with
-// no success between them).
+// The evidence a wider scope needs: distinct resources refused with no
+// success between them.
 const (
-	vaultSpread   = 4
-	accountSpread = 8
-	namedSpread   = 2
+	minSpread   = 4
+	maxSpread   = 8
+	namedSpread = 2
+	// busyAlpha weighs each start in the busy share's moving average.
+	busyAlpha = 0.01
 )
 
 // limitEvidence is the refusals since the last successful start: by
 // vault (since a start into that vault succeeded) and across the
 // account (since any start succeeded), by resource ARN.
 type limitEvidence struct {
-	byVault map[*vaultSched]map[string]bool
+	byVault map[*vaultSched]map[string]level
 	acct    map[string]*vaultSched
+	// busy is the moving share of starts refused for a busy resource.
+	busy float64
+	// fullAcct is the account's jobs in flight when it was last read
+	// as full (0: never); a vault's is its fullAt.
+	fullAcct int
 }
 
-// started clears the evidence a successful start into v refutes.
+// level is how full the account and a vault were at a refusal: their
+// jobs running.
+type level struct{ acct, vault int }
+
+// started clears the evidence a successful start into v refutes: the
+// vault's refusals since its last success were busy resources. Those
+// made where a cap was found full before are left out of the busy
+// share: they may have been the cap's.
 func (e *limitEvidence) started(v *vaultSched) {
+	for _, l := range e.byVault[v] {
+		if (e.fullAcct == 0 || l.acct < e.fullAcct) && (v.fullAt == 0 || l.vault < v.fullAt) {
+			e.busy += busyAlpha * (1 - e.busy)
+		}
+	}
+	e.busy -= busyAlpha * e.busy
 	delete(e.byVault, v)
 	clear(e.acct)
+}
+
+// spread is K: how many distinct resources of one vault refused in a
+// row make its cap the likelier reading than busy resources.
+func (e *limitEvidence) spread() int {
+	if e.busy <= 0 {
+		return minSpread
+	}
+	k := math.Ceil(math.Log(1e-6) / math.Log(min(e.busy, 0.5)))
+	return int(min(maxSpread, max(minSpread, k)))
 }
 
 // refused adds a refusal of resource into v, whose text named the
 // class's scope, and returns the scope the evidence now supports. The
 // evidence used for a wider reading is spent: the next widening needs
 // new refusals.
-func (e *limitEvidence) refused(resource string, v *vaultSched, named awsclient.Class) limitScope {
+// at is how full the account and the vault were: the jobs AWS accepted
+// and shuffle has seen running (start calls still out are not counted:
+// AWS may refuse them).
+func (e *limitEvidence) refused(resource string, v *vaultSched, named awsclient.Class, at level) limitScope {
 	if e.byVault == nil {
-		e.byVault, e.acct = map[*vaultSched]map[string]bool{}, map[string]*vaultSched{}
+		e.byVault, e.acct = map[*vaultSched]map[string]level{}, map[string]*vaultSched{}
 	}
 	if e.byVault[v] == nil {
-		e.byVault[v] = map[string]bool{}
+		e.byVault[v] = map[string]level{}
 	}
-	e.byVault[v][resource] = true
+	e.byVault[v][resource] = at
 	e.acct[resource] = v
-	needAcct, needVault := accountSpread, vaultSpread
+	needVault := e.spread()
+	needAcct := 2 * needVault
+	if e.fullAcct > 0 && at.acct >= e.fullAcct {
+		needAcct = needVault
+	}
+	if v.fullAt > 0 && at.vault >= v.fullAt {
+		needVault = namedSpread
+	}
 	switch named {
 	case awsclient.LimitAccount:
 		needAcct = namedSpread
@@ -85,11 +133,13 @@ func (e *limitEvidence) refused(resource string, v *vaultSched, named awsclient.
 		needVault = namedSpread
 	}
 	if len(e.acct) >= needAcct && (named == awsclient.LimitAccount || e.vaults() >= 2) {
+		e.fullAcct = at.acct
 		clear(e.acct)
 		clear(e.byVault)
 		return scopeAccount
 	}
 	if len(e.byVault[v]) >= needVault {
+		v.fullAt = at.vault
 		for r := range e.byVault[v] {
 			delete(e.acct, r) // explained by the vault's cap
 		}
@@ -112,7 +162,7 @@ func (e *limitEvidence) vaults() int {
 // resource, or lower the vault's or the global cap, as the evidence
 // reads it (above).
 func (c *Copier) limitRefused(it *copyItem, class awsclient.Class, now time.Time, reason string) {
-	scope := c.limits.refused(it.chain.resource, it.dest, class)
+	scope := c.limits.refused(it.chain.resource, it.dest, class, level{acct: len(c.inflight), vault: c.runningIn(it.dest)})
 	if class == awsclient.LimitUnknown {
 		reason += " (wording not recognised; read as " + scope.String() + " limit from how refusals spread)"
 	}
@@ -132,6 +182,17 @@ func (c *Copier) limitRefused(it *copyItem, class awsclient.Class, now time.Time
 		return
 	}
 	c.retryLater(it, now.Add(jitter(c.Opts.LimitBackoff)), reason)
+}
+
+// runningIn is the number of v's jobs AWS accepted that have not ended.
+func (c *Copier) runningIn(v *vaultSched) int {
+	n := 0
+	for _, it := range c.inflight {
+		if it.dest == v {
+			n++
+		}
+	}
+	return n
 }
 
 // shrinkVault lowers v's cap below the jobs it has in flight (this

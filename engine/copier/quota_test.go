@@ -1,0 +1,265 @@
+package copier
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/state"
+)
+
+// Refusals in words shuffle cannot place, against a fake AWS that
+// enforces the quotas (quota_fake_test.go). The run's cap decreases are
+// what the tests read: a cap lowered by mistake is the failure.
+
+func totalVaultCuts(c *Copier) (n int) {
+	for _, k := range c.cuts.vault {
+		n += k
+	}
+	return n
+}
+
+// Busy resources (the source account's own backup jobs) refuse one
+// start in five, in unknown words, across many resources and vaults,
+// with successes in between: each refused resource waits, and neither
+// a vault's cap nor the global cap is lowered.
+func TestUnknownLimitOnBusyResourcesLowersNoCap(t *testing.T) {
+	f := newQuotaAWS(1)
+	f.unknown, f.busyEvery = true, 5
+	st, targets := quotaEstate(t, f, 3, 30, 2)
+	c, sum := runQuota(t, f, st, targets, 40)
+	exactlyOnce(t, f, sum)
+	if f.refusals["busy"] < 10 {
+		t.Fatalf("%d busy refusals; the test proves nothing", f.refusals["busy"])
+	}
+	if c.cuts.account != 0 || totalVaultCuts(c) != 0 || c.s.cap != 40 {
+		t.Errorf("global cap lowered %d times (now %v), vault caps %v, after %d busy-resource refusals in unknown words; want none",
+			c.cuts.account, c.s.cap, c.cuts.vault, f.refusals["busy"])
+	}
+	for _, v := range c.s.vaults {
+		if v.cap != v.maxCap {
+			t.Errorf("vault %s cap %v of %v; want untouched", v.name, v.cap, v.maxCap)
+		}
+	}
+}
+
+// One destination vault takes 3 jobs at once and refuses the others in
+// unknown words while the other vaults take everything: that vault's
+// cap is lowered, no other cap is, and the refusals stay few.
+func TestUnknownLimitOfOneVaultLowersThatVaultOnly(t *testing.T) {
+	f := newQuotaAWS(2)
+	f.unknown = true
+	st, targets := quotaEstate(t, f, 3, 20, 2)
+	f.vaultCaps[targets["v1"].Arn] = 3
+	c, sum := runQuota(t, f, st, targets, 60)
+	t.Logf("refusals %v, starts %d, cuts %v / %d, v1 cap %v ceiling %v", f.refusals, f.starts, c.cuts.vault, c.cuts.account, c.s.byName["v1"].cap, c.s.byName["v1"].maxCap)
+	exactlyOnce(t, f, sum)
+	if f.refusals["vault"] == 0 {
+		t.Fatal("no vault refusal; the test proves nothing")
+	}
+	if c.cuts.vault["v1"] == 0 || c.cuts.vault["v0"] != 0 || c.cuts.vault["v2"] != 0 || c.cuts.account != 0 {
+		t.Errorf("cap decreases: vaults %v, global %d; want v1's only", c.cuts.vault, c.cuts.account)
+	}
+	// Hammering would refuse most starts into v1 (40 jobs); AWS's own
+	// words cost about one refusal per job.
+	if n := f.refusals["vault"]; n > 60 {
+		t.Errorf("%d refusals for v1's cap for its 40 jobs; shuffle keeps hammering it", n)
+	}
+}
+
+// The account takes 6 jobs at once and refuses the rest in unknown
+// words, in every vault: the global cap is lowered.
+func TestUnknownLimitOfTheAccountLowersTheGlobalCap(t *testing.T) {
+	f := newQuotaAWS(3)
+	f.unknown, f.accountCap = true, 6
+	st, targets := quotaEstate(t, f, 6, 8, 2)
+	c, sum := runQuota(t, f, st, targets, 40)
+	t.Logf("refusals %v, starts %d, cuts %v / %d, cap %v", f.refusals, f.starts, c.cuts.vault, c.cuts.account, c.s.cap)
+	exactlyOnce(t, f, sum)
+	if f.refusals["account"] == 0 {
+		t.Fatal("no account refusal; the test proves nothing")
+	}
+	if c.cuts.account == 0 || c.s.cap >= 40 {
+		t.Errorf("global cap lowered %d times (now %v) after %d account refusals; want lowered", c.cuts.account, c.s.cap, f.refusals["account"])
+	}
+	if n := f.refusals["account"]; n > 120 {
+		t.Errorf("%d refusals for the account's cap for 96 jobs; shuffle keeps hammering it", n)
+	}
+}
+
+// AWS's own words for the vault and the account still work, and so do
+// they when they come for the other scope's refusal: a text naming the
+// account never collapses the global cap on its own.
+func TestKnownLimitTextsAreCorroborated(t *testing.T) {
+	f := newQuotaAWS(4)
+	st, targets := quotaEstate(t, f, 3, 20, 2)
+	f.vaultCaps[targets["v1"].Arn] = 3
+	c, sum := runQuota(t, f, st, targets, 60)
+	t.Logf("refusals %v, starts %d, cuts %v / %d", f.refusals, f.starts, c.cuts.vault, c.cuts.account)
+	exactlyOnce(t, f, sum)
+	if c.cuts.vault["v1"] == 0 || c.cuts.account != 0 || c.s.byName["v1"].maxCap > 4 {
+		t.Errorf("known vault text: cuts %v / %d, v1 ceiling %v; want v1's cap learnt", c.cuts.vault, c.cuts.account, c.s.byName["v1"].maxCap)
+	}
+}
+
+// A FAILED job with no category and a message in unknown words is
+// retried with a new attempt until the attempt limit: one job per
+// attempt, never two at once; one that fails once then completes. A
+// category AWS gives as a configuration problem fails at once, whatever
+// the words; the wording only adds a hint.
+func TestFailedJobsInUnknownWordsAreRetried(t *testing.T) {
+	f := newQuotaAWS(5)
+	st, targets := quotaEstate(t, f, 1, 4, 1)
+	always, once, denied := "arn:aws:ec2:us-east-1::snapshot/snap-0-0-0", "arn:aws:ec2:us-east-1::snapshot/snap-0-1-0", "arn:aws:ec2:us-east-1::snapshot/snap-0-2-0"
+	f.failing[always] = &failSpec{n: 99, msg: "Copy job failed because of an unexpected condition (ref 7e1)"}
+	f.failing[once] = &failSpec{n: 1, msg: "The source recovery point does not exist"}
+	f.failing[denied] = &failSpec{n: 99, msg: "Something went wrong", cat: "ACCESS_DENIED"}
+	_, sum := runQuota(t, f, st, targets, 10)
+	jobs := map[string][]*fakeJob{}
+	for _, j := range f.jobs {
+		jobs[j.rp] = append(jobs[j.rp], j)
+	}
+	for rp, want := range map[string]int{always: 3, once: 2, denied: 1} {
+		js := jobs[rp]
+		if len(js) != want {
+			t.Errorf("%s: %d jobs; want %d (one per attempt)", rp, len(js), want)
+		}
+		for i := 1; i < len(js); i++ {
+			if js[i].created.Before(js[i-1].end) {
+				t.Errorf("%s: job %d started before job %d ended", rp, i+1, i)
+			}
+		}
+	}
+	if f.doubles != 0 {
+		t.Errorf("%d starts for an RP whose job was running", f.doubles)
+	}
+	check := func(rp, wantState, wantCat string, wantAttempt int, reasonHas ...string) {
+		t.Helper()
+		rec, _, err := st.GetCopy("v0", rp)
+		if err != nil || rec == nil {
+			t.Fatalf("%s: no record (%v)", rp, err)
+		}
+		if rec.State != wantState || rec.Category != wantCat || rec.Attempt != wantAttempt {
+			t.Errorf("%s: %s, category %q, attempt %d; want %s, %q, %d", rp, rec.State, rec.Category, rec.Attempt, wantState, wantCat, wantAttempt)
+		}
+		for _, s := range reasonHas {
+			if !strings.Contains(rec.Reason, s) {
+				t.Errorf("%s: reason %q does not say %q", rp, rec.Reason, s)
+			}
+		}
+	}
+	check(always, state.CopyFailed, uncategorized, 3, "unexpected condition (ref 7e1)", "gave up after 3 attempts")
+	check(once, state.CopyCompleted, "", 2)
+	check(denied, state.CopyFailed, "ACCESS_DENIED", 1, "ACCESS_DENIED: Something went wrong")
+	if sum.Completed != 2 || sum.Failed != 2 {
+		t.Errorf("summary: %d completed, %d failed; want 2 and 2", sum.Completed, sum.Failed)
+	}
+}
+
+// The reading of a FAILED job: the category decides, the wording only
+// adds a hint.
+func TestReadJobFailure(t *testing.T) {
+	for _, tc := range []struct {
+		cat, msg string
+		retry    bool
+		category string
+		hint     bool
+	}{
+		{"", "Copy job failed because the destination backup vault x does not exist.", true, uncategorized, true},
+		{"", "The recovery point retention of 3 days is less than the vault lock minimum", true, uncategorized, true},
+		{"", "Something unexpected", true, uncategorized, false},
+		{"InternalError", "Copy job failed because of an internal service error. Retry the copy job.", true, "InternalError", false},
+		{"SomeFutureCategory", "access policy does not allow", true, "SomeFutureCategory", true},
+		{"AccessDenied", "whatever", false, "AccessDenied", false},
+		{"ACCESS_DENIED", "", false, "ACCESS_DENIED", false},
+		{"InvalidParameters", "x", false, "InvalidParameters", false},
+		{"ResourceNotFound", "x", false, "ResourceNotFound", false},
+	} {
+		f := readJobFailure(tc.cat, tc.msg)
+		if f.Retry != tc.retry || f.Category != tc.category || (f.Hint != "") != tc.hint {
+			t.Errorf("readJobFailure(%q, %q) = %+v; want retry %v, category %q, hint %v", tc.cat, tc.msg, f, tc.retry, tc.category, tc.hint)
+		}
+	}
+	if r := readJobFailure("", "x").reason("FAILED", "", "x"); r != "FAILED without a category: x" {
+		t.Errorf("reason %q", r)
+	}
+}
+
+// The evidence rule itself, refusal by refusal.
+func TestLimitEvidence(t *testing.T) {
+	a, b := &vaultSched{name: "a"}, &vaultSched{name: "b"}
+	var e limitEvidence
+	at := level{acct: 10, vault: 5}
+	// One resource refused again and again is that resource.
+	for i := 0; i < 20; i++ {
+		if s := e.refused("r1", a, awsclient.LimitUnknown, at); s != scopeResource {
+			t.Fatalf("refusal %d of one resource read as %v", i+1, s)
+		}
+	}
+	// Distinct resources with a success into the vault between them.
+	e = limitEvidence{}
+	for i := 0; i < 20; i++ {
+		if s := e.refused(fmt.Sprint("s", i), a, awsclient.LimitUnknown, at); s != scopeResource {
+			t.Fatalf("busy resource %d read as %v", i, s)
+		}
+		if i%3 == 2 {
+			e.started(a)
+		}
+	}
+	e = limitEvidence{}
+	// Four resources of one vault in a row: its cap.
+	for i, want := range []limitScope{scopeResource, scopeResource, scopeResource, scopeVault} {
+		if s := e.refused(fmt.Sprint("v", i), a, awsclient.LimitUnknown, at); s != want {
+			t.Fatalf("vault refusal %d read as %v, want %v", i+1, s, want)
+		}
+	}
+	// Once a vault was found full, a refusal there at that level needs
+	// two resources only.
+	if a.fullAt != 5 {
+		t.Fatalf("vault a found full at %d jobs, want 5", a.fullAt)
+	}
+	e.refused("f1", a, awsclient.LimitUnknown, at)
+	if s := e.refused("f2", a, awsclient.LimitUnknown, at); s != scopeVault {
+		t.Fatalf("two refusals at the full level read as %v", s)
+	}
+	// Spread over four vaults, none refusing four: the account.
+	vs := []*vaultSched{{name: "a"}, {name: "b"}, {name: "c"}, {name: "d"}}
+	e = limitEvidence{}
+	got := scopeResource
+	for i := 0; i < 7; i++ {
+		v := vs[i%4]
+		if got = e.refused(fmt.Sprint("x", i), v, awsclient.LimitUnknown, at); got != scopeResource {
+			t.Fatalf("refusal %d of 8 read as %v", i+1, got)
+		}
+	}
+	if got = e.refused("x7", vs[3], awsclient.LimitUnknown, at); got != scopeAccount {
+		t.Fatalf("8 resources in 4 vaults read as %v, want account", got)
+	}
+	// A known text shortens the evidence to two resources; one alone is not enough.
+	a, b = &vaultSched{name: "a"}, &vaultSched{name: "b"}
+	e = limitEvidence{}
+	if s := e.refused("k1", a, awsclient.LimitAccount, at); s != scopeResource {
+		t.Fatalf("one account-worded refusal read as %v", s)
+	}
+	if s := e.refused("k2", a, awsclient.LimitAccount, at); s != scopeAccount {
+		t.Fatalf("two account-worded refusals read as %v", s)
+	}
+	if s := e.refused("k3", b, awsclient.LimitVault, at); s != scopeResource {
+		t.Fatalf("one vault-worded refusal read as %v", s)
+	}
+	if s := e.refused("k4", b, awsclient.LimitVault, at); s != scopeVault {
+		t.Fatalf("two vault-worded refusals read as %v", s)
+	}
+	// Busy resources seen often raise K.
+	e = limitEvidence{}
+	for i := 0; i < 400; i++ {
+		e.refused(fmt.Sprint("b", i), a, awsclient.LimitUnknown, at)
+		if i%3 != 0 {
+			e.started(a)
+		}
+	}
+	if k := e.spread(); k <= minSpread || k > maxSpread {
+		t.Errorf("K %d after a busy share of %.2f; want above %d, at most %d", k, e.busy, minSpread, maxSpread)
+	}
+}
