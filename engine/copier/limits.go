@@ -68,8 +68,8 @@ type limitEvidence struct {
 	acct    map[string]*vaultSched
 	// busy is the moving share of starts refused for a busy resource.
 	busy float64
-	// fullAcct is the account's jobs in flight when it was last read
-	// as full (0: never); a vault's is its fullAt.
+	// fullAcct is the account's jobs running when it was last read as
+	// full (0: never); a vault's is its fullAt.
 	fullAcct int
 }
 
@@ -103,12 +103,11 @@ func (e *limitEvidence) spread() int {
 }
 
 // refused adds a refusal of resource into v, whose text named the
-// class's scope, and returns the scope the evidence now supports. The
-// evidence used for a wider reading is spent: the next widening needs
-// new refusals.
-// at is how full the account and the vault were: the jobs AWS accepted
-// and shuffle has seen running (start calls still out are not counted:
-// AWS may refuse them).
+// class's scope, and returns the scope the evidence now supports. at is
+// how full the account and the vault were: the jobs AWS accepted and
+// shuffle has seen running (start calls still out are not counted: AWS
+// may refuse them). The evidence used for a wider reading is spent: the
+// next widening needs new refusals.
 func (e *limitEvidence) refused(resource string, v *vaultSched, named awsclient.Class, at level) limitScope {
 	if e.byVault == nil {
 		e.byVault, e.acct = map[*vaultSched]map[string]level{}, map[string]*vaultSched{}

@@ -79,7 +79,7 @@ type vaultSched struct {
 	inflight int
 	cap      float64 // AIMD; +Inf when no cap is known
 	maxCap   float64
-	fullAt   int // jobs in flight when it was last read as full (limits.go); 0: never
+	fullAt   int // jobs running when it was last read as full (limits.go); 0: never
 }
 
 func (v *vaultSched) full() bool { return float64(v.inflight) >= math.Floor(v.cap) }
