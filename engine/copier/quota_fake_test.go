@@ -35,7 +35,8 @@ type quotaAWS struct {
 	// failing RPs' jobs end FAILED as said, the first n times.
 	failing map[string]*failSpec
 
-	rng       *rand.Rand
+	rng       *rand.Rand        // busy resources
+	texts     *rand.Rand        // unknown texts (apart, so both wordings see the same busy resources)
 	resource  map[string]string // RP ARN -> resource ARN
 	busyUntil map[string]time.Time
 	jobs      []*fakeJob
@@ -60,7 +61,7 @@ type failSpec struct {
 }
 
 func newQuotaAWS(seed uint64) *quotaAWS {
-	return &quotaAWS{rng: rand.New(rand.NewPCG(seed, 1)), resource: map[string]string{}, busyUntil: map[string]time.Time{},
+	return &quotaAWS{rng: rand.New(rand.NewPCG(seed, 1)), texts: rand.New(rand.NewPCG(seed, 2)), resource: map[string]string{}, busyUntil: map[string]time.Time{},
 		byToken: map[string]*fakeJob{}, refusals: map[string]int{}, failing: map[string]*failSpec{}, vaultCaps: map[string]int{}, dur: 30 * time.Millisecond, busyFor: 20 * time.Millisecond}
 }
 
@@ -72,9 +73,9 @@ func (f *quotaAWS) refuse(scope, known string) error {
 	f.refusals[scope]++
 	msg := known
 	if f.unknown {
-		msg = unknownTexts[f.rng.IntN(len(unknownTexts))]
-		if f.rng.IntN(4) == 0 {
-			msg = fmt.Sprintf("Error %x occurred (ref %d)", f.rng.Uint32(), f.rng.IntN(1e6))
+		msg = unknownTexts[f.texts.IntN(len(unknownTexts))]
+		if f.texts.IntN(4) == 0 {
+			msg = fmt.Sprintf("Error %x occurred (ref %d)", f.texts.Uint32(), f.texts.IntN(1e6))
 		}
 	}
 	return &smithy.GenericAPIError{Code: "LimitExceededException", Message: msg, Fault: smithy.FaultClient}
@@ -207,15 +208,18 @@ func (f *quotaAWS) completedByRP() map[string]int {
 }
 
 // quotaEstate is a state with vaults×resources×rps included RPs, the
-// fake knowing each RP's resource, and the targets to copy them to.
-func quotaEstate(t testing.TB, f *quotaAWS, vaults, resources, rps int) (*state.Store, map[string]Target) {
+// fake knowing each RP's resource, and the targets to copy them to. The
+// state is closed at the end of the test, or by closeState before.
+func quotaEstate(t testing.TB, f *quotaAWS, vaults, resources, rps int) (st *state.Store, targets map[string]Target, closeState func()) {
 	st, err := state.Open(filepath.Join(t.TempDir(), "state"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	var once sync.Once
+	closeState = func() { once.Do(func() { st.Close() }) }
+	t.Cleanup(closeState)
 	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	targets := map[string]Target{}
+	targets = map[string]Target{}
 	b := st.NewBatch(state.EpochDecision)
 	for v := 0; v < vaults; v++ {
 		name := fmt.Sprintf("v%d", v)
@@ -236,7 +240,7 @@ func quotaEstate(t testing.TB, f *quotaAWS, vaults, resources, rps int) (*state.
 	if err := b.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	return st, targets
+	return st, targets, closeState
 }
 
 // runQuota copies the estate against f with durations scaled down to

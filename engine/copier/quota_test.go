@@ -27,7 +27,7 @@ func totalVaultCuts(c *Copier) (n int) {
 func TestUnknownLimitOnBusyResourcesLowersNoCap(t *testing.T) {
 	f := newQuotaAWS(1)
 	f.unknown, f.busyEvery = true, 5
-	st, targets := quotaEstate(t, f, 3, 30, 2)
+	st, targets, _ := quotaEstate(t, f, 3, 30, 2)
 	c, sum := runQuota(t, f, st, targets, 40)
 	exactlyOnce(t, f, sum)
 	if f.refusals["busy"] < 10 {
@@ -50,7 +50,7 @@ func TestUnknownLimitOnBusyResourcesLowersNoCap(t *testing.T) {
 func TestUnknownLimitOfOneVaultLowersThatVaultOnly(t *testing.T) {
 	f := newQuotaAWS(2)
 	f.unknown = true
-	st, targets := quotaEstate(t, f, 3, 20, 2)
+	st, targets, _ := quotaEstate(t, f, 3, 20, 2)
 	f.vaultCaps[targets["v1"].Arn] = 3
 	c, sum := runQuota(t, f, st, targets, 60)
 	t.Logf("refusals %v, starts %d, cuts %v / %d, v1 cap %v ceiling %v", f.refusals, f.starts, c.cuts.vault, c.cuts.account, c.s.byName["v1"].cap, c.s.byName["v1"].maxCap)
@@ -73,7 +73,7 @@ func TestUnknownLimitOfOneVaultLowersThatVaultOnly(t *testing.T) {
 func TestUnknownLimitOfTheAccountLowersTheGlobalCap(t *testing.T) {
 	f := newQuotaAWS(3)
 	f.unknown, f.accountCap = true, 6
-	st, targets := quotaEstate(t, f, 6, 8, 2)
+	st, targets, _ := quotaEstate(t, f, 6, 8, 2)
 	c, sum := runQuota(t, f, st, targets, 40)
 	t.Logf("refusals %v, starts %d, cuts %v / %d, cap %v", f.refusals, f.starts, c.cuts.vault, c.cuts.account, c.s.cap)
 	exactlyOnce(t, f, sum)
@@ -93,7 +93,7 @@ func TestUnknownLimitOfTheAccountLowersTheGlobalCap(t *testing.T) {
 // account never collapses the global cap on its own.
 func TestKnownLimitTextsAreCorroborated(t *testing.T) {
 	f := newQuotaAWS(4)
-	st, targets := quotaEstate(t, f, 3, 20, 2)
+	st, targets, _ := quotaEstate(t, f, 3, 20, 2)
 	f.vaultCaps[targets["v1"].Arn] = 3
 	c, sum := runQuota(t, f, st, targets, 60)
 	t.Logf("refusals %v, starts %d, cuts %v / %d", f.refusals, f.starts, c.cuts.vault, c.cuts.account)
@@ -110,7 +110,7 @@ func TestKnownLimitTextsAreCorroborated(t *testing.T) {
 // the words; the wording only adds a hint.
 func TestFailedJobsInUnknownWordsAreRetried(t *testing.T) {
 	f := newQuotaAWS(5)
-	st, targets := quotaEstate(t, f, 1, 4, 1)
+	st, targets, _ := quotaEstate(t, f, 1, 4, 1)
 	always, once, denied := "arn:aws:ec2:us-east-1::snapshot/snap-0-0-0", "arn:aws:ec2:us-east-1::snapshot/snap-0-1-0", "arn:aws:ec2:us-east-1::snapshot/snap-0-2-0"
 	f.failing[always] = &failSpec{n: 99, msg: "Copy job failed because of an unexpected condition (ref 7e1)"}
 	f.failing[once] = &failSpec{n: 1, msg: "The source recovery point does not exist"}
