@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
 // Reading LimitExceededException. AWS Backup documents the code, not
@@ -15,7 +16,9 @@ import (
 // and widens only on evidence:
 //
 //   - Every refusal backs off its own resource first (its chain waits,
-//     with an exponential backoff), unless its text names a cap.
+//     with an exponential backoff), unless its text names a cap. One
+//     refused in unknown words may have met a full cap instead, so each
+//     job that ends wakes one such chain, the one refused longest ago.
 //   - A vault's cap is lowered once refusals hit K distinct resources of
 //     that vault with no start into it succeeding between them: a busy
 //     resource is one resource, a full vault refuses all.
@@ -71,7 +74,14 @@ type limitEvidence struct {
 	// fullAcct is the account's jobs running when it was last read as
 	// full (0: never); a vault's is its fullAt.
 	fullAcct int
+	// waiters are, by vault, the chains refused in words shuffle could
+	// not place and backing off as busy, oldest first (wakeRefused).
+	waiters map[*vaultSched][]*chain
 }
+
+// maxWaiters bounds each vault's waiters (the oldest are dropped: they
+// are tried at the end of their backoff anyway).
+const maxWaiters = 1024
 
 // level is how full the account and a vault were at a refusal: their
 // jobs running.
@@ -178,9 +188,68 @@ func (c *Copier) limitRefused(it *copyItem, class awsclient.Class, now time.Time
 		ch.resBusy++
 		backoff := min(30*c.Opts.BusyBackoff, c.Opts.BusyBackoff<<min(ch.resBusy-1, 5))
 		c.retryLater(it, now.Add(backoff), reason)
+		if class == awsclient.LimitUnknown {
+			c.limits.waitFor(it.dest, ch)
+		}
 		return
 	}
 	c.retryLater(it, now.Add(jitter(c.Opts.LimitBackoff)), reason)
+}
+
+// waitFor adds ch to v's waiters.
+func (e *limitEvidence) waitFor(v *vaultSched, ch *chain) {
+	if e.waiters == nil {
+		e.waiters = map[*vaultSched][]*chain{}
+	}
+	q := append(e.waiters[v], ch)
+	if len(q) > maxWaiters {
+		q = q[len(q)-maxWaiters:]
+	}
+	e.waiters[v] = q
+}
+
+// wakeRefused is called when a job of v ends: a slot of v's cap and of
+// the account's is free. A refusal in unknown words read as a busy
+// resource may have been a full cap, so the chain refused longest ago
+// (of v, else of any vault) is tried now rather than at the end of its
+// backoff: under a cap that is the start the free slot allows, and
+// under a busy resource it costs one call per job that ends.
+func (c *Copier) wakeRefused(v *vaultSched) {
+	now := c.Now()
+	if c.wakeOne(v, now) {
+		return
+	}
+	for w := range c.limits.waiters {
+		if c.wakeOne(w, now) {
+			return
+		}
+	}
+}
+
+// wakeOne wakes the oldest of v's waiters still backing off, dropping
+// those that are not; it says whether it woke one.
+func (c *Copier) wakeOne(v *vaultSched, now time.Time) bool {
+	q := c.limits.waiters[v]
+	defer func() {
+		if len(q) == 0 {
+			delete(c.limits.waiters, v)
+		} else {
+			c.limits.waiters[v] = q
+		}
+	}()
+	for len(q) > 0 {
+		ch := q[0]
+		q = q[1:]
+		it := ch.head()
+		if ch.busy || ch.waitIdx < 0 || it == nil || it.rec == nil || it.rec.State != state.CopyRetry || !ch.notBefore.After(now) {
+			continue
+		}
+		ch.notBefore, it.rec.NextAt = now, &now
+		c.dirty[it.rec] = true
+		c.s.park(ch, now)
+		return true
+	}
+	return false
 }
 
 // runningIn is the number of v's jobs AWS accepted that have not ended.

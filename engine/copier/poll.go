@@ -105,6 +105,7 @@ func (c *Copier) advanceWatermark(r pollRes) {
 
 // ended applies a job's end (COMPLETED, FAILED or PARTIAL).
 func (c *Copier) ended(it *copyItem, j types.CopyJob) {
+	defer c.wakeRefused(it.dest) // its slot is free (limits.go)
 	rec := it.rec
 	a := rec.Last()
 	a.State, a.Message, a.Category = string(j.State), aws.ToString(j.StatusMessage), aws.ToString(j.MessageCategory)

@@ -1,9 +1,11 @@
 package copier
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
@@ -85,6 +87,34 @@ func TestUnknownLimitOfTheAccountLowersTheGlobalCap(t *testing.T) {
 	}
 	if n := f.refusals["account"]; n > 120 {
 		t.Errorf("%d refusals for the account's cap for 96 jobs; shuffle keeps hammering it", n)
+	}
+}
+
+// A vault with fewer chains left than the evidence for its cap needs,
+// full, refusing in unknown words: the refused chains back off as busy
+// resources (here for 5 s), and the jobs that end wake them, so the
+// copies do not wait out the backoff.
+func TestUnknownLimitWithFewChainsDoesNotWaitOutTheBackoff(t *testing.T) {
+	f := newQuotaAWS(6)
+	f.unknown = true
+	st, targets, _ := quotaEstate(t, f, 1, 3, 4)
+	f.vaultCaps[targets["v0"].Arn] = 2
+	c := &Copier{Store: st, Jobs: f, Dest: f, Targets: targets, CopyRole: "arn:aws:iam::111111111111:role/copy",
+		Opts: Options{MaxInFlight: 10, PollMin: 3 * time.Millisecond, PollMax: 20 * time.Millisecond, BusyBackoff: 5 * time.Second}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sum, err := c.Run(ctx, Bounds{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exactlyOnce(t, f, sum)
+	if f.refusals["vault"] == 0 {
+		t.Fatal("no refusal; the test proves nothing")
+	}
+	// 12 jobs of 30 ms, 2 at a time: well under a second; waiting out
+	// the backoff takes 5 s or more.
+	if sum.Elapsed > 4*time.Second {
+		t.Errorf("the copy took %v after %d refusals; the refused chains waited out their backoff", sum.Elapsed, f.refusals["vault"])
 	}
 }
 
