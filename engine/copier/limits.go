@@ -24,19 +24,23 @@ import (
 //     resource is one resource, a full vault refuses all.
 //   - The global cap is lowered once refusals hit 2K distinct resources
 //     in at least two vaults with no start succeeding anywhere between.
-//   - K is at least 4, and grows with the share of starts that busy
+//   - K is at least 6, and grows with the share of starts that busy
 //     resources refuse (refusals a later success in their vault showed
 //     to be the resource's), so that K busy resources in a row happen
 //     by chance less than once in a million starts (at most 8).
-//   - A text shuffle knows that names the vault or the account needs
-//     only two resources for that scope: the wording shortens the
-//     evidence, never replaces it, so a text worded another way costs a
-//     few refusals, never a collapse of the global cap.
+//   - A text shuffle knows that names the vault needs two resources of
+//     that vault; one that names the account needs K, not 2K (still in
+//     two vaults). The wording shortens the evidence, never replaces
+//     it, so a text worded another way costs a few refusals, never a
+//     collapse of the global cap.
 //   - Once a cap was lowered, the level it was found full at is
 //     evidence too: a vault refused again while it holds at least as
 //     many jobs needs only two resources, the account only K.
-//   - A cap lowered on evidence alone grows back with completions (AIMD)
-//     and sets no ceiling; only AWS's own words set a vault's ceiling.
+//   - A cap lowered on evidence grows back with completions (AIMD). A
+//     vault's ceiling is set (and probed just above) only when AWS's
+//     words name the vault at a level where it was found full before.
+//   - With a single destination vault, a full account reads as that
+//     vault's cap, which bounds the same jobs.
 //
 // docs/adr/0002-copy-queue.md ("Quotas") documents the rule.
 
@@ -56,7 +60,7 @@ func (s limitScope) String() string {
 // The evidence a wider scope needs: distinct resources refused with no
 // success between them.
 const (
-	minSpread   = 4
+	minSpread   = 6
 	maxSpread   = 8
 	namedSpread = 2
 	// busyAlpha weighs each start in the busy share's moving average.
@@ -74,6 +78,9 @@ type limitEvidence struct {
 	// fullAcct is the account's jobs running when it was last read as
 	// full (0: never); a vault's is its fullAt.
 	fullAcct int
+	// oneVault: the schedule has a single destination vault, so a
+	// refusal's spread cannot tell the account from the vault.
+	oneVault bool
 	// waiters are, by vault, the chains refused in words shuffle could
 	// not place and backing off as busy, oldest first (wakeRefused).
 	waiters map[*vaultSched][]*chain
@@ -137,11 +144,11 @@ func (e *limitEvidence) refused(resource string, v *vaultSched, named awsclient.
 	}
 	switch named {
 	case awsclient.LimitAccount:
-		needAcct = namedSpread
+		needAcct = min(needAcct, e.spread())
 	case awsclient.LimitVault:
 		needVault = namedSpread
 	}
-	if len(e.acct) >= needAcct && (named == awsclient.LimitAccount || e.vaults() >= 2) {
+	if len(e.acct) >= needAcct && (e.oneVault || e.vaults() >= 2) {
 		e.fullAcct = at.acct
 		clear(e.acct)
 		clear(e.byVault)
@@ -171,7 +178,10 @@ func (e *limitEvidence) vaults() int {
 // resource, or lower the vault's or the global cap, as the evidence
 // reads it (above).
 func (c *Copier) limitRefused(it *copyItem, class awsclient.Class, now time.Time, reason string) {
-	scope := c.limits.refused(it.chain.resource, it.dest, class, level{acct: len(c.inflight), vault: c.runningIn(it.dest)})
+	at := level{acct: len(c.inflight), vault: c.runningIn(it.dest)}
+	repeat := it.dest.fullAt > 0 && at.vault <= it.dest.fullAt
+	c.limits.oneVault = len(c.s.vaults) == 1
+	scope := c.limits.refused(it.chain.resource, it.dest, class, at)
 	if class == awsclient.LimitUnknown {
 		reason += " (wording not recognised; read as " + scope.String() + " limit from how refusals spread)"
 	}
@@ -179,7 +189,7 @@ func (c *Copier) limitRefused(it *copyItem, class awsclient.Class, now time.Time
 	case scope == scopeAccount:
 		c.shrinkAccount(now)
 	case scope == scopeVault:
-		c.shrinkVault(it.dest, class == awsclient.LimitVault)
+		c.shrinkVault(it.dest, class == awsclient.LimitVault && repeat)
 	case class == awsclient.LimitVault || class == awsclient.LimitAccount:
 		// The text names a cap, not yet corroborated: the resource is
 		// not to blame, so it waits like a capped start.
@@ -264,16 +274,17 @@ func (c *Copier) runningIn(v *vaultSched) int {
 }
 
 // shrinkVault lowers v's cap below the jobs it has in flight (this
-// refusal included). When AWS's own words said the vault is full, the
-// cap is its ceiling, probed just above; inferred from spread alone, it
-// grows back with completions like any AIMD cap.
-func (c *Copier) shrinkVault(v *vaultSched, named bool) {
+// refusal included). With ceiling (AWS's words named the vault, at a
+// level where it was found full before) the cap becomes its ceiling,
+// probed just above; otherwise it grows back with completions like any
+// AIMD cap, so a false reading costs a little time, never a ceiling.
+func (c *Copier) shrinkVault(v *vaultSched, ceiling bool) {
 	v.cap = max(1, float64(v.inflight-1))
-	if named && (v.maxCap > v.cap || math.IsInf(v.maxCap, 1)) {
+	if ceiling && (v.maxCap > v.cap || math.IsInf(v.maxCap, 1)) {
 		v.maxCap = v.cap + 1
 	}
 	c.cuts.vault[v.name]++
-	c.logger().Info("copy vault cap lowered", "vault", v.name, "cap", v.cap, "named_by_aws", named)
+	c.logger().Info("copy vault cap lowered", "vault", v.name, "cap", v.cap, "ceiling", ceiling)
 }
 
 // shrinkAccount is the multiplicative decrease of the global cap: to

@@ -31,6 +31,7 @@ type quotaAWS struct {
 	busyP      float64        // or: each start finds it busy with this probability
 	busyFor    time.Duration
 	unknown    bool // refusal texts name no scope
+	misworded  bool // busy resources are refused in the account's words
 	dur        time.Duration
 	// failing RPs' jobs end FAILED as said, the first n times.
 	failing map[string]*failSpec
@@ -109,6 +110,9 @@ func (f *quotaAWS) StartCopyJob(ctx context.Context, in *backup.StartCopyJobInpu
 		}
 	}
 	if f.busy(res, now) {
+		if f.misworded {
+			return nil, f.refuse("busy", "The maximum number of concurrent jobs for account 111111111111 has been reached")
+		}
 		return nil, f.refuse("busy", "Resource "+res+" already has a job in progress; only 1 concurrent backup or copy job is allowed per resource")
 	}
 	if f.accountCap > 0 && acct >= f.accountCap {

@@ -133,6 +133,31 @@ func TestKnownLimitTextsAreCorroborated(t *testing.T) {
 	}
 }
 
+// The account's own words, from the account's cap, lower the global
+// cap; the same words for busy resources (with successes between them)
+// do not: the wording shortens the evidence, it does not replace it.
+func TestAccountTextsAreCorroborated(t *testing.T) {
+	f := newQuotaAWS(7)
+	f.accountCap = 6
+	st, targets, _ := quotaEstate(t, f, 6, 8, 2)
+	c, sum := runQuota(t, f, st, targets, 40)
+	exactlyOnce(t, f, sum)
+	if f.refusals["account"] == 0 || c.cuts.account == 0 {
+		t.Errorf("%d account refusals in its own words, global cap lowered %d times; want lowered", f.refusals["account"], c.cuts.account)
+	}
+	f = newQuotaAWS(8)
+	f.misworded, f.busyEvery = true, 5
+	st, targets, _ = quotaEstate(t, f, 3, 30, 2)
+	c, sum = runQuota(t, f, st, targets, 40)
+	exactlyOnce(t, f, sum)
+	if f.refusals["busy"] < 10 {
+		t.Fatalf("%d busy refusals; the test proves nothing", f.refusals["busy"])
+	}
+	if c.cuts.account != 0 || c.s.cap != 40 {
+		t.Errorf("busy resources refused in the account's words lowered the global cap %d times (now %v)", c.cuts.account, c.s.cap)
+	}
+}
+
 // A FAILED job with no category and a message in unknown words is
 // retried with a new attempt until the attempt limit: one job per
 // attempt, never two at once; one that fails once then completes. A
@@ -216,11 +241,22 @@ func TestReadJobFailure(t *testing.T) {
 	}
 }
 
-// The evidence rule itself, refusal by refusal.
+// The evidence rule itself, refusal by refusal (K is minSpread here:
+// no busy resource was seen).
 func TestLimitEvidence(t *testing.T) {
-	a, b := &vaultSched{name: "a"}, &vaultSched{name: "b"}
+	const k = minSpread
+	a := &vaultSched{name: "a"}
 	var e limitEvidence
 	at := level{acct: 10, vault: 5}
+	refuse := func(prefix string, n int, vs []*vaultSched, class awsclient.Class) limitScope {
+		t.Helper()
+		for i := 0; i < n-1; i++ {
+			if s := e.refused(fmt.Sprint(prefix, i), vs[i%len(vs)], class, at); s != scopeResource {
+				t.Fatalf("%s: refusal %d of %d read as %v", prefix, i+1, n, s)
+			}
+		}
+		return e.refused(fmt.Sprint(prefix, n-1), vs[(n-1)%len(vs)], class, at)
+	}
 	// One resource refused again and again is that resource.
 	for i := 0; i < 20; i++ {
 		if s := e.refused("r1", a, awsclient.LimitUnknown, at); s != scopeResource {
@@ -229,67 +265,54 @@ func TestLimitEvidence(t *testing.T) {
 	}
 	// Distinct resources with a success into the vault between them.
 	e = limitEvidence{}
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 40; i++ {
 		if s := e.refused(fmt.Sprint("s", i), a, awsclient.LimitUnknown, at); s != scopeResource {
 			t.Fatalf("busy resource %d read as %v", i, s)
 		}
-		if i%3 == 2 {
+		if i%(k-1) == k-2 {
 			e.started(a)
 		}
 	}
+	// K resources of one vault in a row: its cap.
 	e = limitEvidence{}
-	// Four resources of one vault in a row: its cap.
-	for i, want := range []limitScope{scopeResource, scopeResource, scopeResource, scopeVault} {
-		if s := e.refused(fmt.Sprint("v", i), a, awsclient.LimitUnknown, at); s != want {
-			t.Fatalf("vault refusal %d read as %v, want %v", i+1, s, want)
-		}
+	if s := refuse("v", k, []*vaultSched{a}, awsclient.LimitUnknown); s != scopeVault {
+		t.Fatalf("%d refusals in one vault read as %v, want vault", k, s)
 	}
 	// Once a vault was found full, a refusal there at that level needs
 	// two resources only.
 	if a.fullAt != 5 {
 		t.Fatalf("vault a found full at %d jobs, want 5", a.fullAt)
 	}
-	e.refused("f1", a, awsclient.LimitUnknown, at)
-	if s := e.refused("f2", a, awsclient.LimitUnknown, at); s != scopeVault {
-		t.Fatalf("two refusals at the full level read as %v", s)
+	if s := refuse("f", namedSpread, []*vaultSched{a}, awsclient.LimitUnknown); s != scopeVault {
+		t.Fatalf("%d refusals at the full level read as %v", namedSpread, s)
 	}
-	// Spread over four vaults, none refusing four: the account.
+	// 2K resources over four vaults, none refusing K: the account.
 	vs := []*vaultSched{{name: "a"}, {name: "b"}, {name: "c"}, {name: "d"}}
 	e = limitEvidence{}
-	got := scopeResource
-	for i := 0; i < 7; i++ {
-		v := vs[i%4]
-		if got = e.refused(fmt.Sprint("x", i), v, awsclient.LimitUnknown, at); got != scopeResource {
-			t.Fatalf("refusal %d of 8 read as %v", i+1, got)
-		}
+	if s := refuse("x", 2*k, vs, awsclient.LimitUnknown); s != scopeAccount {
+		t.Fatalf("%d resources in 4 vaults read as %v, want account", 2*k, s)
 	}
-	if got = e.refused("x7", vs[3], awsclient.LimitUnknown, at); got != scopeAccount {
-		t.Fatalf("8 resources in 4 vaults read as %v, want account", got)
-	}
-	// A known text shortens the evidence to two resources; one alone is not enough.
-	a, b = &vaultSched{name: "a"}, &vaultSched{name: "b"}
+	// A text naming the account needs K resources (in two vaults), not 2K.
+	vs = []*vaultSched{{name: "a"}, {name: "b"}}
 	e = limitEvidence{}
-	if s := e.refused("k1", a, awsclient.LimitAccount, at); s != scopeResource {
-		t.Fatalf("one account-worded refusal read as %v", s)
+	if s := refuse("k", k, vs, awsclient.LimitAccount); s != scopeAccount {
+		t.Fatalf("%d account-worded refusals in two vaults read as %v, want account", k, s)
 	}
-	if s := e.refused("k2", a, awsclient.LimitAccount, at); s != scopeAccount {
-		t.Fatalf("two account-worded refusals read as %v", s)
-	}
-	if s := e.refused("k3", b, awsclient.LimitVault, at); s != scopeResource {
-		t.Fatalf("one vault-worded refusal read as %v", s)
-	}
-	if s := e.refused("k4", b, awsclient.LimitVault, at); s != scopeVault {
-		t.Fatalf("two vault-worded refusals read as %v", s)
+	// A text naming the vault needs two of its resources; one is not enough.
+	vs = []*vaultSched{{name: "a"}}
+	e = limitEvidence{}
+	if s := refuse("w", namedSpread, vs, awsclient.LimitVault); s != scopeVault {
+		t.Fatalf("%d vault-worded refusals read as %v, want vault", namedSpread, s)
 	}
 	// Busy resources seen often raise K.
-	e = limitEvidence{}
+	a, e = &vaultSched{name: "fresh"}, limitEvidence{}
 	for i := 0; i < 400; i++ {
 		e.refused(fmt.Sprint("b", i), a, awsclient.LimitUnknown, at)
-		if i%3 != 0 {
+		if i%2 != 0 {
 			e.started(a)
 		}
 	}
-	if k := e.spread(); k <= minSpread || k > maxSpread {
-		t.Errorf("K %d after a busy share of %.2f; want above %d, at most %d", k, e.busy, minSpread, maxSpread)
+	if got := e.spread(); got <= minSpread || got > maxSpread {
+		t.Errorf("K %d after a busy share of %.2f; want above %d, at most %d", got, e.busy, minSpread, maxSpread)
 	}
 }

@@ -208,12 +208,12 @@ func (c *Copier) startedJob(it *copyItem, out *backup.StartCopyJobOutput) {
 		c.dirty[rec] = true
 		return
 	}
-	c.limits.started(it.dest)
 	rec.JobID, rec.StartedAt = id, utcPtr(out.CreationDate)
 	rec.State, rec.Reason, rec.Category = state.CopyRunning, "", ""
 	a := rec.Last()
 	a.JobID, a.State = id, "CREATED"
 	c.inflight[id] = it
+	c.limits.started(it.dest)
 	c.dirty[rec] = true
 	if t := out.CreationDate; t != nil && t.Before(rec.IntentAt.Add(-time.Minute)) {
 		// AWS answered the token with a job made long before this
