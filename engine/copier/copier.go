@@ -197,8 +197,9 @@ type Copier struct {
 	preAdopt *AdoptSummary
 	// limits is the evidence that places LimitExceededException
 	// refusals; cuts counts the cap decreases it led to (limits.go).
-	limits limitEvidence
-	cuts   capCuts
+	limits  limitEvidence
+	cuts    capCuts
+	sendSeq uint64 // StartCopyJob calls sent in this run
 }
 
 // AccessError is StartCopyJob being refused for a permission: the copy

@@ -16,14 +16,15 @@ import (
 // and widens only on evidence:
 //
 //   - Every refusal backs off its own resource first (its chain waits,
-//     with an exponential backoff), unless its text names a cap. One
-//     refused in unknown words may have met a full cap instead, so each
-//     job that ends wakes one such chain, the one refused longest ago.
+//     with an exponential backoff), whatever its text. One whose text
+//     does not say the resource is busy may have met a full cap instead,
+//     so each job that ends wakes one such chain, the one refused
+//     longest ago.
 //   - A vault's cap is lowered once refusals hit K distinct resources of
-//     that vault with no start into it succeeding between them: a busy
-//     resource is one resource, a full vault refuses all.
+//     that vault with no start into it, sent after them, succeeding: a
+//     busy resource is one resource, a full vault refuses all.
 //   - The global cap is lowered once refusals hit 2K distinct resources
-//     in at least two vaults with no start succeeding anywhere between.
+//     in at least two vaults with no start sent after them succeeding.
 //   - K is at least 6, and grows with the share of starts that busy
 //     resources refuse (refusals a later success in their vault showed
 //     to be the resource's), so that K busy resources in a row happen
@@ -67,12 +68,15 @@ const (
 	busyAlpha = 0.01
 )
 
-// limitEvidence is the refusals since the last successful start: by
-// vault (since a start into that vault succeeded) and across the
-// account (since any start succeeded), by resource ARN.
+// limitEvidence is the refusals no later start has refuted: by vault
+// (no start into that vault sent after them succeeded) and across the
+// account (no start sent after them succeeded), by resource ARN. "After"
+// is in the order the calls were sent, not answered: a burst of calls
+// is answered in any order, and a success sent before a refusal says
+// nothing about the cap the refusal met.
 type limitEvidence struct {
 	byVault map[*vaultSched]map[string]level
-	acct    map[string]*vaultSched
+	acct    map[string]level
 	// busy is the moving share of starts refused for a busy resource.
 	busy float64
 	// fullAcct is the account's jobs running when it was last read as
@@ -81,8 +85,9 @@ type limitEvidence struct {
 	// oneVault: the schedule has a single destination vault, so a
 	// refusal's spread cannot tell the account from the vault.
 	oneVault bool
-	// waiters are, by vault, the chains refused in words shuffle could
-	// not place and backing off as busy, oldest first (wakeRefused).
+	// waiters are, by vault, the chains refused in words that did not
+	// say the resource is busy, backing off as busy, oldest first
+	// (wakeRefused).
 	waiters map[*vaultSched][]*chain
 }
 
@@ -90,23 +95,35 @@ type limitEvidence struct {
 // are tried at the end of their backoff anyway).
 const maxWaiters = 1024
 
-// level is how full the account and a vault were at a refusal: their
-// jobs running.
-type level struct{ acct, vault int }
+// level is a refusal: the start's vault, its place in the order calls
+// were sent, and how full the account and the vault were (their jobs
+// running).
+type level struct {
+	v           *vaultSched
+	sent        uint64
+	acct, vault int
+}
 
-// started clears the evidence a successful start into v refutes: the
-// vault's refusals since its last success were busy resources. Those
-// made where a cap was found full before are left out of the busy
-// share: they may have been the cap's.
-func (e *limitEvidence) started(v *vaultSched) {
-	for _, l := range e.byVault[v] {
+// started clears the evidence a successful start into v, sent as call
+// number sent, refutes: the refusals of calls sent before it. Those in
+// v were busy resources; the ones made where a cap was found full
+// before are left out of the busy share (they may have been the cap's).
+func (e *limitEvidence) started(v *vaultSched, sent uint64) {
+	for r, l := range e.byVault[v] {
+		if l.sent >= sent {
+			continue
+		}
 		if (e.fullAcct == 0 || l.acct < e.fullAcct) && (v.fullAt == 0 || l.vault < v.fullAt) {
 			e.busy += busyAlpha * (1 - e.busy)
 		}
+		delete(e.byVault[v], r)
 	}
 	e.busy -= busyAlpha * e.busy
-	delete(e.byVault, v)
-	clear(e.acct)
+	for r, l := range e.acct {
+		if l.sent < sent {
+			delete(e.acct, r)
+		}
+	}
 }
 
 // spread is K: how many distinct resources of one vault refused in a
@@ -127,13 +144,14 @@ func (e *limitEvidence) spread() int {
 // next widening needs new refusals.
 func (e *limitEvidence) refused(resource string, v *vaultSched, named awsclient.Class, at level) limitScope {
 	if e.byVault == nil {
-		e.byVault, e.acct = map[*vaultSched]map[string]level{}, map[string]*vaultSched{}
+		e.byVault, e.acct = map[*vaultSched]map[string]level{}, map[string]level{}
 	}
 	if e.byVault[v] == nil {
 		e.byVault[v] = map[string]level{}
 	}
+	at.v = v
 	e.byVault[v][resource] = at
-	e.acct[resource] = v
+	e.acct[resource] = at
 	needVault := e.spread()
 	needAcct := 2 * needVault
 	if e.fullAcct > 0 && at.acct >= e.fullAcct {
@@ -168,8 +186,8 @@ func (e *limitEvidence) refused(resource string, v *vaultSched, named awsclient.
 // vaults is the number of vaults among the account-wide evidence.
 func (e *limitEvidence) vaults() int {
 	seen := map[*vaultSched]bool{}
-	for _, v := range e.acct {
-		seen[v] = true
+	for _, l := range e.acct {
+		seen[l.v] = true
 	}
 	return len(seen)
 }
@@ -178,7 +196,7 @@ func (e *limitEvidence) vaults() int {
 // resource, or lower the vault's or the global cap, as the evidence
 // reads it (above).
 func (c *Copier) limitRefused(it *copyItem, class awsclient.Class, now time.Time, reason string) {
-	at := level{acct: len(c.inflight), vault: c.runningIn(it.dest)}
+	at := level{sent: it.sent, acct: len(c.inflight), vault: c.runningIn(it.dest)}
 	repeat := it.dest.fullAt > 0 && at.vault <= it.dest.fullAt
 	c.limits.oneVault = len(c.s.vaults) == 1
 	scope := c.limits.refused(it.chain.resource, it.dest, class, at)
@@ -190,15 +208,15 @@ func (c *Copier) limitRefused(it *copyItem, class awsclient.Class, now time.Time
 		c.shrinkAccount(now)
 	case scope == scopeVault:
 		c.shrinkVault(it.dest, class == awsclient.LimitVault && repeat)
-	case class == awsclient.LimitVault || class == awsclient.LimitAccount:
-		// The text names a cap, not yet corroborated: the resource is
-		// not to blame, so it waits like a capped start.
 	default:
+		// Not corroborated, whatever the text says: the resource waits
+		// as if busy, and a job that ends wakes it unless the text said
+		// the resource is busy.
 		ch := it.chain
 		ch.resBusy++
 		backoff := min(30*c.Opts.BusyBackoff, c.Opts.BusyBackoff<<min(ch.resBusy-1, 5))
 		c.retryLater(it, now.Add(backoff), reason)
-		if class == awsclient.LimitUnknown {
+		if class != awsclient.LimitResource {
 			c.limits.waitFor(it.dest, ch)
 		}
 		return

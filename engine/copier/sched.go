@@ -34,6 +34,7 @@ type copyItem struct {
 	dest      *vaultSched
 	rec       *state.CopyRecord // nil until the first intent
 	callErrs  int               // StartCopyJob errors in this process
+	sent      uint64            // its last StartCopyJob's place in the order calls were sent
 	checked   time.Time         // last DescribeCopyJob by the stale check
 }
 

@@ -74,6 +74,8 @@ func (p *startPool) stop(c *Copier, cancel func()) {
 // send hands one start to the workers.
 func (c *Copier) send(p *startPool, it *copyItem) {
 	c.pending++
+	c.sendSeq++
+	it.sent = c.sendSeq
 	p.ch <- startReq{it: it, in: c.startInput(it)}
 }
 
@@ -213,7 +215,7 @@ func (c *Copier) startedJob(it *copyItem, out *backup.StartCopyJobOutput) {
 	a := rec.Last()
 	a.JobID, a.State = id, "CREATED"
 	c.inflight[id] = it
-	c.limits.started(it.dest)
+	c.limits.started(it.dest, it.sent)
 	c.dirty[rec] = true
 	if t := out.CreationDate; t != nil && t.Before(rec.IntentAt.Add(-time.Minute)) {
 		// AWS answered the token with a job made long before this
