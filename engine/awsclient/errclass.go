@@ -20,15 +20,20 @@ const (
 	Retryable Class = iota
 	// Throttle: ThrottlingException and kin; slow down.
 	Throttle
-	// LimitResource: LimitExceededException because the resource already
-	// has a job running.
+	// LimitResource: LimitExceededException whose text says the
+	// resource already has a job running.
 	LimitResource
-	// LimitVault: LimitExceededException for the destination vault's
-	// concurrent-copy quota.
+	// LimitVault: LimitExceededException whose text names the
+	// destination vault's concurrent-copy quota.
 	LimitVault
-	// LimitAccount: any other LimitExceededException (the account's
-	// concurrent-copy quota).
+	// LimitAccount: LimitExceededException whose text names the
+	// account's concurrent-copy quota.
 	LimitAccount
+	// LimitUnknown: LimitExceededException in a wording shuffle cannot
+	// place. AWS documents the code, not the texts, so this is read
+	// safely by the caller: as a busy resource first, widened to the
+	// vault and the account only as refusals spread (engine/copier).
+	LimitUnknown
 	// Auth: the request's credentials were refused as such (expired,
 	// unknown, badly signed), as opposed to a permission (AccessDenied).
 	Auth
@@ -39,7 +44,7 @@ const (
 // String is the class's name as recorded on a recovery point's attempt
 // when AWS gave no error code.
 func (c Class) String() string {
-	names := [...]string{"retryable", "throttled", "resource-busy", "vault-limit", "account-limit", "auth", "permanent"}
+	names := [...]string{"retryable", "throttled", "resource-busy", "vault-limit", "account-limit", "limit-unknown", "auth", "permanent"}
 	if c < 0 || int(c) >= len(names) {
 		return "unknown"
 	}
@@ -52,7 +57,9 @@ func (c Class) Transient() bool { return c == Retryable || c == Throttle }
 
 // Limit says whether AWS refused the call for a concurrency quota
 // (LimitExceededException), which frees up only when a job ends.
-func (c Class) Limit() bool { return c == LimitResource || c == LimitVault || c == LimitAccount }
+func (c Class) Limit() bool {
+	return c == LimitResource || c == LimitVault || c == LimitAccount || c == LimitUnknown
+}
 
 // Fatal says whether retrying cannot help (Permanent).
 func (c Class) Fatal() bool { return c == Permanent }
@@ -123,21 +130,41 @@ func classOf(code, msg string, fault smithy.ErrorFault) Class {
 	case throttleCodes[code]:
 		return Throttle
 	case code == "LimitExceededException":
-		lm := strings.ToLower(msg)
-		switch {
-		case strings.Contains(lm, "per resource") || strings.Contains(lm, "already has a job") || strings.Contains(lm, "resource "):
-			return LimitResource
-		case strings.Contains(lm, "vault"):
-			return LimitVault
-		default:
-			return LimitAccount
-		}
+		return limitScope(msg)
 	case authCodes[code]:
 		return Auth
 	case fault == smithy.FaultServer, code == "ServiceUnavailableException", code == "InternalFailure", code == "InternalServerError":
 		return Retryable
 	}
 	return Permanent
+}
+
+// limitScope places a LimitExceededException by its text. AWS models
+// the code only; the texts are not documented and may change. So the
+// text may name the scope only when it says so in words shuffle knows,
+// and the narrowest scope it names wins (a text naming the resource and
+// the vault is a busy resource: that reading shrinks nothing). A text
+// naming none of them is LimitUnknown, never the account: the account
+// reading shrinks the global cap, which is the costliest mistake.
+func limitScope(msg string) Class {
+	lm := strings.ToLower(msg)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(lm, w) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("per resource", "already has a job", "resource ", "resource's", "resource is busy"):
+		return LimitResource
+	case has("vault"):
+		return LimitVault
+	case has("account"):
+		return LimitAccount
+	}
+	return LimitUnknown
 }
 
 // IsAuthError says whether err is a credential error from AWS (Auth).

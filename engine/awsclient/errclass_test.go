@@ -26,6 +26,20 @@ func TestClassify(t *testing.T) {
 		{api("LimitExceededException", "Too many copy jobs per resource", smithy.FaultClient), LimitResource, "LimitExceededException", "Too many copy jobs per resource"},
 		{api("LimitExceededException", "Concurrent copy jobs into the vault exceeded", smithy.FaultClient), LimitVault, "LimitExceededException", "Concurrent copy jobs into the vault exceeded"},
 		{api("LimitExceededException", "Account limit reached", smithy.FaultClient), LimitAccount, "LimitExceededException", "Account limit reached"},
+		// testenv's own texts.
+		{api("LimitExceededException", "Resource arn:aws:ec2:us-east-1:1:volume/vol-1 already has a job in progress; only 1 concurrent backup or copy job is allowed per resource", smithy.FaultClient),
+			LimitResource, "LimitExceededException", "Resource arn:aws:ec2:us-east-1:1:volume/vol-1 already has a job in progress; only 1 concurrent backup or copy job is allowed per resource"},
+		{api("LimitExceededException", "The maximum number of concurrent copy jobs (5) into backup vault arn:aws:backup:us-east-1:2:backup-vault:v has been reached", smithy.FaultClient),
+			LimitVault, "LimitExceededException", "The maximum number of concurrent copy jobs (5) into backup vault arn:aws:backup:us-east-1:2:backup-vault:v has been reached"},
+		{api("LimitExceededException", "The maximum number of concurrent copy jobs (100) for account 111111111111 has been reached", smithy.FaultClient),
+			LimitAccount, "LimitExceededException", "The maximum number of concurrent copy jobs (100) for account 111111111111 has been reached"},
+		// A text naming the resource and the vault is the narrower scope.
+		{api("LimitExceededException", "Resource busy: a job into vault x is running", smithy.FaultClient), LimitResource, "LimitExceededException", "Resource busy: a job into vault x is running"},
+		// Texts naming no scope are not placed: never the account by default.
+		{api("LimitExceededException", "Limit exceeded", smithy.FaultClient), LimitUnknown, "LimitExceededException", "Limit exceeded"},
+		{api("LimitExceededException", "", smithy.FaultClient), LimitUnknown, "LimitExceededException", ""},
+		{api("LimitExceededException", "Too many concurrent operations. Try again later.", smithy.FaultClient), LimitUnknown, "LimitExceededException", "Too many concurrent operations. Try again later."},
+		{api("LimitExceededException", "Quota q-7f3a reached (ref 9c1e)", smithy.FaultClient), LimitUnknown, "LimitExceededException", "Quota q-7f3a reached (ref 9c1e)"},
 		{api("ExpiredTokenException", "expired", smithy.FaultClient), Auth, "ExpiredTokenException", "expired"},
 		{api("SignatureDoesNotMatch", "bad", smithy.FaultClient), Auth, "SignatureDoesNotMatch", "bad"},
 		{api("ServiceUnavailableException", "", smithy.FaultClient), Retryable, "ServiceUnavailableException", ""},
@@ -54,6 +68,7 @@ func TestClassMethods(t *testing.T) {
 		LimitResource: {"resource-busy", false, true, false},
 		LimitVault:    {"vault-limit", false, true, false},
 		LimitAccount:  {"account-limit", false, true, false},
+		LimitUnknown:  {"limit-unknown", false, true, false},
 		Auth:          {"auth", false, false, false},
 		Permanent:     {"permanent", false, false, true},
 	} {

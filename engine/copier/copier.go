@@ -26,6 +26,9 @@ type Options struct {
 	PollMax      time.Duration // longest (default 60 s)
 	Overlap      time.Duration // how far each poll looks back past the last completion seen (at most; default 2 min)
 	StaleAfter   time.Duration // ask DescribeCopyJob about a job not seen to end this long after it started (default 2 h 30 min)
+	BusyBackoff  time.Duration // first wait of a resource refused as busy, doubled on each refusal up to 30× (default 1 min)
+	LimitBackoff time.Duration // wait of a start refused for a vault's or the account's cap (default 5 s, jittered)
+	CapHold      time.Duration // no growth of the global cap this long after it was lowered (default 30 s)
 	// NoWait returns as soon as nothing more can start, leaving jobs in
 	// flight for the next run; by default Run waits for them.
 	NoWait bool
@@ -58,6 +61,15 @@ func (o *Options) defaults() {
 	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = 150 * time.Minute
+	}
+	if o.BusyBackoff <= 0 {
+		o.BusyBackoff = time.Minute
+	}
+	if o.LimitBackoff <= 0 {
+		o.LimitBackoff = 5 * time.Second
+	}
+	if o.CapHold <= 0 {
+		o.CapHold = 30 * time.Second
 	}
 }
 
@@ -183,6 +195,11 @@ type Copier struct {
 	settled map[string]VaultUpdate
 	// adopt is the summary of an Adopt made before Run (adopt.go).
 	preAdopt *AdoptSummary
+	// limits is the evidence that places LimitExceededException
+	// refusals; cuts counts the cap decreases it led to (limits.go).
+	limits  limitEvidence
+	cuts    capCuts
+	sendSeq uint64 // StartCopyJob calls sent in this run
 }
 
 // AccessError is StartCopyJob being refused for a permission: the copy
@@ -215,6 +232,7 @@ func (c *Copier) init() {
 	c.sum.WaitingWhy = map[string]WaitReason{}
 	c.parked, c.settled = map[string][]parkedRP{}, map[string]VaultUpdate{}
 	c.sum.Adopt.HeldByReason = map[string]int64{}
+	c.limits, c.cuts = limitEvidence{}, capCuts{vault: map[string]int{}}
 }
 
 // Run copies until nothing is left that can start (and, unless NoWait,

@@ -5,8 +5,9 @@
 //
 // Its parts, one file each: the dispatcher (dispatch.go) owns every
 // piece of run state and reacts to one event at a time; starting
-// (start.go: the worker pool and the AIMD reactions to StartCopyJob's
-// answers), polling and the watermark (poll.go), tagging (tag.go),
+// (start.go: the worker pool and the reactions to StartCopyJob's
+// answers; limits.go: reading LimitExceededException by how refusals
+// spread, and the AIMD decreases it leads to), polling and the watermark (poll.go), tagging (tag.go),
 // requeue (requeue.go), the dry-run preview (preview.go), adoption of
 // copies the state has no record of (adopt*.go), RPs parked until their
 // vault is ready (awaited.go), the schedule (sched.go), the narrow AWS

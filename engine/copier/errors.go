@@ -7,27 +7,82 @@ import (
 )
 
 // AWS errors are sorted by awsclient.Classify; what is here is the
-// copier's own reading of them.
+// copier's own reading of FAILED copy jobs.
 
-// retryableJobFailure says whether a FAILED copy job is worth another
-// attempt, from its MessageCategory and StatusMessage. Configuration
-// problems (access, missing vault, lock retention, unsupported
-// resource) fail again the same way; service-side errors may not.
-// Unknown failures are retried, bounded by the attempt limit.
-func retryableJobFailure(category, message string) bool {
-	c := strings.ToLower(category)
-	m := strings.ToLower(message)
+// jobFailure is shuffle's reading of a FAILED (or PARTIAL) copy job.
+type jobFailure struct {
+	// Retry: another attempt may succeed. Only AWS's MessageCategory can
+	// say no; an unknown or missing category is retried, bounded by the
+	// attempt limit, with a backoff.
+	Retry bool
+	// Category is what the record is counted under: AWS's
+	// MessageCategory, or uncategorized when AWS gave none.
+	Category string
+	// Hint is a human reason read from the message's wording, for the
+	// operator; it never decides anything ("" when none matches).
+	Hint string
+}
+
+// uncategorized is the record's category of a FAILED job whose answer
+// carried no MessageCategory.
+const uncategorized = "uncategorized"
+
+// permanentCategories are the MessageCategory values (normalised: lower
+// case, no '_' or '-') whose jobs fail again the same way until the
+// operator fixes something: access, a parameter AWS refused, a missing
+// resource.
+var permanentCategories = map[string]bool{
+	"accessdenied": true, "invalidparameters": true, "invalidparameter": true,
+	"resourcenotfound": true, "notfound": true,
+}
+
+// wordingHints are what a FAILED job's message usually means, read from
+// its wording; shown to the operator next to AWS's message.
+var wordingHints = []struct{ words, hint string }{
+	{"does not exist", "something the copy needs is missing"},
+	{"not supported", "AWS does not support this copy"},
+	{"cold storage", "the recovery point is in cold storage"},
+	{"retention", "the destination vault lock's retention range"},
+	{"access policy", "the destination vault's access policy"},
+	{"aws managed key", "an AWS managed KMS key cannot be shared"},
+	{"not enabled", "a setting (cross-account backup?) is not enabled"},
+	{"same organization", "both accounts must be in one organization"},
+}
+
+// readJobFailure reads a FAILED copy job from its MessageCategory and
+// StatusMessage. The category, a field AWS defines, decides; the
+// message's wording, which AWS does not document, only adds a hint.
+func readJobFailure(category, message string) jobFailure {
+	f := jobFailure{Retry: true, Category: category}
+	norm := strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(category))
 	switch {
-	case strings.Contains(c, "accessdenied") || strings.Contains(c, "access_denied"),
-		strings.Contains(c, "invalidparameters") || strings.Contains(c, "invalid_parameters"),
-		strings.Contains(c, "resourcenotfound") || strings.Contains(c, "not_found"):
-		return false
-	case strings.Contains(m, "does not exist"), strings.Contains(m, "not supported"), strings.Contains(m, "cold storage"),
-		strings.Contains(m, "retention"), strings.Contains(m, "access policy"), strings.Contains(m, "aws managed key"),
-		strings.Contains(m, "not enabled"), strings.Contains(m, "same organization"):
-		return false
+	case category == "":
+		f.Category = uncategorized
+	case permanentCategories[norm]:
+		f.Retry = false
 	}
-	return true
+	m := strings.ToLower(message)
+	for _, h := range wordingHints {
+		if strings.Contains(m, h.words) {
+			f.Hint = h.hint
+			break
+		}
+	}
+	return f
+}
+
+// reason is the record's reason for f: AWS's category and message (the
+// job's state in place of a category it did not give), and the hint
+// when there is one.
+func (f jobFailure) reason(jobState, category, message string) string {
+	r := strings.TrimSuffix(category+": "+message, ": ")
+	if category == "" {
+		r = strings.TrimSuffix(jobState+" without a category: "+message, ": ")
+	}
+	if f.Hint != "" {
+		r += " (likely: " + f.Hint + ")"
+	}
+	return r
 }
 
 // schedulerOwned says whether err is one the scheduler reacts to itself

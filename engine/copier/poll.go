@@ -3,7 +3,6 @@ package copier
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -106,6 +105,7 @@ func (c *Copier) advanceWatermark(r pollRes) {
 
 // ended applies a job's end (COMPLETED, FAILED or PARTIAL).
 func (c *Copier) ended(it *copyItem, j types.CopyJob) {
+	defer c.wakeRefused(it.dest) // its slot is free (limits.go)
 	rec := it.rec
 	a := rec.Last()
 	a.State, a.Message, a.Category = string(j.State), aws.ToString(j.StatusMessage), aws.ToString(j.MessageCategory)
@@ -115,20 +115,20 @@ func (c *Copier) ended(it *copyItem, j types.CopyJob) {
 		c.completed(it, j)
 		return
 	}
-	reason := strings.TrimSpace(a.Category + ": " + a.Message)
-	retryable := retryableJobFailure(a.Category, a.Message)
-	a.Retryable = retryable
-	if !retryable || rec.Attempt >= c.Opts.MaxAttempts {
-		if retryable {
+	f := readJobFailure(a.Category, a.Message)
+	reason := f.reason(a.State, a.Category, a.Message)
+	a.Retryable = f.Retry
+	if !f.Retry || rec.Attempt >= c.Opts.MaxAttempts {
+		if f.Retry {
 			reason = fmt.Sprintf("%s (gave up after %d attempts)", reason, rec.Attempt)
 		}
-		c.fail(it, reason, a.Category)
+		c.fail(it, reason, f.Category)
 		return
 	}
 	// A new attempt, with a new token, after a backoff. JobID stays set
 	// until the next intent, which is how intent() knows to count up.
 	at := c.Now().Add(jitter(c.Opts.RetryBase << (rec.Attempt - 1)))
-	rec.State, rec.Reason, rec.Category, rec.NextAt = state.CopyRetry, reason, a.Category, &at
+	rec.State, rec.Reason, rec.Category, rec.NextAt = state.CopyRetry, reason, f.Category, &at
 	c.logRetry(it, at, reason, true)
 	delete(c.inflight, rec.JobID)
 	it.dest.inflight--

@@ -34,6 +34,7 @@ type copyItem struct {
 	dest      *vaultSched
 	rec       *state.CopyRecord // nil until the first intent
 	callErrs  int               // StartCopyJob errors in this process
+	sent      uint64            // its last StartCopyJob's place in the order calls were sent
 	checked   time.Time         // last DescribeCopyJob by the stale check
 }
 
@@ -79,6 +80,7 @@ type vaultSched struct {
 	inflight int
 	cap      float64 // AIMD; +Inf when no cap is known
 	maxCap   float64
+	fullAt   int // jobs running when it was last read as full (limits.go); 0: never
 }
 
 func (v *vaultSched) full() bool { return float64(v.inflight) >= math.Floor(v.cap) }

@@ -74,6 +74,8 @@ func (p *startPool) stop(c *Copier, cancel func()) {
 // send hands one start to the workers.
 func (c *Copier) send(p *startPool, it *copyItem) {
 	c.pending++
+	c.sendSeq++
+	it.sent = c.sendSeq
 	p.ch <- startReq{it: it, in: c.startInput(it)}
 }
 
@@ -213,6 +215,7 @@ func (c *Copier) startedJob(it *copyItem, out *backup.StartCopyJobOutput) {
 	a := rec.Last()
 	a.JobID, a.State = id, "CREATED"
 	c.inflight[id] = it
+	c.limits.started(it.dest, it.sent)
 	c.dirty[rec] = true
 	if t := out.CreationDate; t != nil && t.Before(rec.IntentAt.Add(-time.Minute)) {
 		// AWS answered the token with a job made long before this
@@ -223,8 +226,8 @@ func (c *Copier) startedJob(it *copyItem, out *backup.StartCopyJobOutput) {
 }
 
 // startFailed reacts to a refused StartCopyJob by the error's class:
-// slow down, back off the resource, shrink a cap (the multiplicative
-// decrease), retry, or fail the RP.
+// slow down, back off the resource or shrink a cap (limits.go: the
+// multiplicative decrease), retry, or fail the RP.
 func (c *Copier) startFailed(it *copyItem, err error) {
 	now := c.Now()
 	ce := awsclient.Classify(err)
@@ -246,22 +249,8 @@ func (c *Copier) startFailed(it *copyItem, err error) {
 	switch ce.Class {
 	case awsclient.Throttle:
 		c.retryLater(it, now.Add(jitter(time.Second)), reason)
-	case awsclient.LimitResource:
-		// Something else (a backup job, another copy) holds the resource.
-		ch := it.chain
-		ch.resBusy++
-		c.retryLater(it, now.Add(min(30*time.Minute, time.Minute<<min(ch.resBusy-1, 5))), reason)
-	case awsclient.LimitVault:
-		v := it.dest
-		v.cap = max(1, float64(v.inflight-1)) // this one included
-		if v.maxCap > v.cap || math.IsInf(v.maxCap, 1) {
-			v.maxCap = v.cap + 1 // AWS told us where the ceiling is; probe just above it
-		}
-		c.retryLater(it, now.Add(jitter(5*time.Second)), reason)
-	case awsclient.LimitAccount:
-		c.s.cap = max(1, math.Floor(float64(len(c.inflight)+c.pending+1)*0.7))
-		c.s.capHoldUntil = now.Add(30 * time.Second)
-		c.retryLater(it, now.Add(jitter(5*time.Second)), reason)
+	case awsclient.LimitResource, awsclient.LimitVault, awsclient.LimitAccount, awsclient.LimitUnknown:
+		c.limitRefused(it, ce.Class, now, reason)
 	case awsclient.Auth, awsclient.Retryable:
 		if it.callErrs >= 10 {
 			c.fail(it, reason, a.Category)
