@@ -59,6 +59,9 @@ type Options struct {
 	// lists no job at all (StartCopyJob still works; the destination
 	// recovery points remain).
 	CopyJobRetention time.Duration
+	// Variants switch on undocumented AWS behaviours (variants.go,
+	// AllVariants; "all" for every one). Unknown names are an error.
+	Variants []string
 	// Logf, when set, receives one line per notable event (rotation, faults).
 	Logf func(format string, args ...any)
 }
@@ -91,17 +94,20 @@ func (q *Quotas) defaults() {
 
 // Server is the emulator. It is safe for concurrent use.
 type Server struct {
-	opts      Options
-	w         *world
-	iam       *iamState
-	creds     *credAuthority
-	faults    *faultState
-	counters  *Counters
-	backup    *http.ServeMux
-	admin     *http.ServeMux
-	adminOnce sync.Once
-	backupOps map[string]string
-	metadata  []byte
+	opts     Options
+	w        *world
+	iam      *iamState
+	creds    *credAuthority
+	faults   *faultState
+	counters *Counters
+	variants variantState
+	// unknownSeeded: the unknown-types RPs exist; guarded by w.mu.
+	unknownSeeded bool
+	backup        *http.ServeMux
+	admin         *http.ServeMux
+	adminOnce     sync.Once
+	backupOps     map[string]string
+	metadata      []byte
 	// inflight holds copy jobs in CREATED or RUNNING; guarded by w.mu.
 	inflight []*CopyJob
 
@@ -152,6 +158,10 @@ func New(o Options) (*Server, error) {
 		if err := s.faults.set(*o.Faults); err != nil {
 			return nil, err
 		}
+	}
+	s.variants.init(o.Seed, o.Now())
+	if err := s.SetVariants(o.Variants); err != nil {
+		return nil, err
 	}
 	s.backup, s.backupOps = s.backupRoutes()
 	s.endpoint.Store("")
