@@ -249,6 +249,16 @@ func TestVariantUnknownTypes(t *testing.T) {
 	if len(base) != 0 || len(byType) != 2 || len(byType["EKS"]) == 0 || len(byType["QuantumLedger"]) == 0 {
 		t.Fatalf("unknown-types: %d default RPs missing; extra RPs by type %v", len(base), sdkCountTypes(byType))
 	}
+	for _, rps := range byType {
+		for _, rp := range rps {
+			if !bytes.Contains(env.Metadata(), []byte("\r\n"+aws.ToString(rp.ResourceArn)+",APM")) {
+				t.Fatalf("metadata.csv has no row for %s", aws.ToString(rp.ResourceArn))
+			}
+		}
+	}
+	if !bytes.HasPrefix(env.Metadata(), plain.Metadata()) {
+		t.Fatalf("unknown-types changed the seeded rows of metadata.csv")
+	}
 	c := sdkBackup(t, env, testenv.ProfileSource)
 	eks := byType["EKS"][0]
 	rps, _ := sdkListRPs(t, c, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String(eks.Vault), ByResourceType: aws.String("EKS")})

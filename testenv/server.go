@@ -159,12 +159,12 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.endpoint.Store("")
 	s.variants.init(o.Seed, o.Now())
 	if err := s.SetVariants(o.Variants); err != nil {
 		return nil, err
 	}
 	s.backup, s.backupOps = s.backupRoutes()
-	s.endpoint.Store("")
 	return s, nil
 }
 

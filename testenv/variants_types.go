@@ -1,13 +1,18 @@
 package testenv
 
 // The unknown-types variant: recovery points of types shuffle does not
-// know (ExtraTypes). They are made after the seed, from a random source
-// of their own, so the default data stays exactly what it was; the same
-// seed always makes the same ones.
+// know (ExtraTypes), and metadata.csv rows for their resources. They are
+// made after the seed, from a random source of their own, so the default
+// data stays exactly what it was; the same seed always makes the same
+// ones.
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/hex"
 	"math/rand/v2"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +41,7 @@ func (s *Server) seedUnknownTypesLocked() {
 	r := rand.New(rand.NewPCG(uint64(s.opts.Seed), 0x0dd7e5))
 	now := s.now().UTC().Truncate(24 * time.Hour)
 	n := max(6, s.opts.RecoveryPoints/40) // RPs in all
+	var rows [][]string
 	for made, i := 0, 0; made < n; i++ {
 		typ := TypeEKS
 		if i%2 == 1 {
@@ -46,6 +52,33 @@ func (s *Server) seedUnknownTypesLocked() {
 		for k := 1 + r.IntN(3); k > 0 && made < n; k-- {
 			s.w.addRP(unknownRP(r, s.opts.Region, v, typ, res, now))
 			made++
+		}
+		rows = append(rows, unknownMetadataRow(r, res))
+	}
+	s.addMetadataRows(rows)
+}
+
+// unknownMetadataRow is the metadata.csv row of an unknown-type
+// resource: an application of the seed's, so that the policies decide
+// its RPs as they decide any other.
+func unknownMetadataRow(r *rand.Rand, res string) []string {
+	a := seedApps[r.IntN(len(seedApps))]
+	return []string{res, a.apmid, a.name, a.owner, "prod", a.costCenter, "", "Internal"}
+}
+
+// addMetadataRows appends rows to metadata.csv, and rewrites the file
+// when it is already written.
+func (s *Server) addMetadataRows(rows [][]string) {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.UseCRLF = true
+	_ = w.WriteAll(rows)
+	s.filesMu.Lock()
+	defer s.filesMu.Unlock()
+	s.metadata = append(slices.Clip(s.metadata), b.Bytes()...)
+	if s.opts.Dir != "" && s.Endpoint() != "" {
+		if err := writeAtomic(filepath.Join(s.opts.Dir, MetadataFile), s.metadata, 0o644); err != nil {
+			s.logf("testenv: unknown-types: rewrite %s: %v", MetadataFile, err)
 		}
 	}
 }
