@@ -459,7 +459,7 @@ func (s *Server) listCopyJobs(c *call) {
 	if i >= 0 {
 		out.NextToken = encodeToken("copyjobs", i)
 	}
-	c.reply(out)
+	s.replyListing(c, out, "CopyJobs", copyJobOptional)
 }
 
 // copyJobFilter is ListCopyJobs' query filters.

@@ -136,7 +136,7 @@ func (s *Server) listBackupVaults(c *call) {
 	if i < len(a.vaultOrder) {
 		out.NextToken = encodeToken("vaults", i)
 	}
-	c.reply(out)
+	s.replyListing(c, out, "BackupVaultList", vaultOptional)
 }
 
 func (s *Server) describeBackupVault(c *call) {

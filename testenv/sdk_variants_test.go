@@ -182,8 +182,16 @@ func TestVariantNulls(t *testing.T) {
 	if bytes.Contains(capture.last, []byte("null")) {
 		t.Fatalf("the default listing sends null: %.300s", capture.last)
 	}
+	vaultsBefore, err := c.ListBackupVaults(sdkCtx, &backup.ListBackupVaultsInput{})
+	sdkNoErr(t, err, "ListBackupVaults")
 	if err := env.SetVariants([]string{"nulls"}); err != nil {
 		t.Fatal(err)
+	}
+	sdkNullVaults(t, c, capture, vaultsBefore.BackupVaultList)
+	_, err = c.ListCopyJobs(sdkCtx, &backup.ListCopyJobsInput{})
+	sdkNoErr(t, err, "ListCopyJobs under nulls")
+	if !strings.Contains(string(capture.last), `"NextToken":null`) {
+		t.Errorf("ListCopyJobs under nulls: %.200s", capture.last)
 	}
 	got, _ := sdkListRPs(t, c, in)
 	body := string(capture.last)
@@ -291,4 +299,28 @@ func sdkCountTypes(m map[string][]sdkRP) map[string]int {
 		out[k] = len(v)
 	}
 	return out
+}
+
+// sdkNullVaults lists the vaults under nulls and compares them with the
+// default listing.
+func sdkNullVaults(t *testing.T, c *backup.Client, capture *sdkCapture, want []types.BackupVaultListMember) {
+	t.Helper()
+	out, err := c.ListBackupVaults(sdkCtx, &backup.ListBackupVaultsInput{})
+	sdkNoErr(t, err, "ListBackupVaults under nulls")
+	body := string(capture.last)
+	for _, re := range []string{`"NextToken":null`, `"CreationDate":1\.\d+E9[,}]`, `"CreatorRequestId":null`} {
+		if !regexp.MustCompile(re).MatchString(body) {
+			t.Errorf("ListBackupVaults under nulls does not match %s: %.300s", re, body)
+		}
+	}
+	if len(out.BackupVaultList) != len(want) {
+		t.Fatalf("ListBackupVaults under nulls: %d vaults, default %d", len(out.BackupVaultList), len(want))
+	}
+	for i, w := range want {
+		g := out.BackupVaultList[i]
+		if aws.ToString(g.BackupVaultArn) != aws.ToString(w.BackupVaultArn) || !g.CreationDate.Equal(*w.CreationDate) ||
+			aws.ToString(g.EncryptionKeyArn) != aws.ToString(w.EncryptionKeyArn) || g.NumberOfRecoveryPoints != w.NumberOfRecoveryPoints {
+			t.Fatalf("vault %d reads differently under nulls: %+v vs %+v", i, g, w)
+		}
+	}
 }

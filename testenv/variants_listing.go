@@ -1,9 +1,13 @@
 package testenv
 
 // The variants that change what listings and descriptions say:
-// no-key-type, nulls, short-pages and stale-counts.
+// no-key-type, nulls, short-pages and stale-counts. ListRecoveryPoints-
+// ByBackupVault writes its nulls itself (rp_json.go); ListBackupVaults
+// and ListCopyJobs go through replyListing.
 
 import (
+	"bytes"
+	"encoding/json"
 	"hash/fnv"
 	"math"
 	"strconv"
@@ -115,4 +119,67 @@ func appendDate(b []byte, name string, e *epoch, nulls bool) []byte {
 		return appendExpEpoch(appendMemberName(b, name), e)
 	}
 	return appendEpoch(appendMemberName(b, name), e)
+}
+
+// The optional members the nulls variant sends as null when absent,
+// besides NextToken, in ListBackupVaults and ListCopyJobs.
+var (
+	vaultOptional   = []string{"CreatorRequestId", "EncryptionKeyArn", "LockDate", "MaxRetentionDays", "MinRetentionDays", "VaultState"}
+	copyJobOptional = []string{"DestinationRecoveryPointArn", "ResourceName", "StatusMessage", "MessageCategory", "CompletionDate"}
+)
+
+// dateMembers are the members whose numbers are times.
+var dateMembers = map[string]bool{"CreationDate": true, "CompletionDate": true, "LockDate": true}
+
+// replyListing answers a listing: as it is, or with nulls its absent
+// optional members (of the list's items, and NextToken) as null and its
+// times in exponent notation.
+func (s *Server) replyListing(c *call, out any, list string, optional []string) {
+	if !s.variant(VariantNulls) {
+		c.reply(out)
+		return
+	}
+	b, err := json.Marshal(out)
+	var m map[string]any
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		err = dec.Decode(&m)
+	}
+	if err != nil {
+		c.fail(apiErr(500, "InternalFailure", "encode response: "+err.Error()), false)
+		return
+	}
+	if _, ok := m["NextToken"]; !ok {
+		m["NextToken"] = nil
+	}
+	items, _ := m[list].([]any)
+	for _, it := range items {
+		if item, ok := it.(map[string]any); ok {
+			nullMembers(item, optional)
+		}
+	}
+	c.reply(m)
+}
+
+// nullMembers sets item's absent optional members to null and writes
+// its times in exponent notation.
+func nullMembers(item map[string]any, optional []string) {
+	for _, k := range optional {
+		if _, ok := item[k]; !ok {
+			item[k] = nil
+		}
+	}
+	for k, v := range item {
+		n, ok := v.(json.Number)
+		if !ok || !dateMembers[k] {
+			continue
+		}
+		f, err := n.Float64()
+		if err != nil {
+			continue
+		}
+		e := epoch(time.UnixMilli(int64(math.Round(f * 1000))))
+		item[k] = json.Number(appendExpEpoch(nil, &e))
+	}
 }

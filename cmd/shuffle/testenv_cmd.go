@@ -49,7 +49,7 @@ and "all" turns every one on. PUT /_testenv/variants switches them live.
   other-texts     LimitExceededException texts and FAILED StatusMessages in other
                   wordings, naming neither vault nor resource
   short-pages     random short pages; MaxResults above 1000 accepted
-  nulls           null members and exponent-notation times in RP listings
+  nulls           null members and exponent-notation times in listings
   unknown-types   recovery points of types shuffle does not know (EKS, QuantumLedger)
   stale-counts    NumberOfRecoveryPoints above or below the real count
   forget-tokens   idempotency tokens forgotten after 24 h of simulated time
