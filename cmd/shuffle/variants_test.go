@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -274,14 +275,19 @@ func checkVariantOutcome(t *testing.T, v string, o *variantOutcome, b *variantBa
 	if len(o.rps) != o.listed {
 		t.Errorf("the state holds %d RPs, the source lists %d: not every RP was inventoried", len(o.rps), o.listed)
 	}
+	var refused []string
 	for arn := range b.included {
 		if !o.included[arn] {
 			rp, d := o.rps[arn], "not inventoried"
 			if rp != nil && rp.Decision != nil {
 				d = rp.Decision.Outcome + ": " + rp.Decision.Reason
 			}
-			t.Errorf("%s: RP %s, included on the default variant, is %s", v, arn, d)
+			refused = append(refused, arn+" is "+d)
 		}
+	}
+	if len(refused) > 0 {
+		slices.Sort(refused)
+		t.Errorf("%s: %d RPs included on the default variant are not included; the first:\n%s", v, len(refused), strings.Join(refused[:min(5, len(refused))], "\n"))
 	}
 	unknown := 0
 	for arn, rp := range o.rps {
