@@ -25,6 +25,8 @@ import (
 //	PUT  /_testenv/policies/{profile}     ["<policy json>", ...] replaces a profile's identity policies
 //	PUT  /_testenv/global-settings/{account}  {"cross_account_backup":false}
 //	POST /_testenv/vaults/finish-creating  air-gapped vaults still CREATING become AVAILABLE now
+//	GET  /_testenv/variants               {"variants":[...]}
+//	PUT  /_testenv/variants               {"variants":[...]} (replaces all; "all" for every one)
 func (s *Server) adminMux() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /_testenv/health", func(w http.ResponseWriter, r *http.Request) {
@@ -78,6 +80,10 @@ func (s *Server) adminMux() *http.ServeMux {
 	m.HandleFunc("POST /_testenv/vaults/finish-creating", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]int{"available": s.FinishCreatingVaults()})
 	})
+	m.HandleFunc("GET /_testenv/variants", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string][]string{"variants": s.Variants()})
+	})
+	m.HandleFunc("PUT /_testenv/variants", s.adminPutVariants)
 	m.HandleFunc("PUT /_testenv/policies/{profile}", s.adminPutPolicies)
 	m.HandleFunc("PUT /_testenv/global-settings/{account}", s.adminPutGlobalSettings)
 	return m
@@ -111,6 +117,25 @@ func (s *Server) adminPutMemory(w http.ResponseWriter, r *http.Request) {
 	}
 	s.SetMemory(mem)
 	writeJSON(w, 200, map[string]string{"idempotency_memory": FormatMemory(mem.IdempotencyMemory), "copy_job_retention": FormatMemory(mem.CopyJobRetention)})
+}
+
+// adminPutVariants replaces the variants in force.
+func (s *Server) adminPutVariants(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Variants *[]string `json:"variants"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if in.Variants == nil {
+		writeJSON(w, 400, map[string]string{"error": `body must be {"variants": ["NAME", ...]}`})
+		return
+	}
+	if err := s.SetVariants(*in.Variants); err != nil {
+		writeJSON(w, 400, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, 200, map[string][]string{"variants": s.Variants()})
 }
 
 // adminSetRotation turns the credential rotation on or off.

@@ -24,7 +24,7 @@ func (s *Server) simDuration(simSeconds float64) time.Duration {
 // CopyDuration is the simulated running time of a successful copy of
 // size bytes of type typ (excluding the CREATED wait).
 func CopyDuration(typ string, size int64) time.Duration {
-	ti := Types[typ]
+	ti := typeInfo(typ)
 	sec := ti.SetupSeconds + float64(size)/ti.BytesPerSecond
 	return time.Duration(sec * float64(time.Second))
 }
@@ -49,7 +49,7 @@ type startCopyIn struct {
 // remembers says whether StartCopyJob still answers j's idempotency
 // token with j (Options.IdempotencyMemory).
 func (s *Server) remembers(j *CopyJob) bool {
-	m := s.opts.IdempotencyMemory
+	m := s.tokenMemory()
 	return m == 0 || (m > 0 && s.now().Sub(j.CreationDate) < m)
 }
 
@@ -138,7 +138,7 @@ func (s *Server) copySource(a *account, in startCopyIn) (*Vault, *RecoveryPoint,
 		return nil, nil, invalidRequest("Recovery point " + rp.Arn + " is in status " + rp.Status + "; only COMPLETED recovery points can be copied").ptr()
 	case rp.Cold:
 		return nil, nil, invalidRequest("Recovery point " + rp.Arn + " is in cold storage; backups in cold storage or archive tiers cannot be copied").ptr()
-	case !Types[rp.ResourceType].CrossAccountCopy:
+	case !typeInfo(rp.ResourceType).CrossAccountCopy:
 		return nil, nil, invalidRequest("Copy is not supported for resource type " + rp.ResourceType).ptr()
 	}
 	return src, rp, nil
@@ -167,13 +167,13 @@ func (s *Server) copyQuotas(a *account, rp *RecoveryPoint, destVaultArn string) 
 	res, acctN, vaultN := s.inflightCounts(a.id, rp.ResourceArn, destVaultArn)
 	switch {
 	case res >= q.ResourceJobs:
-		return apiErr(400, "LimitExceededException", "Resource "+rp.ResourceArn+" already has a job in progress; only "+strconv.Itoa(q.ResourceJobs)+" concurrent backup or copy job is allowed per resource").ptr()
+		return s.limitExceeded(RefusalResource, "Resource "+rp.ResourceArn+" already has a job in progress; only "+strconv.Itoa(q.ResourceJobs)+" concurrent backup or copy job is allowed per resource")
 	case acctN >= q.AccountCopyJobs:
-		return apiErr(400, "LimitExceededException", "The maximum number of concurrent copy jobs ("+strconv.Itoa(q.AccountCopyJobs)+") for account "+a.id+" has been reached").ptr()
+		return s.limitExceeded(RefusalAccount, "The maximum number of concurrent copy jobs ("+strconv.Itoa(q.AccountCopyJobs)+") for account "+a.id+" has been reached")
 	case q.OverLimit && vaultN >= q.VaultCopyJobs:
-		return apiErr(400, "LimitExceededException", "The maximum number of concurrent copy jobs ("+strconv.Itoa(q.VaultCopyJobs)+") into backup vault "+destVaultArn+" has been reached").ptr()
+		return s.limitExceeded(RefusalVault, "The maximum number of concurrent copy jobs ("+strconv.Itoa(q.VaultCopyJobs)+") into backup vault "+destVaultArn+" has been reached")
 	}
-	return nil
+	return s.busyRefusal(rp)
 }
 
 // newCopyJob creates and registers a copy job, with its simulated
@@ -205,6 +205,7 @@ func (s *Server) newCopyJob(a *account, src *Vault, rp *RecoveryPoint, in startC
 		run = copyFailSeconds
 	}
 	j.DoneAt = j.StartAt.Add(s.simDuration(run))
+	j.FailMessage = s.failText(j.FailMessage, j.MessageCategory)
 	a.jobs[j.Id] = j
 	a.jobOrder = append(a.jobOrder, j)
 	if j.IdempotencyToken != "" {
@@ -328,7 +329,7 @@ func (s *Server) finishLocked(j *CopyJob) {
 		BackupSizeInBytes: src.BackupSizeInBytes, Lifecycle: j.Lifecycle, IsEncrypted: true,
 		EncryptionKeyArn: src.EncryptionKeyArn, EncryptionKeyType: src.EncryptionKeyType,
 	}
-	if Types[src.ResourceType].FullyManaged {
+	if typeInfo(src.ResourceType).FullyManaged {
 		rp.EncryptionKeyArn, rp.EncryptionKeyType = dv.EncryptionKeyArn, dv.EncryptionKeyType
 	}
 	s.w.addRP(rp)
@@ -407,14 +408,12 @@ func (s *Server) listCopyJobs(c *call) {
 		return
 	}
 	q := c.r.URL.Query()
-	max, e := maxResults(q)
+	max, e := maxResults(q, s.maxPage())
 	if e != nil {
 		c.fail(*e, false)
 		return
 	}
-	if s.faults.shortPage() && max > 1 {
-		max = 1 + max/3
-	}
+	max = s.pageLimit(max)
 	f, e := parseCopyJobFilter(q)
 	if e != nil {
 		c.fail(*e, false)
@@ -458,7 +457,7 @@ func (s *Server) listCopyJobs(c *call) {
 	if i >= 0 {
 		out.NextToken = encodeToken("copyjobs", i)
 	}
-	c.reply(out)
+	s.replyListing(c, out, "CopyJobs", copyJobOptional)
 }
 
 // copyJobFilter is ListCopyJobs' query filters.

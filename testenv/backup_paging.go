@@ -7,9 +7,9 @@ import (
 
 // Paging of list calls: MaxResults and NextToken.
 
-// pageParams reads maxResults (1..1000, default 1000) and nextToken.
-func pageParams(q map[string][]string, kind string) (max, start int, e *apiError) {
-	if max, e = maxResults(q); e != nil {
+// pageParams reads maxResults (1..limit, default 1000) and nextToken.
+func pageParams(q map[string][]string, kind string, limit int) (max, start int, e *apiError) {
+	if max, e = maxResults(q, limit); e != nil {
 		return 0, 0, e
 	}
 	if t := first(q, "nextToken"); t != "" {
@@ -23,14 +23,15 @@ func pageParams(q map[string][]string, kind string) (max, start int, e *apiError
 	return max, start, nil
 }
 
-func maxResults(q map[string][]string) (int, *apiError) {
+// maxResults reads maxResults: 1..limit (Server.maxPage), default 1000.
+func maxResults(q map[string][]string, limit int) (int, *apiError) {
 	v := first(q, "maxResults")
 	if v == "" {
 		return 1000, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 1000 {
-		x := invalidParam("maxResults must be an integer between 1 and 1000, got " + strconv.Quote(v))
+	if err != nil || n < 1 || n > limit {
+		x := invalidParam("maxResults must be an integer between 1 and " + strconv.Itoa(limit) + ", got " + strconv.Quote(v))
 		return 0, &x
 	}
 	return n, nil

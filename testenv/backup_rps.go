@@ -167,26 +167,34 @@ func (v *Vault) listScan(f *rpFilter, start, limit int) (rps []*RecoveryPoint, n
 }
 
 // awsResourceTypes are the resource types AWS Backup accepts in filters;
-// the emulator has recovery points only for the ones in Types.
+// the emulator has recovery points only for the ones in Types and
+// ExtraTypes.
 var awsResourceTypes = map[string]bool{
 	"Aurora": true, "CloudFormation": true, "DocumentDB": true, "DynamoDB": true, "EBS": true, "EC2": true, "EFS": true,
-	"FSx": true, "Neptune": true, "RDS": true, "Redshift": true, "S3": true, "SAP HANA on Amazon EC2": true,
+	"EKS": true, "FSx": true, "Neptune": true, "RDS": true, "Redshift": true, "S3": true, "SAP HANA on Amazon EC2": true,
 	"Storage Gateway": true, "Timestream": true, "VirtualMachine": true,
+}
+
+// acceptsResourceType says whether a ByResourceType filter is valid:
+// a type AWS lists or one the emulator models, and with unknown-types
+// any type at all (AWS adds types over time; shuffle must not depend on
+// which ones a region accepts).
+func (s *Server) acceptsResourceType(t string) bool {
+	_, extra := ExtraTypes[t]
+	return awsResourceTypes[t] || extra || s.variant(VariantUnknownTypes)
 }
 
 func (s *Server) listRecoveryPoints(c *call) {
 	q := c.r.URL.Query()
-	max, start, e := pageParams(q, "rps")
+	max, start, e := pageParams(q, "rps", s.maxPage())
 	if e != nil {
 		c.fail(*e, false)
 		return
 	}
 	f := rpFilter{resourceArn: q.Get("resourceArn"), resourceType: q.Get("resourceType"), planID: q.Get("backupPlanId"), parent: q.Get("parentRecoveryPointArn")}
-	if f.resourceType != "" {
-		if !awsResourceTypes[f.resourceType] {
-			c.fail(invalidParam("resourceType "+strconv.Quote(f.resourceType)+" is not a supported resource type"), false)
-			return
-		}
+	if f.resourceType != "" && !s.acceptsResourceType(f.resourceType) {
+		c.fail(invalidParam("resourceType "+strconv.Quote(f.resourceType)+" is not a supported resource type"), false)
+		return
 	}
 	if v := q.Get("createdAfter"); v != "" {
 		if f.after, e = parseQueryTime("createdAfter", v); e != nil {
@@ -200,19 +208,16 @@ func (s *Server) listRecoveryPoints(c *call) {
 			return
 		}
 	}
-	short := s.faults.shortPage()
+	limit := s.pageLimit(max)
+	lv := s.listingVariants()
 	// Build the page under the lock; encode it after, so that parallel
 	// listings use every core.
 	var page any
 	c.withVault("backup:ListRecoveryPointsByBackupVault", func(a *account, v *Vault) {
-		limit := max
-		if short && limit > 1 {
-			limit = 1 + limit/3
-		}
 		rps, next := v.listPage(&f, start, limit)
-		out := &rpPage{RecoveryPoints: make([]rpOut, 0, len(rps))}
+		out := &rpPage{RecoveryPoints: make([]rpOut, 0, len(rps)), nulls: lv.nulls}
 		for _, rp := range rps {
-			out.RecoveryPoints = append(out.RecoveryPoints, s.rpView(v, rp, false))
+			out.RecoveryPoints = append(out.RecoveryPoints, lv.view(s.rpView(v, rp, false)))
 		}
 		if next < len(v.rps) {
 			out.NextToken = encodeToken("rps", next)
@@ -232,7 +237,7 @@ func (s *Server) describeRecoveryPoint(c *call) {
 			c.fail(notFound("Recovery point "+arn+" does not exist in backup vault "+v.Name), false)
 			return
 		}
-		c.reply(s.rpView(v, rp, true))
+		c.reply(s.listingVariants().view(s.rpView(v, rp, true)))
 	})
 }
 

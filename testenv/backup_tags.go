@@ -15,7 +15,7 @@ func (s *Server) taggable(a *account, arn string) (*map[string]string, *apiError
 			return &v.Tags, nil
 		}
 	} else if rp := a.rpIndex[arn]; rp != nil && !rp.Deleted {
-		if !Types[rp.ResourceType].Taggable {
+		if !typeInfo(rp.ResourceType).Taggable {
 			e := invalidParam("Resource type " + rp.ResourceType + " does not support tagging through AWS Backup; tag " + arn + " with the service that owns it")
 			return nil, &e
 		}
@@ -43,7 +43,7 @@ func (s *Server) listTags(c *call) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	max, start, pe := pageParams(c.r.URL.Query(), "tags")
+	max, start, pe := pageParams(c.r.URL.Query(), "tags", 1000)
 	if pe != nil {
 		c.fail(*pe, false)
 		return

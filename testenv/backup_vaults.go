@@ -47,6 +47,7 @@ func (s *Server) vaultView(v *Vault) vaultOut {
 			o.NumberOfRecoveryPoints++
 		}
 	}
+	o.NumberOfRecoveryPoints = s.staleCount(v, o.NumberOfRecoveryPoints)
 	return o
 }
 
@@ -109,14 +110,12 @@ func (s *Server) listBackupVaults(c *call) {
 		return
 	}
 	q := c.r.URL.Query()
-	max, start, e := pageParams(q, "vaults")
+	max, start, e := pageParams(q, "vaults", s.maxPage())
 	if e != nil {
 		c.fail(*e, false)
 		return
 	}
-	if s.faults.shortPage() && max > 1 {
-		max = 1 + max/3
-	}
+	max = s.pageLimit(max)
 	vt := q.Get("vaultType")
 	s.w.mu.Lock()
 	defer s.w.mu.Unlock()
@@ -137,7 +136,7 @@ func (s *Server) listBackupVaults(c *call) {
 	if i < len(a.vaultOrder) {
 		out.NextToken = encodeToken("vaults", i)
 	}
-	c.reply(out)
+	s.replyListing(c, out, "BackupVaultList", vaultOptional)
 }
 
 func (s *Server) describeBackupVault(c *call) {

@@ -237,6 +237,7 @@ type Counters struct {
 	created     map[string]int64
 	faults      map[string]int64
 	faultsByOp  map[string]int64 // "OPERATION KIND"
+	refusals    map[string]int64 // by Refusal kind
 }
 
 // CountersSnapshot is the JSON form of Counters (GET /_testenv/counters).
@@ -249,6 +250,9 @@ type CountersSnapshot struct {
 	// FaultsByOperation is keyed by "OPERATION KIND", e.g.
 	// "StartCopyJob throttle".
 	FaultsByOperation map[string]int64 `json:"faults_by_operation"`
+	// Refusals counts StartCopyJob's LimitExceededException answers by
+	// kind (RefusalResource, RefusalAccount, RefusalVault, RefusalBusy).
+	Refusals map[string]int64 `json:"refusals"`
 }
 
 func newCounters() *Counters {
@@ -262,7 +266,7 @@ func (c *Counters) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls, c.startCopies, c.created, c.faults = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
-	c.faultsByOp = map[string]int64{}
+	c.faultsByOp, c.refusals = map[string]int64{}, map[string]int64{}
 }
 
 func (c *Counters) call(op string) {
@@ -276,6 +280,20 @@ func (c *Counters) fault(kind, op string) {
 	c.faults[kind]++
 	c.faultsByOp[op+" "+kind]++
 	c.mu.Unlock()
+}
+
+func (c *Counters) refuse(kind string) {
+	c.mu.Lock()
+	c.refusals[kind]++
+	c.mu.Unlock()
+}
+
+// Refusals returns how many StartCopyJob calls were refused for kind
+// (RefusalResource, RefusalAccount, RefusalVault, RefusalBusy).
+func (c *Counters) Refusals(kind string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refusals[kind]
 }
 
 func (c *Counters) startCopy(rp string) {
@@ -315,7 +333,7 @@ func (c *Counters) JobsCreated(rp, vaultArn string) int64 {
 func (c *Counters) Snapshot() CountersSnapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CountersSnapshot{Calls: clone(c.calls), StartCopyCalls: clone(c.startCopies), JobsCreated: clone(c.created), Faults: clone(c.faults), FaultsByOperation: clone(c.faultsByOp)}
+	return CountersSnapshot{Calls: clone(c.calls), StartCopyCalls: clone(c.startCopies), JobsCreated: clone(c.created), Faults: clone(c.faults), FaultsByOperation: clone(c.faultsByOp), Refusals: clone(c.refusals)}
 }
 
 func clone(m map[string]int64) map[string]int64 {

@@ -224,7 +224,7 @@ func namesAccount(pm map[string][]string, acct string) bool {
 // that are not fully managed keep their source key in a copy. A key
 // testenv does not know is not judged. The caller holds w.mu.
 func (s *Server) copyKeyRefusal(a *account, rp *RecoveryPoint, dest string) string {
-	if Types[rp.ResourceType].FullyManaged {
+	if typeInfo(rp.ResourceType).FullyManaged {
 		return ""
 	}
 	k := a.keys[rp.EncryptionKeyArn]

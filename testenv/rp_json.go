@@ -26,6 +26,9 @@ var replyBuffers = sync.Pool{New: func() any { return new([]byte) }}
 type rpPage struct {
 	RecoveryPoints []rpOut `json:"RecoveryPoints"`
 	NextToken      string  `json:"NextToken,omitempty"`
+	// nulls writes absent members as null and times in exponent
+	// notation (the nulls variant).
+	nulls bool
 }
 
 func (p *rpPage) appendJSON(b []byte) []byte {
@@ -38,26 +41,23 @@ func (p *rpPage) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = p.RecoveryPoints[i].appendJSON(b)
+			b = p.RecoveryPoints[i].appendJSON(b, p.nulls)
 		}
 		b = append(b, ']')
 	}
-	if p.NextToken != "" {
-		b = append(b, `,"NextToken":`...)
-		b = appendJSONString(b, p.NextToken)
-	}
+	b = appendNullableStr(b, "NextToken", p.NextToken, p.nulls)
 	return append(b, '}')
 }
 
-func (o *rpOut) appendJSON(b []byte) []byte {
+func (o *rpOut) appendJSON(b []byte, nulls bool) []byte {
 	b = append(b, `{"RecoveryPointArn":`...)
 	b = appendJSONString(b, o.RecoveryPointArn)
 	b = appendStrMember(b, "BackupVaultName", o.BackupVaultName, false)
 	b = appendStrMember(b, "BackupVaultArn", o.BackupVaultArn, false)
-	b = appendStrMember(b, "SourceBackupVaultArn", o.SourceBackupVaultArn, true)
+	b = appendNullableStr(b, "SourceBackupVaultArn", o.SourceBackupVaultArn, nulls)
 	b = appendStrMember(b, "ResourceArn", o.ResourceArn, false)
 	b = appendStrMember(b, "ResourceType", o.ResourceType, false)
-	b = appendStrMember(b, "ResourceName", o.ResourceName, true)
+	b = appendNullableStr(b, "ResourceName", o.ResourceName, nulls)
 	if o.CreatedBy != nil {
 		b = append(b, `,"CreatedBy":{`...)
 		if o.CreatedBy.BackupPlanId != "" {
@@ -65,13 +65,15 @@ func (o *rpOut) appendJSON(b []byte) []byte {
 			b = appendJSONString(b, o.CreatedBy.BackupPlanId)
 		}
 		b = append(b, '}')
+	} else if nulls {
+		b = append(b, `,"CreatedBy":null`...)
 	}
-	b = appendStrMember(b, "IamRoleArn", o.IamRoleArn, true)
+	b = appendNullableStr(b, "IamRoleArn", o.IamRoleArn, nulls)
 	b = appendStrMember(b, "Status", o.Status, false)
-	b = appendStrMember(b, "StatusMessage", o.StatusMessage, true)
-	b = appendDateMember(b, "CreationDate", o.CreationDate)
-	b = appendDateMember(b, "InitiationDate", o.InitiationDate)
-	b = appendDateMember(b, "CompletionDate", o.CompletionDate)
+	b = appendNullableStr(b, "StatusMessage", o.StatusMessage, nulls)
+	b = appendDate(b, "CreationDate", o.CreationDate, nulls)
+	b = appendDate(b, "InitiationDate", o.InitiationDate, nulls)
+	b = appendDate(b, "CompletionDate", o.CompletionDate, nulls)
 	b = append(b, `,"BackupSizeInBytes":`...)
 	b = strconv.AppendInt(b, o.BackupSizeInBytes, 10)
 	if cl := o.CalculatedLifecycle; cl != nil {
@@ -80,13 +82,13 @@ func (o *rpOut) appendJSON(b []byte) []byte {
 	if lc := o.Lifecycle; lc != nil {
 		b = appendLifecycle(append(b, `,"Lifecycle":`...), lc)
 	}
-	b = appendStrMember(b, "EncryptionKeyArn", o.EncryptionKeyArn, true)
-	b = appendStrMember(b, "EncryptionKeyType", o.EncryptionKeyType, true)
+	b = appendNullableStr(b, "EncryptionKeyArn", o.EncryptionKeyArn, nulls)
+	b = appendNullableStr(b, "EncryptionKeyType", o.EncryptionKeyType, nulls)
 	b = appendBoolMember(b, "IsEncrypted", o.IsEncrypted)
-	b = appendStrMember(b, "ParentRecoveryPointArn", o.ParentRecoveryPointArn, true)
+	b = appendNullableStr(b, "ParentRecoveryPointArn", o.ParentRecoveryPointArn, nulls)
 	b = appendBoolMember(b, "IsParent", o.IsParent)
-	b = appendStrMember(b, "VaultType", o.VaultType, true)
-	b = appendStrMember(b, "StorageClass", o.StorageClass, true)
+	b = appendNullableStr(b, "VaultType", o.VaultType, nulls)
+	b = appendNullableStr(b, "StorageClass", o.StorageClass, nulls)
 	return append(b, '}')
 }
 
@@ -103,14 +105,6 @@ func appendStrMember(b []byte, name, v string, omitEmpty bool) []byte {
 		return b
 	}
 	return appendJSONString(appendMemberName(b, name), v)
-}
-
-// appendDateMember appends a time member in epoch seconds (none for nil).
-func appendDateMember(b []byte, name string, e *epoch) []byte {
-	if e == nil {
-		return b
-	}
-	return appendEpoch(appendMemberName(b, name), e)
 }
 
 func appendBoolMember(b []byte, name string, v bool) []byte {

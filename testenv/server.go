@@ -60,6 +60,9 @@ type Options struct {
 	// lists no job at all (StartCopyJob still works; the destination
 	// recovery points remain).
 	CopyJobRetention time.Duration
+	// Variants switch on undocumented AWS behaviours (variants.go,
+	// AllVariants; "all" for every one). Unknown names are an error.
+	Variants []string
 	// Logf, when set, receives one line per notable event (rotation, faults).
 	Logf func(format string, args ...any)
 }
@@ -92,17 +95,20 @@ func (q *Quotas) defaults() {
 
 // Server is the emulator. It is safe for concurrent use.
 type Server struct {
-	opts      Options
-	w         *world
-	iam       *iamState
-	creds     *credAuthority
-	faults    *faultState
-	counters  *Counters
-	backup    *http.ServeMux
-	admin     *http.ServeMux
-	adminOnce sync.Once
-	backupOps map[string]string
-	metadata  []byte
+	opts     Options
+	w        *world
+	iam      *iamState
+	creds    *credAuthority
+	faults   *faultState
+	counters *Counters
+	variants variantState
+	// unknownSeeded: the unknown-types RPs exist; guarded by w.mu.
+	unknownSeeded bool
+	backup        *http.ServeMux
+	admin         *http.ServeMux
+	adminOnce     sync.Once
+	backupOps     map[string]string
+	metadata      []byte
 	// inflight holds copy jobs in CREATED or RUNNING; guarded by w.mu.
 	inflight []*CopyJob
 
@@ -154,8 +160,12 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.backup, s.backupOps = s.backupRoutes()
 	s.endpoint.Store("")
+	s.variants.init(o.Seed, o.Now())
+	if err := s.SetVariants(o.Variants); err != nil {
+		return nil, err
+	}
+	s.backup, s.backupOps = s.backupRoutes()
 	return s, nil
 }
 

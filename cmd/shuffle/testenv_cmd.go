@@ -40,7 +40,20 @@ account (222222222222) in one region, and writes into --dir:
 
 With --token-ttl the credentials are session tokens of that lifetime,
 rewritten into aws/credentials before each expiry. The admin API under
-/_testenv/ (docs/testenv.md) changes faults, quotas and rotation live.`,
+/_testenv/ (docs/testenv.md) changes faults, quotas and rotation live.
+
+With --variant the emulator takes one of the answers AWS leaves
+undocumented (docs/testenv.md, "Variants"); several are comma-separated,
+and "all" turns every one on. PUT /_testenv/variants switches them live.
+  no-key-type     recovery points listed and described without EncryptionKeyType
+  other-texts     LimitExceededException texts and FAILED StatusMessages in other
+                  wordings, naming neither vault nor resource
+  short-pages     random short pages; MaxResults above 1000 accepted
+  nulls           null members and exponent-notation times in listings
+  unknown-types   recovery points of types shuffle does not know (EKS, QuantumLedger)
+  stale-counts    NumberOfRecoveryPoints above or below the real count
+  forget-tokens   idempotency tokens forgotten after 24 h of simulated time
+  busy-resources  the source account's own backup jobs make resources busy at random`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := fl.options(e)
@@ -64,6 +77,7 @@ rewritten into aws/credentials before each expiry. The admin API under
 // testenvUpFlags are the flags of `shuffle testenv up`.
 type testenvUpFlags struct {
 	dir, addr, region, faultsFile, idemMemory, lagCreate, jobRetention string
+	variants                                                           []string
 	rps                                                                int
 	seed                                                               int64
 	ttl                                                                time.Duration
@@ -82,6 +96,7 @@ func (fl *testenvUpFlags) register(cmd *cobra.Command) {
 	f.StringVar(&fl.faultsFile, "faults", "", "JSON or YAML file of faults to inject (docs/testenv.md)")
 	f.StringVar(&fl.idemMemory, "idempotency-memory", "forever", "how long StartCopyJob remembers an idempotency token: forever, none, or a duration such as 24h")
 	f.StringVar(&fl.lagCreate, "lag-create-time", "simulated", "how long a new air-gapped vault stays CREATING: simulated (two minutes at --copy-speed), a wall-clock duration such as 2m, or hold (until POST /_testenv/vaults/finish-creating)")
+	f.StringSliceVar(&fl.variants, "variant", nil, "undocumented AWS behaviours to take: NAME[,NAME...] or all (see --help and docs/testenv.md)")
 	f.StringVar(&fl.jobRetention, "copy-job-retention", "forever", "how long ListCopyJobs and DescribeCopyJob keep a copy job: forever, none, or a duration such as 720h")
 }
 
@@ -106,7 +121,11 @@ func (fl *testenvUpFlags) options(e *env) (testenv.Options, error) {
 	if err != nil {
 		return testenv.Options{}, usagef("--copy-job-retention %v", err)
 	}
-	opts := testenv.Options{Region: fl.region, RecoveryPoints: fl.rps, Seed: fl.seed, TokenTTL: fl.ttl, CopySpeed: fl.speed, Dir: fl.dir,
+	variants, err := testenv.ParseVariants(fl.variants)
+	if err != nil {
+		return testenv.Options{}, usagef("--variant: %v", err)
+	}
+	opts := testenv.Options{Region: fl.region, Variants: variants, RecoveryPoints: fl.rps, Seed: fl.seed, TokenTTL: fl.ttl, CopySpeed: fl.speed, Dir: fl.dir,
 		IdempotencyMemory: mem, CopyJobRetention: retention, LAGCreateTime: lagTime,
 		Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
 	if fl.faultsFile != "" {
