@@ -398,6 +398,7 @@ func shuffleCopy(L *lua.LState) int {
 		args.StartTPS = num("start_tps", 0.1)
 		args.PollMin = num("poll_min", 0.001)
 		args.PollMax = num("poll_max", 0.001)
+		args.BusyBackoff = num("busy_backoff", 0.001)
 		if v := r.get("wait"); v != lua.LNil {
 			b, ok := v.(lua.LBool)
 			if !ok {

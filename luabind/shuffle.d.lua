@@ -226,6 +226,7 @@
 ---@field start_tps? number initial StartCopyJob calls per second, adapted to throttling (default 50)
 ---@field poll_min? number seconds, shortest interval between completion polls (default 0.2)
 ---@field poll_max? number seconds, longest (default 60)
+---@field busy_backoff? number seconds a recovery point waits after AWS refuses its resource as busy (or in words shuffle cannot place), doubling on each refusal up to 30 times (default 60)
 ---@field wait? boolean wait for jobs in flight to end (default true)
 
 ---@class shuffle.CopySummary

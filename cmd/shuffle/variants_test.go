@@ -69,7 +69,7 @@ func newVariantWorkspace(t *testing.T, o testenv.Options) *variantWorkspace {
 	if !strings.Contains(string(b), old) {
 		t.Fatalf("examples/migrate.lua no longer contains %q", old)
 	}
-	fast := strings.Replace(string(b), old, "shuffle.copy({ max_in_flight = 100, poll_min = 0.01, retry_base = 0.05 })", 1)
+	fast := strings.Replace(string(b), old, "shuffle.copy({ max_in_flight = 100, poll_min = 0.01, retry_base = 0.05, busy_backoff = 0.5 })", 1)
 	if err := os.WriteFile(filepath.Join(dir, "examples", "variant.lua"), []byte(fast), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,7 @@ type CopyArgs struct {
 	StartTPS     float64 // start_tps: initial StartCopyJob calls per second (default 50)
 	PollMin      float64 // poll_min: seconds, shortest completion-poll interval (default 0.2)
 	PollMax      float64 // poll_max: seconds, longest (default 60)
+	BusyBackoff  float64 // busy_backoff: seconds a resource refused as busy waits first, doubling after (default 60)
 	NoWait       bool    // wait = false: return when nothing more can start
 	Line         int
 }
