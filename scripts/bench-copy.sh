@@ -55,7 +55,10 @@ echo "== testenv: $RPS recovery points, copy speed $SPEED, variant ${VARIANT:-no
 
 # The example script reads testenv-run/metadata.csv relative to the cwd.
 mkdir -p "$WORK/run" && cp -r examples policies "$WORK/run/" && ln -s "$WORK/testenv-run" "$WORK/run/testenv-run"
-copyopts="max_in_flight = 100, poll_min = $POLL_MIN"
+# busy_backoff: the engine's 60 s first wait for a busy resource, in the
+# emulator's compressed time (a backup job there lasts 15-75 min / SPEED).
+BUSY_BACKOFF=$(awk -v s="$SPEED" 'BEGIN { b = 60 / s; if (b < 0.001) b = 0.001; printf "%.4f", b }')
+copyopts="max_in_flight = 100, poll_min = $POLL_MIN, busy_backoff = $BUSY_BACKOFF"
 [ -n "$VAULT_CAP" ] && copyopts="$copyopts, vault_cap = $VAULT_CAP"
 sed "s/shuffle\.copy({ max_in_flight = 100 })/shuffle.copy({ $copyopts })/" examples/migrate.lua >"$WORK/run/bench.lua"
 grep -q "shuffle.copy({ $copyopts })" "$WORK/run/bench.lua" || { echo "bench-copy: could not rewrite the shuffle.copy call in examples/migrate.lua" >&2; exit 1; }
