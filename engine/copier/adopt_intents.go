@@ -80,6 +80,13 @@ func (c *Copier) settleIntents(ctx context.Context, from, oldestSeen time.Time) 
 		case !reach.IsZero() && !reach.After(it.rec.IntentAt.Add(-intentSkew)),
 			c.Now().Sub(it.rec.IntentAt) < jobHistoryFloor-intentSkew:
 			c.sum.Adopt.Resent++
+			if it.behind {
+				// Safe to send again, but only when its chain reaches it
+				// (one job per resource): with its own token, then.
+				it.behind = false
+				c.release(it, false)
+				continue
+			}
 			c.intents = append(c.intents, it)
 		default:
 			c.hold(it, HoldUnknown, "shuffle stopped after recording this copy's intent; no copy job is listed for it, but the job history does not reach back to the intent ("+

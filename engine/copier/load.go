@@ -149,12 +149,21 @@ func (c *Copier) settleChain(ch *chain, now time.Time) {
 	case head.rec.State == state.CopyRetry && head.rec.NextAt != nil:
 		ch.notBefore = *head.rec.NextAt
 	}
-	// Other chains' records in running or intent (two jobs of one
-	// resource, from an older version or a requeue) are tracked too.
+	// Other records of the chain in running or intent (two jobs of one
+	// resource: an earlier process started the next RP after the head's
+	// job ended, or a requeue) are tracked too. An intent behind the
+	// head is settled with the head's (reconcile), never just sent when
+	// its turn comes: AWS may have made its job and forgotten its token.
 	for _, it := range ch.items[1:] {
-		if it.rec != nil && it.rec.State == state.CopyRunning {
+		switch {
+		case it.rec == nil:
+		case it.rec.State == state.CopyRunning:
 			c.inflight[it.rec.JobID] = it
 			it.dest.inflight++
+		case it.rec.State == state.CopyIntent:
+			c.intents = append(c.intents, it)
+			it.dest.inflight++
+			it.behind = true
 		}
 	}
 	c.s.park(ch, now)

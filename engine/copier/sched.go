@@ -36,6 +36,10 @@ type copyItem struct {
 	callErrs  int               // StartCopyJob errors in this process
 	sent      uint64            // its last StartCopyJob's place in the order calls were sent
 	checked   time.Time         // last DescribeCopyJob by the stale check
+	// behind: loaded as an intent behind its chain's head (an earlier
+	// process started the next RP of the resource after the head's job
+	// ended); settled with the head's, sent only once its chain reaches it.
+	behind bool
 }
 
 // chain is the RPs of one resource, oldest first.
@@ -62,6 +66,24 @@ func (c *chain) sortRest() {
 	if from < len(c.items) {
 		rest := c.items[from:]
 		sort.SliceStable(rest, func(i, j int) bool { return rest[i].created < rest[j].created })
+	}
+}
+
+// skipSettled moves the chain past the items a settle finished while
+// they waited behind the head (adopted, held or failed), and marks the
+// chain busy when its new head has a job in AWS already (tracked since
+// the load), so that nothing is started for them again.
+func (c *chain) skipSettled() {
+	for it := c.head(); it != nil && it.rec != nil; it = c.head() {
+		switch it.rec.State {
+		case state.CopyCompleted, state.CopyHeld, state.CopyFailed:
+			c.remaining -= it.est
+			c.next++
+			continue
+		case state.CopyRunning:
+			c.busy = true
+		}
+		return
 	}
 }
 

@@ -308,6 +308,7 @@ func (c *Copier) release(it *copyItem, advance bool) {
 			ch.remaining -= it.est
 			ch.next++
 			ch.resBusy = 0
+			ch.skipSettled()
 		}
 	}
 	c.s.park(ch, c.Now())
