@@ -39,12 +39,10 @@ func startPauseUI(ctx context.Context, e *env, g *awsclient.Guard, hook func() [
 	g.OnPause(u.paused)
 	g.OnResume(func(info awsclient.PauseInfo, d time.Duration) {
 		u.rawOff()
-		fmt.Fprintf(e.stderr, "shuffle: resumed after %s paused; AWS calls go on with the credentials of profile %q as now in the file\n", d.Round(time.Second), info.Profile)
+		fmt.Fprintf(e.stderr, "shuffle: resumed after %s paused; AWS calls go on with the credentials of profile %q as now resolved (%s)\n",
+			d.Round(time.Second), info.Profile, info.Chain.Describe())
 	})
-	g.OnExpiryWarning(func(profile string, exp time.Time) {
-		fmt.Fprintf(e.stderr, "shuffle: warning: the credentials of profile %q expire at %s (in %s); refresh them before then, or the run pauses when they lapse\n",
-			profile, exp.Local().Format(time.RFC3339), time.Until(exp).Round(time.Second))
-	})
+	g.OnExpiryWarning(func(w awsclient.ExpiryWarning) { fmt.Fprintln(e.stderr, expiryWarningText(w)) })
 	wctx, wcancel := context.WithCancel(ctx)
 	go g.Watch(wctx, autoResume)
 	usr1 := make(chan os.Signal, 1)
@@ -72,7 +70,7 @@ func startPauseUI(ctx context.Context, e *env, g *awsclient.Guard, hook func() [
 // paused runs on the guard's pause: tell the operator, run the hook and
 // wait for a key.
 func (u *pauseUI) paused(info awsclient.PauseInfo) {
-	exp := "unknown (the credentials file has no x_security_token_expires)"
+	exp := "unknown (neither the credentials nor the files say)"
 	if !info.Expires.IsZero() {
 		exp = fmt.Sprintf("%s (%s ago)", info.Expires.Local().Format(time.RFC3339), time.Since(info.Expires).Round(time.Second))
 	}
@@ -80,12 +78,17 @@ func (u *pauseUI) paused(info awsclient.PauseInfo) {
 	if u.tty() {
 		how = "press any key"
 	}
+	remedy := info.Remedy
+	if remedy == "" {
+		remedy = "refresh the credentials"
+	}
 	fmt.Fprintf(u.e.stderr, "\a\n"+
-		"shuffle: PAUSED: AWS refused the credentials of profile %q %d times in a row (%s)\n"+
+		"shuffle: PAUSED: the credentials of profile %q failed %d times in a row (%s)\n"+
+		"shuffle:   credentials: %s\n"+
 		"shuffle:   token expiry: %s\n"+
 		"shuffle:   no AWS calls are made while paused; the state is saved and copy jobs already started go on in AWS\n"+
-		"shuffle:   refresh the credentials (rewrite the shared credentials file), then %s here or send SIGUSR1 to pid %d to resume\n\n",
-		info.Profile, info.Failures, info.Code, exp, how, os.Getpid())
+		"shuffle:   to resume: %s, then %s here or send SIGUSR1 to pid %d\n\n",
+		info.Profile, info.Failures, info.Code, info.Chain.Describe(), exp, remedy, how, os.Getpid())
 	u.runHook(info)
 	u.waitKey()
 }
@@ -102,7 +105,8 @@ func (u *pauseUI) runHook(info awsclient.PauseInfo) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := exec.CommandContext(ctx, cmd[0], cmd[1:]...)
-	c.Env = append(os.Environ(), "SHUFFLE_PAUSED_PROFILE="+info.Profile, "SHUFFLE_TOKEN_EXPIRES="+exp)
+	c.Env = append(os.Environ(), "SHUFFLE_PAUSED_PROFILE="+info.Profile, "SHUFFLE_TOKEN_EXPIRES="+exp,
+		"SHUFFLE_CREDENTIALS_KIND="+info.Chain.Kind.String(), "SHUFFLE_REMEDY="+info.Remedy)
 	c.Stdout, c.Stderr = u.e.stderr, u.e.stderr
 	if err := c.Run(); err != nil {
 		fmt.Fprintf(u.e.stderr, "shuffle: on_pause %s: %v\n", strings.Join(cmd, " "), err)
@@ -220,9 +224,36 @@ func recordPauses(g *awsclient.Guard, log *slog.Logger, p *progress.Progress) {
 			"paused_s", d.Seconds(), "paused_total_s", g.PausedFor().Seconds())
 		p.SetPaused(false, "")
 	})
-	g.OnExpiryWarning(func(profile string, exp time.Time) {
-		log.Warn("credentials expiring", "profile", profile, "token_expires", rfc3339(exp))
+	g.OnExpiryWarning(func(w awsclient.ExpiryWarning) {
+		if w.Problem != nil {
+			log.Warn("credentials expiry unreadable", "profile", w.Profile, "error", w.Problem.Error())
+			return
+		}
+		what := "credentials"
+		if w.Session {
+			what = "session"
+		}
+		log.Warn("credentials expiring", "profile", w.Profile, "token_expires", rfc3339(w.Expires), "what", what,
+			"kind", w.Chain.Kind.String(), "renews", w.Renews)
 	})
+}
+
+// expiryWarningText is the line that warns the operator ahead of an
+// expiry, worded by what renews the credentials.
+func expiryWarningText(w awsclient.ExpiryWarning) string {
+	if w.Problem != nil {
+		return fmt.Sprintf("shuffle: warning: profile %q: %v; shuffle cannot warn before these credentials expire", w.Profile, w.Problem)
+	}
+	at := fmt.Sprintf("%s (in %s)", w.Expires.Local().Format(time.RFC3339), time.Until(w.Expires).Round(time.Second))
+	switch {
+	case w.Session && w.Chain.Base == awsclient.KindSSO:
+		return fmt.Sprintf("shuffle: warning: the IAM Identity Center session of profile %q ends at %s; %s before then, or the run pauses when it lapses", w.Profile, at, w.Remedy)
+	case w.Session:
+		return fmt.Sprintf("shuffle: warning: the keys behind profile %q (%s) expire at %s; %s before then, or the run pauses when the role is next assumed", w.Profile, w.Chain.Describe(), at, w.Remedy)
+	case w.Renews:
+		return fmt.Sprintf("shuffle: note: the credentials of profile %q (%s) expire at %s; shuffle gets fresh ones through the chain then, and pauses only if that fails", w.Profile, w.Chain.Describe(), at)
+	}
+	return fmt.Sprintf("shuffle: warning: the credentials of profile %q expire at %s; refresh them before then (%s), or the run pauses when they lapse", w.Profile, at, w.Remedy)
 }
 
 func rfc3339(t time.Time) string {

@@ -41,64 +41,85 @@ func Retryer() aws.Retryer {
 }
 
 // Load reads the shared config files for profile and pins region; o
-// names the files and the default profile in messages.
+// names the files and the default profile. profile "" is the SDK's
+// default chain (AWS_PROFILE, the environment's keys, the default
+// profile, the instance role).
 //
 // With a guard (nil for none), the config's credentials come from a
-// FileProvider that reads the shared credentials file again whenever it
-// changes (when the profile's keys are in a file), and every client
-// built from the config goes through the guard: a pause gate, one
-// reload for all callers on a credential error, and a pause after
-// repeated failures. Pass the same guard for every profile of a run.
+// Provider that resolves the profile again, whatever its kind (keys in
+// a file, assume-role chains, IAM Identity Center, credential_process,
+// web identity), whenever a file it depends on changes or the guard
+// reloads it; and every client built from the config goes through the
+// guard: a pause gate, one reload for all callers on a credential
+// error, and a pause after repeated failures. Pass the same guard for
+// every profile of a run.
 func Load(ctx context.Context, o Options, profile, region string, g *Guard) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithSharedConfigProfile(profile),
-		config.WithRegion(region),
-		config.WithRetryer(Retryer),
-	)
+	cfg, p, err := loadProvider(ctx, o, profile, region)
 	if err != nil {
-		var nf config.SharedConfigProfileNotExistError
-		if errors.As(err, &nf) {
-			return aws.Config{}, fmt.Errorf("AWS profile %q not found in %s; known profiles: %s (set AWS_CONFIG_FILE, or fix the profile in the script or with --source-profile/--destination-profile)",
-				profile, o.configFile(), strings.Join(o.KnownProfiles(), ", "))
-		}
-		return aws.Config{}, fmt.Errorf("load AWS profile %q: %w", profile, err)
+		return aws.Config{}, err
 	}
 	if g != nil {
-		guard(ctx, &cfg, o.profileName(profile), g)
+		scfg := cfg.Copy()
+		check := func(ctx context.Context) error {
+			_, err := sts.NewFromConfig(scfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			return err
+		}
+		ps := g.register(o.profileName(profile), p, cfg.Credentials.(*aws.CredentialsCache), check)
+		cfg.APIOptions = append(cfg.APIOptions, g.middleware(ps), g.Stats.middleware())
 	}
 	return cfg, nil
 }
 
-// guard wires g into cfg. Keys the SDK read from a shared file are
-// served by a FileProvider on that file instead of the SDK's static
-// provider; other sources (environment, SSO, credential_process) keep
-// the SDK's own provider, whose cache is still invalidated on reload.
-func guard(ctx context.Context, cfg *aws.Config, profile string, g *Guard) {
-	var fp *FileProvider
-	if cfg.Credentials != nil {
-		if c, err := cfg.Credentials.Retrieve(ctx); err == nil {
-			if file, ok := strings.CutPrefix(c.Source, "SharedConfigCredentials: "); ok && file != "" {
-				fp = &FileProvider{Path: file, Profile: profile}
-				if !fp.HasProfile() {
-					fp = nil
-				}
-			}
+// loadProvider is the SDK's configuration for profile with its
+// credentials served by a Provider.
+func loadProvider(ctx context.Context, o Options, profile, region string) (aws.Config, *Provider, error) {
+	cfg, err := sdkConfig(ctx, o, profile, region)
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	chain, err := DetectChain(ctx, o, profile)
+	if err != nil {
+		return aws.Config{}, nil, fmt.Errorf("load AWS profile %q: %w", o.profileName(profile), err)
+	}
+	p := newProvider(o, profile, region, chain, cfg.Credentials)
+	cfg.Credentials = aws.NewCredentialsCache(p)
+	return cfg, p, nil
+}
+
+// Inspect gets the profile's credentials once and says how they were
+// obtained and when they expire, for `check`. The error, when getting
+// them failed, is a *CredentialsError saying what to do.
+func Inspect(ctx context.Context, o Options, profile, region string) (ProfileInfo, error) {
+	cfg, p, err := loadProvider(ctx, o, profile, region)
+	if err != nil {
+		return ProfileInfo{Profile: o.profileName(profile)}, err
+	}
+	_, err = cfg.Credentials.Retrieve(ctx)
+	return p.Info(), err
+}
+
+// sdkConfig is the SDK's configuration for profile, from the files o
+// names, with shuffle's retryer and region.
+func sdkConfig(ctx context.Context, o Options, profile, region string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{
+		config.WithSharedConfigFiles([]string{o.configFile()}),
+		config.WithSharedCredentialsFiles([]string{o.credentialsFile()}),
+		config.WithRegion(region),
+		config.WithRetryer(Retryer),
+	}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		var nf config.SharedConfigProfileNotExistError
+		if errors.As(err, &nf) {
+			return aws.Config{}, fmt.Errorf("AWS profile %q not found in %s; known profiles: %s (set AWS_CONFIG_FILE, or fix the profile in the script or with --source-profile/--destination-profile)",
+				nf.Profile, o.configFile(), strings.Join(o.KnownProfiles(), ", "))
 		}
+		return aws.Config{}, fmt.Errorf("load AWS profile %q: %w", o.profileName(profile), err)
 	}
-	var cache *aws.CredentialsCache
-	if fp != nil {
-		cache = aws.NewCredentialsCache(fp)
-		cfg.Credentials = cache
-	} else if c, ok := cfg.Credentials.(*aws.CredentialsCache); ok {
-		cache = c
-	}
-	scfg := cfg.Copy()
-	check := func(ctx context.Context) error {
-		_, err := sts.NewFromConfig(scfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		return err
-	}
-	p := g.register(profile, fp, cache, check)
-	cfg.APIOptions = append(cfg.APIOptions, g.middleware(p), g.Stats.middleware())
+	return cfg, nil
 }
 
 // KnownProfiles lists the profile names in the shared config and
@@ -141,6 +162,10 @@ func (o Options) KnownProfiles() []string {
 // CheckAccount calls GetCallerIdentity and compares the account.
 func CheckAccount(ctx context.Context, cfg aws.Config, profile, want string) error {
 	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	var ce *CredentialsError
+	if errors.As(err, &ce) {
+		return ce // names the profile, its chain and what to do
+	}
 	if err != nil {
 		return fmt.Errorf("profile %q: GetCallerIdentity: %w", profile, err)
 	}

@@ -116,7 +116,22 @@ func IsNotFound(err error) bool {
 
 // Classify sorts an error from an AWS call. An error that carries no
 // AWS API error (a network failure, a cancelled context) is Retryable.
+//
+// Credentials that could not be obtained (a *CredentialsError: an SSO
+// token expired, a credential_process failing, an AssumeRole refused)
+// are Auth whatever code STS or the SSO portal gave, unless the cause
+// passes by itself (throttled, 5xx, the network): the credentials are
+// what is wrong, never the call.
 func Classify(err error) Classified {
+	var ce *CredentialsError
+	if errors.As(err, &ce) && !ce.transient() {
+		c := Classified{Class: Auth, Message: ce.Error()}
+		var ae smithy.APIError
+		if errors.As(ce.Err, &ae) {
+			c.Code = ae.ErrorCode()
+		}
+		return c
+	}
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		return Classified{Class: Retryable, Message: err.Error()}
@@ -168,7 +183,7 @@ func limitScope(msg string) Class {
 }
 
 // IsAuthError says whether err is a credential error from AWS (Auth).
+// Credentials that could not be obtained count too (see Classify).
 func IsAuthError(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && classOf(ae.ErrorCode(), ae.ErrorMessage(), ae.ErrorFault()) == Auth
+	return err != nil && Classify(err).Class == Auth
 }

@@ -17,15 +17,15 @@ func TestExpiryWarningOncePerCredentialsGeneration(t *testing.T) {
 	g := NewGuard()
 	g.WarnBefore = 5 * time.Minute
 	g.Now = func() time.Time { return now }
-	fp := &FileProvider{Path: path, Profile: "p"}
 	var warned []time.Time
-	g.OnExpiryWarning(func(profile string, exp time.Time) {
-		if profile != "p" {
-			t.Errorf("warning for profile %q", profile)
+	g.OnExpiryWarning(func(w ExpiryWarning) {
+		if w.Profile != "p" || w.Problem != nil || w.Session || w.Renews {
+			t.Errorf("warning %+v", w)
 		}
-		warned = append(warned, exp)
+		warned = append(warned, w.Expires)
 	})
 	writeCreds(t, path, "KEY000", now.Add(3*time.Minute).Format(time.RFC3339))
+	fp := fileProvider(t, path, "p")
 	p := g.register("p", fp, nil, nil)
 	watch := func() {
 		g.mu.Lock()

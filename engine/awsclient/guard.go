@@ -2,14 +2,12 @@ package awsclient
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -21,8 +19,14 @@ const DefaultMaxAuthFailures = 3
 // PauseInfo describes a pause: which profile's credentials stopped
 // working, when they expire(d) and why.
 type PauseInfo struct {
-	Profile  string
-	Expires  time.Time // x_security_token_expires; zero when unknown
+	Profile string
+	// Expires is when the credentials in use expire(d), as their
+	// provider knows it; zero when unknown.
+	Expires time.Time
+	// Chain is how the profile's credentials are obtained, and Remedy
+	// what gets fresh ones (a command, a file to rewrite).
+	Chain    Chain
+	Remedy   string
 	Since    time.Time
 	Failures int
 	Code     string // the last AWS error code
@@ -67,12 +71,12 @@ type Guard struct {
 	reloads     int64
 	onPause     []func(PauseInfo)
 	onResume    []func(PauseInfo, time.Duration)
-	onWarn      []func(profile string, expires time.Time)
+	onWarn      []func(ExpiryWarning)
 }
 
 type profileState struct {
 	name      string
-	files     []*FileProvider // nil entries never: only file-backed configs
+	sources   []*Provider
 	caches    []*aws.CredentialsCache
 	checks    []func(context.Context) error
 	gen       uint64
@@ -81,12 +85,11 @@ type profileState struct {
 	counted   uint64 // the generation whose failure was last counted
 	worked    bool   // a call succeeded: later auth errors are expiry, not misconfiguration
 	lastCode  string
-	// The expiry warning: the expiry of the credentials last seen in the
-	// file, whether a warning is due for this generation, and the guard
-	// generation that last armed it.
-	seenExp time.Time
-	armed   bool
-	warnGen uint64
+	// The expiry warnings: of the credentials in use, and of what the
+	// operator renews by hand behind them (an SSO token, the keys at the
+	// base of an assume-role chain); and the expiry problems already told.
+	credAlarm, sessionAlarm expiryAlarm
+	problems                map[string]bool
 }
 
 // NewGuard returns a Guard with the defaults.
@@ -121,9 +124,11 @@ func (g *Guard) OnResume(f func(PauseInfo, time.Duration)) {
 }
 
 // OnExpiryWarning registers f, called by Watch when a profile's
-// x_security_token_expires is less than WarnBefore away: once per
-// credentials generation (see expiryDueLocked), not once per token.
-func (g *Guard) OnExpiryWarning(f func(profile string, expires time.Time)) {
+// credentials (or the SSO token or keys behind them) are less than
+// WarnBefore from expiry: once per credentials generation (see
+// expiryAlarm), not once per token; and once for each expiry in the
+// shared files that cannot be read.
+func (g *Guard) OnExpiryWarning(f func(ExpiryWarning)) {
 	g.mu.Lock()
 	g.onWarn = append(g.onWarn, f)
 	g.mu.Unlock()
@@ -220,7 +225,7 @@ func (g *Guard) sortedProfilesLocked() []*profileState {
 }
 
 // register adds a config's credentials to the profile's state.
-func (g *Guard) register(profile string, fp *FileProvider, cache *aws.CredentialsCache, check func(context.Context) error) *profileState {
+func (g *Guard) register(profile string, src *Provider, cache *aws.CredentialsCache, check func(context.Context) error) *profileState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.profiles == nil {
@@ -231,8 +236,8 @@ func (g *Guard) register(profile string, fp *FileProvider, cache *aws.Credential
 		p = &profileState{name: profile}
 		g.profiles[profile] = p
 	}
-	if fp != nil {
-		p.files = append(p.files, fp)
+	if src != nil {
+		p.sources = append(p.sources, src)
 	}
 	if cache != nil {
 		p.caches = append(p.caches, cache)
@@ -306,10 +311,11 @@ func (g *Guard) reload(p *profileState, seen uint64) {
 	close(ch)
 }
 
-// refresh rereads the files, empties the caches and starts a new generation.
+// refresh resolves the profile's chain again (the files, the source
+// keys, the SSO token), empties the caches and starts a new generation.
 func (g *Guard) refresh(p *profileState) {
-	for _, f := range p.files {
-		_ = f.Reload() // a missing or broken file fails the next call, which is counted
+	for _, s := range p.sources {
+		_ = s.Reload(context.Background()) // a broken chain fails the next call, which is counted
 	}
 	for _, c := range p.caches {
 		c.Invalidate()
@@ -330,14 +336,16 @@ func (g *Guard) success(p *profileState) {
 // whether the profile has worked before (so the caller should wait and
 // retry rather than give up).
 func (g *Guard) failure(p *profileState, gen uint64, err error) bool {
-	var ae smithy.APIError
-	errors.As(err, &ae)
+	code := Classify(err).Code
+	if code == "" {
+		code = "no credentials" // the chain gave none: no token, a failing process
+	}
 	g.mu.Lock()
 	if p.failures == 0 || gen > p.counted {
 		p.failures++
 		p.counted = gen
 	}
-	p.lastCode = ae.ErrorCode()
+	p.lastCode = code
 	worked := p.worked
 	fns := g.pauseIfExhaustedLocked(p)
 	g.mu.Unlock()
@@ -349,14 +357,20 @@ func (g *Guard) failure(p *profileState, gen uint64, err error) bool {
 // before has failed MaxFailures times; call the result after unlocking.
 func (g *Guard) pauseIfExhaustedLocked(p *profileState) func() {
 	if p.failures >= g.maxFailures() && p.worked {
-		return g.pauseLocked(PauseInfo{Profile: p.name, Expires: p.expiry(), Failures: p.failures, Code: p.lastCode})
+		info := PauseInfo{Profile: p.name, Expires: p.expiry(), Failures: p.failures, Code: p.lastCode}
+		if len(p.sources) > 0 {
+			info.Chain, info.Remedy = p.sources[0].Chain(), p.sources[0].Remedy()
+		}
+		return g.pauseLocked(info)
 	}
 	return func() {}
 }
 
+// expiry is when the profile's credentials in use expire, as their
+// provider knows it.
 func (p *profileState) expiry() time.Time {
-	for _, f := range p.files {
-		if t := f.Expiry(); !t.IsZero() {
+	for _, s := range p.sources {
+		if t := s.Expiry(); !t.IsZero() {
 			return t
 		}
 	}

@@ -32,10 +32,22 @@ func writeCreds(t *testing.T, path, key, expires string) {
 	}
 }
 
+// fileProvider is the Provider of a profile whose keys are in the
+// credentials file at path (no config file).
+func fileProvider(t *testing.T, path, profile string) *Provider {
+	t.Helper()
+	o := Options{ConfigFile: filepath.Join(filepath.Dir(path), "no-config"), CredentialsFile: path}
+	_, p, err := loadProvider(context.Background(), o, profile, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestFileProviderRereadsTheFileWhenItChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "credentials")
 	writeCreds(t, path, "KEY1", "2030-01-02T03:04:05Z")
-	fp := &FileProvider{Path: path, Profile: "p"}
+	fp := fileProvider(t, path, "p")
 	c, err := fp.Retrieve(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -67,8 +79,13 @@ func TestFileProviderRereadsTheFileWhenItChanges(t *testing.T) {
 	if d := time.Until(c.Expires); d <= 0 || d > DefaultRecheck {
 		t.Fatalf("without an expiry the credentials are cached for %v, want at most %v", d, DefaultRecheck)
 	}
-	if _, err := (&FileProvider{Path: path, Profile: "nope"}).Retrieve(context.Background()); err == nil || strings.Contains(err.Error(), "secret") {
-		t.Fatalf("unknown profile: %v", err)
+	// The profile gone from the file: the next Retrieve fails, naming
+	// the profile and what to do, never quoting a secret.
+	if err := os.WriteFile(path, []byte("[other]\naws_access_key_id = OTHER\naws_secret_access_key = secret-OTHER\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fp.Retrieve(context.Background()); err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), `profile "p"`) {
+		t.Fatalf("profile removed from the file: %v", err)
 	}
 }
 
@@ -115,8 +132,8 @@ func (f *fakeBackup) setValid(keys ...string) {
 	f.mu.Unlock()
 }
 
-func guardedClient(g *Guard, url, path string) *backup.Client {
-	fp := &FileProvider{Path: path, Profile: "p"}
+func guardedClient(t *testing.T, g *Guard, url, path string) *backup.Client {
+	fp := fileProvider(t, path, "p")
 	cache := aws.NewCredentialsCache(fp)
 	cfg := aws.Config{Region: "us-east-1", Credentials: cache, BaseEndpoint: aws.String(url), Retryer: func() aws.Retryer { return aws.NopRetryer{} }}
 	p := g.register("p", fp, cache, nil)
@@ -134,7 +151,7 @@ func TestGuardReloadsOnceForConcurrentAuthFailures(t *testing.T) {
 	writeCreds(t, path, "OLD", "")
 	f := newFakeBackup(t, "OLD")
 	g := NewGuard()
-	c := guardedClient(g, f.srv.URL, path)
+	c := guardedClient(t, g, f.srv.URL, path)
 	if err := list(c, context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +194,7 @@ func TestGuardPausesAfterThreeFailuresAndHoldsCallsUntilResume(t *testing.T) {
 	g := NewGuard()
 	paused := make(chan PauseInfo, 1)
 	g.OnPause(func(i PauseInfo) { paused <- i })
-	c := guardedClient(g, f.srv.URL, path)
+	c := guardedClient(t, g, f.srv.URL, path)
 	if err := list(c, context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +255,7 @@ func TestGuardDoesNotPauseForCredentialsThatNeverWorked(t *testing.T) {
 	writeCreds(t, path, "WRONG", "")
 	f := newFakeBackup(t, "RIGHT")
 	g := NewGuard()
-	c := guardedClient(g, f.srv.URL, path)
+	c := guardedClient(t, g, f.srv.URL, path)
 	for range 4 {
 		if err := list(c, context.Background()); !IsAuthError(err) {
 			t.Fatalf("got %v, want the auth error", err)
@@ -255,7 +272,7 @@ func TestGuardAutoResumeAfterTheFileChanges(t *testing.T) {
 	f := newFakeBackup(t, "OLD")
 	g := NewGuard()
 	g.Poll = 20 * time.Millisecond
-	fp := &FileProvider{Path: path, Profile: "p"}
+	fp := fileProvider(t, path, "p")
 	cache := aws.NewCredentialsCache(fp)
 	cfg := aws.Config{Region: "us-east-1", Credentials: cache, BaseEndpoint: aws.String(f.srv.URL), Retryer: func() aws.Retryer { return aws.NopRetryer{} }}
 	client := backup.NewFromConfig(cfg, func(o *backup.Options) {})

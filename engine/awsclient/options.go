@@ -20,6 +20,9 @@ type Options struct {
 	// default (~/.aws/config, ~/.aws/credentials). They name the files
 	// in error messages; the SDK itself still resolves them.
 	ConfigFile, CredentialsFile string
+	// EnvCredentials says AWS_ACCESS_KEY_ID is set: the SDK uses those
+	// keys when no profile is named.
+	EnvCredentials bool
 	// SDKDecoder lists recovery points with the SDK's decoder alone
 	// instead of FastListing (SHUFFLE_SDK_DECODER=1): to rule the fast
 	// decoder out when something looks wrong, and for side-by-side
