@@ -40,7 +40,11 @@ func (e *CredentialsError) transient() bool {
 		c := classOf(ae.ErrorCode(), ae.ErrorMessage(), ae.ErrorFault())
 		return c.Transient()
 	}
+	// The network: a request that could not be sent, a connection or DNS
+	// failure. (Not any net.Error: syscall.Errno is one, and a missing
+	// token file is no network trouble.)
 	var se *smithyhttp.RequestSendError
-	var ne net.Error
-	return errors.As(e.Err, &se) || errors.As(e.Err, &ne)
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(e.Err, &se) || errors.As(e.Err, &oe) || errors.As(e.Err, &de)
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
+	"syscall"
 	"testing"
 
 	"github.com/aws/smithy-go"
@@ -122,6 +125,37 @@ func TestNotFound(t *testing.T) {
 	} {
 		if got := IsNotFound(tc.err); got != tc.want {
 			t.Errorf("IsNotFound(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// Credentials that cannot be obtained are Auth (reload, then pause),
+// unless what failed passes by itself: STS throttled, a 5xx, the
+// network. A missing token file is no network trouble.
+func TestCredentialsErrorClass(t *testing.T) {
+	wrap := func(err error) error {
+		return fmt.Errorf("operation error Backup: ListBackupVaults, get identity: %w", &CredentialsError{Profile: "p", Err: err})
+	}
+	cases := []struct {
+		name string
+		err  error
+		want Class
+	}{
+		{"token file missing", &fs.PathError{Op: "open", Path: "/x.json", Err: syscall.ENOENT}, Auth},
+		{"process failed", errors.New("credential process exited 3"), Auth},
+		{"STS refused the keys", &smithy.GenericAPIError{Code: "ExpiredToken", Message: "expired"}, Auth},
+		{"AssumeRole denied", &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized"}, Auth},
+		{"SSO portal refused the token", &smithy.GenericAPIError{Code: "UnauthorizedException", Message: "Session token not found or invalid"}, Auth},
+		{"STS throttled", &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}, Throttle},
+		{"STS 5xx", &smithy.GenericAPIError{Code: "InternalFailure", Message: "x", Fault: smithy.FaultServer}, Retryable},
+		{"network", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, Retryable},
+	}
+	for _, c := range cases {
+		if got := Classify(wrap(c.err)).Class; got != c.want {
+			t.Errorf("%s: class %v, want %v", c.name, got, c.want)
+		}
+		if IsAuthError(wrap(c.err)) != (c.want == Auth) {
+			t.Errorf("%s: IsAuthError %v", c.name, IsAuthError(wrap(c.err)))
 		}
 	}
 }

@@ -40,8 +40,8 @@ type Provider struct {
 	mu       sync.Mutex
 	chain    Chain
 	inner    aws.CredentialsProvider
-	stamp    string // of the watched files when the chain was resolved
-	expStamp string // of the watched files when the expiries were read
+	stamp    string    // of the watched files when the chain was resolved
+	expStamp string    // of the watched files when the expiries were read
 	expires  time.Time // of the credentials last served (zero: unknown)
 	fileExp  time.Time // x_security_token_expires of the base keys
 	expErr   error     // an expiry in the files that could not be read
