@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/compliance"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
@@ -63,6 +64,10 @@ type CheckInput struct {
 	// judges every vault of both accounts.
 	Compliance *luabind.Policies
 	Now        func() time.Time // nil: time.Now
+	// SourceCredentials and DestinationCredentials, when set, describe
+	// each side's credentials after the checks used them (kind, chain,
+	// expiry), for findings of their own.
+	SourceCredentials, DestinationCredentials func() awsclient.ProfileInfo
 }
 
 // Check runs the pre-flight checks for both accounts. It only reads.
@@ -74,11 +79,17 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 		SkipEncryption: in.SkipEncryption, KeyRule: keyRule{}, StateKeys: in.StateKeys, FromState: in.FromState,
 	})
 	add := func(f finding.Finding) { r.Findings = append(r.Findings, f) }
+	now := time.Now
+	if in.Now != nil {
+		now = in.Now
+	}
+	if in.SourceCredentials != nil {
+		r.Findings = append(r.Findings, preflight.CredentialFindings(finding.SideSource, in.SourceCredentials(), now())...)
+	}
+	if in.DestinationCredentials != nil {
+		r.Findings = append(r.Findings, preflight.CredentialFindings(finding.SideDestination, in.DestinationCredentials(), now())...)
+	}
 	if in.Compliance != nil && in.Compliance.HasCompliance() && usable {
-		now := time.Now
-		if in.Now != nil {
-			now = in.Now
-		}
 		cr, err := compliance.Evaluate(ctx, in.Config, in.Compliance, backup.NewFromConfig(in.Source), backup.NewFromConfig(in.Destination), now())
 		if err != nil {
 			add(finding.New(finding.Blocking, finding.SideDestination, "compliance", "", "the compliance policy could not be evaluated: "+err.Error(),

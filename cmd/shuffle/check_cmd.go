@@ -224,15 +224,16 @@ func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionF
 			return nil, usageError{err}
 		}
 	}
-	scfg, err := awsclient.Load(ctx, sf.aws, cfg.Source.Profile, cfg.Source.Region, nil)
+	scfg, sp, err := awsclient.LoadProvider(ctx, sf.aws, cfg.Source.Profile, cfg.Source.Region)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("source: %w", err)}
 	}
-	dcfg, err := awsclient.Load(ctx, sf.aws, cfg.Destination.Profile, cfg.Destination.Region, nil)
+	dcfg, dp, err := awsclient.LoadProvider(ctx, sf.aws, cfg.Destination.Profile, cfg.Destination.Region)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("destination: %w", err)}
 	}
-	in := engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: opt.skipEncryption, Compliance: pol}
+	in := engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: opt.skipEncryption, Compliance: pol,
+		SourceCredentials: sp.Info, DestinationCredentials: dp.Info}
 	if opt.stateDir != "" {
 		in.StateKeys, in.FromState = stateKeys(opt.stateDir, out)
 	}

@@ -70,6 +70,13 @@ func Load(ctx context.Context, o Options, profile, region string, g *Guard) (aws
 	return cfg, nil
 }
 
+// LoadProvider is Load without a guard, also returning the Provider
+// that serves the config's credentials (for `check`, which reports how
+// they were obtained and when they expire once it has used them).
+func LoadProvider(ctx context.Context, o Options, profile, region string) (aws.Config, *Provider, error) {
+	return loadProvider(ctx, o, profile, region)
+}
+
 // loadProvider is the SDK's configuration for profile with its
 // credentials served by a Provider.
 func loadProvider(ctx context.Context, o Options, profile, region string) (aws.Config, *Provider, error) {

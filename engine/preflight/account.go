@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,8 +19,13 @@ import (
 func checkAccount(ctx context.Context, cfg scriptconfig.Config, side finding.Side, ep scriptconfig.Endpoint, c Clients, add func(finding.Finding)) bool {
 	id, err := c.Identity.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
+		fix := "log in again (refresh the profile's credentials) or pick another profile with --" + string(side) + "-profile"
+		var ce *awsclient.CredentialsError
+		if errors.As(err, &ce) {
+			fix = ce.Remedy + ", or pick another profile with --" + string(side) + "-profile"
+		}
 		add(finding.New(finding.Blocking, side, "credentials", "sts:GetCallerIdentity", fmt.Sprintf("profile %q: the credentials do not work: %v", ep.Profile, err),
-			"every call in this account would fail", "log in again (refresh the profile's credentials) or pick another profile with --"+string(side)+"-profile"))
+			"every call in this account would fail", fix))
 		return false
 	}
 	if got := aws.ToString(id.Account); got != ep.Account {
