@@ -511,4 +511,41 @@ region = eu-west-1
 `,
 		want: map[string]string{"process.CredentialProcess": "/bin/helper --json"},
 	},
+	{
+		name: "sso-session and services sections in both files",
+		config: `[sso-session both]
+sso_start_url = https://config.awsapps.com/start
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+[services both]
+sts =
+  endpoint_url = http://config/sts
+[profile user]
+sso_session = both
+sso_account_id = 111111111111
+sso_role_name = R
+services = both
+`,
+		credentials: `[sso-session both]
+sso_region = us-east-1
+sso_start_url = https://creds.awsapps.com/start
+[services both]
+sts =
+  endpoint_url = http://creds/sts
+sso =
+  endpoint_url = http://creds/sso
+`,
+		want: map[string]string{"user.SessionSSORegion": "us-east-1", "user.SessionSSOStartURL": "https://creds.awsapps.com/start"},
+		try:  []string{"sso-session both", "services both"},
+	},
+	{
+		name:     "no config file",
+		noConfig: true,
+		credentials: `[default]
+aws_access_key_id = AKIAONLY
+aws_secret_access_key = sonly
+region = eu-west-1
+`,
+		want: map[string]string{"default.AccessKeyID": "AKIAONLY", "default.Region": "eu-west-1"},
+	},
 }

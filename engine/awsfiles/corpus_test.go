@@ -28,6 +28,8 @@ type corpusCase struct {
 	expiry map[string]int64
 	// try: more names to ask both readers for.
 	try []string
+	// noConfig: the config file does not exist.
+	noConfig bool
 }
 
 // sdkFields are the SharedConfig fields the comparison covers.
@@ -179,7 +181,11 @@ func TestCorpusAgreesWithSDK(t *testing.T) {
 func checkCase(t *testing.T, c corpusCase) int {
 	dir := t.TempDir()
 	files := awsfiles.Files{Config: filepath.Join(dir, "config"), Credentials: filepath.Join(dir, "credentials")}
-	for path, text := range map[string]string{files.Config: c.config, files.Credentials: c.credentials} {
+	write := map[string]string{files.Config: c.config, files.Credentials: c.credentials}
+	if c.noConfig {
+		delete(write, files.Config)
+	}
+	for path, text := range write {
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
