@@ -19,6 +19,10 @@
 // Beyond the SDK it keeps the expiry that refreshers write next to the keys
 // (x_security_token_expires and the like) and parses it (ParseExpiry).
 //
+// One difference is deliberate: a file that exists but cannot be read
+// (permissions, a directory) is an error naming it, where the SDK reads it
+// as empty.
+//
 // It makes no AWS calls, builds no credential providers and reads no
 // environment: the caller passes the paths.
 package awsfiles
@@ -128,7 +132,7 @@ func (s *Set) Profile(name string) (Profile, bool) {
 	if !isProfileName(name) {
 		return Profile{}, false
 	}
-	return s.section(name)
+	return s.section(name, name)
 }
 
 // Profiles returns the sorted names of every profile the SDK accepts.
@@ -145,22 +149,24 @@ func (s *Set) Profiles() []string {
 
 // SSOSession returns the "[sso-session name]" section.
 func (s *Set) SSOSession(name string) (Profile, bool) {
-	return s.section(ssoSessionPrefix + strings.TrimSpace(name))
+	name = strings.TrimSpace(name)
+	return s.section(ssoSessionPrefix+name, name)
 }
 
 // Services returns the "[services name]" section; each service is a key
 // whose Sub holds its settings.
 func (s *Set) Services(name string) (Profile, bool) {
-	return s.section(servicesPrefix + name)
+	return s.section(servicesPrefix+name, name)
 }
 
-func (s *Set) section(full string) (Profile, bool) {
+// section returns a copy of the section named full, as a Profile named
+// name.
+func (s *Set) section(full, name string) (Profile, bool) {
 	sec, ok := s.sections[full]
 	if !ok {
 		return Profile{}, false
 	}
-	p := Profile{Name: strings.TrimPrefix(strings.TrimPrefix(full, ssoSessionPrefix), servicesPrefix),
-		Values: make(map[string]Value, len(sec.values))}
+	p := Profile{Name: name, Values: make(map[string]Value, len(sec.values))}
 	for k, v := range sec.values {
 		p.Values[k] = v
 	}

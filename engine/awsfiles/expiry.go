@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// ExpiryFormats says which expiry formats ParseExpiry reads.
-const ExpiryFormats = `RFC 3339 with Z or any offset, with or without fractional seconds ` +
+// expiryFormats says which expiry formats ParseExpiry reads.
+const expiryFormats = `RFC 3339 with Z or any offset, with or without fractional seconds ` +
 	`(2026-12-06T17:00:00Z, 2026-12-06T18:00:00.5+01:00), the same with a space for the T ` +
 	`(2026-12-06 17:00:00+00:00), epoch seconds (1796576400) or epoch milliseconds (1796576400000)`
 
@@ -22,12 +22,14 @@ var expiryLayouts = []string{
 	"2006-01-02T15:04:05.999999999Z07",   // ±hh
 }
 
-// ParseExpiry reads an expiry as token refreshers write it: see
-// ExpiryFormats.
+// ParseExpiry reads an expiry as token refreshers write it: RFC 3339
+// with Z or any offset (also ±hhmm), with or without fractional seconds;
+// the same with a space instead of the T ("2026-12-06 17:00:00+00:00");
+// epoch seconds; epoch milliseconds (a number above 1e11).
 func ParseExpiry(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return time.Time{}, fmt.Errorf("empty expiry; accepted: %s", ExpiryFormats)
+		return time.Time{}, fmt.Errorf("empty expiry; accepted: %s", expiryFormats)
 	}
 	if isDigits(s) {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -50,7 +52,7 @@ func ParseExpiry(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("expiry %q is not a time; accepted: %s", s, ExpiryFormats)
+	return time.Time{}, fmt.Errorf("expiry %q is not a time; accepted: %s", s, expiryFormats)
 }
 
 func isDigits(s string) bool {
@@ -73,7 +75,7 @@ type ExpiryError struct {
 
 func (e *ExpiryError) Error() string {
 	return fmt.Sprintf("%s line %d: %s = %q is not an expiry shuffle can read; write it as %s",
-		e.File, e.Line, e.Key, e.Value, ExpiryFormats)
+		e.File, e.Line, e.Key, e.Value, expiryFormats)
 }
 
 // Expiry is when the profile's keys expire, as a refresher wrote it: the
