@@ -74,6 +74,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		skipCrypto     bool
 		skipCompliance bool
 	)
+	sf.aws = e.aws // the shared files and AWS_PROFILE, as the other commands take them
 	cmd := &cobra.Command{
 		Use:   "check SCRIPT",
 		Short: "Pre-flight: check identities, account settings and IAM permissions of both accounts (read-only)",

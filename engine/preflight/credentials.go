@@ -35,10 +35,21 @@ func CredentialFindings(side finding.Side, info awsclient.ProfileInfo, now time.
 		exp = info.SessionExpires // what the operator renews by hand
 	}
 	if !exp.IsZero() && exp.Sub(now) < expirySoon {
-		out = append(out, finding.New(finding.Warning, side, "credentials", "", fmt.Sprintf("profile %q: what the operator renews by hand expires %s", info.Profile, whenText(exp, now)),
+		out = append(out, finding.New(finding.Warning, side, "credentials", "", fmt.Sprintf("profile %q: %s %s", info.Profile, byHand(info.Chain), whenText(exp, now)),
 			"a run started now pauses when it lapses, until someone renews it", info.Remedy+" (or keep a refresher running)"))
 	}
 	return out
+}
+
+// byHand names what the operator renews by hand for the chain.
+func byHand(c awsclient.Chain) string {
+	switch {
+	case c.Base == awsclient.KindSSO:
+		return "the IAM Identity Center session ends"
+	case len(c.Roles) > 0:
+		return fmt.Sprintf("the keys of source profile %q expire", c.BaseProfile)
+	}
+	return "its keys expire"
 }
 
 func sessionWord(c awsclient.Chain) string {
