@@ -90,6 +90,7 @@ func awsOptions(getenv func(string) string) awsclient.Options {
 		Profile:         getenv("AWS_PROFILE"),
 		ConfigFile:      getenv("AWS_CONFIG_FILE"),
 		CredentialsFile: getenv("AWS_SHARED_CREDENTIALS_FILE"),
+		EnvCredentials:  getenv("AWS_ACCESS_KEY_ID") != "",
 		SDKDecoder:      getenv("SHUFFLE_SDK_DECODER") == "1",
 	}
 }
