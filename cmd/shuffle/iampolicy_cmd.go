@@ -19,7 +19,10 @@ type IAMPolicies struct {
 }
 
 func newIAMPolicyCmd(e *env) *cobra.Command {
-	var only string
+	var (
+		only string
+		sf   = sessionFlags{aws: e.aws}
+	)
 	cmd := &cobra.Command{
 		Use:   "iam-policy SCRIPT",
 		Short: "Print the minimal IAM policies shuffle needs (JSON), from the same action list check uses",
@@ -32,7 +35,7 @@ statement. They come from the action list 'shuffle check' simulates.
 'aws iam put-role-policy --policy-document file://...'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := scriptConfig(cmd.Context(), args[0], e.stderr, nil)
+			cfg, err := scriptConfig(cmd.Context(), args[0], e.stderr, &sf)
 			if err != nil {
 				return err
 			}
@@ -62,5 +65,7 @@ statement. They come from the action list 'shuffle check' simulates.
 		},
 	}
 	cmd.Flags().StringVar(&only, "only", "", "print one document: source, destination or vault")
+	// The policies name the region's ARNs: it is resolved as a run resolves it.
+	sf.registerProfiles(cmd)
 	return cmd
 }
