@@ -60,7 +60,11 @@ func scriptConfig(ctx context.Context, path string, out io.Writer, sf *sessionFl
 		return scriptconfig.Config{}, classify(err)
 	}
 	cfg, _, err := engine.ResolveProfiles(*h.cfg, sf.overrides(), sf.aws)
-	return cfg, classify(err)
+	if err != nil {
+		// At the line of shuffle.config, as a run reports it.
+		return cfg, classify(&luabind.ScriptError{File: path, Line: h.cfg.Line, Err: err})
+	}
+	return cfg, nil
 }
 
 func newCheckCmd(e *env) *cobra.Command {

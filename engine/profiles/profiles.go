@@ -84,10 +84,6 @@ func Resolve(cfg scriptconfig.Config, flags Flags, env Env) (scriptconfig.Config
 		return cfg, Sides{}, err
 	}
 	sides.Destination.Profile, sides.Destination.ProfileFrom = dst, dstFrom
-	if sides.Source.Profile == sides.Destination.Profile {
-		return cfg, Sides{}, usagef("the source and the destination both use AWS profile %q (source: %s; destination: %s), but a profile is one account and shuffle copies between two: name the other account's profile with %s or in the script",
-			dst, sides.Source.ProfileFrom, dstFrom, otherFix(sides))
-	}
 	set, err := awsfiles.Read(env.Files)
 	if err != nil {
 		return cfg, Sides{}, &UsageError{Msg: fmt.Sprintf("reading the AWS shared files: %v", err)}
@@ -103,16 +99,6 @@ func Resolve(cfg scriptconfig.Config, flags Flags, env Env) (scriptconfig.Config
 	cfg.Source.Profile, cfg.Source.Region = sides.Source.Profile, region.value
 	cfg.Destination.Profile, cfg.Destination.Region = sides.Destination.Profile, region.value
 	return cfg, sides, nil
-}
-
-// otherFix names the flag that would fix two sides on one profile: the
-// side whose profile came from the environment or the default, else
-// the destination.
-func otherFix(s Sides) string {
-	if s.Source.ProfileFrom == fromEnvProfile || s.Source.ProfileFrom == fromDefault {
-		return fromSourceFlag
-	}
-	return fromDestinationFlag
 }
 
 // sourceProfile is the source's profile: the flag, the script,
@@ -236,24 +222,32 @@ func pickRegion(cfg scriptconfig.Config, src, dst resolved) (resolved, error) {
 // scriptMismatch says how each side whose own region differs from the
 // script's disagrees, and what to do; nil when none does.
 func scriptMismatch(script, src, dst resolved) error {
-	var bad []string
-	var fixes []string
+	var bad, names, values []string
+	env := ""
 	for _, side := range []resolved{src, dst} {
 		if side.value == "" || side.value == script.value {
 			continue
 		}
 		bad = append(bad, fmt.Sprintf("the %s profile %q resolves to %s", side.side, side.profile, side.describe()))
+		names = append(names, fmt.Sprintf("profile %q", side.profile))
+		values = append(values, side.value)
 		if side.from == fromEnvRegion || side.from == fromEnvDefaultRegion {
-			fixes = append(fixes, fmt.Sprintf("set region = %s in profile %q (or set %s=%s)", script.value, side.profile, side.from, script.value))
-		} else {
-			fixes = append(fixes, fmt.Sprintf("set region = %s in profile %q", script.value, side.profile))
+			env = side.from
 		}
 	}
 	if len(bad) == 0 {
 		return nil
 	}
-	return usagef("the script says region %s (%s) but %s; shuffle copies within one region and will not guess which you meant: change the script's region, or %s",
-		script.value, script.from, strings.Join(bad, ", and "), strings.Join(uniq(fixes), ", and "))
+	change := "change the script's region"
+	if len(uniq(values)) == 1 {
+		change += " to " + values[0]
+	}
+	fix := fmt.Sprintf("set region = %s in %s", script.value, strings.Join(names, " and in "))
+	if env != "" {
+		fix += fmt.Sprintf(" (or %s=%s, which a profile without a region takes)", env, script.value)
+	}
+	return usagef("the script says region %s (%s) but %s; shuffle copies within one region and will not guess which you meant: %s, or %s",
+		script.value, script.from, strings.Join(bad, ", and "), change, fix)
 }
 
 // checkValid refuses a region from a profile or the environment that is
@@ -268,7 +262,7 @@ func checkValid(r resolved) (resolved, error) {
 
 func uniq(s []string) []string {
 	seen := map[string]bool{}
-	out := s[:0]
+	out := make([]string, 0, len(s))
 	for _, v := range s {
 		if !seen[v] {
 			seen[v] = true

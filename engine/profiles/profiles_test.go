@@ -157,16 +157,6 @@ func TestResolveMissingDestinationProfile(t *testing.T) {
 	}
 }
 
-func TestResolveSameProfileBothSides(t *testing.T) {
-	files := testFiles(t)
-	_, _, err := Resolve(script("", "", "source", ""), Flags{}, Env{Profile: "source", Files: files})
-	var ue *UsageError
-	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `both use AWS profile "source" (source: AWS_PROFILE; destination: script destination.profile)`) ||
-		!strings.Contains(err.Error(), "--source-profile") {
-		t.Fatalf("got %v", err)
-	}
-}
-
 func TestResolveRegionSources(t *testing.T) {
 	files := testFiles(t)
 	cfgLine := func(n string) string { return files.Config + " line " + n }
@@ -237,7 +227,7 @@ func TestResolveRegionMismatch(t *testing.T) {
 		{"script vs both profiles", script("source", "eu-west-1", "destination", ""), Env{},
 			[]string{`the script says region eu-west-1 (script source.region) but the source profile "source" resolves to us-east-1 (region of profile "source", ` + files.Config + ` line 5)`,
 				`the destination profile "destination" resolves to us-east-1 (region of profile "destination", ` + files.Config + ` line 9)`,
-				`set region = eu-west-1 in profile "source"`, "change the script's region"}},
+				`change the script's region to us-east-1, or set region = eu-west-1 in profile "source" and in profile "destination"`}},
 		{"script vs AWS_REGION", script("noregion", "", "assumed", "eu-west-1"), Env{Region: "us-east-1"},
 			[]string{`the script says region eu-west-1 (script destination.region)`,
 				`the source profile "noregion" resolves to us-east-1 (AWS_REGION; profile "noregion" names no region)`,
