@@ -166,7 +166,7 @@ func (s *Session) Configure(cfg scriptconfig.Config) error {
 	if s.Progress == nil {
 		s.Progress = progress.New()
 	}
-	cfg, err := s.resolveProfiles(cfg)
+	cfg, _, err := ResolveProfiles(cfg, s.Overrides, s.AWS)
 	if err != nil {
 		return err
 	}

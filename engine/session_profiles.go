@@ -25,20 +25,3 @@ func ResolveProfiles(cfg scriptconfig.Config, o Overrides, aws awsclient.Options
 	}
 	return cfg, sides, nil
 }
-
-// resolveProfiles is ResolveProfiles for the session, logging where
-// each side's profile and region came from.
-func (s *Session) resolveProfiles(cfg scriptconfig.Config) (scriptconfig.Config, error) {
-	cfg, sides, err := ResolveProfiles(cfg, s.Overrides, s.AWS)
-	if err != nil {
-		return cfg, err
-	}
-	for _, side := range []struct {
-		name string
-		s    profiles.Side
-	}{{"source", sides.Source}, {"destination", sides.Destination}} {
-		s.logger().Info("profile", "side", side.name, "profile", side.s.Profile, "profile_from", side.s.ProfileFrom,
-			"region", side.s.Region, "region_from", side.s.RegionFrom)
-	}
-	return cfg, nil
-}
