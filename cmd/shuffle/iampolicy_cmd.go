@@ -32,7 +32,11 @@ destination operator role and the destination vault access policy
 statement. They come from the action list 'shuffle check' simulates.
 
 --only source|destination|vault prints that one document alone, ready for
-'aws iam put-role-policy --policy-document file://...'.`,
+'aws iam put-role-policy --policy-document file://...'.
+
+The region in the ARNs is resolved as a run resolves it: the script's,
+else the profiles' (the profile flags as for plan and run). Nothing is
+sent to AWS.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := scriptConfig(cmd.Context(), args[0], e.stderr, &sf)

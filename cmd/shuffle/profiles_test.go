@@ -81,7 +81,8 @@ func TestProfilesFromTheEnvironmentPlan(t *testing.T) {
 }
 
 // TestProfilesDestinationFromTheFlag: neither side names a profile or a
-// region in the script; --destination-profile and AWS_PROFILE give them.
+// region in the script; --destination-profile and AWS_PROFILE give them,
+// to check and to iam-policy alike.
 func TestProfilesDestinationFromTheFlag(t *testing.T) {
 	profilesWorkspace(t)
 	t.Setenv("AWS_PROFILE", testenv.ProfileSource)
@@ -90,6 +91,14 @@ func TestProfilesDestinationFromTheFlag(t *testing.T) {
 	code, out, errs := shuffle(t, "check", script, "--destination-profile", testenv.ProfileDestination)
 	if code != exitOK {
 		t.Fatalf("check exited %d:\n%s\n%s", code, out, errs)
+	}
+	// iam-policy's ARNs name the region the profiles resolve to.
+	code, out, errs = shuffle(t, "iam-policy", script, "--destination-profile", testenv.ProfileDestination, "--only", "source")
+	if code != exitOK || !strings.Contains(out, "arn:aws:backup:us-east-1:111111111111:backup-vault:*") {
+		t.Fatalf("iam-policy exited %d:\n%s\n%s", code, out, errs)
+	}
+	if code, _, errs := shuffle(t, "iam-policy", script); code != exitUsage || !strings.Contains(errs, "--destination-profile") {
+		t.Fatalf("iam-policy without a destination profile exited %d:\n%s", code, errs)
 	}
 }
 
