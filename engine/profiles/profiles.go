@@ -10,7 +10,9 @@
 //
 // The region: the script's; else the profile's own `region` (as the SDK
 // reads it: an assume-role profile's own key, never its
-// source_profile's); else AWS_REGION, else AWS_DEFAULT_REGION. shuffle
+// source_profile's); else AWS_REGION, else AWS_DEFAULT_REGION (the CLI
+// and the SDK put the environment before the profile; shuffle compares
+// what the operator wrote for the account first). shuffle
 // copies within one region and refuses to guess: each side's region
 // (its profile's, else the environment's) must equal the script's when
 // the script names one, and the two sides must agree when it names none.
