@@ -30,7 +30,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
-// Overrides are CLI flags that win over the script.
+// Overrides are CLI flags that win over the script (ResolveProfiles).
 type Overrides struct {
 	SourceProfile      string
 	DestinationProfile string
@@ -166,7 +166,10 @@ func (s *Session) Configure(cfg scriptconfig.Config) error {
 	if s.Progress == nil {
 		s.Progress = progress.New()
 	}
-	cfg = s.Overrides.apply(cfg)
+	cfg, _, err := ResolveProfiles(cfg, s.Overrides, s.AWS)
+	if err != nil {
+		return err
+	}
 	if err := checkAccounts(cfg); err != nil {
 		return err
 	}
@@ -199,17 +202,6 @@ func (s *Session) Configure(cfg scriptconfig.Config) error {
 	s.logger().Info("configured", "source_account", cfg.Source.Account, "destination_account", cfg.Destination.Account,
 		"region", cfg.Source.Region, "state_dir", s.StateDir, "fresh", s.Fresh, "dry_run", s.DryRun)
 	return nil
-}
-
-// apply returns cfg with the profiles the flags name.
-func (o Overrides) apply(cfg scriptconfig.Config) scriptconfig.Config {
-	if o.SourceProfile != "" {
-		cfg.Source.Profile = o.SourceProfile
-	}
-	if o.DestinationProfile != "" {
-		cfg.Destination.Profile = o.DestinationProfile
-	}
-	return cfg
 }
 
 // checkAccounts checks that the script copies within one region

@@ -23,6 +23,8 @@ local shuffle = require("shuffle")
 -- and the policies must compile and pass their load checks.
 shuffle.config({
   -- --source-profile and --destination-profile override the profiles.
+  -- profile and region may be left out: the source then takes
+  -- AWS_PROFILE, each region its profile's (docs/credentials-and-pause.md).
   source = { profile = "source", account = "111111111111", region = "us-east-1" },
   destination = { profile = "destination", account = "222222222222", region = "us-east-1" },
 

@@ -262,7 +262,16 @@ func readEndpoint(r *fieldReader, name string) scriptconfig.Endpoint {
 		return scriptconfig.Endpoint{}
 	}
 	er := readFields(et, scriptconfig.ConfigFunc, name+".")
-	e := scriptconfig.Endpoint{Profile: er.str("profile", true), Region: er.str("region", true)}
+	// profile and region may be left out: engine/profiles then takes
+	// them from the flags, the environment and the profile.
+	e := scriptconfig.Endpoint{Profile: er.str("profile", false), Region: er.str("region", false)}
+	if er.get("profile") != lua.LNil && strings.TrimSpace(e.Profile) == "" {
+		from := "--destination-profile"
+		if name == "source" {
+			from = "--source-profile or AWS_PROFILE"
+		}
+		er.fail("profile", "must not be empty (leave it out to take the profile from %s)", from)
+	}
 	switch v := er.get("account").(type) {
 	case lua.LString:
 		if !scriptconfig.ValidAccount(string(v)) {
@@ -276,7 +285,7 @@ func readEndpoint(r *fieldReader, name string) scriptconfig.Endpoint {
 	default:
 		er.fail("account", "must be a 12-digit account id, got %s", describe(v))
 	}
-	if e.Region != "" && !scriptconfig.ValidRegion(e.Region) {
+	if er.get("region") != lua.LNil && !scriptconfig.ValidRegion(e.Region) {
 		er.fail("region", "must be an AWS region like us-east-1, got %q", e.Region)
 	}
 	if err := er.done(); err != nil && r.err == nil {

@@ -147,6 +147,38 @@ func TestRunScriptConfigDefaults(t *testing.T) {
 	}
 }
 
+// TestRunScriptConfigProfileRegionOptional: profile and region may be
+// left out on either side (engine/profiles resolves them); one region
+// named on one side only is not compared.
+func TestRunScriptConfigProfileRegionOptional(t *testing.T) {
+	for _, tc := range []struct {
+		source, destination string
+		want                [2]scriptconfig.Endpoint
+	}{
+		{`account = "111111111111"`, `account = "222222222222"`,
+			[2]scriptconfig.Endpoint{{Account: "111111111111"}, {Account: "222222222222"}}},
+		{`account = "111111111111", region = "eu-west-1"`, `account = "222222222222", profile = "d"`,
+			[2]scriptconfig.Endpoint{{Account: "111111111111", Region: "eu-west-1"}, {Profile: "d", Account: "222222222222"}}},
+		{`account = "111111111111", profile = "s"`, `account = "222222222222", region = "us-west-2"`,
+			[2]scriptconfig.Endpoint{{Profile: "s", Account: "111111111111"}, {Account: "222222222222", Region: "us-west-2"}}},
+	} {
+		path := writeScript(t, `require("shuffle").config{
+  source = { `+tc.source+` },
+  destination = { `+tc.destination+` },
+  metadata = "m.csv",
+  copy_role = "arn:aws:iam::111111111111:role/copy",
+  policies = { decide = "apmid" },
+}`)
+		h := &fakeHost{}
+		if err := RunScript(context.Background(), path, h, &bytes.Buffer{}); err != nil {
+			t.Fatalf("%s / %s: %v", tc.source, tc.destination, err)
+		}
+		if got := [2]scriptconfig.Endpoint{h.cfg.Source, h.cfg.Destination}; got != tc.want {
+			t.Errorf("%s / %s: got %+v, want %+v", tc.source, tc.destination, got, tc.want)
+		}
+	}
+}
+
 func TestRunScriptConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		edit  func(string) string
@@ -162,7 +194,15 @@ func TestRunScriptConfigErrors(t *testing.T) {
 		{func(s string) string { return strings.Replace(s, `account = "222222222222", `, ``, 1) },
 			"destination.account", `:3: shuffle.config: destination.account is required (the 12-digit account id the profile must resolve to)`},
 		{func(s string) string { return strings.Replace(s, `profile = "source", `, `profile = "", `, 1) },
-			"source.profile", `:3: shuffle.config: source.profile must not be empty`},
+			"source.profile", `:3: shuffle.config: source.profile must not be empty (leave it out to take the profile from --source-profile or AWS_PROFILE)`},
+		{func(s string) string { return strings.Replace(s, `profile = "destination", `, `profile = " ", `, 1) },
+			"destination.profile", `:3: shuffle.config: destination.profile must not be empty (leave it out to take the profile from --destination-profile)`},
+		{func(s string) string { return strings.Replace(s, `profile = "source", `, `profile = 7, `, 1) },
+			"source.profile", `:3: shuffle.config: source.profile must be a string, got the number 7`},
+		{func(s string) string {
+			return strings.Replace(s, `region = "us-east-1" },`+"\n  destination", `region = "" },`+"\n  destination", 1)
+		},
+			"source.region", `:3: shuffle.config: source.region must be an AWS region like us-east-1, got ""`},
 		{func(s string) string {
 			return strings.Replace(s, `region = "us-east-1" },`+"\n  destination", `region = "useast1" },`+"\n  destination", 1)
 		},

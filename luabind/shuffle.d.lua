@@ -156,9 +156,9 @@
 -------------------------------------------------------------------------
 
 ---@class shuffle.Endpoint
----@field profile string AWS shared-config profile (--source-profile / --destination-profile override it)
+---@field profile? string AWS shared-config profile; --source-profile / --destination-profile override it; left out: AWS_PROFILE then "default" for the source, required (here or by flag) for the destination
 ---@field account string the 12-digit account id the profile must resolve to, quoted
----@field region string AWS region; source and destination must be equal
+---@field region? string AWS region; source and destination must be equal; left out: the profile's region, else AWS_REGION, else AWS_DEFAULT_REGION (each profile's must equal the script's when it names one)
 
 ---@class shuffle.PolicySet
 ---@field dir? string policies directory, relative to the working directory (default "policies")

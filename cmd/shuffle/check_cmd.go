@@ -44,7 +44,9 @@ func (h *configHost) Copy(context.Context, scriptconfig.CopyArgs) (map[string]an
 }
 
 // scriptConfig runs path up to its shuffle.config call and returns the
-// configuration with the profile overrides applied.
+// configuration with each side's profile and region resolved from the
+// flags, the script and the environment (engine.ResolveProfiles, as a
+// run resolves them).
 func scriptConfig(ctx context.Context, path string, out io.Writer, sf *sessionFlags) (scriptconfig.Config, error) {
 	if _, err := os.Stat(path); err != nil {
 		return scriptconfig.Config{}, usagef("script %s: %v", path, errors.Unwrap(err))
@@ -57,12 +59,10 @@ func scriptConfig(ctx context.Context, path string, out io.Writer, sf *sessionFl
 		}
 		return scriptconfig.Config{}, classify(err)
 	}
-	cfg := *h.cfg
-	if sf != nil && sf.sourceProfile != "" {
-		cfg.Source.Profile = sf.sourceProfile
-	}
-	if sf != nil && sf.destinationProfile != "" {
-		cfg.Destination.Profile = sf.destinationProfile
+	cfg, _, err := engine.ResolveProfiles(*h.cfg, sf.overrides(), sf.aws)
+	if err != nil {
+		// At the line of shuffle.config, as a run reports it.
+		return cfg, classify(&luabind.ScriptError{File: path, Line: h.cfg.Line, Err: err})
 	}
 	return cfg, nil
 }
@@ -135,8 +135,8 @@ one blocking finding. See docs/preflight.md.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&sf.sourceProfile, "source-profile", "", "AWS profile for the source account (overrides the script)")
-	fl.StringVar(&sf.destinationProfile, "destination-profile", "", "AWS profile for the destination account (overrides the script)")
+	sf.aws = e.aws
+	sf.registerProfiles(cmd)
 	fl.StringVar(&sf.state, "state", "./.shuffle", "state directory: when it holds a state, the shared-key check reads the keys of its included recovery points (read-only)")
 	fl.BoolVar(&skipCrypto, "skip-encryption", false, "do not list the source recovery points to count those on AWS-managed keys (nor, without a state, to find the keys to check)")
 	fl.BoolVar(&skipCompliance, "skip-compliance", false, "do not judge the vaults by the script's compliance module")

@@ -19,7 +19,10 @@ type IAMPolicies struct {
 }
 
 func newIAMPolicyCmd(e *env) *cobra.Command {
-	var only string
+	var (
+		only string
+		sf   = sessionFlags{aws: e.aws}
+	)
 	cmd := &cobra.Command{
 		Use:   "iam-policy SCRIPT",
 		Short: "Print the minimal IAM policies shuffle needs (JSON), from the same action list check uses",
@@ -29,10 +32,14 @@ destination operator role and the destination vault access policy
 statement. They come from the action list 'shuffle check' simulates.
 
 --only source|destination|vault prints that one document alone, ready for
-'aws iam put-role-policy --policy-document file://...'.`,
+'aws iam put-role-policy --policy-document file://...'.
+
+The region in the ARNs is resolved as a run resolves it: the script's,
+else the profiles' (the profile flags as for plan and run). Nothing is
+sent to AWS.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := scriptConfig(cmd.Context(), args[0], e.stderr, nil)
+			cfg, err := scriptConfig(cmd.Context(), args[0], e.stderr, &sf)
 			if err != nil {
 				return err
 			}
@@ -62,5 +69,7 @@ statement. They come from the action list 'shuffle check' simulates.
 		},
 	}
 	cmd.Flags().StringVar(&only, "only", "", "print one document: source, destination or vault")
+	// The policies name the region's ARNs: it is resolved as a run resolves it.
+	sf.registerProfiles(cmd)
 	return cmd
 }

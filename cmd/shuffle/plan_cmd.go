@@ -41,15 +41,27 @@ func (f *sessionFlags) register(cmd *cobra.Command, e *env) {
 	f.aws, f.stateOpts = e.aws, e.state
 	fl := cmd.Flags()
 	fl.StringVar(&f.state, "state", "./.shuffle", "state directory (Badger)")
-	fl.StringVar(&f.sourceProfile, "source-profile", "", "AWS profile for the source account (overrides the script)")
-	fl.StringVar(&f.destinationProfile, "destination-profile", "", "AWS profile for the destination account (overrides the script)")
+	f.registerProfiles(cmd)
 	fl.BoolVar(&f.fresh, "fresh", false, "list the source again from scratch (a new inventory generation); decisions and copy state are kept")
+}
+
+// registerProfiles adds --source-profile and --destination-profile,
+// whose help says the precedence engine/profiles applies.
+func (f *sessionFlags) registerProfiles(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.sourceProfile, "source-profile", "", "AWS profile for the source account; wins over the script's source.profile, then AWS_PROFILE, then \"default\"")
+	fl.StringVar(&f.destinationProfile, "destination-profile", "", "AWS profile for the destination account; wins over the script's destination.profile (one of the two is required: AWS_PROFILE is taken for the source only)")
+}
+
+// overrides are the profiles the flags name.
+func (f *sessionFlags) overrides() engine.Overrides {
+	return engine.Overrides{SourceProfile: f.sourceProfile, DestinationProfile: f.destinationProfile}
 }
 
 func (f *sessionFlags) session() *engine.Session {
 	return &engine.Session{Options: engine.Options{
 		StateDir:  f.state,
-		Overrides: engine.Overrides{SourceProfile: f.sourceProfile, DestinationProfile: f.destinationProfile},
+		Overrides: f.overrides(),
 		Fresh:     f.fresh,
 		AWS:       f.aws,
 		State:     f.stateOpts,

@@ -88,6 +88,8 @@ func run(args []string, e *env) int {
 func awsOptions(getenv func(string) string) awsclient.Options {
 	return awsclient.Options{
 		Profile:         getenv("AWS_PROFILE"),
+		Region:          getenv("AWS_REGION"),
+		DefaultRegion:   getenv("AWS_DEFAULT_REGION"),
 		ConfigFile:      getenv("AWS_CONFIG_FILE"),
 		CredentialsFile: getenv("AWS_SHARED_CREDENTIALS_FILE"),
 		EnvCredentials:  getenv("AWS_ACCESS_KEY_ID") != "",

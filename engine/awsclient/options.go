@@ -15,6 +15,10 @@ type Options struct {
 	// Profile is the profile the SDK resolves when a script names none
 	// (AWS_PROFILE); "" is "default".
 	Profile string
+	// Region and DefaultRegion are AWS_REGION and AWS_DEFAULT_REGION:
+	// engine/profiles takes them for a side whose script and profile
+	// name no region.
+	Region, DefaultRegion string
 	// ConfigFile and CredentialsFile are the shared files the SDK reads
 	// (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE); "" is the SDK's
 	// default (~/.aws/config, ~/.aws/credentials). They name the files

@@ -51,14 +51,15 @@ const (
 )
 
 // Check checks what spans several fields of a Config whose fields each
-// have been read and checked alone: one region, two accounts, and a copy
-// role in the source account. It returns the first problem, or nil.
+// have been read and checked alone: one region (when both sides name
+// one; engine/profiles resolves a region left out), two accounts, and a
+// copy role in the source account. It returns the first problem, or nil.
 func (c Config) Check() *FieldError {
 	fail := func(field, format string, args ...any) *FieldError {
 		return &FieldError{Func: ConfigFunc, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	switch {
-	case c.Source.Region != c.Destination.Region:
+	case c.Source.Region != "" && c.Destination.Region != "" && c.Source.Region != c.Destination.Region:
 		return fail("destination.region", "must equal source.region %q (shuffle copies within one region), got %q", c.Source.Region, c.Destination.Region)
 	case c.Source.Account == c.Destination.Account:
 		return fail("destination.account", "must differ from source.account %s", c.Source.Account)

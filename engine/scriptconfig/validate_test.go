@@ -37,6 +37,18 @@ func TestConfigCheck(t *testing.T) {
 	if err := good.Check(); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
+	for _, edit := range []func(*Config){
+		func(c *Config) { c.Source.Region = "" },
+		func(c *Config) { c.Destination.Region = "us-west-2"; c.Source.Region = "" },
+		func(c *Config) { c.Source.Region, c.Destination.Region = "", "" },
+		func(c *Config) { c.Source.Profile, c.Destination.Profile = "", "" },
+	} {
+		c := good
+		edit(&c)
+		if err := c.Check(); err != nil {
+			t.Errorf("profile or region left out (%+v): %v", c, err)
+		}
+	}
 	for _, tc := range []struct {
 		edit  func(*Config)
 		field string
