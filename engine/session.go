@@ -238,7 +238,7 @@ func (s *Session) accountClients(ctx context.Context, cfg scriptconfig.Config) (
 	if err != nil {
 		return nil, nil, kc, &ConfigError{fmt.Errorf("destination: %w", err)}
 	}
-	if err := awsclient.CheckAccount(ctx, scfg, cfg.Source.Profile, cfg.Source.Account); err != nil {
+	if err := awsclient.CheckAccount(ctx, scfg, opts.ProfileName(cfg.Source.Profile), cfg.Source.Account); err != nil {
 		return nil, nil, kc, &ConfigError{fmt.Errorf("source: %w", err)}
 	}
 	if err := awsclient.CheckAccount(ctx, dcfg, cfg.Destination.Profile, cfg.Destination.Account); err != nil {

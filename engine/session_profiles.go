@@ -23,5 +23,11 @@ func ResolveProfiles(cfg scriptconfig.Config, o Overrides, aws awsclient.Options
 	if err != nil {
 		return cfg, sides, &ConfigError{err}
 	}
+	if sides.Source.ProfileFrom == profiles.FromDefault {
+		// Nothing named a profile: the SDK's default chain, as the AWS
+		// CLI takes it (AWS_ACCESS_KEY_ID before [default]). Messages
+		// still say profile "default".
+		cfg.Source.Profile = ""
+	}
 	return cfg, sides, nil
 }

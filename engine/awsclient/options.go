@@ -62,6 +62,10 @@ func (o Options) credentialsFile() string {
 	return config.DefaultSharedCredentialsFilename()
 }
 
+// ProfileName is the name of the profile the SDK resolves for profile
+// ("" is AWS_PROFILE, else "default"), for messages.
+func (o Options) ProfileName(profile string) string { return o.profileName(profile) }
+
 // profileName is the profile the SDK resolves for profile.
 func (o Options) profileName(profile string) string {
 	if profile != "" {

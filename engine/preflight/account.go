@@ -17,6 +17,9 @@ import (
 
 // checkAccount checks one account; false when its identity is unusable.
 func checkAccount(ctx context.Context, cfg scriptconfig.Config, side finding.Side, ep scriptconfig.Endpoint, c Clients, add func(finding.Finding)) bool {
+	if ep.Profile == "" {
+		ep.Profile = "default" // the SDK's default chain (see profiles.FromDefault)
+	}
 	id, err := c.Identity.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		fix := "log in again (refresh the profile's credentials) or pick another profile with --" + string(side) + "-profile"

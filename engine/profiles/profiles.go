@@ -50,6 +50,11 @@ type Side struct {
 // Sides are both sides' profiles and regions.
 type Sides struct{ Source, Destination Side }
 
+// FromDefault is Side.ProfileFrom when nothing names the source
+// profile: the SDK's default chain applies (the environment's keys,
+// then profile "default", then an instance role), as for the AWS CLI.
+const FromDefault = "default"
+
 // Where a value came from, in Side and in messages.
 const (
 	fromSourceFlag         = "--source-profile"
@@ -57,7 +62,7 @@ const (
 	fromScriptSource       = "script source.profile"
 	fromScriptDestination  = "script destination.profile"
 	fromEnvProfile         = "AWS_PROFILE"
-	fromDefault            = "default"
+	fromDefault            = FromDefault
 	fromScriptSourceRegion = "script source.region"
 	fromScriptDestRegion   = "script destination.region"
 	fromEnvRegion          = "AWS_REGION"
