@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -299,6 +300,13 @@ func TestRunPausesOnExpiredCredentialsAndResumesOnEnter(t *testing.T) {
 // code, token expiry) and the resume (how, how long) in that order.
 func checkPauseLogged(t *testing.T, stateDir, resumedBy string) {
 	t.Helper()
+	checkPauseLoggedFor(t, stateDir, resumedBy, []string{"source", "destination"}, "Expired")
+}
+
+// checkPauseLoggedFor is checkPauseLogged for a run whose pause may
+// come from any of profiles, with an error code containing code.
+func checkPauseLoggedFor(t *testing.T, stateDir, resumedBy string, profiles []string, code string) {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(stateDir, "shuffle.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -326,8 +334,8 @@ func checkPauseLogged(t *testing.T, stateDir, resumedBy string) {
 	if paused == nil || resumed == nil {
 		t.Fatalf("shuffle.log lacks the pause or the resume:\n%s", b)
 	}
-	if p := paused["profile"]; (p != "source" && p != "destination") || paused["level"] != "WARN" ||
-		!strings.HasPrefix(fmt.Sprint(paused["token_expires"]), "20") || !strings.Contains(fmt.Sprint(paused["code"]), "Expired") {
+	if p := fmt.Sprint(paused["profile"]); !slices.Contains(profiles, p) || paused["level"] != "WARN" ||
+		!strings.HasPrefix(fmt.Sprint(paused["token_expires"]), "20") || fmt.Sprint(paused["code"]) == "" || !strings.Contains(fmt.Sprint(paused["code"]), code) {
 		t.Errorf("the pause record lacks the profile, the code or the expiry: %v", paused)
 	}
 	if resumed["resumed_by"] != resumedBy || resumed["profile"] != paused["profile"] {

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shuffle-migrate/shuffle/testenv"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
+)
+
+// credKind is one way of getting credentials that a copy run is
+// rehearsed through: both sides use it, so that the pause, whichever
+// side it comes from, is that kind's.
+type credKind struct {
+	src, dst string
+	// extra is appended to aws/config: the destination's profile of
+	// this kind, where testenv writes only the source's.
+	extra func(t *testing.T, env *testenvtest.Env) string
+	// banner must be in the pause banner: the kind and what to do.
+	banner []*regexp.Regexp
+}
+
+// profileLike is the [profile from] section of aws/config renamed to
+// name, with each of the replacements applied (old, new pairs).
+func profileLike(t *testing.T, env *testenvtest.Env, from, name string, repl ...string) string {
+	t.Helper()
+	b, err := os.ReadFile(env.ConfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := "[profile " + from + "]\n"
+	_, rest, ok := strings.Cut(string(b), head)
+	if !ok {
+		t.Fatalf("aws/config has no %s", head)
+	}
+	sec, _, _ := strings.Cut(rest, "\n[")
+	sec = "\n[profile " + name + "]\n" + strings.TrimRight(sec, "\n") + "\n"
+	r := strings.NewReplacer(repl...)
+	return r.Replace(sec)
+}
+
+var credKinds = map[string]credKind{
+	"assume-role": {
+		src: testenv.ProfileSourceAssumed, dst: testenv.ProfileDestinationAssumed,
+		banner: []*regexp.Regexp{
+			regexp.MustCompile(`credentials: assume-role arn:aws:iam::\d{12}:role/ShuffleOperator <- keys in a shared file of profile "source-base"`),
+			regexp.MustCompile(`to resume: rewrite the keys of profile "source-base" in \S+; shuffle then assumes arn:aws:iam::\d{12}:role/ShuffleOperator again`),
+		},
+	},
+	"sso": {
+		src: testenv.ProfileSourceSSO, dst: "destination-sso",
+		extra: func(t *testing.T, env *testenvtest.Env) string {
+			return profileLike(t, env, testenv.ProfileSourceSSO, "destination-sso", "sso_account_id = "+testenv.SourceAccount, "sso_account_id = "+testenv.DestinationAccount)
+		},
+		banner: []*regexp.Regexp{
+			regexp.MustCompile(`credentials: IAM Identity Center \(sso_session "testenv"\)`),
+			regexp.MustCompile("to resume: run `aws sso login --profile (source|destination)-sso`"),
+		},
+	},
+	"process": {
+		src: testenv.ProfileSourceProcess, dst: "destination-process",
+		extra: func(t *testing.T, env *testenvtest.Env) string {
+			return profileLike(t, env, testenv.ProfileSourceProcess, "destination-process", "--profile "+testenv.ProfileSourceProcess, "--profile "+testenv.ProfileDestination)
+		},
+		banner: []*regexp.Regexp{
+			regexp.MustCompile(`credentials: credential_process \(.*testenv credential-process`),
+			regexp.MustCompile(`to resume: make the credential_process of profile "(source|destination)-process" give fresh credentials`),
+		},
+	},
+}
+
+// kindWorkspace starts testenv with 3 s tokens for a slow copy, with
+// the SSO token cache under a home directory of the test's own, and
+// appends the kind's destination profile.
+func kindWorkspace(t *testing.T, k credKind, rotations *atomic.Int64) (*testenvtest.Env, string) {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home) // the SDK reads the SSO token cache under $HOME
+	env, dir := workspaceWith(t, testenv.Options{RecoveryPoints: 300, TokenTTL: 3 * time.Second, CopySpeed: slowCopySpeed,
+		SSOCacheDir: filepath.Join(home, ".aws", "sso", "cache"),
+		Logf: func(f string, a ...any) {
+			if strings.Contains(f, "credentials rotated") {
+				rotations.Add(1)
+			}
+		}})
+	if k.extra != nil {
+		f, err := os.OpenFile(env.ConfigPath(), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(k.extra(t, env))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return env, dir
+}
+
+// stopRefresherAfterExpiries lets the run copy across at least 4 token
+// rotations (every token lives 3 s and is renewed with 1 s left, so the
+// run crosses 3 expiries or more), then stops every refresher and waits
+// for the pause banner, which must name the kind and what to do.
+func stopRefresherAfterExpiries(t *testing.T, env *testenvtest.Env, k credKind, rotations *atomic.Int64, done <-chan int, errb *syncBuffer) string {
+	t.Helper()
+	waitFor(t, "copying", 60*time.Second, func() bool { return env.Counters().Calls("StartCopyJob") > 0 }, done, errb)
+	start := rotations.Load()
+	waitFor(t, "4 token rotations while copying", 60*time.Second, func() bool { return rotations.Load()-start >= 4 }, done, errb)
+	if strings.Contains(errb.String(), "PAUSED") {
+		t.Fatalf("the run paused while the refresher was running\n%s", errb.String())
+	}
+	env.SetRotation(false)
+	waitFor(t, "pause banner", 60*time.Second, func() bool { return strings.Contains(errb.String(), "to resume:") }, done, errb)
+	time.Sleep(200 * time.Millisecond)
+	banner := errb.String()
+	banner = banner[strings.Index(banner, "PAUSED"):]
+	for _, re := range k.banner {
+		if !re.MatchString(banner) {
+			t.Errorf("the banner lacks %s:\n%s", re, banner)
+		}
+	}
+	if !strings.Contains(banner, "failed 3 times in a row") {
+		t.Errorf("the banner does not say the run paused after 3 failures:\n%s", banner)
+	}
+	return banner
+}
+
+// restartRefresher puts the emulator's refreshers back (a new login, a
+// rewritten file) and rotates at once.
+func restartRefresher(t *testing.T, env *testenvtest.Env) {
+	t.Helper()
+	env.SetRotation(true)
+	if err := env.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Through IAM Identity Center on both sides: role credentials that
+// expire every 3 s, got again from the portal with the token the cache
+// holds (refreshed by CreateToken while the refresher runs); with the
+// refresher stopped, the run pauses naming `aws sso login`, and resumes
+// on Enter once the token cache is rewritten.
+func TestRunThroughSSOProfilesPausesAndResumesOnEnter(t *testing.T) {
+	var rotations atomic.Int64
+	k := credKinds["sso"]
+	env, _ := kindWorkspace(t, k, &rotations)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "sso.lua")
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	out, errb, done := runAsync(t, pr, "run", script, "--state", stateDir, "--source-profile", k.src, "--destination-profile", k.dst)
+	stopRefresherAfterExpiries(t, env, k, &rotations, done, errb)
+	restartRefresher(t, env)
+	if _, err := pw.Write([]byte("\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, done, out, errb)
+	checkPauseLoggedFor(t, stateDir, "keypress", []string{k.src, k.dst}, "")
+	checkAllCompleted(t, env, stateDir)
+}
+
+// Through credential_process on both sides: the process gives 3 s
+// credentials with their Expiration and is run again as they lapse;
+// with the refresher stopped it gives only expired ones, the run pauses
+// naming the process, and --auto-resume resumes it once the process
+// gives fresh credentials again (nothing announces that but trying).
+func TestRunThroughCredentialProcessAutoResumes(t *testing.T) {
+	var rotations atomic.Int64
+	k := credKinds["process"]
+	env, _ := kindWorkspace(t, k, &rotations)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "process.lua")
+	out, errb, done := runAsync(t, strings.NewReader(""), "run", script, "--state", stateDir, "--auto-resume",
+		"--source-profile", k.src, "--destination-profile", k.dst)
+	stopRefresherAfterExpiries(t, env, k, &rotations, done, errb)
+	restartRefresher(t, env)
+	waitExit(t, done, out, errb)
+	checkPauseLoggedFor(t, stateDir, "auto-resume", []string{k.src, k.dst}, "")
+	checkAllCompleted(t, env, stateDir)
+}
+
+// Through role_arn + source_profile on both sides (the cross-account
+// pattern): the source keys rotate every 3 s in the credentials file
+// and each AssumeRole is signed with the keys now there; with the
+// refresher stopped, the run (the real binary, detached) pauses naming
+// the source profile's keys, and resumes on SIGUSR1.
+func TestRunThroughAssumedRolesResumesOnSIGUSR1(t *testing.T) {
+	bin, err := exec.LookPath("shuffle")
+	if err != nil {
+		t.Skip("the shuffle test command is not on PATH (testscript sets it up in TestMain)")
+	}
+	var rotations atomic.Int64
+	k := credKinds["assume-role"]
+	env, dir := kindWorkspace(t, k, &rotations)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "assumed.lua")
+	cmd := exec.Command(bin, "run", script, "--state", stateDir, "--source-profile", k.src, "--destination-profile", k.dst)
+	cmd.Dir = dir
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := exitCode(cmd)
+	defer func() { _ = cmd.Process.Kill() }()
+	stopRefresherAfterExpiries(t, env, k, &rotations, done, &errb)
+	if n := env.Counters().Calls("AssumeRole"); n < 4 {
+		t.Errorf("%d AssumeRole calls over 4 rotations of 3 s role credentials; the roles were not assumed again", n)
+	}
+	restartRefresher(t, env)
+	time.Sleep(500 * time.Millisecond)
+	if strings.Contains(errb.String(), "resumed after") {
+		t.Fatal("resumed without a signal")
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("run exited %d\n%s", code, errb.String())
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatalf("run did not finish after SIGUSR1\n%s", errb.String())
+	}
+	checkPauseLoggedFor(t, stateDir, "SIGUSR1", []string{k.src, k.dst}, "")
+	checkAllCompleted(t, env, stateDir)
+}
