@@ -582,8 +582,8 @@ func cliStart(t *testing.T, bin, awsPath, home string, args ...string) *cliServe
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(cfg), "endpoint_url = "+s.url+"\n"); n != 4 {
-		t.Fatalf("%s has %d profiles with endpoint_url = %s, want 4:\n%s", s.configFile, n, s.url, cfg)
+	if n, want := strings.Count(string(cfg), "\nendpoint_url = "+s.url+"\n"), strings.Count(string(cfg), "[profile "); n != want || n < 9 {
+		t.Fatalf("%s has %d profiles with endpoint_url = %s, want all %d (at least 9):\n%s", s.configFile, n, s.url, want, cfg)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "metadata.csv")); err != nil {
 		t.Fatal(err)
