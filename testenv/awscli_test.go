@@ -526,6 +526,10 @@ func (w *lineWatch) String() string {
 func cliStart(t *testing.T, bin, awsPath, home string, args ...string) *cliServer {
 	t.Helper()
 	dir := t.TempDir()
+	if !slices.Contains(args, "--sso-cache") {
+		// Not the developer's ~/.aws/sso/cache, nor one servers share.
+		args = append(args, "--sso-cache", t.TempDir())
+	}
 	stdout := &lineWatch{re: cliReadyRE, found: make(chan string, 1)}
 	stderr := &lineWatch{}
 	cmd := exec.Command(bin, append([]string{"testenv", "up", "--dir", dir, "--addr", "127.0.0.1:0"}, args...)...)

@@ -117,7 +117,6 @@ func (s *Server) assumeRole(c *call, form url.Values) {
 		Xmlns       string      `xml:"xmlns,attr"`
 		User        assumedUser `xml:"AssumeRoleResult>AssumedRoleUser"`
 		Credentials credsX      `xml:"AssumeRoleResult>Credentials"`
-		PackedSize  int         `xml:"AssumeRoleResult>PackedPolicySize"`
 		Meta        respMeta    `xml:"ResponseMetadata"`
 	}
 	writeXML(c.w, 200, resp{Xmlns: stsNS,
