@@ -366,12 +366,26 @@ func newSessionKeys(expires time.Time) Credentials {
 // issueSession issues session credentials of principal who that expire
 // after lifetime; they are never rotated.
 func (a *credAuthority) issueSession(who *principal, lifetime time.Duration) Credentials {
-	c := &credential{Credentials: newSessionKeys(a.s.now().Add(lifetime)), who: who}
+	now := a.s.now()
+	c := &credential{Credentials: newSessionKeys(now.Add(lifetime)), who: who}
 	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.byKey) >= sessionsKept {
+		// A long rehearsal with short sessions must not grow without
+		// bound: sessions expired an hour ago are forgotten.
+		for k, old := range a.byKey {
+			if old.profile == "" && now.Sub(old.Expires) > time.Hour {
+				delete(a.byKey, k)
+			}
+		}
+	}
 	a.byKey[c.AccessKeyID] = c
-	a.mu.Unlock()
 	return c.Credentials
 }
+
+// sessionsKept is how many keys the authority holds before it forgets
+// long-expired sessions.
+const sessionsKept = 4096
 
 // Current returns the credentials currently issued for a profile.
 func (s *Server) Current(profile string) (Credentials, bool) {
