@@ -21,7 +21,8 @@ import (
 //	GET  /_testenv/quotas                 Quotas
 //	PUT  /_testenv/quotas                 Quotas (zero fields take AWS defaults)
 //	POST /_testenv/rotation               {"enabled":false} stops credential rotation
-//	POST /_testenv/rotate                 issues new credentials now
+//	POST /_testenv/rotate                 issues new credentials (and SSO token) now
+//	GET  /_testenv/credentials/{profile}  the profile's current keys as credential_process prints them
 //	PUT  /_testenv/policies/{profile}     ["<policy json>", ...] replaces a profile's identity policies
 //	PUT  /_testenv/global-settings/{account}  {"cross_account_backup":false}
 //	POST /_testenv/vaults/finish-creating  air-gapped vaults still CREATING become AVAILABLE now
@@ -77,6 +78,7 @@ func (s *Server) adminMux() *http.ServeMux {
 		}
 		writeJSON(w, 200, map[string]bool{"ok": true})
 	})
+	m.HandleFunc("GET /_testenv/credentials/{profile}", s.adminCredentials)
 	m.HandleFunc("POST /_testenv/vaults/finish-creating", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]int{"available": s.FinishCreatingVaults()})
 	})

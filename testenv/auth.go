@@ -16,6 +16,22 @@ const (
 	ProfileDestination       = "destination"
 	ProfileSourceReadOnly    = "source-readonly"
 	ProfileDestinationNoLock = "destination-nolock"
+	// ProfileSourceBase has static keys in aws/credentials, rotated like
+	// the others; its principal (role ShuffleBase) may only assume the
+	// ShuffleOperator roles.
+	ProfileSourceBase = "source-base"
+	// ProfileSourceAssumed and ProfileDestinationAssumed assume the
+	// ShuffleOperator role of their account with source-base's keys
+	// (role_arn + source_profile).
+	ProfileSourceAssumed      = "source-assumed"
+	ProfileDestinationAssumed = "destination-assumed"
+	// ProfileSourceSSO takes its keys from the emulated IAM Identity
+	// Center portal, with the token cache of SSO session SSOSessionName.
+	ProfileSourceSSO = "source-sso"
+	// ProfileSourceProcess runs `shuffle testenv credential-process`.
+	ProfileSourceProcess = "source-process"
+	// SSOSessionName is the sso-session section of ProfileSourceSSO.
+	SSOSessionName = "testenv"
 )
 
 // CopyRoleName is the IAM role copy jobs use in the source account.
@@ -24,30 +40,61 @@ const CopyRoleName = "service-role/AWSBackupDefaultServiceRole"
 // CopyRoleArn is the ARN of the copy role in the source account.
 const CopyRoleArn = "arn:aws:iam::" + SourceAccount + ":role/" + CopyRoleName
 
+// keySource says where a client finds a profile's keys.
+type keySource int
+
+const (
+	keysInFile    keySource = iota // aws/credentials, rewritten on rotation
+	keysByProcess                  // credential_process (GET /_testenv/credentials/PROFILE)
+	keysAssumed                    // role_arn + source_profile: STS AssumeRole
+	keysSSO                        // the IAM Identity Center portal and its token cache
+)
+
 type profileDef struct {
 	Name    string
 	Account string
 	Role    string
+	Keys    keySource
+	Session string // role session name of the profile's own keys ("" for keysAssumed and keysSSO)
+	Source  string // source_profile of keysAssumed
 }
 
-// Profiles lists the profiles the emulator issues credentials for.
+// Profiles lists every profile written to aws/config. The authority
+// issues and rotates keys for those in the file and for the process.
 var profiles = []profileDef{
-	{ProfileSource, SourceAccount, "ShuffleOperator"},
-	{ProfileDestination, DestinationAccount, "ShuffleOperator"},
-	{ProfileSourceReadOnly, SourceAccount, "ShuffleReadOnly"},
-	{ProfileDestinationNoLock, DestinationAccount, "ShuffleOperatorNoLock"},
+	{ProfileSource, SourceAccount, "ShuffleOperator", keysInFile, sessionName, ""},
+	{ProfileDestination, DestinationAccount, "ShuffleOperator", keysInFile, sessionName, ""},
+	{ProfileSourceReadOnly, SourceAccount, "ShuffleReadOnly", keysInFile, sessionName, ""},
+	{ProfileDestinationNoLock, DestinationAccount, "ShuffleOperatorNoLock", keysInFile, sessionName, ""},
+	{ProfileSourceBase, SourceAccount, baseRole, keysInFile, sessionName, ""},
+	{ProfileSourceAssumed, SourceAccount, "ShuffleOperator", keysAssumed, "", ProfileSourceBase},
+	{ProfileDestinationAssumed, DestinationAccount, "ShuffleOperator", keysAssumed, "", ProfileSourceBase},
+	{ProfileSourceSSO, SourceAccount, "ShuffleOperator", keysSSO, "", ""},
+	{ProfileSourceProcess, SourceAccount, "ShuffleOperator", keysByProcess, processSession, ""},
 }
 
-// ProfileNames returns the profile names in a stable order.
+// issued reports whether the authority issues the profile's keys itself.
+func (p profileDef) issued() bool { return p.Keys == keysInFile || p.Keys == keysByProcess }
+
+// ProfileNames returns, in a stable order, the profiles whose keys are
+// in aws/credentials.
 func ProfileNames() []string {
-	out := make([]string, len(profiles))
-	for i, p := range profiles {
-		out[i] = p.Name
+	var out []string
+	for _, p := range profiles {
+		if p.Keys == keysInFile {
+			out = append(out, p.Name)
+		}
 	}
 	return out
 }
 
-const sessionName = "shuffle"
+const (
+	sessionName    = "shuffle"
+	processSession = "credential-process"
+	// baseRole is the source account's role behind source-base: it may
+	// only assume the ShuffleOperator roles.
+	baseRole = "ShuffleBase"
+)
 
 // principal is the identity behind one profile: an assumed-role session.
 type principal struct {
@@ -96,6 +143,12 @@ func newIAMState(region string) *iamState {
 	add(DestinationAccount, "ShuffleOperator", DefaultPolicies[ProfileDestination])
 	add(SourceAccount, "ShuffleReadOnly", DefaultPolicies[ProfileSourceReadOnly])
 	add(DestinationAccount, "ShuffleOperatorNoLock", DefaultPolicies[ProfileDestinationNoLock])
+	add(SourceAccount, baseRole, DefaultPolicies[ProfileSourceBase])
+	// The usual cross-account pattern: the destination's operator role
+	// also trusts the source account's base role.
+	st.roles[roleArn(DestinationAccount, "ShuffleOperator")].Trust = `{"Version":"2012-10-17","Statement":[` +
+		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + DestinationAccount + `:root"},"Action":"sts:AssumeRole"},` +
+		`{"Effect":"Allow","Principal":{"AWS":"` + roleArn(SourceAccount, baseRole) + `"},"Action":"sts:AssumeRole"}]}`
 	backupTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"backup.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 	for _, acct := range []string{SourceAccount, DestinationAccount} {
 		add(acct, CopyRoleName, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["backup:*","kms:*"],"Resource":"*"}]}`)
@@ -164,6 +217,12 @@ var DefaultPolicies = map[string]string{
     {"Sid": "Preflight", "Effect": "Allow", "Action": ["iam:GetRole", "iam:SimulatePrincipalPolicy"], "Resource": "*"}
   ]
 }`,
+	ProfileSourceBase: `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "AssumeOperator", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/ShuffleOperator"}
+  ]
+}`,
 	ProfileDestinationNoLock: `{
   "Version": "2012-10-17",
   "Statement": [
@@ -177,11 +236,17 @@ var DefaultPolicies = map[string]string{
 }`,
 }
 
-// SetPolicies replaces the identity policies of a profile's role.
+// SetPolicies replaces the identity policies of a profile's role (for
+// source-assumed, source-sso and source-process: the role they reach,
+// which other profiles may share).
 func (s *Server) SetPolicies(profile string, docs []string) error {
 	pd := profileByName(profile)
 	if pd == nil {
-		return fmt.Errorf("unknown profile %q (known: %s)", profile, strings.Join(ProfileNames(), ", "))
+		var names []string
+		for _, p := range profiles {
+			names = append(names, p.Name)
+		}
+		return fmt.Errorf("unknown profile %q (known: %s)", profile, strings.Join(names, ", "))
 	}
 	var named []NamedPolicy
 	for i, d := range docs {
@@ -208,13 +273,19 @@ func profileByName(name string) *profileDef {
 
 func (s *Server) principalFor(profile string) *principal {
 	pd := profileByName(profile)
-	r := s.iam.role(roleArn(pd.Account, pd.Role))
+	p := sessionOf(s.iam.role(roleArn(pd.Account, pd.Role)), pd.Session)
+	p.Profile = profile
+	return p
+}
+
+// sessionOf is the principal of a session of role r: its ARN names the
+// role without its path, as STS does.
+func sessionOf(r *role, session string) *principal {
 	return &principal{
-		Profile:    profile,
-		Account:    pd.Account,
+		Account:    r.Account,
 		Role:       r,
-		SessionArn: "arn:aws:sts::" + pd.Account + ":assumed-role/" + pd.Role + "/" + sessionName,
-		UserId:     r.Id + ":" + sessionName,
+		SessionArn: "arn:aws:sts::" + r.Account + ":assumed-role/" + lastSegment(r.Name) + "/" + session,
+		UserId:     r.Id + ":" + session,
 	}
 }
 
@@ -228,7 +299,8 @@ type Credentials struct {
 
 type credential struct {
 	Credentials
-	profile string
+	profile string     // "" for a session issued by AssumeRole or the SSO portal
+	who     *principal // whose keys these are
 }
 
 // credAuthority issues credentials and, with a TTL, rotates them before
@@ -245,7 +317,9 @@ type credAuthority struct {
 func newCredAuthority(s *Server, ttl time.Duration) *credAuthority {
 	a := &credAuthority{s: s, ttl: ttl, byKey: map[string]*credential{}, current: map[string]*credential{}, rotating: true}
 	for _, p := range profiles {
-		a.issueLocked(p.Name)
+		if p.issued() {
+			a.issueLocked(p.Name)
+		}
 	}
 	return a
 }
@@ -262,21 +336,56 @@ func randomString(alphabet string, n int) string {
 const upperDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 func (a *credAuthority) issueLocked(profile string) *credential {
-	c := &credential{profile: profile}
+	c := &credential{profile: profile, who: a.s.principalFor(profile)}
 	if a.ttl > 0 {
-		c.AccessKeyID = "ASIA" + randomString(upperDigits, 16)
-		tok := make([]byte, 96)
-		_, _ = rand.Read(tok)
-		c.SessionToken = "IQoJb3JpZ2luX2VjE" + base64.StdEncoding.EncodeToString(tok)
-		c.Expires = a.s.now().Add(a.ttl).UTC().Truncate(time.Second)
+		c.Credentials = newSessionKeys(a.s.now().Add(a.ttl))
 	} else {
 		c.AccessKeyID = "AKIA" + randomString(upperDigits, 16)
+		c.SecretAccessKey = randomString(secretAlphabet, 40)
 	}
-	c.SecretAccessKey = randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40)
 	a.byKey[c.AccessKeyID] = c
 	a.current[profile] = c
 	return c
 }
+
+const secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// newSessionKeys makes session credentials that expire at expires
+// (truncated to the second, as STS does).
+func newSessionKeys(expires time.Time) Credentials {
+	tok := make([]byte, 96)
+	_, _ = rand.Read(tok)
+	return Credentials{
+		AccessKeyID:     "ASIA" + randomString(upperDigits, 16),
+		SecretAccessKey: randomString(secretAlphabet, 40),
+		SessionToken:    "IQoJb3JpZ2luX2VjE" + base64.StdEncoding.EncodeToString(tok),
+		Expires:         expires.UTC().Truncate(time.Second),
+	}
+}
+
+// issueSession issues session credentials of principal who that expire
+// after lifetime; they are never rotated.
+func (a *credAuthority) issueSession(who *principal, lifetime time.Duration) Credentials {
+	now := a.s.now()
+	c := &credential{Credentials: newSessionKeys(now.Add(lifetime)), who: who}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.byKey) >= sessionsKept {
+		// A long rehearsal with short sessions must not grow without
+		// bound: sessions expired an hour ago are forgotten.
+		for k, old := range a.byKey {
+			if old.profile == "" && now.Sub(old.Expires) > time.Hour {
+				delete(a.byKey, k)
+			}
+		}
+	}
+	a.byKey[c.AccessKeyID] = c
+	return c.Credentials
+}
+
+// sessionsKept is how many keys the authority holds before it forgets
+// long-expired sessions.
+const sessionsKept = 4096
 
 // Current returns the credentials currently issued for a profile.
 func (s *Server) Current(profile string) (Credentials, bool) {
@@ -294,15 +403,23 @@ func (s *Server) Current(profile string) (Credentials, bool) {
 func (s *Server) Rotate() error {
 	s.creds.mu.Lock()
 	for _, p := range profiles {
-		s.creds.issueLocked(p.Name)
+		if p.issued() {
+			s.creds.issueLocked(p.Name)
+		}
 	}
 	s.creds.mu.Unlock()
+	s.sso.issue(s.now())
 	s.logf("testenv: credentials rotated")
-	return s.writeCredentials()
+	if err := s.writeCredentials(); err != nil {
+		return err
+	}
+	return s.writeSSOCache()
 }
 
 // SetRotation turns automatic rotation on or off (off models an
-// operator who is asleep while the token lapses).
+// operator who is asleep while the token lapses). Off stops every
+// refresher: the credentials file, the SSO token cache, the OIDC
+// CreateToken refresh and the credential_process keys.
 func (s *Server) SetRotation(on bool) {
 	s.creds.mu.Lock()
 	s.creds.rotating = on
@@ -339,8 +456,8 @@ func (a *credAuthority) rotateLoop(stop <-chan struct{}) {
 		due := false
 		if a.rotating {
 			now := a.s.now()
-			for _, p := range profiles {
-				if c := a.current[p.Name]; c.Expires.Sub(now) <= a.ttl/3 {
+			for _, c := range a.current {
+				if c.Expires.Sub(now) <= a.ttl/3 {
 					due = true
 				}
 			}
@@ -403,7 +520,7 @@ func (s *Server) authenticate(c *call, query bool) *apiError {
 		e := apiErr(403, code("ExpiredTokenException", "ExpiredToken"), "The security token included in the request is expired")
 		return &e
 	}
-	c.p = s.principalFor(cred.profile)
+	c.p = cred.who
 	return nil
 }
 

@@ -526,6 +526,10 @@ func (w *lineWatch) String() string {
 func cliStart(t *testing.T, bin, awsPath, home string, args ...string) *cliServer {
 	t.Helper()
 	dir := t.TempDir()
+	if !slices.Contains(args, "--sso-cache") {
+		// Not the developer's ~/.aws/sso/cache, nor one servers share.
+		args = append(args, "--sso-cache", t.TempDir())
+	}
 	stdout := &lineWatch{re: cliReadyRE, found: make(chan string, 1)}
 	stderr := &lineWatch{}
 	cmd := exec.Command(bin, append([]string{"testenv", "up", "--dir", dir, "--addr", "127.0.0.1:0"}, args...)...)
@@ -582,8 +586,8 @@ func cliStart(t *testing.T, bin, awsPath, home string, args ...string) *cliServe
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(cfg), "endpoint_url = "+s.url+"\n"); n != 4 {
-		t.Fatalf("%s has %d profiles with endpoint_url = %s, want 4:\n%s", s.configFile, n, s.url, cfg)
+	if n, want := strings.Count(string(cfg), "\nendpoint_url = "+s.url+"\n"), strings.Count(string(cfg), "[profile "); n != want || n < 9 {
+		t.Fatalf("%s has %d profiles with endpoint_url = %s, want all %d (at least 9):\n%s", s.configFile, n, s.url, want, cfg)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "metadata.csv")); err != nil {
 		t.Fatal(err)

@@ -75,6 +75,8 @@ func (s *Server) serveQuery(c *call, service string) {
 	switch {
 	case action == "GetCallerIdentity" && service != "iam":
 		s.getCallerIdentity(c)
+	case action == "AssumeRole" && service != "iam":
+		s.assumeRole(c, form)
 	case action == "SimulatePrincipalPolicy" && service != "sts":
 		s.simulatePrincipalPolicy(c, form)
 	case action == "GetRole" && service != "sts":

@@ -63,6 +63,13 @@ type Options struct {
 	// Variants switch on undocumented AWS behaviours (variants.go,
 	// AllVariants; "all" for every one). Unknown names are an error.
 	Variants []string
+	// SSOCacheDir is where the SSO token cache is written ("" =
+	// $HOME/.aws/sso/cache, the only place the SDKs read).
+	SSOCacheDir string
+	// ProcessCommand is the executable written into the credential_process
+	// of the source-process profile ("" = shuffle found on PATH, else
+	// this executable).
+	ProcessCommand string
 	// Logf, when set, receives one line per notable event (rotation, faults).
 	Logf func(format string, args ...any)
 }
@@ -99,6 +106,7 @@ type Server struct {
 	w        *world
 	iam      *iamState
 	creds    *credAuthority
+	sso      *ssoState
 	faults   *faultState
 	counters *Counters
 	variants variantState
@@ -154,6 +162,7 @@ func New(o Options) (*Server, error) {
 	s.metadata = res.Metadata
 	s.iam = newIAMState(o.Region)
 	s.creds = newCredAuthority(s, o.TokenTTL)
+	s.sso = newSSOState(o.TokenTTL, o.Now())
 	s.faults = newFaultState(o.Seed)
 	if o.Faults != nil {
 		if err := s.faults.set(*o.Faults); err != nil {
@@ -253,8 +262,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"))
 	target := r.Header.Get("X-Amz-Target")
 	isKMS := !isQuery && (service == "kms" || strings.HasPrefix(target, kmsTarget))
+	// The SSO portal and OIDC calls are unsigned.
+	sso := ssoOp(r)
 	var op string
 	switch {
+	case sso != "":
+		op = sso
 	case isQuery:
 		op = queryAction(body)
 	case isKMS:
@@ -268,6 +281,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Faults come before authentication, as a network or front-end
 	// failure would.
 	if s.faults.apply(c, isQuery) {
+		return
+	}
+	if sso != "" {
+		s.serveSSO(c)
 		return
 	}
 	if aerr := s.authenticate(c, isQuery); aerr != nil {

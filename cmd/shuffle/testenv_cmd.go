@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
+	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,7 +23,7 @@ func newTestenvCmd(e *env) *cobra.Command {
 		Use:   "testenv",
 		Short: "Run the bundled AWS Backup/STS/IAM emulator",
 	}
-	cmd.AddCommand(newTestenvUpCmd(e), newTestenvProbeCmd(e))
+	cmd.AddCommand(newTestenvUpCmd(e), newTestenvProbeCmd(e), newTestenvCredentialProcessCmd(e))
 	return cmd
 }
 
@@ -31,16 +36,27 @@ func newTestenvUpCmd(e *env) *cobra.Command {
 or SIGTERM. It holds a source account (111111111111) and a destination
 account (222222222222) in one region, and writes into --dir:
 
-  aws/config, aws/credentials  profiles source, destination, source-readonly
-                               and destination-nolock, each with region and
+  aws/config, aws/credentials  profiles source, destination, source-readonly,
+                               destination-nolock and source-base (keys in
+                               aws/credentials), source-assumed and
+                               destination-assumed (role_arn with
+                               source_profile = source-base), source-sso
+                               (IAM Identity Center) and source-process
+                               (credential_process), each with region and
                                endpoint_url pointing at the emulator
   env                          exports AWS_CONFIG_FILE and
                                AWS_SHARED_CREDENTIALS_FILE; source it
   metadata.csv                 the external metadata, keyed by resourceArn
 
+and the SSO token cache of session "testenv" into --sso-cache (default
+~/.aws/sso/cache, the only place the SDKs and the AWS CLI read it), as
+` + "`aws sso login`" + ` would.
+
 With --token-ttl the credentials are session tokens of that lifetime,
-rewritten into aws/credentials before each expiry. The admin API under
-/_testenv/ (docs/testenv.md) changes faults, quotas and rotation live.
+rewritten into aws/credentials (and the SSO token cache) before each
+expiry; sessions from AssumeRole and the SSO portal last as long. The
+admin API under /_testenv/ (docs/testenv.md) changes faults, quotas and
+rotation live; rotation off stops every refresher.
 
 With --variant the emulator takes one of the answers AWS leaves
 undocumented (docs/testenv.md, "Variants"); several are comma-separated,
@@ -76,12 +92,12 @@ and "all" turns every one on. PUT /_testenv/variants switches them live.
 
 // testenvUpFlags are the flags of `shuffle testenv up`.
 type testenvUpFlags struct {
-	dir, addr, region, faultsFile, idemMemory, lagCreate, jobRetention string
-	variants                                                           []string
-	rps                                                                int
-	seed                                                               int64
-	ttl                                                                time.Duration
-	speed                                                              float64
+	dir, addr, region, faultsFile, idemMemory, lagCreate, jobRetention, ssoCache string
+	variants                                                                     []string
+	rps                                                                          int
+	seed                                                                         int64
+	ttl                                                                          time.Duration
+	speed                                                                        float64
 }
 
 func (fl *testenvUpFlags) register(cmd *cobra.Command) {
@@ -97,6 +113,7 @@ func (fl *testenvUpFlags) register(cmd *cobra.Command) {
 	f.StringVar(&fl.idemMemory, "idempotency-memory", "forever", "how long StartCopyJob remembers an idempotency token: forever, none, or a duration such as 24h")
 	f.StringVar(&fl.lagCreate, "lag-create-time", "simulated", "how long a new air-gapped vault stays CREATING: simulated (two minutes at --copy-speed), a wall-clock duration such as 2m, or hold (until POST /_testenv/vaults/finish-creating)")
 	f.StringSliceVar(&fl.variants, "variant", nil, "undocumented AWS behaviours to take: NAME[,NAME...] or all (see --help and docs/testenv.md)")
+	f.StringVar(&fl.ssoCache, "sso-cache", "", "directory for the SSO token cache (default ~/.aws/sso/cache; the SDKs read only HOME/.aws/sso/cache)")
 	f.StringVar(&fl.jobRetention, "copy-job-retention", "forever", "how long ListCopyJobs and DescribeCopyJob keep a copy job: forever, none, or a duration such as 720h")
 }
 
@@ -126,8 +143,9 @@ func (fl *testenvUpFlags) options(e *env) (testenv.Options, error) {
 		return testenv.Options{}, usagef("--variant: %v", err)
 	}
 	opts := testenv.Options{Region: fl.region, Variants: variants, RecoveryPoints: fl.rps, Seed: fl.seed, TokenTTL: fl.ttl, CopySpeed: fl.speed, Dir: fl.dir,
-		IdempotencyMemory: mem, CopyJobRetention: retention, LAGCreateTime: lagTime,
-		Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
+		IdempotencyMemory: mem, CopyJobRetention: retention, LAGCreateTime: lagTime, SSOCacheDir: fl.ssoCache,
+		ProcessCommand: processExecutable(),
+		Logf:           func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
 	if fl.faultsFile != "" {
 		f, err := testenv.LoadFaults(fl.faultsFile)
 		if err != nil {
@@ -209,4 +227,111 @@ func parseIdempotencyMemory(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("--idempotency-memory %w", err)
 	}
 	return d, nil
+}
+
+// processExecutable is the executable source-process runs: this one,
+// which surely has the credential-process command ("" when unknown:
+// testenv then looks for shuffle on PATH).
+func processExecutable() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return exe
+}
+
+func newTestenvCredentialProcessCmd(e *env) *cobra.Command {
+	var profile, endpoint, dir string
+	cmd := &cobra.Command{
+		Use:   "credential-process",
+		Short: "Print a testenv profile's current credentials, as a credential_process",
+		Long: `Print the current credentials testenv holds for a profile, in the JSON a
+credential_process prints (Version 1, AccessKeyId, SecretAccessKey,
+SessionToken, Expiration). The source-process profile of aws/config runs
+it. The emulator is found at --endpoint, or from the endpoint_url of
+DIR/aws/config with --dir.
+
+It fails (exit 1) when the emulator cannot be reached, and when the
+credentials have expired: testenv's rotation is off, as a helper whose
+own session lapsed would.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if profile == "" {
+				return usagef("--profile is required")
+			}
+			if (endpoint == "") == (dir == "") {
+				return usagef("give the emulator as --endpoint URL or --dir DIR (the directory of shuffle testenv up)")
+			}
+			if dir != "" {
+				var err error
+				if endpoint, err = testenvEndpointFromDir(dir); err != nil {
+					return err
+				}
+			}
+			return printProcessCredentials(cmd.Context(), e, endpoint, profile)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&profile, "profile", "", "the testenv profile (e.g. source-process)")
+	f.StringVar(&endpoint, "endpoint", "", "the emulator's URL, e.g. http://127.0.0.1:4566")
+	f.StringVar(&dir, "dir", "", "the --dir of shuffle testenv up, whose aws/config names the endpoint")
+	return cmd
+}
+
+// testenvEndpointFromDir reads the emulator's URL from DIR/aws/config.
+func testenvEndpointFromDir(dir string) (string, error) {
+	path := filepath.Join(dir, testenv.ConfigFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read the emulator's endpoint: %w (is --dir the directory of shuffle testenv up?)", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "endpoint_url" {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", fmt.Errorf("%s names no endpoint_url", path)
+}
+
+// printProcessCredentials fetches a profile's credentials from the admin
+// API and prints them. Errors never carry the keys.
+func printProcessCredentials(ctx context.Context, e *env, endpoint, profile string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	url := strings.TrimRight(endpoint, "/") + "/_testenv/credentials/" + profile
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return usagef("--endpoint %q: %v", endpoint, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach testenv at %s: %v (is shuffle testenv up running?)", endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("read the answer of testenv at %s: %v", endpoint, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var msg struct{ Error string }
+		_ = json.Unmarshal(body, &msg)
+		return fmt.Errorf("testenv at %s: %s: %s", endpoint, resp.Status, msg.Error)
+	}
+	var pc testenv.ProcessCredentials
+	if err := json.Unmarshal(body, &pc); err != nil || pc.Version != 1 || pc.AccessKeyId == "" {
+		return fmt.Errorf("testenv at %s answered no credentials for profile %s (is it a testenv endpoint?)", endpoint, profile)
+	}
+	if pc.Expiration != "" {
+		exp, err := time.Parse(time.RFC3339, pc.Expiration)
+		if err != nil {
+			return fmt.Errorf("testenv at %s: Expiration %q is not RFC 3339", endpoint, pc.Expiration)
+		}
+		if !time.Now().Before(exp) {
+			return fmt.Errorf("the credentials of profile %s expired at %s and testenv renews them no more (its rotation is off; POST /_testenv/rotation {\"enabled\":true} turns it back on)",
+				profile, pc.Expiration)
+		}
+	}
+	out, _ := json.MarshalIndent(pc, "", "  ")
+	_, err = fmt.Fprintf(e.stdout, "%s\n", out)
+	return err
 }

@@ -24,6 +24,10 @@ type Env struct {
 	*testenv.Server
 	URL string
 	Dir string // holds aws/config, aws/credentials, env, metadata.csv
+	// Home holds .aws/sso/cache with the SSO token cache, unless the
+	// options named another SSOCacheDir; a test of the source-sso
+	// profile points HOME here (the SDKs read the cache only there).
+	Home string
 }
 
 // Start runs an emulator on a random loopback port for the life of tb
@@ -32,6 +36,12 @@ func Start(tb testing.TB, o testenv.Options) *Env {
 	tb.Helper()
 	if o.Dir == "" {
 		o.Dir = tb.TempDir()
+	}
+	// Never the developer's own ~/.aws/sso/cache.
+	home := ""
+	if o.SSOCacheDir == "" {
+		home = tb.TempDir()
+		o.SSOCacheDir = filepath.Join(home, ".aws", "sso", "cache")
 	}
 	s, err := testenv.New(o)
 	if err != nil {
@@ -55,7 +65,7 @@ func Start(tb testing.TB, o testenv.Options) *Env {
 		default:
 		}
 	}
-	env := &Env{Server: s, URL: s.Endpoint(), Dir: o.Dir}
+	env := &Env{Server: s, URL: s.Endpoint(), Dir: o.Dir, Home: home}
 	return env
 }
 

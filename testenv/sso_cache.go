@@ -1,0 +1,77 @@
+package testenv
+
+// The SSO token cache, written as `aws sso login --sso-session testenv`
+// writes it: <dir>/<sha1 hex of the session name>.json, where dir is
+// ~/.aws/sso/cache unless Options.SSOCacheDir says otherwise. The SDKs
+// read only ~/.aws/sso/cache, so a cache elsewhere serves a client whose
+// HOME is its grandparent.
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// SSOCacheFile is the name of the token cache file of SSOSessionName.
+func SSOCacheFile() string {
+	sum := sha1.Sum([]byte(SSOSessionName))
+	return hex.EncodeToString(sum[:]) + ".json"
+}
+
+// SSOCacheDir is the directory the token cache is written to: the
+// option, or ~/.aws/sso/cache.
+func (s *Server) SSOCacheDir() (string, error) {
+	if s.opts.SSOCacheDir != "" {
+		return filepath.Abs(s.opts.SSOCacheDir)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find the SSO token cache (~/.aws/sso/cache): %w; set the SSO cache directory (--sso-cache)", err)
+	}
+	return filepath.Join(home, ".aws", "sso", "cache"), nil
+}
+
+// ssoCacheEntry is the cache file's content, field for field as the AWS
+// CLI v2 writes it.
+type ssoCacheEntry struct {
+	StartURL              string `json:"startUrl"`
+	Region                string `json:"region"`
+	AccessToken           string `json:"accessToken"`
+	ExpiresAt             string `json:"expiresAt"`
+	ClientID              string `json:"clientId"`
+	ClientSecret          string `json:"clientSecret"`
+	RegistrationExpiresAt string `json:"registrationExpiresAt"`
+	RefreshToken          string `json:"refreshToken"`
+}
+
+// writeSSOCache rewrites the token cache with the current token. It does
+// nothing before WriteFiles.
+func (s *Server) writeSSOCache() error {
+	s.filesMu.Lock()
+	defer s.filesMu.Unlock()
+	if s.opts.Dir == "" {
+		return nil
+	}
+	dir, err := s.SSOCacheDir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create the SSO token cache directory %s: %w", dir, err)
+	}
+	st := s.sso
+	st.mu.Lock()
+	e := ssoCacheEntry{StartURL: ssoStartURL, Region: s.opts.Region, AccessToken: st.current.Access,
+		ExpiresAt: st.current.Expires.UTC().Format(time.RFC3339), ClientID: st.clientID, ClientSecret: st.clientSecret,
+		RegistrationExpiresAt: st.registered.Add(ssoRegistrationLife).UTC().Format(time.RFC3339), RefreshToken: st.current.Refresh}
+	st.mu.Unlock()
+	b, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(dir, SSOCacheFile()), append(b, '\n'), 0o600)
+}
