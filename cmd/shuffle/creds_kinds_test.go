@@ -52,7 +52,7 @@ var credKinds = map[string]credKind{
 		src: testenv.ProfileSourceAssumed, dst: testenv.ProfileDestinationAssumed,
 		banner: []*regexp.Regexp{
 			regexp.MustCompile(`credentials: assume-role arn:aws:iam::\d{12}:role/ShuffleOperator <- keys in a shared file of profile "source-base"`),
-			regexp.MustCompile(`to resume: rewrite the keys of profile "source-base" in \S+; shuffle then assumes arn:aws:iam::\d{12}:role/ShuffleOperator again`),
+			regexp.MustCompile(`to resume: rewrite the keys of profile "source-base" in \S+ \(.*\); shuffle then assumes arn:aws:iam::\d{12}:role/ShuffleOperator again`),
 		},
 	},
 	"sso": {
@@ -132,7 +132,28 @@ func stopRefresherAfterExpiries(t *testing.T, env *testenvtest.Env, k credKind, 
 	if !strings.Contains(banner, "failed 3 times in a row") {
 		t.Errorf("the banner does not say the run paused after 3 failures:\n%s", banner)
 	}
+	// Paused: no Backup or KMS call reaches AWS (the credential calls of
+	// an auto-resume try may).
+	before := workCalls(env)
+	time.Sleep(1500 * time.Millisecond)
+	if n := workCalls(env) - before; n != 0 {
+		t.Errorf("%d AWS calls reached the emulator while paused", n)
+	}
 	return banner
+}
+
+// workCalls counts the calls that do the migration's work: all but the
+// ones that get or check credentials.
+func workCalls(env *testenvtest.Env) int64 {
+	var n int64
+	for op, v := range env.Counters().Snapshot().Calls {
+		switch op {
+		case "GetCallerIdentity", "AssumeRole", "GetRoleCredentials", "CreateToken":
+		default:
+			n += v
+		}
+	}
+	return n
 }
 
 // restartRefresher puts the emulator's refreshers back (a new login, a
