@@ -257,3 +257,34 @@ func TestRunThroughAssumedRolesResumesOnSIGUSR1(t *testing.T) {
 	checkPauseLoggedFor(t, stateDir, "SIGUSR1", []string{k.src, k.dst}, "")
 	checkAllCompleted(t, env, stateDir)
 }
+
+// `shuffle check` says each side's kind of credentials, its chain and
+// its expiry; an SSO profile without a token blocks with the exact
+// login command as the fix.
+func TestCheckReportsCredentialKindsAndExpiry(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	workspaceWith(t, testenv.Options{RecoveryPoints: 50, CopySpeed: 1e6, TokenTTL: 2 * time.Hour,
+		SSOCacheDir: filepath.Join(home, ".aws", "sso", "cache")})
+	code, out, errs := shuffle(t, "check", "examples/migrate.lua", "--source-profile", testenv.ProfileSourceSSO,
+		"--destination-profile", testenv.ProfileDestinationAssumed)
+	if code != exitOK {
+		t.Fatalf("check exited %d:\n%s\n%s", code, out, errs)
+	}
+	for _, re := range []*regexp.Regexp{
+		regexp.MustCompile(`profile "source-sso": IAM Identity Center \(sso_session "testenv"\); credentials expire at 20\S+ \(in 1h5\dm\d+s\) \(shuffle renews them through the chain\)`),
+		regexp.MustCompile(`profile "destination-assumed": assume-role arn:aws:iam::222222222222:role/ShuffleOperator <- keys in a shared file of profile "source-base"; credentials expire at 20\S+ \(in 1[45]m\d+s\); behind them, the source keys expire at 20\S+ \(in 1h5\dm\d+s\)`),
+	} {
+		if !re.MatchString(out) {
+			t.Errorf("check output lacks %s:\n%s", re, out)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(home, ".aws", "sso", "cache")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = shuffle(t, "check", "examples/migrate.lua", "--source-profile", testenv.ProfileSourceSSO,
+		"--destination-profile", testenv.ProfileDestinationAssumed)
+	if code != exitBlocking || !strings.Contains(out+errs, "run `aws sso login --profile source-sso`") {
+		t.Fatalf("check without an SSO token exited %d (want %d) and must say to run aws sso login:\n%s\n%s", code, exitBlocking, out, errs)
+	}
+}

@@ -3,6 +3,7 @@ package awsclient
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,5 +73,40 @@ func TestExpiryWarningOncePerCredentialsGeneration(t *testing.T) {
 	watch()
 	if len(warned) != 3 {
 		t.Fatalf("after a reload: %d warnings, want 3", len(warned))
+	}
+}
+
+// Expiries as refreshers write them are read (any offset, a space for
+// the T, epoch seconds); one that cannot be read is a warning naming
+// file and line, once, never a silent fallback.
+func TestExpiryFormatsAndUnreadableExpiry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "credentials")
+	want := time.Date(2026, 12, 6, 17, 0, 0, 0, time.UTC)
+	for _, v := range []string{"2026-12-06 18:00:00+01:00", "2026-12-06T12:00:00-05:00", "1796576400"} {
+		writeCreds(t, path, "KEY", v)
+		fp := fileProvider(t, path, "p")
+		if got := fp.Expiry(); !got.Equal(want) || fp.ExpiryProblem() != nil {
+			t.Errorf("x_security_token_expires = %s: expiry %v (%v), want %v", v, got, fp.ExpiryProblem(), want)
+		}
+	}
+	writeCreds(t, path, "KEY", "next tuesday")
+	fp := fileProvider(t, path, "p")
+	err := fp.ExpiryProblem()
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "line 9") {
+		t.Fatalf("an unreadable expiry: %v; want a problem naming %s line 9", err, path)
+	}
+	g := NewGuard()
+	var problems int
+	g.OnExpiryWarning(func(w ExpiryWarning) {
+		if w.Problem != nil {
+			problems++
+		}
+	})
+	p := g.register("p", fp, nil, nil)
+	for i := 0; i < 3; i++ {
+		g.warnExpiry([]*profileState{p})
+	}
+	if problems != 1 {
+		t.Errorf("%d warnings of the unreadable expiry over 3 watches, want 1", problems)
 	}
 }
