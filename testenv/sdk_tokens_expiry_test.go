@@ -11,6 +11,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,5 +258,30 @@ func TestProcessCredentialsCommand(t *testing.T) {
 	if code != 1 || out != "" || !strings.Contains(stderr, "expired") || !strings.Contains(stderr, "rotation is off") ||
 		strings.Contains(stderr, cur.SecretAccessKey) || strings.Contains(stderr, cur.AccessKeyID) {
 		t.Errorf("expired: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+}
+
+func TestSSOCacheWithoutHome(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-home")
+	t.Setenv("HOME", missing)
+	var logs []string
+	srv, err := testenv.New(testenv.Options{RecoveryPoints: -1, Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }})
+	sdkNoErr(t, err, "New")
+	// The default cache cannot be written: a warning, and no home made.
+	sdkNoErr(t, srv.WriteFiles(t.TempDir()), "WriteFiles without a home directory")
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("the emulator made the missing home directory %s (%v)", missing, err)
+	}
+	if got := strings.Join(logs, "\n"); !strings.Contains(got, "SSO token cache not written") || !strings.Contains(got, "--sso-cache") {
+		t.Errorf("no warning about the SSO cache; log:\n%s", got)
+	}
+	sdkNoErr(t, srv.Rotate(), "Rotate without a cache")
+	// A cache directory the options name must be written.
+	file := filepath.Join(t.TempDir(), "a-file")
+	sdkNoErr(t, os.WriteFile(file, nil, 0o600), "write a file")
+	srv, err = testenv.New(testenv.Options{RecoveryPoints: -1, SSOCacheDir: filepath.Join(file, "cache")})
+	sdkNoErr(t, err, "New")
+	if err := srv.WriteFiles(t.TempDir()); err == nil || !strings.Contains(err.Error(), "SSO token cache") {
+		t.Errorf("WriteFiles with an unwritable --sso-cache: %v, want an error naming the SSO token cache", err)
 	}
 }
