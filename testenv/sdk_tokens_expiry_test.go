@@ -81,7 +81,7 @@ func TestTokenKindsExpireAtTheTTL(t *testing.T) {
 
 func TestTokenKindsStopWithRotationAndResume(t *testing.T) {
 	const ttl = 3 * time.Second
-	env := tokStart(t, testenv.Options{TokenTTL: ttl})
+	env, logs := tokStartLogged(t, testenv.Options{TokenTTL: ttl})
 	cache := filepath.Join(env.Home, ".aws", "sso", "cache", testenv.SSOCacheFile())
 	for _, p := range tokKinds {
 		_, err := tokWho(t, env, p)
@@ -120,6 +120,10 @@ func TestTokenKindsStopWithRotationAndResume(t *testing.T) {
 		_, err := tokWho(t, env, p)
 		sdkNoErr(t, err, p+" with rotation back on")
 	}
+	c := tokCache(t, cache)
+	proc, _ := env.Current(testenv.ProfileSourceProcess)
+	tokNoSecrets(t, "the log", logs(), base.SecretAccessKey, base.SessionToken, proc.SecretAccessKey,
+		c["accessToken"].(string), c["refreshToken"].(string), c["clientSecret"].(string))
 }
 
 // tokCache reads the SSO token cache as JSON.
