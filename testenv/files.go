@@ -43,7 +43,7 @@ func (s *Server) writeFiles(dir, endpoint string) error {
 	if err := s.writeCredentials(); err != nil {
 		return err
 	}
-	if err := s.writeSSOCache(); err != nil {
+	if err := s.startSSOCache(); err != nil {
 		return err
 	}
 	env := fmt.Sprintf("# Source this file to point the AWS CLI and SDKs at shuffle testenv (%s).\nexport AWS_CONFIG_FILE=%q\nexport AWS_SHARED_CREDENTIALS_FILE=%q\n",

@@ -11,6 +11,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +81,7 @@ func TestTokenKindsExpireAtTheTTL(t *testing.T) {
 
 func TestTokenKindsStopWithRotationAndResume(t *testing.T) {
 	const ttl = 3 * time.Second
-	env := tokStart(t, testenv.Options{TokenTTL: ttl})
+	env, logs := tokStartLogged(t, testenv.Options{TokenTTL: ttl})
 	cache := filepath.Join(env.Home, ".aws", "sso", "cache", testenv.SSOCacheFile())
 	for _, p := range tokKinds {
 		_, err := tokWho(t, env, p)
@@ -119,6 +120,10 @@ func TestTokenKindsStopWithRotationAndResume(t *testing.T) {
 		_, err := tokWho(t, env, p)
 		sdkNoErr(t, err, p+" with rotation back on")
 	}
+	c := tokCache(t, cache)
+	proc, _ := env.Current(testenv.ProfileSourceProcess)
+	tokNoSecrets(t, "the log", logs(), base.SecretAccessKey, base.SessionToken, proc.SecretAccessKey,
+		c["accessToken"].(string), c["refreshToken"].(string), c["clientSecret"].(string))
 }
 
 // tokCache reads the SSO token cache as JSON.
@@ -257,5 +262,30 @@ func TestProcessCredentialsCommand(t *testing.T) {
 	if code != 1 || out != "" || !strings.Contains(stderr, "expired") || !strings.Contains(stderr, "rotation is off") ||
 		strings.Contains(stderr, cur.SecretAccessKey) || strings.Contains(stderr, cur.AccessKeyID) {
 		t.Errorf("expired: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+}
+
+func TestSSOCacheWithoutHome(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-home")
+	t.Setenv("HOME", missing)
+	var logs []string
+	srv, err := testenv.New(testenv.Options{RecoveryPoints: -1, Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }})
+	sdkNoErr(t, err, "New")
+	// The default cache cannot be written: a warning, and no home made.
+	sdkNoErr(t, srv.WriteFiles(t.TempDir()), "WriteFiles without a home directory")
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("the emulator made the missing home directory %s (%v)", missing, err)
+	}
+	if got := strings.Join(logs, "\n"); !strings.Contains(got, "SSO token cache not written") || !strings.Contains(got, "--sso-cache") {
+		t.Errorf("no warning about the SSO cache; log:\n%s", got)
+	}
+	sdkNoErr(t, srv.Rotate(), "Rotate without a cache")
+	// A cache directory the options name must be written.
+	file := filepath.Join(t.TempDir(), "a-file")
+	sdkNoErr(t, os.WriteFile(file, nil, 0o600), "write a file")
+	srv, err = testenv.New(testenv.Options{RecoveryPoints: -1, SSOCacheDir: filepath.Join(file, "cache")})
+	sdkNoErr(t, err, "New")
+	if err := srv.WriteFiles(t.TempDir()); err == nil || !strings.Contains(err.Error(), "SSO token cache") {
+		t.Errorf("WriteFiles with an unwritable --sso-cache: %v, want an error naming the SSO token cache", err)
 	}
 }

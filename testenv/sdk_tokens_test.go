@@ -9,6 +9,7 @@ package testenv_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,12 +68,39 @@ func TestMain(m *testing.M) {
 // tokStart starts an emulator whose source-process runs the built
 // binary, with HOME pointing at its SSO cache.
 func tokStart(t *testing.T, o testenv.Options) *testenvtest.Env {
+	env, _ := tokStartLogged(t, o)
+	return env
+}
+
+// tokStartLogged is tokStart, and returns the emulator's log so far.
+func tokStartLogged(t *testing.T, o testenv.Options) (*testenvtest.Env, func() string) {
 	t.Helper()
+	var mu sync.Mutex
+	var log strings.Builder
+	o.Logf = func(f string, a ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(&log, f+"\n", a...)
+	}
 	o.RecoveryPoints = -1
 	o.ProcessCommand = tokShuffle(t)
 	env := testenvtest.Start(t, o)
 	t.Setenv("HOME", env.Home)
-	return env
+	return env, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return log.String()
+	}
+}
+
+// tokNoSecrets fails when text holds any of the secrets.
+func tokNoSecrets(t *testing.T, what, text string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			t.Errorf("%s carries a secret (%.6s...)", what, s)
+		}
+	}
 }
 
 // tokLoad loads a profile afresh, as a new process would.
@@ -173,7 +201,7 @@ func TestAssumeRoleChainOfTwoHops(t *testing.T) {
 }
 
 func TestAssumeRoleRefusals(t *testing.T) {
-	env := tokStart(t, testenv.Options{})
+	env, logs := tokStartLogged(t, testenv.Options{})
 	base, _ := env.Current(testenv.ProfileSourceBase)
 	client := sdkSTS(t, env, testenv.ProfileSourceBase)
 	assume := func(c *sts.Client, arn, session string, secs int32) (*sts.AssumeRoleOutput, error) {
@@ -200,6 +228,9 @@ func TestAssumeRoleRefusals(t *testing.T) {
 		t.Errorf("AccessDenied message %q names neither the caller nor the role", msg)
 	}
 	noSecret(err)
+	if l := logs(); !strings.Contains(l, "trust policy does not admit") {
+		t.Errorf("the log does not say the trust policy refused:\n%s", l)
+	}
 	_, err = assume(client, "arn:aws:iam::111111111111:role/NoSuchRole", "s1", 0)
 	sdkWantErr(t, err, "AccessDenied", 403)
 	// Trusted, but the caller's own policies do not allow sts:AssumeRole.
@@ -225,6 +256,7 @@ func TestAssumeRoleRefusals(t *testing.T) {
 		noSecret(err)
 	}
 
+	tokNoSecrets(t, "the log", logs(), base.SecretAccessKey, base.SessionToken)
 	// In bounds: the session lasts DurationSeconds, and is the role's.
 	start := time.Now()
 	out, err := assume(client, srcOp, "in-bounds", 900)

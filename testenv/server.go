@@ -122,6 +122,8 @@ type Server struct {
 
 	endpoint atomic.Value // string
 	filesMu  sync.Mutex
+	// ssoCacheOff: the default SSO cache could not be written; guarded by filesMu.
+	ssoCacheOff bool
 }
 
 // New builds a server with seeded data. It does not listen.

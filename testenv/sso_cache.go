@@ -30,7 +30,11 @@ func (s *Server) SSOCacheDir() (string, error) {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("find the SSO token cache (~/.aws/sso/cache): %w; set the SSO cache directory (--sso-cache)", err)
+		return "", fmt.Errorf("find the SSO token cache (~/.aws/sso/cache): %w", err)
+	}
+	// Never make a home directory that is not there (HOME=/no-home).
+	if st, err := os.Stat(home); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("the home directory %s does not exist, so there is no ~/.aws/sso/cache", home)
 	}
 	return filepath.Join(home, ".aws", "sso", "cache"), nil
 }
@@ -49,11 +53,12 @@ type ssoCacheEntry struct {
 }
 
 // writeSSOCache rewrites the token cache with the current token. It does
-// nothing before WriteFiles.
+// nothing before WriteFiles, nor once WriteFiles found that the default
+// cache cannot be written.
 func (s *Server) writeSSOCache() error {
 	s.filesMu.Lock()
 	defer s.filesMu.Unlock()
-	if s.opts.Dir == "" {
+	if s.opts.Dir == "" || s.ssoCacheOff {
 		return nil
 	}
 	dir, err := s.SSOCacheDir()
@@ -74,4 +79,20 @@ func (s *Server) writeSSOCache() error {
 		return err
 	}
 	return writeAtomic(filepath.Join(dir, SSOCacheFile()), append(b, '\n'), 0o600)
+}
+
+// startSSOCache writes the token cache for the first time. A cache the
+// options name must be written; the default one may not be writable
+// (no home directory, as under a test harness): then the emulator says
+// so once and serves without it, and only source-sso cannot work.
+func (s *Server) startSSOCache() error {
+	err := s.writeSSOCache()
+	if err == nil || s.opts.SSOCacheDir != "" {
+		return err
+	}
+	s.logf("testenv: warning: SSO token cache not written: %v; the %s profile will not work (give the cache a directory: --sso-cache DIR)", err, ProfileSourceSSO)
+	s.filesMu.Lock()
+	s.ssoCacheOff = true
+	s.filesMu.Unlock()
+	return nil
 }
