@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -239,21 +238,7 @@ func TestRunThroughAssumedRolesResumesOnSIGUSR1(t *testing.T) {
 		t.Errorf("%d AssumeRole calls over 4 rotations of 3 s role credentials; the roles were not assumed again", n)
 	}
 	restartRefresher(t, env)
-	time.Sleep(500 * time.Millisecond)
-	if strings.Contains(errb.String(), "resumed after") {
-		t.Fatal("resumed without a signal")
-	}
-	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("run exited %d\n%s", code, errb.String())
-		}
-	case <-time.After(120 * time.Second):
-		t.Fatalf("run did not finish after SIGUSR1\n%s", errb.String())
-	}
+	resumeWithSIGUSR1(t, cmd, done, &errb)
 	checkPauseLoggedFor(t, stateDir, "SIGUSR1", []string{k.src, k.dst}, "")
 	checkAllCompleted(t, env, stateDir)
 }

@@ -402,8 +402,18 @@ func TestDetachedRunResumesOnSIGUSR1(t *testing.T) {
 	if err := env.Rotate(); err != nil {
 		t.Fatal(err)
 	}
+	resumeWithSIGUSR1(t, cmd, done, &errb)
+	checkPauseLogged(t, stateDir, "SIGUSR1")
+	checkAllCompleted(t, env, stateDir)
+}
+
+// resumeWithSIGUSR1 checks that a paused detached run does not resume
+// by itself once its credentials work again, sends it SIGUSR1 and
+// waits for it to finish well.
+func resumeWithSIGUSR1(t *testing.T, cmd *exec.Cmd, done <-chan int, errb *syncBuffer) {
+	t.Helper()
 	time.Sleep(500 * time.Millisecond)
-	if p, _ := strings.CutPrefix(errb.String(), ""); strings.Contains(p, "resumed after") {
+	if strings.Contains(errb.String(), "resumed after") {
 		t.Fatal("resumed without a signal")
 	}
 	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
@@ -420,8 +430,6 @@ func TestDetachedRunResumesOnSIGUSR1(t *testing.T) {
 	if !strings.Contains(errb.String(), "SIGUSR1: resuming") {
 		t.Errorf("no SIGUSR1 resume message:\n%s", errb.String())
 	}
-	checkPauseLogged(t, stateDir, "SIGUSR1")
-	checkAllCompleted(t, env, stateDir)
 }
 
 // On a terminal the pause waits for one raw keypress: the real binary
