@@ -31,7 +31,7 @@ import (
 func fastCopyScript(t *testing.T, name string) string {
 	t.Helper()
 	return writeScript(t, name, "shuffle.copy({ max_in_flight = 100 })",
-		"shuffle.copy({ max_in_flight = 100, poll_min = 0.01, retry_base = 0.05 })")
+		"shuffle.copy({ max_in_flight = 100, poll_min = 0.01, retry_base = 0.05, busy_backoff = 0.5 })")
 }
 
 // includedSet is every included RP in the state, as "vault|resource|creation".
@@ -410,13 +410,17 @@ func TestCopyLearnsQuotasFromLimitExceeded(t *testing.T) {
 	}
 	calls := snap.Calls["StartCopyJob"]
 	rejected := calls - created
-	t.Logf("%d StartCopyJob calls for %d jobs: %d answered LimitExceeded", calls, created, rejected)
+	t.Logf("%d StartCopyJob calls for %d jobs: %d answered LimitExceeded (by cause %v)", calls, created, rejected, snap.Refusals)
 	if rejected == 0 {
 		t.Fatalf("no call hit the quota; the test proves nothing")
 	}
-	// Blind retrying would hit the quota on most calls; learning it keeps
-	// the rejections to a small share of the jobs.
-	if rejected > created/2 {
+	// Blind retrying (100 starts against an account quota of 4) would be
+	// refused several times per job; learning the cap keeps it under one
+	// per job. A refusal that names the account lowers the global cap
+	// only once refusals from several resources corroborate it (AWS does
+	// not document its texts; issue 15), and the cap grows back with
+	// completions: that costs 50-110 refusals for these 200 jobs.
+	if rejected > created {
 		t.Errorf("%d of %d StartCopyJob calls were refused for the quota; shuffle is not adapting its caps", rejected, calls)
 	}
 }
