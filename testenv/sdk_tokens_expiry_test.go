@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -287,5 +288,37 @@ func TestSSOCacheWithoutHome(t *testing.T) {
 	sdkNoErr(t, err, "New")
 	if err := srv.WriteFiles(t.TempDir()); err == nil || !strings.Contains(err.Error(), "SSO token cache") {
 		t.Errorf("WriteFiles with an unwritable --sso-cache: %v, want an error naming the SSO token cache", err)
+	}
+}
+
+func TestAdminCredentialsEndpoint(t *testing.T) {
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
+	get := func(profile string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Get(env.URL + "/_testenv/credentials/" + profile)
+		sdkNoErr(t, err, "GET credentials")
+		defer resp.Body.Close()
+		var m map[string]any
+		sdkNoErr(t, json.NewDecoder(resp.Body).Decode(&m), "decode")
+		return resp.StatusCode, m
+	}
+	// Long-lived keys: no session token, no expiry.
+	cur, _ := env.Current(testenv.ProfileSourceProcess)
+	st, m := get(testenv.ProfileSourceProcess)
+	if st != 200 || m["Version"] != 1.0 || m["AccessKeyId"] != cur.AccessKeyID || m["SecretAccessKey"] != cur.SecretAccessKey {
+		t.Errorf("GET source-process: %d %v", st, m["AccessKeyId"])
+	}
+	if _, ok := m["SessionToken"]; ok {
+		t.Errorf("long-lived keys printed with a SessionToken")
+	}
+	if _, ok := m["Expiration"]; ok {
+		t.Errorf("long-lived keys printed with an Expiration")
+	}
+	// Any profile the authority issues keys for; not the others.
+	if st, m := get(testenv.ProfileSourceBase); st != 200 || m["AccessKeyId"] == "" {
+		t.Errorf("GET source-base: %d", st)
+	}
+	if st, m := get(testenv.ProfileSourceAssumed); st != 404 || !strings.Contains(m["error"].(string), "source-process") {
+		t.Errorf("GET source-assumed: %d %v, want 404 naming the profiles with keys", st, m)
 	}
 }
