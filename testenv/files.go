@@ -74,7 +74,7 @@ func (s *Server) configFile(endpoint string) []byte {
 		fmt.Fprintf(&cfg, "region = %s\nendpoint_url = %s\noutput = json\nservices = %s\n", s.opts.Region, endpoint, servicesSection)
 	}
 	fmt.Fprintf(&cfg, "\n[sso-session %s]\nsso_start_url = %s\nsso_region = %s\nsso_registration_scopes = sso:account:access\n",
-		SSOSessionName, ssoStartURL, s.opts.Region)
+		SSOSessionName, SSOStartURL, s.opts.Region)
 	// The SDKs' service ids: STS, SSO and "SSO OIDC".
 	fmt.Fprintf(&cfg, "\n[services %s]\n", servicesSection)
 	for _, svc := range []string{"sts", "sso", "sso_oidc"} {

@@ -322,3 +322,29 @@ func TestAdminCredentialsEndpoint(t *testing.T) {
 		t.Errorf("GET source-assumed: %d %v, want 404 naming the profiles with keys", st, m)
 	}
 }
+
+func TestSSOLegacyProfile(t *testing.T) {
+	env := tokStart(t, testenv.Options{})
+	f, err := os.OpenFile(env.ConfigPath(), os.O_APPEND|os.O_WRONLY, 0)
+	sdkNoErr(t, err, "open aws/config")
+	_, err = f.WriteString("\n[profile legacy-sso]\nsso_start_url = " + testenv.SSOStartURL + "\nsso_region = us-east-1\n" +
+		"sso_account_id = 222222222222\nsso_role_name = ShuffleOperator\nregion = us-east-1\nservices = testenv\n")
+	sdkNoErr(t, err, "append a profile")
+	sdkNoErr(t, f.Close(), "close aws/config")
+	got, err := tokWho(t, env, "legacy-sso")
+	sdkNoErr(t, err, "GetCallerIdentity through a legacy SSO profile")
+	if want := "arn:aws:sts::222222222222:assumed-role/ShuffleOperator/operator@example.com"; got != want {
+		t.Errorf("caller %s, want %s", got, want)
+	}
+	// The legacy token is never refreshed: expired, it fails.
+	path := filepath.Join(env.Home, ".aws", "sso", "cache", testenv.SSOLegacyCacheFile())
+	m := tokCache(t, path)
+	m["expiresAt"] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	tokWriteCache(t, path, m)
+	if _, err := tokWho(t, env, "legacy-sso"); err == nil {
+		t.Errorf("a legacy profile works with an expired token")
+	}
+	if n := env.Counters().Snapshot().Calls["CreateToken"]; n != 0 {
+		t.Errorf("%d CreateToken calls for a legacy profile", n)
+	}
+}
