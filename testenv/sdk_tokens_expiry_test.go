@@ -3,8 +3,8 @@ package testenv_test
 // Expiry and rotation of the token authority's credential kinds, through
 // the real SDK providers: sessions last --token-ttl, and with rotation
 // off every refresher stops (the source keys of an assumed role, the SSO
-// token cache and its CreateToken refresh, the credential_process keys)
-// until rotation is back on.
+// token cache and its CreateToken refresh, the credential_process keys,
+// the web identity token file) until rotation is back on.
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
-var tokKinds = []string{testenv.ProfileSourceAssumed, testenv.ProfileSourceSSO, testenv.ProfileSourceProcess}
+var tokKinds = []string{testenv.ProfileSourceAssumed, testenv.ProfileSourceSSO, testenv.ProfileSourceProcess, testenv.ProfileSourceWebIdentity}
 
 // tokWaitPast sleeps until t has passed by a margin.
 func tokWaitPast(t time.Time) {
@@ -346,5 +346,29 @@ func TestSSOLegacyProfile(t *testing.T) {
 	}
 	if n := env.Counters().Snapshot().Calls["CreateToken"]; n != 0 {
 		t.Errorf("%d CreateToken calls for a legacy profile", n)
+	}
+}
+
+func TestWebIdentityToken(t *testing.T) {
+	env := tokStart(t, testenv.Options{})
+	path := filepath.Join(env.Dir, testenv.WebIdentityTokenFile)
+	tok, err := os.ReadFile(path)
+	sdkNoErr(t, err, "read the web identity token")
+	if len(strings.Split(string(tok), ".")) != 3 {
+		t.Errorf("the token is not shaped like a JWT")
+	}
+	sdkNoErr(t, os.WriteFile(path, []byte("eyJhbGciOiJub25lIn0.e30.forged"), 0o600), "write a forged token")
+	_, err = tokWho(t, env, testenv.ProfileSourceWebIdentity)
+	if err == nil || !strings.Contains(err.Error(), "InvalidIdentityToken") {
+		t.Errorf("with a token testenv never issued: %v, want InvalidIdentityToken", err)
+	}
+	sdkNoErr(t, env.Rotate(), "Rotate")
+	got, err := tokWho(t, env, testenv.ProfileSourceWebIdentity)
+	sdkNoErr(t, err, "GetCallerIdentity with the rewritten token")
+	if !strings.HasPrefix(got, "arn:aws:sts::111111111111:assumed-role/ShuffleOperator/") {
+		t.Errorf("caller %s", got)
+	}
+	if n := env.Counters().Snapshot().Calls["AssumeRoleWithWebIdentity"]; n != 2 {
+		t.Errorf("%d AssumeRoleWithWebIdentity calls counted, want 2", n)
 	}
 }
