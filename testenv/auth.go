@@ -30,6 +30,9 @@ const (
 	ProfileSourceSSO = "source-sso"
 	// ProfileSourceProcess runs `shuffle testenv credential-process`.
 	ProfileSourceProcess = "source-process"
+	// ProfileSourceWebIdentity assumes the source ShuffleOperator role
+	// with the token testenv writes into WebIdentityTokenFile.
+	ProfileSourceWebIdentity = "source-web-identity"
 	// SSOSessionName is the sso-session section of ProfileSourceSSO.
 	SSOSessionName = "testenv"
 )
@@ -44,10 +47,11 @@ const CopyRoleArn = "arn:aws:iam::" + SourceAccount + ":role/" + CopyRoleName
 type keySource int
 
 const (
-	keysInFile    keySource = iota // aws/credentials, rewritten on rotation
-	keysByProcess                  // credential_process (GET /_testenv/credentials/PROFILE)
-	keysAssumed                    // role_arn + source_profile: STS AssumeRole
-	keysSSO                        // the IAM Identity Center portal and its token cache
+	keysInFile      keySource = iota // aws/credentials, rewritten on rotation
+	keysByProcess                    // credential_process (GET /_testenv/credentials/PROFILE)
+	keysAssumed                      // role_arn + source_profile: STS AssumeRole
+	keysSSO                          // the IAM Identity Center portal and its token cache
+	keysWebIdentity                  // role_arn + web_identity_token_file: AssumeRoleWithWebIdentity
 )
 
 type profileDef struct {
@@ -71,6 +75,7 @@ var profiles = []profileDef{
 	{ProfileDestinationAssumed, DestinationAccount, "ShuffleOperator", keysAssumed, "", ProfileSourceBase},
 	{ProfileSourceSSO, SourceAccount, "ShuffleOperator", keysSSO, "", ""},
 	{ProfileSourceProcess, SourceAccount, "ShuffleOperator", keysByProcess, processSession, ""},
+	{ProfileSourceWebIdentity, SourceAccount, "ShuffleOperator", keysWebIdentity, "", ""},
 }
 
 // issued reports whether the authority issues the profile's keys itself.
@@ -144,6 +149,11 @@ func newIAMState(region string) *iamState {
 	add(SourceAccount, "ShuffleReadOnly", DefaultPolicies[ProfileSourceReadOnly])
 	add(DestinationAccount, "ShuffleOperatorNoLock", DefaultPolicies[ProfileDestinationNoLock])
 	add(SourceAccount, baseRole, DefaultPolicies[ProfileSourceBase])
+	// The source operator role also trusts testenv's OIDC provider.
+	st.roles[roleArn(SourceAccount, "ShuffleOperator")].Trust = `{"Version":"2012-10-17","Statement":[` +
+		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + SourceAccount + `:root"},"Action":"sts:AssumeRole"},` +
+		`{"Effect":"Allow","Principal":{"Federated":"` + webIdentityProvider + `"},"Action":"sts:AssumeRoleWithWebIdentity",` +
+		`"Condition":{"StringEquals":{"` + webIdentityIssuer + `:aud":"` + webIdentityAudience + `"}}}]}`
 	// The usual cross-account pattern: the destination's operator role
 	// also trusts the source account's base role.
 	st.roles[roleArn(DestinationAccount, "ShuffleOperator")].Trust = `{"Version":"2012-10-17","Statement":[` +
@@ -409,8 +419,12 @@ func (s *Server) Rotate() error {
 	}
 	s.creds.mu.Unlock()
 	s.sso.issue(s.now())
+	s.webID.issue(s.now())
 	s.logf("testenv: credentials rotated")
 	if err := s.writeCredentials(); err != nil {
+		return err
+	}
+	if err := s.writeWebIdentityToken(); err != nil {
 		return err
 	}
 	return s.writeSSOCache()

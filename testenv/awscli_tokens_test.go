@@ -1,7 +1,8 @@
 package testenv_test
 
 // The token authority through the AWS CLI v1 (botocore): the profiles
-// source-assumed, destination-assumed, source-process and source-sso,
+// source-assumed, destination-assumed, source-process, source-sso and
+// source-web-identity,
 // and sts assume-role, against `shuffle testenv up`, configured by the
 // written files and a HOME holding the SSO token cache.
 
@@ -43,6 +44,7 @@ func TestAWSCLITokenProfiles(t *testing.T) {
 		"destination-assumed": "arn:aws:sts::" + cliDestination + ":assumed-role/ShuffleOperator/botocore-session-",
 		"source-process":      "arn:aws:sts::" + cliSource + ":assumed-role/ShuffleOperator/credential-process",
 		"source-sso":          "arn:aws:sts::" + cliSource + ":assumed-role/ShuffleOperator/operator@example.com",
+		"source-web-identity": "arn:aws:sts::" + cliSource + ":assumed-role/ShuffleOperator/botocore-session-",
 	} {
 		t.Run(profile, func(t *testing.T) {
 			var id struct{ Account, Arn string }
@@ -58,7 +60,9 @@ func TestAWSCLITokenProfiles(t *testing.T) {
 		Calls map[string]int64 `json:"calls"`
 	}
 	srv.admin(t, "GET", "/_testenv/counters", "", &snap)
-	if snap.Calls["AssumeRole"] < 3 || snap.Calls["GetRoleCredentials"] < 1 {
-		t.Errorf("calls counted: %v; want AssumeRole from the CLI and GetRoleCredentials", snap.Calls)
+	// botocore refreshes an SSO token from 15 minutes before its expiry,
+	// so with 30 s tokens it calls CreateToken too.
+	if snap.Calls["AssumeRole"] < 3 || snap.Calls["GetRoleCredentials"] < 1 || snap.Calls["CreateToken"] < 1 || snap.Calls["AssumeRoleWithWebIdentity"] < 1 {
+		t.Errorf("calls counted: %v; want AssumeRole, GetRoleCredentials, CreateToken and AssumeRoleWithWebIdentity from the CLI", snap.Calls)
 	}
 }

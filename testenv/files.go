@@ -37,10 +37,13 @@ func (s *Server) writeFiles(dir, endpoint string) error {
 	if err := os.MkdirAll(filepath.Join(abs, "aws"), 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", abs, err)
 	}
-	if err := writeAtomic(filepath.Join(abs, ConfigFile), s.configFile(endpoint), 0o600); err != nil {
+	if err := writeAtomic(filepath.Join(abs, ConfigFile), s.configFile(abs, endpoint), 0o600); err != nil {
 		return err
 	}
 	if err := s.writeCredentials(); err != nil {
+		return err
+	}
+	if err := s.writeWebIdentityToken(); err != nil {
 		return err
 	}
 	if err := s.startSSOCache(); err != nil {
@@ -57,8 +60,9 @@ func (s *Server) writeFiles(dir, endpoint string) error {
 // servicesSection names the [services] section every profile uses.
 const servicesSection = "testenv"
 
-// configFile is aws/config for clients of endpoint.
-func (s *Server) configFile(endpoint string) []byte {
+// configFile is aws/config for clients of endpoint, with the files
+// written into dir.
+func (s *Server) configFile(dir, endpoint string) []byte {
 	var cfg bytes.Buffer
 	fmt.Fprintf(&cfg, "# Written by shuffle testenv. Profiles point at the emulator at %s.\n", endpoint)
 	for _, p := range profiles {
@@ -70,11 +74,13 @@ func (s *Server) configFile(endpoint string) []byte {
 			fmt.Fprintf(&cfg, "sso_session = %s\nsso_account_id = %s\nsso_role_name = %s\n", SSOSessionName, p.Account, p.Role)
 		case keysByProcess:
 			fmt.Fprintf(&cfg, "credential_process = %s\n", s.processCommand(endpoint))
+		case keysWebIdentity:
+			fmt.Fprintf(&cfg, "role_arn = %s\nweb_identity_token_file = %s\n", roleArn(p.Account, p.Role), filepath.Join(dir, WebIdentityTokenFile))
 		}
 		fmt.Fprintf(&cfg, "region = %s\nendpoint_url = %s\noutput = json\nservices = %s\n", s.opts.Region, endpoint, servicesSection)
 	}
 	fmt.Fprintf(&cfg, "\n[sso-session %s]\nsso_start_url = %s\nsso_region = %s\nsso_registration_scopes = sso:account:access\n",
-		SSOSessionName, ssoStartURL, s.opts.Region)
+		SSOSessionName, SSOStartURL, s.opts.Region)
 	// The SDKs' service ids: STS, SSO and "SSO OIDC".
 	fmt.Fprintf(&cfg, "\n[services %s]\n", servicesSection)
 	for _, svc := range []string{"sts", "sso", "sso_oidc"} {

@@ -77,6 +77,8 @@ func (s *Server) serveQuery(c *call, service string) {
 		s.getCallerIdentity(c)
 	case action == "AssumeRole" && service != "iam":
 		s.assumeRole(c, form)
+	case action == "AssumeRoleWithWebIdentity" && service != "iam":
+		s.assumeRoleWithWebIdentity(c, form)
 	case action == "SimulatePrincipalPolicy" && service != "sts":
 		s.simulatePrincipalPolicy(c, form)
 	case action == "GetRole" && service != "sts":

@@ -3,8 +3,8 @@ package testenv_test
 // Expiry and rotation of the token authority's credential kinds, through
 // the real SDK providers: sessions last --token-ttl, and with rotation
 // off every refresher stops (the source keys of an assumed role, the SSO
-// token cache and its CreateToken refresh, the credential_process keys)
-// until rotation is back on.
+// token cache and its CreateToken refresh, the credential_process keys,
+// the web identity token file) until rotation is back on.
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +27,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
-var tokKinds = []string{testenv.ProfileSourceAssumed, testenv.ProfileSourceSSO, testenv.ProfileSourceProcess}
+var tokKinds = []string{testenv.ProfileSourceAssumed, testenv.ProfileSourceSSO, testenv.ProfileSourceProcess, testenv.ProfileSourceWebIdentity}
 
 // tokWaitPast sleeps until t has passed by a margin.
 func tokWaitPast(t time.Time) {
@@ -287,5 +288,87 @@ func TestSSOCacheWithoutHome(t *testing.T) {
 	sdkNoErr(t, err, "New")
 	if err := srv.WriteFiles(t.TempDir()); err == nil || !strings.Contains(err.Error(), "SSO token cache") {
 		t.Errorf("WriteFiles with an unwritable --sso-cache: %v, want an error naming the SSO token cache", err)
+	}
+}
+
+func TestAdminCredentialsEndpoint(t *testing.T) {
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: -1})
+	get := func(profile string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Get(env.URL + "/_testenv/credentials/" + profile)
+		sdkNoErr(t, err, "GET credentials")
+		defer resp.Body.Close()
+		var m map[string]any
+		sdkNoErr(t, json.NewDecoder(resp.Body).Decode(&m), "decode")
+		return resp.StatusCode, m
+	}
+	// Long-lived keys: no session token, no expiry.
+	cur, _ := env.Current(testenv.ProfileSourceProcess)
+	st, m := get(testenv.ProfileSourceProcess)
+	if st != 200 || m["Version"] != 1.0 || m["AccessKeyId"] != cur.AccessKeyID || m["SecretAccessKey"] != cur.SecretAccessKey {
+		t.Errorf("GET source-process: %d %v", st, m["AccessKeyId"])
+	}
+	if _, ok := m["SessionToken"]; ok {
+		t.Errorf("long-lived keys printed with a SessionToken")
+	}
+	if _, ok := m["Expiration"]; ok {
+		t.Errorf("long-lived keys printed with an Expiration")
+	}
+	// Any profile the authority issues keys for; not the others.
+	if st, m := get(testenv.ProfileSourceBase); st != 200 || m["AccessKeyId"] == "" {
+		t.Errorf("GET source-base: %d", st)
+	}
+	if st, m := get(testenv.ProfileSourceAssumed); st != 404 || !strings.Contains(m["error"].(string), "source-process") {
+		t.Errorf("GET source-assumed: %d %v, want 404 naming the profiles with keys", st, m)
+	}
+}
+
+func TestSSOLegacyProfile(t *testing.T) {
+	env := tokStart(t, testenv.Options{})
+	f, err := os.OpenFile(env.ConfigPath(), os.O_APPEND|os.O_WRONLY, 0)
+	sdkNoErr(t, err, "open aws/config")
+	_, err = f.WriteString("\n[profile legacy-sso]\nsso_start_url = " + testenv.SSOStartURL + "\nsso_region = us-east-1\n" +
+		"sso_account_id = 222222222222\nsso_role_name = ShuffleOperator\nregion = us-east-1\nservices = testenv\n")
+	sdkNoErr(t, err, "append a profile")
+	sdkNoErr(t, f.Close(), "close aws/config")
+	got, err := tokWho(t, env, "legacy-sso")
+	sdkNoErr(t, err, "GetCallerIdentity through a legacy SSO profile")
+	if want := "arn:aws:sts::222222222222:assumed-role/ShuffleOperator/operator@example.com"; got != want {
+		t.Errorf("caller %s, want %s", got, want)
+	}
+	// The legacy token is never refreshed: expired, it fails.
+	path := filepath.Join(env.Home, ".aws", "sso", "cache", testenv.SSOLegacyCacheFile())
+	m := tokCache(t, path)
+	m["expiresAt"] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	tokWriteCache(t, path, m)
+	if _, err := tokWho(t, env, "legacy-sso"); err == nil {
+		t.Errorf("a legacy profile works with an expired token")
+	}
+	if n := env.Counters().Snapshot().Calls["CreateToken"]; n != 0 {
+		t.Errorf("%d CreateToken calls for a legacy profile", n)
+	}
+}
+
+func TestWebIdentityToken(t *testing.T) {
+	env := tokStart(t, testenv.Options{})
+	path := filepath.Join(env.Dir, testenv.WebIdentityTokenFile)
+	tok, err := os.ReadFile(path)
+	sdkNoErr(t, err, "read the web identity token")
+	if len(strings.Split(string(tok), ".")) != 3 {
+		t.Errorf("the token is not shaped like a JWT")
+	}
+	sdkNoErr(t, os.WriteFile(path, []byte("eyJhbGciOiJub25lIn0.e30.forged"), 0o600), "write a forged token")
+	_, err = tokWho(t, env, testenv.ProfileSourceWebIdentity)
+	if err == nil || !strings.Contains(err.Error(), "InvalidIdentityToken") {
+		t.Errorf("with a token testenv never issued: %v, want InvalidIdentityToken", err)
+	}
+	sdkNoErr(t, env.Rotate(), "Rotate")
+	got, err := tokWho(t, env, testenv.ProfileSourceWebIdentity)
+	sdkNoErr(t, err, "GetCallerIdentity with the rewritten token")
+	if !strings.HasPrefix(got, "arn:aws:sts::111111111111:assumed-role/ShuffleOperator/") {
+		t.Errorf("caller %s", got)
+	}
+	if n := env.Counters().Snapshot().Calls["AssumeRoleWithWebIdentity"]; n != 2 {
+		t.Errorf("%d AssumeRoleWithWebIdentity calls counted, want 2", n)
 	}
 }

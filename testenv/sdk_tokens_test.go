@@ -139,6 +139,7 @@ func TestAssumeRoleProfilesReachTheEmulator(t *testing.T) {
 		testenv.ProfileDestinationAssumed: "arn:aws:sts::222222222222:assumed-role/ShuffleOperator/aws-go-sdk-",
 		testenv.ProfileSourceSSO:          "arn:aws:sts::111111111111:assumed-role/ShuffleOperator/operator@example.com",
 		testenv.ProfileSourceProcess:      "arn:aws:sts::111111111111:assumed-role/ShuffleOperator/credential-process",
+		testenv.ProfileSourceWebIdentity:  "arn:aws:sts::111111111111:assumed-role/ShuffleOperator/",
 	} {
 		got, err := tokWho(t, env, profile)
 		if err != nil {

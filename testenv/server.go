@@ -107,6 +107,7 @@ type Server struct {
 	iam      *iamState
 	creds    *credAuthority
 	sso      *ssoState
+	webID    *webIdentityState
 	faults   *faultState
 	counters *Counters
 	variants variantState
@@ -165,6 +166,7 @@ func New(o Options) (*Server, error) {
 	s.iam = newIAMState(o.Region)
 	s.creds = newCredAuthority(s, o.TokenTTL)
 	s.sso = newSSOState(o.TokenTTL, o.Now())
+	s.webID = newWebIdentityState(o.TokenTTL, o.Now())
 	s.faults = newFaultState(o.Seed)
 	if o.Faults != nil {
 		if err := s.faults.set(*o.Faults); err != nil {
@@ -287,6 +289,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if sso != "" {
 		s.serveSSO(c)
+		return
+	}
+	if isQuery && unsignedQuery(op) {
+		s.serveQuery(c, "sts")
 		return
 	}
 	if aerr := s.authenticate(c, isQuery); aerr != nil {

@@ -1,7 +1,8 @@
 package testenv
 
 // The SSO token cache, written as `aws sso login --sso-session testenv`
-// writes it: <dir>/<sha1 hex of the session name>.json, where dir is
+// writes it: <dir>/<sha1 hex of the session name>.json (and the same
+// token under the start URL's name, for legacy profiles), where dir is
 // ~/.aws/sso/cache unless Options.SSOCacheDir says otherwise. The SDKs
 // read only ~/.aws/sso/cache, so a cache elsewhere serves a client whose
 // HOME is its grandparent.
@@ -17,8 +18,18 @@ import (
 )
 
 // SSOCacheFile is the name of the token cache file of SSOSessionName.
-func SSOCacheFile() string {
-	sum := sha1.Sum([]byte(SSOSessionName))
+func SSOCacheFile() string { return ssoCacheName(SSOSessionName) }
+
+// SSOLegacyCacheFile is the name of the token cache file of a legacy SSO
+// profile (sso_start_url in the profile, no sso_session), keyed by the
+// start URL. testenv writes it too, with the same token, so that a test
+// may add such a profile; the SDKs never refresh a legacy token.
+func SSOLegacyCacheFile() string { return ssoCacheName(SSOStartURL) }
+
+// ssoCacheName is the cache file name the SDKs and the AWS CLI derive
+// from a session name or start URL: its SHA-1 in hex.
+func ssoCacheName(key string) string {
+	sum := sha1.Sum([]byte(key))
 	return hex.EncodeToString(sum[:]) + ".json"
 }
 
@@ -70,7 +81,7 @@ func (s *Server) writeSSOCache() error {
 	}
 	st := s.sso
 	st.mu.Lock()
-	e := ssoCacheEntry{StartURL: ssoStartURL, Region: s.opts.Region, AccessToken: st.current.Access,
+	e := ssoCacheEntry{StartURL: SSOStartURL, Region: s.opts.Region, AccessToken: st.current.Access,
 		ExpiresAt: st.current.Expires.UTC().Format(time.RFC3339), ClientID: st.clientID, ClientSecret: st.clientSecret,
 		RegistrationExpiresAt: st.registered.Add(ssoRegistrationLife).UTC().Format(time.RFC3339), RefreshToken: st.current.Refresh}
 	st.mu.Unlock()
@@ -78,7 +89,13 @@ func (s *Server) writeSSOCache() error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, SSOCacheFile()), append(b, '\n'), 0o600)
+	b = append(b, '\n')
+	for _, name := range []string{SSOCacheFile(), SSOLegacyCacheFile()} {
+		if err := writeAtomic(filepath.Join(dir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startSSOCache writes the token cache for the first time. A cache the

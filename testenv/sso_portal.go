@@ -17,11 +17,13 @@ import (
 	"time"
 )
 
+// SSOStartURL is the emulated portal's start URL (sso_start_url).
+const SSOStartURL = "https://shuffle-testenv.awsapps.com/start"
+
 const (
-	// ssoStartURL and ssoUser name the emulated portal and its one user;
-	// the user is the session name of the role credentials it hands out.
-	ssoStartURL = "https://shuffle-testenv.awsapps.com/start"
-	ssoUser     = "operator@example.com"
+	// ssoUser is the portal's one user, the session name of the role
+	// credentials it hands out.
+	ssoUser = "operator@example.com"
 	// Without --token-ttl, access tokens last as `aws sso login` gives
 	// them and role credentials as a permission set's default session.
 	ssoDefaultTokenLife = 8 * time.Hour

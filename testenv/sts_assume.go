@@ -102,28 +102,51 @@ func (s *Server) assumeRole(c *call, form url.Values) {
 	}
 	who := sessionOf(r, in.SessionName)
 	creds := s.creds.issueSession(who, lifetime)
-	type assumedUser struct {
-		Arn           string `xml:"Arn"`
-		AssumedRoleId string `xml:"AssumedRoleId"`
-	}
-	type credsX struct {
-		AccessKeyId     string `xml:"AccessKeyId"`
-		SecretAccessKey string `xml:"SecretAccessKey"`
-		SessionToken    string `xml:"SessionToken"`
-		Expiration      string `xml:"Expiration"`
-	}
 	type resp struct {
 		XMLName     xml.Name    `xml:"AssumeRoleResponse"`
 		Xmlns       string      `xml:"xmlns,attr"`
 		User        assumedUser `xml:"AssumeRoleResult>AssumedRoleUser"`
-		Credentials credsX      `xml:"AssumeRoleResult>Credentials"`
+		Credentials stsCreds    `xml:"AssumeRoleResult>Credentials"`
 		Meta        respMeta    `xml:"ResponseMetadata"`
 	}
-	writeXML(c.w, 200, resp{Xmlns: stsNS,
-		User: assumedUser{Arn: who.SessionArn, AssumedRoleId: who.UserId},
-		Credentials: credsX{AccessKeyId: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
-			Expiration: creds.Expires.UTC().Format(time.RFC3339)},
-		Meta: respMeta{c.reqID}})
+	writeXML(c.w, 200, resp{Xmlns: stsNS, User: assumedUser{Arn: who.SessionArn, AssumedRoleId: who.UserId},
+		Credentials: newSTSCreds(creds), Meta: respMeta{c.reqID}})
+}
+
+// assumedUser and stsCreds are the AssumedRoleUser and Credentials
+// elements of STS answers.
+type assumedUser struct {
+	Arn           string `xml:"Arn"`
+	AssumedRoleId string `xml:"AssumedRoleId"`
+}
+
+type stsCreds struct {
+	AccessKeyId     string `xml:"AccessKeyId"`
+	SecretAccessKey string `xml:"SecretAccessKey"`
+	SessionToken    string `xml:"SessionToken"`
+	Expiration      string `xml:"Expiration"`
+}
+
+func newSTSCreds(c Credentials) stsCreds {
+	return stsCreds{AccessKeyId: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+		Expiration: c.Expires.UTC().Format(time.RFC3339)}
+}
+
+// trustAdmits evaluates role r's trust policy for a principal (an ARN)
+// of account acct asking for action, with condition keys ctx.
+func (s *Server) trustAdmits(r *role, action, principalArn, acct string, ctx map[string][]string) bool {
+	s.iam.mu.RLock()
+	trust := r.Trust
+	s.iam.mu.RUnlock()
+	doc, err := ParsePolicy(trust)
+	if err != nil {
+		s.logf("testenv: the trust policy of %s does not parse: %v", r.Arn, err)
+		return false
+	}
+	res := EvaluateResource(NamedPolicy{Id: "trust", Type: "Resource Policy", Doc: doc}, EvalInput{
+		Action: action, Resource: r.Arn, Principal: principalArn, PrincipalAccount: acct, Context: ctx,
+	})
+	return res.Decision == "allowed"
 }
 
 // mayAssume returns the role when its trust policy admits the caller and
@@ -140,17 +163,7 @@ func (s *Server) mayAssume(c *call, arn string) (*role, *apiError) {
 	if r == nil {
 		return nil, denied("no such role")
 	}
-	s.iam.mu.RLock()
-	trust := r.Trust
-	s.iam.mu.RUnlock()
-	doc, err := ParsePolicy(trust)
-	if err != nil {
-		return nil, denied("the role's trust policy does not parse: " + err.Error())
-	}
-	res := EvaluateResource(NamedPolicy{Id: "trust", Type: "Resource Policy", Doc: doc}, EvalInput{
-		Action: "sts:AssumeRole", Resource: arn, Principal: c.p.SessionArn, PrincipalAccount: c.p.Account,
-	})
-	if res.Decision != "allowed" {
+	if !s.trustAdmits(r, "sts:AssumeRole", c.p.SessionArn, c.p.Account, nil) {
 		return nil, denied("the role's trust policy does not admit the caller")
 	}
 	if e := c.authorize("sts:AssumeRole", arn, nil); e != nil {

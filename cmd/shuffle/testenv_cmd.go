@@ -41,22 +41,24 @@ account (222222222222) in one region, and writes into --dir:
                                aws/credentials), source-assumed and
                                destination-assumed (role_arn with
                                source_profile = source-base), source-sso
-                               (IAM Identity Center) and source-process
-                               (credential_process), each with region and
-                               endpoint_url pointing at the emulator
+                               (IAM Identity Center), source-process
+                               (credential_process) and source-web-identity
+                               (web_identity_token_file), each with region
+                               and endpoint_url pointing at the emulator
   env                          exports AWS_CONFIG_FILE and
                                AWS_SHARED_CREDENTIALS_FILE; source it
   metadata.csv                 the external metadata, keyed by resourceArn
+  web-identity-token           the OIDC token of source-web-identity
 
 and the SSO token cache of session "testenv" into --sso-cache (default
 ~/.aws/sso/cache, the only place the SDKs and the AWS CLI read it), as
 ` + "`aws sso login`" + ` would.
 
 With --token-ttl the credentials are session tokens of that lifetime,
-rewritten into aws/credentials (and the SSO token cache) before each
-expiry; sessions from AssumeRole and the SSO portal last as long. The
-admin API under /_testenv/ (docs/testenv.md) changes faults, quotas and
-rotation live; rotation off stops every refresher.
+rewritten into aws/credentials (and the SSO token cache and the web
+identity token) before each expiry; sessions from STS and the SSO portal
+last as long. The admin API under /_testenv/ (docs/testenv.md) changes
+faults, quotas and rotation live; rotation off stops every refresher.
 
 With --variant the emulator takes one of the answers AWS leaves
 undocumented (docs/testenv.md, "Variants"); several are comma-separated,
