@@ -34,7 +34,7 @@ VARIANT=${VARIANT:-}
 BIN=$PWD/bin/shuffle
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench-copy.XXXXXX")
 LOG="$WORK/testenv.log"
-"$BIN" testenv up --dir "$WORK/testenv-run" --addr 127.0.0.1:0 --recovery-points "$RPS" --copy-speed "$SPEED" ${VARIANT:+--variant "$VARIANT"} >"$LOG" 2>&1 &
+"$BIN" testenv up --dir "$WORK/testenv-run" --sso-cache "$WORK/testenv-run/sso-cache" --addr 127.0.0.1:0 --recovery-points "$RPS" --copy-speed "$SPEED" ${VARIANT:+--variant "$VARIANT"} >"$LOG" 2>&1 &
 PID=$!
 cleanup() {
   kill $PID 2>/dev/null || true

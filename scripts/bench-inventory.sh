@@ -9,7 +9,7 @@ N=${N:-1000000}
 BIN=$PWD/bin/shuffle
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench-inv.XXXXXX")
 LOG="$WORK/testenv.log"
-"$BIN" testenv up --dir "$WORK/testenv-run" --addr 127.0.0.1:0 --recovery-points "$N" >"$LOG" 2>&1 &
+"$BIN" testenv up --dir "$WORK/testenv-run" --sso-cache "$WORK/testenv-run/sso-cache" --addr 127.0.0.1:0 --recovery-points "$N" >"$LOG" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 until grep -q "testenv ready" "$LOG" 2>/dev/null; do

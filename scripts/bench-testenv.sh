@@ -9,7 +9,7 @@ BIN=./bin/shuffle
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench.XXXXXX")
 LOG="$DIR/testenv.log"
 t0=$(date +%s.%N)
-"$BIN" testenv up --dir "$DIR" --addr 127.0.0.1:0 --recovery-points "$N" >"$LOG" 2>&1 &
+"$BIN" testenv up --dir "$DIR" --sso-cache "$DIR/sso-cache" --addr 127.0.0.1:0 --recovery-points "$N" >"$LOG" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
 until grep -q "testenv ready" "$LOG" 2>/dev/null; do

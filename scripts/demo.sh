@@ -14,7 +14,7 @@ BIN=$ROOT/bin/shuffle
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-demo.XXXXXX")
 LOG="$DIR/testenv.log"
 
-"$BIN" testenv up --dir "$DIR/testenv-run" --addr 127.0.0.1:0 --recovery-points 5000 --copy-speed 200000 >"$LOG" 2>&1 &
+"$BIN" testenv up --dir "$DIR/testenv-run" --sso-cache "$DIR/testenv-run/sso-cache" --addr 127.0.0.1:0 --recovery-points 5000 --copy-speed 200000 >"$LOG" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
