@@ -264,6 +264,12 @@ func TestCheckReportsCredentialKindsAndExpiry(t *testing.T) {
 			t.Errorf("check output lacks %s:\n%s", re, out)
 		}
 	}
+	code, out, errs = shuffle(t, "check", "examples/migrate.lua", "--source-profile", testenv.ProfileSourceWebIdentity,
+		"--destination-profile", testenv.ProfileDestinationAssumed)
+	webID := regexp.MustCompile(`profile "source-web-identity": web identity token \(\S+\); credentials expire at 20\S+ \(in 1h\d+m\d+s\) \(shuffle renews them through the chain\)`)
+	if code != exitOK || !webID.MatchString(out) {
+		t.Errorf("check through a web identity profile exited %d; want 0 and %s:\n%s\n%s", code, webID, out, errs)
+	}
 	if err := os.RemoveAll(filepath.Join(home, ".aws", "sso", "cache")); err != nil {
 		t.Fatal(err)
 	}
