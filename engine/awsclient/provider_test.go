@@ -91,7 +91,7 @@ sts =
 	return o
 }
 
-func writeBase(t *testing.T, o Options, key string) {
+func writeBase(t testing.TB, o Options, key string) {
 	t.Helper()
 	body := "[base]\naws_access_key_id = " + key + " ; rotated by cron\naws_secret_access_key = secret-" + key + "\n"
 	tmp := o.CredentialsFile + ".tmp"
@@ -298,5 +298,43 @@ aws_secret_access_key = s
 		if ch.Kind != c.kind || ch.Base != c.base || len(ch.Roles) != c.roles {
 			t.Errorf("%q: kind %v base %v roles %v; want %v %v %d", c.profile, ch.Kind, ch.Base, ch.Roles, c.kind, c.base, c.roles)
 		}
+	}
+}
+
+// BenchmarkProviderReload is what a reload costs: the profile resolved
+// again through the SDK's loader (a two-hop assume-role chain's files;
+// the AssumeRole calls are not part of it).
+func BenchmarkProviderReload(b *testing.B) {
+	dir := b.TempDir()
+	o := Options{ConfigFile: filepath.Join(dir, "config"), CredentialsFile: filepath.Join(dir, "credentials")}
+	cfg := "[profile base]\nregion = us-east-1\n\n[profile top]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = base\nregion = us-east-1\n"
+	if err := os.WriteFile(o.ConfigFile, []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	writeBase(b, o, "AKIABENCH")
+	_, p, err := loadProvider(context.Background(), o, "top", "us-east-1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Reload(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProviderFileCheck is what every Retrieve adds when no file
+// changed: one stat of each watched file.
+func BenchmarkProviderFileCheck(b *testing.B) {
+	dir := b.TempDir()
+	files := []string{filepath.Join(dir, "config"), filepath.Join(dir, "credentials")}
+	for _, f := range files {
+		if err := os.WriteFile(f, []byte("[default]\n"), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		_ = stampOf(files)
 	}
 }
