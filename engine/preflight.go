@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/preflight"
+	"github.com/shuffle-migrate/shuffle/engine/profiles"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -68,6 +70,9 @@ type CheckInput struct {
 	// each side's credentials after the checks used them (kind, chain,
 	// expiry), for findings of their own.
 	SourceCredentials, DestinationCredentials func() awsclient.ProfileInfo
+	// Sides, when set, says where each side's profile and region came
+	// from (flags, script, environment, the profile's region).
+	Sides *profiles.Sides
 }
 
 // Check runs the pre-flight checks for both accounts. It only reads.
@@ -82,6 +87,15 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 	now := time.Now
 	if in.Now != nil {
 		now = in.Now
+	}
+	if in.Sides != nil {
+		for _, sd := range []struct {
+			side finding.Side
+			s    profiles.Side
+		}{{finding.SideSource, in.Sides.Source}, {finding.SideDestination, in.Sides.Destination}} {
+			add(finding.New(finding.Info, sd.side, "profile", "", fmt.Sprintf("profile %q (from %s), region %s (from %s)",
+				sd.s.Profile, sd.s.ProfileFrom, sd.s.Region, sd.s.RegionFrom), "", ""))
+		}
 	}
 	if in.SourceCredentials != nil {
 		r.Findings = append(r.Findings, preflight.CredentialFindings(finding.SideSource, in.SourceCredentials(), now())...)

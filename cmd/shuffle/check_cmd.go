@@ -16,6 +16,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/compliance"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	pf "github.com/shuffle-migrate/shuffle/engine/preflight"
+	"github.com/shuffle-migrate/shuffle/engine/profiles"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -48,23 +49,30 @@ func (h *configHost) Copy(context.Context, scriptconfig.CopyArgs) (map[string]an
 // flags, the script and the environment (engine.ResolveProfiles, as a
 // run resolves them).
 func scriptConfig(ctx context.Context, path string, out io.Writer, sf *sessionFlags) (scriptconfig.Config, error) {
+	cfg, _, err := scriptSides(ctx, path, out, sf)
+	return cfg, err
+}
+
+// scriptSides is scriptConfig, also saying where each side's profile
+// and region came from.
+func scriptSides(ctx context.Context, path string, out io.Writer, sf *sessionFlags) (scriptconfig.Config, profiles.Sides, error) {
 	if _, err := os.Stat(path); err != nil {
-		return scriptconfig.Config{}, usagef("script %s: %v", path, errors.Unwrap(err))
+		return scriptconfig.Config{}, profiles.Sides{}, usagef("script %s: %v", path, errors.Unwrap(err))
 	}
 	h := &configHost{}
 	err := luabind.RunScript(ctx, path, h, out)
 	if h.cfg == nil {
 		if err == nil || errors.Is(err, errNotConfigured) {
-			return scriptconfig.Config{}, usagef("%s never called shuffle.config{...} before its first step; see docs/lua-api.md", path)
+			return scriptconfig.Config{}, profiles.Sides{}, usagef("%s never called shuffle.config{...} before its first step; see docs/lua-api.md", path)
 		}
-		return scriptconfig.Config{}, classify(err)
+		return scriptconfig.Config{}, profiles.Sides{}, classify(err)
 	}
-	cfg, _, err := engine.ResolveProfiles(*h.cfg, sf.overrides(), sf.aws)
+	cfg, sides, err := engine.ResolveProfiles(*h.cfg, sf.overrides(), sf.aws)
 	if err != nil {
 		// At the line of shuffle.config, as a run reports it.
-		return cfg, classify(&luabind.ScriptError{File: path, Line: h.cfg.Line, Err: err})
+		return cfg, sides, classify(&luabind.ScriptError{File: path, Line: h.cfg.Line, Err: err})
 	}
-	return cfg, nil
+	return cfg, sides, nil
 }
 
 func newCheckCmd(e *env) *cobra.Command {
@@ -213,7 +221,7 @@ func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) err
 // checkScript runs the script up to shuffle.config and checks both
 // accounts it names.
 func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionFlags, opt checkOptions) (*engine.CheckReport, error) {
-	cfg, err := scriptConfig(ctx, script, out, sf)
+	cfg, sides, err := scriptSides(ctx, script, out, sf)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +242,7 @@ func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionF
 		return nil, usageError{fmt.Errorf("destination: %w", err)}
 	}
 	in := engine.CheckInput{Config: cfg, Source: scfg, Destination: dcfg, SkipEncryption: opt.skipEncryption, Compliance: pol,
-		SourceCredentials: sp.Info, DestinationCredentials: dp.Info}
+		SourceCredentials: sp.Info, DestinationCredentials: dp.Info, Sides: &sides}
 	if opt.stateDir != "" {
 		in.StateKeys, in.FromState = stateKeys(opt.stateDir, out)
 	}
