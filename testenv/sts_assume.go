@@ -83,6 +83,17 @@ func parseAssumeRole(form url.Values) (assumeRequest, *apiError) {
 	return in, nil
 }
 
+// roleSession issues the credentials of a session of role r: they
+// live for duration, or with --token-ttl as fast as the keys testenv
+// rehearses lapse.
+func (s *Server) roleSession(r *role, name string, duration time.Duration) (*principal, Credentials) {
+	if ttl := s.opts.TokenTTL; ttl > 0 && ttl < duration {
+		duration = ttl
+	}
+	who := sessionOf(r, name)
+	return who, s.creds.issueSession(who, duration)
+}
+
 func (s *Server) assumeRole(c *call, form url.Values) {
 	in, e := parseAssumeRole(form)
 	if e != nil {
@@ -94,14 +105,7 @@ func (s *Server) assumeRole(c *call, form url.Values) {
 		c.fail(*e, true)
 		return
 	}
-	// With --token-ttl every session lapses as fast as the keys it
-	// rehearses; without it, after DurationSeconds.
-	lifetime := in.Duration
-	if ttl := s.opts.TokenTTL; ttl > 0 && ttl < lifetime {
-		lifetime = ttl
-	}
-	who := sessionOf(r, in.SessionName)
-	creds := s.creds.issueSession(who, lifetime)
+	who, creds := s.roleSession(r, in.SessionName, in.Duration)
 	type resp struct {
 		XMLName     xml.Name    `xml:"AssumeRoleResponse"`
 		Xmlns       string      `xml:"xmlns,attr"`

@@ -118,12 +118,7 @@ func (s *Server) assumeRoleWithWebIdentity(c *call, form url.Values) {
 		c.fail(apiErr(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity"), true)
 		return
 	}
-	lifetime := in.Duration
-	if ttl := s.opts.TokenTTL; ttl > 0 && ttl < lifetime {
-		lifetime = ttl
-	}
-	who := sessionOf(r, in.SessionName)
-	creds := s.creds.issueSession(who, lifetime)
+	who, creds := s.roleSession(r, in.SessionName, in.Duration)
 	type resp struct {
 		XMLName     xml.Name    `xml:"AssumeRoleWithWebIdentityResponse"`
 		Xmlns       string      `xml:"xmlns,attr"`
