@@ -39,3 +39,7 @@ bench-copy: build
 .PHONY: bench-variants
 bench-variants: build
 	./scripts/bench-variants.sh
+
+.PHONY: bench-state
+bench-state: build
+	./scripts/bench-state.sh
