@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -40,7 +42,8 @@ func newForecastCmd(e *env) *cobra.Command {
   <state>/forecast.svg (--chart to choose another file; .png and .pdf work
   too).
 
-Nothing is asked of AWS; while a run holds the state, forecast refuses.
+Nothing is asked of AWS; while a run holds the state, forecast asks the
+run (through its REPL socket) for its live state's forecast.
 --json prints the forecast as JSON (schema shuffle.forecast/v1, see
 docs/forecast.md).`,
 		Args: cobra.NoArgs,
@@ -51,12 +54,7 @@ docs/forecast.md).`,
 			if window < 0 {
 				return usagef("--window must not be negative, got %s", window)
 			}
-			st, err := openStateReadOnly(e, dir)
-			if err != nil {
-				return err
-			}
-			f, err := forecast.Make(cmd.Context(), st, forecast.Options{MaxInFlight: maxInFlight, Window: window})
-			st.Close()
+			f, err := makeForecast(cmd.Context(), e, dir, forecast.Options{MaxInFlight: maxInFlight, Window: window})
 			if err != nil {
 				return err
 			}
@@ -82,6 +80,28 @@ docs/forecast.md).`,
 	fl.DurationVar(&window, "window", 0, "change-window length (e.g. 8h): also count the windows the work needs")
 	fl.StringVar(&chart, "chart", "", "where to draw the chart (default <state>/forecast.svg)")
 	return cmd
+}
+
+// makeForecast forecasts from the state in dir; while a run serves its
+// REPL socket there, the run makes it from its live state.
+func makeForecast(ctx context.Context, e *env, dir string, o forecast.Options) (*forecast.Forecast, error) {
+	var lf liveForecast
+	if ok, err := liveReport(ctx, dir, replRequest{Forecast: &o}, &lf); ok {
+		if err == nil && lf.Forecast == nil {
+			err = errors.New("the run's REPL socket answered no forecast")
+		}
+		if err != nil {
+			return nil, err
+		}
+		lf.Forecast.SetChartSeries(lf.Progress, lf.Projection)
+		return lf.Forecast, nil
+	}
+	st, err := openStateReadOnly(e, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return forecast.Make(ctx, st, o)
 }
 
 func secs(s float64) string { return forecast.HumanDuration(time.Duration(s * float64(time.Second))) }

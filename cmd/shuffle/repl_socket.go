@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/forecast"
 	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -46,13 +47,18 @@ type replRequest struct {
 	JSON        bool   `json:"json,omitempty"`
 	Interactive bool   `json:"interactive,omitempty"`
 	Answer      string `json:"answer,omitempty"`
+	// Status and Forecast ask the running command for `shuffle status`
+	// and `shuffle forecast` of its live state (the answer is Result).
+	Status   bool              `json:"status,omitempty"`
+	Forecast *forecast.Options `json:"forecast,omitempty"`
 }
 
 type replMessage struct {
-	Out     string `json:"out,omitempty"`
-	Confirm string `json:"confirm,omitempty"`
-	Done    bool   `json:"done,omitempty"`
-	Error   string `json:"error,omitempty"`
+	Out     string          `json:"out,omitempty"`
+	Confirm string          `json:"confirm,omitempty"`
+	Done    bool            `json:"done,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Result  json.RawMessage `json:"result,omitempty"`
 }
 
 // liveSession is what the REPL server needs of the running session.
@@ -182,6 +188,12 @@ func (s *replServer) serve(c net.Conn) {
 		if err != nil {
 			return
 		}
+		if req.Status || req.Forecast != nil {
+			if err := enc.Encode(s.report(req)); err != nil {
+				return
+			}
+			continue
+		}
 		if repl == nil {
 			st := s.sess.LiveStore()
 			if st == nil {
@@ -215,6 +227,67 @@ func (s *replServer) serve(c net.Conn) {
 			return
 		}
 	}
+}
+
+// report answers a status or forecast request from the live state.
+func (s *replServer) report(req *replRequest) replMessage {
+	st := s.sess.LiveStore()
+	if st == nil {
+		return replMessage{Done: true, Error: "the run has not opened its state yet (shuffle.config); try again in a moment"}
+	}
+	var v any
+	var err error
+	if req.Status {
+		v, err = forecast.ReadStatus(s.ctx, st, time.Now())
+	} else {
+		var f *forecast.Forecast
+		if f, err = forecast.Make(s.ctx, st, *req.Forecast); err == nil {
+			progress, projection := f.ChartSeries()
+			v = liveForecast{Forecast: f, Progress: progress, Projection: projection}
+		}
+	}
+	if err == nil {
+		var b []byte
+		if b, err = json.Marshal(v); err == nil {
+			return replMessage{Done: true, Result: b}
+		}
+	}
+	return replMessage{Done: true, Error: err.Error()}
+}
+
+// liveForecast is a forecast as the socket carries it: with its chart
+// series, which JSON would otherwise drop.
+type liveForecast struct {
+	Forecast             *forecast.Forecast `json:"forecast"`
+	Progress, Projection []forecast.Point
+}
+
+// liveReport asks the command running on the state in dir for a status
+// or forecast of its live state, decoded into v; ok is false when no
+// running command answers on the socket.
+func liveReport(ctx context.Context, dir string, req replRequest, v any) (ok bool, err error) {
+	rc, ok := dialRepl(dir)
+	if !ok {
+		return false, nil
+	}
+	defer rc.Close()
+	if err := rc.enc.Encode(req); err != nil {
+		return true, fmt.Errorf("the run's REPL socket: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { rc.c.SetReadDeadline(time.Now()) })
+	defer stop()
+	line, err := rc.r.ReadBytes('\n')
+	if err != nil {
+		return true, fmt.Errorf("the run's REPL socket: %w", err)
+	}
+	var m replMessage
+	if err := json.Unmarshal(line, &m); err != nil {
+		return true, fmt.Errorf("the run's REPL socket: %w", err)
+	}
+	if m.Error != "" {
+		return true, errors.New(m.Error)
+	}
+	return true, json.Unmarshal(m.Result, v)
 }
 
 // replClient evaluates chunks in a running command's REPL server.

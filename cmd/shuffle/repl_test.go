@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -317,5 +318,68 @@ func TestReplSocketProtocol(t *testing.T) {
 	srv.Close()
 	if _, err := os.Stat(filepath.Join(dir, "repl.sock")); !os.IsNotExist(err) {
 		t.Errorf("socket not removed: %v", err)
+	}
+}
+
+// status and forecast work while a run holds the state: they ask the
+// run through its REPL socket, and their numbers are the live ones.
+func TestStatusAndForecastOfARunningRun(t *testing.T) {
+	workspaceWith(t, testenv.Options{RecoveryPoints: 300, CopySpeed: slowCopySpeed})
+	dir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "live.lua")
+	_, errb, done := runAsync(t, strings.NewReader(""), "run", script, "--state", dir, "--skip-check")
+	sock := filepath.Join(dir, "repl.sock")
+	waitFor(t, "the REPL socket", 30*time.Second, func() bool { _, err := os.Stat(sock); return err == nil }, done, errb)
+	// Until shuffle.config opens the state, the run says to try again.
+	waitFor(t, "the run's state open", 30*time.Second, func() bool { code, _, _ := shuffle(t, "status", "--state", dir); return code == 0 }, done, errb)
+	copied := regexp.MustCompile(`Copied (\d+) of (\d+) recovery points`)
+	completed := func() int {
+		code, out, errs := shuffle(t, "status", "--state", dir)
+		if code != 0 || !strings.Contains(out, "(live: asked of the shuffle command running on this state)") {
+			t.Fatalf("status while a run holds the state: exit %d\n%s%s", code, out, errs)
+		}
+		m := copied.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("status output lacks the copied count:\n%s", out)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	first := completed()
+	waitFor(t, "more completed copies in the live status", 60*time.Second, func() bool { return completed() > first }, done, errb)
+	if st, err := state.Open(dir); err == nil {
+		st.Close()
+		t.Fatal("the state opened while the run holds it; the test proves nothing")
+	}
+	chart := filepath.Join(t.TempDir(), "live.svg")
+	code, out, errs := shuffle(t, "forecast", "--state", dir, "--json", "--chart", chart)
+	if code != 0 {
+		t.Fatalf("forecast while a run holds the state: exit %d\n%s%s", code, out, errs)
+	}
+	var f struct {
+		Status struct {
+			Completed int `json:"completed"`
+		} `json:"status"`
+		Projection struct {
+			Remaining string `json:"remaining"`
+		} `json:"projection"`
+	}
+	if err := json.Unmarshal([]byte(out), &f); err != nil || f.Status.Completed <= first {
+		t.Errorf("live forecast: %v, completed %d (want more than %d)\n%s", err, f.Status.Completed, first, out)
+	}
+	if b, err := os.ReadFile(chart); err != nil || !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "<path") {
+		t.Errorf("the live forecast's chart %s: %v (%d bytes); want an SVG with lines", chart, err, len(b))
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("run exited %d\n%s", code, errb.String())
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatalf("run did not finish\n%s", errb.String())
+	}
+	// Once the run is over, status reads the state itself.
+	if code, out, _ := shuffle(t, "status", "--state", dir); code != 0 || strings.Contains(out, "(live:") {
+		t.Errorf("status after the run: exit %d, live %v", code, strings.Contains(out, "(live:"))
 	}
 }

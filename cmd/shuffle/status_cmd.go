@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +20,7 @@ type lockedError struct{ dir string }
 
 func (l lockedError) Error() string {
 	return fmt.Sprintf("the state in %s is in use by a running shuffle command (Badger allows one process at a time); "+
-		"its own output shows its progress, and status and forecast can read the state once it stops", l.dir)
+		"its own output shows its progress, and status and forecast ask it when it serves its REPL socket", l.dir)
 }
 func (l lockedError) Unwrap() error { return state.ErrLocked }
 
@@ -52,22 +53,14 @@ func newStatusCmd(e *env) *cobra.Command {
 state (completed, running, intent, retry, queued, failed), the remaining
 recovery points and bytes by resource type, and the failures by reason.
 Nothing is asked of AWS and nothing is written, so status works on the
-state a finished or interrupted run left; while a run holds the state it
-refuses (the run's own output shows its progress).
+state a finished or interrupted run left; while a run holds the state,
+status asks the run (through its REPL socket) for the live numbers.
 
 --json prints the status as JSON (schema shuffle.status/v1, see
 docs/forecast.md). 'shuffle forecast' adds rates and a projection.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStateReadOnly(e, dir)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			s, err := forecast.ReadStatus(cmd.Context(), st, time.Now())
-			if d := st.Damage(); d != nil {
-				return d // Badger could not read a value: err is a symptom
-			}
+			s, live, err := readStatus(cmd.Context(), e, dir)
 			if err != nil {
 				return err
 			}
@@ -77,12 +70,34 @@ docs/forecast.md). 'shuffle forecast' adds rates and a projection.`,
 				return enc.Encode(s)
 			}
 			printStatus(e.stdout, dir, s)
+			if live {
+				fmt.Fprintln(e.stdout, "(live: asked of the shuffle command running on this state)")
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the status as JSON")
 	return cmd
+}
+
+// readStatus reads the status of the state in dir; while a run serves
+// its REPL socket there, it asks the run (live is then true).
+func readStatus(ctx context.Context, e *env, dir string) (s *forecast.Status, live bool, err error) {
+	s = &forecast.Status{}
+	if ok, err := liveReport(ctx, dir, replRequest{Status: true}, s); ok {
+		return s, true, err
+	}
+	st, err := openStateReadOnly(e, dir)
+	if err != nil {
+		return nil, false, err
+	}
+	defer st.Close()
+	s, err = forecast.ReadStatus(ctx, st, time.Now())
+	if d := st.Damage(); d != nil {
+		return nil, false, d // Badger could not read a value: err is a symptom
+	}
+	return s, false, err
 }
 
 // localTime formats a time for operators, in local time.

@@ -11,6 +11,9 @@ type Point struct{ X, Y float64 }
 // the projection, as (Unix seconds, completed RPs), each thinned to at
 // most about 600 points. Drawing them is the caller's.
 func (f *Forecast) ChartSeries() (progress, projection []Point) {
+	if f.series != nil {
+		return f.series[0], f.series[1]
+	}
 	done := f.done
 	step := max(1, len(done)/chartPoints)
 	for i := 0; i < len(done); i += step {
@@ -37,4 +40,11 @@ func (f *Forecast) ChartSeries() (progress, projection []Point) {
 		projection = append(projection, Point{X: now + pr[n-1], Y: base + float64(n)})
 	}
 	return progress, projection
+}
+
+// SetChartSeries gives a forecast that crossed a process boundary (the
+// running command's REPL socket) the chart series its maker computed:
+// the completion times behind them are not carried.
+func (f *Forecast) SetChartSeries(progress, projection []Point) {
+	f.series = &[2][]Point{progress, projection}
 }

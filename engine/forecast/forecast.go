@@ -123,6 +123,7 @@ type Forecast struct {
 	// sorted) and the projected ones (seconds after GeneratedAt, sorted).
 	done      []int64
 	projected []float64
+	series    *[2][]Point // set by SetChartSeries
 }
 
 // Options tune the projection. Zero values pick the defaults.
