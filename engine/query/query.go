@@ -181,6 +181,26 @@ func GroupBy(ctx context.Context, st *state.Store, f Filter, by string) ([]Group
 
 // FindRP finds one RP by its ARN (in any vault), with its copy record.
 func FindRP(ctx context.Context, st *state.Store, arn string) (*Row, error) {
+	// An RP's key is its source vault and ARN, and a migration has a
+	// dozen source vaults: a point read in each finds it without a scan
+	// of every RP (3.8 s at a million RPs, issue 17).
+	if vaults, err := st.Vaults(state.Source); err == nil {
+		for _, v := range vaults {
+			rp, ok, err := st.GetRP(v.Name, arn)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			rec, _, err := st.GetCopy(v.Name, arn)
+			if err != nil {
+				return nil, err
+			}
+			return &Row{RP: rp, Copy: rec, Status: RowStatus(rp, rec)}, nil
+		}
+	}
+	// Not under a known vault: the scan looks everywhere.
 	var found *Row
 	err := Query(ctx, st, Filter{Arn: arn}, func(r Row) error {
 		found = &r
