@@ -34,18 +34,16 @@ VARIANT=${VARIANT:-}
 BIN=$PWD/bin/shuffle
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench-copy.XXXXXX")
 LOG="$WORK/testenv.log"
-"$BIN" testenv up --dir "$WORK/testenv-run" --sso-cache "$WORK/testenv-run/sso-cache" --addr 127.0.0.1:0 --recovery-points "$RPS" --copy-speed "$SPEED" ${VARIANT:+--variant "$VARIANT"} >"$LOG" 2>&1 &
-PID=$!
+# shellcheck source=scripts/testenv-lib.sh
+. scripts/testenv-lib.sh
+start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$RPS" --copy-speed "$SPEED" ${VARIANT:+--variant "$VARIANT"}
 cleanup() {
   kill $PID 2>/dev/null || true
   wait $PID 2>/dev/null || true
   if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-until grep -q "testenv ready" "$LOG" 2>/dev/null; do
-  kill -0 $PID 2>/dev/null || { cat "$LOG"; exit 1; }
-  sleep 0.05
-done
+wait_testenv "$LOG"
 # shellcheck disable=SC1091
 . "$WORK/testenv-run/env"
 URL=$(grep -o 'testenv ready at [^ ]*' "$LOG" | awk '{print $4}')

@@ -9,13 +9,11 @@ N=${N:-1000000}
 BIN=$PWD/bin/shuffle
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench-inv.XXXXXX")
 LOG="$WORK/testenv.log"
-"$BIN" testenv up --dir "$WORK/testenv-run" --sso-cache "$WORK/testenv-run/sso-cache" --addr 127.0.0.1:0 --recovery-points "$N" >"$LOG" 2>&1 &
-PID=$!
+# shellcheck source=scripts/testenv-lib.sh
+. scripts/testenv-lib.sh
+start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$N"
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-until grep -q "testenv ready" "$LOG" 2>/dev/null; do
-  kill -0 $PID 2>/dev/null || { cat "$LOG"; exit 1; }
-  sleep 0.05
-done
+wait_testenv "$LOG"
 # shellcheck disable=SC1091
 . "$WORK/testenv-run/env"
 # The example script reads testenv-run/metadata.csv relative to the cwd.

@@ -9,13 +9,11 @@ BIN=./bin/shuffle
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench.XXXXXX")
 LOG="$DIR/testenv.log"
 t0=$(date +%s.%N)
-"$BIN" testenv up --dir "$DIR" --sso-cache "$DIR/sso-cache" --addr 127.0.0.1:0 --recovery-points "$N" >"$LOG" 2>&1 &
-PID=$!
+# shellcheck source=scripts/testenv-lib.sh
+. scripts/testenv-lib.sh
+start_testenv "$DIR" "$LOG" --recovery-points "$N"
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-until grep -q "testenv ready" "$LOG" 2>/dev/null; do
-  kill -0 $PID 2>/dev/null || { cat "$LOG"; exit 1; }
-  sleep 0.05
-done
+wait_testenv "$LOG"
 t1=$(date +%s.%N)
 "$BIN" testenv probe --dir "$DIR" >"$DIR/probe.txt"
 t2=$(date +%s.%N)

@@ -14,14 +14,11 @@ BIN=$ROOT/bin/shuffle
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-demo.XXXXXX")
 LOG="$DIR/testenv.log"
 
-"$BIN" testenv up --dir "$DIR/testenv-run" --sso-cache "$DIR/testenv-run/sso-cache" --addr 127.0.0.1:0 --recovery-points 5000 --copy-speed 200000 >"$LOG" 2>&1 &
-PID=$!
+# shellcheck source=scripts/testenv-lib.sh
+. scripts/testenv-lib.sh
+start_testenv "$DIR/testenv-run" "$LOG" --recovery-points 5000 --copy-speed 200000
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  grep -q "testenv ready" "$LOG" 2>/dev/null && break
-  kill -0 $PID 2>/dev/null || { cat "$LOG"; exit 1; }
-  sleep 0.1
-done
+wait_testenv "$LOG"
 cat "$LOG"
 # shellcheck disable=SC1091
 . "$DIR/testenv-run/env"
