@@ -224,21 +224,13 @@ func TestRunThroughAssumedRolesResumesOnSIGUSR1(t *testing.T) {
 	env, dir := kindWorkspace(t, k, &rotations)
 	stateDir := filepath.Join(t.TempDir(), "state")
 	script := fastCopyScript(t, "assumed.lua")
-	cmd := exec.Command(bin, "run", script, "--state", stateDir, "--source-profile", k.src, "--destination-profile", k.dst)
-	cmd.Dir = dir
-	var errb syncBuffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := exitCode(cmd)
-	defer func() { _ = cmd.Process.Kill() }()
-	stopRefresherAfterExpiries(t, env, k, &rotations, done, &errb)
+	cmd, done, errb := startDetached(t, bin, dir, "run", script, "--state", stateDir, "--source-profile", k.src, "--destination-profile", k.dst)
+	stopRefresherAfterExpiries(t, env, k, &rotations, done, errb)
 	if n := env.Counters().Calls("AssumeRole"); n < 4 {
 		t.Errorf("%d AssumeRole calls over 4 rotations of 3 s role credentials; the roles were not assumed again", n)
 	}
 	restartRefresher(t, env)
-	resumeWithSIGUSR1(t, cmd, done, &errb)
+	resumeWithSIGUSR1(t, cmd, done, errb)
 	checkPauseLoggedFor(t, stateDir, "SIGUSR1", []string{k.src, k.dst}, "")
 	checkAllCompleted(t, env, stateDir)
 }

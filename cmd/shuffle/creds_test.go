@@ -380,19 +380,11 @@ func TestDetachedRunResumesOnSIGUSR1(t *testing.T) {
 	if err := os.WriteFile(script, []byte(hooked), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "run", script, "--state", stateDir)
-	cmd.Dir = dir
-	var errb syncBuffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := exitCode(cmd)
-	defer func() { _ = cmd.Process.Kill() }()
-	waitFor(t, "copying", 60*time.Second, func() bool { return env.Counters().Calls("StartCopyJob") > 0 }, done, &errb)
+	cmd, done, errb := startDetached(t, bin, dir, "run", script, "--state", stateDir)
+	waitFor(t, "copying", 60*time.Second, func() bool { return env.Counters().Calls("StartCopyJob") > 0 }, done, errb)
 	env.SetRotation(false)
-	waitFor(t, "pause banner", 30*time.Second, func() bool { return strings.Contains(errb.String(), "PAUSED") }, done, &errb)
-	waitFor(t, "on_pause hook", 10*time.Second, func() bool { _, err := os.Stat(hookOut); return err == nil }, done, &errb)
+	waitFor(t, "pause banner", 30*time.Second, func() bool { return strings.Contains(errb.String(), "PAUSED") }, done, errb)
+	waitFor(t, "on_pause hook", 10*time.Second, func() bool { _, err := os.Stat(hookOut); return err == nil }, done, errb)
 	time.Sleep(200 * time.Millisecond)
 	hb, _ := os.ReadFile(hookOut)
 	if f := strings.Fields(string(hb)); len(f) != 2 || (f[0] != "source" && f[0] != "destination") || !strings.HasPrefix(f[1], "20") {
@@ -402,9 +394,25 @@ func TestDetachedRunResumesOnSIGUSR1(t *testing.T) {
 	if err := env.Rotate(); err != nil {
 		t.Fatal(err)
 	}
-	resumeWithSIGUSR1(t, cmd, done, &errb)
+	resumeWithSIGUSR1(t, cmd, done, errb)
 	checkPauseLogged(t, stateDir, "SIGUSR1")
 	checkAllCompleted(t, env, stateDir)
+}
+
+// startDetached starts the real binary in dir with args, its stderr
+// collected, and kills it when the test ends; done delivers its exit
+// status.
+func startDetached(t *testing.T, bin, dir string, args ...string) (*exec.Cmd, <-chan int, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	errb := &syncBuffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, exitCode(cmd), errb
 }
 
 // resumeWithSIGUSR1 checks that a paused detached run does not resume
