@@ -301,10 +301,12 @@ func TestCopySurvivesRepeatedSIGKILL(t *testing.T) {
 	if kills < 20 {
 		t.Fatalf("only %d runs were killed while copying; the test needs at least 20 (copying finished too fast)", kills)
 	}
+	requireCountersAgree(t, stateDir, "after the SIGKILLs")
 	code, out, errs := shuffle(t, "run", script, "--state", stateDir)
 	if code != 0 {
 		t.Fatalf("final run exited %d\n%s%s", code, out, errs)
 	}
+	requireCountersAgree(t, stateDir, "after the final run")
 	included := includedSet(t, stateDir)
 	checkDestination(t, vaults, before, included)
 	checkJobs(t, env, included)

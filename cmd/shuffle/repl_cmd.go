@@ -201,7 +201,7 @@ func openRepl(e *env, dir string, jsonOut, interactive bool, a *asker) (evaluato
 	if err != nil {
 		return nil, false, err
 	}
-	con := &console{store: st, requeuer: query.StoreRequeuer{Store: st}, out: e.stdout, json: jsonOut, dir: dir, ask: ask}
+	con := &console{store: st, requeuer: query.StoreRequeuer{Store: st}, out: e.stdout, json: jsonOut, dir: dir, ask: ask, progress: e.stderr}
 	return &localEval{st: st, con: con, repl: luabind.NewRepl(con, e.stdout)}, false, nil
 }
 

@@ -30,6 +30,46 @@ type console struct {
 	// live: the functions run inside a running `shuffle run`, liveRun.
 	live    bool
 	liveRun *state.Run
+	// progress hears that a question scans, and how far it is (nil:
+	// nobody).
+	progress io.Writer
+}
+
+// scanNotice tells the operator that a question is answered by reading
+// every RP, and how far the scan is, at most once a second.
+type scanNotice struct {
+	w     io.Writer
+	total int64
+	last  time.Time
+}
+
+func (s *scanNotice) ScanStart(why string, total int64) {
+	s.total, s.last = total, time.Now()
+	about := ""
+	if total > 0 {
+		about = fmt.Sprintf(" (about %d)", total)
+	}
+	fmt.Fprintf(s.w, "this scans: %s, so every recovery point%s is read\n", why, about)
+}
+
+func (s *scanNotice) Scanned(n int64) {
+	if time.Since(s.last) < time.Second {
+		return
+	}
+	s.last = time.Now()
+	if s.total > 0 {
+		fmt.Fprintf(s.w, "  scanned %d of about %d\n", n, s.total)
+	} else {
+		fmt.Fprintf(s.w, "  scanned %d\n", n)
+	}
+}
+
+// queryCtx carries the scan notice, when someone is there to read it.
+func (c *console) queryCtx(ctx context.Context) context.Context {
+	if c.progress == nil || (c.json && c.progress == c.out) {
+		return ctx
+	}
+	return query.WithScanReporter(ctx, &scanNotice{w: c.progress})
 }
 
 var _ luabind.ReplHost = (*console)(nil)
@@ -114,7 +154,7 @@ func (c *console) Count(ctx context.Context, args luabind.ReplArgs) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	return query.Count(ctx, c.store, f)
+	return query.Count(c.queryCtx(ctx), c.store, f)
 }
 
 type rowJSON struct {
@@ -153,7 +193,7 @@ func (c *console) Find(ctx context.Context, args luabind.ReplArgs) error {
 	if err != nil {
 		return err
 	}
-	rows, n, err := query.Find(ctx, c.store, f, limit)
+	rows, n, err := query.Find(c.queryCtx(ctx), c.store, f, limit)
 	if err != nil {
 		return err
 	}
@@ -191,7 +231,7 @@ func (c *console) Group(ctx context.Context, args luabind.ReplArgs) error {
 	if err != nil {
 		return err
 	}
-	groups, err := query.GroupBy(ctx, c.store, f, opts["by"])
+	groups, err := query.GroupBy(c.queryCtx(ctx), c.store, f, opts["by"])
 	if err != nil {
 		return err
 	}

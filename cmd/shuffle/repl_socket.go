@@ -201,7 +201,7 @@ func (s *replServer) serve(c net.Conn) {
 				continue
 			}
 			run := s.run
-			con = &console{store: st, requeuer: s.sess, out: out, dir: s.dir, live: true, liveRun: &run}
+			con = &console{store: st, requeuer: s.sess, out: out, dir: s.dir, live: true, liveRun: &run, progress: out}
 			repl = luabind.NewRepl(con, out)
 			repl.Timeout = replChunkTimeout // it runs inside the run's process
 		}

@@ -16,13 +16,16 @@ import (
 
 func newStateCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "state check|backup FILE|restore FILE",
-		Short: "Check a state directory, back it up, or restore it from a backup or snapshot",
+		Use:   "state check|recount|backup FILE|restore FILE",
+		Short: "Check a state directory, rebuild its counters, back it up, or restore it from a backup or snapshot",
 		Long: `Look after the state directory (--state, default ./.shuffle).
 
   check          open the state read-only, verify every table checksum,
                  read and decode every record, and report the records by
-                 kind and every problem found (exit 0 clean, 1 damaged)
+                 kind and every problem found, including counters that
+                 differ from a full scan (exit 0 clean, 1 damaged)
+  recount        rebuild the counters that status and the REPL's count
+                 and group read, from one full scan of the records
   backup FILE    write a consistent backup of the state to FILE (Badger's
                  backup stream, about the size of the state's records)
   restore FILE   build the state from a backup or from one of the
@@ -35,7 +38,7 @@ Every command that opens a state first compares its files with the
 marker STATE/state.json; a damaged state is an error naming the file
 (exit 1), and nothing in it is changed.`,
 	}
-	cmd.AddCommand(newStateCheckCmd(e), newStateBackupCmd(e), newStateRestoreCmd(e))
+	cmd.AddCommand(newStateCheckCmd(e), newStateRecountCmd(e), newStateBackupCmd(e), newStateRestoreCmd(e))
 	return cmd
 }
 
@@ -104,6 +107,50 @@ func newStateCheckCmd(e *env) *cobra.Command {
 	return cmd
 }
 
+func newStateRecountCmd(e *env) *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "recount",
+		Short: "Rebuild the state's counters from a full scan of its records",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ok, err := state.HasState(dir); err != nil {
+				return err
+			} else if !ok {
+				return usagef("no shuffle state in %s (name the directory with --state)", dir)
+			}
+			start := time.Now()
+			st, err := state.OpenWith(dir, e.state)
+			if errors.Is(err, state.ErrLocked) {
+				return lockedError{dir}
+			}
+			if err != nil {
+				return err
+			}
+			before, berr := st.Summary()
+			err = st.Recount()
+			var after *state.Summary
+			if err == nil {
+				after, err = st.Summary()
+			}
+			if cerr := st.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			changed := "the counters were not kept before"
+			if berr == nil {
+				changed = fmt.Sprintf("%d cells changed", len(state.SummaryDiff(before, after)))
+			}
+			fmt.Fprintf(e.stdout, "Recounted %s in %s: %d cells; %s.\n", dir, time.Since(start).Round(time.Millisecond), len(after.Cells), changed)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
+	return cmd
+}
+
 func printCheck(w io.Writer, r *state.CheckReport, took time.Duration) {
 	fmt.Fprintf(w, "State %s (id %s), checked in %s\n", r.Dir, r.StateID, took.Round(time.Millisecond))
 	kinds := make([]string, 0, len(r.Records))
@@ -113,6 +160,9 @@ func printCheck(w io.Writer, r *state.CheckReport, took time.Duration) {
 	sort.Strings(kinds)
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %-8s %10d records\n", k, r.Records[k])
+	}
+	if r.Counters != "" {
+		fmt.Fprintf(w, "  counters: %s\n", r.Counters)
 	}
 	if len(r.Problems) == 0 {
 		fmt.Fprintln(w, "No problems found.")

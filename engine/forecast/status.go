@@ -67,10 +67,19 @@ type Status struct {
 	OrphanCopies int64 `json:"orphan_copies,omitempty"`
 }
 
-// ReadStatus counts where the copy stands.
+// ReadStatus counts where the copy stands: from the state's counters,
+// or by a scan of a state that keeps none.
 func ReadStatus(ctx context.Context, st *state.Store, now time.Time) (*Status, error) {
 	sc := newScan(false)
-	if err := sc.run(ctx, st); err != nil {
+	sum, err := st.Summary()
+	switch {
+	case err == nil:
+		sc.fromSummary(sum)
+	case errors.Is(err, state.ErrNoSummary):
+		if err := sc.run(ctx, st); err != nil {
+			return nil, err
+		}
+	default:
 		return nil, err
 	}
 	if err := sc.runs(st); err != nil {
@@ -106,4 +115,63 @@ func Make(ctx context.Context, st *state.Store, o Options) (*Forecast, error) {
 		f.Projection.Finish = &fin
 	}
 	return f, nil
+}
+
+// fromSummary counts what run counts, from the counters' reasons cube.
+func (sc *scan) fromSummary(sum *state.Summary) {
+	for c, m := range sum.Cells {
+		if c.Cube != state.CubeReasons {
+			continue
+		}
+		if c.Orphan {
+			sc.st.OrphanCopies += m.N
+			continue
+		}
+		typ := c.Type
+		if c.SType != "" {
+			typ = c.SType
+		}
+		switch c.Status {
+		case state.CopyCompleted:
+			sc.st.States[c.Status] += m.N
+			sc.st.BytesByState[c.Status] += m.CBytes
+			sc.st.Completed += m.N
+			sc.st.CompletedBytes += m.CBytes
+			t := sc.typeStatus(typ)
+			t.Completed += m.N
+			t.CompletedBytes += m.CBytes
+		case state.CopyFailed:
+			sc.st.States[c.Status] += m.N
+			sc.st.BytesByState[c.Status] += m.CBytes
+			sc.st.Failed += m.N
+			sc.st.FailedByReason[c.FailKey] += m.N
+			sc.typeStatus(typ).Failed += m.N
+		case state.CopyRunning, state.CopyIntent, state.CopyRetry:
+			if c.Status == state.CopyRetry {
+				sc.st.RetryByReason[c.FailKey] += m.N
+			}
+			sc.count(c.Status, typ, m)
+		case query.Queued:
+			if !c.Copying && c.Outcome == state.Included {
+				sc.count(c.Status, typ, m)
+			}
+		}
+	}
+	if !sum.FirstStart.IsZero() {
+		sc.firstStart = sum.FirstStart.UnixNano()
+	}
+	if !sum.LastCompletion.IsZero() {
+		sc.lastEnd = sum.LastCompletion.UnixNano()
+	}
+}
+
+// count adds m RPs left to copy in state st.
+func (sc *scan) count(st, typ string, m state.Measure) {
+	sc.st.States[st] += m.N
+	sc.st.BytesByState[st] += m.CBytes
+	sc.st.Remaining += m.N
+	sc.st.RemainingBytes += m.CBytes
+	t := sc.typeStatus(typ)
+	t.Remaining += m.N
+	t.RemainingBytes += m.CBytes
 }

@@ -20,6 +20,20 @@ type Row struct {
 // Query calls fn for every RP that passes f, in vault and ARN order.
 // Returning ErrStop from fn ends the scan without an error.
 func Query(ctx context.Context, st *state.Store, f Filter, fn func(Row) error) error {
+	return query(ctx, st, f, nil, fn)
+}
+
+// scanQuery is Query for a question the counters cannot answer: it tells
+// ctx's ScanReporter why, and how far the scan is.
+func scanQuery(ctx context.Context, st *state.Store, f Filter, why string, fn func(Row) error) error {
+	r := reporterOf(ctx)
+	if r != nil {
+		r.ScanStart(why, scanTotal(st, f))
+	}
+	return query(ctx, st, f, r, fn)
+}
+
+func query(ctx context.Context, st *state.Store, f Filter, r ScanReporter, fn func(Row) error) error {
 	vaults := []string{""}
 	if len(f.Vaults) > 0 {
 		vaults = append([]string(nil), f.Vaults...)
@@ -37,6 +51,9 @@ func Query(ctx context.Context, st *state.Store, f Filter, fn func(Row) error) e
 			if n++; n%4096 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
+				}
+				if r != nil {
+					r.Scanned(int64(n))
 				}
 			}
 			if rp == nil {
@@ -79,26 +96,67 @@ func Query(ctx context.Context, st *state.Store, f Filter, fn func(Row) error) e
 // ErrStop ends a Query early.
 var ErrStop = errors.New("stop")
 
-// Count counts the RPs that pass f.
+// Count counts the RPs that pass f: from the counters when one cube
+// holds f's fields, otherwise by a scan.
 func Count(ctx context.Context, st *state.Store, f Filter) (int64, error) {
+	groups, why, err := counted(st, f, "")
+	if err != nil || why == "" {
+		var n int64
+		for _, g := range groups {
+			n += g.Count
+		}
+		return n, err
+	}
 	var n int64
-	err := Query(ctx, st, f, func(Row) error { n++; return nil })
+	err = scanQuery(ctx, st, f, why, func(Row) error { n++; return nil })
 	return n, err
 }
 
 // Find returns at most limit rows that pass f (limit <= 0: all), and
-// how many passed in all.
+// how many passed in all. When the counters give the total, the scan
+// stops at the limit.
 func Find(ctx context.Context, st *state.Store, f Filter, limit int) ([]Row, int64, error) {
+	// Grouped by vault, the counters also say which vaults to read.
+	groups, why, err := counted(st, f, "vault")
+	if err != nil {
+		return nil, 0, err
+	}
 	var out []Row
 	var n int64
-	err := Query(ctx, st, f, func(r Row) error {
+	visit := func(r Row) error {
 		n++
 		if limit <= 0 || len(out) < limit {
 			out = append(out, r)
 		}
 		return nil
+	}
+	if why != "" {
+		err = scanQuery(ctx, st, f, why, visit)
+		return out, n, err
+	}
+	var total int64
+	narrowed := f
+	narrowed.Vaults = nil
+	for _, g := range groups {
+		total += g.Count
+		if g.Count > 0 {
+			narrowed.Vaults = append(narrowed.Vaults, g.Key)
+		}
+	}
+	if total == 0 {
+		return nil, 0, nil
+	}
+	if limit <= 0 || int64(limit) > total {
+		limit = int(total)
+	}
+	err = Query(ctx, st, narrowed, func(r Row) error {
+		out = append(out, r)
+		if len(out) >= limit {
+			return ErrStop
+		}
+		return nil
 	})
-	return out, n, err
+	return out, total, err
 }
 
 // Group is one group of group{by=...}.
@@ -154,18 +212,24 @@ func GroupBy(ctx context.Context, st *state.Store, f Filter, by string) ([]Group
 			return v
 		}
 	}
-	groups := map[string]*Group{}
-	err := Query(ctx, st, f, func(r Row) error {
-		k := key(r)
-		g := groups[k]
-		if g == nil {
-			g = &Group{Key: k}
-			groups[k] = g
-		}
-		g.Count++
-		g.Bytes += r.RP.Size
-		return nil
-	})
+	groups, why, err := counted(st, f, by)
+	if err != nil {
+		return nil, err
+	}
+	if why != "" {
+		groups = map[string]*Group{}
+		err = scanQuery(ctx, st, f, why, func(r Row) error {
+			k := key(r)
+			g := groups[k]
+			if g == nil {
+				g = &Group{Key: k}
+				groups[k] = g
+			}
+			g.Count++
+			g.Bytes += r.RP.Size
+			return nil
+		})
+	}
 	out := make([]Group, 0, len(groups))
 	for _, g := range groups {
 		out = append(out, *g)

@@ -6,10 +6,10 @@ import "github.com/shuffle-migrate/shuffle/engine/state"
 // its decision leaves when it has no copy record. `shuffle status`, the
 // run reports and the REPL all count with them.
 const (
-	Queued     = "queued"   // included, no copy record yet
-	Excluded   = "excluded" // excluded, or a policy failed
-	Ineligible = "ineligible"
-	Undecided  = "undecided" // no decision yet
+	Queued     = state.RowQueued     // included, no copy record yet
+	Excluded   = state.RowExcluded   // excluded, or a policy failed
+	Ineligible = state.RowIneligible // ineligible
+	Undecided  = state.RowUndecided  // no decision yet
 )
 
 // RowStates are the values of RowStatus, in display order.
@@ -24,19 +24,4 @@ func RowStatus(rp *state.RP, rec *state.CopyRecord) string { return FinalState(r
 
 // FinalState is the report state of one RP: its copy record's state
 // when rec is not nil, otherwise what its decision says.
-func FinalState(rp *state.RP, rec *state.CopyRecord) string {
-	if rec != nil {
-		return rec.State
-	}
-	if rp == nil || rp.Decision == nil {
-		return Undecided
-	}
-	switch rp.Decision.Outcome {
-	case state.Included:
-		return Queued
-	case state.Ineligible:
-		return Ineligible
-	default: // excluded, or the policy failed (which excludes)
-		return Excluded
-	}
-}
+func FinalState(rp *state.RP, rec *state.CopyRecord) string { return state.RowStatus(rp, rec) }

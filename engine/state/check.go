@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -12,10 +13,13 @@ import (
 
 // CheckReport is what Check found: records by kind, and the problems.
 type CheckReport struct {
-	Dir      string           `json:"dir"`
-	StateID  string           `json:"state_id,omitempty"`
-	Records  map[string]int64 `json:"records"`
-	Problems []string         `json:"problems,omitempty"`
+	Dir     string           `json:"dir"`
+	StateID string           `json:"state_id,omitempty"`
+	Records map[string]int64 `json:"records"`
+	// Counters: "agree" (the counters equal a full scan), "not kept" (a
+	// state made before them, opened read-only) or "differ".
+	Counters string   `json:"counters"`
+	Problems []string `json:"problems,omitempty"`
 }
 
 // maxProblems bounds the problems a check lists.
@@ -63,13 +67,52 @@ func (s *Store) Check(ctx context.Context) (*CheckReport, error) {
 	if r.Records["meta"] == 0 {
 		r.problem("no meta records: the state holds no schema record")
 	}
-	return r, nil
+	return r, s.checkCounters(r)
+}
+
+// checkCounters compares the counters with a full scan.
+func (s *Store) checkCounters(r *CheckReport) error {
+	got, err := s.Summary()
+	if errors.Is(err, ErrNoSummary) {
+		r.Counters = "not kept"
+		return nil
+	}
+	if err != nil {
+		r.Counters = "differ"
+		r.problem("counters: %v", err)
+		return nil
+	}
+	if len(r.Problems) > 0 {
+		r.Counters = "not compared (records damaged)"
+		return nil
+	}
+	want, err := s.CountByScan()
+	if err != nil {
+		r.Counters = "not compared"
+		r.problem("counters: the full scan to compare them failed: %v", err)
+		return nil
+	}
+	diff := SummaryDiff(got, want)
+	if len(diff) == 0 {
+		r.Counters = "agree"
+		return nil
+	}
+	r.Counters = "differ"
+	for i, d := range diff {
+		if i == 5 {
+			r.problem("counters: %d more cells differ", len(diff)-i)
+			break
+		}
+		r.problem("counters: %s", d)
+	}
+	r.problem("counters differ from the records in %d cells: rebuild them with `shuffle state recount` (the records are the truth)", len(diff))
+	return nil
 }
 
 // recordKind is the first part of a key: vault, part, rp, copy, run,
-// kmskey or meta.
+// kmskey, sum or meta.
 func recordKind(key []byte) string {
-	for _, p := range [][]byte{prefixVault, prefixPart, prefixRP, prefixCopy, prefixRun, prefixKey} {
+	for _, p := range [][]byte{prefixVault, prefixPart, prefixRP, prefixCopy, prefixRun, prefixKey, prefixSummary} {
 		if bytes.HasPrefix(key, p) {
 			return string(p[:len(p)-1])
 		}
@@ -101,6 +144,11 @@ func decodeRecord(kind string, v []byte) error {
 	case "kmskey":
 		var x KMSKey
 		return json.Unmarshal(v, &x)
+	case "sum":
+		if bytes.HasPrefix(v, []byte("{")) {
+			return nil // sum/ok
+		}
+		return decodeSummary(v, func(Cell, Measure) {}, func(int64, int64) {})
 	case "unknown":
 		return fmt.Errorf("a key shuffle does not write")
 	}

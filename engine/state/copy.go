@@ -116,7 +116,7 @@ func (s *Store) PutIntents(recs []*CopyRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.update(func(txn *badger.Txn, t *tally) error {
 		if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
 			return err
 		}
@@ -124,10 +124,7 @@ func (s *Store) PutIntents(recs []*CopyRecord) error {
 			if c.State != CopyIntent || c.Token == "" {
 				return fmt.Errorf("copy %s: intent record in state %q without a token", c.Arn, c.State)
 			}
-			if err := putCopy(txn, c); err != nil {
-				return err
-			}
-			if ok, err := markCopying(txn, c); err != nil {
+			if ok, err := putCopy(txn, t, c, true); err != nil {
 				return err
 			} else if !ok {
 				return fmt.Errorf("copy %s: no RP record in vault %s", c.Arn, c.Vault)
@@ -150,7 +147,7 @@ func (s *Store) PutIntents(recs []*CopyRecord) error {
 func (s *Store) PutAdopted(recs []*CopyRecord) error {
 	for start := 0; start < len(recs); start += 2000 {
 		end := min(start+2000, len(recs))
-		err := s.db.Update(func(txn *badger.Txn) error {
+		err := s.update(func(txn *badger.Txn, t *tally) error {
 			if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
 				return err
 			}
@@ -160,10 +157,7 @@ func (s *Store) PutAdopted(recs []*CopyRecord) error {
 				default:
 					return fmt.Errorf("copy %s: adopted record in state %q", c.Arn, c.State)
 				}
-				if err := putCopy(txn, c); err != nil {
-					return err
-				}
-				if _, err := markCopying(txn, c); err != nil {
+				if _, err := putCopy(txn, t, c, true); err != nil {
 					return err
 				}
 			}
@@ -219,27 +213,43 @@ func (s *Store) ForgetAdoption() error {
 	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyCopyAdopted) })
 }
 
-// markCopying marks the RP record of copy c as copying, so that no
-// later decision touches it; ok is false when there is no such record.
-func markCopying(txn *badger.Txn, c *CopyRecord) (ok bool, err error) {
+// putCopy writes copy record c and, with mark, marks its RP record as
+// copying (so that no later decision touches it), tallying the change
+// of cells from the records it replaces. ok is false when the RP has no
+// record (c is written all the same).
+func putCopy(txn *badger.Txn, t *tally, c *CopyRecord, mark bool) (ok bool, err error) {
+	var old CopyRecord
+	hadOld, err := getJSON(txn, copyKey(c.Vault, c.Arn), &old)
+	if err != nil {
+		return false, err
+	}
 	var rp RP
-	if ok, err = getRP(txn, rpKey(c.Vault, c.Arn), &rp); err != nil || !ok {
-		return ok, err
+	if ok, err = getRP(txn, rpKey(c.Vault, c.Arn), &rp); err != nil {
+		return false, err
 	}
-	if rp.Copy == CopyingRP {
-		return true, nil
+	var oldRP, newRP *RP
+	if ok {
+		oldRP, newRP = &rp, &rp
+		if mark && rp.Copy != CopyingRP {
+			marked := rp
+			marked.Copy, marked.V = CopyingRP, schemaVersion
+			if err := txn.Set(rpKey(rp.Vault, rp.Arn), EncodeRP(&marked)); err != nil {
+				return false, err
+			}
+			newRP = &marked
+		}
 	}
-	rp.Copy, rp.V = CopyingRP, schemaVersion
-	return true, txn.Set(rpKey(rp.Vault, rp.Arn), EncodeRP(&rp))
-}
-
-func putCopy(txn *badger.Txn, c *CopyRecord) error {
+	var oldRec *CopyRecord
+	if hadOld {
+		oldRec = &old
+	}
 	c.V = 1
 	b, err := json.Marshal(c)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return txn.Set(copyKey(c.Vault, c.Arn), b)
+	t.change(oldRP, oldRec, newRP, c)
+	return ok, txn.Set(copyKey(c.Vault, c.Arn), b)
 }
 
 // PutCopies commits copy records, and the poll watermark when not nil,
@@ -251,12 +261,12 @@ func (s *Store) PutCopies(recs []*CopyRecord, watermark *time.Time) error {
 	for start := 0; start < len(recs) || start == 0; start += 2000 {
 		end := min(start+2000, len(recs))
 		last := end >= len(recs)
-		err := s.db.Update(func(txn *badger.Txn) error {
+		err := s.update(func(txn *badger.Txn, t *tally) error {
 			if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
 				return err
 			}
 			for _, c := range recs[start:end] {
-				if err := putCopy(txn, c); err != nil {
+				if _, err := putCopy(txn, t, c, false); err != nil {
 					return err
 				}
 			}
@@ -353,7 +363,7 @@ func (s *Store) RequeueCopies(keys []CopyKey, now time.Time) ([]*CopyRecord, err
 	for start := 0; start < len(keys); start += 2000 {
 		end := min(start+2000, len(keys))
 		var moved []*CopyRecord
-		err := s.db.Update(func(txn *badger.Txn) error {
+		err := s.update(func(txn *badger.Txn, t *tally) error {
 			moved = moved[:0]
 			for _, k := range keys[start:end] {
 				var c CopyRecord
@@ -369,7 +379,7 @@ func (s *Store) RequeueCopies(keys []CopyKey, now time.Time) ([]*CopyRecord, err
 						return err
 					}
 				}
-				if err := putCopy(txn, &c); err != nil {
+				if _, err := putCopy(txn, t, &c, false); err != nil {
 					return err
 				}
 				moved = append(moved, &c)

@@ -99,3 +99,23 @@ func runKey(startNanos int64) []byte {
 }
 
 func uint64Bytes(v uint64) []byte { return []byte(strconv.FormatUint(v, 10)) }
+
+// The counters (ADR 0001, "counters kept with the records").
+var (
+	keySummaryOK      = []byte("sum/ok")
+	prefixSummary     = []byte("sum/")
+	prefixSummaryBase = []byte("sum/b/")
+	prefixSumDelta    = []byte("sum/d/")
+)
+
+// summaryBaseKey: sum/b/ + chunk number, 4 bytes big-endian.
+func summaryBaseKey(chunk int) []byte {
+	return binary.BigEndian.AppendUint32(append([]byte(nil), prefixSummaryBase...), uint32(chunk))
+}
+
+// summaryDeltaKey: sum/d/ + Unix ns (8 bytes) + a counter (4 bytes), both
+// big-endian: unique within the one process that holds the state.
+func summaryDeltaKey(nanos int64, n uint32) []byte {
+	k := binary.BigEndian.AppendUint64(append([]byte(nil), prefixSumDelta...), uint64(nanos))
+	return binary.BigEndian.AppendUint32(k, n)
+}

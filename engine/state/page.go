@@ -51,6 +51,7 @@ type pageRP struct {
 	found    bool   // a record was found
 	version  uint64 // of the record merged; 0 when none
 	rec      *RP    // what is written; nil: nothing (unchanged and seen)
+	old      *RP    // the record merged (nil: none), for the counters
 	kind     int    // pageNew, pageChanged or pageUnchanged
 	prepared bool   // Prepare ran on rec as merged
 }
@@ -134,7 +135,7 @@ func mergeRP(part *Partition, rp, old *RP, now time.Time) (*RP, int) {
 // returns errPagePrepare if a merge needs preparing.
 func (s *Store) writePage(part *Partition, page []pageRP, now time.Time, prepare bool) (PageResult, error) {
 	var res PageResult
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.update(func(txn *badger.Txn, t *tally) error {
 		res = PageResult{}
 		toPrepare := false
 		for i := range page {
@@ -162,7 +163,13 @@ func (s *Store) writePage(part *Partition, page []pageRP, now time.Time, prepare
 				}
 			}
 			e.merged, e.found, e.version, e.prepared = true, old != nil, version, false
+			var kept *RP
+			if old != nil {
+				cp := *old // mergeRP may change old
+				kept = &cp
+			}
 			e.rec, e.kind = mergeRP(part, e.rp, old, now)
+			e.old = kept
 			if prepare && needsPrepare(e) {
 				toPrepare = true
 			}
@@ -186,6 +193,9 @@ func (s *Store) writePage(part *Partition, page []pageRP, now time.Time, prepare
 			e.rec.V = schemaVersion
 			e.rec.Seen = part.Generation
 			e.rec.Gone = false
+			if err := tallyRP(txn, t, e.old, e.rec, e.lookedUp); err != nil {
+				return err
+			}
 			if err := txn.Set(e.key, EncodeRP(e.rec)); err != nil {
 				return err
 			}

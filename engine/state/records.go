@@ -227,8 +227,8 @@ func (s *Store) PutPartitions(parts []*Partition) error {
 // returns how many it flagged. Nothing is deleted.
 func (s *Store) MarkGone(vault string, g uint64) (int, error) {
 	n := 0
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
+	b := s.NewBatch(EpochInventory)
+	defer b.Cancel()
 	// Most records were listed by g: read only their generation and gone
 	// flag, and decode in full only the ones to flag.
 	err := s.scanValues(rpVaultPrefix(vault), func(key, val []byte) error {
@@ -243,24 +243,36 @@ func (s *Store) MarkGone(vault string, g uint64) (int, error) {
 		if err := DecodeRP(val, rp); err != nil {
 			return fmt.Errorf("state: %s: %w", key, err)
 		}
-		if n == 0 {
-			if err := s.MarkDirty(EpochInventory); err != nil {
-				return err
-			}
-		}
 		rp.Gone = true
 		n++
-		return s.putRPBatch(wb, rp)
+		return b.Put(rp)
 	})
 	if err != nil {
 		return 0, err
 	}
-	return n, wb.Flush()
+	return n, b.Flush()
 }
 
-func (s *Store) putRPBatch(wb *badger.WriteBatch, rp *RP) error {
-	rp.V = schemaVersion
-	return wb.Set(rpKey(rp.Vault, rp.Arn), EncodeRP(rp))
+// tallyRP tallies the change of cells when the record old (nil: none)
+// is replaced by rp. The copy record is read only when the cells move;
+// lookedUp false says the caller knows no record of the RP exists.
+func tallyRP(txn *badger.Txn, t *tally, old, rp *RP, lookedUp bool) error {
+	if old != nil && sameCells(old, rp) {
+		return nil
+	}
+	var rec *CopyRecord
+	if lookedUp {
+		var c CopyRecord
+		ok, err := getJSON(txn, copyKey(rp.Vault, rp.Arn), &c)
+		if err != nil {
+			return err
+		}
+		if ok {
+			rec = &c
+		}
+	}
+	t.change(old, rec, rp, rec)
+	return nil
 }
 
 func getRP(txn *badger.Txn, key []byte, rp *RP) (bool, error) {
@@ -404,22 +416,25 @@ func (s *Store) GetRP(vault, arn string) (rp *RP, ok bool, err error) {
 	return rp, ok, err
 }
 
-// Batch writes RP updates in bulk (enrich, decide). A crash loses only
-// the unflushed part, which the next run recomputes. The batch marks its
-// epoch dirty before its first record.
+// Batch writes RP updates in bulk (enrich, decide, gone). It commits
+// a transaction per batchSize records, each with its counters' delta
+// (a WriteBatch may split one group over several commits). A crash
+// loses only the uncommitted part, which the next run recomputes. The
+// batch marks its epoch dirty before its first record.
 type Batch struct {
-	s    *Store
-	wb   *badger.WriteBatch
-	kind EpochKind
-	n    int
+	s       *Store
+	kind    EpochKind
+	n       int
+	pending []*RP
 }
+
+// batchSize is how many RPs one Batch transaction writes.
+const batchSize = 1000
 
 // NewBatch starts a bulk write of records of one kind.
-func (s *Store) NewBatch(kind EpochKind) *Batch {
-	return &Batch{s: s, wb: s.db.NewWriteBatch(), kind: kind}
-}
+func (s *Store) NewBatch(kind EpochKind) *Batch { return &Batch{s: s, kind: kind} }
 
-// Put queues one RP record.
+// Put queues one RP record. The Batch keeps rp until it is written.
 func (b *Batch) Put(rp *RP) error {
 	if b.n == 0 {
 		if err := b.s.MarkDirty(b.kind); err != nil {
@@ -427,14 +442,46 @@ func (b *Batch) Put(rp *RP) error {
 		}
 	}
 	b.n++
-	return b.s.putRPBatch(b.wb, rp)
+	b.pending = append(b.pending, rp)
+	if len(b.pending) >= batchSize {
+		return b.Flush()
+	}
+	return nil
 }
 
 // Flush writes everything queued.
-func (b *Batch) Flush() error { return b.wb.Flush() }
+func (b *Batch) Flush() error {
+	if len(b.pending) == 0 {
+		return nil
+	}
+	recs := b.pending
+	b.pending = nil
+	return b.s.update(func(txn *badger.Txn, t *tally) error {
+		for _, rp := range recs {
+			rp.V = schemaVersion
+			key := rpKey(rp.Vault, rp.Arn)
+			var old RP
+			found, err := getRP(txn, key, &old)
+			if err != nil {
+				return err
+			}
+			var oldP *RP
+			if found {
+				oldP = &old
+			}
+			if err := tallyRP(txn, t, oldP, rp, true); err != nil {
+				return err
+			}
+			if err := txn.Set(key, EncodeRP(rp)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
 
 // Cancel drops everything queued.
-func (b *Batch) Cancel() { b.wb.Cancel() }
+func (b *Batch) Cancel() { b.pending = nil }
 
 // ResetDecisions clears decisions of RPs not yet copied (all vaults, or
 // one) and returns how many it cleared.

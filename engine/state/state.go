@@ -47,6 +47,8 @@ type Store struct {
 	snapKeep int
 	snapPath string
 	snapErr  error
+	// sum keeps the counters (summary_store.go).
+	sum counters
 }
 
 // FullScans is how many times this Store has read every RP record (for
@@ -191,6 +193,9 @@ func (s *Store) prepareWrites(fresh, wasClean bool) error {
 	if err := s.initSchema(); err != nil {
 		return err
 	}
+	if err := s.ensureSummary(); err != nil {
+		return fmt.Errorf("open state %s: counters: %w", s.Dir, err)
+	}
 	if !fresh && !wasClean {
 		// The last process did not close the state (killed, or an older
 		// shuffle). Badger cut whatever tail of its logs it could not
@@ -271,10 +276,17 @@ func (s *Store) Close() error {
 	// memtables and compacts the first level there, which maps every
 	// table it reads and writes.
 	s.stopValueLogGC()
+	var ferr error
+	if !s.readOnly {
+		ferr = s.foldSummary()
+	}
 	if s.closing != nil {
 		close(s.closing)
 	}
 	err := s.db.Close()
+	if err == nil {
+		err = ferr
+	}
 	if s.stop != nil {
 		close(s.stop)
 		<-s.done

@@ -1,0 +1,325 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// foldAfter is how many delta records a writer lets pile up before it
+// folds them into the base.
+const foldAfter = 2048
+
+// summaryChunk is how many cells one base record holds.
+const summaryChunk = 4096
+
+// counters is a Store's part in keeping the counters.
+type counters struct {
+	// wmu serialises the writes that carry a delta: each reads the
+	// records it replaces inside its transaction, and conflict detection
+	// is off, so two must not replace one record at once.
+	wmu sync.Mutex
+	// fmu: one fold at a time.
+	fmu sync.Mutex
+	// deltas counts delta records since the last fold (approximately:
+	// only this process's).
+	deltas atomic.Int64
+	seq    atomic.Uint32
+	// off: the state keeps no counters (read-only open of an older
+	// state).
+	off bool
+}
+
+// update runs fn in a read-write transaction that commits, with what fn
+// wrote, the counters' delta fn tallied. fn may run more than once.
+func (s *Store) update(fn func(txn *badger.Txn, t *tally) error) error {
+	s.sum.wmu.Lock()
+	var wrote bool
+	err := s.db.Update(func(txn *badger.Txn) error {
+		t := &tally{}
+		if err := fn(txn, t); err != nil {
+			return err
+		}
+		wrote = false
+		if t.empty() {
+			return nil
+		}
+		wrote = true
+		key := summaryDeltaKey(time.Now().UnixNano(), s.sum.seq.Add(1))
+		return txn.Set(key, encodeSummary(&summaryRecord{cells: t.cells, minStart: t.minStart, maxEnd: t.maxEnd}))
+	})
+	s.sum.wmu.Unlock()
+	if err == nil && wrote && s.sum.deltas.Add(1) >= foldAfter {
+		err = s.foldSummary()
+	}
+	return err
+}
+
+// readSummary sums the base and the deltas of one read transaction.
+func readSummary(txn *badger.Txn) (*Summary, error) {
+	if _, err := txn.Get(keySummaryOK); errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNoSummary
+	} else if err != nil {
+		return nil, err
+	}
+	sum := &Summary{Cells: map[Cell]Measure{}}
+	var minStart, maxEnd int64
+	add := func(c Cell, m Measure) {
+		v := sum.Cells[c]
+		v.add(m, 1)
+		if v.zero() {
+			delete(sum.Cells, c)
+		} else {
+			sum.Cells[c] = v
+		}
+	}
+	times := func(a, b int64) {
+		if a != 0 && (minStart == 0 || a < minStart) {
+			minStart = a
+		}
+		if b > maxEnd {
+			maxEnd = b
+		}
+	}
+	it := prefixIterator(txn, prefixSummary)
+	defer it.Close()
+	for it.Seek(prefixSummary); it.ValidForPrefix(prefixSummary); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if !bytes.HasPrefix(k, prefixSummaryBase) && !bytes.HasPrefix(k, prefixSumDelta) {
+			continue
+		}
+		if bytes.HasPrefix(k, prefixSumDelta) {
+			sum.Deltas++
+		}
+		if err := item.Value(func(b []byte) error { return decodeSummary(b, add, times) }); err != nil {
+			return nil, fmt.Errorf("state: counters %q: %w (run `shuffle state check`; the counters are rebuilt by `shuffle state recount`)", k, err)
+		}
+	}
+	if minStart != 0 {
+		sum.FirstStart = time.Unix(0, minStart).UTC()
+	}
+	if maxEnd != 0 {
+		sum.LastCompletion = time.Unix(0, maxEnd).UTC()
+	}
+	return sum, nil
+}
+
+// Summary returns the counters as they stand, or ErrNoSummary when the
+// state keeps none.
+func (s *Store) Summary() (*Summary, error) {
+	if s.sum.off {
+		return nil, ErrNoSummary
+	}
+	var sum *Summary
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		sum, err = readSummary(txn)
+		return err
+	})
+	return sum, err
+}
+
+// foldSummary writes base + deltas as the new base and deletes the
+// deltas it read, in one transaction. Deltas committed meanwhile are not
+// read, and stay.
+func (s *Store) foldSummary() error {
+	s.sum.fmu.Lock()
+	defer s.sum.fmu.Unlock()
+	s.sum.deltas.Store(0)
+	if s.sum.off {
+		return nil
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		sum, err := readSummary(txn)
+		if errors.Is(err, ErrNoSummary) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if sum.Deltas == 0 {
+			return nil
+		}
+		var deltas [][]byte
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixSumDelta})
+		for it.Seek(prefixSumDelta); it.ValidForPrefix(prefixSumDelta); it.Next() {
+			deltas = append(deltas, it.Item().KeyCopy(nil))
+		}
+		it.Close()
+		for _, k := range deltas {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return writeSummaryBase(txn, sum)
+	})
+}
+
+// writeSummaryBase replaces the base with sum's cells.
+func writeSummaryBase(txn *badger.Txn, sum *Summary) error {
+	var old [][]byte
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixSummaryBase})
+	for it.Seek(prefixSummaryBase); it.ValidForPrefix(prefixSummaryBase); it.Next() {
+		old = append(old, it.Item().KeyCopy(nil))
+	}
+	it.Close()
+	for _, k := range old {
+		if err := txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	rec := &summaryRecord{cells: map[Cell]Measure{}}
+	if !sum.FirstStart.IsZero() {
+		rec.minStart = sum.FirstStart.UnixNano()
+	}
+	if !sum.LastCompletion.IsZero() {
+		rec.maxEnd = sum.LastCompletion.UnixNano()
+	}
+	chunk := 0
+	flush := func() error {
+		err := txn.Set(summaryBaseKey(chunk), encodeSummary(rec))
+		chunk++
+		rec = &summaryRecord{cells: map[Cell]Measure{}}
+		return err
+	}
+	for c, m := range sum.Cells {
+		rec.cells[c] = m
+		if len(rec.cells) == summaryChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(rec.cells) > 0 || chunk == 0 {
+		return flush()
+	}
+	return nil
+}
+
+// ensureSummary readies the counters on a read-write open: a state that
+// keeps them folds what deltas it has; one that does not (new, or made
+// by an earlier shuffle) gets them, built from one full scan.
+func (s *Store) ensureSummary() error {
+	var ok bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(keySummaryOK)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if ok {
+		return s.foldSummary()
+	}
+	rps, err := s.hasPrefix(prefixRP)
+	if err != nil {
+		return err
+	}
+	copies, err := s.hasPrefix(prefixCopy)
+	if err != nil {
+		return err
+	}
+	if !rps && !copies { // nothing to count yet
+		return s.db.Update(func(txn *badger.Txn) error { return setJSON(txn, keySummaryOK, map[string]int{"v": 1}) })
+	}
+	return s.Recount()
+}
+
+// CountByScan computes the counters from a full scan of every RP and
+// copy record (what they must equal).
+func (s *Store) CountByScan() (*Summary, error) {
+	t := &tally{}
+	err := s.JoinCopies("", func(rp *RP, rec *CopyRecord) error {
+		t.add(rp, rec, 1)
+		if rec != nil {
+			t.times(rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sum := &Summary{Cells: map[Cell]Measure{}}
+	for c, m := range t.cells {
+		if !m.zero() {
+			sum.Cells[c] = m
+		}
+	}
+	if t.minStart != 0 {
+		sum.FirstStart = time.Unix(0, t.minStart).UTC()
+	}
+	if t.maxEnd != 0 {
+		sum.LastCompletion = time.Unix(0, t.maxEnd).UTC()
+	}
+	return sum, nil
+}
+
+// Recount rebuilds the counters from a full scan. It holds the write
+// mutex throughout, so no write of this process lands between the scan
+// and the new base.
+func (s *Store) Recount() error {
+	if s.readOnly {
+		return fmt.Errorf("state: recount needs a read-write open")
+	}
+	s.sum.wmu.Lock()
+	defer s.sum.wmu.Unlock()
+	s.sum.fmu.Lock()
+	defer s.sum.fmu.Unlock()
+	sum, err := s.CountByScan()
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		var deltas [][]byte
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixSumDelta})
+		for it.Seek(prefixSumDelta); it.ValidForPrefix(prefixSumDelta); it.Next() {
+			deltas = append(deltas, it.Item().KeyCopy(nil))
+		}
+		it.Close()
+		for _, k := range deltas {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		if err := writeSummaryBase(txn, sum); err != nil {
+			return err
+		}
+		return setJSON(txn, keySummaryOK, map[string]int{"v": 1})
+	})
+	s.sum.deltas.Store(0)
+	s.sum.off = false
+	return err
+}
+
+// SummaryDiff lists how the counters differ from want (a CountByScan),
+// one line per cell; none when they agree.
+func SummaryDiff(got, want *Summary) []string {
+	var out []string
+	for c, w := range want.Cells {
+		if g := got.Cells[c]; g != w {
+			out = append(out, fmt.Sprintf("%s: counted %+v, scan %+v", c, g, w))
+		}
+	}
+	for c, g := range got.Cells {
+		if _, ok := want.Cells[c]; !ok {
+			out = append(out, fmt.Sprintf("%s: counted %+v, scan has none", c, g))
+		}
+	}
+	return out
+}
+
+// String names a cell for messages.
+func (c Cell) String() string {
+	return fmt.Sprintf("%c[vault=%s type=%s/%s status=%s outcome=%s rule=%q reason=%q copy=%q/%q apmid=%q(%v) copying=%v orphan=%v hour=%d]",
+		c.Cube, c.Vault, c.Type, c.SType, c.Status, c.Outcome, c.Rule, c.DReason, c.CReason, c.FailKey, c.APMID, c.HasAPMID, c.Copying, c.Orphan, c.Hour)
+}
