@@ -43,3 +43,9 @@ bench-variants: build
 .PHONY: bench-state
 bench-state: build
 	./scripts/bench-state.sh
+
+# The whole migration at 1M RPs through repeated windows, with faults,
+# expiring tokens and SIGKILLs (about an hour; not part of make test).
+.PHONY: soak
+soak: build
+	./scripts/soak.sh

@@ -35,7 +35,7 @@ timeit() {
   wall=$(grep -o 'wall [0-9.]*' "$WORK/err" | awk '{print $2}')
   rss=$(grep -o 'peak RSS [0-9]* MiB' "$WORK/err" | awk '{print $3}')
   awk -v l="$label" -v w="$wall" -v r="$rss" -v t="$target" \
-    'BEGIN{printf "| %-58s | %7.2f s | %6.0f MiB | <= %s s | %s |\n", l, w, r, t, (w <= t ? "met" : sprintf("%.0fx over", w / t))}'
+    'BEGIN{printf "| %-58s | %7.2f s | %6.0f MiB | <= %s s | %s |\n", l, w, r, t, (w <= t ? "met" : sprintf("%.2fx over", w / t))}'
 }
 
 questions() {

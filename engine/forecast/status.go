@@ -71,7 +71,7 @@ type Status struct {
 // or by a scan of a state that keeps none.
 func ReadStatus(ctx context.Context, st *state.Store, now time.Time) (*Status, error) {
 	sc := newScan(false)
-	sum, err := st.Summary()
+	sum, err := st.Summary(state.CubeReasons)
 	switch {
 	case err == nil:
 		sc.fromSummary(sum)

@@ -238,7 +238,7 @@ func counted(st *state.Store, f Filter, by string) (groups map[string]*Group, wh
 	if why != "" {
 		return nil, why, nil
 	}
-	sum, err := st.Summary()
+	sum, err := st.Summary(cube)
 	if err != nil {
 		if err == state.ErrNoSummary {
 			return nil, "this state keeps no counters yet (a read-write command builds them)", nil
@@ -271,7 +271,7 @@ func counted(st *state.Store, f Filter, by string) (groups map[string]*Group, wh
 
 // scanTotal is about how many RPs a scan of f's vaults reads.
 func scanTotal(st *state.Store, f Filter) int64 {
-	sum, err := st.Summary()
+	sum, err := st.Summary(state.CubeReasons)
 	if err != nil {
 		return 0
 	}

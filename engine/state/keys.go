@@ -108,9 +108,10 @@ var (
 	prefixSumDelta    = []byte("sum/d/")
 )
 
-// summaryBaseKey: sum/b/ + chunk number, 4 bytes big-endian.
-func summaryBaseKey(chunk int) []byte {
-	return binary.BigEndian.AppendUint32(append([]byte(nil), prefixSummaryBase...), uint32(chunk))
+// summaryBaseKey: sum/b/ + cube letter + chunk number, 4 bytes
+// big-endian: a question reads only its cube's base.
+func summaryBaseKey(cube Cube, chunk int) []byte {
+	return binary.BigEndian.AppendUint32(append(append([]byte(nil), prefixSummaryBase...), byte(cube)), uint32(chunk))
 }
 
 // summaryDeltaKey: sum/d/ + Unix ns (8 bytes) + a counter (4 bytes), both

@@ -60,8 +60,9 @@ func (s *Store) update(fn func(txn *badger.Txn, t *tally) error) error {
 	return err
 }
 
-// readSummary sums the base and the deltas of one read transaction.
-func readSummary(txn *badger.Txn) (*Summary, error) {
+// readSummary sums the base and the deltas of one read transaction,
+// for the cubes named (none: all).
+func readSummary(txn *badger.Txn, cubes ...Cube) (*Summary, error) {
 	if _, err := txn.Get(keySummaryOK); errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, ErrNoSummary
 	} else if err != nil {
@@ -69,7 +70,11 @@ func readSummary(txn *badger.Txn) (*Summary, error) {
 	}
 	sum := &Summary{Cells: map[Cell]Measure{}}
 	var minStart, maxEnd int64
+	want := func(c Cube) bool { return len(cubes) == 0 || containsCubeOf(cubes, c) }
 	add := func(c Cell, m Measure) {
+		if !want(c.Cube) {
+			return
+		}
 		v := sum.Cells[c]
 		v.add(m, 1)
 		if v.zero() {
@@ -91,8 +96,17 @@ func readSummary(txn *badger.Txn) (*Summary, error) {
 	for it.Seek(prefixSummary); it.ValidForPrefix(prefixSummary); it.Next() {
 		item := it.Item()
 		k := item.Key()
-		if !bytes.HasPrefix(k, prefixSummaryBase) && !bytes.HasPrefix(k, prefixSumDelta) {
+		base := bytes.HasPrefix(k, prefixSummaryBase)
+		if !base && !bytes.HasPrefix(k, prefixSumDelta) {
 			continue
+		}
+		if base {
+			if len(k) != len(prefixSummaryBase)+5 || !knownCube(Cube(k[len(prefixSummaryBase)])) {
+				return nil, ErrNoSummary // a layout this shuffle does not know: recount
+			}
+			if !want(Cube(k[len(prefixSummaryBase)])) {
+				continue
+			}
 		}
 		if bytes.HasPrefix(k, prefixSumDelta) {
 			sum.Deltas++
@@ -110,20 +124,34 @@ func readSummary(txn *badger.Txn) (*Summary, error) {
 	return sum, nil
 }
 
-// Summary returns the counters as they stand, or ErrNoSummary when the
-// state keeps none.
-func (s *Store) Summary() (*Summary, error) {
+func knownCube(c Cube) bool { return c == CubeReasons || c == CubeTime || c == CubeAPMID }
+
+func containsCubeOf(list []Cube, c Cube) bool {
+	for _, x := range list {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Summary returns the counters as they stand, of the cubes named (none:
+// all), or ErrNoSummary when the state keeps none.
+func (s *Store) Summary(cubes ...Cube) (*Summary, error) {
 	if s.sum.off {
 		return nil, ErrNoSummary
 	}
 	var sum *Summary
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error
-		sum, err = readSummary(txn)
+		sum, err = readSummary(txn, cubes...)
 		return err
 	})
 	return sum, err
 }
+
+// hasDeltas reports whether any delta waits to be folded (keys only).
+func (s *Store) hasDeltas() (bool, error) { return s.hasPrefix(prefixSumDelta) }
 
 // foldSummary writes base + deltas as the new base and deletes the
 // deltas it read, in one transaction. Deltas committed meanwhile are not
@@ -134,6 +162,9 @@ func (s *Store) foldSummary() error {
 	s.sum.deltas.Store(0)
 	if s.sum.off {
 		return nil
+	}
+	if ok, err := s.hasDeltas(); err != nil || !ok {
+		return err
 	}
 	return s.db.Update(func(txn *badger.Txn) error {
 		sum, err := readSummary(txn)
@@ -174,30 +205,35 @@ func writeSummaryBase(txn *badger.Txn, sum *Summary) error {
 			return err
 		}
 	}
-	rec := &summaryRecord{cells: map[Cell]Measure{}}
+	var minStart, maxEnd int64
 	if !sum.FirstStart.IsZero() {
-		rec.minStart = sum.FirstStart.UnixNano()
+		minStart = sum.FirstStart.UnixNano()
 	}
 	if !sum.LastCompletion.IsZero() {
-		rec.maxEnd = sum.LastCompletion.UnixNano()
+		maxEnd = sum.LastCompletion.UnixNano()
 	}
-	chunk := 0
-	flush := func() error {
-		err := txn.Set(summaryBaseKey(chunk), encodeSummary(rec))
-		chunk++
-		rec = &summaryRecord{cells: map[Cell]Measure{}}
-		return err
+	byCube := map[Cube][]Cell{}
+	for c := range sum.Cells {
+		byCube[c.Cube] = append(byCube[c.Cube], c)
 	}
-	for c, m := range sum.Cells {
-		rec.cells[c] = m
-		if len(rec.cells) == summaryChunk {
-			if err := flush(); err != nil {
+	// The job times ride in the reasons cube's first chunk, which is
+	// written even when empty.
+	if byCube[CubeReasons] == nil {
+		byCube[CubeReasons] = []Cell{}
+	}
+	for cube, cells := range byCube {
+		for chunk := 0; chunk == 0 || chunk*summaryChunk < len(cells); chunk++ {
+			rec := &summaryRecord{cells: map[Cell]Measure{}}
+			if cube == CubeReasons && chunk == 0 {
+				rec.minStart, rec.maxEnd = minStart, maxEnd
+			}
+			for _, c := range cells[chunk*summaryChunk : min(len(cells), (chunk+1)*summaryChunk)] {
+				rec.cells[c] = sum.Cells[c]
+			}
+			if err := txn.Set(summaryBaseKey(cube, chunk), encodeSummary(rec)); err != nil {
 				return err
 			}
 		}
-	}
-	if len(rec.cells) > 0 || chunk == 0 {
-		return flush()
 	}
 	return nil
 }
@@ -219,7 +255,13 @@ func (s *Store) ensureSummary() error {
 		return err
 	}
 	if ok {
-		return s.foldSummary()
+		// The reasons cube is small: reading it checks the base's layout.
+		if _, err := s.Summary(CubeReasons); !errors.Is(err, ErrNoSummary) {
+			if err != nil {
+				return err
+			}
+			return s.foldSummary()
+		}
 	}
 	rps, err := s.hasPrefix(prefixRP)
 	if err != nil {
