@@ -24,7 +24,8 @@
 #      state's size on disk compared with its live data; scripts/copystats
 #      gives the quota-bound ideal, against the time spent inside windows.
 #
-# Knobs: N, SPEED, WINDOW, TOKEN_TTL, KILLS (windows to kill, e.g.
+# Knobs: N, SPEED, WINDOW, TOKEN_TTL (0: long-lived keys), FAULTS (the
+# testenv faults JSON), KILLS (windows to kill, e.g.
 # "2 4 6"), MAX_WINDOWS (default 40), SEED (kill moments), KEEP=1 keeps
 # the work directory.
 set -euo pipefail
@@ -41,7 +42,9 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-soak.XXXXXX")
 LOG="$WORK/testenv.log"
 # shellcheck source=scripts/testenv-lib.sh
 . scripts/testenv-lib.sh
-start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$N" --copy-speed "$SPEED" --token-ttl "$TOKEN_TTL"
+ttl=()
+[ "$TOKEN_TTL" != 0 ] && ttl=(--token-ttl "$TOKEN_TTL")
+start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$N" --copy-speed "$SPEED" "${ttl[@]}"
 cleanup() {
   kill $PID 2>/dev/null || true
   wait $PID 2>/dev/null || true
@@ -53,11 +56,14 @@ wait_testenv "$LOG"
 . "$WORK/testenv-run/env"
 URL=$(grep -o 'testenv ready at [^ ]*' "$LOG" | awk '{print $4}')
 curl -fsS -X PUT "$URL/_testenv/quotas" -d '{"account_copy_jobs":100,"resource_jobs":1}' >/dev/null
-FAULTS='{"throttle_rate":0.10,"error_rate":0.02,"reset_rate":0.01,"copy_fail_rate":0.01}'
+FAULTS=${FAULTS:-'{"throttle_rate":0.10,"error_rate":0.02,"reset_rate":0.01,"copy_fail_rate":0.01}'}
 for t in peakrss copystats soakcheck vloggc; do go build -o "$WORK/$t" "./scripts/$t"; done
 mkdir -p "$WORK/run" && cp -r examples policies "$WORK/run/" && ln -s "$WORK/testenv-run" "$WORK/run/testenv-run"
+# The engine's waits, in the emulator's compressed time: 60 s before a
+# busy resource is tried again, 5 min after a failed copy job.
 BUSY_BACKOFF=$(awk -v s="$SPEED" 'BEGIN { b = 60 / s; if (b < 0.001) b = 0.001; printf "%.4f", b }')
-copyopts="max_in_flight = 100, poll_min = 0.005, busy_backoff = $BUSY_BACKOFF"
+RETRY_BASE=$(awk -v s="$SPEED" 'BEGIN { b = 300 / s; if (b < 0.001) b = 0.001; printf "%.4f", b }')
+copyopts="max_in_flight = 100, poll_min = 0.005, busy_backoff = $BUSY_BACKOFF, retry_base = $RETRY_BASE"
 sed "s/shuffle\.copy({ max_in_flight = 100 })/shuffle.copy({ $copyopts })/" examples/migrate.lua >"$WORK/run/soak.lua"
 grep -q "shuffle.copy({ $copyopts })" "$WORK/run/soak.lua" || { echo "soak: could not rewrite the shuffle.copy call" >&2; exit 1; }
 cd "$WORK/run"
@@ -80,7 +86,7 @@ for w in $(seq 1 "$MAX_WINDOWS"); do
   pr=$!
   killed=""
   if [[ " $KILLS " == *" $w "* ]]; then
-    delay=$((30 + RANDOM % (WIN_S > 90 ? WIN_S - 60 : 30)))
+    delay=$((WIN_S / 10 + RANDOM % (WIN_S * 8 / 10)))
     (sleep "$delay"; pkill -KILL -P "$pr" -f "shuffle run" || true) &
     killer=$!
     killed=" (SIGKILL at ${delay}s)"

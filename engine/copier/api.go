@@ -95,11 +95,19 @@ func (c *APICounts) Total() int64 {
 }
 
 // pacedJobs wraps the copy-job API with the pacing every call shares:
-// StartCopyJob goes through an AIMD token bucket that halves on
-// throttling and grows back by about one call per second each second
-// (doubling each second until the first throttle), and
-// every call is counted. The scheduler decides what to start; this
-// layer decides how fast.
+// StartCopyJob goes through an AIMD token bucket that halves when a
+// second's calls were throttled more than throttleShare of the time and
+// grows back by about one call per second each second (doubling each
+// second until the first decrease), and every call is counted. The
+// scheduler decides what to start; this layer decides how fast.
+//
+// The share, not each throttle, is the signal: AWS throttles a caller
+// over its rate (then most calls beyond the rate are refused, and the
+// share grows with the excess), but a share of calls may be throttled
+// at any rate (another caller on the account, a service under load).
+// Halving on every throttle then holds the rate near a couple of calls
+// per second whatever the quota; with a 10% background share that cut
+// the copy rate tenfold (make soak, docs/performance.md).
 type pacedJobs struct {
 	api    CopyJobs
 	counts *APICounts
@@ -108,7 +116,19 @@ type pacedJobs struct {
 	min    rate.Limit
 	mu     sync.Mutex
 	halved atomic.Int64 // unix ns of the last decrease
+	// The current one-second window: its start, calls and throttles.
+	winStart           int64
+	winCalls, winThrot int
 }
+
+// throttleShare is the share of one second's StartCopyJob calls that
+// may be throttled before the rate is halved; a second with fewer than
+// minWindowCalls calls is judged on minWindowThrottles throttles.
+const (
+	throttleShare      = 0.25
+	minWindowCalls     = 8
+	minWindowThrottles = 3
+)
 
 func newPacedJobs(api CopyJobs, counts *APICounts, startTPS float64) *pacedJobs {
 	if startTPS <= 0 {
@@ -131,13 +151,21 @@ func (p *pacedJobs) adjust(err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l := p.start.Limit()
+	now := time.Now().UnixNano()
+	if now-p.winStart > int64(time.Second) {
+		p.winStart, p.winCalls, p.winThrot = now, 0, 0
+	}
+	p.winCalls++
 	if err != nil {
 		if awsclient.Classify(err).Class == awsclient.Throttle {
-			// Halve at most once per second: the throttles of calls already
-			// in flight are one signal, not many.
-			if now := time.Now().UnixNano(); now-p.halved.Load() > int64(time.Second) {
+			p.winThrot++
+			over := p.winThrot >= minWindowThrottles && float64(p.winThrot) > throttleShare*float64(max(p.winCalls, minWindowCalls))
+			// Halve at most once per second: the throttles of calls
+			// already in flight are one signal, not many.
+			if over && now-p.halved.Load() > int64(time.Second) {
 				p.halved.Store(now)
 				p.start.SetLimit(max(p.min, l/2))
+				p.winStart, p.winCalls, p.winThrot = now, 0, 0
 			}
 		}
 		return
