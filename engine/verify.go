@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 
 	"github.com/shuffle-migrate/shuffle/engine/verify"
 )
@@ -15,5 +16,20 @@ func (s *Session) Verify(ctx context.Context) (*verify.Report, error) {
 		return nil, err
 	}
 	v := &verify.Verifier{Store: s.Store, Dest: s.dst, Now: s.Now}
+	return v.Run(ctx)
+}
+
+// LiveVerify is Verify for another goroutine while the session runs
+// (`shuffle verify` asking a running `shuffle run` through its REPL
+// socket): it reads the open state and the destination client under
+// the session's lock, then verifies without holding it.
+func (s *Session) LiveVerify(ctx context.Context) (*verify.Report, error) {
+	s.live.Lock()
+	st, dst := s.Store, s.dst
+	s.live.Unlock()
+	if st == nil || dst == nil {
+		return nil, errors.New("the run has not opened its state and accounts yet (shuffle.config); try again in a moment")
+	}
+	v := &verify.Verifier{Store: st, Dest: dst, Now: s.Now}
 	return v.Run(ctx)
 }

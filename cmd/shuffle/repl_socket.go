@@ -16,6 +16,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/forecast"
 	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/engine/verify"
 	"github.com/shuffle-migrate/shuffle/luabind"
 )
 
@@ -51,6 +52,9 @@ type replRequest struct {
 	// and `shuffle forecast` of its live state (the answer is Result).
 	Status   bool              `json:"status,omitempty"`
 	Forecast *forecast.Options `json:"forecast,omitempty"`
+	// Verify asks the running command for `shuffle verify`'s report of
+	// its live state and destination account.
+	Verify bool `json:"verify,omitempty"`
 }
 
 type replMessage struct {
@@ -65,6 +69,7 @@ type replMessage struct {
 type liveSession interface {
 	query.Requeuer
 	LiveStore() *state.Store
+	LiveVerify(ctx context.Context) (*verify.Report, error)
 }
 
 // replServer serves the REPL socket of a running command.
@@ -188,7 +193,7 @@ func (s *replServer) serve(c net.Conn) {
 		if err != nil {
 			return
 		}
-		if req.Status || req.Forecast != nil {
+		if req.Status || req.Forecast != nil || req.Verify {
 			if err := enc.Encode(s.report(req)); err != nil {
 				return
 			}
@@ -237,9 +242,12 @@ func (s *replServer) report(req *replRequest) replMessage {
 	}
 	var v any
 	var err error
-	if req.Status {
+	switch {
+	case req.Status:
 		v, err = forecast.ReadStatus(s.ctx, st, time.Now())
-	} else {
+	case req.Verify:
+		v, err = s.sess.LiveVerify(s.ctx)
+	default:
 		var f *forecast.Forecast
 		if f, err = forecast.Make(s.ctx, st, *req.Forecast); err == nil {
 			progress, projection := f.ChartSeries()

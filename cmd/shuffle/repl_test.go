@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/engine/verify"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
 
@@ -271,6 +274,10 @@ type fakeLive struct {
 
 func (f fakeLive) LiveStore() *state.Store { return f.Store }
 
+func (f fakeLive) LiveVerify(context.Context) (*verify.Report, error) {
+	return nil, errors.New("fakeLive has no destination account")
+}
+
 // The socket protocol: output, a question answered by the client
 // (interactive), locals kept between chunks, errors with their line,
 // and the socket removed on Close.
@@ -369,6 +376,14 @@ func TestStatusAndForecastOfARunningRun(t *testing.T) {
 	}
 	if b, err := os.ReadFile(chart); err != nil || !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "<path") {
 		t.Errorf("the live forecast's chart %s: %v (%d bytes); want an SVG with lines", chart, err, len(b))
+	}
+	// verify asks the run too: its live completed copies, each found in
+	// the destination.
+	code, out, errs = shuffle(t, "verify", script, "--state", dir, "--json", "--dry-run")
+	var rep verify.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || rep.Completed <= int64(first) || rep.Verified != rep.Completed ||
+		!strings.Contains(errs, "asked the shuffle run that holds") {
+		t.Errorf("verify while a run holds the state: exit %d, %v, %d of %d verified (want more than %d)\n%s", code, err, rep.Verified, rep.Completed, first, errs)
 	}
 	select {
 	case code := <-done:

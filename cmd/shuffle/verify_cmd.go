@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ func newVerifyCmd(e *env) *cobra.Command {
 	var (
 		sf      sessionFlags
 		jsonOut bool
+		dryRun  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify SCRIPT",
@@ -48,11 +50,23 @@ counted, for information only.
 Exit codes: 0 every completed copy verified; 4 at least one is missing or
 differs; 1 and 2 as for the other commands. --json prints the full report
 (schema shuffle.verify/v1); without it, a table per destination vault and
-the first 20 problems. See docs/verify-and-reports.md.`,
+the first 20 problems. See docs/verify-and-reports.md.
+
+While a 'shuffle run' holds the state, verify asks it (through its REPL
+socket) to check its live state against the destination, instead of
+opening the state: nothing is listed in the source or recorded. With
+--dry-run, a verify that opens the state records no run-history entry
+either.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := e.notify(cmd.Context())
 			defer cancel()
+			if rep, ok, err := liveVerify(ctx, e, sf.state); ok {
+				if err != nil {
+					return err
+				}
+				return reportVerify(e.stdout, rep, jsonOut)
+			}
 			s := sf.session()
 			s.DryRun = true
 			defer s.Close()
@@ -76,25 +90,45 @@ the first 20 problems. See docs/verify-and-reports.md.`,
 			if !rep.OK() {
 				r.Exit = exitUnverified
 			}
-			_ = s.Store.PutRun(r)
-			if jsonOut {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
-					return err
-				}
-			} else {
-				printVerify(e.stdout, rep)
+			if !dryRun {
+				_ = s.Store.PutRun(r)
 			}
-			if !rep.OK() {
-				return verifyError{rep}
-			}
-			return nil
+			return reportVerify(e.stdout, rep, jsonOut)
 		},
 	}
 	sf.register(cmd, e)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the full verify report as JSON")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "record no run-history entry (a verify that asks a running run never records one)")
 	return cmd
+}
+
+// liveVerify asks the run serving its REPL socket in dir to verify its
+// live state; ok is false when no run answers there.
+func liveVerify(ctx context.Context, e *env, dir string) (rep *verify.Report, ok bool, err error) {
+	rep = &verify.Report{}
+	ok, err = liveReport(ctx, dir, replRequest{Verify: true}, rep)
+	if ok && err == nil {
+		fmt.Fprintf(e.stderr, "verify: asked the shuffle run that holds %s (its live state); nothing is recorded\n", dir)
+	}
+	return rep, ok, err
+}
+
+// reportVerify prints a verify report, and returns verify's exit error
+// when a copy did not verify.
+func reportVerify(w io.Writer, rep *verify.Report, jsonOut bool) error {
+	if jsonOut {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printVerify(w, rep)
+	}
+	if !rep.OK() {
+		return verifyError{rep}
+	}
+	return nil
 }
 
 func printVerify(w io.Writer, r *verify.Report) {
