@@ -397,3 +397,31 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+// A forecast from the entries the state keeps with its records equals
+// the forecast from a scan of every record.
+func TestForecastFromEntriesEqualsAScan(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	st := forecastFixture(t, now)
+	for _, window := range []time.Duration{0, 8 * time.Hour} {
+		o := Options{Now: now, Window: window}
+		fromEntries, err := Make(context.Background(), st, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scanOnly = true
+		fromScan, err := Make(context.Background(), st, o)
+		scanOnly = false
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(fromEntries)
+		b, _ := json.Marshal(fromScan)
+		if string(a) != string(b) {
+			t.Errorf("window %v: from the entries\n%s\nfrom a scan\n%s", window, a, b)
+		}
+		if fromEntries.Projection.Queued == 0 || fromEntries.Rates.Pooled.Samples == 0 {
+			t.Errorf("the fixture forecast has no work or no history: %+v", fromEntries.Projection)
+		}
+	}
+}

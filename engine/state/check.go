@@ -93,6 +93,11 @@ func (s *Store) checkCounters(r *CheckReport) error {
 		return nil
 	}
 	diff := SummaryDiff(got, want)
+	fdiff, err := s.forecastDiff()
+	if err != nil {
+		return err
+	}
+	diff = append(diff, fdiff...)
 	if len(diff) == 0 {
 		r.Counters = "agree"
 		return nil
@@ -110,9 +115,9 @@ func (s *Store) checkCounters(r *CheckReport) error {
 }
 
 // recordKind is the first part of a key: vault, part, rp, copy, run,
-// kmskey, sum or meta.
+// kmskey, sum, fw, fd or meta.
 func recordKind(key []byte) string {
-	for _, p := range [][]byte{prefixVault, prefixPart, prefixRP, prefixCopy, prefixRun, prefixKey, prefixSummary} {
+	for _, p := range [][]byte{prefixVault, prefixPart, prefixRP, prefixCopy, prefixRun, prefixKey, prefixSummary, prefixFcWork, prefixFcDone} {
 		if bytes.HasPrefix(key, p) {
 			return string(p[:len(p)-1])
 		}
@@ -144,6 +149,12 @@ func decodeRecord(kind string, v []byte) error {
 	case "kmskey":
 		var x KMSKey
 		return json.Unmarshal(v, &x)
+	case "fw":
+		var w WorkEntry
+		return decodeWork(v, &w)
+	case "fd":
+		var d DoneEntry
+		return decodeDone(v, &d)
 	case "sum":
 		if bytes.HasPrefix(v, []byte("{")) {
 			return nil // sum/ok
@@ -170,3 +181,48 @@ func (s *Store) HasRecords() (bool, error) {
 
 // InUse tells whether a process holds the state in dir open.
 func InUse(dir string) bool { return lockHeld(filepath.Join(dir, "badger")) }
+
+// forecastDiff compares the forecast entries with what a full scan
+// makes of the records.
+func (s *Store) forecastDiff() ([]string, error) {
+	want := map[string]string{}
+	err := s.JoinCopies("", func(rp *RP, rec *CopyRecord) error {
+		w, d := forecastEntries(rp, rec)
+		if w != nil {
+			want[string(fcKey(prefixFcWork, rp.Vault, rp.Arn))] = string(w.encode())
+		}
+		if d != nil {
+			want[string(fcKey(prefixFcDone, rp.Vault, rp.Arn))] = string(d.encode())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	err = s.db.View(func(txn *badger.Txn) error {
+		for _, p := range [][]byte{prefixFcWork, prefixFcDone} {
+			it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: p})
+			for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+				k := string(it.Item().Key())
+				v, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					it.Close()
+					return err
+				}
+				if w, ok := want[k]; !ok {
+					out = append(out, fmt.Sprintf("forecast entry %x: no record makes it", k))
+				} else if w != string(v) {
+					out = append(out, fmt.Sprintf("forecast entry %x: differs from its record", k))
+				}
+				delete(want, k)
+			}
+			it.Close()
+		}
+		return nil
+	})
+	for k := range want {
+		out = append(out, fmt.Sprintf("forecast entry %x: missing", k))
+	}
+	return out, err
+}

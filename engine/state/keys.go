@@ -120,3 +120,25 @@ func summaryDeltaKey(nanos int64, n uint32) []byte {
 	k := binary.BigEndian.AppendUint64(append([]byte(nil), prefixSumDelta...), uint64(nanos))
 	return binary.BigEndian.AppendUint32(k, n)
 }
+
+// The forecast's inputs, kept with the records (ADR 0001, amended for
+// issue 17): fw/ for RPs left to copy, fd/ for completed copy jobs.
+var (
+	prefixFcWork = []byte("fw/")
+	prefixFcDone = []byte("fd/")
+)
+
+// fcKey: fw/ or fd/ + FNV-1a 64 of vault + 0x00 + RP ARN, 8 bytes
+// big-endian. A short key keeps the forecast's scan inside the LSM tree;
+// two RPs whose hashes collide (about 1 in 10^7 at a million) would
+// share one entry, which moves a forecast by one job.
+func fcKey(prefix []byte, vault, arn string) []byte {
+	h := uint64(14695981039346656037)
+	for _, s := range []string{vault, "\x00", arn} {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
+		}
+	}
+	return binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), h)
+}

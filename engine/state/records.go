@@ -257,7 +257,7 @@ func (s *Store) MarkGone(vault string, g uint64) (int, error) {
 // is replaced by rp. The copy record is read only when the cells move;
 // lookedUp false says the caller knows no record of the RP exists.
 func tallyRP(txn *badger.Txn, t *tally, old, rp *RP, lookedUp bool) error {
-	if old != nil && sameCells(old, rp) {
+	if old != nil && sameRow(old, rp) {
 		return nil
 	}
 	var rec *CopyRecord

@@ -111,6 +111,8 @@ type tally struct {
 	// minStart and maxEnd: the earliest job start and latest completion
 	// the transaction wrote (Unix ns; 0: none).
 	minStart, maxEnd int64
+	// ops are the forecast entries to write (key -> value; nil deletes).
+	ops map[string][]byte
 }
 
 func (t *tally) add(rp *RP, rec *CopyRecord, sign int64) {
@@ -132,6 +134,7 @@ func (t *tally) add(rp *RP, rec *CopyRecord, sign int64) {
 func (t *tally) change(oldRP *RP, oldRec *CopyRecord, newRP *RP, newRec *CopyRecord) {
 	t.add(oldRP, oldRec, -1)
 	t.add(newRP, newRec, 1)
+	t.indexOps(oldRP, oldRec, newRP, newRec)
 	if newRec != nil {
 		t.times(newRec)
 	}
@@ -169,6 +172,13 @@ func (t *tally) empty() bool {
 		delete(t.cells, c)
 	}
 	return t.minStart == 0 && t.maxEnd == 0
+}
+
+// sameRow reports whether two records of one RP count alike, with any
+// copy record: the same cells with the same measure, and the same
+// forecast entries (which add the resource and the exact creation time).
+func sameRow(a, b *RP) bool {
+	return a.ResourceArn == b.ResourceArn && a.CreationDate.Equal(b.CreationDate) && sameCells(a, b)
 }
 
 // sameCells reports whether two RPs (without copy records) fall in the

@@ -11,6 +11,15 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
+// summaryVersion is sum/ok's "v": 2 adds the forecast entries (fw/,
+// fd/) to the counters; a state at an older one is recounted.
+const summaryVersion = 2
+
+// summaryOK is sum/ok's value.
+type summaryOK struct {
+	V int `json:"v"`
+}
+
 // foldAfter is how many delta records a writer lets pile up before it
 // folds them into the base.
 const foldAfter = 2048
@@ -46,6 +55,9 @@ func (s *Store) update(fn func(txn *badger.Txn, t *tally) error) error {
 			return err
 		}
 		wrote = false
+		if err := t.applyOps(txn); err != nil {
+			return err
+		}
 		if t.empty() {
 			return nil
 		}
@@ -242,19 +254,17 @@ func writeSummaryBase(txn *badger.Txn, sum *Summary) error {
 // keeps them folds what deltas it has; one that does not (new, or made
 // by an earlier shuffle) gets them, built from one full scan.
 func (s *Store) ensureSummary() error {
+	var mark summaryOK
 	var ok bool
 	err := s.db.View(func(txn *badger.Txn) error {
-		_, err := txn.Get(keySummaryOK)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		ok = err == nil
+		var err error
+		ok, err = getJSON(txn, keySummaryOK, &mark)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if ok {
+	if ok && mark.V >= summaryVersion {
 		// The reasons cube is small: reading it checks the base's layout.
 		if _, err := s.Summary(CubeReasons); !errors.Is(err, ErrNoSummary) {
 			if err != nil {
@@ -272,19 +282,35 @@ func (s *Store) ensureSummary() error {
 		return err
 	}
 	if !rps && !copies { // nothing to count yet
-		return s.db.Update(func(txn *badger.Txn) error { return setJSON(txn, keySummaryOK, map[string]int{"v": 1}) })
+		return s.db.Update(func(txn *badger.Txn) error { return setJSON(txn, keySummaryOK, summaryOK{V: summaryVersion}) })
 	}
 	return s.Recount()
 }
 
 // CountByScan computes the counters from a full scan of every RP and
 // copy record (what they must equal).
-func (s *Store) CountByScan() (*Summary, error) {
+func (s *Store) CountByScan() (*Summary, error) { return s.countByScan(nil) }
+
+// countByScan is CountByScan; with wb, it also writes every forecast
+// entry there.
+func (s *Store) countByScan(wb *badger.WriteBatch) (*Summary, error) {
 	t := &tally{}
 	err := s.JoinCopies("", func(rp *RP, rec *CopyRecord) error {
 		t.add(rp, rec, 1)
 		if rec != nil {
 			t.times(rec)
+		}
+		if wb == nil || rp == nil {
+			return nil
+		}
+		w, d := forecastEntries(rp, rec)
+		if w != nil {
+			if err := wb.Set(fcKey(prefixFcWork, rp.Vault, rp.Arn), w.encode()); err != nil {
+				return err
+			}
+		}
+		if d != nil {
+			return wb.Set(fcKey(prefixFcDone, rp.Vault, rp.Arn), d.encode())
 		}
 		return nil
 	})
@@ -317,7 +343,22 @@ func (s *Store) Recount() error {
 	defer s.sum.wmu.Unlock()
 	s.sum.fmu.Lock()
 	defer s.sum.fmu.Unlock()
-	sum, err := s.CountByScan()
+	// Without sum/ok until the end, a crash leaves a state that is
+	// recounted at its next open.
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keySummaryOK) }); err != nil {
+		return err
+	}
+	for _, p := range [][]byte{prefixFcWork, prefixFcDone} {
+		if err := s.deletePrefix(p); err != nil {
+			return err
+		}
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	sum, err := s.countByScan(wb)
+	if err == nil {
+		err = wb.Flush()
+	}
 	if err != nil {
 		return err
 	}
@@ -336,7 +377,7 @@ func (s *Store) Recount() error {
 		if err := writeSummaryBase(txn, sum); err != nil {
 			return err
 		}
-		return setJSON(txn, keySummaryOK, map[string]int{"v": 1})
+		return setJSON(txn, keySummaryOK, summaryOK{V: summaryVersion})
 	})
 	s.sum.deltas.Store(0)
 	s.sum.off = false

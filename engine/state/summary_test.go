@@ -24,6 +24,9 @@ func requireCounters(t *testing.T, st *Store, step string) *Summary {
 	if !got.FirstStart.Equal(want.FirstStart) || !got.LastCompletion.Equal(want.LastCompletion) {
 		t.Fatalf("%s: job times %v..%v, scan %v..%v", step, got.FirstStart, got.LastCompletion, want.FirstStart, want.LastCompletion)
 	}
+	if d, err := st.forecastDiff(); err != nil || len(d) > 0 {
+		t.Fatalf("%s: forecast entries differ from a scan (%v): %v", step, err, d)
+	}
 	return got
 }
 
