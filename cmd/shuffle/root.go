@@ -57,6 +57,7 @@ SIGTERM, at any step; the state is saved).`,
 func run(args []string, e *env) int {
 	e, interrupted := watchInterrupts(e)
 	e.aws, e.state = awsOptions(e.getenv), stateOptions(e.getenv)
+	e.state.Notice = func(msg string) { fmt.Fprintln(e.stderr, "shuffle:", msg) }
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.Execute()

@@ -16,6 +16,9 @@ type Options struct {
 	// (closePageOutEvery when 0; negative, or longer than PageOut: the
 	// PageOut period).
 	ClosePageOut time.Duration
+	// Notice, when set, hears about slow one-off work at open (building
+	// the counters of a state made before them), for the operator.
+	Notice func(string)
 }
 
 // pageOutEvery is how often the state's memory-mapped table files are

@@ -49,6 +49,8 @@ type Store struct {
 	snapErr  error
 	// sum keeps the counters (summary_store.go).
 	sum counters
+	// notice is Options.Notice (nil: nobody listens).
+	notice func(string)
 }
 
 // FullScans is how many times this Store has read every RP record (for
@@ -99,7 +101,7 @@ func open(dir string, readOnly, evenDamaged bool, o Options) (*Store, error) {
 	if err != nil {
 		return nil, badgerOpenError(dir, m, wasClean, readOnly, err)
 	}
-	s := &Store{db: db, Dir: dir, marker: m, readOnly: readOnly, reads: reads}
+	s := &Store{db: db, Dir: dir, marker: m, readOnly: readOnly, reads: reads, notice: o.Notice}
 	if err := s.checkStateID(fresh); err != nil {
 		db.Close()
 		return nil, err

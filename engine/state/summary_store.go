@@ -284,6 +284,9 @@ func (s *Store) ensureSummary() error {
 	if !rps && !copies { // nothing to count yet
 		return s.db.Update(func(txn *badger.Txn) error { return setJSON(txn, keySummaryOK, summaryOK{V: summaryVersion}) })
 	}
+	if s.notice != nil {
+		s.notice(fmt.Sprintf("building the counters of %s from its records: once, for a state an earlier shuffle made (about 30 s per million recovery points)", s.Dir))
+	}
 	return s.Recount()
 }
 

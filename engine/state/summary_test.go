@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 )
@@ -237,11 +238,15 @@ func TestCountersAreBuiltForAnOlderState(t *testing.T) {
 		t.Fatalf("read-only Summary of an older state: %v, want ErrNoSummary", err)
 	}
 	ro.Close()
-	st, err = Open(dir)
+	var notices []string
+	st, err = OpenWith(dir, Options{Notice: func(m string) { notices = append(notices, m) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	if len(notices) != 1 || !strings.Contains(notices[0], "building the counters") {
+		t.Errorf("notices while building the counters: %q, want one that says so", notices)
+	}
 	if s := requireCounters(t, st, "after the first read-write open"); totalN(s, CubeReasons) != 250 {
 		t.Fatalf("counted %d RPs, want 250", totalN(s, CubeReasons))
 	}
