@@ -4,8 +4,13 @@
 # figures in docs/performance.md). Not part of make test.
 #
 # testenv seeds N recovery points (default 1,000,000) with copy jobs
-# time-scaled by SPEED (default 20,000: a job lasts about 0.7 s, so the
-# quota-bound copy of the ~457,000 included RPs takes about 52 minutes),
+# time-scaled by SPEED (default 1,000,000). At a million RPs the seed's
+# longest resource chain (one S3 bucket's daily recovery points, copied
+# one after another) holds about 49 hours of job time at speed 20,000,
+# so at 1,000,000 it takes about an hour, and the sum of every job
+# (about 290,000 s at speed 20,000) a minute over 100 slots: the
+# migration is bound by that chain and by how fast shuffle itself can
+# start and record ~457,000 copies on the machine,
 # quotas of 100 copy jobs per account and 1 per resource, session
 # credentials that expire every TOKEN_TTL (default 3m) and are rotated,
 # and faults on every AWS call: 10% throttled, 2% 5xx, 1% connections
@@ -31,7 +36,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
-SPEED=${SPEED:-20000}
+SPEED=${SPEED:-1000000}
 WINDOW=${WINDOW:-5m}
 TOKEN_TTL=${TOKEN_TTL:-3m}
 KILLS=${KILLS:-2 4 6}
