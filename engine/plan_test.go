@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
@@ -356,4 +357,65 @@ func openStore(t *testing.T) *state.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+// Copies change no decision: after intents are written, the decide step
+// stands on its cache, reads no RP record, and counts the RPs now kept
+// from the counters, as a full pass counts them.
+func TestDecideStandsAcrossCopies(t *testing.T) {
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 1500})
+	cfg, clients := sessionConfig(t, env)
+	ctx := context.Background()
+	// testenv's KMS describes the keys, so the decisions are final.
+	keys := kmskeys.Accounts{Source: kms.NewFromConfig(env.Config(t, testenv.ProfileSource)), Destination: kms.NewFromConfig(env.Config(t, testenv.ProfileDestination))}
+	s := &engine.Session{Options: engine.Options{StateDir: filepath.Join(t.TempDir(), "state"), Clients: clients, DryRun: true, DecideWhileListing: true,
+		KMSClients: func(scriptconfig.Config) kmskeys.Accounts { return keys }}}
+	if err := s.Configure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Inventory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Decide(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var recs []*state.CopyRecord
+	err := s.Store.ScanRPs(func(rp *state.RP) error {
+		if rp.Decision != nil && rp.Decision.Outcome == state.Included && len(recs) < 40 {
+			recs = append(recs, &state.CopyRecord{Vault: rp.Vault, Arn: rp.Arn, State: state.CopyIntent, Token: "t-" + rp.Arn, Size: rp.Size})
+		}
+		return nil
+	})
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("no included RP to copy: %v", err)
+	}
+	if err := s.Store.PutIntents(recs); err != nil {
+		t.Fatal(err)
+	}
+	scans := s.Store.FullScans()
+	if _, err := s.Decide(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cached := s.DecideSummary
+	if n := s.Store.FullScans() - scans; n != 0 {
+		t.Errorf("after copies the decide step read every RP %d times; want its cache", n)
+	}
+	if cached.Kept != int64(len(recs)) {
+		t.Errorf("kept %d after %d intents", cached.Kept, len(recs))
+	}
+	// A full pass (forced by a new decision epoch) counts the same.
+	if err := s.Store.MarkDirty(state.EpochDecision); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Decide(ctx); err != nil {
+		t.Fatal(err)
+	}
+	full := s.DecideSummary
+	if s.Store.FullScans() == scans {
+		t.Fatal("the forced pass read nothing; the test proves nothing")
+	}
+	if full != cached {
+		t.Errorf("decide from the cache %+v, a full pass %+v", cached, full)
+	}
 }

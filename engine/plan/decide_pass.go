@@ -38,10 +38,16 @@ func (d *Decider) Run(ctx context.Context) (DecideSummary, error) {
 	var c decideCache
 	if ok, err := d.Store.GetCache("decide", &c); err != nil {
 		return sum, err
-	} else if ok && d.Table == nil && c.Revs == revsKey && c.Epochs == ep && now.Before(c.ValidUntil) && !c.KeysUnknown {
-		c.Summary.Redecided = 0
-		d.Pending, d.AggEpochs = c.Pending, ep
-		return c.Summary, nil
+	} else if ok && d.Table == nil && c.Revs == revsKey && sameDecisionInputs(c.Epochs, ep) && now.Before(c.ValidUntil) && !c.KeysUnknown {
+		// Copies since the pass (only the copy epoch moved) change no
+		// decision, only how many RPs are kept: the counters say.
+		if kept, ok, err := keptByCounters(d.Store, plans); err != nil {
+			return sum, err
+		} else if ok {
+			c.Summary.Redecided, c.Summary.Kept = 0, kept
+			d.Pending, d.AggEpochs = c.Pending, c.Epochs
+			return c.Summary, nil
+		}
 	}
 	p := &decidePass{d: d, plans: plans, revs: revs, now: now, validUntil: now.Add(24 * time.Hour)}
 	if d.Table != nil {
@@ -292,4 +298,32 @@ func (p *decidePass) finish(scanErr error) (DecideSummary, error) {
 		Ineligible: c.Ineligible + f.Ineligible, Failed: c.Failed + f.Failed,
 		Redecided: c.Redecided, Kept: c.Kept,
 	}, nil
+}
+
+// sameDecisionInputs reports whether nothing a decision depends on
+// moved between two epoch snapshots: listings, metadata and decisions
+// (copies may have).
+func sameDecisionInputs(a, b state.Epochs) bool {
+	return a.Inv == b.Inv && a.Meta == b.Meta && a.Dec == b.Dec
+}
+
+// keptByCounters is the decide pass's kept count (RPs marked copying, in
+// the vaults with a plan), which copies since the cached pass may have
+// raised: from the state's counters; ok is false when the state keeps
+// none (then the pass runs).
+func keptByCounters(st *state.Store, plans map[string]*VaultPlan) (int64, bool, error) {
+	var kept int64
+	sum, err := st.Summary(state.CubeReasons)
+	if errors.Is(err, state.ErrNoSummary) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	for c, m := range sum.Cells {
+		if c.Cube == state.CubeReasons && c.Copying && !c.Orphan && plans[c.Vault] != nil {
+			kept += m.N
+		}
+	}
+	return kept, true, nil
 }

@@ -117,7 +117,7 @@ func (s *Store) PutIntents(recs []*CopyRecord) error {
 		return nil
 	}
 	err := s.update(func(txn *badger.Txn, t *tally) error {
-		if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
+		if err := txn.Set(epochKey(EpochCopy), newEpochValue()); err != nil {
 			return err
 		}
 		for _, c := range recs {
@@ -148,7 +148,7 @@ func (s *Store) PutAdopted(recs []*CopyRecord) error {
 	for start := 0; start < len(recs); start += 2000 {
 		end := min(start+2000, len(recs))
 		err := s.update(func(txn *badger.Txn, t *tally) error {
-			if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
+			if err := txn.Set(epochKey(EpochCopy), newEpochValue()); err != nil {
 				return err
 			}
 			for _, c := range recs[start:end] {
@@ -262,7 +262,7 @@ func (s *Store) PutCopies(recs []*CopyRecord, watermark *time.Time) error {
 		end := min(start+2000, len(recs))
 		last := end >= len(recs)
 		err := s.update(func(txn *badger.Txn, t *tally) error {
-			if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
+			if err := txn.Set(epochKey(EpochCopy), newEpochValue()); err != nil {
 				return err
 			}
 			for _, c := range recs[start:end] {
@@ -375,7 +375,7 @@ func (s *Store) RequeueCopies(keys []CopyKey, now time.Time) ([]*CopyRecord, err
 					continue
 				}
 				if len(moved) == 0 {
-					if err := txn.Set(epochKey(EpochDecision), newEpochValue()); err != nil {
+					if err := txn.Set(epochKey(EpochCopy), newEpochValue()); err != nil {
 						return err
 					}
 				}

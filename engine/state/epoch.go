@@ -21,7 +21,11 @@ type EpochKind string
 const (
 	EpochInventory EpochKind = "inv"  // RPs listed: new, changed, gone
 	EpochMeta      EpochKind = "meta" // metadata joined to RPs
-	EpochDecision  EpochKind = "dec"  // decisions and copy states
+	EpochDecision  EpochKind = "dec"  // decisions
+	// EpochCopy: copy records, and the copying mark they put on RP
+	// records. No decision depends on them (a copying RP is never
+	// decided again), so the decide step's result stands across copies.
+	EpochCopy EpochKind = "copy"
 )
 
 // Epochs is a snapshot of every epoch.
@@ -29,6 +33,7 @@ type Epochs struct {
 	Inv  string `json:"inv"`
 	Meta string `json:"meta"`
 	Dec  string `json:"dec"`
+	Copy string `json:"copy,omitempty"`
 }
 
 func newEpochValue() []byte {
@@ -46,7 +51,7 @@ func (s *Store) MarkDirty(k EpochKind) error {
 func (s *Store) Epochs() (Epochs, error) {
 	var e Epochs
 	err := s.db.View(func(txn *badger.Txn) error {
-		for k, dst := range map[EpochKind]*string{EpochInventory: &e.Inv, EpochMeta: &e.Meta, EpochDecision: &e.Dec} {
+		for k, dst := range map[EpochKind]*string{EpochInventory: &e.Inv, EpochMeta: &e.Meta, EpochDecision: &e.Dec, EpochCopy: &e.Copy} {
 			item, err := txn.Get(epochKey(k))
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				continue
