@@ -73,19 +73,10 @@ func newScan(collect bool) *scan {
 	return sc
 }
 
-// fnv64 hashes a resource ARN; chains are keyed by the hash to keep
-// the map small at a million resources (a collision, at 2^-64 per pair,
-// would only merge two chains in the projection).
-func fnv64(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
-
-func (sc *scan) res(arn string) int32 { return sc.resHash(fnv64(arn)) }
+// Chains are keyed by the resource ARN's hash (state.ResourceHash), to
+// keep the map small at a million resources (a collision, at 2^-64 per
+// pair, would only merge two chains in the projection).
+func (sc *scan) res(arn string) int32 { return sc.resHash(state.ResourceHash(arn)) }
 
 func (sc *scan) resHash(k uint64) int32 {
 	i, ok := sc.resIdx[k]

@@ -41,6 +41,10 @@ type DoneEntry struct {
 	Start, End int64 // unix ns
 }
 
+// ResourceHash is the FNV-1a 64 hash entries key a resource by (the
+// forecast's chains are keyed by it too).
+func ResourceHash(arn string) uint64 { return fnv64(arn) }
+
 func fnv64(s string) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {

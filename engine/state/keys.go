@@ -133,12 +133,5 @@ var (
 // two RPs whose hashes collide (about 1 in 10^7 at a million) would
 // share one entry, which moves a forecast by one job.
 func fcKey(prefix []byte, vault, arn string) []byte {
-	h := uint64(14695981039346656037)
-	for _, s := range []string{vault, "\x00", arn} {
-		for i := 0; i < len(s); i++ {
-			h ^= uint64(s[i])
-			h *= 1099511628211
-		}
-	}
-	return binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), h)
+	return binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), fnv64(vault+"\x00"+arn))
 }

@@ -212,20 +212,3 @@ type Summary struct {
 // made, opened read-only); count by scanning.
 var ErrNoSummary = errors.New("state: no counters kept")
 
-func (s *Summary) merge(d *summaryRecord) {
-	for c, m := range d.cells {
-		v := s.Cells[c]
-		v.add(m, 1)
-		if v.zero() {
-			delete(s.Cells, c)
-		} else {
-			s.Cells[c] = v
-		}
-	}
-	if d.minStart != 0 && (s.FirstStart.IsZero() || d.minStart < s.FirstStart.UnixNano()) {
-		s.FirstStart = time.Unix(0, d.minStart).UTC()
-	}
-	if d.maxEnd != 0 && (s.LastCompletion.IsZero() || d.maxEnd > s.LastCompletion.UnixNano()) {
-		s.LastCompletion = time.Unix(0, d.maxEnd).UTC()
-	}
-}

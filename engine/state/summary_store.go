@@ -189,16 +189,8 @@ func (s *Store) foldSummary() error {
 		if sum.Deltas == 0 {
 			return nil
 		}
-		var deltas [][]byte
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixSumDelta})
-		for it.Seek(prefixSumDelta); it.ValidForPrefix(prefixSumDelta); it.Next() {
-			deltas = append(deltas, it.Item().KeyCopy(nil))
-		}
-		it.Close()
-		for _, k := range deltas {
-			if err := txn.Delete(k); err != nil {
-				return err
-			}
+		if err := deletePrefixIn(txn, prefixSumDelta); err != nil {
+			return err
 		}
 		return writeSummaryBase(txn, sum)
 	})
@@ -206,16 +198,8 @@ func (s *Store) foldSummary() error {
 
 // writeSummaryBase replaces the base with sum's cells.
 func writeSummaryBase(txn *badger.Txn, sum *Summary) error {
-	var old [][]byte
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixSummaryBase})
-	for it.Seek(prefixSummaryBase); it.ValidForPrefix(prefixSummaryBase); it.Next() {
-		old = append(old, it.Item().KeyCopy(nil))
-	}
-	it.Close()
-	for _, k := range old {
-		if err := txn.Delete(k); err != nil {
-			return err
-		}
+	if err := deletePrefixIn(txn, prefixSummaryBase); err != nil {
+		return err
 	}
 	var minStart, maxEnd int64
 	if !sum.FirstStart.IsZero() {
@@ -366,16 +350,8 @@ func (s *Store) Recount() error {
 		return err
 	}
 	err = s.db.Update(func(txn *badger.Txn) error {
-		var deltas [][]byte
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixSumDelta})
-		for it.Seek(prefixSumDelta); it.ValidForPrefix(prefixSumDelta); it.Next() {
-			deltas = append(deltas, it.Item().KeyCopy(nil))
-		}
-		it.Close()
-		for _, k := range deltas {
-			if err := txn.Delete(k); err != nil {
-				return err
-			}
+		if err := deletePrefixIn(txn, prefixSumDelta); err != nil {
+			return err
 		}
 		if err := writeSummaryBase(txn, sum); err != nil {
 			return err
@@ -408,4 +384,21 @@ func SummaryDiff(got, want *Summary) []string {
 func (c Cell) String() string {
 	return fmt.Sprintf("%c[vault=%s type=%s/%s status=%s outcome=%s rule=%q reason=%q copy=%q/%q apmid=%q(%v) copying=%v orphan=%v hour=%d]",
 		c.Cube, c.Vault, c.Type, c.SType, c.Status, c.Outcome, c.Rule, c.DReason, c.CReason, c.FailKey, c.APMID, c.HasAPMID, c.Copying, c.Orphan, c.Hour)
+}
+
+// deletePrefixIn deletes, in txn, every key under p that txn sees (the
+// counters' keys: a few thousand at most).
+func deletePrefixIn(txn *badger.Txn, p []byte) error {
+	var keys [][]byte
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+	for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+		keys = append(keys, it.Item().KeyCopy(nil))
+	}
+	it.Close()
+	for _, k := range keys {
+		if err := txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
