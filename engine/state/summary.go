@@ -211,4 +211,3 @@ type Summary struct {
 // ErrNoSummary: the state keeps no counters (a state an earlier shuffle
 // made, opened read-only); count by scanning.
 var ErrNoSummary = errors.New("state: no counters kept")
-
