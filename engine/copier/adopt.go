@@ -124,18 +124,22 @@ func (c *Copier) adoptExisting(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	held := map[string]*state.CopyRecord{}
-	if err := c.Store.ScanCopies(func(r *state.CopyRecord) error {
-		if r.State == state.CopyHeld {
-			held[r.Vault+"\x00"+r.Arn] = r
-		}
-		return nil
-	}); err != nil {
+	ep, err := c.Store.Epochs()
+	if err != nil {
 		return err
 	}
 	swept := map[string]bool{}
 	for _, v := range mark.Vaults {
 		swept[v] = true
+	}
+	held, err := c.heldRecords()
+	if err != nil {
+		return err
+	}
+	if len(held) == 0 && mark.DecEpoch != "" && mark.DecEpoch == ep.Dec && mark.InvEpoch == ep.Inv && c.allSwept(swept) {
+		// Every vault was swept and nothing decided since: no RP can be
+		// a candidate, and the scan of every RP would find none.
+		return nil
 	}
 	groups, all, err := c.adoptGroups(ctx, held, swept, mark.At)
 	if err != nil {
@@ -159,7 +163,12 @@ func (c *Copier) adoptExisting(ctx context.Context) error {
 		}
 	}
 	if len(groups) == 0 && !fresh {
-		return nil
+		// No candidate since the last sweep: it now reaches to began.
+		if (mark.DecEpoch == ep.Dec && mark.InvEpoch == ep.Inv) || len(mark.Vaults) == 0 {
+			return nil
+		}
+		mark.At, mark.InvEpoch, mark.DecEpoch = began, ep.Inv, ep.Dec
+		return c.Store.MarkAdopted(mark)
 	}
 	vaults := make([]string, 0, len(swept))
 	for v := range swept {
@@ -168,7 +177,7 @@ func (c *Copier) adoptExisting(ctx context.Context) error {
 	sort.Strings(vaults)
 	a := c.sum.Adopt
 	return c.Store.MarkAdopted(state.AdoptionMark{At: began, Vaults: vaults, Jobs: a.Jobs, DestRPs: a.DestRPs,
-		Adopted: a.Completed + a.Running, Held: a.HeldNow})
+		Adopted: a.Completed + a.Running, Held: a.HeldNow, InvEpoch: ep.Inv, DecEpoch: ep.Dec})
 }
 
 // adoptGroups finds the candidates by destination vault (one scan of the
@@ -412,4 +421,42 @@ func (c *Copier) Adopt(ctx context.Context) error {
 	a := c.sum.Adopt
 	c.preAdopt = &a
 	return nil
+}
+
+// heldRecords are the copy records held for the operator (ADR 0002,
+// adoption), by vault and ARN. The counters say when there are none,
+// and then no copy record is read.
+func (c *Copier) heldRecords() (map[string]*state.CopyRecord, error) {
+	held := map[string]*state.CopyRecord{}
+	if sum, err := c.Store.Summary(state.CubeReasons); err == nil {
+		n := int64(0)
+		for cell, m := range sum.Cells {
+			if cell.Status == state.CopyHeld {
+				n += m.N
+			}
+		}
+		if n == 0 {
+			return held, nil
+		}
+	} else if !errors.Is(err, state.ErrNoSummary) {
+		return nil, err
+	}
+	err := c.Store.ScanCopies(func(r *state.CopyRecord) error {
+		if r.State == state.CopyHeld {
+			held[r.Vault+"\x00"+r.Arn] = r
+		}
+		return nil
+	})
+	return held, err
+}
+
+// allSwept reports whether every destination vault the copy targets was
+// swept already.
+func (c *Copier) allSwept(swept map[string]bool) bool {
+	for _, t := range c.Targets {
+		if t.Arn != "" && !swept[t.Arn] {
+			return false
+		}
+	}
+	return true
 }

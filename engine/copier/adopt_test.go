@@ -216,3 +216,55 @@ func TestAdoptSweep(t *testing.T) {
 		t.Errorf("requeue of a held RP moved %+v (%v); want it in retry", moved, err)
 	}
 }
+
+// Once every destination vault was swept and nothing has been listed or
+// decided since, and no record is held, a run's sweep reads no RP and
+// calls AWS for nothing; a new decision makes it look again.
+func TestAdoptSweepSkipsWhenNothingChanged(t *testing.T) {
+	st, err := state.Open(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const srcArn, destArn = "arn:aws:backup:us-east-1:111111111111:backup-vault:v", "arn:aws:backup:us-east-1:222222222222:backup-vault:dest"
+	if err := st.PutVault(&state.Vault{Side: state.Source, Name: "v", Arn: srcArn}); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	put := func(name string, decided time.Time) {
+		b := st.NewBatch(state.EpochDecision)
+		if err := b.Put(&state.RP{Arn: "arn:rp:" + name, Vault: "v", ResourceArn: "arn:res:" + name, ResourceType: "EBS", Status: "COMPLETED",
+			CreationDate: t0, Size: 1e9, Decision: &state.Decision{Outcome: state.Included, Reason: "ok", At: decided}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a", t0)
+	put("b", t0)
+	f := &fakeAWS{t: t}
+	sweep := func(now time.Time) {
+		t.Helper()
+		c := &Copier{Store: st, Jobs: f, Dest: f, Targets: map[string]Target{"v": {Arn: destArn, Ready: true}}, Now: func() time.Time { return now }}
+		c.init()
+		c.api = newPacedJobs(c.Jobs, c.Counts, 0)
+		if err := c.adoptExisting(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep(t0.Add(time.Hour))
+	if f.lists == 0 {
+		t.Fatal("the first sweep listed nothing")
+	}
+	lists, scans := f.lists, st.FullScans()
+	sweep(t0.Add(2 * time.Hour))
+	if f.lists != lists || st.FullScans() != scans {
+		t.Errorf("a sweep with nothing new listed %d times and read every RP %d times; want neither", f.lists-lists, st.FullScans()-scans)
+	}
+	put("c", t0.Add(3*time.Hour)) // a new decision
+	sweep(t0.Add(4 * time.Hour))
+	if st.FullScans() == scans || f.lists == lists {
+		t.Error("after a new decision the sweep did not look again")
+	}
+}

@@ -187,6 +187,12 @@ type AdoptionMark struct {
 	DestRPs int64    `json:"dest_rps"` // destination RPs listed
 	Adopted int64    `json:"adopted"`
 	Held    int64    `json:"held"`
+	// InvEpoch and DecEpoch are the listings' and the decisions'
+	// epochs when the sweep began: while both still are, no RP has been
+	// listed or decided since (a listing decides the RPs it adds), so no
+	// new candidate can exist in the vaults swept.
+	InvEpoch string `json:"inv_epoch,omitempty"`
+	DecEpoch string `json:"dec_epoch,omitempty"`
 }
 
 // Adoption returns the adoption mark (ok false: never swept).
