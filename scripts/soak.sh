@@ -92,7 +92,7 @@ for w in $(seq 1 "$MAX_WINDOWS"); do
   killed=""
   if [[ " $KILLS " == *" $w "* ]]; then
     delay=$((WIN_S / 10 + RANDOM % (WIN_S * 8 / 10)))
-    (sleep "$delay"; pkill -KILL -P "$pr" -f "shuffle run" || true) &
+    (sleep "$delay"; pkill -KILL -P "$pr" || true) &
     killer=$!
     killed=" (SIGKILL at ${delay}s)"
   fi
