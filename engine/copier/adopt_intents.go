@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
+	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -53,7 +54,11 @@ func (c *Copier) settleIntents(ctx context.Context, from, oldestSeen time.Time) 
 	}
 	reach := oldestSeen
 	if reach.IsZero() || reach.After(from.Add(-intentSkew)) {
-		out, err := c.api.ListCopyJobs(ctx, &backup.ListCopyJobsInput{ByCreatedBefore: aws.Time(from.Add(-intentSkew)), MaxResults: aws.Int32(1)})
+		// Like the listing pages before it, a throttle or a 5xx here is
+		// retried: the copy pacer leaves them to its callers.
+		out, err := awsclient.NextPage(ctx, func(ctx context.Context) (*backup.ListCopyJobsOutput, error) {
+			return c.api.ListCopyJobs(ctx, &backup.ListCopyJobsInput{ByCreatedBefore: aws.Time(from.Add(-intentSkew)), MaxResults: aws.Int32(1)})
+		})
 		if err != nil {
 			return fmt.Errorf("reconcile copy intents: ListCopyJobs (how far back the job history reaches): %w", err)
 		}

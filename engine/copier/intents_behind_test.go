@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
@@ -18,7 +20,29 @@ import (
 // it is adopted; the second's job may still be running in AWS, so it is
 // held. Neither is sent again: sending the second when the chain
 // reached it would make a second copy if its job had ended.
-func TestIntentBehindItsHeadIsSettledNotSent(t *testing.T) {
+func TestIntentBehindItsHeadIsSettledNotSent(t *testing.T) { intentsBehind(t, false) }
+
+// The same, with the call that asks how far back the job history
+// reaches throttled once: it is retried, not the run's end (the soak
+// stopped a window on it).
+func TestIntentReconcileRetriesAThrottle(t *testing.T) { intentsBehind(t, true) }
+
+// throttleReach throttles the first ListCopyJobs that asks for jobs
+// created before a time (the job history's reach).
+type throttleReach struct {
+	*fakeAWS
+	throttled int
+}
+
+func (f *throttleReach) ListCopyJobs(ctx context.Context, in *backup.ListCopyJobsInput, o ...func(*backup.Options)) (*backup.ListCopyJobsOutput, error) {
+	if in.ByCreatedBefore != nil && f.throttled == 0 {
+		f.throttled++
+		return nil, &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+	}
+	return f.fakeAWS.ListCopyJobs(ctx, in, o...)
+}
+
+func intentsBehind(t *testing.T, throttle bool) {
 	st, err := state.Open(filepath.Join(t.TempDir(), "state"))
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +79,12 @@ func TestIntentBehindItsHeadIsSettledNotSent(t *testing.T) {
 	f := &fakeAWS{t: t, dest: []types.RecoveryPointByBackupVault{{RecoveryPointArn: aws.String("arn:dest:first"),
 		SourceBackupVaultArn: aws.String(srcArn), ResourceArn: aws.String("arn:res:r1"),
 		CreationDate: aws.Time(rps["first"].CreationDate), Status: types.RecoveryPointStatusCompleted}}}
-	c := &Copier{Store: st, Jobs: f, Dest: f, Targets: map[string]Target{"v": {Arn: destArn, Ready: true}},
+	var jobs CopyJobs = f
+	tr := &throttleReach{fakeAWS: f}
+	if throttle {
+		jobs = tr
+	}
+	c := &Copier{Store: st, Jobs: jobs, Dest: f, Targets: map[string]Target{"v": {Arn: destArn, Ready: true}},
 		CopyRole: "arn:aws:iam::111111111111:role/copy", Now: func() time.Time { return now },
 		Opts: Options{MaxInFlight: 10, PollMin: time.Millisecond, PollMax: 5 * time.Millisecond}}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -66,6 +95,9 @@ func TestIntentBehindItsHeadIsSettledNotSent(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatalf("run: %v", err)
+	}
+	if throttle && tr.throttled != 1 {
+		t.Fatalf("the reach call was throttled %d times; the test proves nothing", tr.throttled)
 	}
 	want := map[string]string{"first": state.CopyCompleted, "second": state.CopyHeld}
 	for name, w := range want {
