@@ -135,7 +135,7 @@ func mergeRP(part *Partition, rp, old *RP, now time.Time) (*RP, int) {
 // returns errPagePrepare if a merge needs preparing.
 func (s *Store) writePage(part *Partition, page []pageRP, now time.Time, prepare bool) (PageResult, error) {
 	var res PageResult
-	err := s.update(func(txn *badger.Txn, t *tally) error {
+	err := s.updateVault(part.Vault, func(txn *badger.Txn, t *tally) error {
 		res = PageResult{}
 		toPrepare := false
 		for i := range page {

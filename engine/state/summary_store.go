@@ -29,10 +29,14 @@ const summaryChunk = 4096
 
 // counters is a Store's part in keeping the counters.
 type counters struct {
-	// wmu serialises the writes that carry a delta: each reads the
-	// records it replaces inside its transaction, and conflict detection
-	// is off, so two must not replace one record at once.
-	wmu sync.Mutex
+	// wmu and vmu serialise the writes that carry a delta: each reads
+	// the records it replaces inside its transaction, and conflict
+	// detection is off, so two must not replace one record at once. A
+	// writer confined to one vault's records (a listed page) holds wmu
+	// shared and that vault's mutex, so the vaults listed side by side
+	// write side by side; any other writer holds wmu alone.
+	wmu sync.RWMutex
+	vmu sync.Map // vault name -> *sync.Mutex
 	// fmu: one fold at a time.
 	fmu sync.Mutex
 	// deltas counts delta records since the last fold (approximately:
@@ -48,6 +52,23 @@ type counters struct {
 // wrote, the counters' delta fn tallied. fn may run more than once.
 func (s *Store) update(fn func(txn *badger.Txn, t *tally) error) error {
 	s.sum.wmu.Lock()
+	defer s.sum.wmu.Unlock()
+	return s.updateLocked(fn)
+}
+
+// updateVault is update for a writer that reads and writes only the
+// records of one vault (and blind sets, such as epochs).
+func (s *Store) updateVault(vault string, fn func(txn *badger.Txn, t *tally) error) error {
+	s.sum.wmu.RLock()
+	defer s.sum.wmu.RUnlock()
+	m, _ := s.sum.vmu.LoadOrStore(vault, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	defer mu.Unlock()
+	return s.updateLocked(fn)
+}
+
+func (s *Store) updateLocked(fn func(txn *badger.Txn, t *tally) error) error {
 	var wrote bool
 	err := s.db.Update(func(txn *badger.Txn) error {
 		t := &tally{}
@@ -65,7 +86,6 @@ func (s *Store) update(fn func(txn *badger.Txn, t *tally) error) error {
 		key := summaryDeltaKey(time.Now().UnixNano(), s.sum.seq.Add(1))
 		return txn.Set(key, encodeSummary(&summaryRecord{cells: t.cells, minStart: t.minStart, maxEnd: t.maxEnd}))
 	})
-	s.sum.wmu.Unlock()
 	if err == nil && wrote && s.sum.deltas.Add(1) >= foldAfter {
 		err = s.foldSummary()
 	}
@@ -304,6 +324,7 @@ func (s *Store) countByScan(wb *badger.WriteBatch) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.flush()
 	sum := &Summary{Cells: map[Cell]Measure{}}
 	for c, m := range t.cells {
 		if !m.zero() {
