@@ -179,7 +179,8 @@ func copyOptions(args scriptconfig.CopyArgs, cli CopySettings) copier.Options {
 	opts := copier.Options{
 		MaxInFlight: args.MaxInFlight, VaultCap: args.VaultCap, MaxAttempts: args.MaxAttempts,
 		RetryBase: seconds(args.RetryBase), StartWorkers: args.StartWorkers, StartTPS: args.StartTPS,
-		PollMin: seconds(args.PollMin), PollMax: seconds(args.PollMax), BusyBackoff: seconds(args.BusyBackoff), NoWait: args.NoWait,
+		PollMin: seconds(args.PollMin), PollMax: seconds(args.PollMax), BusyBackoff: seconds(args.BusyBackoff),
+		CallBackoff: seconds(args.CallBackoff), NoWait: args.NoWait,
 	}
 	if cli.MaxInFlight > 0 {
 		opts.MaxInFlight = cli.MaxInFlight

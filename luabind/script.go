@@ -408,6 +408,7 @@ func shuffleCopy(L *lua.LState) int {
 		args.PollMin = num("poll_min", 0.001)
 		args.PollMax = num("poll_max", 0.001)
 		args.BusyBackoff = num("busy_backoff", 0.001)
+		args.CallBackoff = num("call_backoff", 0.001)
 		if v := r.get("wait"); v != lua.LNil {
 			b, ok := v.(lua.LBool)
 			if !ok {

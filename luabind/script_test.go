@@ -52,7 +52,7 @@ func (h *fakeHost) Replicate(ctx context.Context) (map[string]any, error) {
 }
 
 func (h *fakeHost) Copy(ctx context.Context, args scriptconfig.CopyArgs) (map[string]any, error) {
-	h.calls = append(h.calls, fmt.Sprintf("copy max_in_flight=%d vault_cap=%d wait=%v", args.MaxInFlight, args.VaultCap, !args.NoWait))
+	h.calls = append(h.calls, fmt.Sprintf("copy max_in_flight=%d vault_cap=%d wait=%v call_backoff=%g", args.MaxInFlight, args.VaultCap, !args.NoWait, args.CallBackoff))
 	return map[string]any{"started": 5, "completed_now": 5, "completed": 7, "failed": 0, "running": 0, "queued": 0, "waiting": 3,
 		"adopted": 2, "adopted_running": 1, "held": 1}, nil
 }
@@ -363,7 +363,7 @@ func TestExampleScript(t *testing.T) {
 	if err := RunScript(context.Background(), "../examples/migrate.lua", h, &out); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"configure", "inventory", "enrich", "decide", "replicate", "copy max_in_flight=100 vault_cap=0 wait=true"}; !reflect.DeepEqual(h.calls, want) {
+	if want := []string{"configure", "inventory", "enrich", "decide", "replicate", "copy max_in_flight=100 vault_cap=0 wait=true call_backoff=0"}; !reflect.DeepEqual(h.calls, want) {
 		t.Errorf("calls %v", h.calls)
 	}
 	if h.cfg.Source.Profile != "source" || h.cfg.Destination.Account != "222222222222" || h.cfg.Metadata != "testenv-run/metadata.csv" ||
@@ -390,7 +390,7 @@ copy: 2 found in AWS and adopted (1 of them still running), 1 held as possibly c
 func TestCopyOptions(t *testing.T) {
 	path := writeScript(t, `local shuffle = require("shuffle")
 `+validConfig+`
-local c = shuffle.copy({ max_in_flight = 40, vault_cap = 5, wait = false })
+local c = shuffle.copy({ max_in_flight = 40, vault_cap = 5, wait = false, call_backoff = 0.5 })
 print(c.completed)
 `)
 	h := &fakeHost{}
@@ -398,7 +398,7 @@ print(c.completed)
 	if err := RunScript(context.Background(), path, h, &out); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"configure", "copy max_in_flight=40 vault_cap=5 wait=false"}; !reflect.DeepEqual(h.calls, want) {
+	if want := []string{"configure", "copy max_in_flight=40 vault_cap=5 wait=false call_backoff=0.5"}; !reflect.DeepEqual(h.calls, want) {
 		t.Errorf("calls %v, want %v", h.calls, want)
 	}
 	bad := writeScript(t, `local shuffle = require("shuffle")

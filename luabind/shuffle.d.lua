@@ -227,6 +227,7 @@
 ---@field poll_min? number seconds, shortest interval between completion polls (default 0.2)
 ---@field poll_max? number seconds, longest (default 60)
 ---@field busy_backoff? number seconds a recovery point waits after AWS refuses its resource as busy (or in words shuffle cannot place), doubling on each refusal up to 30 times (default 60)
+---@field call_backoff? number seconds before a StartCopyJob call that failed past the SDK's retries (5xx, network) is made again, times its failures so far (default 10)
 ---@field wait? boolean wait for jobs in flight to end (default true)
 
 ---@class shuffle.CopySummary

@@ -65,10 +65,12 @@ FAULTS=${FAULTS:-'{"throttle_rate":0.10,"error_rate":0.02,"reset_rate":0.01,"cop
 for t in peakrss copystats soakcheck vloggc; do go build -o "$WORK/$t" "./scripts/$t"; done
 mkdir -p "$WORK/run" && cp -r examples policies "$WORK/run/" && ln -s "$WORK/testenv-run" "$WORK/run/testenv-run"
 # The engine's waits, in the emulator's compressed time: 60 s before a
-# busy resource is tried again, 5 min after a failed copy job.
+# busy resource is tried again, 5 min after a failed copy job, 10 s
+# after a failed StartCopyJob call.
 BUSY_BACKOFF=$(awk -v s="$SPEED" 'BEGIN { b = 60 / s; if (b < 0.001) b = 0.001; printf "%.4f", b }')
 RETRY_BASE=$(awk -v s="$SPEED" 'BEGIN { b = 300 / s; if (b < 0.001) b = 0.001; printf "%.4f", b }')
-copyopts="max_in_flight = 100, poll_min = 0.005, busy_backoff = $BUSY_BACKOFF, retry_base = $RETRY_BASE"
+CALL_BACKOFF=$(awk -v s="$SPEED" 'BEGIN { b = 10 / s; if (b < 0.001) b = 0.001; printf "%.4f", b }')
+copyopts="max_in_flight = 100, poll_min = 0.005, busy_backoff = $BUSY_BACKOFF, retry_base = $RETRY_BASE, call_backoff = $CALL_BACKOFF"
 sed "s/shuffle\.copy({ max_in_flight = 100 })/shuffle.copy({ $copyopts })/" examples/migrate.lua >"$WORK/run/soak.lua"
 grep -q "shuffle.copy({ $copyopts })" "$WORK/run/soak.lua" || { echo "soak: could not rewrite the shuffle.copy call" >&2; exit 1; }
 cd "$WORK/run"

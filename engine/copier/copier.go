@@ -27,6 +27,7 @@ type Options struct {
 	Overlap      time.Duration // how far each poll looks back past the last completion seen (at most; default 2 min)
 	StaleAfter   time.Duration // ask DescribeCopyJob about a job not seen to end this long after it started (default 2 h 30 min)
 	BusyBackoff  time.Duration // first wait of a resource refused as busy, doubled on each refusal up to 30× (default 1 min)
+	CallBackoff  time.Duration // wait after a StartCopyJob call failed (5xx, network, auth) past the SDK's retries: CallBackoff × failures (default 10 s, jittered)
 	LimitBackoff time.Duration // wait of a start refused for a vault's or the account's cap (default 5 s, jittered)
 	CapHold      time.Duration // no growth of the global cap this long after it was lowered (default 30 s)
 	// NoWait returns as soon as nothing more can start, leaving jobs in
@@ -43,6 +44,9 @@ func (o *Options) defaults() {
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = 5 * time.Minute
+	}
+	if o.CallBackoff <= 0 {
+		o.CallBackoff = 10 * time.Second
 	}
 	if o.StartWorkers <= 0 {
 		o.StartWorkers = 16

@@ -256,7 +256,7 @@ func (c *Copier) startFailed(it *copyItem, err error) {
 			c.fail(it, reason, a.Category)
 			return
 		}
-		c.retryLater(it, now.Add(jitter(time.Duration(it.callErrs)*10*time.Second)), reason)
+		c.retryLater(it, now.Add(jitter(time.Duration(it.callErrs)*c.Opts.CallBackoff)), reason)
 	default:
 		c.fail(it, reason, code)
 	}

@@ -84,6 +84,7 @@ type CopyArgs struct {
 	PollMin      float64 // poll_min: seconds, shortest completion-poll interval (default 0.2)
 	PollMax      float64 // poll_max: seconds, longest (default 60)
 	BusyBackoff  float64 // busy_backoff: seconds a resource refused as busy waits first, doubling after (default 60)
+	CallBackoff  float64 // call_backoff: seconds before a failed StartCopyJob call is made again, times its failures (default 10)
 	NoWait       bool    // wait = false: return when nothing more can start
 	Line         int
 }
