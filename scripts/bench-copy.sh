@@ -37,16 +37,11 @@ LOG="$WORK/testenv.log"
 # shellcheck source=scripts/testenv-lib.sh
 . scripts/testenv-lib.sh
 start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$RPS" --copy-speed "$SPEED" ${VARIANT:+--variant "$VARIANT"}
-cleanup() {
-  kill $PID 2>/dev/null || true
-  wait $PID 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
+stop_testenv_on_exit "$WORK"
 wait_testenv "$LOG"
 # shellcheck disable=SC1091
 . "$WORK/testenv-run/env"
-URL=$(grep -o 'testenv ready at [^ ]*' "$LOG" | awk '{print $4}')
+URL=$(testenv_url "$LOG")
 curl -fsS -X PUT "$URL/_testenv/quotas" \
   -d "{\"account_copy_jobs\":100,\"vault_copy_jobs\":5,\"over_limit\":$OVER_LIMIT,\"resource_jobs\":1}" >/dev/null
 echo "== testenv: $RPS recovery points, copy speed $SPEED, variant ${VARIANT:-none}, quotas $(curl -fsS "$URL/_testenv/quotas")"

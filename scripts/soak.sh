@@ -50,16 +50,11 @@ LOG="$WORK/testenv.log"
 ttl=()
 [ "$TOKEN_TTL" != 0 ] && ttl=(--token-ttl "$TOKEN_TTL")
 start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$N" --copy-speed "$SPEED" "${ttl[@]}"
-cleanup() {
-  kill $PID 2>/dev/null || true
-  wait $PID 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
+stop_testenv_on_exit "$WORK"
 wait_testenv "$LOG"
 # shellcheck disable=SC1091
 . "$WORK/testenv-run/env"
-URL=$(grep -o 'testenv ready at [^ ]*' "$LOG" | awk '{print $4}')
+URL=$(testenv_url "$LOG")
 curl -fsS -X PUT "$URL/_testenv/quotas" -d '{"account_copy_jobs":100,"resource_jobs":1}' >/dev/null
 FAULTS=${FAULTS:-'{"throttle_rate":0.10,"error_rate":0.02,"reset_rate":0.01,"copy_fail_rate":0.01}'}
 for t in peakrss copystats soakcheck vloggc; do go build -o "$WORK/$t" "./scripts/$t"; done
