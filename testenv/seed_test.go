@@ -619,3 +619,21 @@ func BenchmarkSeed100k(b *testing.B) {
 		seedWorld(w, SeedOptions{Seed: 1, RecoveryPoints: 100_000, Now: seedTestNow})
 	}
 }
+
+// The server says how many recovery points it seeded: the default, the
+// number asked for, or none for a negative number (what `shuffle
+// testenv up --recovery-points 0` asks for; its ready line printed -1).
+func TestServerSaysWhatItSeeded(t *testing.T) {
+	for _, c := range []struct{ ask, want int }{{0, 2000}, {37, 37}, {-1, 0}} {
+		srv, err := New(Options{RecoveryPoints: c.ask, Dir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.RecoveryPoints(); got != c.want {
+			t.Errorf("RecoveryPoints %d: the server says %d, want %d", c.ask, got, c.want)
+		}
+		if n := len(srv.w.accounts[SourceAccount].rpIndex); n != c.want {
+			t.Errorf("RecoveryPoints %d: %d recovery points seeded, want %d", c.ask, n, c.want)
+		}
+	}
+}

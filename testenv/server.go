@@ -193,6 +193,9 @@ func (s *Server) logf(format string, args ...any) {
 // Region is the one region the emulator serves.
 func (s *Server) Region() string { return s.opts.Region }
 
+// RecoveryPoints is how many recovery points the server seeded.
+func (s *Server) RecoveryPoints() int { return s.opts.RecoveryPoints }
+
 // Endpoint is the base URL clients use, once the server is listening.
 func (s *Server) Endpoint() string { return s.endpoint.Load().(string) }
 

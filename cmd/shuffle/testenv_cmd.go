@@ -187,7 +187,7 @@ func serveTestenv(ctx context.Context, e *env, opts testenv.Options, addr, dir s
 	}
 	abs, _ := filepath.Abs(dir)
 	fmt.Fprintf(e.stdout, "testenv ready at %s (region %s, %d recovery points, seeded in %s); run: . %s\n",
-		srv.Endpoint(), srv.Region(), opts.RecoveryPoints, time.Since(start).Round(time.Millisecond), filepath.Join(abs, testenv.EnvFile))
+		srv.Endpoint(), srv.Region(), srv.RecoveryPoints(), time.Since(start).Round(time.Millisecond), filepath.Join(abs, testenv.EnvFile))
 	select {
 	case <-ctx.Done():
 		ln.Close()
