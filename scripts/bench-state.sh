@@ -14,7 +14,7 @@ LOG="$WORK/testenv.log"
 # shellcheck source=scripts/testenv-lib.sh
 . scripts/testenv-lib.sh
 start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$N" --copy-speed 2000000
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+stop_testenv_on_exit "$WORK"
 wait_testenv "$LOG"
 # shellcheck disable=SC1091
 . "$WORK/testenv-run/env"
