@@ -55,21 +55,30 @@ func (f *fakeAWS) ListRecoveryPointsByBackupVault(ctx context.Context, in *backu
 	return &backup.ListRecoveryPointsByBackupVaultOutput{RecoveryPoints: f.dest}, nil
 }
 
+// The source vault "v" and destination vault "dest" of the sweep tests.
+const srcArn, destArn = "arn:aws:backup:us-east-1:111111111111:backup-vault:v", "arn:aws:backup:us-east-1:222222222222:backup-vault:dest"
+
+// sweepState is a new state that knows the source vault v.
+func sweepState(t *testing.T) *state.Store {
+	t.Helper()
+	st, err := state.Open(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.PutVault(&state.Vault{Side: state.Source, Name: "v", Arn: srcArn}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // The sweep adopts a completed job, a running job and a unique copy in
 // the destination; holds two RPs one copy could belong to, and one
 // whose copy is unfinished; leaves the RP with nothing in AWS queued;
 // and commits all of it with the mark, so the next run does not sweep
 // again for the RPs it settled.
 func TestAdoptSweep(t *testing.T) {
-	st, err := state.Open(filepath.Join(t.TempDir(), "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	const srcArn, destArn = "arn:aws:backup:us-east-1:111111111111:backup-vault:v", "arn:aws:backup:us-east-1:222222222222:backup-vault:dest"
-	if err := st.PutVault(&state.Vault{Side: state.Source, Name: "v", Arn: srcArn}); err != nil {
-		t.Fatal(err)
-	}
+	st := sweepState(t)
 	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	rps := map[string]*state.RP{}
 	b := st.NewBatch(state.EpochDecision)
@@ -221,15 +230,7 @@ func TestAdoptSweep(t *testing.T) {
 // decided since, and no record is held, a run's sweep reads no RP and
 // calls AWS for nothing; a new decision makes it look again.
 func TestAdoptSweepSkipsWhenNothingChanged(t *testing.T) {
-	st, err := state.Open(filepath.Join(t.TempDir(), "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	const srcArn, destArn = "arn:aws:backup:us-east-1:111111111111:backup-vault:v", "arn:aws:backup:us-east-1:222222222222:backup-vault:dest"
-	if err := st.PutVault(&state.Vault{Side: state.Source, Name: "v", Arn: srcArn}); err != nil {
-		t.Fatal(err)
-	}
+	st := sweepState(t)
 	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	put := func(name string, decided time.Time) {
 		b := st.NewBatch(state.EpochDecision)

@@ -2,7 +2,6 @@ package copier
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -43,15 +42,7 @@ func (f *throttleReach) ListCopyJobs(ctx context.Context, in *backup.ListCopyJob
 }
 
 func intentsBehind(t *testing.T, throttle bool) {
-	st, err := state.Open(filepath.Join(t.TempDir(), "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	const srcArn, destArn = "arn:aws:backup:us-east-1:111111111111:backup-vault:v", "arn:aws:backup:us-east-1:222222222222:backup-vault:dest"
-	if err := st.PutVault(&state.Vault{Side: state.Source, Name: "v", Arn: srcArn}); err != nil {
-		t.Fatal(err)
-	}
+	st := sweepState(t)
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	intentAt := now.Add(-2 * time.Hour)
 	b := st.NewBatch(state.EpochDecision)
@@ -89,7 +80,7 @@ func intentsBehind(t *testing.T, throttle bool) {
 		Opts: Options{MaxInFlight: 10, PollMin: time.Millisecond, PollMax: 5 * time.Millisecond}}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err = c.Run(ctx, Bounds{})
+	_, err := c.Run(ctx, Bounds{})
 	if f.starts != 0 {
 		t.Errorf("StartCopyJob called %d times; want none (both intents may have reached AWS)", f.starts)
 	}
