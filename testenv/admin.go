@@ -28,6 +28,7 @@ import (
 //	POST /_testenv/vaults/finish-creating  air-gapped vaults still CREATING become AVAILABLE now
 //	GET  /_testenv/variants               {"variants":[...]}
 //	PUT  /_testenv/variants               {"variants":[...]} (replaces all; "all" for every one)
+//	POST /_testenv/live/tick              one simulated day passes: LiveTickResult (409 when live mode is off)
 func (s *Server) adminMux() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /_testenv/health", func(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +89,13 @@ func (s *Server) adminMux() *http.ServeMux {
 	m.HandleFunc("PUT /_testenv/variants", s.adminPutVariants)
 	m.HandleFunc("PUT /_testenv/policies/{profile}", s.adminPutPolicies)
 	m.HandleFunc("PUT /_testenv/global-settings/{account}", s.adminPutGlobalSettings)
+	m.HandleFunc("POST /_testenv/live/tick", func(w http.ResponseWriter, r *http.Request) {
+		if s.live == nil {
+			writeJSON(w, 409, map[string]string{"error": "live mode is off: start the emulator with --live (testenv.Options.Live) to tick"})
+			return
+		}
+		writeJSON(w, 200, s.LiveTick())
+	})
 	return m
 }
 

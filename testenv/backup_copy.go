@@ -328,6 +328,7 @@ func (s *Server) finishLocked(j *CopyJob) {
 		IamRoleArn: j.IamRoleArn, Status: "COMPLETED", CreationDate: src.CreationDate, CompletionDate: j.CompletionDate,
 		BackupSizeInBytes: src.BackupSizeInBytes, Lifecycle: j.Lifecycle, IsEncrypted: true,
 		EncryptionKeyArn: src.EncryptionKeyArn, EncryptionKeyType: src.EncryptionKeyType,
+		simDays: src.simDays, // a copy keeps counting the days of its source's calendar
 	}
 	if typeInfo(src.ResourceType).FullyManaged {
 		rp.EncryptionKeyArn, rp.EncryptionKeyType = dv.EncryptionKeyArn, dv.EncryptionKeyType

@@ -64,11 +64,12 @@ func (s *Server) rpView(v *Vault, rp *RecoveryPoint, describe bool) rpOut {
 	if lc.DeleteAfterDays != nil || lc.MoveToColdStorageAfterDays != nil {
 		o.Lifecycle = &lc
 		cl := &calculatedLifecycle{}
+		day := s.lifecycleDay(rp)
 		if lc.DeleteAfterDays != nil {
-			cl.DeleteAt = ep(rp.CreationDate.Add(days(*lc.DeleteAfterDays)))
+			cl.DeleteAt = ep(rp.CreationDate.Add(time.Duration(*lc.DeleteAfterDays) * day))
 		}
 		if lc.MoveToColdStorageAfterDays != nil {
-			cl.MoveToColdStorageAt = ep(rp.CreationDate.Add(days(*lc.MoveToColdStorageAfterDays)))
+			cl.MoveToColdStorageAt = ep(rp.CreationDate.Add(time.Duration(*lc.MoveToColdStorageAfterDays) * day))
 		}
 		o.CalculatedLifecycle = cl
 	}
@@ -83,8 +84,6 @@ func (s *Server) rpView(v *Vault, rp *RecoveryPoint, describe bool) rpOut {
 	}
 	return o
 }
-
-func days(n int64) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
 // parseQueryTime accepts the ISO-8601 forms clients send in query
 // strings, and epoch seconds.

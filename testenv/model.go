@@ -142,6 +142,7 @@ type RecoveryPoint struct {
 	IsEncrypted       bool
 	Continuous        bool
 	Cold              bool // in cold storage (StorageClass COLD)
+	simDays           bool // its lifecycle days are live mode's simulated days (live.go)
 	ParentArn         string
 	Tags              map[string]string
 	Deleted           bool

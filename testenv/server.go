@@ -70,6 +70,10 @@ type Options struct {
 	// of the source-process profile ("" = shuffle found on PATH, else
 	// this executable).
 	ProcessCommand string
+	// Live, when set, makes the source account a live estate that keeps
+	// backing up and expiring recovery points, one simulated day at a
+	// time (live.go); nil keeps the seeded estate as it is.
+	Live *LiveOptions
 	// Logf, when set, receives one line per notable event (rotation, faults).
 	Logf func(format string, args ...any)
 }
@@ -120,6 +124,8 @@ type Server struct {
 	metadata      []byte
 	// inflight holds copy jobs in CREATED or RUNNING; guarded by w.mu.
 	inflight []*CopyJob
+	// live is live mode's state, nil when it is off (live.go).
+	live *liveState
 
 	endpoint atomic.Value // string
 	filesMu  sync.Mutex
@@ -178,6 +184,11 @@ func New(o Options) (*Server, error) {
 	if err := s.SetVariants(o.Variants); err != nil {
 		return nil, err
 	}
+	if o.Live != nil {
+		if err := s.startLive(*o.Live); err != nil {
+			return nil, err
+		}
+	}
 	s.backup, s.backupOps = s.backupRoutes()
 	return s, nil
 }
@@ -207,7 +218,8 @@ func (s *Server) Metadata() []byte { return s.metadata }
 
 // Serve serves on ln until it is closed. It writes the client files when
 // Options.Dir is set, then sets the endpoint from ln's address, and starts
-// credential rotation when Options.TokenTTL is set.
+// credential rotation when Options.TokenTTL is set, and live mode's ticks
+// when Options.Live.Day is positive; it stops the ticks before it returns.
 func (s *Server) Serve(ln net.Listener) error {
 	endpoint := "http://" + ln.Addr().String()
 	if s.opts.Dir != "" {
@@ -218,9 +230,18 @@ func (s *Server) Serve(ln net.Listener) error {
 	// Set last: whoever waits for Endpoint then finds the files written.
 	s.endpoint.Store(endpoint)
 	stop := make(chan struct{})
+	var ticks sync.WaitGroup
+	defer ticks.Wait() // after close(stop): deferred calls run last first
 	defer close(stop)
 	if s.opts.TokenTTL > 0 {
 		go s.creds.rotateLoop(stop)
+	}
+	if s.live != nil && s.live.day > 0 {
+		ticks.Add(1)
+		go func() {
+			defer ticks.Done()
+			s.liveLoop(stop)
+		}()
 	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	err := srv.Serve(ln)
