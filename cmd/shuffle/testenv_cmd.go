@@ -60,6 +60,13 @@ identity token) before each expiry; sessions from STS and the SSO portal
 last as long. The admin API under /_testenv/ (docs/testenv.md) changes
 faults, quotas and rotation live; rotation off stops every refresher.
 
+With --live the source account is a live estate (docs/testenv.md, "Live
+estate"): every --live-day (default 60s of real time) a simulated day
+passes, in which each source resource with a backup plan gets a new
+recovery point and the recovery points whose lifecycle delete date has
+passed are deleted. --live-day 0 lets days pass only on
+POST /_testenv/live/tick.
+
 With --variant the emulator takes one of the answers AWS leaves
 undocumented (docs/testenv.md, "Variants"); several are comma-separated,
 and "all" turns every one on. PUT /_testenv/variants switches them live.
@@ -100,6 +107,13 @@ type testenvUpFlags struct {
 	seed                                                                         int64
 	ttl                                                                          time.Duration
 	speed                                                                        float64
+
+	// Live mode.
+	live      bool
+	liveDay   time.Duration
+	liveShare float64
+	// changed reports whether a flag was given on the command line.
+	changed func(name string) bool
 }
 
 func (fl *testenvUpFlags) register(cmd *cobra.Command) {
@@ -117,6 +131,32 @@ func (fl *testenvUpFlags) register(cmd *cobra.Command) {
 	f.StringSliceVar(&fl.variants, "variant", nil, "undocumented AWS behaviours to take: NAME[,NAME...] or all (see --help and docs/testenv.md)")
 	f.StringVar(&fl.ssoCache, "sso-cache", "", "directory for the SSO token cache (default ~/.aws/sso/cache; the SDKs read only HOME/.aws/sso/cache)")
 	f.StringVar(&fl.jobRetention, "copy-job-retention", "forever", "how long ListCopyJobs and DescribeCopyJob keep a copy job: forever, none, or a duration such as 720h")
+	f.BoolVar(&fl.live, "live", false, "make the source account live: each simulated day its resources with a backup plan back up and its lifecycles delete old recovery points")
+	f.DurationVar(&fl.liveDay, "live-day", 60*time.Second, "with --live, the real length of a simulated day (0: days pass only on POST /_testenv/live/tick)")
+	f.Float64Var(&fl.liveShare, "live-share", 1, "with --live, the share of the source resources with a backup plan that back up each day, in (0, 1]")
+	fl.changed = f.Changed
+}
+
+// liveOptions checks the live-mode flags and makes their options: nil
+// without --live.
+func (fl *testenvUpFlags) liveOptions() (*testenv.LiveOptions, error) {
+	switch {
+	case fl.liveDay < 0:
+		return nil, usagef("--live-day must not be negative, got %v", fl.liveDay)
+	case fl.liveDay > 0 && fl.liveDay < testenv.LiveMinDay:
+		return nil, usagef("--live-day %v is too short: use at least %v, or 0 for days that pass only on POST /_testenv/live/tick", fl.liveDay, testenv.LiveMinDay)
+	case fl.liveShare <= 0 || fl.liveShare > 1:
+		return nil, usagef("--live-share must be more than 0 and at most 1, got %v", fl.liveShare)
+	}
+	if !fl.live {
+		for _, name := range []string{"live-day", "live-share"} {
+			if fl.changed != nil && fl.changed(name) {
+				return nil, usagef("--%s needs --live", name)
+			}
+		}
+		return nil, nil
+	}
+	return &testenv.LiveOptions{Day: fl.liveDay, Share: fl.liveShare}, nil
 }
 
 // options checks the flags and makes the emulator's options; a bad flag
@@ -144,10 +184,14 @@ func (fl *testenvUpFlags) options(e *env) (testenv.Options, error) {
 	if err != nil {
 		return testenv.Options{}, usagef("--variant: %v", err)
 	}
+	live, err := fl.liveOptions()
+	if err != nil {
+		return testenv.Options{}, err
+	}
 	opts := testenv.Options{Region: fl.region, Variants: variants, RecoveryPoints: fl.rps, Seed: fl.seed, TokenTTL: fl.ttl, CopySpeed: fl.speed, Dir: fl.dir,
 		IdempotencyMemory: mem, CopyJobRetention: retention, LAGCreateTime: lagTime, SSOCacheDir: fl.ssoCache,
-		ProcessCommand: processExecutable(),
-		Logf:           func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
+		ProcessCommand: processExecutable(), Live: live,
+		Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
 	if fl.faultsFile != "" {
 		f, err := testenv.LoadFaults(fl.faultsFile)
 		if err != nil {
