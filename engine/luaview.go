@@ -65,7 +65,17 @@ func inventoryView(s inventory.Summary) map[string]any {
 	return map[string]any{
 		"vaults": s.Vaults, "recovery_points": s.RecoveryPoints, "partitions": s.Partitions, "listed_pages": s.ListedPages,
 		"new": s.New, "changed": s.Changed, "gone": s.Gone, "resumed": s.Resumed,
+		"deltas": s.Deltas, "reconciled": reconciledView(s.Reconciled),
 	}
+}
+
+// reconciledView is the vaults listed whole, by name, with why.
+func reconciledView(rs []inventory.Reconciled) map[string]any {
+	out := make(map[string]any, len(rs))
+	for _, r := range rs {
+		out[r.Vault] = string(r.Reason)
+	}
+	return out
 }
 
 // enrichView is the table shuffle.enrich() returns.

@@ -43,8 +43,11 @@ type Options struct {
 	StateDir  string
 	Overrides Overrides
 	Fresh     bool // start a new inventory generation
-	Now       func() time.Time
-	Progress  *progress.Progress
+	// Delta tunes how vaults already listed are listed again (delta
+	// listings and reconciliation); the zero value takes the defaults.
+	Delta    inventory.DeltaOptions
+	Now      func() time.Time
+	Progress *progress.Progress
 	// Clients, when set, replace the AWS clients built from profiles
 	// (tests inject wrapped clients here).
 	Clients func(cfg scriptconfig.Config) (src, dst AccountAPI, err error)

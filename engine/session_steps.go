@@ -20,7 +20,7 @@ func (s *Session) inventory(ctx context.Context) (inventory.Summary, error) {
 	if err := s.ready(); err != nil {
 		return inventory.Summary{}, err
 	}
-	inv := &inventory.Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: inventoryProgress{s.progress()}, SplitAbove: s.SplitAbove, PageSize: s.PageSize}
+	inv := &inventory.Inventory{Store: s.Store, Source: s.src, Destination: s.dst, Now: s.Now, Progress: inventoryProgress{s.progress()}, SplitAbove: s.SplitAbove, PageSize: s.PageSize, Delta: s.Delta}
 	s.listed = nil
 	var ld *plan.ListingDecider
 	if s.DecideWhileListing {

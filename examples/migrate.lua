@@ -51,11 +51,15 @@ shuffle.config({
 
 -- 1. Inventory: list every source vault and recovery point into state.
 -- Large vaults are listed in partitions; finished partitions are not
--- listed again when a run resumes.
+-- listed again when a run resumes. A vault listed before is listed only
+-- from its newest recovery point (what the source made since), and
+-- whole again on the --reconcile-every schedule.
 local inv = shuffle.inventory()
-print(string.format("inventory: %d recovery points in %d vaults (%d partitions, %d pages listed%s)",
+local whole = 0
+for _ in pairs(inv.reconciled) do whole = whole + 1 end
+print(string.format("inventory: %d recovery points in %d vaults (%d partitions, %d pages listed%s; %d new, %d gone; %d vaults listed from their newest, %d whole)",
   inv.recovery_points, inv.vaults, inv.partitions, inv.listed_pages,
-  inv.resumed and ", resumed" or ""))
+  inv.resumed and ", resumed" or "", inv.new, inv.gone, inv.deltas, whole))
 
 -- 2. Enrich: join the metadata CSV to the recovery points by resource
 -- ARN. Resources without a row, or whose rows disagree, are left for

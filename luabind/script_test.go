@@ -38,7 +38,8 @@ func (h *fakeHost) Inventory(ctx context.Context) (map[string]any, error) {
 	if h.InventoryFn != nil {
 		return h.InventoryFn(ctx)
 	}
-	return map[string]any{"vaults": 14, "recovery_points": int64(2000), "partitions": 20, "listed_pages": int64(31), "resumed": false}, nil
+	return map[string]any{"vaults": 14, "recovery_points": int64(2000), "partitions": 20, "listed_pages": int64(31), "resumed": false,
+		"new": int64(2000), "gone": int64(0), "deltas": 12, "reconciled": map[string]any{"a": "first listing", "b": "scheduled reconciliation"}}, nil
 }
 
 func (h *fakeHost) Enrich(ctx context.Context) (map[string]any, error) {
@@ -370,7 +371,7 @@ func TestExampleScript(t *testing.T) {
 		!reflect.DeepEqual(h.cfg.Policies, scriptconfig.PolicyConfig{Dir: "policies", Decide: []string{"apmid"}, Vaults: "vaults", Tags: "tags", Compliance: "compliance"}) {
 		t.Errorf("config %+v", h.cfg)
 	}
-	want := `inventory: 2000 recovery points in 14 vaults (20 partitions, 31 pages listed)
+	want := `inventory: 2000 recovery points in 14 vaults (20 partitions, 31 pages listed; 2000 new, 0 gone; 12 vaults listed from their newest, 2 whole)
 enrich: 1900 matched, 100 without a metadata row, 12 with conflicting rows
 decide: 1200 included, 600 excluded (0 failed), 200 ineligible; 2000 decided in this run
 replicate: 2 created, 1 existing, 1 drifted, 0 blocked, 1 still creating, 0 skipped

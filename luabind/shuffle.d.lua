@@ -190,6 +190,8 @@
 ---@field changed integer recovery points that changed since the last run
 ---@field gone integer recovery points no longer listed (marked gone)
 ---@field resumed boolean whether the run resumed an earlier one
+---@field deltas integer vaults listed only from their newest recovery point
+---@field reconciled table<string, string> vaults listed whole, and why
 
 ---@class shuffle.EnrichSummary
 ---@field matched integer recovery points whose resource has a metadata row
@@ -258,7 +260,9 @@ local shuffle = {}
 function shuffle.config(cfg) end
 
 ---Lists every source vault and recovery point into state. Resumable:
----finished partitions are not listed again.
+---finished partitions are not listed again. A vault listed before is
+---listed from its newest recovery point (a delta), and whole again when
+-----reconcile-every of run time has passed or its count disagrees.
 ---@return shuffle.InventorySummary
 function shuffle.inventory() end
 

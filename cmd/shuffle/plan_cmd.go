@@ -17,6 +17,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
+	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
@@ -30,6 +31,8 @@ type sessionFlags struct {
 	sourceProfile      string
 	destinationProfile string
 	fresh              bool
+	reconcileEvery     time.Duration
+	deltaMargin        time.Duration
 	// Not flags: the options the command read from the environment.
 	aws       awsclient.Options
 	stateOpts state.Options
@@ -43,6 +46,23 @@ func (f *sessionFlags) register(cmd *cobra.Command, e *env) {
 	fl.StringVar(&f.state, "state", "./.shuffle", "state directory (Badger)")
 	f.registerProfiles(cmd)
 	fl.BoolVar(&f.fresh, "fresh", false, "list the source again from scratch (a new inventory generation); decisions and copy state are kept")
+	fl.DurationVar(&f.reconcileEvery, "reconcile-every", inventory.DefaultReconcileEvery, "list each vault whole again after this much run time, to find recovery points gone (0: at every command); in between, only what is new is listed")
+	fl.DurationVar(&f.deltaMargin, "delta-margin", inventory.DefaultDeltaMargin, "list new recovery points from this long before each vault's newest one, for late arrivals and clock skew (at least 1m)")
+}
+
+// delta is the listing's options from the flags, or a usage error.
+func (f *sessionFlags) delta() (inventory.DeltaOptions, error) {
+	switch {
+	case f.reconcileEvery < 0:
+		return inventory.DeltaOptions{}, usagef("--reconcile-every must be 0 (every command lists every vault whole) or more, got %s", f.reconcileEvery)
+	case f.deltaMargin < time.Minute:
+		return inventory.DeltaOptions{}, usagef("--delta-margin must be at least 1m: new recovery points are listed from this long before the newest one seen, and clocks disagree; got %s", f.deltaMargin)
+	}
+	o := inventory.DeltaOptions{Margin: f.deltaMargin, ReconcileEvery: f.reconcileEvery}
+	if o.ReconcileEvery == 0 {
+		o.ReconcileEvery = -1
+	}
+	return o, nil
 }
 
 // registerProfiles adds --source-profile and --destination-profile,
@@ -58,14 +78,19 @@ func (f *sessionFlags) overrides() engine.Overrides {
 	return engine.Overrides{SourceProfile: f.sourceProfile, DestinationProfile: f.destinationProfile}
 }
 
-func (f *sessionFlags) session() *engine.Session {
+func (f *sessionFlags) session() (*engine.Session, error) {
+	d, err := f.delta()
+	if err != nil {
+		return nil, err
+	}
 	return &engine.Session{Options: engine.Options{
 		StateDir:  f.state,
 		Overrides: f.overrides(),
 		Fresh:     f.fresh,
+		Delta:     d,
 		AWS:       f.aws,
 		State:     f.stateOpts,
-	}}
+	}}, nil
 }
 
 // runScript runs the operator's script against a session and maps
@@ -136,7 +161,10 @@ docs/operator-guide.md); --out also writes it to a file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := e.notify(cmd.Context())
 			defer cancel()
-			s := sf.session()
+			s, err := sf.session()
+			if err != nil {
+				return err
+			}
 			s.DryRun = true
 			// The report needs every decision: make them while listing.
 			s.DecideWhileListing = true

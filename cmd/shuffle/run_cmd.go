@@ -32,11 +32,13 @@ type runFlags struct {
 }
 
 const runLong = `Run the operator's script from the top. Every primitive it calls is
-resumable through the state directory: a finished inventory is not listed
-again, only recovery points whose inputs or policies changed are decided
-again, and a recovery point whose copy job was started is never started
-again (its job is tracked to the end instead). Resume is the default;
---fresh lists the source again.
+resumable through the state directory: a vault listed to its end is
+listed again only from its newest recovery point (new backups are picked
+up at every run, and each vault is listed whole again after
+--reconcile-every of run time to find those gone), only recovery points
+whose inputs or policies changed are decided again, and a recovery point
+whose copy job was started is never started again (its job is tracked to
+the end instead). Resume is the default; --fresh lists everything again.
 
 shuffle.copy starts copy jobs within the AWS quotas (--max-in-flight,
 default 100 per account; 1 per resource), polls them in bulk with
@@ -100,6 +102,9 @@ func (f *runFlags) run(e *env, cmd *cobra.Command, script string) error {
 	if err != nil {
 		return err
 	}
+	if _, err := f.sf.delta(); err != nil {
+		return err
+	}
 	guard := newStateDirGuard(f.sf.state)
 	defer guard.cleanup()
 	sigCtx, cancel := e.notify(cmd.Context())
@@ -114,7 +119,10 @@ func (f *runFlags) run(e *env, cmd *cobra.Command, script string) error {
 	}
 	ctx, cancelWindow := windowContext(sigCtx, window)
 	defer cancelWindow()
-	s := f.sf.session()
+	s, err := f.sf.session()
+	if err != nil {
+		return err
+	}
 	s.CopySettings = engine.CopySettings{MaxInFlight: f.maxInFlight, Window: window}
 	s.ConfirmComplianceLock = f.confirmLock
 	s.Guard = awsclient.NewGuard()

@@ -67,7 +67,10 @@ either.`,
 				}
 				return reportVerify(e.stdout, rep, jsonOut)
 			}
-			s := sf.session()
+			s, err := sf.session()
+			if err != nil {
+				return err
+			}
 			s.DryRun = true
 			defer s.Close()
 			start := time.Now()

@@ -63,6 +63,8 @@ type Inventory struct {
 	// Decider, when set, decides the RPs each page adds or changes
 	// before the page is saved; nil leaves that to a later step.
 	Decider ListingDecider
+	// Delta tunes how vaults already listed are listed again (delta.go).
+	Delta DeltaOptions
 }
 
 // Progress is told how far the listing of each vault is.
@@ -119,6 +121,10 @@ type Summary struct {
 	Changed        int64 `json:"changed"`
 	Gone           int64 `json:"gone"`
 	Resumed        bool  `json:"resumed"`
+	// Deltas counts the vaults listed from their high-water mark;
+	// Reconciled names those listed whole, and why.
+	Deltas     int          `json:"deltas"`
+	Reconciled []Reconciled `json:"reconciled,omitempty"`
 }
 
 func (inv *Inventory) defaults() {
@@ -137,11 +143,21 @@ func (inv *Inventory) defaults() {
 	if inv.Progress == nil {
 		inv.Progress = noProgress{}
 	}
+	if inv.Delta.Margin <= 0 {
+		inv.Delta.Margin = DefaultDeltaMargin
+	}
+	if inv.Delta.ReconcileEvery == 0 {
+		inv.Delta.ReconcileEvery = DefaultReconcileEvery
+	}
+	if inv.Delta.RunTime == nil {
+		inv.Delta.RunTime = runTimeSince(inv.Store)
+	}
 }
 
-// Run lists vaults and recovery points. Finished partitions are never
-// listed again in the same generation; an interrupted one resumes from
-// its saved NextToken.
+// Run lists vaults and recovery points: a vault never listed to its
+// end is listed whole (an interrupted partition resumes from its saved
+// NextToken), one listed before from its high-water mark (a delta), and
+// whole again when a reconciliation is due (delta.go).
 func (inv *Inventory) Run(ctx context.Context) (Summary, error) {
 	inv.defaults()
 	var sum Summary
@@ -149,12 +165,13 @@ func (inv *Inventory) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
-	vaults, err := inv.listVaults(ctx, inv.Source, state.Source)
+	run := &inventoryRun{vaultGen: map[string]uint64{}, fresh: map[string]bool{}, mode: map[string]vaultMode{}, listed: map[string]*state.PageResult{}}
+	vaults, err := inv.listVaults(ctx, inv.Source, state.Source, gen, run)
 	if err != nil {
 		return sum, fmt.Errorf("source: %w", err)
 	}
 	if inv.Destination != nil {
-		if _, err := inv.listVaults(ctx, inv.Destination, state.Destination); err != nil {
+		if _, err := inv.listVaults(ctx, inv.Destination, state.Destination, gen, nil); err != nil {
 			return sum, fmt.Errorf("destination: %w", err)
 		}
 	}
@@ -168,18 +185,15 @@ func (inv *Inventory) Run(ctx context.Context) (Summary, error) {
 			return sum, err
 		}
 	}
-	run := &inventoryRun{vaultGen: map[string]uint64{}, fresh: map[string]bool{}, allDecided: !hasAny && inv.Decider != nil}
-	todo, err := inv.openPartitions(vaults, gen, run, &sum)
+	run.allDecided = !hasAny && inv.Decider != nil
+	recheck, err := inv.listVaultsOnce(ctx, vaults, gen, run, &sum)
 	if err != nil {
 		return sum, err
 	}
-	sum.Resumed = len(todo) == 0
-	err = inv.listPartitions(ctx, todo, run.fresh, &sum)
-	if err != nil {
-		return sum, err
-	}
-	for _, v := range vaults {
-		if err := inv.closeVault(ctx, v, run, &sum); err != nil {
+	if len(recheck) > 0 {
+		// A count that disagrees after a delta: list those vaults whole
+		// now (transition 8).
+		if _, err := inv.listVaultsOnce(ctx, recheck, gen, run, &sum); err != nil {
 			return sum, err
 		}
 	}
@@ -193,55 +207,42 @@ func (inv *Inventory) Run(ctx context.Context) (Summary, error) {
 	return sum, err
 }
 
+// listVaultsOnce lists vaults as their modes say and closes them; it
+// returns the vaults whose count asks for a reconciliation, with their
+// generation bumped.
+func (inv *Inventory) listVaultsOnce(ctx context.Context, vaults []*state.Vault, gen uint64, run *inventoryRun, sum *Summary) ([]*state.Vault, error) {
+	todo, err := inv.openPartitions(vaults, gen, run, sum)
+	if err != nil {
+		return nil, err
+	}
+	sum.Resumed = sum.Resumed || len(todo) == 0
+	if err := inv.listPartitions(ctx, todo, run, sum); err != nil {
+		return nil, err
+	}
+	var recheck []*state.Vault
+	for _, v := range vaults {
+		again, err := inv.closeVault(ctx, v, run, sum)
+		if err != nil {
+			return nil, err
+		}
+		if again {
+			recheck = append(recheck, v)
+		}
+	}
+	return recheck, nil
+}
+
 // inventoryRun is what one Run knows of its vaults.
 type inventoryRun struct {
-	vaultGen map[string]uint64 // the generation each vault is listed in
-	fresh    map[string]bool   // vaults with no RP in the state yet
+	vaultGen map[string]uint64    // the generation each vault is listed in
+	fresh    map[string]bool      // vaults with no RP in the state yet
+	mode     map[string]vaultMode // how each source vault is listed
+	// listed is what the listing did per vault (guarded by mu).
+	mu     sync.Mutex
+	listed map[string]*state.PageResult
 	// allDecided: the state held no RP when the run began and every
 	// page went through the Decider so far.
 	allDecided bool
-}
-
-// partitionJob is one partition to list.
-type partitionJob struct {
-	v *state.Vault
-	p *state.Partition
-}
-
-// openPartitions lays out (or reloads) every vault's partitions for its
-// generation and returns those not listed to their end yet.
-func (inv *Inventory) openPartitions(vaults []*state.Vault, gen uint64, run *inventoryRun, sum *Summary) ([]partitionJob, error) {
-	var todo []partitionJob
-	for _, v := range vaults {
-		has, err := inv.Store.HasRPs(v.Name)
-		if err != nil {
-			return nil, err
-		}
-		run.fresh[v.Name] = !has
-		g := max(gen, v.Generation)
-		run.vaultGen[v.Name] = g
-		inv.Progress.SetExpected(v.Name, v.NumberOfRecoveryPoints)
-		parts, err := inv.Store.Partitions(v.Name)
-		if err != nil {
-			return nil, err
-		}
-		if len(parts) == 0 || parts[0].Generation != g {
-			parts = inv.layout(v, g)
-			if err := inv.Store.PutPartitions(parts); err != nil {
-				return nil, err
-			}
-		}
-		sum.Partitions += len(parts)
-		var seen int64
-		for _, p := range parts {
-			seen += p.Seen
-			if !p.Done {
-				todo = append(todo, partitionJob{v, p})
-			}
-		}
-		inv.Progress.AddListed(v.Name, seen)
-	}
-	return todo, nil
 }
 
 // listTotals are the listing workers' counts.
@@ -256,7 +257,7 @@ func (t *listTotals) add(pages int64, res state.PageResult) {
 // listPartitions lists the partitions with inv.Workers workers, vaults
 // interleaved so that every vault makes progress; the first error stops
 // the listing.
-func (inv *Inventory) listPartitions(ctx context.Context, todo []partitionJob, fresh map[string]bool, sum *Summary) error {
+func (inv *Inventory) listPartitions(ctx context.Context, todo []partitionJob, run *inventoryRun, sum *Summary) error {
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -278,7 +279,7 @@ func (inv *Inventory) listPartitions(ctx context.Context, todo []partitionJob, f
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			inv.listWorker(ctx, lctx, ch, fresh, &totals, fail)
+			inv.listWorker(ctx, lctx, ch, run, &totals, fail)
 		}()
 	}
 	sort.SliceStable(todo, func(a, b int) bool { return todo[a].p.ID < todo[b].p.ID })
@@ -292,7 +293,9 @@ feed:
 	}
 	close(ch)
 	wg.Wait()
-	sum.ListedPages, sum.New, sum.Changed = totals.pages.Load(), totals.new.Load(), totals.changed.Load()
+	sum.ListedPages += totals.pages.Load()
+	sum.New += totals.new.Load()
+	sum.Changed += totals.changed.Load()
 	if firstErr != nil {
 		return firstErr
 	}
@@ -303,7 +306,7 @@ feed:
 // deciding each page through its own PageDecider (if any). The listing
 // stops on lctx; policies decide under the run's ctx, so that another
 // partition's failure stops the listing, not the page being saved.
-func (inv *Inventory) listWorker(ctx, lctx context.Context, jobs <-chan partitionJob, fresh map[string]bool, totals *listTotals, fail func(error)) {
+func (inv *Inventory) listWorker(ctx, lctx context.Context, jobs <-chan partitionJob, run *inventoryRun, totals *listTotals, fail func(error)) {
 	var o state.PageOptions
 	if inv.Decider != nil {
 		pd, err := inv.Decider.Worker()
@@ -317,60 +320,12 @@ func (inv *Inventory) listWorker(ctx, lctx context.Context, jobs <-chan partitio
 		o.Prepare = func(rp *state.RP, lookedUp bool) error { return pd.Decide(ctx, rp, lookedUp) }
 	}
 	for j := range jobs {
-		o.MayExist = mayExist(fresh[j.v.Name], j.p)
+		o.MayExist = mayExist(run.fresh[j.v.Name], j.p)
 		n, res, err := inv.listPartition(lctx, j.v, j.p, o)
 		totals.add(n, res)
+		run.note(j.v.Name, res)
 		if err != nil {
 			fail(err)
 		}
 	}
-}
-
-// closeVault ends a vault's listing: a completeness check (listing the
-// vault whole when its partitions fell short), then the RPs gone.
-func (inv *Inventory) closeVault(ctx context.Context, v *state.Vault, run *inventoryRun, sum *Summary) error {
-	g := run.vaultGen[v.Name]
-	if v.InventoryDone == g {
-		return nil
-	}
-	parts, err := inv.Store.Partitions(v.Name)
-	if err != nil {
-		return err
-	}
-	var seen int64
-	catchAll := false
-	for _, p := range parts {
-		seen += p.Seen
-		catchAll = catchAll || p.ResourceType == ""
-	}
-	if !catchAll && seen < v.NumberOfRecoveryPoints {
-		// Some RPs are of a type not in ResourceTypes: list the vault whole.
-		run.allDecided = false
-		p := &state.Partition{Vault: v.Name, ID: state.PartitionID("", 0), Generation: g}
-		if err := inv.Store.PutPartitions([]*state.Partition{p}); err != nil {
-			return err
-		}
-		n, res, err := inv.listPartition(ctx, v, p, state.PageOptions{})
-		sum.ListedPages += n
-		sum.New += int64(res.New)
-		sum.Changed += int64(res.Changed)
-		if err != nil {
-			return err
-		}
-	}
-	// A vault with no RP when the run began has only RPs this
-	// generation listed: none can be gone, so skip the scan.
-	if !run.fresh[v.Name] {
-		gone, err := inv.Store.MarkGone(v.Name, g)
-		if err != nil {
-			return err
-		}
-		sum.Gone += int64(gone)
-	}
-	cur, _, err := inv.Store.GetVault(state.Source, v.Name)
-	if err != nil {
-		return err
-	}
-	cur.InventoryDone = g
-	return inv.Store.PutVault(cur)
 }

@@ -117,14 +117,20 @@ func TestInventoryListsEverySourceRP(t *testing.T) {
 		t.Fatalf("destination vaults: %d, %v; want the 2 testenv seeds", len(dv), err)
 	}
 
-	// A second run resumes: it lists no page at all.
+	// A second run lists each vault from its high-water mark: one page
+	// each here, nothing new, no vault's settings read again, and no
+	// vault listed whole (every count agrees).
 	calls := env.Counters().Calls("ListRecoveryPointsByBackupVault")
+	policies := env.Counters().Calls("GetBackupVaultAccessPolicy")
 	sum2, err := inv.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := env.Counters().Calls("ListRecoveryPointsByBackupVault") - calls; got != 0 || !sum2.Resumed || sum2.ListedPages != 0 {
-		t.Fatalf("resumed inventory listed %d pages (%d calls), want none", sum2.ListedPages, got)
+	if got := env.Counters().Calls("ListRecoveryPointsByBackupVault") - calls; got != int64(sum.Vaults) || sum2.Deltas != sum.Vaults || sum2.New != 0 || len(sum2.Reconciled) != 0 {
+		t.Fatalf("second inventory: %d list calls for %d vaults, %+v; want one delta page per vault, nothing new, nothing reconciled", got, sum.Vaults, sum2)
+	}
+	if got := env.Counters().Calls("GetBackupVaultAccessPolicy") - policies; got != 0 {
+		t.Fatalf("a delta read %d access policies again, want none", got)
 	}
 	if sum2.RecoveryPoints != sum.RecoveryPoints {
 		t.Fatalf("resumed inventory counts %d, first run %d", sum2.RecoveryPoints, sum.RecoveryPoints)

@@ -43,6 +43,7 @@ func (inv *Inventory) listPartition(ctx context.Context, v *state.Vault, p *stat
 		for i := range out.RecoveryPoints {
 			rps = append(rps, rpFromSDK(v.Name, &out.RecoveryPoints[i]))
 		}
+		notePage(p, rps)
 		p.NextToken = aws.ToString(out.NextToken)
 		p.Done = p.NextToken == ""
 		p.Pages++

@@ -12,9 +12,13 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
-// listVaults lists one side's vaults with their replicable settings and
-// saves them, keeping the inventory bookkeeping of known vaults.
-func (inv *Inventory) listVaults(ctx context.Context, api BackupReader, side state.Side) ([]*state.Vault, error) {
+// listVaults lists one side's vaults and saves them, keeping the
+// inventory bookkeeping of known vaults. For the source side (run set)
+// it decides how each vault is listed (modeFor); the access policy,
+// notifications and tags are read again only for a vault listed whole
+// (on the destination side: new, or not read for ReconcileEvery), and
+// carried over otherwise, so a delta costs one call per vault.
+func (inv *Inventory) listVaults(ctx context.Context, api BackupReader, side state.Side, gen uint64, run *inventoryRun) ([]*state.Vault, error) {
 	var out []*state.Vault
 	p := backup.NewListBackupVaultsPaginator(api, &backup.ListBackupVaultsInput{})
 	for p.HasMorePages() {
@@ -30,21 +34,49 @@ func (inv *Inventory) listVaults(ctx context.Context, api BackupReader, side sta
 				Locked: aws.ToBool(m.Locked), MinRetentionDays: m.MinRetentionDays, MaxRetentionDays: m.MaxRetentionDays,
 				LockDate: UTC(m.LockDate), NumberOfRecoveryPoints: m.NumberOfRecoveryPoints, ListedAt: inv.Now().UTC(),
 			}
-			if err := inv.vaultSettings(ctx, api, v); err != nil {
-				return nil, err
-			}
-			if old, ok, err := inv.Store.GetVault(side, v.Name); err != nil {
-				return nil, err
-			} else if ok {
-				v.Generation, v.InventoryDone = old.Generation, old.InventoryDone
-			}
-			if err := inv.Store.PutVault(v); err != nil {
+			if err := inv.saveVault(ctx, api, v, gen, run); err != nil {
 				return nil, err
 			}
 			out = append(out, v)
 		}
 	}
 	return out, nil
+}
+
+// saveVault completes v from its stored record (bookkeeping, marks, and
+// settings when they are not read again) and saves it.
+func (inv *Inventory) saveVault(ctx context.Context, api BackupReader, v *state.Vault, gen uint64, run *inventoryRun) error {
+	old, ok, err := inv.Store.GetVault(v.Side, v.Name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		old = nil
+	} else {
+		v.Generation, v.InventoryDone, v.Marks = old.Generation, old.InventoryDone, old.Marks
+	}
+	read := old == nil
+	if run != nil {
+		m, err := inv.modeFor(v, old, gen, inv.Delta.RunTime)
+		if err != nil {
+			return err
+		}
+		run.mode[v.Name] = m
+		read = read || !m.delta
+	} else if !read {
+		read = inv.Delta.ReconcileEvery < 0 || !inv.Now().Before(old.Marks.ReconciledAt.Add(inv.Delta.ReconcileEvery))
+	}
+	if read {
+		if err := inv.vaultSettings(ctx, api, v); err != nil {
+			return err
+		}
+		if run == nil {
+			v.Marks.ReconciledAt = inv.Now().UTC()
+		}
+	} else {
+		v.AccessPolicy, v.SNSTopicArn, v.Events, v.Tags = old.AccessPolicy, old.SNSTopicArn, old.Events, old.Tags
+	}
+	return inv.Store.PutVault(v)
 }
 
 // vaultSettings reads the access policy, notifications and tags, its

@@ -272,6 +272,9 @@ func (r *replicator) persist(ctx context.Context, j *replJob) error {
 	}
 	j.dest = lv
 	j.s.Arn = lv.v.Arn
+	// Its settings were just read: the inventory need not read them
+	// again before the reconciliation period is over.
+	lv.v.Marks.ReconciledAt = r.opt.Now().UTC()
 	if err := r.st.PutVault(lv.v); err != nil {
 		return fmt.Errorf("save destination vault %s: %w", lv.v.Name, err)
 	}

@@ -193,6 +193,7 @@ const (
 	flagEnriched
 	flagMeta
 	flagDecision
+	flagGoneTimes // GoneAt and LastSeen follow the decision
 )
 
 // EncodeRP encodes an RP record.
@@ -214,6 +215,9 @@ func EncodeRP(r *RP) []byte {
 	}
 	if r.Decision != nil {
 		flags |= flagDecision
+	}
+	if r.Gone && r.GoneAt != nil && r.LastSeen != nil {
+		flags |= flagGoneTimes
 	}
 	e.b = append(e.b, flags)
 	for _, s := range rpStrings(r) {
@@ -259,6 +263,10 @@ func EncodeRP(r *RP) []byte {
 		e.str(d.PolicyHash)
 		e.str(d.MetaHash)
 		e.t(d.At)
+	}
+	if flags&flagGoneTimes != 0 {
+		e.t(*r.GoneAt)
+		e.t(*r.LastSeen)
 	}
 	return e.b
 }
@@ -396,6 +404,10 @@ func (x *Decoder) Decode(b []byte, r *RP) error {
 	if flags&flagDecision != 0 {
 		r.Decision = &Decision{Outcome: d.istr(), Reason: d.istr(), Rule: d.istr(), PolicyHash: d.istr(), MetaHash: d.istr(), At: d.t()}
 	}
+	if flags&flagGoneTimes != 0 {
+		at, seen := d.t(), d.t()
+		r.GoneAt, r.LastSeen = &at, &seen
+	}
 	if d.err != nil {
 		return fmt.Errorf("recovery point record: %w", d.err)
 	}
@@ -526,4 +538,38 @@ func peekSeen(b []byte) (seen uint64, gone bool, err error) {
 		return 0, false, fmt.Errorf("recovery point record: %w", d.err)
 	}
 	return seen, b[1]&flagGone != 0, nil
+}
+
+// peekDates reads an encoded RP's gone flag, CreationDate and DeleteAt
+// (zero when none), without decoding the rest.
+func peekDates(b []byte) (created, deleteAt time.Time, gone bool, err error) {
+	if len(b) > 0 && b[0] == '{' {
+		var r RP
+		if err := json.Unmarshal(b, &r); err != nil {
+			return created, deleteAt, false, err
+		}
+		if r.DeleteAt != nil {
+			deleteAt = *r.DeleteAt
+		}
+		return r.CreationDate, deleteAt, r.Gone, nil
+	}
+	if len(b) < 2 || b[0] != rpCodecV1 {
+		return created, deleteAt, false, fmt.Errorf("unknown recovery point record version %d; use a newer shuffle", firstByte(b))
+	}
+	d := &dec{b: b[2:]}
+	for i := 0; i < 14; i++ { // the strings, Arn to Copy
+		d.skip()
+	}
+	created = d.t()
+	d.iv()              // FirstSeen
+	if d.byte1() == 1 { // CompletionDate
+		d.iv()
+	}
+	if d.byte1() == 1 {
+		deleteAt = d.t()
+	}
+	if d.err != nil {
+		return created, deleteAt, false, fmt.Errorf("recovery point record: %w", d.err)
+	}
+	return created, deleteAt, b[1]&flagGone != 0, nil
 }

@@ -192,7 +192,7 @@ func (s *Store) writePage(part *Partition, page []pageRP, now time.Time, prepare
 			}
 			e.rec.V = schemaVersion
 			e.rec.Seen = part.Generation
-			e.rec.Gone = false
+			e.rec.Gone, e.rec.GoneAt, e.rec.LastSeen = false, nil, nil
 			if err := tallyRP(txn, t, e.old, e.rec, e.lookedUp); err != nil {
 				return err
 			}

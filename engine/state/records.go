@@ -38,6 +38,37 @@ type Vault struct {
 	// InventoryDone is the generation in which every partition of the
 	// vault was listed to the end (0: not yet).
 	InventoryDone uint64 `json:"inventory_done,omitempty"`
+
+	// The listing marks of a source vault (ADR 0001, transitions 7 and
+	// 8), carried from record to record by the inventory.
+	Marks ListingMarks `json:"marks,omitzero"`
+}
+
+// ListingMarks are what the inventory remembers of a source vault's
+// listings, to list only what changed next time.
+type ListingMarks struct {
+	// HighWater is the latest CreationDate a listing of the vault saw.
+	HighWater time.Time `json:"high_water,omitzero"`
+	// OpenFrom is the CreationDate of the oldest RP last listed in a
+	// status that is not final (zero: none).
+	OpenFrom time.Time `json:"open_from,omitzero"`
+	// DeltaAt is when the last delta listing of the vault ended.
+	DeltaAt time.Time `json:"delta_at,omitzero"`
+	// CoveredAt is when the last listing that ended (delta or full)
+	// began: every RP AWS listed by then and created before it is in the
+	// state.
+	CoveredAt time.Time `json:"covered_at,omitzero"`
+	// ReconciledAt is when the last full listing of the vault ended.
+	ReconciledAt time.Time `json:"reconciled_at,omitzero"`
+	// CountOffset is NumberOfRecoveryPoints less the live RPs that full
+	// listing found; CountUnreliable says the count has been found to
+	// disagree with a listing that found nothing to change, so it no
+	// longer asks for a reconciliation.
+	CountOffset     int64 `json:"count_offset,omitempty"`
+	CountUnreliable bool  `json:"count_unreliable,omitempty"`
+	// Reconcile, when set, says why the next command lists the vault
+	// whole.
+	Reconcile string `json:"reconcile,omitempty"`
 }
 
 // Partition is the cursor of one NextToken chain.
@@ -54,6 +85,30 @@ type Partition struct {
 	Done         bool      `json:"done"`
 	Generation   uint64    `json:"generation"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// Delta marks a vault's delta cursor (DeltaPartitionID).
+	Delta bool `json:"delta,omitempty"`
+	// HighWater and OpenFrom (Unix seconds; 0: none) are the latest
+	// CreationDate the partition's pages listed and the earliest of an
+	// RP they listed in a status that is not final.
+	HighWater int64 `json:"high_water,omitempty"`
+	OpenFrom  int64 `json:"open_from,omitempty"`
+}
+
+// DeltaPartitionID is the id of a vault's delta cursor; no resource
+// type is "~delta".
+const DeltaPartitionID = "~delta"
+
+// FinalStatus reports whether an RP in status s can no longer change
+// but by going: COMPLETED, PARTIAL, EXPIRED, AVAILABLE, STOPPED and
+// DELETING are final (an RP going is found by a full listing, never by
+// a delta); CREATING and any status shuffle does not know are not, and
+// a delta listing lists such an RP again.
+func FinalStatus(s string) bool {
+	switch s {
+	case "COMPLETED", "PARTIAL", "EXPIRED", "AVAILABLE", "STOPPED", "DELETING":
+		return true
+	}
+	return false
 }
 
 // Outcome of a decision.
@@ -128,9 +183,13 @@ type RP struct {
 	BackupPlanID      string     `json:"backup_plan_id,omitempty"`
 	IamRoleArn        string     `json:"iam_role_arn,omitempty"`
 
-	Seen      uint64    `json:"seen"`           // inventory generation that last listed it
-	Gone      bool      `json:"gone,omitempty"` // no longer listed by the source
-	FirstSeen time.Time `json:"first_seen"`
+	Seen uint64 `json:"seen"`           // inventory generation that last listed it
+	Gone bool   `json:"gone,omitempty"` // no longer listed by the source
+	// GoneAt is when a full listing found the RP gone; LastSeen the
+	// latest time shuffle knows it was still listed (both set with Gone).
+	GoneAt    *time.Time `json:"gone_at,omitempty"`
+	LastSeen  *time.Time `json:"last_seen,omitempty"`
+	FirstSeen time.Time  `json:"first_seen"`
 
 	// Enriched is set once a metadata join has run for the RP; Meta is
 	// nil when the CSV had no row for its resource.
@@ -223,9 +282,11 @@ func (s *Store) PutPartitions(parts []*Partition) error {
 	})
 }
 
-// MarkGone flags RPs of a vault that generation g did not list. It
-// returns how many it flagged. Nothing is deleted.
-func (s *Store) MarkGone(vault string, g uint64) (int, error) {
+// MarkGone flags RPs of a vault that generation g did not list, as
+// gone at now and last seen at the later of lastFull (the vault's previous
+// full listing) and the RP's first sighting. It returns how many it
+// flagged. Nothing is deleted.
+func (s *Store) MarkGone(vault string, g uint64, now, lastFull time.Time) (int, error) {
 	n := 0
 	b := s.NewBatch(EpochInventory)
 	defer b.Cancel()
@@ -244,6 +305,11 @@ func (s *Store) MarkGone(vault string, g uint64) (int, error) {
 			return fmt.Errorf("state: %s: %w", key, err)
 		}
 		rp.Gone = true
+		at, last := now.UTC(), lastFull.UTC()
+		if rp.FirstSeen.After(last) {
+			last = rp.FirstSeen
+		}
+		rp.GoneAt, rp.LastSeen = &at, &last
 		n++
 		return b.Put(rp)
 	})

@@ -186,7 +186,7 @@ func TestCountersEqualAScanThroughEveryWrite(t *testing.T) {
 	requireCounters(t, st, "after adoption")
 
 	// Gone RPs and reset decisions.
-	if _, err := st.MarkGone("vb", 2); err != nil {
+	if _, err := st.MarkGone("vb", 2, time.Now(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	requireCounters(t, st, "after marking gone")
