@@ -329,3 +329,19 @@ func appendLiveHex(b []byte, r *rand.Rand, n int) []byte {
 	}
 	return b
 }
+
+// DeleteSourceRecoveryPoint deletes a source recovery point outside its
+// lifecycle, as an operator or another tool would: it is gone from
+// listings and from its vault's count at once. It reports whether a
+// recovery point with that ARN was there to delete. Tests use it to
+// make the state disagree with the source in a way no date predicts.
+func (s *Server) DeleteSourceRecoveryPoint(arn string) bool {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
+	rp := s.w.accounts[SourceAccount].rpIndex[arn]
+	if rp == nil || rp.Deleted {
+		return false
+	}
+	rp.Deleted = true
+	return true
+}

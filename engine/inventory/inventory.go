@@ -192,7 +192,11 @@ func (inv *Inventory) Run(ctx context.Context) (Summary, error) {
 	}
 	if len(recheck) > 0 {
 		// A count that disagrees after a delta: list those vaults whole
-		// now (transition 8).
+		// now (transition 8). What their full listings find is counted
+		// apart from what the deltas found.
+		for _, v := range recheck {
+			delete(run.listed, v.Name)
+		}
 		if _, err := inv.listVaultsOnce(ctx, recheck, gen, run, &sum); err != nil {
 			return sum, err
 		}

@@ -157,7 +157,7 @@ func (inv *Inventory) closeVault(ctx context.Context, v *state.Vault, run *inven
 		}
 	}
 	m.OpenFrom = oldestOpen(full)
-	c, err := inv.Store.CountVault(v.Name, now)
+	c, err := inv.Store.CountVault(v.Name, now, now)
 	if err != nil {
 		return false, err
 	}
@@ -206,7 +206,7 @@ func (inv *Inventory) closeDelta(v *state.Vault, run *inventoryRun, g uint64) (b
 	m.DeltaAt, m.CoveredAt = inv.Now().UTC(), v.ListedAt
 	again := false
 	if !m.CountUnreliable {
-		c, err := inv.Store.CountVault(v.Name, v.ListedAt)
+		c, err := inv.Store.CountVault(v.Name, m.ReconciledAt, v.ListedAt)
 		if err != nil {
 			return false, err
 		}

@@ -8,17 +8,19 @@ import "time"
 type VaultCount struct {
 	// Live counts the vault's RPs not marked gone.
 	Live int64
-	// Expired counts those whose DeleteAt is at or before the time
-	// asked: AWS may have deleted them since the last full listing.
+	// Expired counts those whose DeleteAt fell after since (the last
+	// full listing, which still found them) and at or before the time
+	// asked: AWS may have deleted them since. One whose date had passed
+	// when a full listing still found it is one AWS keeps (EXPIRED).
 	Expired int64
 	// Recent counts those created after the time asked less a minute:
 	// AWS may have counted the vault before they existed.
 	Recent int64
 }
 
-// CountVault counts one vault's RPs as of at, reading only the start of
-// each record.
-func (s *Store) CountVault(vault string, at time.Time) (VaultCount, error) {
+// CountVault counts one vault's RPs as of at, its last full listing
+// having ended at since, reading only the start of each record.
+func (s *Store) CountVault(vault string, since, at time.Time) (VaultCount, error) {
 	var c VaultCount
 	recent := at.Add(-time.Minute)
 	err := s.scanValues(rpVaultPrefix(vault), func(key, val []byte) error {
@@ -30,7 +32,7 @@ func (s *Store) CountVault(vault string, at time.Time) (VaultCount, error) {
 			return nil
 		}
 		c.Live++
-		if !deleteAt.IsZero() && !deleteAt.After(at) {
+		if !deleteAt.IsZero() && deleteAt.After(since) && !deleteAt.After(at) {
 			c.Expired++
 		}
 		if created.After(recent) {
