@@ -55,9 +55,12 @@ type LiveOptions struct {
 	Share float64
 }
 
-// LiveMinDay is the shortest simulated day: a tick holds the world lock
-// while it looks at every source recovery point.
-const LiveMinDay = 100 * time.Millisecond
+// LiveMinDay is the shortest simulated day. AWS never makes two backups
+// of one resource within a second, and a copy engine may tell a copy's
+// source by its resource and creation time (to the second), so a day
+// lasts at least that; a tick also holds the world lock while it looks
+// at every source recovery point.
+const LiveMinDay = time.Second
 
 // LiveTickResult is what one simulated day did.
 type LiveTickResult struct {

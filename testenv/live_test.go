@@ -475,7 +475,7 @@ func TestLiveShare(t *testing.T) {
 	}
 }
 
-// TestLiveLoop runs real days of 100ms: the server ticks while it
+// TestLiveLoop runs real days of one second: the server ticks while it
 // serves, logs each tick, and stops ticking when Serve returns.
 func TestLiveLoop(t *testing.T) {
 	var mu sync.Mutex

@@ -33,8 +33,9 @@ destination account in the same region. Lua policies decide which recovery
 points go; Badger state lets a run stop at any time and resume where it left off.
 
 Exit codes: 0 done, 1 error, 2 usage error, 3 blocking pre-flight finding,
-10 change window ended with work remaining, 130 interrupted (Ctrl-C or
-SIGTERM, at any step; the state is saved).`,
+4 verify or cutover found a copy missing, 10 change window ended with
+work remaining, 130 interrupted (Ctrl-C or SIGTERM, at any step; the
+state is saved).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -44,7 +45,7 @@ SIGTERM, at any step; the state is saved).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
 	})
-	root.AddCommand(newTestenvCmd(e), newPlanCmd(e), newRunCmd(e), newPolicyCmd(e), newResetCmd(e), newVerifyCmd(e))
+	root.AddCommand(newTestenvCmd(e), newPlanCmd(e), newRunCmd(e), newPolicyCmd(e), newResetCmd(e), newVerifyCmd(e), newCutoverCmd(e))
 	root.AddCommand(newStatusCmd(e))
 	root.AddCommand(newForecastCmd(e))
 	root.AddCommand(newCheckCmd(e), newIAMPolicyCmd(e))
