@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/cutover"
+	"github.com/shuffle-migrate/shuffle/engine/forecast"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -84,6 +85,15 @@ func TestLiveEstateMigrationEndsWithACutover(t *testing.T) {
 	code, out, errs = shuffle(t, "cutover", script, "--state", stateDir, "--as-of", asOf)
 	if code != exitUnverified || !strings.Contains(out, "not ready:") || !strings.Contains(out, "not copied") {
 		t.Fatalf("cutover as of now, %d backups later: exit %d\n%s%s", day.Created, code, out, errs)
+	}
+	// status shows the lag: the new backups wait, but none is a day old.
+	code, out, errs = shuffle(t, "status", "--state", stateDir, "--json")
+	var s forecast.Status
+	if err := json.Unmarshal([]byte(out), &s); code != 0 || err != nil {
+		t.Fatalf("status --json: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	if s.Lag == nil || s.Lag.RecoveryPoints != 0 || s.Lag.Oldest == nil || time.Since(*s.Lag.Oldest) > 2*time.Hour {
+		t.Fatalf("status lag after a day of new backups: %+v", s.Lag)
 	}
 }
 

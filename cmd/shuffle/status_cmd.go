@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -136,6 +137,7 @@ func printStatus(w io.Writer, dir string, s *forecast.Status) {
 	}
 	printReasons(w, "Failed", s.FailedByReason)
 	printReasons(w, "Waiting to retry", s.RetryByReason)
+	printLag(w, s.Lag)
 	printRunWaiting(w, s.LastRun)
 	fmt.Fprintln(w)
 	if s.FirstStart != nil {
@@ -155,4 +157,29 @@ func printStatus(w io.Writer, dir string, s *forecast.Status) {
 	if s.OrphanCopies > 0 {
 		fmt.Fprintf(w, "Warning: %d copy records have no recovery point record\n", s.OrphanCopies)
 	}
+}
+
+// printLag says how far the copy is behind the source.
+func printLag(w io.Writer, l *forecast.Lag) {
+	if l == nil {
+		return
+	}
+	fmt.Fprintln(w)
+	after := strings.TrimSuffix(strings.TrimSuffix(l.After, "0s"), "0m")
+	switch {
+	case l.Oldest == nil:
+		fmt.Fprintln(w, "Lag: every included recovery point is copied")
+		return
+	case l.RecoveryPoints == 0:
+		fmt.Fprintf(w, "Lag: none; every included recovery point created more than %s ago is copied (the oldest not copied was created %s)\n", after, localTime(*l.Oldest))
+		return
+	}
+	fmt.Fprintf(w, "Lag: %d included recovery points created more than %s ago are not copied yet; the oldest was created %s (%s ago)\n",
+		l.RecoveryPoints, after, localTime(*l.Oldest), l.OldestAge)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VAULT\tLAGGING\tOLDEST\t")
+	for _, v := range l.ByVault {
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t\n", v.Vault, v.RecoveryPoints, localTime(v.Oldest))
+	}
+	tw.Flush()
 }

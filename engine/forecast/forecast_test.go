@@ -425,3 +425,26 @@ func TestForecastFromEntriesEqualsAScan(t *testing.T) {
 		}
 	}
 }
+
+// The lag counts included RPs not copied that were created more than
+// the threshold ago, by vault, from the counters.
+func TestLagFromTheCounters(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	st := forecastFixture(t, now)
+	lag, err := ReadLag(st, now, DefaultLagAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not copied: R1's job in flight and its two queued, R2's three, R3's
+	// retry and R4's failure; all created about 100 hours ago.
+	if lag == nil || lag.RecoveryPoints != 8 || len(lag.ByVault) != 1 || lag.ByVault[0].RecoveryPoints != 8 || lag.Oldest == nil {
+		t.Fatalf("lag %+v", lag)
+	}
+	if age := now.Sub(*lag.Oldest); age < 100*time.Hour || age > 101*time.Hour {
+		t.Fatalf("oldest not copied created %v ago, want about 100h", age)
+	}
+	lag, err = ReadLag(st, now, 200*time.Hour)
+	if err != nil || lag.RecoveryPoints != 0 || lag.Oldest == nil {
+		t.Fatalf("with a 200h threshold: %+v, %v", lag, err)
+	}
+}

@@ -65,6 +65,9 @@ type Status struct {
 	LastRun *state.Run `json:"last_run,omitempty"`
 	// OrphanCopies are copy records without an RP record (should be none).
 	OrphanCopies int64 `json:"orphan_copies,omitempty"`
+	// Lag is how far the copy is behind the source (nil: the state keeps
+	// no counters).
+	Lag *Lag `json:"lag,omitempty"`
 }
 
 // scanOnly makes Make read every record, so that tests can compare it
@@ -89,7 +92,9 @@ func ReadStatus(ctx context.Context, st *state.Store, now time.Time) (*Status, e
 	if err := sc.runs(st); err != nil {
 		return nil, err
 	}
-	return sc.status(now), nil
+	s := sc.status(now)
+	s.Lag, err = ReadLag(st, now, DefaultLagAfter)
+	return s, err
 }
 
 // Make reads the state and projects the rest of the copy.
@@ -125,6 +130,9 @@ func Make(ctx context.Context, st *state.Store, o Options) (*Forecast, error) {
 		return nil, err
 	}
 	f := &Forecast{Schema: Schema, GeneratedAt: o.Now.UTC(), Status: sc.status(o.Now)}
+	if f.Status.Lag, err = ReadLag(st, o.Now, DefaultLagAfter); err != nil {
+		return nil, err
+	}
 	f.Rates, f.done = sc.rates()
 	models := sc.models(&f.Rates)
 	f.Projection, f.projected = sc.project(models, f.Rates.OverheadSeconds, o)
