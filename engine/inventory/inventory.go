@@ -165,7 +165,7 @@ func (inv *Inventory) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
-	run := &inventoryRun{vaultGen: map[string]uint64{}, fresh: map[string]bool{}, mode: map[string]vaultMode{}, listed: map[string]*state.PageResult{}}
+	run := &inventoryRun{vaultGen: map[string]uint64{}, fresh: map[string]bool{}, mode: map[string]vaultMode{}, listed: map[string]*state.PageResult{}, live: map[string]int64{}}
 	vaults, err := inv.listVaults(ctx, inv.Source, state.Source, gen, run)
 	if err != nil {
 		return sum, fmt.Errorf("source: %w", err)
@@ -207,8 +207,19 @@ func (inv *Inventory) Run(ctx context.Context) (Summary, error) {
 			return sum, putLiveCount(inv.Store, n)
 		}
 	}
-	sum.RecoveryPoints, err = countLive(inv.Store)
-	return sum, err
+	// Every vault counted as it closed: their sum is the live count,
+	// without another scan of every record.
+	var n int64
+	for _, v := range vaults {
+		c, ok := run.live[v.Name]
+		if !ok {
+			sum.RecoveryPoints, err = countLive(inv.Store)
+			return sum, err
+		}
+		n += c
+	}
+	sum.RecoveryPoints = n
+	return sum, putLiveCount(inv.Store, n)
 }
 
 // listVaultsOnce lists vaults as their modes say and closes them; it
@@ -244,6 +255,8 @@ type inventoryRun struct {
 	// listed is what the listing did per vault (guarded by mu).
 	mu     sync.Mutex
 	listed map[string]*state.PageResult
+	// live is each vault's live RPs as counted when it closed.
+	live map[string]int64
 	// allDecided: the state held no RP when the run began and every
 	// page went through the Decider so far.
 	allDecided bool

@@ -43,7 +43,7 @@ func sourceTotal(t *testing.T, c *backup.Client) (total int, arns map[string]boo
 	return len(arns), arns
 }
 
-func openStore(t *testing.T) *state.Store {
+func openStore(t testing.TB) *state.Store {
 	t.Helper()
 	st, err := state.Open(t.TempDir())
 	if err != nil {

@@ -157,10 +157,19 @@ func (inv *Inventory) closeVault(ctx context.Context, v *state.Vault, run *inven
 		}
 	}
 	m.OpenFrom = oldestOpen(full)
-	c, err := inv.Store.CountVault(v.Name, now, now)
-	if err != nil {
-		return false, err
+	var live int64
+	if l := run.listed[v.Name]; run.fresh[v.Name] && l != nil {
+		// A vault with no RP when the run began holds exactly what this
+		// listing added: no scan needed.
+		live = int64(l.New)
+	} else {
+		c, err := inv.Store.CountVault(v.Name, now, now)
+		if err != nil {
+			return false, err
+		}
+		live = c.Live
 	}
+	run.live[v.Name] = live
 	if FullReason(m.Reconcile) == FullCount {
 		// The count asked for this listing: if it found nothing to
 		// change, the count was wrong, not the state.
@@ -169,7 +178,7 @@ func (inv *Inventory) closeVault(ctx context.Context, v *state.Vault, run *inven
 			m.CountUnreliable = true
 		}
 	}
-	m.CountOffset = v.NumberOfRecoveryPoints - c.Live
+	m.CountOffset = v.NumberOfRecoveryPoints - live
 	m.ReconciledAt, m.Reconcile = now, ""
 	if m.CoveredAt.Before(v.ListedAt) {
 		m.CoveredAt = v.ListedAt
@@ -210,6 +219,7 @@ func (inv *Inventory) closeDelta(v *state.Vault, run *inventoryRun, g uint64) (b
 		if err != nil {
 			return false, err
 		}
+		run.live[v.Name] = c.Live
 		if !countAgrees(v, c) {
 			again = true
 			cur.Generation = g + 1
