@@ -38,6 +38,9 @@ func newCopyItem(rp *state.RP, rec *state.CopyRecord, v *vaultSched) *copyItem {
 	if rp.DeleteAfterDays != nil {
 		it.deleteAft = *rp.DeleteAfterDays
 	}
+	if rp.DeleteAt != nil {
+		it.expires = rp.DeleteAt.UnixNano()
+	}
 	if rp.ColdAfterDays != nil {
 		it.coldAft = *rp.ColdAfterDays
 	}

@@ -30,6 +30,7 @@ type copyItem struct {
 	typ       string
 	deleteAft int64 // -1: none
 	coldAft   int64 // -1: none
+	expires   int64 // unix ns when the source's lifecycle deletes it; 0: never
 	est       float64
 	dest      *vaultSched
 	rec       *state.CopyRecord // nil until the first intent
@@ -51,6 +52,11 @@ type chain struct {
 	notBefore time.Time
 	remaining float64
 	heapIdx   int         // in inVault's ready heap; -1 when not there
+	// due and urgent are the head's delete date (unix seconds; 0: none)
+	// and whether it was within UrgentWithin when the chain was last
+	// made ready (ChainKey).
+	due     float64
+	urgent  bool
 	inVault   *vaultSched // whose ready heap holds it
 	waitIdx   int         // in the waiting heap; -1 when not there
 	resBusy   int         // consecutive "resource busy" answers, for backoff
@@ -107,11 +113,23 @@ type vaultSched struct {
 
 func (v *vaultSched) full() bool { return float64(v.inflight) >= math.Floor(v.cap) }
 
-// chainHeap is a max-heap of chains by remaining work.
+// chainHeap is a heap of chains in the order ChainFirst gives.
 type chainHeap []*chain
 
 func (h chainHeap) Len() int           { return len(h) }
-func (h chainHeap) Less(i, j int) bool { return ChainFirst(h[i].remaining, h[j].remaining) }
+func (h chainHeap) Less(i, j int) bool { return ChainFirst(h[i].key(), h[j].key()) }
+
+// key is the chain's place in the order.
+func (c *chain) key() ChainKey { return ChainKey{Work: c.remaining, Due: c.due, Urgent: c.urgent} }
+
+// markDue sets the chain's due date from its head, as of now.
+func (c *chain) markDue(now time.Time) {
+	c.due, c.urgent = 0, false
+	if it := c.head(); it != nil && it.expires != 0 {
+		c.due = float64(it.expires) / 1e9
+		c.urgent = Urgent(c.due, float64(now.UnixNano())/1e9)
+	}
+}
 func (h chainHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].heapIdx, h[j].heapIdx = i, j
@@ -175,6 +193,7 @@ func (s *sched) park(c *chain, now time.Time) {
 		return
 	}
 	c.inVault = it.dest
+	c.markDue(now)
 	heap.Push(&it.dest.ready, c)
 }
 
@@ -189,6 +208,7 @@ func (s *sched) promote(now time.Time) time.Time {
 		heap.Pop(&s.waiting)
 		if it := c.head(); it != nil && !c.busy {
 			c.inVault = it.dest
+			c.markDue(now)
 			heap.Push(&it.dest.ready, c)
 		}
 	}
@@ -218,13 +238,42 @@ func (s *sched) readyCount() int {
 	return n
 }
 
+// UrgentWithin is how close its source's lifecycle delete date must be
+// for a chain's next RP to go before the others: a copy not started by
+// then is lost.
+const UrgentWithin = 72 * time.Hour
+
+// ChainKey is what orders a destination vault's ready chains.
+type ChainKey struct {
+	// Work is the estimated work left in the chain (seconds, by
+	// estimate.Prior).
+	Work float64
+	// Due is when the lifecycle deletes the chain's next RP (seconds on
+	// the caller's clock; 0: never), and Urgent says that was within
+	// UrgentWithin when the chain became ready.
+	Due    float64
+	Urgent bool
+}
+
+// Urgent says whether a delete date due (0: none) is within
+// UrgentWithin of now, both in seconds on one clock.
+func Urgent(due, now float64) bool { return due != 0 && due-now < UrgentWithin.Seconds() }
+
 // ChainFirst is the scheduler's order within one destination vault:
-// whether a chain with remaining estimated work a (seconds, by estimate.Prior)
-// starts before one with b. The chain with the most work left goes
-// first: the longest chains bound the makespan. A simulation of the
-// copy engine orders its chains with this, so its order is the
-// engine's.
-func ChainFirst(a, b float64) bool { return a > b }
+// whether chain a starts before chain b. Chains whose next RP is about
+// to be deleted by its lifecycle go first, the earliest delete date
+// first; then the chain with the most work left: the longest chains
+// bound the makespan. A simulation of the copy engine orders its chains
+// with this, so its order is the engine's.
+func ChainFirst(a, b ChainKey) bool {
+	if a.Urgent != b.Urgent {
+		return a.Urgent
+	}
+	if a.Urgent && a.Due != b.Due {
+		return a.Due < b.Due
+	}
+	return a.Work > b.Work
+}
 
 // NextVault is the scheduler's order across vaults: starting after the
 // round-robin position rr among n vaults, the first vault i for which

@@ -68,7 +68,8 @@ func TestWindowBounds(t *testing.T) {
 }
 
 // The schedule's order: round-robin over the vaults that can start,
-// and the chain with the most work left first.
+// chains about to be deleted first, then the chain with the most work
+// left.
 func TestScheduleOrder(t *testing.T) {
 	ok := func(i int) bool { return i != 1 }
 	i, next := NextVault(3, 0, ok)
@@ -81,7 +82,21 @@ func TestScheduleOrder(t *testing.T) {
 	if i, _ = NextVault(3, 0, func(int) bool { return false }); i != -1 {
 		t.Fatalf("none ready: vault %d, want -1", i)
 	}
-	if !ChainFirst(estimate.Prior("EBS", 10e9), estimate.Prior("EBS", 1e9)) || ChainFirst(1, 1) {
+	big, small := ChainKey{Work: estimate.Prior("EBS", 10e9)}, ChainKey{Work: estimate.Prior("EBS", 1e9)}
+	if !ChainFirst(big, small) || ChainFirst(ChainKey{Work: 1}, ChainKey{Work: 1}) {
 		t.Fatal("the chain with more work left goes first, and ties do not")
+	}
+	// A chain whose next RP its lifecycle deletes within UrgentWithin
+	// goes before any other, the earliest delete date first; a delete
+	// date further off changes nothing.
+	now := 1e9
+	soon := ChainKey{Work: 1, Due: now + 3600, Urgent: Urgent(now+3600, now)}
+	sooner := ChainKey{Work: 1, Due: now + 60, Urgent: Urgent(now+60, now)}
+	later := ChainKey{Work: 1, Due: now + 30*86400, Urgent: Urgent(now+30*86400, now)}
+	if !soon.Urgent || later.Urgent || Urgent(0, now) {
+		t.Fatalf("urgency: an hour %v, a month %v, no date %v", soon.Urgent, later.Urgent, Urgent(0, now))
+	}
+	if !ChainFirst(soon, big) || ChainFirst(big, soon) || !ChainFirst(sooner, soon) || !ChainFirst(big, later) {
+		t.Fatal("urgent chains first, the earliest delete date first; a distant date does not count")
 	}
 }

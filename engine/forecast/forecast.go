@@ -106,6 +106,18 @@ type Projection struct {
 	LongestChainSeconds float64     `json:"longest_chain_seconds"`
 	Resources           int64       `json:"resources"` // resources with work left
 	Window              *WindowPlan `json:"window,omitempty"`
+	// AtRisk (nil: none) counts the RPs whose lifecycle deletes them
+	// before the projection starts their copy.
+	AtRisk *AtRisk `json:"at_risk,omitempty"`
+}
+
+// AtRisk is the RPs the projection starts too late: their source's
+// lifecycle deletes them first (a date already past counts too). The
+// projection runs without pause, so with change windows more are at
+// risk than it says.
+type AtRisk struct {
+	RecoveryPoints   int64     `json:"recovery_points"`
+	EarliestDeleteAt time.Time `json:"earliest_delete_at"`
 }
 
 // Forecast is the status, the observed rates and the projection.

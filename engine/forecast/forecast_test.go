@@ -448,3 +448,30 @@ func TestLagFromTheCounters(t *testing.T) {
 		t.Fatalf("with a 200h threshold: %+v, %v", lag, err)
 	}
 }
+
+// A job whose RP's delete date comes before the simulation starts it is
+// at risk; one started in time, or in flight, is not.
+func TestSimulateCountsJobsStartedAfterTheirDeleteDate(t *testing.T) {
+	cs, js := chainsOf([]float64{10, 10, 10}, []float64{5})
+	js[1].deleteAt = 5   // its chain reaches it at 10: at risk
+	js[2].deleteAt = 100 // reached at 20: in time
+	js[3].deleteAt = -60 // already past, its chain waits behind the other: at risk
+	r := simulate(cs, js, 1, 0, 0, false)
+	if r.atRisk != 2 || r.atRiskFirst != -60 {
+		t.Fatalf("at risk %d (first %v), want 2 (first -60)", r.atRisk, r.atRiskFirst)
+	}
+	js[0].inFlight, js[0].deleteAt = true, -1 // a job already started is never at risk
+	if r = simulate(cs, js, 1, 0, 0, false); r.atRisk != 2 {
+		t.Fatalf("with the first job in flight: %d at risk, want 2", r.atRisk)
+	}
+}
+
+// The order puts a chain whose next RP is about to be deleted first, so
+// the simulation (like the copier) starts it before longer chains.
+func TestSimulateStartsTheExpiringFirst(t *testing.T) {
+	cs, js := chainsOf([]float64{100}, []float64{10})
+	js[1].deleteAt = 50 // within copier.UrgentWithin
+	if r := simulate(cs, js, 1, 0, 0, false); r.atRisk != 0 {
+		t.Fatalf("%d at risk: the expiring chain waited behind the longer one", r.atRisk)
+	}
+}

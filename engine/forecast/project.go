@@ -16,6 +16,10 @@ func (sc *scan) project(models []model, overhead float64, o Options) (Projection
 	res := simulate(chains, jobs, o.MaxInFlight, overhead, 0, true)
 	p.RemainingSeconds = res.makespan
 	p.Remaining = HumanDuration(seconds(res.makespan))
+	if res.atRisk > 0 {
+		first := o.Now.Add(seconds(res.atRiskFirst)).UTC()
+		p.AtRisk = &AtRisk{RecoveryPoints: res.atRisk, EarliestDeleteAt: first}
+	}
 	if o.Window > 0 {
 		wr := simulate(chains, jobs, o.MaxInFlight, overhead, o.Window.Seconds(), false)
 		p.Window = windowPlan(o.Window, wr, p.LongestJobSeconds)
@@ -49,6 +53,12 @@ func (sc *scan) chains(models []model, now int64, p *Projection) ([]simChain, []
 		p.PredictedWorkSeconds += d
 		p.LongestJobSeconds = math.Max(p.LongestJobSeconds, d)
 		j := simJob{dur: d, est: estimate.Prior(sc.typeNames[w.typ], w.size)}
+		if w.deleteAt != 0 {
+			j.deleteAt = float64(w.deleteAt-now) / 1e9
+			if j.deleteAt == 0 {
+				j.deleteAt = -1e-9 // now: already due, not "never"
+			}
+		}
 		switch w.kind {
 		case kindInFlight:
 			p.InFlight++

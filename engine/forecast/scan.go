@@ -35,6 +35,9 @@ type workItem struct {
 	created int64
 	size    int64
 	at      int64 // unix ns: start of an in-flight job, or a retry's not-before
+	// deleteAt (unix ns; 0: none) is when the source RP's lifecycle
+	// deletes it.
+	deleteAt int64
 }
 
 type scan struct {
@@ -210,6 +213,9 @@ func (sc *scan) remaining(rp *state.RP, rec *state.CopyRecord, st, typ string, s
 		return
 	}
 	it := workItem{res: sc.res(rp.ResourceArn), vault: sc.vault(rp.Vault), typ: sc.typ(typ), created: rp.CreationDate.UnixNano(), size: size}
+	if rp.DeleteAt != nil {
+		it.deleteAt = rp.DeleteAt.UnixNano()
+	}
 	if rec != nil {
 		switch rec.State {
 		case state.CopyRunning, state.CopyIntent:
@@ -289,7 +295,7 @@ func (sc *scan) fromIndex(ctx context.Context, st *state.Store) error {
 		return nil
 	}
 	return st.ScanForecast(func(w *state.WorkEntry) error {
-		it := workItem{res: sc.resHash(w.ResHash), vault: sc.vault(w.Vault), typ: sc.typ(w.Type), created: w.Created, size: w.Size, at: w.At}
+		it := workItem{res: sc.resHash(w.ResHash), vault: sc.vault(w.Vault), typ: sc.typ(w.Type), created: w.Created, size: w.Size, at: w.At, deleteAt: w.DeleteAt}
 		switch w.Kind {
 		case state.WorkInFlight:
 			it.kind = kindInFlight

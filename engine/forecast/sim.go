@@ -27,6 +27,9 @@ type simJob struct {
 	dur      float64 // predicted seconds (for a job in flight: what is left)
 	est      float64 // the copier's scheduling estimate (estimate.Prior)
 	inFlight bool    // already running (or intent) when the simulation starts
+	// deleteAt is when the source RP is deleted (seconds from the start;
+	// 0: never): a job that would start later is at risk.
+	deleteAt float64
 }
 
 // simChain is one resource's remaining jobs: jobs[first : first+n].
@@ -44,6 +47,10 @@ type simResult struct {
 	completions []float64 // completion times, ascending (when recorded)
 	windows     int       // windows in which a job started (1 without windows)
 	lastWindow  float64   // seconds from the start of the last window to its last completion
+	// atRisk counts the jobs that start after their RP's delete date;
+	// atRiskFirst is the earliest such date (seconds from the start).
+	atRisk      int64
+	atRiskFirst float64
 }
 
 type simRun struct {
@@ -74,16 +81,29 @@ type simState struct {
 }
 
 // startsFirst is the copy scheduler's order of the ready chains of one
-// vault (copier.ChainFirst, on work: the sum of estimate.Prior over a
-// chain's remaining jobs). Ties, which the copier's heap leaves to
-// chance, go to the lower chain index (i), so that the simulation is
-// deterministic. With vaults taken as the copier takes them (pick,
-// copier.NextVault) it is all of the copier's ordering.
-func startsFirst(aWork float64, ai int32, bWork float64, bi int32) bool {
-	if aWork != bWork {
-		return copier.ChainFirst(aWork, bWork)
+// vault (copier.ChainFirst: chains whose next RP is about to be deleted
+// first, then work: the sum of estimate.Prior over a chain's remaining
+// jobs). Ties, which the copier's heap leaves to chance, go to the
+// lower chain index (i), so that the simulation is deterministic. With
+// vaults taken as the copier takes them (pick, copier.NextVault) it is
+// all of the copier's ordering.
+func startsFirst(a copier.ChainKey, ai int32, b copier.ChainKey, bi int32) bool {
+	if a != b {
+		return copier.ChainFirst(a, b) || !copier.ChainFirst(b, a) && ai < bi
 	}
 	return ai < bi
+}
+
+// readyKey is chain i's key as it becomes ready at t (ChainKey).
+func (s *simState) readyKey(i int32, t float64) copier.ChainKey {
+	c := &s.cs[i]
+	k := copier.ChainKey{Work: c.prio}
+	if c.next < c.n {
+		if d := s.jobs[c.first+c.next].deleteAt; d != 0 {
+			k.Due, k.Urgent = d, copier.Urgent(d, t)
+		}
+	}
+	return k
 }
 
 // park puts chain i in its vault's ready heap, or the waiting heap when
@@ -97,7 +117,7 @@ func (s *simState) park(i int32, t float64) {
 		heap.Push(&s.waiting, i)
 		return
 	}
-	s.ready[c.vault].push(readyEnt{c.prio, i})
+	s.ready[c.vault].push(readyEnt{s.readyKey(i, t), i})
 	s.readyN++
 }
 
@@ -198,7 +218,7 @@ func (s *simState) seed() {
 func (s *simState) promote() {
 	for s.waiting.Len() > 0 && s.cs[s.waiting.idx[0]].ready <= s.t {
 		i := heap.Pop(&s.waiting).(int32)
-		s.ready[s.cs[i].vault].push(readyEnt{s.cs[i].prio, i})
+		s.ready[s.cs[i].vault].push(readyEnt{s.readyKey(i, s.t), i})
 		s.readyN++
 	}
 }
@@ -214,6 +234,12 @@ func (s *simState) startReady() {
 		j := s.jobs[c.first+c.next]
 		c.next++
 		c.prio -= j.est
+		if j.deleteAt != 0 && j.deleteAt <= s.t {
+			if s.res.atRisk == 0 || j.deleteAt < s.res.atRiskFirst {
+				s.res.atRiskFirst = j.deleteAt
+			}
+			s.res.atRisk++
+		}
 		heap.Push(&s.running, simRun{free: s.t + j.dur + s.overhead, end: s.t + j.dur, chain: i, win: s.win})
 		if s.win != s.lastWin {
 			s.lastWin, s.res.lastWindow = s.win, 0

@@ -1,16 +1,18 @@
 package forecast
 
-// readyHeap is one vault's ready chains, most work left first (ties:
-// the lower chain index). Entries carry the priority by value: a
+import "github.com/shuffle-migrate/shuffle/engine/copier"
+
+// readyHeap is one vault's ready chains in the copier's order (ChainKey;
+// ties: the lower chain index). Entries carry the priority by value: a
 // chain's priority changes only while it is out of the heap.
 type readyHeap []readyEnt
 
 type readyEnt struct {
-	prio float64
-	i    int32
+	key copier.ChainKey
+	i   int32
 }
 
-func (a readyEnt) before(b readyEnt) bool { return startsFirst(a.prio, a.i, b.prio, b.i) }
+func (a readyEnt) before(b readyEnt) bool { return startsFirst(a.key, a.i, b.key, b.i) }
 
 func (h *readyHeap) push(e readyEnt) {
 	*h = append(*h, e)

@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -31,6 +32,9 @@ type WorkEntry struct {
 	Created int64 // unix ns
 	Size    int64
 	At      int64 // unix ns: an in-flight job's start, a retry's not-before
+	// DeleteAt (unix ns; 0: none) is when the source RP's lifecycle
+	// deletes it: a copy not started by then is lost.
+	DeleteAt int64
 }
 
 // DoneEntry is one completed copy job with both its times.
@@ -65,7 +69,7 @@ func forecastEntries(rp *RP, rec *CopyRecord) (work *WorkEntry, done *DoneEntry)
 			return nil, nil
 		}
 		return &WorkEntry{ResHash: fnv64(rp.ResourceArn), Vault: rp.Vault, Type: rp.ResourceType, Kind: WorkQueued,
-			Created: rp.CreationDate.UnixNano(), Size: rp.Size}, nil
+			Created: rp.CreationDate.UnixNano(), Size: rp.Size, DeleteAt: unixNanos(rp.DeleteAt)}, nil
 	}
 	typ := rec.ResourceType
 	if typ == "" {
@@ -82,7 +86,7 @@ func forecastEntries(rp *RP, rec *CopyRecord) (work *WorkEntry, done *DoneEntry)
 		}
 		return nil, &DoneEntry{ResHash: fnv64(res), Type: typ, Size: rec.Size, Start: rec.StartedAt.UnixNano(), End: rec.CompletedAt.UnixNano()}
 	case CopyRunning, CopyIntent, CopyRetry:
-		w := &WorkEntry{ResHash: fnv64(rp.ResourceArn), Vault: rp.Vault, Type: typ, Created: rp.CreationDate.UnixNano(), Size: rec.Size}
+		w := &WorkEntry{ResHash: fnv64(rp.ResourceArn), Vault: rp.Vault, Type: typ, Created: rp.CreationDate.UnixNano(), Size: rec.Size, DeleteAt: unixNanos(rp.DeleteAt)}
 		switch rec.State {
 		case CopyRunning, CopyIntent:
 			w.Kind, w.At = WorkInFlight, rec.IntentAt.UnixNano()
@@ -105,6 +109,7 @@ func (w *WorkEntry) encode() []byte {
 	b = binary.AppendVarint(b, w.Created)
 	b = binary.AppendVarint(b, w.Size)
 	b = binary.AppendVarint(b, w.At)
+	b = binary.AppendVarint(b, w.DeleteAt)
 	b = binary.AppendUvarint(b, uint64(len(w.Vault)))
 	b = append(b, w.Vault...)
 	return append(b, w.Type...)
@@ -118,7 +123,7 @@ func decodeWork(b []byte, w *WorkEntry) error {
 		return r.err
 	}
 	w.ResHash, w.Kind = binary.BigEndian.Uint64(h), k[0]
-	w.Created, w.Size, w.At = r.varint(), r.varint(), r.varint()
+	w.Created, w.Size, w.At, w.DeleteAt = r.varint(), r.varint(), r.varint(), r.varint()
 	w.Vault = string(r.bytes(r.uvarint()))
 	w.Type = string(r.b)
 	return r.err
@@ -233,4 +238,12 @@ func (s *Store) ScanForecast(work func(*WorkEntry) error, done func(*DoneEntry) 
 		}
 		return nil
 	})
+}
+
+// unixNanos is *t in Unix nanoseconds, or 0 for nil.
+func unixNanos(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.UnixNano()
 }

@@ -212,7 +212,7 @@ func (t *tally) empty() bool {
 // copy record: the same cells with the same measure, and the same
 // forecast entries (which add the resource and the exact creation time).
 func sameRow(a, b *RP) bool {
-	return a.ResourceArn == b.ResourceArn && a.CreationDate.Equal(b.CreationDate) && sameCells(a, b)
+	return a.ResourceArn == b.ResourceArn && a.CreationDate.Equal(b.CreationDate) && sameTime(a.DeleteAt, b.DeleteAt) && sameCells(a, b)
 }
 
 // sameCells reports whether two RPs (without copy records) fall in the

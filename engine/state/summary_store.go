@@ -12,8 +12,9 @@ import (
 )
 
 // summaryVersion is sum/ok's "v": 2 adds the forecast entries (fw/,
-// fd/) to the counters; a state at an older one is recounted.
-const summaryVersion = 2
+// fd/) to the counters, 3 the delete date to the work entries; a state
+// at an older one is recounted.
+const summaryVersion = 3
 
 // summaryOK is sum/ok's value.
 type summaryOK struct {
