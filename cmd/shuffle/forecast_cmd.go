@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shuffle-migrate/shuffle/engine/forecast"
+	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
 func newForecastCmd(e *env) *cobra.Command {
@@ -181,7 +182,30 @@ func printForecast(w io.Writer, dir string, f *forecast.Forecast) {
 			fmt.Fprintf(w, "  Note: %s\n", wp.Note)
 		}
 	}
+	if l := atRiskLine(p.AtRisk); l != "" {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 	if f.Chart != "" {
 		fmt.Fprintf(w, "\nChart: %s\n", f.Chart)
 	}
+}
+
+// atRiskLine says how many RPs the projection copies too late, or ""
+// when none.
+func atRiskLine(a *forecast.AtRisk) string {
+	if a == nil {
+		return ""
+	}
+	return fmt.Sprintf("At risk: %d recovery points would start copying after their source's lifecycle deletes them (the earliest on %s); "+
+		"a run copies them first, and 'find{status=\"queued\"}' in the REPL lists the queue", a.RecoveryPoints, localTime(a.EarliestDeleteAt))
+}
+
+// readAtRisk projects the copy from st (forecast.Make) for its at-risk
+// count; a failed projection says why instead of failing the command.
+func readAtRisk(ctx context.Context, st *state.Store) (*forecast.AtRisk, error) {
+	f, err := forecast.Make(ctx, st, forecast.Options{Now: time.Now()})
+	if err != nil {
+		return nil, err
+	}
+	return f.Projection.AtRisk, nil
 }

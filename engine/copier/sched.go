@@ -51,15 +51,15 @@ type chain struct {
 	busy      bool // a job or a start call is in flight
 	notBefore time.Time
 	remaining float64
-	heapIdx   int         // in inVault's ready heap; -1 when not there
+	heapIdx   int // in inVault's ready heap; -1 when not there
 	// due and urgent are the head's delete date (unix seconds; 0: none)
 	// and whether it was within UrgentWithin when the chain was last
 	// made ready (ChainKey).
 	due     float64
 	urgent  bool
-	inVault   *vaultSched // whose ready heap holds it
-	waitIdx   int         // in the waiting heap; -1 when not there
-	resBusy   int         // consecutive "resource busy" answers, for backoff
+	inVault *vaultSched // whose ready heap holds it
+	waitIdx int         // in the waiting heap; -1 when not there
+	resBusy int         // consecutive "resource busy" answers, for backoff
 }
 
 // sortRest keeps the part of the chain not started yet oldest first;
