@@ -12,6 +12,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
+	"github.com/shuffle-migrate/shuffle/engine/forecast"
 	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
@@ -82,6 +83,10 @@ type RunReport struct {
 	// in all (report_faults.go).
 	AWSCallsByOperation map[string]awsclient.OpStats `json:"aws_calls_by_operation,omitempty"`
 	AWSCallTotals       *awsclient.OpStats           `json:"aws_call_totals,omitempty"`
+
+	// AtRisk counts the RPs the projection at the run's end starts
+	// after their source's lifecycle deletes them (nil: none).
+	AtRisk *forecast.AtRisk `json:"at_risk,omitempty"`
 }
 
 // reportName is the file name stem of a run's reports.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/forecast"
 )
 
 // ReportOption adds a section to the run report.
@@ -81,4 +82,10 @@ func LogCallStats(log *slog.Logger, snap map[string]awsclient.OpStats) {
 	}
 	log.Info("aws calls", "calls", t.Calls, "attempts", t.Attempts, "retries", t.Retries, "throttles", t.Throttles,
 		"server_errors", t.ServerErrors, "connection_resets", t.Resets, "network_errors", t.NetworkErrors, "by_operation", snap)
+}
+
+// WithAtRisk puts the copy projection's at-risk count (nil: none) in
+// the report.
+func WithAtRisk(a *forecast.AtRisk) ReportOption {
+	return func(r *RunReport) { r.AtRisk = a }
 }

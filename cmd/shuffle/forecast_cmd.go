@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/forecast"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
@@ -197,15 +198,31 @@ func atRiskLine(a *forecast.AtRisk) string {
 		return ""
 	}
 	return fmt.Sprintf("At risk: %d recovery points would start copying after their source's lifecycle deletes them (the earliest on %s); "+
-		"a run copies them first, and 'find{status=\"queued\"}' in the REPL lists the queue", a.RecoveryPoints, localTime(a.EarliestDeleteAt))
+		"a run starts those due within %s before the others", a.RecoveryPoints, localTime(a.EarliestDeleteAt), forecast.HumanDuration(copier.UrgentWithin))
 }
 
-// readAtRisk projects the copy from st (forecast.Make) for its at-risk
-// count; a failed projection says why instead of failing the command.
-func readAtRisk(ctx context.Context, st *state.Store) (*forecast.AtRisk, error) {
-	f, err := forecast.Make(ctx, st, forecast.Options{Now: time.Now()})
+// noteAtRisk projects the copy from st (forecast.Make) for its at-risk
+// count, keeps it for status (forecast.AtRiskCache) and says it on w
+// when there is one. A projection that fails is said, not returned: it
+// never fails the command that asked.
+func noteAtRisk(ctx context.Context, w io.Writer, st *state.Store) *forecast.AtRisk {
+	now := time.Now().UTC()
+	f, err := forecast.Make(ctx, st, forecast.Options{Now: now})
 	if err != nil {
-		return nil, err
+		fmt.Fprintf(w, "at risk: not projected: %v\n", err)
+		return nil
 	}
-	return f.Projection.AtRisk, nil
+	ar := f.Projection.AtRisk
+	rec := forecast.AtRisk{AsOf: &now}
+	if ar != nil {
+		rec = *ar
+		rec.AsOf = &now
+	}
+	if err := st.PutCache(forecast.AtRiskCache, rec); err != nil {
+		fmt.Fprintf(w, "at risk: not kept for status: %v\n", err)
+	}
+	if l := atRiskLine(ar); l != "" {
+		fmt.Fprintln(w, l)
+	}
+	return ar
 }

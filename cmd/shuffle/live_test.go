@@ -117,3 +117,34 @@ func liveIncluded(t *testing.T, stateDir string) int64 {
 	}
 	return n
 }
+
+// Backups whose lifecycle deletes them within (simulated) seconds, in
+// an estate whose copies take hours: plan says how many the projection
+// would start too late and when the first goes, and status repeats it
+// from what plan kept.
+func TestPlanAndStatusShowRecoveryPointsAtRisk(t *testing.T) {
+	env, _ := workspaceWith(t, testenv.Options{RecoveryPoints: 1000, CopySpeed: 1, Live: &testenv.LiveOptions{Day: testenv.LiveMinDay}})
+	if env.LiveTick().Created == 0 {
+		t.Fatal("the live estate made no backup")
+	}
+	stateDir := filepath.Join(t.TempDir(), "state")
+	code, out, errs := shuffle(t, "plan", "examples/migrate.lua", "--state", stateDir)
+	i := strings.Index(out, "At risk: ")
+	if code != 0 || i < 0 {
+		t.Fatalf("plan: exit %d, no at-risk line\n%s%s", code, out, errs)
+	}
+	line := out[i:]
+	line = line[:strings.IndexByte(line, '\n')]
+	var n int
+	if _, err := fmt.Sscanf(line, "At risk: %d recovery points", &n); err != nil || n <= 0 {
+		t.Fatalf("plan's at-risk line %q (%v)", line, err)
+	}
+	code, out, errs = shuffle(t, "status", "--state", stateDir, "--json")
+	var s forecast.Status
+	if err := json.Unmarshal([]byte(out), &s); code != 0 || err != nil {
+		t.Fatalf("status --json: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	if a := s.AtRisk; a == nil || a.RecoveryPoints != int64(n) || a.AsOf == nil || a.EarliestDeleteAt.IsZero() {
+		t.Fatalf("status at risk %+v, plan said %d", s.AtRisk, n)
+	}
+}

@@ -208,6 +208,7 @@ docs/operator-guide.md); --out also writes it to a file.`,
 				return enc.Encode(p)
 			}
 			printPlan(e.stdout, p)
+			noteAtRisk(ctx, e.stdout, s.Store)
 			return nil
 		},
 	}

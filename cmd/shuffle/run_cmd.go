@@ -173,7 +173,8 @@ func (f *runFlags) report(e *env, sigCtx context.Context, s *engine.Session, sta
 	if !s.Copied || s.Store == nil || sigCtx.Err() != nil { // an interrupted run exits first, reports later
 		return
 	}
-	if jp, cp, rerr := engine.WriteReports(s.Store, filepath.Join(f.sf.state, "reports"), start, s.CopySummary, engine.WithCallStats(calls)); rerr != nil {
+	ar := noteAtRisk(sigCtx, e.stderr, s.Store)
+	if jp, cp, rerr := engine.WriteReports(s.Store, filepath.Join(f.sf.state, "reports"), start, s.CopySummary, engine.WithCallStats(calls), engine.WithAtRisk(ar)); rerr != nil {
 		fmt.Fprintf(e.stderr, "run reports: %v\n", rerr)
 	} else {
 		fmt.Fprintf(e.stderr, "run reports: %s, %s\n", jp, cp)

@@ -138,6 +138,9 @@ func printStatus(w io.Writer, dir string, s *forecast.Status) {
 	printReasons(w, "Failed", s.FailedByReason)
 	printReasons(w, "Waiting to retry", s.RetryByReason)
 	printLag(w, s.Lag)
+	if a := s.AtRisk; a != nil && a.RecoveryPoints > 0 {
+		fmt.Fprintf(w, "%s (projected %s)\n", atRiskLine(a), localTime(*a.AsOf))
+	}
 	printRunWaiting(w, s.LastRun)
 	fmt.Fprintln(w)
 	if s.FirstStart != nil {

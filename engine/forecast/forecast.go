@@ -118,7 +118,16 @@ type Projection struct {
 type AtRisk struct {
 	RecoveryPoints   int64     `json:"recovery_points"`
 	EarliestDeleteAt time.Time `json:"earliest_delete_at"`
+	// AsOf, in status, is when the projection was made (the end of the
+	// last run or plan, which keep it: AtRiskCache).
+	AsOf *time.Time `json:"as_of,omitempty"`
 }
+
+// AtRiskCache is the state cache (state.Store.PutCache) in which `run`
+// and `plan` keep the at-risk count of the projection they made as they
+// ended, for status to show without projecting again. Its value is an
+// AtRisk with AsOf set; RecoveryPoints 0 says none.
+const AtRiskCache = "at-risk"
 
 // Forecast is the status, the observed rates and the projection.
 type Forecast struct {

@@ -68,6 +68,9 @@ type Status struct {
 	// Lag is how far the copy is behind the source (nil: the state keeps
 	// no counters).
 	Lag *Lag `json:"lag,omitempty"`
+	// AtRisk is what the projection of the last run or plan found at
+	// risk of expiring (AtRiskCache; nil: none made one).
+	AtRisk *AtRisk `json:"at_risk,omitempty"`
 }
 
 // scanOnly makes Make read every record, so that tests can compare it
@@ -93,8 +96,16 @@ func ReadStatus(ctx context.Context, st *state.Store, now time.Time) (*Status, e
 		return nil, err
 	}
 	s := sc.status(now)
-	s.Lag, err = ReadLag(st, now, DefaultLagAfter)
-	return s, err
+	if s.Lag, err = ReadLag(st, now, DefaultLagAfter); err != nil {
+		return nil, err
+	}
+	var ar AtRisk
+	if ok, err := st.GetCache(AtRiskCache, &ar); err != nil {
+		return nil, err
+	} else if ok {
+		s.AtRisk = &ar
+	}
+	return s, nil
 }
 
 // Make reads the state and projects the rest of the copy.
