@@ -35,6 +35,9 @@ type Policies struct {
 type Decision struct {
 	Include bool
 	Reason  string
+	// Priority is what the including policies asked for (the last that
+	// set one; 0: none): higher is copied sooner.
+	Priority int
 	// Policy is the module that decided: the first to exclude (or fail),
 	// else the last to include.
 	Policy string

@@ -37,10 +37,17 @@ func (w *Worker) Decide(ctx context.Context, rp *RPInput) Decision {
 			return d
 		}
 		include, reason, problem := decisionOf(rets[0], rets[1])
+		prio, pproblem := priorityOf(rets[0])
+		if problem == "" {
+			problem = pproblem
+		}
 		if problem != "" {
 			return Decision{Reason: capReason((&PolicyError{Policy: name, Msg: problem}).Error()), Policy: name, Failed: true}
 		}
-		d = Decision{Include: include, Reason: capReason(reason), Policy: name}
+		if prio == 0 {
+			prio = d.Priority
+		}
+		d = Decision{Include: include, Reason: capReason(reason), Policy: name, Priority: prio}
 		if !include {
 			return d
 		}
@@ -89,6 +96,27 @@ func decisionOf(first, second lua.LValue) (include bool, reason, problem string)
 		return false, "", fmt.Sprintf("decide returned %q with an empty reason", string(word.(lua.LString)))
 	}
 	return include, string(r), ""
+}
+
+// MaxPriority bounds the priority a decision may ask for, either way.
+const MaxPriority = 1000000
+
+// priorityOf reads the priority a table decision asks for ({decision =
+// "include", reason = "...", priority = 10}); 0 when it has none.
+func priorityOf(first lua.LValue) (int, string) {
+	t, ok := first.(*lua.LTable)
+	if !ok {
+		return 0, ""
+	}
+	v := t.RawGetString("priority")
+	if v == lua.LNil {
+		return 0, ""
+	}
+	n, ok := v.(lua.LNumber)
+	if !ok || float64(n) != float64(int64(n)) || n > MaxPriority || n < -MaxPriority {
+		return 0, fmt.Sprintf("decide returned priority %s; want a whole number from %d to %d (higher is copied sooner)", describe(v), -MaxPriority, MaxPriority)
+	}
+	return int(n), ""
 }
 
 // MapVault runs the vaults policy's map on v. Without a vaults policy

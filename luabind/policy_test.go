@@ -67,6 +67,12 @@ func TestDecideOutcomes(t *testing.T) {
 		{`return "exclude", "APMID not allowed"`, Decision{Reason: "APMID not allowed", Policy: "p"}},
 		{`return {decision = "include", reason = "table form"}`, Decision{Include: true, Reason: "table form", Policy: "p"}},
 		{`return {decision = "exclude", reason = "table form"}`, Decision{Reason: "table form", Policy: "p"}},
+		// A priority: a whole number, higher copied sooner.
+		{`return {decision = "include", reason = "urgent", priority = 10}`, Decision{Include: true, Reason: "urgent", Policy: "p", Priority: 10}},
+		{`return {decision = "include", reason = "later", priority = -3}`, Decision{Include: true, Reason: "later", Policy: "p", Priority: -3}},
+		{`return {decision = "include", reason = "r", priority = "high"}`, Decision{Failed: true, Policy: "p", Reason: `policy p failed: decide returned priority "high"; want a whole number from -1000000 to 1000000 (higher is copied sooner)`}},
+		{`return {decision = "include", reason = "r", priority = 1.5}`, Decision{Failed: true, Policy: "p", Reason: `policy p failed: decide returned priority the number 1.5; want a whole number from -1000000 to 1000000 (higher is copied sooner)`}},
+		{`return {decision = "include", reason = "r", priority = 2e6}`, Decision{Failed: true, Policy: "p", Reason: `policy p failed: decide returned priority the number 2000000; want a whole number from -1000000 to 1000000 (higher is copied sooner)`}},
 		// Anything else fails, and the failure excludes.
 		{`return nil`, Decision{Failed: true, Policy: "p", Reason: `policy p failed: decide returned nil; want "include" or "exclude" and a reason`}},
 		{`return`, Decision{Failed: true, Policy: "p", Reason: `policy p failed: decide returned nil; want "include" or "exclude" and a reason`}},

@@ -97,10 +97,13 @@
 ---A decision: "include" or "exclude" and a reason.
 ---@alias shuffle.Verdict "include"|"exclude"
 
----The table form of a decision.
+---The table form of a decision. priority (a whole number from -1000000
+---to 1000000, default 0) orders the copies: higher starts sooner, within
+---the quotas, after the RPs whose lifecycle deletes them within 72 hours.
 ---@class shuffle.DecisionTable
 ---@field decision shuffle.Verdict
 ---@field reason string
+---@field priority? integer
 
 ---A decide policy (e.g. policies/apmid.lua) returns a table with a
 ---decide function. decide returns a verdict and a non-empty reason, or

@@ -52,8 +52,15 @@ func (c *console) Show(ctx context.Context, arn string) error {
 	}
 	kv("encryption key", rp.EncryptionKeyArn)
 	kv("first seen", shortTime(rp.FirstSeen))
+	if rp.DeleteAt != nil {
+		kv("deleted by its lifecycle", shortTime(*rp.DeleteAt))
+	}
 	if rp.Gone {
-		kv("gone", "no longer listed in the source")
+		g := "no longer listed in the source"
+		if rp.GoneAt != nil && rp.LastSeen != nil {
+			g += fmt.Sprintf(" (found gone %s; last seen %s)", shortTime(*rp.GoneAt), shortTime(*rp.LastSeen))
+		}
+		kv("gone", g)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "metadata")

@@ -41,6 +41,9 @@ func newCopyItem(rp *state.RP, rec *state.CopyRecord, v *vaultSched) *copyItem {
 	if rp.DeleteAt != nil {
 		it.expires = rp.DeleteAt.UnixNano()
 	}
+	if rp.Decision != nil {
+		it.priority = rp.Decision.Priority
+	}
 	if rp.ColdAfterDays != nil {
 		it.coldAft = *rp.ColdAfterDays
 	}

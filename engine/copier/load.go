@@ -124,13 +124,13 @@ func (c *Copier) loadRP(rp *state.RP, rec *state.CopyRecord) {
 // in flight (a job in AWS, an intent to settle), waiting for a retry, or
 // ready.
 func (c *Copier) settleChain(ch *chain, now time.Time) {
-	// Jobs already in AWS first, then oldest first.
+	// Jobs already in AWS first, then by priority, then oldest first.
 	sort.SliceStable(ch.items, func(i, j int) bool {
 		a, b := ch.items[i], ch.items[j]
 		if ao, bo := a.rec != nil && a.rec.State != state.CopyRetry, b.rec != nil && b.rec.State != state.CopyRetry; ao != bo {
 			return ao
 		}
-		return a.created < b.created
+		return itemFirst(a, b)
 	})
 	for _, it := range ch.items {
 		ch.remaining += it.est

@@ -31,6 +31,7 @@ type copyItem struct {
 	deleteAft int64 // -1: none
 	coldAft   int64 // -1: none
 	expires   int64 // unix ns when the source's lifecycle deletes it; 0: never
+	priority  int   // the decision's (state.Decision.Priority)
 	est       float64
 	dest      *vaultSched
 	rec       *state.CopyRecord // nil until the first intent
@@ -62,8 +63,8 @@ type chain struct {
 	resBusy int         // consecutive "resource busy" answers, for backoff
 }
 
-// sortRest keeps the part of the chain not started yet oldest first;
-// the head in flight stays first.
+// sortRest keeps the part of the chain not started yet in order
+// (itemFirst); the head in flight stays first.
 func (c *chain) sortRest() {
 	from := c.next
 	if c.busy {
@@ -71,8 +72,22 @@ func (c *chain) sortRest() {
 	}
 	if from < len(c.items) {
 		rest := c.items[from:]
-		sort.SliceStable(rest, func(i, j int) bool { return rest[i].created < rest[j].created })
+		sort.SliceStable(rest, func(i, j int) bool { return itemFirst(rest[i], rest[j]) })
 	}
+}
+
+// itemFirst is the order of one resource's RPs not started yet: the
+// higher priority first, then the oldest (ItemFirst).
+func itemFirst(a, b *copyItem) bool { return ItemFirst(a.priority, a.created, b.priority, b.created) }
+
+// ItemFirst is the order of one resource's RPs: whether the RP with
+// priority pa, created at ca (any clock), goes before the one with pb,
+// cb. The simulation orders a chain's jobs with it too.
+func ItemFirst(pa int, ca int64, pb int, cb int64) bool {
+	if pa != pb {
+		return pa > pb
+	}
+	return ca < cb
 }
 
 // skipSettled moves the chain past the items a settle finished while
@@ -120,7 +135,13 @@ func (h chainHeap) Len() int           { return len(h) }
 func (h chainHeap) Less(i, j int) bool { return ChainFirst(h[i].key(), h[j].key()) }
 
 // key is the chain's place in the order.
-func (c *chain) key() ChainKey { return ChainKey{Work: c.remaining, Due: c.due, Urgent: c.urgent} }
+func (c *chain) key() ChainKey {
+	k := ChainKey{Work: c.remaining, Due: c.due, Urgent: c.urgent}
+	if it := c.head(); it != nil {
+		k.Priority = it.priority
+	}
+	return k
+}
 
 // markDue sets the chain's due date from its head, as of now.
 func (c *chain) markDue(now time.Time) {
@@ -253,6 +274,8 @@ type ChainKey struct {
 	// UrgentWithin when the chain became ready.
 	Due    float64
 	Urgent bool
+	// Priority is the chain's next RP's decision priority.
+	Priority int
 }
 
 // Urgent says whether a delete date due (0: none) is within
@@ -262,15 +285,19 @@ func Urgent(due, now float64) bool { return due != 0 && due-now < UrgentWithin.S
 // ChainFirst is the scheduler's order within one destination vault:
 // whether chain a starts before chain b. Chains whose next RP is about
 // to be deleted by its lifecycle go first, the earliest delete date
-// first; then the chain with the most work left: the longest chains
-// bound the makespan. A simulation of the copy engine orders its chains
-// with this, so its order is the engine's.
+// first; then the higher priority a policy gave the next RP; then the
+// chain with the most work left: the longest chains bound the makespan.
+// A simulation of the copy engine orders its chains with this, so its
+// order is the engine's.
 func ChainFirst(a, b ChainKey) bool {
 	if a.Urgent != b.Urgent {
 		return a.Urgent
 	}
 	if a.Urgent && a.Due != b.Due {
 		return a.Due < b.Due
+	}
+	if a.Priority != b.Priority {
+		return a.Priority > b.Priority
 	}
 	return a.Work > b.Work
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/estimate"
 )
 
@@ -41,8 +42,8 @@ func (sc *scan) chains(models []model, now int64, p *Projection) ([]simChain, []
 		if ai, bi := a.kind == kindInFlight, b.kind == kindInFlight; ai != bi {
 			return ai
 		}
-		if a.created != b.created {
-			return a.created < b.created
+		if a.priority != b.priority || a.created != b.created {
+			return copier.ItemFirst(int(a.priority), a.created, int(b.priority), b.created)
 		}
 		return a.size < b.size
 	})
@@ -52,7 +53,7 @@ func (sc *scan) chains(models []model, now int64, p *Projection) ([]simChain, []
 		d := math.Max(0, models[w.typ].seconds(w.size))
 		p.PredictedWorkSeconds += d
 		p.LongestJobSeconds = math.Max(p.LongestJobSeconds, d)
-		j := simJob{dur: d, est: estimate.Prior(sc.typeNames[w.typ], w.size)}
+		j := simJob{dur: d, est: estimate.Prior(sc.typeNames[w.typ], w.size), priority: w.priority}
 		if w.deleteAt != 0 {
 			j.deleteAt = float64(w.deleteAt-now) / 1e9
 			if j.deleteAt == 0 {

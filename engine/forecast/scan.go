@@ -38,6 +38,7 @@ type workItem struct {
 	// deleteAt (unix ns; 0: none) is when the source RP's lifecycle
 	// deletes it.
 	deleteAt int64
+	priority int32 // the decision's
 }
 
 type scan struct {
@@ -216,6 +217,9 @@ func (sc *scan) remaining(rp *state.RP, rec *state.CopyRecord, st, typ string, s
 	if rp.DeleteAt != nil {
 		it.deleteAt = rp.DeleteAt.UnixNano()
 	}
+	if rp.Decision != nil {
+		it.priority = int32(rp.Decision.Priority)
+	}
 	if rec != nil {
 		switch rec.State {
 		case state.CopyRunning, state.CopyIntent:
@@ -295,7 +299,7 @@ func (sc *scan) fromIndex(ctx context.Context, st *state.Store) error {
 		return nil
 	}
 	return st.ScanForecast(func(w *state.WorkEntry) error {
-		it := workItem{res: sc.resHash(w.ResHash), vault: sc.vault(w.Vault), typ: sc.typ(w.Type), created: w.Created, size: w.Size, at: w.At, deleteAt: w.DeleteAt}
+		it := workItem{res: sc.resHash(w.ResHash), vault: sc.vault(w.Vault), typ: sc.typ(w.Type), created: w.Created, size: w.Size, at: w.At, deleteAt: w.DeleteAt, priority: int32(w.Priority)}
 		switch w.Kind {
 		case state.WorkInFlight:
 			it.kind = kindInFlight

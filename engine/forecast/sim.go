@@ -30,6 +30,7 @@ type simJob struct {
 	// deleteAt is when the source RP is deleted (seconds from the start;
 	// 0: never): a job that would start later is at risk.
 	deleteAt float64
+	priority int32 // the decision's
 }
 
 // simChain is one resource's remaining jobs: jobs[first : first+n].
@@ -99,8 +100,10 @@ func (s *simState) readyKey(i int32, t float64) copier.ChainKey {
 	c := &s.cs[i]
 	k := copier.ChainKey{Work: c.prio}
 	if c.next < c.n {
-		if d := s.jobs[c.first+c.next].deleteAt; d != 0 {
-			k.Due, k.Urgent = d, copier.Urgent(d, t)
+		j := &s.jobs[c.first+c.next]
+		k.Priority = int(j.priority)
+		if j.deleteAt != 0 {
+			k.Due, k.Urgent = j.deleteAt, copier.Urgent(j.deleteAt, t)
 		}
 	}
 	return k

@@ -284,7 +284,7 @@ func decideOne(ctx context.Context, w *luabind.Worker, j decideJob, now time.Tim
 	case pd.Failed:
 		dec.Outcome = state.Failed
 	case pd.Include:
-		dec.Outcome = state.Included
+		dec.Outcome, dec.Priority = state.Included, pd.Priority
 	default:
 		dec.Outcome = state.Excluded
 	}

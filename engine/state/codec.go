@@ -194,6 +194,7 @@ const (
 	flagMeta
 	flagDecision
 	flagGoneTimes // GoneAt and LastSeen follow the decision
+	flagPriority  // the decision's Priority follows (after the gone times)
 )
 
 // EncodeRP encodes an RP record.
@@ -218,6 +219,9 @@ func EncodeRP(r *RP) []byte {
 	}
 	if r.Gone && r.GoneAt != nil && r.LastSeen != nil {
 		flags |= flagGoneTimes
+	}
+	if r.Decision != nil && r.Decision.Priority != 0 {
+		flags |= flagPriority
 	}
 	e.b = append(e.b, flags)
 	for _, s := range rpStrings(r) {
@@ -267,6 +271,9 @@ func EncodeRP(r *RP) []byte {
 	if flags&flagGoneTimes != 0 {
 		e.t(*r.GoneAt)
 		e.t(*r.LastSeen)
+	}
+	if flags&flagPriority != 0 {
+		e.iv(int64(r.Decision.Priority))
 	}
 	return e.b
 }
@@ -407,6 +414,9 @@ func (x *Decoder) Decode(b []byte, r *RP) error {
 	if flags&flagGoneTimes != 0 {
 		at, seen := d.t(), d.t()
 		r.GoneAt, r.LastSeen = &at, &seen
+	}
+	if flags&flagPriority != 0 && r.Decision != nil {
+		r.Decision.Priority = int(d.iv())
 	}
 	if d.err != nil {
 		return fmt.Errorf("recovery point record: %w", d.err)

@@ -14,11 +14,11 @@ func TestRPCodecRoundTrip(t *testing.T) {
 		ResourceType: "EBS", ResourceName: "vol-1", Status: "COMPLETED", StatusMessage: "ok", CreationDate: at, CompletionDate: &at,
 		Size: 1 << 40, DeleteAfterDays: &d35, ColdAfterDays: &c7, DeleteAt: &at, MoveToColdAt: &at,
 		EncryptionKeyArn: "arn:aws:kms:k", EncryptionKeyType: "CUSTOMER_MANAGED_KMS_KEY", IsEncrypted: true,
-		ParentArn: "p", BackupPlanID: "plan", IamRoleArn: "role", Seen: 7, Gone: true, FirstSeen: at,
+		ParentArn: "p", BackupPlanID: "plan", IamRoleArn: "role", Seen: 7, Gone: true, GoneAt: &at, LastSeen: &at, FirstSeen: at,
 		Enriched: true, MetaHash: "h", Copy: "copied",
 		Meta: &Meta{Fields: map[string]string{"apmid": "APM1", "notes": "a, \"b\""}, Blank: map[string]bool{"owner": true}, Lines: []int{3, 9},
 			Conflict: &Conflict{Field: "apmid", Values: []string{"A", "B"}, Lines: []int{3, 9}}},
-		Decision: &Decision{Outcome: Included, Reason: "r", Rule: "policy:apmid", PolicyHash: "ph", MetaHash: "h", At: at},
+		Decision: &Decision{Outcome: Included, Reason: "r", Rule: "policy:apmid", PolicyHash: "ph", MetaHash: "h", At: at, Priority: -7},
 	}
 	x := NewDecoder()
 	for _, in := range []*RP{full, {V: schemaVersion, Arn: "a", Vault: "v"}, full} {
@@ -40,6 +40,10 @@ func TestRPCodecRoundTrip(t *testing.T) {
 		seen, gone, err := peekSeen(b)
 		if err != nil || seen != in.Seen || gone != in.Gone {
 			t.Fatalf("peekSeen = %d, %v, %v; want %d, %v", seen, gone, err, in.Seen, in.Gone)
+		}
+		created, deleteAt, gone, err := peekDates(b)
+		if err != nil || !created.Equal(in.CreationDate) || gone != in.Gone || (in.DeleteAt != nil) != !deleteAt.IsZero() || (in.DeleteAt != nil && !deleteAt.Equal(*in.DeleteAt)) {
+			t.Fatalf("peekDates = %v, %v, %v, %v; want %v, %v, %v", created, deleteAt, gone, err, in.CreationDate, in.DeleteAt, in.Gone)
 		}
 	}
 	// Every truncation is an error, never a panic or a silent zero.

@@ -35,6 +35,8 @@ type WorkEntry struct {
 	// DeleteAt (unix ns; 0: none) is when the source RP's lifecycle
 	// deletes it: a copy not started by then is lost.
 	DeleteAt int64
+	// Priority is the decision's (0: none).
+	Priority int64
 }
 
 // DoneEntry is one completed copy job with both its times.
@@ -69,7 +71,7 @@ func forecastEntries(rp *RP, rec *CopyRecord) (work *WorkEntry, done *DoneEntry)
 			return nil, nil
 		}
 		return &WorkEntry{ResHash: fnv64(rp.ResourceArn), Vault: rp.Vault, Type: rp.ResourceType, Kind: WorkQueued,
-			Created: rp.CreationDate.UnixNano(), Size: rp.Size, DeleteAt: unixNanos(rp.DeleteAt)}, nil
+			Created: rp.CreationDate.UnixNano(), Size: rp.Size, DeleteAt: unixNanos(rp.DeleteAt), Priority: int64(rp.Decision.Priority)}, nil
 	}
 	typ := rec.ResourceType
 	if typ == "" {
@@ -87,6 +89,9 @@ func forecastEntries(rp *RP, rec *CopyRecord) (work *WorkEntry, done *DoneEntry)
 		return nil, &DoneEntry{ResHash: fnv64(res), Type: typ, Size: rec.Size, Start: rec.StartedAt.UnixNano(), End: rec.CompletedAt.UnixNano()}
 	case CopyRunning, CopyIntent, CopyRetry:
 		w := &WorkEntry{ResHash: fnv64(rp.ResourceArn), Vault: rp.Vault, Type: typ, Created: rp.CreationDate.UnixNano(), Size: rec.Size, DeleteAt: unixNanos(rp.DeleteAt)}
+		if rp.Decision != nil {
+			w.Priority = int64(rp.Decision.Priority)
+		}
 		switch rec.State {
 		case CopyRunning, CopyIntent:
 			w.Kind, w.At = WorkInFlight, rec.IntentAt.UnixNano()
@@ -110,6 +115,7 @@ func (w *WorkEntry) encode() []byte {
 	b = binary.AppendVarint(b, w.Size)
 	b = binary.AppendVarint(b, w.At)
 	b = binary.AppendVarint(b, w.DeleteAt)
+	b = binary.AppendVarint(b, w.Priority)
 	b = binary.AppendUvarint(b, uint64(len(w.Vault)))
 	b = append(b, w.Vault...)
 	return append(b, w.Type...)
@@ -123,7 +129,7 @@ func decodeWork(b []byte, w *WorkEntry) error {
 		return r.err
 	}
 	w.ResHash, w.Kind = binary.BigEndian.Uint64(h), k[0]
-	w.Created, w.Size, w.At, w.DeleteAt = r.varint(), r.varint(), r.varint(), r.varint()
+	w.Created, w.Size, w.At, w.DeleteAt, w.Priority = r.varint(), r.varint(), r.varint(), r.varint(), r.varint()
 	w.Vault = string(r.bytes(r.uvarint()))
 	w.Type = string(r.b)
 	return r.err

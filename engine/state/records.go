@@ -127,6 +127,10 @@ type Decision struct {
 	PolicyHash string    `json:"policy_hash"`
 	MetaHash   string    `json:"meta_hash,omitempty"`
 	At         time.Time `json:"at"`
+	// Priority is what the policy that included the RP asked for (0:
+	// none): the copier starts higher ones first within the quotas,
+	// after those about to expire.
+	Priority int `json:"priority,omitempty"`
 }
 
 // Conflict is a disagreement between metadata rows for one resource.

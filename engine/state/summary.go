@@ -212,7 +212,16 @@ func (t *tally) empty() bool {
 // copy record: the same cells with the same measure, and the same
 // forecast entries (which add the resource and the exact creation time).
 func sameRow(a, b *RP) bool {
-	return a.ResourceArn == b.ResourceArn && a.CreationDate.Equal(b.CreationDate) && sameTime(a.DeleteAt, b.DeleteAt) && sameCells(a, b)
+	return a.ResourceArn == b.ResourceArn && a.CreationDate.Equal(b.CreationDate) && sameTime(a.DeleteAt, b.DeleteAt) &&
+		priorityOf(a) == priorityOf(b) && sameCells(a, b)
+}
+
+// priorityOf is rp's decision's priority (0 without a decision).
+func priorityOf(rp *RP) int {
+	if rp.Decision == nil {
+		return 0
+	}
+	return rp.Decision.Priority
 }
 
 // sameCells reports whether two RPs (without copy records) fall in the

@@ -12,8 +12,8 @@ import (
 )
 
 // summaryVersion is sum/ok's "v": 2 adds the forecast entries (fw/,
-// fd/) to the counters, 3 the delete date to the work entries; a state
-// at an older one is recounted.
+// fd/) to the counters, 3 the delete date and the priority to the work
+// entries; a state at an older one is recounted.
 const summaryVersion = 3
 
 // summaryOK is sum/ok's value.
