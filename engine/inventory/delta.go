@@ -44,7 +44,7 @@ const (
 	FullAlways    FullReason = "every listing is full (--reconcile-every 0)"
 	FullScheduled FullReason = "scheduled reconciliation"
 	FullCount     FullReason = "its count disagrees with the state"
-	FullAsked     FullReason = "asked for"
+	FullAsked     FullReason = "asked for (--fresh or a reset)"
 )
 
 // vaultMode is how one Run lists a vault.
@@ -68,10 +68,7 @@ func (inv *Inventory) modeFor(v, old *state.Vault, gen uint64, runTime func(time
 	case old == nil:
 		return vaultMode{reason: FullFirst}, nil
 	case old.InventoryDone != g:
-		if old.InventoryDone == 0 {
-			return vaultMode{reason: FullFirst}, nil
-		}
-		return vaultMode{reason: FullResumed}, nil
+		return vaultMode{reason: inv.fullAgain(old, g)}, nil
 	}
 	reason := FullReason("")
 	switch {
@@ -96,6 +93,24 @@ func (inv *Inventory) modeFor(v, old *state.Vault, gen uint64, runTime func(time
 	v.Generation = g + 1
 	v.Marks.Reconcile = string(reason)
 	return vaultMode{reason: reason}, nil
+}
+
+// fullAgain says why a vault not listed to its end in generation g is
+// listed whole: a listing of g under way resumes; otherwise one was
+// asked for (--fresh, a reset) or the vault was never listed.
+func (inv *Inventory) fullAgain(old *state.Vault, g uint64) FullReason {
+	parts, err := inv.Store.Partitions(old.Name)
+	if err == nil {
+		for _, p := range parts {
+			if !p.Delta && p.Generation == g {
+				return FullResumed
+			}
+		}
+	}
+	if old.InventoryDone == 0 && old.Marks.ReconciledAt.IsZero() {
+		return FullFirst
+	}
+	return FullAsked
 }
 
 // deltaFrom is the created-after bound of v's next delta: its

@@ -208,6 +208,15 @@ func TestDeltaListsNewBackupsAndReconciliationFindsTheGone(t *testing.T) {
 	if rp := e.rp(vaultOf[victim], victim); rp == nil || !rp.Gone {
 		t.Fatalf("the deleted recovery point is not marked gone: %+v", rp)
 	}
+
+	// 'shuffle reset vault' asks for one vault to be listed whole.
+	if err := e.st.ResetVaultInventory(vaultOf[victim]); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ = e.run()
+	if got := reasons(sum); len(got) != 1 || got[vaultOf[victim]] != inventory.FullAsked || sum.Deltas != sum.Vaults-1 {
+		t.Fatalf("after a reset of vault %s: %+v", vaultOf[victim], sum)
+	}
 }
 
 func (e *liveEstate) vaultNames() []string {
