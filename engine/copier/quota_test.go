@@ -156,8 +156,10 @@ func TestAccountTextsAreCorroborated(t *testing.T) {
 	}
 	// A chance cluster of busy resources in the first burst of starts
 	// (all sent before any answer) may cost one 30% cut; a collapse
-	// would take several.
-	if c.cuts.account > 1 || c.s.cap < 25 {
+	// would take several. One cut lands at 70% of the jobs in flight at
+	// that moment, which on a busy machine may be well under 40: the
+	// floor only tells one cut from a collapse.
+	if c.cuts.account > 1 || c.s.cap < 10 {
 		t.Errorf("busy resources refused in the account's words lowered the global cap %d times (now %v); want at most once, never collapsed", c.cuts.account, c.s.cap)
 	}
 }
