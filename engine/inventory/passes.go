@@ -104,37 +104,9 @@ func (inv *Inventory) closeVault(ctx context.Context, v *state.Vault, run *inven
 	if v.InventoryDone == g {
 		return false, nil
 	}
-	parts, err := inv.Store.Partitions(v.Name)
+	full, err := inv.completeVault(ctx, v, g, run, sum)
 	if err != nil {
 		return false, err
-	}
-	var seen int64
-	catchAll := false
-	var full []*state.Partition
-	for _, p := range parts {
-		if p.Delta {
-			continue
-		}
-		full = append(full, p)
-		seen += p.Seen
-		catchAll = catchAll || p.ResourceType == ""
-	}
-	if !catchAll && seen < v.NumberOfRecoveryPoints {
-		// Some RPs are of a type not in ResourceTypes: list the vault whole.
-		run.allDecided = false
-		p := &state.Partition{Vault: v.Name, ID: state.PartitionID("", 0), Generation: g}
-		if err := inv.Store.PutPartitions([]*state.Partition{p}); err != nil {
-			return false, err
-		}
-		n, res, err := inv.listPartition(ctx, v, p, state.PageOptions{})
-		sum.ListedPages += n
-		sum.New += int64(res.New)
-		sum.Changed += int64(res.Changed)
-		run.note(v.Name, res)
-		if err != nil {
-			return false, err
-		}
-		full = append(full, p)
 	}
 	cur, _, err := inv.Store.GetVault(state.Source, v.Name)
 	if err != nil {
@@ -150,6 +122,10 @@ func (inv *Inventory) closeVault(ctx context.Context, v *state.Vault, run *inven
 		}
 		sum.Gone += int64(gone)
 	}
+	live, err := inv.liveAfterFull(v, run, now)
+	if err != nil {
+		return false, err
+	}
 	m := &cur.Marks
 	for _, p := range full {
 		if hw := unixTime(p.HighWater); hw.After(m.HighWater) {
@@ -157,19 +133,6 @@ func (inv *Inventory) closeVault(ctx context.Context, v *state.Vault, run *inven
 		}
 	}
 	m.OpenFrom = oldestOpen(full)
-	var live int64
-	if l := run.listed[v.Name]; run.fresh[v.Name] && l != nil {
-		// A vault with no RP when the run began holds exactly what this
-		// listing added: no scan needed.
-		live = int64(l.New)
-	} else {
-		c, err := inv.Store.CountVault(v.Name, now, now)
-		if err != nil {
-			return false, err
-		}
-		live = c.Live
-	}
-	run.live[v.Name] = live
 	if FullReason(m.Reconcile) == FullCount {
 		// The count asked for this listing: if it found nothing to
 		// change, the count was wrong, not the state.
@@ -185,6 +148,60 @@ func (inv *Inventory) closeVault(ctx context.Context, v *state.Vault, run *inven
 	}
 	cur.InventoryDone = g
 	return false, inv.Store.PutVault(cur)
+}
+
+// completeVault returns the vault's full-listing partitions of
+// generation g, after listing the vault whole when they found fewer RPs
+// than ListBackupVaults reported and none lists every type (some RPs are
+// of a type not in ResourceTypes).
+func (inv *Inventory) completeVault(ctx context.Context, v *state.Vault, g uint64, run *inventoryRun, sum *Summary) ([]*state.Partition, error) {
+	parts, err := inv.Store.Partitions(v.Name)
+	if err != nil {
+		return nil, err
+	}
+	var seen int64
+	catchAll := false
+	var full []*state.Partition
+	for _, p := range parts {
+		if p.Delta {
+			continue
+		}
+		full = append(full, p)
+		seen += p.Seen
+		catchAll = catchAll || p.ResourceType == ""
+	}
+	if catchAll || seen >= v.NumberOfRecoveryPoints {
+		return full, nil
+	}
+	run.allDecided = false
+	p := &state.Partition{Vault: v.Name, ID: state.PartitionID("", 0), Generation: g}
+	if err := inv.Store.PutPartitions([]*state.Partition{p}); err != nil {
+		return nil, err
+	}
+	n, res, err := inv.listPartition(ctx, v, p, state.PageOptions{})
+	sum.ListedPages += n
+	sum.New += int64(res.New)
+	sum.Changed += int64(res.Changed)
+	run.note(v.Name, res)
+	return append(full, p), err
+}
+
+// liveAfterFull counts the vault's live RPs after its full listing (and
+// keeps the count for the run's total): a vault with no RP when the run
+// began holds exactly what this listing added, and needs no scan.
+func (inv *Inventory) liveAfterFull(v *state.Vault, run *inventoryRun, now time.Time) (int64, error) {
+	live := int64(0)
+	if l := run.listed[v.Name]; run.fresh[v.Name] && l != nil {
+		live = int64(l.New)
+	} else {
+		c, err := inv.Store.CountVault(v.Name, now, now)
+		if err != nil {
+			return 0, err
+		}
+		live = c.Live
+	}
+	run.live[v.Name] = live
+	return live, nil
 }
 
 // closeDelta ends a vault's delta: it moves the vault's marks, and
