@@ -34,8 +34,8 @@ echo
 echo "== shuffle plan examples/migrate.lua   (state in $DIR/.shuffle)"
 "$BIN" plan examples/migrate.lua
 echo
-echo "== the same plan again: resumed from state, nothing listed or decided again"
-"$BIN" plan examples/migrate.lua --json | grep -E '"(listed_pages|resumed)"'
+echo "== the same plan again: each vault listed only from its newest recovery point (one page each), nothing new, nothing decided again"
+"$BIN" plan examples/migrate.lua --json | grep -E '"(listed_pages|new|deltas)"'
 echo
 echo "== shuffle check examples/migrate.lua --skip-encryption   (pre-flight, with the compliance policy: summary lines)"
 "$BIN" check examples/migrate.lua --skip-encryption | grep -E '^(COMPLIANCE|OK|BLOCKED|NOT COMPLIANT|destination vault)'
@@ -48,6 +48,9 @@ echo "== the same run again: every copy is done, nothing is started twice"
 echo
 echo "== shuffle verify examples/migrate.lua"
 "$BIN" verify examples/migrate.lua 2>/dev/null
+echo
+echo "== shuffle cutover examples/migrate.lua --as-of last-run   (the gate before switching backup plans)"
+"$BIN" cutover examples/migrate.lua --as-of last-run 2>/dev/null | tail -4
 echo
 echo "== shuffle check after the run: the destination vaults against policies/compliance.lua"
 echo "   (vaults replicated like-for-like from unlocked production vaults fail vault-lock; exit 3 is expected)"
