@@ -61,6 +61,11 @@ Exit codes: 0 ready; 4 not ready; 1 and 2 as for the other commands.
 			if asOf == "" {
 				return usagef("--as-of is required: the time before which every included recovery point must be in the destination (RFC 3339, a date, or last-run)")
 			}
+			if asOf != "last-run" {
+				if _, err := parseAsOf(asOf, nil); err != nil {
+					return err
+				}
+			}
 			ctx, cancel := e.notify(cmd.Context())
 			defer cancel()
 			s, err := sf.session()
@@ -105,7 +110,7 @@ Exit codes: 0 ready; 4 not ready; 1 and 2 as for the other commands.
 	return cmd
 }
 
-// parseAsOf reads --as-of.
+// parseAsOf reads --as-of; st is read only for last-run.
 func parseAsOf(v string, st *state.Store) (time.Time, error) {
 	if v == "last-run" {
 		runs, err := st.Runs()
