@@ -152,24 +152,33 @@ one blocking finding. See docs/preflight.md.`,
 	return cmd
 }
 
+// printFindings prints each finding once: the blocking and warning ones
+// first, each with its why and fix, then the info ones in a table.
 func printFindings(w io.Writer, r *engine.CheckReport) {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEVERITY\tACCOUNT\tCHECK\tFINDING\t")
-	for _, f := range r.Findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", f.Severity, f.Account, f.Check, f.What)
-	}
-	tw.Flush()
+	infos := 0
 	for _, f := range r.Findings {
 		if f.Severity == finding.Info {
+			infos++
 			continue
 		}
-		fmt.Fprintf(w, "\n[%s] %s: %s\n", f.Severity, f.Account, f.What)
+		fmt.Fprintf(w, "[%s] %s: %s\n", f.Severity, f.Account, f.What)
 		if f.Why != "" {
 			fmt.Fprintf(w, "  why: %s\n", f.Why)
 		}
 		if f.Fix != "" {
 			fmt.Fprintf(w, "  fix: %s\n", f.Fix)
 		}
+		fmt.Fprintln(w)
+	}
+	if infos > 0 {
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEVERITY\tACCOUNT\tCHECK\tFINDING\t")
+		for _, f := range r.Findings {
+			if f.Severity == finding.Info {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", f.Severity, f.Account, f.Check, f.What)
+			}
+		}
+		tw.Flush()
 	}
 	printCompliance(w, r.Compliance)
 	other, compliance := 0, 0
