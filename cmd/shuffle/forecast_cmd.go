@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -40,9 +41,10 @@ func newForecastCmd(e *env) *cobra.Command {
   running in AWS counted with what is left of them;
 - print the projected remaining time and finish, and with --window the
   number of change windows of that length the work needs;
-- draw the progress so far and the projection (dashed) into
-  <state>/forecast.svg (--chart to choose another file; .png and .pdf work
-  too).
+- draw the progress so far, the projection (dashed) with a ±15% band
+  and, with --window, the start of each window into <state>/forecast.svg
+  and <state>/forecast.png (--chart to choose another file; .png and .pdf
+  work too, and an .svg gets a .png next to it).
 
 Nothing is asked of AWS; while a run holds the state, forecast asks the
 run (through its REPL socket) for its live state's forecast.
@@ -80,7 +82,7 @@ docs/forecast.md).`,
 	fl.BoolVar(&jsonOut, "json", false, "print the forecast as JSON")
 	fl.IntVar(&maxInFlight, "max-in-flight", 100, "copy jobs in flight at once, as the run will use")
 	fl.DurationVar(&window, "window", 0, "change-window length (e.g. 8h): also count the windows the work needs")
-	fl.StringVar(&chart, "chart", "", "where to draw the chart (default <state>/forecast.svg)")
+	fl.StringVar(&chart, "chart", "", "where to draw the chart (default <state>/forecast.svg, and forecast.png next to it)")
 	return cmd
 }
 
@@ -187,7 +189,7 @@ func printForecast(w io.Writer, dir string, f *forecast.Forecast) {
 		fmt.Fprintf(w, "  %s\n", l)
 	}
 	if f.Chart != "" {
-		fmt.Fprintf(w, "\nChart: %s\n", f.Chart)
+		fmt.Fprintf(w, "\nChart: %s\n", strings.Join(chartFiles(f.Chart), ", "))
 	}
 }
 

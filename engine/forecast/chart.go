@@ -48,3 +48,20 @@ func (f *Forecast) ChartSeries() (progress, projection []Point) {
 func (f *Forecast) SetChartSeries(progress, projection []Point) {
 	f.series = &[2][]Point{progress, projection}
 }
+
+// WindowStarts are the starts of the change windows the projection's
+// window plan needs (Projection.Window; none without --window), in Unix
+// seconds: the first at GeneratedAt, the others one window length apart
+// (windows drawn back to back: the gaps between them are not known).
+func (f *Forecast) WindowStarts() []float64 {
+	wp := f.Projection.Window
+	if wp == nil || wp.WindowSeconds <= 0 {
+		return nil
+	}
+	now := float64(f.GeneratedAt.UnixNano()) / 1e9
+	starts := make([]float64, wp.Windows)
+	for i := range starts {
+		starts[i] = now + float64(i)*wp.WindowSeconds
+	}
+	return starts
+}
