@@ -44,8 +44,9 @@ func newVerifyCmd(e *env) *cobra.Command {
 copy the state records as completed against the destination account: each
 destination vault is listed once, and each copy's destination recovery
 point must be there with the source's resource ARN, size and
-DeleteAfterDays. Destination recovery points shuffle did not copy are
-counted, for information only.
+DeleteAfterDays. Destination recovery points of copies still under way
+(running) and those shuffle did not copy (not shuffle's) are counted,
+for information only.
 
 Exit codes: 0 every completed copy verified; 4 at least one is missing or
 differs; 1 and 2 as for the other commands. --json prints the full report
@@ -89,7 +90,7 @@ either.`,
 				return err
 			}
 			r := state.Run{Command: state.CommandVerify, Script: args[0], Start: start, End: time.Now(), Counts: map[string]int64{
-				"completed": rep.Completed, "verified": rep.Verified, "missing": rep.Missing, "mismatched": rep.Mismatched, "unknown": rep.Unknown}}
+				"completed": rep.Completed, "verified": rep.Verified, "missing": rep.Missing, "mismatched": rep.Mismatched, "running": rep.Running, "unknown": rep.Unknown}}
 			if !rep.OK() {
 				r.Exit = exitUnverified
 			}
@@ -136,11 +137,11 @@ func reportVerify(w io.Writer, rep *verify.Report, jsonOut bool) error {
 
 func printVerify(w io.Writer, r *verify.Report) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VAULT\tCOMPLETED\tVERIFIED\tMISSING\tMISMATCHED\tNOT SHUFFLE'S\tSOURCE VAULTS\t")
+	fmt.Fprintln(tw, "VAULT\tCOMPLETED\tVERIFIED\tMISSING\tMISMATCHED\tRUNNING\tNOT SHUFFLE'S\tSOURCE VAULTS\t")
 	for _, v := range r.Vaults {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t\n", v.Vault, v.Completed, v.Verified, v.Missing, v.Mismatched, v.Unknown, strings.Join(v.SourceVaults, ","))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", v.Vault, v.Completed, v.Verified, v.Missing, v.Mismatched, v.Running, v.Unknown, strings.Join(v.SourceVaults, ","))
 	}
-	fmt.Fprintf(tw, "TOTAL\t%d\t%d\t%d\t%d\t%d\t\t\n", r.Completed, r.Verified, r.Missing, r.Mismatched, r.Unknown)
+	fmt.Fprintf(tw, "TOTAL\t%d\t%d\t%d\t%d\t%d\t%d\t\t\n", r.Completed, r.Verified, r.Missing, r.Mismatched, r.Running, r.Unknown)
 	tw.Flush()
 	if len(r.Problems) == 0 {
 		fmt.Fprintf(w, "\nall %d completed copies verified\n", r.Completed)

@@ -59,7 +59,12 @@ type Vault struct {
 	Missing      int64    `json:"missing"`    // not listed in the vault
 	Mismatched   int64    `json:"mismatched"` // listed, but a field differs
 	Listed       int64    `json:"listed"`     // RPs the vault lists
-	Unknown      int64    `json:"unknown"`    // listed RPs no completed copy record names (informational)
+	// Running: listed RPs of copies this state has not recorded as
+	// completed yet (intent, running or retry): the copy record names
+	// the RP, or the RP is a copy of the record's source RP
+	// (same source vault, resource and creation second).
+	Running int64 `json:"running"`
+	Unknown int64 `json:"unknown"` // listed RPs no copy record of this state names (informational)
 }
 
 // Report is what a verification found.
@@ -70,6 +75,7 @@ type Report struct {
 	Verified    int64      `json:"verified"`
 	Missing     int64      `json:"missing"`
 	Mismatched  int64      `json:"mismatched"`
+	Running     int64      `json:"running"`
 	Unknown     int64      `json:"unknown"`
 	Vaults      []*Vault   `json:"vaults"`
 	Problems    []*Problem `json:"problems"`
@@ -92,9 +98,37 @@ type Verifier struct {
 // destRP is what verify keeps of one listed destination RP.
 type destRP struct {
 	resourceArn string
+	sourceVault string // the name in SourceBackupVaultArn
+	created     int64  // CreationDate, in Unix seconds
 	size        int64
 	deleteAfter int64 // -1: none
 	matched     bool
+}
+
+// copyKey is what links a copy to its source RP: AWS names no source RP
+// on a destination RP, but a copy keeps its source's vault, resource
+// and creation date (as adoption matches them, engine/copier/adopt.go).
+type copyKey struct {
+	vault, resource string
+	created         int64
+}
+
+// pending is what verify keeps of the copies under way into one
+// destination vault: the destination RPs their records name, and the
+// keys of their source RPs.
+type pending struct {
+	rps  map[string]bool
+	keys map[copyKey]bool
+}
+
+// unfinished reports whether a copy record is a copy under way: not
+// completed yet, and neither failed nor held.
+func unfinished(st string) bool {
+	switch st {
+	case state.CopyIntent, state.CopyRunning, state.CopyRetry:
+		return true
+	}
+	return false
 }
 
 // Run checks every completed copy record against its destination
@@ -111,9 +145,23 @@ func (v *Verifier) Run(ctx context.Context) (*Report, error) {
 	rep := &Report{Schema: Schema, GeneratedAt: v.Now().UTC(), Vaults: []*Vault{}, Problems: []*Problem{}}
 	// Pass 1: which destination vaults hold completed copies, and from
 	// which source vaults.
+	// Also, per destination vault, the copies under way into it.
 	byArn := map[string]*Vault{}
 	sources := map[string]map[string]bool{}
+	pend := map[string]*pending{}
 	err := v.Store.ScanCopies(func(r *state.CopyRecord) error {
+		if unfinished(r.State) {
+			p := pend[r.DestVaultArn]
+			if p == nil {
+				p = &pending{rps: map[string]bool{}, keys: map[copyKey]bool{}}
+				pend[r.DestVaultArn] = p
+			}
+			if r.DestRPArn != "" {
+				p.rps[r.DestRPArn] = true
+			}
+			p.keys[copyKey{r.Vault, r.ResourceArn, r.Created.Unix()}] = true
+			return nil
+		}
 		if r.State != state.CopyCompleted {
 			return nil
 		}
@@ -140,20 +188,22 @@ func (v *Verifier) Run(ctx context.Context) (*Report, error) {
 			vv.SourceVaults = append(vv.SourceVaults, s)
 		}
 		sort.Strings(vv.SourceVaults)
-		if err := v.vault(ctx, rep, vv); err != nil {
+		if err := v.vault(ctx, rep, vv, pend[vv.Arn]); err != nil {
 			return nil, err
 		}
 		rep.Completed += vv.Completed
 		rep.Verified += vv.Verified
 		rep.Missing += vv.Missing
 		rep.Mismatched += vv.Mismatched
+		rep.Running += vv.Running
 		rep.Unknown += vv.Unknown
 	}
 	return rep, nil
 }
 
 // vault lists one destination vault and checks the copies into it.
-func (v *Verifier) vault(ctx context.Context, rep *Report, vv *Vault) error {
+// pend, when not nil, is the copies under way into it.
+func (v *Verifier) vault(ctx context.Context, rep *Report, vv *Vault, pend *pending) error {
 	listed := map[string]*destRP{}
 	in := &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String(vv.Vault), MaxResults: aws.Int32(v.PageSize)}
 	if v.DestAccount != "" {
@@ -170,7 +220,11 @@ func (v *Verifier) vault(ctx context.Context, rep *Report, vv *Vault) error {
 			// Copies of the strings kept for the whole vault: with
 			// (*awsclient.ListingStats).FastListing an RP's strings share one allocation
 			// with all its other fields.
-			d := &destRP{resourceArn: strings.Clone(aws.ToString(r.ResourceArn)), size: aws.ToInt64(r.BackupSizeInBytes), deleteAfter: -1}
+			d := &destRP{resourceArn: strings.Clone(aws.ToString(r.ResourceArn)), size: aws.ToInt64(r.BackupSizeInBytes), deleteAfter: -1,
+				sourceVault: strings.Clone(vaultNameFromArn(aws.ToString(r.SourceBackupVaultArn)))}
+			if r.CreationDate != nil {
+				d.created = r.CreationDate.Unix()
+			}
 			if r.Lifecycle != nil && r.Lifecycle.DeleteAfterDays != nil {
 				d.deleteAfter = *r.Lifecycle.DeleteAfterDays
 			}
@@ -191,12 +245,15 @@ func (v *Verifier) vault(ctx context.Context, rep *Report, vv *Vault) error {
 		}
 	}
 	var matched int64
-	for _, d := range listed {
-		if d.matched {
+	for arn, d := range listed {
+		switch {
+		case d.matched:
 			matched++
+		case pend != nil && (pend.rps[arn] || pend.keys[copyKey{d.sourceVault, d.resourceArn, d.created}]):
+			vv.Running++
 		}
 	}
-	vv.Unknown = vv.Listed - matched
+	vv.Unknown = vv.Listed - matched - vv.Running
 	return nil
 }
 
