@@ -146,6 +146,7 @@ one blocking finding. See docs/preflight.md.`,
 	sf.aws = e.aws
 	sf.registerProfiles(cmd)
 	fl.StringVar(&sf.state, "state", "./.shuffle", "state directory: when it holds a state, the shared-key check reads the keys of its included recovery points (read-only)")
+	complete(cmd, "state", completeDirs)
 	fl.BoolVar(&skipCrypto, "skip-encryption", false, "do not list the source recovery points to count those on AWS-managed keys (nor, without a state, to find the keys to check)")
 	fl.BoolVar(&skipCompliance, "skip-compliance", false, "do not judge the vaults by the script's compliance module")
 	fl.BoolVar(&jsonOut, "json", false, "print the findings as JSON (schema shuffle.check/v1)")

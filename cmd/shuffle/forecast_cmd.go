@@ -79,6 +79,7 @@ docs/forecast.md).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
+	complete(cmd, "state", completeDirs)
 	fl.BoolVar(&jsonOut, "json", false, "print the forecast as JSON")
 	fl.IntVar(&maxInFlight, "max-in-flight", 100, "copy jobs in flight at once, as the run will use")
 	fl.DurationVar(&window, "window", 0, "change-window length (e.g. 8h): also count the windows the work needs")

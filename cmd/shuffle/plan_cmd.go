@@ -44,6 +44,7 @@ func (f *sessionFlags) register(cmd *cobra.Command, e *env) {
 	f.aws, f.stateOpts = e.aws, e.state
 	fl := cmd.Flags()
 	fl.StringVar(&f.state, "state", "./.shuffle", "state directory (Badger)")
+	complete(cmd, "state", completeDirs)
 	f.registerProfiles(cmd)
 	fl.BoolVar(&f.fresh, "fresh", false, "list the source again from scratch (a new inventory generation); decisions and copy state are kept")
 	fl.DurationVar(&f.reconcileEvery, "reconcile-every", inventory.DefaultReconcileEvery, "list each vault whole again after this much run time, to find recovery points gone (0: at every command); in between, only what is new is listed")
@@ -71,6 +72,7 @@ func (f *sessionFlags) registerProfiles(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.sourceProfile, "source-profile", "", "AWS profile for the source account; wins over the script's source.profile, then AWS_PROFILE, then \"default\"")
 	fl.StringVar(&f.destinationProfile, "destination-profile", "", "AWS profile for the destination account; wins over the script's destination.profile (one of the two is required: AWS_PROFILE is taken for the source only)")
+	completeProfileFlags(cmd, &f.aws)
 }
 
 // overrides are the profiles the flags name.

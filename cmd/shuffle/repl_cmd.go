@@ -171,6 +171,7 @@ with its line; the REPL goes on, and the exit status is 1.`,
 		},
 	}
 	cmd.Flags().StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
+	complete(cmd, "state", completeDirs)
 	cmd.Flags().StringArrayVarP(&exprs, "execute", "e", nil, "run this Lua chunk and exit (repeatable)")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print query results as JSON")
 	return cmd

@@ -78,5 +78,6 @@ Nothing that records a copy is ever removed.`,
 		},
 	}
 	cmd.Flags().StringVar(&stateDir, "state", "./.shuffle", "state directory (Badger)")
+	complete(cmd, "state", completeDirs)
 	return cmd
 }

@@ -103,6 +103,7 @@ func newStateCheckCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
+	complete(cmd, "state", completeDirs)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the report as JSON")
 	return cmd
 }
@@ -148,6 +149,7 @@ func newStateRecountCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
+	complete(cmd, "state", completeDirs)
 	return cmd
 }
 
@@ -201,6 +203,7 @@ func newStateBackupCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
+	complete(cmd, "state", completeDirs)
 	return cmd
 }
 
@@ -243,6 +246,7 @@ func newStateRestoreCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
+	complete(cmd, "state", completeDirs)
 	cmd.Flags().BoolVar(&force, "force", false, "replace the state already in --state (moved aside)")
 	return cmd
 }

@@ -78,6 +78,7 @@ docs/forecast.md). 'shuffle forecast' adds rates and a projection.`,
 		},
 	}
 	cmd.Flags().StringVar(&dir, "state", "./.shuffle", "state directory (Badger)")
+	complete(cmd, "state", completeDirs)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the status as JSON")
 	return cmd
 }

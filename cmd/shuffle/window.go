@@ -29,6 +29,7 @@ func (w *windowFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&w.window, "window", 0, "change window: start no copy job after this long from now, e.g. 8h (exit 10 if work remains)")
 	fl.StringVar(&w.until, "until", "", "change window end: a local time of day like 06:00 (the next one), or an RFC 3339 time")
 	fl.StringVar(&w.cutoff, "cutoff", string(copier.CutoffSoft), "at the window's end: soft (stop starting jobs), cautious (start no job expected to end after it), drain (stop starting, wait for jobs in flight until the end plus --grace)")
+	complete(cmd, "cutoff", completeCutoff)
 	fl.DurationVar(&w.grace, "grace", 30*time.Minute, "with --cutoff drain: how long after the window's end to wait for jobs in flight")
 }
 
