@@ -21,6 +21,50 @@ func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// exitCodes is every exit code shuffle uses and what it means: the
+// root command's --help prints it, and README.md and
+// docs/operator-guide.md ("## Exit codes") list the same codes with the
+// same meanings (TestExitCodesAgreeEverywhere checks them).
+var exitCodes = []struct {
+	code    int
+	meaning string
+}{
+	{exitOK, "done"},
+	{exitError, "a run-time error (AWS, network, state, files), a damaged state, or failing policy tests; the message says what and where"},
+	{exitUsage, "a usage error: a flag, an argument, the script, a policy, the metadata CSV, a profile, an account or a region"},
+	{exitBlocking, "a pre-flight check found a blocking problem (shuffle check, or shuffle run before it starts), or StartCopyJob was refused for a permission"},
+	{exitUnverified, "shuffle verify found a missing or mismatched copy, or shuffle cutover found an included recovery point created before --as-of that is not copied and verified"},
+	{exitWindow, "the change window ended with work remaining; run the same command to resume"},
+	{exitInterrupted, "interrupted by Ctrl-C or SIGTERM, at any step; the state is saved; run the same command to resume"},
+}
+
+// exitCodesHelp renders exitCodes for --help: one code a line, the
+// meaning wrapped under itself.
+func exitCodesHelp() string {
+	const width, indent = 78, 7
+	var b strings.Builder
+	b.WriteString("Exit codes:\n")
+	for _, c := range exitCodes {
+		line := fmt.Sprintf("  %-*d", indent-2, c.code)
+		col := len(line)
+		for i, w := range strings.Fields(c.meaning) {
+			if i > 0 && col+1+len(w) > width {
+				b.WriteString(line + "\n")
+				line, col = strings.Repeat(" ", indent)+w, indent+len(w)
+				continue
+			}
+			if i > 0 {
+				line += " "
+				col++
+			}
+			line += w
+			col += len(w)
+		}
+		b.WriteString(line + "\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
 // exitCoder lets an error choose the exit code.
 type exitCoder interface{ ExitCode() int }
 
@@ -32,13 +76,12 @@ func newRoot(e *env) *cobra.Command {
 destination account in the same region. Lua policies decide which recovery
 points go; Badger state lets a run stop at any time and resume where it left off.
 
-Exit codes: 0 done, 1 error, 2 usage error, 3 blocking pre-flight finding,
-4 verify or cutover found a copy missing, 10 change window ended with
-work remaining, 130 interrupted (Ctrl-C or SIGTERM, at any step; the
-state is saved).`,
+` + exitCodesHelp(),
+		Version:       versionText(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Version}}")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
@@ -51,6 +94,7 @@ state is saved).`,
 	root.AddCommand(newCheckCmd(e), newIAMPolicyCmd(e))
 	root.AddCommand(newReplCmd(e))
 	root.AddCommand(newStateCmd(e))
+	root.AddCommand(newVersionCmd(e))
 	return root
 }
 
