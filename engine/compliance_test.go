@@ -31,8 +31,11 @@ func shippedCompliance(t *testing.T, dir string) *luabind.Policies {
 
 func complianceCheck(t *testing.T, env *testenvtest.Env, pol *luabind.Policies) *CheckReport {
 	t.Helper()
-	r := Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, testenv.ProfileSource),
+	r, err := Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, testenv.ProfileSource),
 		Destination: env.Config(t, testenv.ProfileDestination), SkipEncryption: true, Compliance: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r.Compliance == nil {
 		t.Fatalf("no compliance report:\n%s", dumpFindings(r))
 	}

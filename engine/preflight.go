@@ -76,13 +76,20 @@ type CheckInput struct {
 }
 
 // Check runs the pre-flight checks for both accounts. It only reads.
-func Check(ctx context.Context, in CheckInput) *CheckReport {
+// An account whose endpoint cannot be reached (refused, timed out, a
+// host name that does not resolve) is an error, a
+// *preflight.UnreachableError, not a finding.
+func Check(ctx context.Context, in CheckInput) (*CheckReport, error) {
 	r := &CheckReport{Schema: CheckSchema}
 	var usable bool
-	r.Findings, usable = preflight.Run(ctx, preflight.Input{
+	var err error
+	r.Findings, usable, err = preflight.Run(ctx, preflight.Input{
 		Config: in.Config, Source: preflightClients(in.Source), Destination: preflightClients(in.Destination),
 		SkipEncryption: in.SkipEncryption, KeyRule: keyRule{}, StateKeys: in.StateKeys, FromState: in.FromState,
 	})
+	if err != nil {
+		return nil, err
+	}
 	add := func(f finding.Finding) { r.Findings = append(r.Findings, f) }
 	now := time.Now
 	if in.Now != nil {
@@ -114,7 +121,7 @@ func Check(ctx context.Context, in CheckInput) *CheckReport {
 		}
 	}
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Severity.Rank() < r.Findings[j].Severity.Rank() })
-	return r
+	return r, nil
 }
 
 // preflightClients builds the SDK clients the pre-flight checks read

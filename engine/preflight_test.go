@@ -26,7 +26,11 @@ func preflightConfig() scriptconfig.Config {
 
 func runCheck(t *testing.T, env *testenvtest.Env, srcProfile, dstProfile string) *CheckReport {
 	t.Helper()
-	return Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, srcProfile), Destination: env.Config(t, dstProfile)})
+	r, err := Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, srcProfile), Destination: env.Config(t, dstProfile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func blockingActions(r *CheckReport) map[string]bool {
@@ -154,8 +158,11 @@ func TestCheckCountsAWSManagedKeyRPs(t *testing.T) {
 	if n == 0 {
 		t.Fatalf("no RPs on AWS-managed keys counted:\n%s", dumpFindings(r))
 	}
-	r = Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, testenv.ProfileSource),
+	r, err := Check(context.Background(), CheckInput{Config: preflightConfig(), Source: env.Config(t, testenv.ProfileSource),
 		Destination: env.Config(t, testenv.ProfileDestination), SkipEncryption: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range r.Findings {
 		if f.Check == "encryption" {
 			t.Fatalf("SkipEncryption still counted keys: %+v", f)

@@ -15,13 +15,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
+	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
+	"github.com/shuffle-migrate/shuffle/engine/preflight"
 	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/query"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
@@ -242,13 +245,30 @@ func (s *Session) accountClients(ctx context.Context, cfg scriptconfig.Config) (
 		return nil, nil, kc, &ConfigError{fmt.Errorf("destination: %w", err)}
 	}
 	if err := awsclient.CheckAccount(ctx, scfg, opts.ProfileName(cfg.Source.Profile), cfg.Source.Account); err != nil {
-		return nil, nil, kc, &ConfigError{fmt.Errorf("source: %w", err)}
+		return nil, nil, kc, accountError(finding.SideSource, opts.ProfileName(cfg.Source.Profile), err)
 	}
 	if err := awsclient.CheckAccount(ctx, dcfg, cfg.Destination.Profile, cfg.Destination.Account); err != nil {
-		return nil, nil, kc, &ConfigError{fmt.Errorf("destination: %w", err)}
+		return nil, nil, kc, accountError(finding.SideDestination, cfg.Destination.Profile, err)
 	}
 	kc = kmskeys.Accounts{Source: kms.NewFromConfig(scfg), Destination: kms.NewFromConfig(dcfg)}
 	return backup.NewFromConfig(scfg, opts.BackupOptions), backup.NewFromConfig(dcfg, opts.BackupOptions), kc, nil
+}
+
+// accountError is what a failed account check (CheckAccount) is: a
+// *ConfigError (exit 2) when the profile is another account than the
+// script says; when the call itself failed (the endpoint unreachable,
+// AWS or the credentials refusing it), a run-time error (exit 1), since
+// nothing in the script or its flags is wrong.
+func accountError(side finding.Side, profile string, err error) error {
+	if ue := preflight.Unreachable(side, profile, err); ue != nil {
+		return ue
+	}
+	var oe *smithy.OperationError
+	var ce *awsclient.CredentialsError
+	if errors.As(err, &oe) || errors.As(err, &ce) {
+		return fmt.Errorf("%s: %w", side, err)
+	}
+	return &ConfigError{fmt.Errorf("%s: %w", side, err)}
 }
 
 // openState opens the state directory, checks it belongs to the

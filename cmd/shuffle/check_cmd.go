@@ -256,7 +256,7 @@ func checkScript(ctx context.Context, script string, out io.Writer, sf *sessionF
 	if opt.stateDir != "" {
 		in.StateKeys, in.FromState = stateKeys(opt.stateDir, out)
 	}
-	return engine.Check(ctx, in), nil
+	return engine.Check(ctx, in)
 }
 
 // stateKeys reads the keys of the included recovery points from the

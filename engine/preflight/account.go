@@ -16,11 +16,16 @@ import (
 )
 
 // checkAccount checks one account; false when its identity is unusable.
-func checkAccount(ctx context.Context, cfg scriptconfig.Config, side finding.Side, ep scriptconfig.Endpoint, c Clients, add func(finding.Finding)) bool {
+// An endpoint that cannot be reached is an *UnreachableError: no check
+// of the account can say anything.
+func checkAccount(ctx context.Context, cfg scriptconfig.Config, side finding.Side, ep scriptconfig.Endpoint, c Clients, add func(finding.Finding)) (bool, error) {
 	if ep.Profile == "" {
 		ep.Profile = "default" // the SDK's default chain (see profiles.FromDefault)
 	}
 	id, err := c.Identity.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if ue := Unreachable(side, ep.Profile, err); ue != nil {
+		return false, ue
+	}
 	if err != nil {
 		fix := "log in again (refresh the profile's credentials) or pick another profile with --" + string(side) + "-profile"
 		var ce *awsclient.CredentialsError
@@ -29,12 +34,12 @@ func checkAccount(ctx context.Context, cfg scriptconfig.Config, side finding.Sid
 		}
 		add(finding.New(finding.Blocking, side, "credentials", "sts:GetCallerIdentity", fmt.Sprintf("profile %q: the credentials do not work: %v", ep.Profile, err),
 			"every call in this account would fail", fix))
-		return false
+		return false, nil
 	}
 	if got := aws.ToString(id.Account); got != ep.Account {
 		add(finding.New(finding.Blocking, side, "account", "", fmt.Sprintf("profile %q belongs to account %s (%s), the script says %s", ep.Profile, got, aws.ToString(id.Arn), ep.Account),
 			"shuffle would read or write the wrong account", "fix the account id in the script or pick the right profile"))
-		return false
+		return false, nil
 	}
 	principal := PrincipalARN(aws.ToString(id.Arn))
 	add(finding.New(finding.Info, side, "identity", "", fmt.Sprintf("profile %q is %s in account %s", ep.Profile, principal, ep.Account), "", ""))
@@ -46,7 +51,7 @@ func checkAccount(ctx context.Context, cfg scriptconfig.Config, side finding.Sid
 	} else {
 		checkVaultPolicies(ctx, cfg, c.Backup, add)
 	}
-	return true
+	return true, nil
 }
 
 // checkGlobalSettings checks that cross-account backup is enabled.

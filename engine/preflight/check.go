@@ -29,7 +29,9 @@ type Input struct {
 // Run checks both accounts, in order, and returns the findings
 // unsorted. usable is true when both accounts' identities work (so
 // further checks, such as compliance, can read them). It only reads.
-func Run(ctx context.Context, in Input) (findings []finding.Finding, usable bool) {
+// An account whose endpoint cannot be reached stops it with an
+// *UnreachableError.
+func Run(ctx context.Context, in Input) (findings []finding.Finding, usable bool, err error) {
 	add := func(f finding.Finding) { findings = append(findings, f) }
 	cfg := in.Config
 	if cfg.Source.Region != cfg.Destination.Region {
@@ -43,7 +45,11 @@ func Run(ctx context.Context, in Input) (findings []finding.Finding, usable bool
 	}{{finding.SideSource, cfg.Source, in.Source}, {finding.SideDestination, cfg.Destination, in.Destination}}
 	n := 0
 	for _, s := range sides {
-		if !checkAccount(ctx, cfg, s.side, s.ep, s.c, add) {
+		ok, err := checkAccount(ctx, cfg, s.side, s.ep, s.c, add)
+		if err != nil {
+			return findings, false, err
+		}
+		if !ok {
 			continue
 		}
 		n++
@@ -51,5 +57,5 @@ func Run(ctx context.Context, in Input) (findings []finding.Finding, usable bool
 			checkSourceKeys(ctx, in, s.c, add)
 		}
 	}
-	return findings, n == len(sides)
+	return findings, n == len(sides), nil
 }

@@ -104,7 +104,11 @@ func fakeConfig() scriptconfig.Config {
 const copyPolicy = `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"backup:CopyIntoBackupVault","Resource":"*"}]}`
 
 func run(src, dst *fakeAccount) ([]finding.Finding, bool) {
-	return Run(context.Background(), Input{Config: fakeConfig(), Source: src.clients(), Destination: dst.clients(), KeyRule: testRule{}})
+	fs, usable, err := Run(context.Background(), Input{Config: fakeConfig(), Source: src.clients(), Destination: dst.clients(), KeyRule: testRule{}})
+	if err != nil {
+		panic(err) // the fakes answer every call
+	}
+	return fs, usable
 }
 
 func blocking(fs []finding.Finding) map[string]bool {

@@ -89,7 +89,10 @@ func runKeys(src, dst *fakeAccount, k *fakeKeys, edit func(*Input)) []finding.Fi
 	if edit != nil {
 		edit(&in)
 	}
-	fs, _ := Run(context.Background(), in)
+	fs, _, err := Run(context.Background(), in)
+	if err != nil {
+		panic(err) // the fakes answer every call
+	}
 	return fs
 }
 
