@@ -7,10 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -21,7 +19,8 @@ import (
 
 // pauseUI is the terminal side of the credential guard: the bell and
 // banner when a run pauses, the operator's hook, and the ways to resume
-// (a keypress or Enter on stdin, SIGUSR1, or --auto-resume).
+// (a keypress or Enter on stdin, SIGUSR1, or --auto-resume; on Windows,
+// Enter on stdin or --auto-resume: pause_unix.go, pause_windows.go).
 type pauseUI struct {
 	e      *env
 	g      *awsclient.Guard
@@ -45,23 +44,9 @@ func startPauseUI(ctx context.Context, e *env, g *awsclient.Guard, hook func() [
 	g.OnExpiryWarning(func(w awsclient.ExpiryWarning) { fmt.Fprintln(e.stderr, expiryWarningText(w)) })
 	wctx, wcancel := context.WithCancel(ctx)
 	go g.Watch(wctx, autoResume)
-	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
-	go func() {
-		for {
-			select {
-			case <-wctx.Done():
-				return
-			case <-usr1:
-				if p, _ := g.Paused(); p {
-					fmt.Fprintln(e.stderr, "shuffle: SIGUSR1: resuming")
-					g.ResumeBy(awsclient.ResumeSignal)
-				}
-			}
-		}
-	}()
+	stopSignal := resumeOnSignal(wctx, e, g)
 	return func() {
-		signal.Stop(usr1)
+		stopSignal()
 		wcancel()
 		u.rawOff()
 	}
@@ -75,7 +60,7 @@ func (u *pauseUI) paused(info awsclient.PauseInfo) {
 		exp = fmt.Sprintf("%s (%s ago)", info.Expires.Local().Format(time.RFC3339), time.Since(info.Expires).Round(time.Second))
 	}
 	how := "press Enter"
-	if u.tty() {
+	if u.rawKeys() {
 		how = "press any key"
 	}
 	remedy := info.Remedy
@@ -87,8 +72,8 @@ func (u *pauseUI) paused(info awsclient.PauseInfo) {
 		"shuffle:   credentials: %s\n"+
 		"shuffle:   token expiry: %s\n"+
 		"shuffle:   no AWS calls are made while paused; the state is saved and copy jobs already started go on in AWS\n"+
-		"shuffle:   to resume: %s, then %s here or send SIGUSR1 to pid %d\n\n",
-		info.Profile, info.Failures, info.Code, info.Chain.Describe(), exp, remedy, how, os.Getpid())
+		"shuffle:   to resume: %s, then %s\n\n",
+		info.Profile, info.Failures, info.Code, info.Chain.Describe(), exp, remedy, resumeHow(how))
 	u.runHook(info)
 	u.waitKey()
 }
@@ -119,6 +104,13 @@ func (u *pauseUI) tty() bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// rawKeys reports whether a pause puts the terminal in raw mode and
+// resumes on any key; otherwise it resumes on Enter. Always Enter where
+// rawKeypress is false (Windows).
+func (u *pauseUI) rawKeys() bool {
+	return rawKeypress && u.tty()
+}
+
 // waitKey resumes the guard on a key: a raw keypress on a terminal,
 // else a line (Enter). One reader goroutine serves every pause; what it
 // reads while not paused is dropped.
@@ -147,7 +139,7 @@ func (u *pauseUI) waitKey() {
 		select {
 		case _, ok := <-keys:
 			if !ok {
-				return // stdin closed: SIGUSR1 or --auto-resume
+				return // stdin closed: SIGUSR1 (not on Windows) or --auto-resume
 			}
 		default:
 			drained = true
@@ -169,7 +161,7 @@ func (u *pauseUI) waitKey() {
 				u.cancel()
 				return
 			}
-			if !u.tty() && k != '\n' {
+			if !u.rawKeys() && k != '\n' {
 				continue
 			}
 			u.g.ResumeBy(awsclient.ResumeKey)
@@ -180,7 +172,7 @@ func (u *pauseUI) waitKey() {
 }
 
 func (u *pauseUI) rawOn() {
-	if !u.tty() {
+	if !u.rawKeys() {
 		return
 	}
 	fd := int(u.e.stdin.(*os.File).Fd())
