@@ -362,7 +362,7 @@ func TestSDKClockSkew(t *testing.T) {
 				t.Errorf("client skew %v: message %q, want %q", tc.skew, msg, tc.msg)
 			}
 			s := sdkSTS(t, env, testenv.ProfileSource, func(o *sts.Options) {
-				o.HTTPSignerV4 = sdkClockSigner{sdkV4(), now}
+				o.HTTPSignerV4 = testenvtest.ClockSigner{Inner: sdkV4(), Now: now}
 			})
 			_, err = s.GetCallerIdentity(sdkCtx, &sts.GetCallerIdentityInput{})
 			sdkWantErr(t, err, "SignatureDoesNotMatch", 403)

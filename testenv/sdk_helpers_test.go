@@ -53,22 +53,11 @@ type sdkRunningClock struct{ off atomic.Int64 }
 func (c *sdkRunningClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *sdkRunningClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
-// sdkClockSigner signs with its own clock instead of the SDK's, to model
-// a client whose clock is skewed (or that follows a fake server clock).
-type sdkClockSigner struct {
-	inner *v4.Signer
-	now   func() time.Time
-}
-
-func (s sdkClockSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, _ time.Time, optFns ...func(*v4.SignerOptions)) error {
-	return s.inner.SignHTTP(ctx, creds, r, payloadHash, service, region, s.now(), optFns...)
-}
+// sdkSignWith makes a Backup client sign with now
+// (testenvtest.ClockSigner).
+func sdkSignWith(now func() time.Time) func(*backup.Options) { return testenvtest.SignWith(now) }
 
 func sdkV4() *v4.Signer { return v4.NewSigner() }
-
-func sdkSignWith(now func() time.Time) func(*backup.Options) {
-	return func(o *backup.Options) { o.HTTPSignerV4 = sdkClockSigner{v4.NewSigner(), now} }
-}
 
 // sdkBackup returns a Backup client for profile.
 func sdkBackup(t testing.TB, env *testenvtest.Env, profile string, optFns ...func(*backup.Options)) *backup.Client {

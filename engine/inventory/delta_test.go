@@ -7,13 +7,10 @@ package inventory_test
 
 import (
 	"context"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
@@ -27,14 +24,6 @@ type clock struct{ off atomic.Int64 }
 
 func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
-
-// clockSigner signs with the test's clock: the emulator checks a
-// request's time against its own, which the test moves days ahead.
-type clockSigner struct{ now func() time.Time }
-
-func (s clockSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, _ time.Time, optFns ...func(*v4.SignerOptions)) error {
-	return v4.NewSigner().SignHTTP(ctx, creds, r, payloadHash, service, region, s.now(), optFns...)
-}
 
 // liveEstate is a live emulator, a state and an inventory on one clock,
 // with the run time the reconciliation schedule sees.
@@ -51,7 +40,7 @@ func newLiveEstate(t *testing.T, o testenv.Options) *liveEstate {
 	e := &liveEstate{t: t, clock: &clock{}}
 	o.Now, o.Live = e.clock.Now, &testenv.LiveOptions{Day: time.Hour}
 	e.env = testenvtest.Start(t, o)
-	src := backup.NewFromConfig(e.env.Config(t, testenv.ProfileSource), func(bo *backup.Options) { bo.HTTPSignerV4 = clockSigner{e.clock.Now} })
+	src := backup.NewFromConfig(e.env.Config(t, testenv.ProfileSource), testenvtest.SignWith(e.clock.Now))
 	e.st = openStore(t)
 	e.inv = &inventory.Inventory{Store: e.st, Source: src, Now: e.clock.Now, Delta: inventory.DeltaOptions{
 		RunTime: func(time.Time) (time.Duration, error) { return e.runTime, nil },
