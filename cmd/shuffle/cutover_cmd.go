@@ -25,7 +25,8 @@ func (c cutoverError) Error() string {
 			notCovered++
 		}
 	}
-	return fmt.Sprintf("cutover as of %s: not ready: %d of %d included recovery points missing, %d vaults not listed since",
+	return fmt.Sprintf("cutover as of %s: not ready: %d of %d included recovery points missing, %d vaults not listed since; "+
+		"run 'shuffle run' again to list and copy them (those gone from the source cannot be copied: the list above names them), then ask again",
 		c.rep.AsOf.Format(time.RFC3339), c.rep.MissingN, c.rep.Included, notCovered)
 }
 func (c cutoverError) ExitCode() int { return exitUnverified }

@@ -83,7 +83,7 @@ func TestLiveEstateMigrationEndsWithACutover(t *testing.T) {
 	day := tick()
 	asOf := time.Now().UTC().Add(time.Second).Format(time.RFC3339)
 	code, out, errs = shuffle(t, "cutover", script, "--state", stateDir, "--as-of", asOf)
-	if code != exitUnverified || !strings.Contains(out, "not ready:") || !strings.Contains(out, "not copied") {
+	if code != exitUnverified || !strings.Contains(out, "not ready:") || !strings.Contains(out, "not copied") || !strings.Contains(errs, "run 'shuffle run' again") {
 		t.Fatalf("cutover as of now, %d backups later: exit %d\n%s%s", day.Created, code, out, errs)
 	}
 	// status shows the lag: the new backups wait, but none is a day old.
