@@ -44,6 +44,11 @@ func ReadLag(st *state.Store, now time.Time, after time.Duration) (*Lag, error) 
 	if err != nil {
 		return nil, err
 	}
+	return lagFrom(sum, now, after), nil
+}
+
+// lagFrom is the lag from counters that hold the time cube.
+func lagFrom(sum *state.Summary, now time.Time, after time.Duration) *Lag {
 	cut := now.Add(-after).Unix() / 3600
 	lag := &Lag{After: after.String(), ByVault: []VaultLag{}}
 	byVault := map[string]*VaultLag{}
@@ -77,7 +82,7 @@ func ReadLag(st *state.Store, now time.Time, after time.Duration) (*Lag, error) 
 		lag.ByVault = append(lag.ByVault, *v)
 	}
 	sort.Slice(lag.ByVault, func(i, j int) bool { return lag.ByVault[i].Vault < lag.ByVault[j].Vault })
-	return lag, nil
+	return lag
 }
 
 func hourTime(h int64) time.Time { return time.Unix(h*3600, 0).UTC() }

@@ -81,10 +81,13 @@ var scanOnly bool
 // or by a scan of a state that keeps none.
 func ReadStatus(ctx context.Context, st *state.Store, now time.Time) (*Status, error) {
 	sc := newScan(false)
-	sum, err := st.Summary(state.CubeReasons)
+	// One read of the counters for the counts and the lag.
+	sum, err := st.Summary(state.CubeReasons, state.CubeTime)
+	var lag *Lag
 	switch {
 	case err == nil:
 		sc.fromSummary(sum)
+		lag = lagFrom(sum, now, DefaultLagAfter)
 	case errors.Is(err, state.ErrNoSummary):
 		if err := sc.run(ctx, st); err != nil {
 			return nil, err
@@ -96,9 +99,7 @@ func ReadStatus(ctx context.Context, st *state.Store, now time.Time) (*Status, e
 		return nil, err
 	}
 	s := sc.status(now)
-	if s.Lag, err = ReadLag(st, now, DefaultLagAfter); err != nil {
-		return nil, err
-	}
+	s.Lag = lag
 	var ar AtRisk
 	if ok, err := st.GetCache(AtRiskCache, &ar); err != nil {
 		return nil, err
@@ -122,12 +123,14 @@ func Make(ctx context.Context, st *state.Store, o Options) (*Forecast, error) {
 	sc := newScan(true)
 	// The counters and the forecast entries when the state keeps them;
 	// otherwise a scan of every record.
-	sum, err := st.Summary(state.CubeReasons)
+	sum, err := st.Summary(state.CubeReasons, state.CubeTime)
 	if scanOnly {
 		err = state.ErrNoSummary
 	}
+	var lag *Lag
 	if err == nil {
 		sc.fromSummary(sum)
+		lag = lagFrom(sum, o.Now, DefaultLagAfter)
 		err = sc.fromIndex(ctx, st)
 	}
 	if errors.Is(err, state.ErrNoSummary) {
@@ -140,10 +143,13 @@ func Make(ctx context.Context, st *state.Store, o Options) (*Forecast, error) {
 	if err := sc.runs(st); err != nil {
 		return nil, err
 	}
-	f := &Forecast{Schema: Schema, GeneratedAt: o.Now.UTC(), Status: sc.status(o.Now)}
-	if f.Status.Lag, err = ReadLag(st, o.Now, DefaultLagAfter); err != nil {
-		return nil, err
+	if lag == nil { // read apart only when the counts came from a scan
+		if lag, err = ReadLag(st, o.Now, DefaultLagAfter); err != nil {
+			return nil, err
+		}
 	}
+	f := &Forecast{Schema: Schema, GeneratedAt: o.Now.UTC(), Status: sc.status(o.Now)}
+	f.Status.Lag = lag
 	f.Rates, f.done = sc.rates()
 	models := sc.models(&f.Rates)
 	f.Projection, f.projected = sc.project(models, f.Rates.OverheadSeconds, o)
