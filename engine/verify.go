@@ -30,6 +30,6 @@ func (s *Session) LiveVerify(ctx context.Context) (*verify.Report, error) {
 	if st == nil || dst == nil {
 		return nil, errors.New("the run has not opened its state and accounts yet (shuffle.config); try again in a moment")
 	}
-	v := &verify.Verifier{Store: st, Dest: dst, Now: s.Now}
+	v := &verify.Verifier{Store: st, Dest: dst, Now: s.Now, Live: true}
 	return v.Run(ctx)
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
@@ -140,5 +141,78 @@ func TestVerifyFindsMissingAndMismatchedCopies(t *testing.T) {
 		if vv.Completed != vv.Verified+vv.Missing+vv.Mismatched {
 			t.Errorf("vault %s: %d completed != %d verified + %d missing + %d mismatched", vv.Vault, vv.Completed, vv.Verified, vv.Missing, vv.Mismatched)
 		}
+	}
+}
+
+// hookDest runs a hook before its first listing: the state changing
+// while a live verify lists the destination.
+type hookDest struct {
+	*fakeDest
+	hook func()
+}
+
+func (h *hookDest) ListRecoveryPointsByBackupVault(ctx context.Context, in *backup.ListRecoveryPointsByBackupVaultInput, o ...func(*backup.Options)) (*backup.ListRecoveryPointsByBackupVaultOutput, error) {
+	if h.hook != nil {
+		h.hook()
+		h.hook = nil
+	}
+	return h.fakeDest.ListRecoveryPointsByBackupVault(ctx, in, o...)
+}
+
+// A live verify (a running run asked through its socket) reports a
+// snapshot: copies that complete while it lists the destination are
+// counted as running, not as completed and verified, so it never says
+// more copies verified than completed.
+func TestLiveVerifyIsASnapshot(t *testing.T) {
+	st := openStore(t)
+	completed := seedState(t, st, 200)
+	var running []*state.CopyRecord
+	err := st.ScanCopies(func(r *state.CopyRecord) error {
+		if r.State == state.CopyRunning {
+			c := *r
+			running = append(running, &c)
+		}
+		return nil
+	})
+	if err != nil || len(running) == 0 {
+		t.Fatalf("no running copies seeded: %v", err)
+	}
+	// The destination already lists the running copies (AWS made the
+	// RPs; the run has not polled their jobs yet).
+	for i, r := range running {
+		r.State = state.CopyCompleted
+		r.DestRPArn = fmt.Sprintf("arn:aws:ec2:us-east-1::image/ami-late-%d", i)
+		at := r.IntentAt.Add(2 * time.Hour)
+		r.CompletedAt = &at
+	}
+	dest := destFor(t, st, append(append([]*state.CopyRecord{}, completed...), running...), 5)
+	for _, r := range running {
+		r.State = state.CopyRunning // not yet in the state
+	}
+	hd := &hookDest{fakeDest: dest, hook: func() {
+		for _, r := range running {
+			r.State = state.CopyCompleted
+		}
+		if err := st.PutCopies(running, nil); err != nil {
+			t.Error(err)
+		}
+	}}
+	rep, err := (&verify.Verifier{Store: st, Dest: hd, Live: true}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int64(len(completed))
+	if rep.Completed != n || rep.Verified != n || rep.Missing != 0 || rep.Mismatched != 0 || !rep.OK() {
+		t.Errorf("live verify while %d copies complete: completed %d verified %d missing %d mismatched %d; want %d of %d verified",
+			len(running), rep.Completed, rep.Verified, rep.Missing, rep.Mismatched, n, n)
+	}
+	if rep.Running != int64(len(running)) || rep.Unknown != 5 {
+		t.Errorf("live verify: running %d, unknown %d; want the %d copies that completed meanwhile as running and the 5 others unknown",
+			rep.Running, rep.Unknown, len(running))
+	}
+	// The next verify sees them completed and verified.
+	rep, err = (&verify.Verifier{Store: st, Dest: dest, Live: true}).Run(context.Background())
+	if err != nil || rep.Completed != n+int64(len(running)) || rep.Verified != rep.Completed {
+		t.Errorf("the verify after: %v, %d of %d verified; want %d", err, rep.Verified, rep.Completed, n+int64(len(running)))
 	}
 }
