@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -206,32 +205,6 @@ func TestRunThroughCredentialProcessAutoResumes(t *testing.T) {
 	restartRefresher(t, env)
 	waitExit(t, done, out, errb)
 	checkPauseLoggedFor(t, stateDir, "auto-resume", []string{k.src, k.dst}, "")
-	checkAllCompleted(t, env, stateDir)
-}
-
-// Through role_arn + source_profile on both sides (the cross-account
-// pattern): the source keys rotate every 3 s in the credentials file
-// and each AssumeRole is signed with the keys now there; with the
-// refresher stopped, the run (the real binary, detached) pauses naming
-// the source profile's keys, and resumes on SIGUSR1.
-func TestRunThroughAssumedRolesResumesOnSIGUSR1(t *testing.T) {
-	bin, err := exec.LookPath("shuffle")
-	if err != nil {
-		t.Skip("the shuffle test command is not on PATH (testscript sets it up in TestMain)")
-	}
-	var rotations atomic.Int64
-	k := credKinds["assume-role"]
-	env, dir := kindWorkspace(t, k, &rotations)
-	stateDir := filepath.Join(t.TempDir(), "state")
-	script := fastCopyScript(t, "assumed.lua")
-	cmd, done, errb := startDetached(t, bin, dir, "run", script, "--state", stateDir, "--source-profile", k.src, "--destination-profile", k.dst)
-	stopRefresherAfterExpiries(t, env, k, &rotations, done, errb)
-	if n := env.Counters().Calls("AssumeRole"); n < 4 {
-		t.Errorf("%d AssumeRole calls over 4 rotations of 3 s role credentials; the roles were not assumed again", n)
-	}
-	restartRefresher(t, env)
-	resumeWithSIGUSR1(t, cmd, done, errb)
-	checkPauseLoggedFor(t, stateDir, "SIGUSR1", []string{k.src, k.dst}, "")
 	checkAllCompleted(t, env, stateDir)
 }
 

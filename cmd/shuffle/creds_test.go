@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -358,47 +357,6 @@ func TestRunAutoResumesWhenCredentialsComeBack(t *testing.T) {
 	checkAllCompleted(t, env, stateDir)
 }
 
-// A detached run (the real binary, stdin not a terminal) resumes on
-// SIGUSR1, and runs the script's on_pause hook with the profile and
-// expiry in its environment.
-func TestDetachedRunResumesOnSIGUSR1(t *testing.T) {
-	bin, err := exec.LookPath("shuffle")
-	if err != nil {
-		t.Skip("the shuffle test command is not on PATH (testscript sets it up in TestMain)")
-	}
-	env, dir := workspaceWith(t, testenv.Options{RecoveryPoints: 300, TokenTTL: 3 * time.Second, CopySpeed: slowCopySpeed})
-	stateDir := filepath.Join(t.TempDir(), "state")
-	hookOut := filepath.Join(t.TempDir(), "hook")
-	script := writeScript(t, "usr1.lua", "shuffle.copy({ max_in_flight = 100 })",
-		"shuffle.copy({ max_in_flight = 100, poll_min = 0.01, retry_base = 0.05 })")
-	b, _ := os.ReadFile(script)
-	hooked := strings.Replace(string(b), "copy_role =", `on_pause = { "sh", "-c", "echo $SHUFFLE_PAUSED_PROFILE $SHUFFLE_TOKEN_EXPIRES > `+hookOut+`" },
-  copy_role =`, 1)
-	if hooked == string(b) {
-		t.Fatal("could not add on_pause to the script")
-	}
-	if err := os.WriteFile(script, []byte(hooked), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd, done, errb := startDetached(t, bin, dir, "run", script, "--state", stateDir)
-	waitFor(t, "copying", 60*time.Second, func() bool { return env.Counters().Calls("StartCopyJob") > 0 }, done, errb)
-	env.SetRotation(false)
-	waitFor(t, "pause banner", 30*time.Second, func() bool { return strings.Contains(errb.String(), "PAUSED") }, done, errb)
-	waitFor(t, "on_pause hook", 10*time.Second, func() bool { _, err := os.Stat(hookOut); return err == nil }, done, errb)
-	time.Sleep(200 * time.Millisecond)
-	hb, _ := os.ReadFile(hookOut)
-	if f := strings.Fields(string(hb)); len(f) != 2 || (f[0] != "source" && f[0] != "destination") || !strings.HasPrefix(f[1], "20") {
-		t.Errorf("the hook saw %q; want the profile and the expiry", hb)
-	}
-	env.SetRotation(true)
-	if err := env.Rotate(); err != nil {
-		t.Fatal(err)
-	}
-	resumeWithSIGUSR1(t, cmd, done, errb)
-	checkPauseLogged(t, stateDir, "SIGUSR1")
-	checkAllCompleted(t, env, stateDir)
-}
-
 // startDetached starts the real binary in dir with args, its stderr
 // collected, and kills it when the test ends; done delivers its exit
 // status.
@@ -413,31 +371,6 @@ func startDetached(t *testing.T, bin, dir string, args ...string) (*exec.Cmd, <-
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	return cmd, exitCode(cmd), errb
-}
-
-// resumeWithSIGUSR1 checks that a paused detached run does not resume
-// by itself once its credentials work again, sends it SIGUSR1 and
-// waits for it to finish well.
-func resumeWithSIGUSR1(t *testing.T, cmd *exec.Cmd, done <-chan int, errb *syncBuffer) {
-	t.Helper()
-	time.Sleep(500 * time.Millisecond)
-	if strings.Contains(errb.String(), "resumed after") {
-		t.Fatal("resumed without a signal")
-	}
-	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("run exited %d\n%s", code, errb.String())
-		}
-	case <-time.After(120 * time.Second):
-		t.Fatalf("run did not finish after SIGUSR1\n%s", errb.String())
-	}
-	if !strings.Contains(errb.String(), "SIGUSR1: resuming") {
-		t.Errorf("no SIGUSR1 resume message:\n%s", errb.String())
-	}
 }
 
 // On a terminal the pause waits for one raw keypress: the real binary

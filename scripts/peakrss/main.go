@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command peakrss runs a command and reports its wall time and peak RSS
 // (getrusage maxrss) on stderr, for the benchmarks in docs/performance.md.
 //
