@@ -243,6 +243,7 @@ func readScriptConfig(t *lua.LTable) (scriptconfig.Config, *scriptconfig.FieldEr
 	if cfg.OnPause = r.strList("on_pause"); r.get("on_pause") != lua.LNil && len(cfg.OnPause) == 0 && r.err == nil {
 		r.fail("on_pause", "must name a command, like on_pause = {\"notify-send\", \"shuffle paused\"}")
 	}
+	readEventConfig(r, &cfg)
 	if pt := r.table("policies", true); pt != nil {
 		cfg.Policies = readPolicyConfig(readFields(pt, scriptconfig.ConfigFunc, "policies."), &r.err)
 	}

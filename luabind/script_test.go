@@ -253,7 +253,7 @@ func TestRunScriptConfigErrors(t *testing.T) {
 		{func(s string) string { return strings.Replace(s, `copy_role =`, `copyrole =`, 1) },
 			"copy_role", `:3: shuffle.config: copy_role is required`},
 		{func(s string) string { return strings.Replace(s, `metadata =`, `metdata = "x", metadata =`, 1) },
-			"metdata", `:3: shuffle.config: metdata is not a known field (known: copy_role, destination, metadata, on_pause, policies, source)`},
+			"metdata", `:3: shuffle.config: metdata is not a known field (known: copy_role, destination, failure_burst, metadata, on_event, on_event_kinds, on_pause, policies, source)`},
 		{func(s string) string { return strings.Replace(s, `source = {`, `source = "prod", x = {`, 1) },
 			"source", `:3: shuffle.config: source must be a table, got "prod"`},
 	} {

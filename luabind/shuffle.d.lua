@@ -183,6 +183,15 @@
 ---@field copy_role string IAM role ARN, in the source account, that copy jobs use
 ---@field policies shuffle.PolicySet
 ---@field on_pause? string[] command run (outside the sandbox) when a run pauses on expired credentials, e.g. {"notify-send", "shuffle paused"}; env SHUFFLE_PAUSED_PROFILE, SHUFFLE_TOKEN_EXPIRES
+---@field on_event? string[] command run (outside the sandbox) for each event of the run, with the event's JSON on stdin (docs/events.md), e.g. {"/usr/local/bin/notify-team"}; env SHUFFLE_EVENT_KIND
+---@field on_event_kinds? shuffle.EventKind[] the only event kinds on_event gets (default: every kind but progress and summary)
+---@field failure_burst? shuffle.FailureBurst when failed copies make a failure-burst event (default 20 in 10 minutes)
+
+---@alias shuffle.EventKind "started"|"vault-created"|"vault-blocked"|"compliance-blocked"|"window-end"|"paused"|"resumed"|"failure-burst"|"run-finished"
+
+---@class shuffle.FailureBurst
+---@field failures? integer failed copies that make a burst (default 20)
+---@field minutes? number within this many minutes (default 10)
 
 ---@class shuffle.InventorySummary
 ---@field vaults integer source vaults listed

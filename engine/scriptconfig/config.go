@@ -18,7 +18,22 @@ type Config struct {
 	// OnPause is a command (program and arguments) run outside the
 	// sandbox when a run pauses on expired credentials; nil for none.
 	OnPause []string
-	Line    int // script line of the shuffle.config call, for error messages
+	// OnEvent is a command run outside the sandbox for each event of
+	// the run (docs/events.md), with the event's JSON on stdin; nil for
+	// none. OnEventKinds, when set, are the only kinds it gets.
+	OnEvent      []string
+	OnEventKinds []string
+	// FailureBurst is when failed copies make a failure-burst event;
+	// zero fields take the defaults (20 in 10 minutes).
+	FailureBurst FailureBurst
+	Line         int // script line of the shuffle.config call, for error messages
+}
+
+// FailureBurst is failure_burst = {failures = N, minutes = M}: N failed
+// copies within M minutes are a burst.
+type FailureBurst struct {
+	Failures int
+	Window   time.Duration
 }
 
 // PolicyConfig says which policy modules apply.
