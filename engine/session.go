@@ -19,6 +19,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
+	"github.com/shuffle-migrate/shuffle/engine/events"
 	"github.com/shuffle-migrate/shuffle/engine/finding"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/kmskeys"
@@ -78,6 +79,10 @@ type Options struct {
 	// Log receives the session's notable events (steps, vaults created,
 	// copy batches and failures); nil: none are logged.
 	Log *slog.Logger
+	// Events, when set, gets the session's events as they happen:
+	// vaults created or blocked, the change window's end, failure
+	// bursts (session_events.go); nil: none are sent.
+	Events events.Sink
 	// Guard, when set, reloads credentials and pauses on expiry for
 	// every AWS client the session builds (docs/credentials-and-pause.md).
 	Guard *awsclient.Guard

@@ -92,6 +92,7 @@ func (s *Session) replicate(ctx context.Context) (ReplicateSummary, error) {
 	}
 	s.logReplication(statuses)
 	targets, sum := s.copyTargets(statuses, pending)
+	s.emitReplication(statuses, targets)
 	s.Replication = statuses
 	s.targets, s.pendingVaults = targets, pending
 	done(sum, nil)
@@ -167,6 +168,7 @@ func (s *Session) copy(ctx context.Context, args scriptconfig.CopyArgs) (copier.
 		s.setCopier(c)
 		sum, err = s.runCopier(ctx, c)
 		s.setCopier(nil)
+		s.emitWindowEnd(sum)
 	}
 	done(sum, err)
 	s.Copied, s.CopySummary = true, sum
@@ -194,6 +196,7 @@ func (s *Session) newCopier(opts copier.Options) *copier.Copier {
 	c := &copier.Copier{
 		Store: s.Store, Jobs: s.src, Dest: s.dst, CopyRole: s.Config.CopyRole, Targets: s.targets,
 		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log, Taggable: plan.FullyManagedTypes,
+		OnFailure: s.failureBursts(),
 	}
 	if s.Config.Policies.Tags != "" {
 		c.Tags = copier.CountTags(s.dst, s.APICounts)

@@ -167,6 +167,10 @@ type Copier struct {
 	// VaultUpdates brings the awaited vaults' readiness; nil when none
 	// is awaited.
 	VaultUpdates <-chan VaultUpdate
+	// OnFailure, when set, is told of each copy that failed: a job
+	// that ended FAILED or PARTIAL (retried or not) and a start refused
+	// for good. It runs in the dispatcher: it must return at once.
+	OnFailure func(Failure)
 
 	api      *pacedJobs
 	s        sched

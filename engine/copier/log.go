@@ -34,6 +34,26 @@ func (c *Copier) logBatch(batch []*copyItem) {
 func (c *Copier) logFailed(it *copyItem, reason, category string) {
 	c.logger().Warn("copy failed", "vault", it.vault, "recovery_point", it.arn, "attempt", it.rec.Attempt,
 		"job_id", it.rec.JobID, "category", category, "reason", reason)
+	c.failed(it, reason, category, true)
+}
+
+// Failure is one failed copy, as OnFailure hears of it.
+type Failure struct {
+	At                   time.Time
+	Vault, RecoveryPoint string
+	Attempt              int
+	Reason, Category     string
+	// Final: the RP failed for good; otherwise a new attempt follows.
+	Final bool
+}
+
+// failed tells OnFailure of a failed copy.
+func (c *Copier) failed(it *copyItem, reason, category string, final bool) {
+	if c.OnFailure == nil {
+		return
+	}
+	c.OnFailure(Failure{At: c.Now(), Vault: it.vault, RecoveryPoint: it.arn, Attempt: it.rec.Attempt,
+		Reason: reason, Category: category, Final: final})
 }
 
 // logRetry logs a retry: a new attempt after a failed job at Info, a

@@ -130,6 +130,7 @@ func (c *Copier) ended(it *copyItem, j types.CopyJob) {
 	at := c.Now().Add(jitter(c.Opts.RetryBase << (rec.Attempt - 1)))
 	rec.State, rec.Reason, rec.Category, rec.NextAt = state.CopyRetry, reason, f.Category, &at
 	c.logRetry(it, at, reason, true)
+	c.failed(it, reason, f.Category, false)
 	delete(c.inflight, rec.JobID)
 	it.dest.inflight--
 	ch := it.chain
