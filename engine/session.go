@@ -212,6 +212,7 @@ func (s *Session) Configure(cfg scriptconfig.Config) error {
 	s.live.Unlock()
 	s.logger().Info("configured", "source_account", cfg.Source.Account, "destination_account", cfg.Destination.Account,
 		"region", cfg.Source.Region, "state_dir", s.StateDir, "fresh", s.Fresh, "dry_run", s.DryRun)
+	s.emitStarted(cfg)
 	return nil
 }
 

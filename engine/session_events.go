@@ -6,6 +6,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/events"
 	"github.com/shuffle-migrate/shuffle/engine/replicate"
+	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 )
 
 // RunID names a run by its start: the stem of its report files
@@ -24,6 +25,17 @@ func (s *Session) now() time.Time {
 		return time.Now()
 	}
 	return s.Now()
+}
+
+// emitStarted sends started once the script's configuration is
+// checked and the state is open: the run's work begins.
+func (s *Session) emitStarted(cfg scriptconfig.Config) {
+	e := events.New(events.Started, s.now())
+	e.Migration = &events.Migration{SourceAccount: cfg.Source.Account, DestinationAccount: cfg.Destination.Account, Region: cfg.Source.Region}
+	if w := s.CopySettings.Window; !w.End.IsZero() {
+		e.Window = &events.Window{Deadline: w.End.UTC(), Cutoff: string(w.Cutoff)}
+	}
+	s.emit(e)
 }
 
 // emitReplication sends vault-created for each destination vault the

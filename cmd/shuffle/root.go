@@ -111,6 +111,14 @@ func run(args []string, e *env) int {
 		return exitOK
 	}
 	fmt.Fprintln(e.stderr, "shuffle:", err)
+	return exitCodeOf(err)
+}
+
+// exitCodeOf is the exit code a command's error ends the process with.
+func exitCodeOf(err error) int {
+	if err == nil {
+		return exitOK
+	}
 	if errors.Is(err, state.ErrDamaged) {
 		// Before the usage checks: Badger's text may say "invalid argument".
 		return exitError

@@ -29,6 +29,7 @@ type runFlags struct {
 	expiryWarn  time.Duration
 	skipCheck   bool
 	snapshots   int
+	json        bool
 }
 
 const runLong = `Run the operator's script from the top. Every primitive it calls is
@@ -89,6 +90,7 @@ func newRunCmd(e *env) *cobra.Command {
 	fl.IntVar(&f.snapshots, "snapshots", 3, "keep the state's last N snapshots in STATE/snapshots, one taken as each run ends (0: none); 'shuffle state restore' reads them")
 	fl.BoolVar(&f.skipCheck, "skip-check", false, "do not run the pre-flight check (shuffle check) before the script")
 	fl.BoolVar(&f.confirmLock, "confirm-compliance-lock", false, "apply compliance-mode vault locks to destination vaults shuffle creates (irreversible after 3 days)")
+	fl.BoolVar(&f.json, "json", false, "write the run's events to stdout, one JSON object a line (docs/events.md), a progress event every --progress-interval; other output goes to stderr, no progress display")
 	return cmd
 }
 
@@ -98,6 +100,7 @@ func (f *runFlags) run(e *env, cmd *cobra.Command, script string) error {
 	if f.maxInFlight < 0 {
 		return usagef("--max-in-flight must be at least 1, got %d", f.maxInFlight)
 	}
+	e, jsonOut, progressEvery := f.eventOutput(e)
 	window, err := f.wf.changeWindow(time.Now())
 	if err != nil {
 		return err
@@ -132,6 +135,7 @@ func (f *runFlags) run(e *env, cmd *cobra.Command, script string) error {
 	// The REPL socket: 'shuffle repl' attaches through it (it is
 	// closed before the state is).
 	start := time.Now()
+	rev := startEvents(e, jsonOut, progressEvery, s, f.sf.state, script, start)
 	if srv, err := startReplServer(f.sf.state, s, state.Run{Command: "run", Script: script, Start: start}); err != nil {
 		fmt.Fprintf(e.stderr, "warning: no REPL for this run: %v\n", err)
 	} else {
@@ -150,6 +154,7 @@ func (f *runFlags) run(e *env, cmd *cobra.Command, script string) error {
 	obs.stop(err)
 	f.report(e, sigCtx, s, start, calls)
 	err = runOutcome(ctx, err, s, resumeCommand(script, f.sf.state))
+	rev.finish(err, start)
 	f.record(e, sigCtx, s, guard, state.Run{Command: "run", Script: script, Start: start, End: time.Now()}, window, err)
 	if err != nil {
 		return err

@@ -107,6 +107,9 @@ type Event struct {
 	// Counts are the copy counters as the event was sent.
 	Counts *Counts `json:"counts,omitempty"`
 
+	// Migration is what the script migrates (started).
+	Migration *Migration `json:"migration,omitempty"`
+
 	Vault  *Vault  `json:"vault,omitempty"`  // vault-created, vault-blocked, compliance-blocked
 	Window *Window `json:"window,omitempty"` // started (with a window), window-end
 	Pause  *Pause  `json:"pause,omitempty"`  // paused, resumed
@@ -134,6 +137,13 @@ type Counts struct {
 	BytesDone    int64 `json:"bytes_done"`
 	BytesTotal   int64 `json:"bytes_total"`
 	Paused       bool  `json:"paused,omitempty"`
+}
+
+// Migration is the script's two accounts and region.
+type Migration struct {
+	SourceAccount      string `json:"source_account"`
+	DestinationAccount string `json:"destination_account"`
+	Region             string `json:"region"`
 }
 
 // Vault is a destination vault and what happened to it.
