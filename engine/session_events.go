@@ -55,11 +55,23 @@ func (s *Session) emitReplication(statuses map[string]*replicate.DestinationStat
 			e.Vault = v
 			s.emit(e)
 		case !t.Ready && st.Wait.Blocked() && st.Action != replicate.ActionSkip:
-			e := events.New(events.VaultBlocked, s.now())
-			v.Reason = st.Reason
+			e := events.New(blockedKind(st.Wait), s.now())
+			v.Wait, v.Reason = string(st.Wait), st.Reason
 			e.Vault = v
 			s.emit(e)
 		}
+	}
+}
+
+// blockedKind is the event of a vault blocked for reason w:
+// compliance-blocked when the compliance policy blocks it, else
+// vault-blocked.
+func blockedKind(w replicate.WaitReason) events.Kind {
+	switch w {
+	// case replicate.WaitCompliance: (the compliance block reason, once replicate has it)
+	// 	return events.ComplianceBlocked
+	default:
+		return events.VaultBlocked
 	}
 }
 

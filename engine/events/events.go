@@ -151,7 +151,11 @@ type Vault struct {
 	SourceVault      string `json:"source_vault"`
 	DestinationVault string `json:"destination_vault,omitempty"`
 	Arn              string `json:"arn,omitempty"`
-	Reason           string `json:"reason,omitempty"` // why it is blocked
+	// Why it is blocked: Wait is the typed reason (access-policy,
+	// encryption-key, compliance-lock, create-failed, aws-error,
+	// no-destination, ...), Reason says it in words.
+	Wait   string `json:"wait,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Window is the change window.
