@@ -112,7 +112,10 @@ func (h *hookRunner) deliver(e events.Event) {
 	defer cancel()
 	c := exec.CommandContext(ctx, h.cmd[0], h.cmd[1:]...)
 	c.Stdin = bytes.NewReader(append(b, '\n'))
-	c.Stdout, c.Stderr = h.stderr, h.stderr
+	// Written only when the hook prints (not a ReaderFrom, which
+	// touches the writer even for a silent hook).
+	out := struct{ io.Writer }{h.stderr}
+	c.Stdout, c.Stderr = out, out
 	c.Env = append(os.Environ(), "SHUFFLE_EVENT_KIND="+string(e.Kind))
 	// A killed hook's children may hold its output open: stop waiting
 	// for them soon after.

@@ -153,7 +153,8 @@ func (r *runEvents) watchGuard(g *awsclient.Guard) {
 // finish ends the stream with how the run ended (err: runOutcome's):
 // window-end if the window ended before the copy step could say so,
 // run-finished, and for --json the summary last. It then gives the
-// hook up to its timeout to deliver what is queued.
+// hook up to its timeout (an interrupted run: 5 s) to deliver what is
+// queued.
 func (r *runEvents) finish(err error, start time.Time) {
 	r.stopTicks()
 	out := &events.Outcome{Result: events.Done, ExitCode: exitCodeOf(err), ElapsedS: time.Since(start).Seconds()}
@@ -200,9 +201,17 @@ func (r *runEvents) finish(err error, start time.Time) {
 	hook := r.hook
 	r.mu.Unlock()
 	if hook != nil {
-		hook.close(r.hookTimeout)
+		wait := r.hookTimeout
+		if out.Result == events.Interrupted {
+			wait = min(wait, interruptedHookWait) // an interrupted run exits within seconds
+		}
+		hook.close(wait)
 	}
 }
+
+// interruptedHookWait is how long an interrupted run waits for its
+// hook to take the last events.
+const interruptedHookWait = 5 * time.Second
 
 func (r *runEvents) stamped(e events.Event) events.Event {
 	r.stamp(&e)
