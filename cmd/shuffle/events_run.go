@@ -57,15 +57,10 @@ func (r *runEvents) Emit(e events.Event) {
 	r.stamp(&e)
 	switch {
 	case e.Kind == events.Started && !r.started:
-		r.started = true
 		if cmd := r.s.Config.OnEvent; len(cmd) > 0 { // set by now: Configure sends started
 			r.hook = startHook(cmd, r.s.Config.OnEventKinds, r.hookTimeout, r.stderr)
 		}
-		r.deliver(e)
-		for _, h := range r.held {
-			r.deliver(h)
-		}
-		r.held = nil
+		r.begin(e)
 	case !r.started:
 		if e.Kind != events.Progress {
 			r.held = append(r.held, e)
@@ -73,6 +68,16 @@ func (r *runEvents) Emit(e events.Event) {
 	default:
 		r.deliver(e)
 	}
+}
+
+// begin delivers started, then the events held for it.
+func (r *runEvents) begin(started events.Event) {
+	r.started = true
+	r.deliver(started)
+	for _, h := range r.held {
+		r.deliver(h)
+	}
+	r.held = nil
 }
 
 func (r *runEvents) stamp(e *events.Event) {
@@ -157,32 +162,10 @@ func (r *runEvents) watchGuard(g *awsclient.Guard) {
 // queued.
 func (r *runEvents) finish(err error, start time.Time) {
 	r.stopTicks()
-	out := &events.Outcome{Result: events.Done, ExitCode: exitCodeOf(err), ElapsedS: time.Since(start).Seconds()}
-	if r.s.Guard != nil {
-		out.PausedS = r.s.Guard.PausedFor().Seconds()
-	}
-	var we windowError
-	var ie interruptedError
-	switch {
-	case err == nil:
-	case errors.As(err, &we):
-		out.Result = events.WindowEnded
-	case errors.As(err, &ie):
-		out.Result = events.Interrupted
-	default:
-		out.Result = events.Failed
-	}
-	if err != nil {
-		out.Error = err.Error()
-	}
+	out := outcomeOf(err, start, r.s.Guard)
 	r.mu.Lock()
 	if !r.started { // the script failed before shuffle.config was done
-		r.started = true
-		r.deliver(r.stamped(events.Event{Kind: events.Started}))
-		for _, h := range r.held {
-			r.deliver(h)
-		}
-		r.held = nil
+		r.begin(r.stamped(events.Event{Kind: events.Started}))
 	}
 	if out.Result == events.WindowEnded && !r.sawWindowEnd {
 		e := events.Event{Kind: events.WindowEnd}
@@ -207,6 +190,29 @@ func (r *runEvents) finish(err error, start time.Time) {
 		}
 		hook.close(wait)
 	}
+}
+
+// outcomeOf is how a run that began at start ended, from runOutcome's
+// error.
+func outcomeOf(err error, start time.Time, g *awsclient.Guard) *events.Outcome {
+	out := &events.Outcome{Result: events.Done, ExitCode: exitCodeOf(err), ElapsedS: time.Since(start).Seconds()}
+	if g != nil {
+		out.PausedS = g.PausedFor().Seconds()
+	}
+	var we windowError
+	var ie interruptedError
+	switch {
+	case err == nil:
+		return out
+	case errors.As(err, &we):
+		out.Result = events.WindowEnded
+	case errors.As(err, &ie):
+		out.Result = events.Interrupted
+	default:
+		out.Result = events.Failed
+	}
+	out.Error = err.Error()
+	return out
 }
 
 // interruptedHookWait is how long an interrupted run waits for its
