@@ -154,7 +154,7 @@ func TestRunJSONEventStream(t *testing.T) {
 // many fail, window-end, and run-finished with exit 10; stdout keeps the
 // text output without --json.
 func TestEventHookWindowEndAndFailureBurst(t *testing.T) {
-	workspaceWith(t, testenv.Options{RecoveryPoints: 300, CopySpeed: 1e4, Faults: &testenv.Faults{CopyFailRate: 0.5}})
+	workspaceWith(t, testenv.Options{RecoveryPoints: 600, CopySpeed: 5e3, Faults: &testenv.Faults{CopyFailRate: 0.5}})
 	stateDir := filepath.Join(t.TempDir(), "state")
 	hookOut := filepath.Join(t.TempDir(), "hook.jsonl")
 	script := hookedScript(t, "hook.lua", recorder(hookOut)+`
@@ -178,7 +178,7 @@ func TestEventHookWindowEndAndFailureBurst(t *testing.T) {
 	if b := es[0].Burst; b == nil || b.Failures != 3 || b.Minutes != 10 || b.LastReason == "" || b.First.IsZero() {
 		t.Errorf("failure-burst: %+v", es[0].Burst)
 	}
-	t.Logf("failure-burst: %+v", es[0].Burst)
+	t.Logf("failure-burst: %+v; run-finished copy %+v", es[0].Burst, es[2].Copy)
 	if w := es[1].Window; w == nil || w.Deadline.IsZero() || w.Cutoff != "soft" || w.Left == nil {
 		t.Errorf("window-end: %+v", es[1].Window)
 	}
