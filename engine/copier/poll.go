@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -129,6 +130,7 @@ func (c *Copier) ended(it *copyItem, j types.CopyJob) {
 	// until the next intent, which is how intent() knows to count up.
 	at := c.Now().Add(jitter(c.Opts.RetryBase << (rec.Attempt - 1)))
 	rec.State, rec.Reason, rec.Category, rec.NextAt = state.CopyRetry, reason, f.Category, &at
+	c.count(progress.CopyRetried, it, 0)
 	c.logRetry(it, at, reason, true)
 	c.failed(it, reason, f.Category, false)
 	delete(c.inflight, rec.JobID)
@@ -149,6 +151,7 @@ func (c *Copier) completed(it *copyItem, j types.CopyJob) {
 	c.sum.CompletedNow++
 	c.sum.Bytes += rec.Size
 	c.sum.BytesNow += rec.Size
+	c.count(progress.CopyCompleted, it, rec.Size)
 	if j.CreationDate != nil && j.CompletionDate != nil {
 		c.model.Add(rec.ResourceType, rec.Size, j.CompletionDate.Sub(*j.CreationDate))
 		d := j.CompletionDate.Sub(*j.CreationDate).Seconds()

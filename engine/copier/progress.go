@@ -16,8 +16,26 @@ func (c *Copier) publish() {
 		InFlight: len(c.inflight) + c.pending, Cap: int(math.Floor(c.s.cap)), Started: c.sum.Started,
 		Completed: c.sum.Completed, CompletedNow: c.sum.CompletedNow, Failed: c.sum.Failed, BytesNow: c.sum.BytesNow,
 		Ready: c.s.readyCount(), Waiting: c.s.waiting.Len(), APICalls: c.Counts.Total(),
-		BytesDone: c.sum.Bytes,
+		BytesDone: c.sum.Bytes, MaxCap: int(math.Floor(c.s.maxCap)), Vaults: c.vaultSlots(),
 	}))
+}
+
+// vaultSlots are each vault's jobs in flight and its cap (0: none known).
+func (c *Copier) vaultSlots() []progress.VaultSlots {
+	out := make([]progress.VaultSlots, 0, len(c.s.vaults))
+	for _, v := range c.s.vaults {
+		vs := progress.VaultSlots{Vault: v.name, InFlight: v.inflight}
+		if !math.IsInf(v.cap, 1) {
+			vs.Cap = int(math.Floor(v.cap))
+		}
+		out = append(out, vs)
+	}
+	return out
+}
+
+// count counts an event of it's copy for the metrics (progress.CountCopy).
+func (c *Copier) count(ev progress.CopyEvent, it *copyItem, bytes int64) {
+	c.Progress.CountCopy(ev, it.vault, it.typ, bytes)
 }
 
 // publishTotal sets the copy total from the schedule load built, and

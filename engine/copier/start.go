@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
+	"github.com/shuffle-migrate/shuffle/engine/progress"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
@@ -97,6 +98,7 @@ func (c *Copier) fill(now time.Time, b Bounds, p *startPool) error {
 	for _, it := range batch {
 		delete(c.dirty, it.rec) // the intent just written is the record
 		c.sum.Started++
+		c.count(progress.CopyStarted, it, 0)
 		c.send(p, it)
 	}
 	return nil
@@ -207,6 +209,7 @@ func (c *Copier) startedJob(it *copyItem, out *backup.StartCopyJobOutput) {
 		c.release(it, false)
 		rec.State, rec.Reason = state.CopyFailed, "AWS returned job "+id+", which belongs to "+other.arn
 		c.sum.Failed++
+		c.count(progress.CopyFailed, it, 0)
 		c.dirty[rec] = true
 		return
 	}
@@ -281,6 +284,7 @@ func (c *Copier) retryLater(it *copyItem, at time.Time, reason string) {
 	rec.JobID = ""
 	c.dirty[rec] = true
 	it.chain.notBefore = at
+	c.count(progress.CopyRetried, it, 0)
 	c.logRetry(it, at, reason, false)
 	c.release(it, false)
 }
@@ -291,6 +295,7 @@ func (c *Copier) fail(it *copyItem, reason, category string) {
 	c.dirty[rec] = true
 	c.sum.Failed++
 	c.sum.FailedByReason[rec.FailureKey()]++
+	c.count(progress.CopyFailed, it, 0)
 	c.logFailed(it, reason, category)
 	c.release(it, true)
 }

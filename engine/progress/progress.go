@@ -26,6 +26,10 @@ type Progress struct {
 	pausedReason      string
 	pausedSince       time.Time
 	now               func() time.Time // time.Now; tests may replace it
+	// counts are the copy events by vault and type (copycounts.go);
+	// lastCompletion is when the last completion was counted.
+	counts         map[CopyKey]*CopyCounts
+	lastCompletion time.Time
 }
 
 type vaultProgress struct {
@@ -84,6 +88,11 @@ type CopySnapshot struct {
 	Ready        int   // resources that could start a copy now
 	Waiting      int   // resources waiting for a retry time
 	APICalls     int64 // calls made by the copy engine
+	// MaxCap is the ceiling the cap grows back to (the run's
+	// max_in_flight); Vaults are the jobs in flight and the cap of each
+	// source vault's share of the schedule, by vault name.
+	MaxCap int
+	Vaults []VaultSlots
 
 	// Total is every included RP the copy step knew of when it loaded
 	// the state: completed and failed (all runs) plus those queued,
@@ -113,6 +122,15 @@ type CopySnapshot struct {
 	Paused       bool
 	PausedReason string
 	PausedSince  time.Time
+}
+
+// VaultSlots are one source vault's copy jobs in flight (or being
+// started) and its cap; Cap is 0 while no cap is known for the vault
+// (only the global one bounds it).
+type VaultSlots struct {
+	Vault    string
+	InFlight int
+	Cap      int
 }
 
 // The steps a session goes through, as CopySnapshot.Phase names them.
