@@ -51,6 +51,9 @@ func (o OpStats) Faults() int64 { return o.Throttles + o.ServerErrors + o.Resets
 type CallStats struct {
 	mu  sync.Mutex
 	ops map[string]*OpStats
+	// errs counts the attempts that failed, by operation and error code
+	// (errorCode), for the metrics; see Errors.
+	errs map[OpError]int64
 }
 
 func (c *CallStats) add(op string, f func(*OpStats)) {
@@ -108,6 +111,7 @@ func (c *CallStats) middleware() func(*middleware.Stack) error {
 			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 				out, md, err := next.HandleFinalize(ctx, in)
 				kind := attemptFault(ctx, err)
+				c.addError(awsmiddleware.GetOperationName(ctx), errorCode(ctx, err, kind))
 				retry := false
 				if n, ok := ctx.Value(callAttemptsKey{}).(*atomic.Int64); ok {
 					retry = n.Add(1) > 1
