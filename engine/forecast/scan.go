@@ -57,6 +57,9 @@ type scan struct {
 	runHours   float64
 	firstStart int64
 	lastEnd    int64
+	// cells, when not nil, break the status's counts down by vault and
+	// type (ReadCounts).
+	cells map[StateCount]*[2]int64
 }
 
 func newScan(collect bool) *scan {
@@ -146,6 +149,7 @@ func (sc *scan) run(ctx context.Context, st *state.Store) error {
 		case state.CopyCompleted:
 			sc.completed(rp, rec, typ, size)
 		case state.CopyFailed:
+			sc.cell(rp.Vault, typ, state.CopyFailed, 1, size)
 			sc.st.States[state.CopyFailed]++
 			sc.st.BytesByState[state.CopyFailed] += size
 			sc.st.Failed++
@@ -162,6 +166,7 @@ func (sc *scan) run(ctx context.Context, st *state.Store) error {
 }
 
 func (sc *scan) completed(rp *state.RP, rec *state.CopyRecord, typ string, size int64) {
+	sc.cell(rp.Vault, typ, state.CopyCompleted, 1, size)
 	sc.st.States[state.CopyCompleted]++
 	sc.st.BytesByState[state.CopyCompleted] += size
 	sc.st.Completed++
@@ -198,6 +203,7 @@ func (sc *scan) completed(rp *state.RP, rec *state.CopyRecord, typ string, size 
 }
 
 func (sc *scan) remaining(rp *state.RP, rec *state.CopyRecord, st, typ string, size int64) {
+	sc.cell(rp.Vault, typ, st, 1, size)
 	sc.st.States[st]++
 	sc.st.BytesByState[st] += size
 	sc.st.Remaining++

@@ -80,9 +80,15 @@ var scanOnly bool
 // ReadStatus counts where the copy stands: from the state's counters,
 // or by a scan of a state that keeps none.
 func ReadStatus(ctx context.Context, st *state.Store, now time.Time) (*Status, error) {
-	sc := newScan(false)
+	return readStatus(ctx, st, now, newScan(false))
+}
+
+func readStatus(ctx context.Context, st *state.Store, now time.Time, sc *scan) (*Status, error) {
 	// One read of the counters for the counts and the lag.
 	sum, err := st.Summary(state.CubeReasons, state.CubeTime)
+	if scanOnly {
+		err = state.ErrNoSummary
+	}
 	var lag *Lag
 	switch {
 	case err == nil:
@@ -176,6 +182,7 @@ func (sc *scan) fromSummary(sum *state.Summary) {
 		}
 		switch c.Status {
 		case state.CopyCompleted:
+			sc.cell(c.Vault, typ, c.Status, m.N, m.CBytes)
 			sc.st.States[c.Status] += m.N
 			sc.st.BytesByState[c.Status] += m.CBytes
 			sc.st.Completed += m.N
@@ -184,6 +191,7 @@ func (sc *scan) fromSummary(sum *state.Summary) {
 			t.Completed += m.N
 			t.CompletedBytes += m.CBytes
 		case state.CopyFailed:
+			sc.cell(c.Vault, typ, c.Status, m.N, m.CBytes)
 			sc.st.States[c.Status] += m.N
 			sc.st.BytesByState[c.Status] += m.CBytes
 			sc.st.Failed += m.N
@@ -194,9 +202,11 @@ func (sc *scan) fromSummary(sum *state.Summary) {
 				sc.st.RetryByReason[c.FailKey] += m.N
 			}
 			sc.count(c.Status, typ, m)
+			sc.cell(c.Vault, typ, c.Status, m.N, m.CBytes)
 		case query.Queued:
 			if !c.Copying && c.Outcome == state.Included {
 				sc.count(c.Status, typ, m)
+				sc.cell(c.Vault, typ, c.Status, m.N, m.CBytes)
 			}
 		}
 	}
