@@ -23,6 +23,7 @@ type runFlags struct {
 	sf          sessionFlags
 	wf          windowFlags
 	pf          progressFlags
+	metrics     metricsFlags
 	maxInFlight int
 	confirmLock bool
 	autoResume  bool
@@ -83,6 +84,7 @@ func newRunCmd(e *env) *cobra.Command {
 	f.sf.register(cmd, e)
 	f.wf.register(cmd)
 	f.pf.register(cmd)
+	f.metrics.register(cmd)
 	fl := cmd.Flags()
 	fl.IntVar(&f.maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
 	fl.BoolVar(&f.autoResume, "auto-resume", false, "after a pause on expired credentials, resume by itself once the credentials file changes and GetCallerIdentity succeeds")
@@ -108,6 +110,11 @@ func (f *runFlags) run(e *env, cmd *cobra.Command, script string) error {
 	if _, err := f.sf.delta(); err != nil {
 		return err
 	}
+	mon, err := f.metrics.listen(e.stderr, metricsInfo("run", script, f.sf.state))
+	if err != nil {
+		return err
+	}
+	defer mon.Close()
 	guard := newStateDirGuard(f.sf.state)
 	defer guard.cleanup()
 	sigCtx, cancel := e.notify(cmd.Context())
@@ -143,6 +150,7 @@ func (f *runFlags) run(e *env, cmd *cobra.Command, script string) error {
 	}
 	obs := f.pf.start(e, s, f.sf.state, "run")
 	defer obs.stop(nil)
+	defer mon.attach(s, window)() // the metrics read the session from here on, and stop before s.Close
 	recordPauses(s.Guard, obs.log, s.Progress)
 	err = runScript(ctx, obs.env, script, s)
 	if err == nil {
