@@ -121,11 +121,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	i := c.info
 	emit(ch, mRunInfo, 1, i.version, i.commit, i.command, i.script, i.stateDir)
 	emit(ch, mRunStart, unix(i.start))
-	c.errsMu.Lock()
-	for what, n := range c.errs {
-		emit(ch, mScrapeErrs, float64(n), what)
-	}
-	c.errsMu.Unlock()
+	defer c.collectErrors(ch) // after the reads, to count this scrape's
 	if c.src == nil {
 		collectPhase(ch, "", i.start)
 		return
@@ -136,6 +132,15 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	collectCopy(ch, c.src.Progress(), snap)
 	c.collectCalls(ch)
 	c.collectForecast(ch, now, snap, status)
+}
+
+// collectErrors sends the count of failed reads.
+func (c *metricsCollector) collectErrors(ch chan<- prometheus.Metric) {
+	c.errsMu.Lock()
+	defer c.errsMu.Unlock()
+	for what, n := range c.errs {
+		emit(ch, mScrapeErrs, float64(n), what)
+	}
 }
 
 // collectPhase sends shuffle_phase, one sample per step ("" is
