@@ -72,8 +72,7 @@ func (f *metricsFlags) listen(w io.Writer, info metricsRunInfo) (*metricsServer,
 		return nil, fmt.Errorf("--metrics-addr %s: cannot listen: %w; choose another address or port (another program or shuffle run may hold it), or leave --metrics-addr out", f.addr, err)
 	}
 	col := newMetricsCollector(info)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(col, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newMetricsRegistry(col)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -92,6 +91,14 @@ func (f *metricsFlags) listen(w io.Writer, info metricsRunInfo) (*metricsServer,
 	}()
 	fmt.Fprintf(w, "metrics: http://%s/metrics\n", ln.Addr())
 	return m, nil
+}
+
+// newMetricsRegistry is what /metrics serves: col, and the Go runtime's
+// and the process's metrics.
+func newMetricsRegistry(col prometheus.Collector) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(col, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
 // attach has the metrics read the session (its progress, AWS calls,
