@@ -110,7 +110,9 @@ var metricsURL = regexp.MustCompile(`metrics: (http://127\.0\.0\.1:\d+/metrics)\
 // parsed while the run copies, the numbers agree with status, the AWS
 // calls and the window it was given; the endpoint goes with the run.
 func TestMetricsOfARunningRun(t *testing.T) {
-	workspaceWith(t, testenv.Options{RecoveryPoints: 300, CopySpeed: slowCopySpeed})
+	// Copies twice as slow as the other live tests': the run must still
+	// be copying after the checks below, on a busy machine too.
+	workspaceWith(t, testenv.Options{RecoveryPoints: 300, CopySpeed: slowCopySpeed / 2})
 	dir := filepath.Join(t.TempDir(), "state")
 	script := fastCopyScript(t, "metrics.lua")
 	deadline := time.Now().Add(3 * time.Hour).Truncate(time.Second)
@@ -146,8 +148,10 @@ func TestMetricsOfARunningRun(t *testing.T) {
 
 	// Against status at about the same time: what status said before
 	// the scrape is at most what the scrape says, at most what it says
-	// after. (A read of the counters serves scrapes for a second.)
-	time.Sleep(1200 * time.Millisecond)
+	// after. A read of the counters serves the scrapes of the next second,
+	// or of ten times as long as it took: wait for it to go stale.
+	readTook := time.Duration(f.must(t, "shuffle_state_read_duration_seconds") * float64(time.Second))
+	time.Sleep(max(countsMinTTL, countsTTLFactor*readTook) + 200*time.Millisecond)
 	before := readLiveStatus(t, dir)
 	f = scrape(t, url)
 	after := readLiveStatus(t, dir)
