@@ -48,3 +48,37 @@ func TestInFlightEndFollowsTheDurationModel(t *testing.T) {
 		t.Fatalf("with 2 RPs queued behind a job: end in %s, %d queued; want 38m, 2", end.Sub(now), queued)
 	}
 }
+
+// The copier counts each copy's events by source vault and type for
+// the metrics (progress.CountCopy), in step with its summary, and
+// publishes each vault's jobs in flight and cap.
+func TestProgressCountsCopiesByVault(t *testing.T) {
+	f := newQuotaAWS(7)
+	st, targets, _ := quotaEstate(t, f, 2, 3, 2)
+	denied, once := "arn:aws:ec2:us-east-1::snapshot/snap-1-0-0", "arn:aws:ec2:us-east-1::snapshot/snap-1-1-0"
+	f.failing[denied] = &failSpec{n: 99, msg: "Something went wrong", cat: "ACCESS_DENIED"}
+	f.failing[once] = &failSpec{n: 1, msg: "The source recovery point does not exist"}
+	c, sum := runQuota(t, f, st, targets, 10)
+	counts, last := c.Progress.CopyCounts()
+	if len(counts) != 2 || last.IsZero() {
+		t.Fatalf("counts %+v, last completion %v; want v0 and v1, EBS", counts, last)
+	}
+	want := map[string]progress.CopyCounts{
+		"v0": {CopyKey: progress.CopyKey{Vault: "v0", ResourceType: "EBS"}, Started: 6, Completed: 6, Bytes: 6e9},
+		"v1": {CopyKey: progress.CopyKey{Vault: "v1", ResourceType: "EBS"}, Started: 7, Completed: 5, Failed: 1, Retried: 1, Bytes: 5e9},
+	}
+	var started, completed, failed int64
+	for _, got := range counts {
+		if got != want[got.Vault] {
+			t.Errorf("%s: %+v, want %+v", got.Vault, got, want[got.Vault])
+		}
+		started, completed, failed = started+got.Started, completed+got.Completed, failed+got.Failed
+	}
+	if started != sum.Started || completed != sum.CompletedNow || failed != sum.Failed {
+		t.Errorf("counted %d started, %d completed, %d failed; the summary says %d, %d, %d", started, completed, failed, sum.Started, sum.CompletedNow, sum.Failed)
+	}
+	snap := c.Progress.Copy()
+	if len(snap.Vaults) != 2 || snap.Vaults[0].Vault != "v0" || snap.Vaults[1].InFlight != 0 || snap.Vaults[0].Cap != 0 || snap.MaxCap != 10 {
+		t.Errorf("vault slots after the run %+v, ceiling %d; want v0 and v1, none in flight, no vault cap, ceiling 10", snap.Vaults, snap.MaxCap)
+	}
+}
