@@ -66,6 +66,11 @@ func TestCompletionOfProfilesCutoffAndState(t *testing.T) {
 		t.Errorf("--cutoff c: offered %q", got)
 	}
 
+	// --metrics-addr is an address: no file names (ShellCompDirectiveNoFileComp is 4).
+	if got, directive := completions(t, "run", "x.lua", "--metrics-addr", ""); len(got) != 0 || directive != ":4" {
+		t.Errorf("--metrics-addr: offered %q, directive %s; want nothing, :4", got, directive)
+	}
+
 	// --state: directories (ShellCompDirectiveFilterDirs is 16).
 	for _, cmd := range [][]string{{"run", "x.lua"}, {"status"}, {"forecast"}, {"state", "check"}, {"state", "backup", "f"}, {"reset", "vault", "v"}, {"check", "x.lua"}} {
 		if _, directive := completions(t, append(cmd, "--state", "")...); directive != ":16" {

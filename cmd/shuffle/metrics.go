@@ -32,6 +32,7 @@ type metricsFlags struct{ addr string }
 
 func (f *metricsFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.addr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics while the run runs, e.g. 127.0.0.1:9464 (:9464 listens on every interface; port 0 picks a free port); see docs/monitoring.md")
+	complete(cmd, "metrics-addr", cobra.NoFileCompletions) // an address, not a file
 }
 
 // metricsServer serves a run's /metrics. A nil *metricsServer (no
