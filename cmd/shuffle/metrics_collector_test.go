@@ -49,6 +49,8 @@ func (f *fakeSource) Calls() (map[string]awsclient.OpStats, []awsclient.OpErrorC
 		[]awsclient.OpErrorCount{{OpError: awsclient.OpError{Operation: "StartCopyJob", Code: "LimitExceededException"}, Attempts: 2}}
 }
 func (f *fakeSource) Paused() (bool, time.Time, time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.paused, time.Unix(1000, 0), 90 * time.Second
 }
 func (f *fakeSource) Window() copier.Window { return f.window }
@@ -169,11 +171,20 @@ func TestMetricsCollectorReadsTheSnapshots(t *testing.T) {
 		t.Errorf("a failed read keeps the last counts: %v", v)
 	}
 
+	src.mu.Lock()
+	src.paused = true
+	src.mu.Unlock()
+	f = gather(t, c)
+	if f.must(t, "shuffle_paused") != 1 || f.must(t, "shuffle_paused_since_timestamp_seconds") != 1000 {
+		t.Errorf("paused: %v since %v; want 1 since 1000", f["shuffle_paused"], f["shuffle_paused_since_timestamp_seconds"])
+	}
+
 	// Detached, it reads the session no more.
+	readsBefore, _ := src.counts()
 	c.detach()
 	now = now.Add(time.Hour)
 	f = gather(t, c)
-	if reads, _ := src.counts(); reads != 2 {
+	if reads, _ := src.counts(); reads != readsBefore {
 		t.Errorf("the counters were read after detach")
 	}
 	if _, ok := f.sum("shuffle_recovery_points"); ok {
