@@ -110,8 +110,8 @@ func emit(ch chan<- prometheus.Metric, d *metricDef, v float64, labels ...string
 	ch <- prometheus.MustNewConstMetric(d.desc, d.typ, v, labels...)
 }
 
-// unix is t as Unix seconds.
-func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+// unix is t as Unix seconds (whole seconds exactly).
+func unix(t time.Time) float64 { return float64(t.Unix()) + float64(t.Nanosecond())/1e9 }
 
 // Collect reads the snapshots and sends the metrics.
 func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
