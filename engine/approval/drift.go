@@ -300,3 +300,7 @@ func (c *Comparison) Allows(arn string) bool {
 // Checksum is the approved plan's checksum, which names it in the run
 // history.
 func (c *Comparison) Checksum() string { return c.File.Trailer.Checksum }
+
+// RunFlag is the key under which the run history (state.Run.Flags)
+// records the checksum of the approved plan a run followed.
+const RunFlag = "approved_plan"
