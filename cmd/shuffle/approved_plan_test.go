@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/shuffle-migrate/shuffle/engine/approval"
+	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
+)
+
+// writeCalls are the calls to the emulator that write, by operation.
+func writeCalls(env *testenvtest.Env) map[string]int64 {
+	out := map[string]int64{}
+	for op, n := range env.Counters().Snapshot().Calls {
+		for _, p := range []string{"Create", "Put", "Start", "Tag", "Untag", "Delete", "Update"} {
+			if strings.HasPrefix(op, p) && n > 0 {
+				out[op] = n
+			}
+		}
+	}
+	return out
+}
+
+// editPolicy applies one edit to a policy file of the workspace (a copy
+// of policies/).
+func editPolicy(t *testing.T, file, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s no longer contains %q", file, old)
+	}
+	if err := os.WriteFile(file, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The approve-then-run workflow: a plan approved, then a policy
+// edited, then `run --plan` refusing with the difference (exit 5,
+// nothing written to AWS); accepted with --allow-drift, the run copies
+// exactly the plan's recovery points still decided as approved, each
+// once, and nothing else.
+func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
+	env, _ := workspace(t, 300)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "fast.lua")
+
+	code, out, errs := shuffle(t, "plan", script, "--state", stateDir, "--out", "approved.plan")
+	if code != 0 {
+		t.Fatalf("plan --out exited %d\n%s%s", code, out, errs)
+	}
+	approved := includedSet(t, stateDir)
+	if len(approved) == 0 {
+		t.Fatal("the plan includes nothing; the test needs included recovery points")
+	}
+	if !strings.Contains(errs, fmt.Sprintf("approved plan written to approved.plan: %d decisions, checksum sha256:", len(approved))) {
+		t.Errorf("plan --out does not say what it wrote:\n%s", errs)
+	}
+
+	code, out, errs = shuffle(t, "show", "approved.plan")
+	if code != 0 {
+		t.Fatalf("show exited %d: %s", code, errs)
+	}
+	for _, want := range []string{"Approved plan approved.plan (shuffle.approved-plan/v1)", "from " + script, "policy hash:",
+		"fingerprint sha256 ", "(verified)", fmt.Sprintf("decisions:   %d recovery points to copy", len(approved)),
+		"Vaults to create:", "Plan report:", "TOTAL"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = shuffle(t, "show", "approved.plan", "--decisions")
+	_, list, _ := strings.Cut(out, "\nDecisions (")
+	if n := strings.Count(list, "\n") - 1; code != 0 || n != len(approved) {
+		t.Errorf("show --decisions exited %d and names %d recovery points, want at least %d:\n%s", code, n, len(approved), out)
+	}
+
+	// The security team's policy changes after the approval: Order
+	// Management leaves the wave, Inventory Service joins it.
+	editPolicy(t, "policies/apmid.lua", `  "APM0001871", -- Order Management`, `  "APM0002045", -- Inventory Service`)
+	writes := writeCalls(env)
+	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--skip-check")
+	if code != exitDrift {
+		t.Fatalf("run --plan after a policy edit exited %d, want %d\n%s%s", code, exitDrift, out, errs)
+	}
+	for _, want := range []string{"the decisions differ from the approved plan approved.plan", "nothing was written to AWS",
+		"note: the policies changed since the plan was approved", "added: ", "removed: ", "decided excluded by policy:apmid",
+		"--allow-drift added,removed"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the refusal lacks %q:\n%s", want, errs)
+		}
+	}
+	if got := writeCalls(env); fmt.Sprint(got) != fmt.Sprint(writes) {
+		t.Errorf("the refused run wrote to AWS: calls %v, before %v", got, writes)
+	}
+	if n := len(env.Counters().Snapshot().JobsCreated); n != 0 {
+		t.Errorf("the refused run created %d copy jobs", n)
+	}
+	removed := countOf(t, errs, "removed")
+
+	// Accepting only some of it is still a refusal.
+	if code, _, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added", "--skip-check"); code != exitDrift ||
+		!strings.Contains(errs, "--allow-drift removed") {
+		t.Fatalf("--allow-drift added with removed drift: exit %d\n%s", code, errs)
+	}
+
+	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added,removed", "--skip-check")
+	if code != 0 {
+		t.Fatalf("run --plan --allow-drift added,removed exited %d\n%s%s", code, out, errs)
+	}
+	// What may be copied: the plan's RPs still included now.
+	now := includedSet(t, stateDir)
+	want := map[string]string{}
+	for k, arn := range approved {
+		if now[k] == arn {
+			want[k] = arn
+		}
+	}
+	if len(want) != len(approved)-removed || len(want) == 0 {
+		t.Fatalf("%d of the plan's %d RPs are included now; the refusal said %d removed", len(want), len(approved), removed)
+	}
+	checkJobs(t, env, want)
+	if n := len(env.Counters().Snapshot().JobsCreated); n != len(want) {
+		t.Errorf("%d copy jobs created, want %d (the plan's RPs still included)", n, len(want))
+	}
+	added := len(now) - len(want)
+	for _, want := range []string{"drift accepted with --allow-drift added,removed", fmt.Sprintf("copy: %d included recovery points not started: not in the approved plan", added)} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the run's output lacks %q:\n%s", want, errs)
+		}
+	}
+
+	// The next window resumes the same plan: nothing more to start.
+	starts := env.Counters().Calls("StartCopyJob")
+	if code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "all", "--skip-check"); code != 0 {
+		t.Fatalf("second run --plan exited %d\n%s%s", code, out, errs)
+	}
+	if n := env.Counters().Calls("StartCopyJob") - starts; n != 0 {
+		t.Errorf("a second run --plan started %d copy jobs, want none", n)
+	}
+	// The run history records the plan it followed.
+	f, err := approval.Read("approved.plan", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := st.Runs()
+	st.Close()
+	if err != nil || len(runs) == 0 || runs[len(runs)-1].Flags[approval.RunFlag] != f.Trailer.Checksum {
+		t.Fatalf("the last run record does not name the plan's checksum %s: %+v (%v)", f.Trailer.Checksum, runs, err)
+	}
+	// A run without --plan on that state says so.
+	if code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--skip-check"); code != 0 ||
+		!strings.Contains(errs, "the last run of this state followed an approved plan (checksum "+f.Trailer.Checksum) {
+		t.Errorf("run without --plan: exit %d, no notice of the plan\n%s%s", code, out, errs)
+	}
+}
+
+// countOf is the count a drift report gives for kind ("  removed: 12 recovery points").
+func countOf(t *testing.T, report, kind string) int {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  ` + kind + `: (\d+) recovery points`).FindStringSubmatch(report)
+	if m == nil {
+		t.Fatalf("no %s count in:\n%s", kind, report)
+	}
+	var n int
+	fmt.Sscan(m[1], &n)
+	return n
+}
