@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -81,9 +84,28 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 		t.Errorf("show --decisions exited %d and names %d recovery points, want at least %d:\n%s", code, n, len(approved), out)
 	}
 
+	// An edited copy of the plan (one decision's destination changed,
+	// recompressed) is refused by show and run, before anything runs.
+	editPlanFile(t, "approved.plan", "edited.plan", `"destination_vault":"`, `"destination_vault":"x`)
+	for _, args := range [][]string{{"show", "edited.plan"}, {"run", script, "--state", stateDir, "--plan", "edited.plan", "--skip-check"}} {
+		code, out, errs := shuffle(t, args...)
+		if code != exitUsage || !strings.Contains(errs, "edited.plan: approved plan was edited after shuffle wrote it (checksum sha256:") ||
+			!strings.Contains(errs, "make a new plan with shuffle plan --out") {
+			t.Errorf("%v on an edited plan: exit %d, want %d with the checksum error\n%s%s", args[0], code, exitUsage, out, errs)
+		}
+	}
+	if n := env.Counters().Calls("StartCopyJob"); n != 0 {
+		t.Fatalf("StartCopyJob called %d times with an edited plan", n)
+	}
+
 	// The security team's policy changes after the approval: Order
 	// Management leaves the wave, Inventory Service joins it.
 	editPolicy(t, "policies/apmid.lua", `  "APM0001871", -- Order Management`, `  "APM0002045", -- Inventory Service`)
+	// And the copies of one vault get one more tag.
+	editPolicy(t, "policies/tags.lua", `    ["shuffle:source-vault"] = rp.vault,
+  }`, `    ["shuffle:source-vault"] = rp.vault,
+  }
+  if rp.vault == "prod-rds-daily" then tags["Wave"] = "1" end`)
 	writes := writeCalls(env)
 	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--skip-check")
 	if code != exitDrift {
@@ -91,7 +113,7 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 	}
 	for _, want := range []string{"the decisions differ from the approved plan approved.plan", "nothing was written to AWS",
 		"note: the policies changed since the plan was approved", "added: ", "removed: ", "decided excluded by policy:apmid",
-		"--allow-drift added,removed"} {
+		"changed: ", "(vault prod-rds-daily): tags Wave=1 added", "--allow-drift added,removed,changed"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("the refusal lacks %q:\n%s", want, errs)
 		}
@@ -102,35 +124,36 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 	if n := len(env.Counters().Snapshot().JobsCreated); n != 0 {
 		t.Errorf("the refused run created %d copy jobs", n)
 	}
-	removed := countOf(t, errs, "removed")
+	removed, changed := countOf(t, errs, "removed"), countOf(t, errs, "changed")
 
 	// Accepting only some of it is still a refusal.
 	if code, _, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added", "--skip-check"); code != exitDrift ||
-		!strings.Contains(errs, "--allow-drift removed") {
+		!strings.Contains(errs, "--allow-drift removed,changed") {
 		t.Fatalf("--allow-drift added with removed drift: exit %d\n%s", code, errs)
 	}
 
-	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added,removed", "--skip-check")
+	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added,removed,changed", "--skip-check")
 	if code != 0 {
-		t.Fatalf("run --plan --allow-drift added,removed exited %d\n%s%s", code, out, errs)
+		t.Fatalf("run --plan --allow-drift added,removed,changed exited %d\n%s%s", code, out, errs)
 	}
-	// What may be copied: the plan's RPs still included now.
+	// What may be copied: the plan's RPs still included now, with the
+	// same tags (not those of prod-rds-daily).
 	now := includedSet(t, stateDir)
 	want := map[string]string{}
 	for k, arn := range approved {
-		if now[k] == arn {
+		if now[k] == arn && !strings.HasPrefix(k, "prod-rds-daily|") {
 			want[k] = arn
 		}
 	}
-	if len(want) != len(approved)-removed || len(want) == 0 {
-		t.Fatalf("%d of the plan's %d RPs are included now; the refusal said %d removed", len(want), len(approved), removed)
+	if len(want) != len(approved)-removed-changed || len(want) == 0 || changed == 0 {
+		t.Fatalf("%d of the plan's %d RPs are included now with the same decision; the refusal said %d removed, %d changed", len(want), len(approved), removed, changed)
 	}
 	checkJobs(t, env, want)
 	if n := len(env.Counters().Snapshot().JobsCreated); n != len(want) {
 		t.Errorf("%d copy jobs created, want %d (the plan's RPs still included)", n, len(want))
 	}
-	added := len(now) - len(want)
-	for _, want := range []string{"drift accepted with --allow-drift added,removed", fmt.Sprintf("copy: %d included recovery points not started: not in the approved plan", added)} {
+	added := len(now) - len(want) // held back: added and changed
+	for _, want := range []string{"drift accepted with --allow-drift added,removed,changed", fmt.Sprintf("copy: %d included recovery points not started: not in the approved plan", added)} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("the run's output lacks %q:\n%s", want, errs)
 		}
@@ -162,6 +185,32 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 	if code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--skip-check"); code != 0 ||
 		!strings.Contains(errs, "the last run of this state followed an approved plan (checksum "+f.Trailer.Checksum) {
 		t.Errorf("run without --plan: exit %d, no notice of the plan\n%s%s", code, out, errs)
+	}
+}
+
+// editPlanFile writes to dst the approved plan src with its first old
+// replaced by new, compressed again: an edit made with ordinary tools.
+func editPlanFile(t *testing.T, src, dst, old, new string) {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil || !bytes.Contains(text, []byte(old)) {
+		t.Fatalf("%s: %v, or no %q in it", src, err, old)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(bytes.Replace(text, []byte(old), []byte(new), 1))
+	zw.Close()
+	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
