@@ -102,9 +102,13 @@ func (f *approvedPlanFlags) report(w io.Writer, s *engine.Session) {
 	if r != nil && !r.Accepted {
 		return // the run stopped on the drift: the error says it
 	}
-	if r == nil || s.CopySummary.NotApproved == 0 && len(r.Drift.Kinds()) == 0 {
-		if r != nil {
-			fmt.Fprintf(w, "approved plan %s (checksum %s): %d recovery points decided as approved, no drift\n", r.Path, r.Checksum, r.Drift.Approved)
+	if r == nil {
+		return
+	}
+	if s.CopySummary.NotApproved == 0 && len(r.Drift.Kinds()) == 0 {
+		fmt.Fprintf(w, "approved plan %s (checksum %s): %d recovery points decided as approved, no drift\n", r.Path, r.Checksum, r.Drift.Approved)
+		for _, n := range r.Drift.Notes() {
+			fmt.Fprintf(w, "  note: %s\n", n)
 		}
 		return
 	}
