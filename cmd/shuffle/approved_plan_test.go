@@ -181,9 +181,32 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 	if err != nil || len(runs) == 0 || runs[len(runs)-1].Flags[approval.RunFlag] != f.Trailer.Checksum {
 		t.Fatalf("the last run record does not name the plan's checksum %s: %+v (%v)", f.Trailer.Checksum, runs, err)
 	}
+	// A new plan, approved for the policies as they are now: the run
+	// that follows it says it follows another plan than the last run.
+	if code, out, errs := shuffle(t, "plan", script, "--state", stateDir, "--out", "second.plan"); code != 0 {
+		t.Fatalf("second plan --out exited %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "second.plan", "--skip-check"); code != 0 ||
+		!strings.Contains(errs, "this run follows another approved plan (checksum ") || !strings.Contains(errs, "than the last run did ("+f.Trailer.Checksum+"): 0 copy jobs started before are still tracked") {
+		t.Errorf("run with a second plan: exit %d, no notice of the change of plan\n%s%s", code, out, errs)
+	}
+	if n := len(env.Counters().Snapshot().JobsCreated); n != len(includedSet(t, stateDir)) {
+		t.Errorf("after the second plan's run, %d copy jobs for %d included RPs", n, len(includedSet(t, stateDir)))
+	}
+	st, err = state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err = st.Runs()
+	st.Close()
+	second := runs[len(runs)-1].Flags[approval.RunFlag]
+	if err != nil || second == "" || second == f.Trailer.Checksum {
+		t.Fatalf("the second plan's run record names plan %q (%v)", second, err)
+	}
+
 	// A run without --plan on that state says so.
 	if code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--skip-check"); code != 0 ||
-		!strings.Contains(errs, "the last run of this state followed an approved plan (checksum "+f.Trailer.Checksum) {
+		!strings.Contains(errs, "the last run of this state followed an approved plan (checksum "+second) {
 		t.Errorf("run without --plan: exit %d, no notice of the plan\n%s%s", code, out, errs)
 	}
 }
