@@ -118,6 +118,11 @@ func Create(path string, h Header) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("approved plan %s: %w", path, err)
 	}
+	if err := f.Chmod(0o644); err != nil { // for the reviewers, like any report
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("approved plan %s: %w", path, err)
+	}
 	w := &Writer{path: path, tmp: f.Name(), f: f, sum: sha256.New(), tr: Trailer{ByVault: map[string]VaultTotal{}}, inv: NewFingerprinter()}
 	w.gz = gzip.NewWriter(f)
 	w.buf = bufio.NewWriterSize(w.gz, 1<<16)
