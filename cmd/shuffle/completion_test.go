@@ -66,6 +66,14 @@ func TestCompletionOfProfilesCutoffAndState(t *testing.T) {
 		t.Errorf("--cutoff c: offered %q", got)
 	}
 
+	// --allow-drift: the drift kinds, after those already typed.
+	if got, directive := completions(t, "run", "x.lua", "--allow-drift", ""); !slices.Equal(got, []string{"added", "removed", "changed", "all"}) || directive != ":6" {
+		t.Errorf("--allow-drift: offered %q (%s), want added, removed, changed, all (:6, no files, no space)", got, directive)
+	}
+	if got, _ := completions(t, "run", "x.lua", "--allow-drift", "added,"); !slices.Equal(got, []string{"added,removed", "added,changed", "added,all"}) {
+		t.Errorf("--allow-drift added,: offered %q", got)
+	}
+
 	// --state: directories (ShellCompDirectiveFilterDirs is 16).
 	for _, cmd := range [][]string{{"run", "x.lua"}, {"status"}, {"forecast"}, {"state", "check"}, {"state", "backup", "f"}, {"reset", "vault", "v"}, {"check", "x.lua"}} {
 		if _, directive := completions(t, append(cmd, "--state", "")...); directive != ":16" {

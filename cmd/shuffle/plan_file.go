@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -49,6 +50,23 @@ func (f *approvedPlanFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.path, "plan", "", "copy only what this approved plan (written by shuffle plan --out) includes; stop before any write if the decisions differ from it")
 	fl.StringVar(&f.allow, "allow-drift", "", "with --plan, the differences to accept: a comma-separated list of added, removed and changed, or all (only the plan's recovery points decided as approved are copied)")
+	complete(cmd, "allow-drift", completeDrift)
+}
+
+// completeDrift completes --allow-drift with the drift kinds, after
+// those already typed (comma-separated).
+func completeDrift(_ *cobra.Command, _ []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	done, last := "", prefix
+	if i := strings.LastIndex(prefix, ","); i >= 0 {
+		done, last = prefix[:i+1], prefix[i+1:]
+	}
+	var out []cobra.Completion
+	for _, k := range append(append([]approval.DriftKind(nil), approval.DriftKinds...), "all") {
+		if strings.HasPrefix(string(k), last) && !strings.Contains(","+done, ","+string(k)+",") {
+			out = append(out, cobra.Completion(done+string(k)))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }
 
 // validate checks the flags and the plan file before anything runs:
