@@ -65,7 +65,7 @@ func (s *Session) approvalGate(ctx context.Context) error {
 		return err
 	}
 	err = s.walkDecisions(ctx, plans, func(rp *state.RP) { c.Listed(rp.Vault, rp.Arn, rp.CreationDate, rp.Status) },
-		c.Included, func(rp *state.RP) { c.NotIncluded(rp.Vault, strings.Clone(rp.Arn), notIncludedWhy(rp)) })
+		c.Included, func(rp *state.RP) { c.NotIncluded(rp.Vault, rp.Arn, func() string { return notIncludedWhy(rp) }) })
 	if err != nil {
 		return err
 	}

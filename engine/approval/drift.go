@@ -235,8 +235,8 @@ func (c *Comparison) Included(now Decision) {
 }
 
 // NotIncluded notes a recovery point not included now; why says how it
-// is decided now (or that it is gone).
-func (c *Comparison) NotIncluded(vault, arn, why string) {
+// is decided now (or that it is gone), asked only for the plan's RPs.
+func (c *Comparison) NotIncluded(vault, arn string, why func() string) {
 	k := keyOf(arn)
 	e, ok := c.plan[k]
 	if !ok {
@@ -244,7 +244,11 @@ func (c *Comparison) NotIncluded(vault, arn, why string) {
 	}
 	e.seen = true
 	c.plan[k] = e
-	c.example(DriftRemoved, Example{RecoveryPoint: arn, SourceVault: vault, Why: why})
+	c.drift.Counts[DriftRemoved]++
+	if len(c.drift.Examples[DriftRemoved]) < MaxExamples {
+		c.drift.Examples[DriftRemoved] = append(c.drift.Examples[DriftRemoved],
+			Example{RecoveryPoint: strings.Clone(arn), SourceVault: strings.Clone(vault), Why: why()})
+	}
 }
 
 func (c *Comparison) example(k DriftKind, e Example) {

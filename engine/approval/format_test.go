@@ -172,7 +172,7 @@ func TestComparison(t *testing.T) {
 			d.Tags = map[string]string{"APMID": "APM2"}
 			c.Included(d)
 		case 3:
-			c.NotIncluded(d.SourceVault, d.RecoveryPoint, "excluded by policy:apmid: APMID APM1 not allowed")
+			c.NotIncluded(d.SourceVault, d.RecoveryPoint, func() string { return "excluded by policy:apmid: APMID APM1 not allowed" })
 		default:
 			c.Included(d)
 		}
