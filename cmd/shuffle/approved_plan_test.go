@@ -13,6 +13,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine/approval"
 	"github.com/shuffle-migrate/shuffle/engine/state"
+	"github.com/shuffle-migrate/shuffle/testenv"
 	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
 
@@ -247,4 +248,68 @@ func countOf(t *testing.T, report, kind string) int {
 	var n int
 	fmt.Sscan(m[1], &n)
 	return n
+}
+
+// Windows: a run that follows a plan ends its window with work left
+// (exit 10), having started only the plan's RPs. A second plan is
+// approved while copies of the first are in flight; the next window
+// follows it, says so, tracks the first plan's jobs to their end and
+// starts only what the second plan approves; nothing is copied twice.
+func TestApprovedPlanAcrossWindowsAndAChangeOfPlan(t *testing.T) {
+	env, _ := workspaceWith(t, testenv.Options{RecoveryPoints: 300, CopySpeed: 5e4})
+	stateDir := filepath.Join(t.TempDir(), "state")
+	script := fastCopyScript(t, "window.lua")
+	if code, out, errs := shuffle(t, "plan", script, "--state", stateDir, "--out", "a.plan"); code != 0 {
+		t.Fatalf("plan --out a.plan exited %d\n%s%s", code, out, errs)
+	}
+	planA := includedSet(t, stateDir)
+	code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "a.plan", "--skip-check", "--window", "4s")
+	if code != exitWindow {
+		t.Fatalf("first window: exit %d, want %d\n%s%s", code, exitWindow, out, errs)
+	}
+	inA := map[string]bool{}
+	for _, arn := range planA {
+		inA[arn] = true
+	}
+	firstWindow := map[string]bool{}
+	for _, j := range allCopyJobs(t, env) {
+		firstWindow[j.rp] = true
+		if !inA[j.rp] {
+			t.Errorf("the first window started a copy of %s, which plan a does not include", j.rp)
+		}
+	}
+	if len(firstWindow) == 0 {
+		t.Fatalf("the first window started none of plan a's %d copies", len(planA))
+	}
+
+	// Order Management leaves the wave; plan b is approved.
+	editPolicy(t, "policies/apmid.lua", `  "APM0001871", -- Order Management`, `  -- "APM0001871", -- Order Management`)
+	if code, out, errs := shuffle(t, "plan", script, "--state", stateDir, "--out", "b.plan"); code != 0 {
+		t.Fatalf("plan --out b.plan exited %d\n%s%s", code, out, errs)
+	}
+	planB := includedSet(t, stateDir)
+	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--plan", "b.plan", "--skip-check")
+	if code != 0 {
+		t.Fatalf("the next window, with plan b: exit %d\n%s%s", code, out, errs)
+	}
+	if !regexp.MustCompile(`this run follows another approved plan \(checksum sha256:[0-9a-f]+\) than the last run did \(sha256:[0-9a-f]+\): \d+ copy jobs started before are still tracked to their end; only recovery points this plan approves are started`).MatchString(errs) {
+		t.Errorf("the run with plan b does not say it follows another plan:\n%s", errs)
+	}
+	// Copied: plan b's RPs, and the first window's jobs of plan a; each
+	// once.
+	want := map[string]string{}
+	for k, arn := range planB {
+		want[k] = arn
+	}
+	for k, arn := range planA {
+		if firstWindow[arn] {
+			want[k] = arn
+		}
+	}
+	checkJobs(t, env, want)
+	for k, n := range env.Counters().Snapshot().JobsCreated {
+		if n != 1 {
+			t.Errorf("%d copy jobs for %s, want 1", n, k)
+		}
+	}
 }
