@@ -61,19 +61,20 @@ func (d Decision) Same(o Decision) bool {
 
 // decisionKey fingerprints what a decision says of the copy.
 func (d Decision) decisionKey() key {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", d.DestinationVault, d.DestinationKey, d.TagsError)
+	b := make([]byte, 0, 256)
+	for _, s := range []string{d.DestinationVault, d.DestinationKey, d.TagsError} {
+		b = append(append(b, s...), 0)
+	}
 	names := make([]string, 0, len(d.Tags))
 	for k := range d.Tags {
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		fmt.Fprintf(h, "%s=%s\x00", k, d.Tags[k])
+		b = append(append(append(append(b, k...), '='), d.Tags[k]...), 0)
 	}
-	var k key
-	copy(k[:], h.Sum(nil))
-	return k
+	s := sha256.Sum256(b)
+	return key(s[:16])
 }
 
 // Differences says in words how now differs from the approved d, e.g.
