@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/shuffle-migrate/shuffle/engine/approval"
@@ -49,7 +50,7 @@ func (s *Session) approvalGate(ctx context.Context) error {
 	if s.Approval.Path == "" {
 		s.gated = true
 		if prev != "" {
-			s.notice(fmt.Sprintf("the last run of this state followed an approved plan (checksum %s); this run has no --plan and copies every included recovery point", prev))
+			s.notice(slog.LevelWarn, fmt.Sprintf("the last run of this state followed an approved plan (checksum %s); this run has no --plan and copies every included recovery point", prev))
 		}
 		return nil
 	}
@@ -57,6 +58,9 @@ func (s *Session) approvalGate(ctx context.Context) error {
 		return err
 	}
 	c, err := approval.Load(s.Approval.Path)
+	if err == nil {
+		err = c.File.CheckScope(s.Config.Source.Account, s.Config.Destination.Account, s.Config.Source.Region)
+	}
 	if err != nil {
 		return &ConfigError{err}
 	}
@@ -78,9 +82,16 @@ func (s *Session) approvalGate(ctx context.Context) error {
 		return &approval.DriftError{Path: s.Approval.Path, Drift: d, Refused: refused}
 	}
 	s.gated, s.approved, s.ApprovalResult.Accepted = true, c, true
-	s.logger().Info("following an approved plan", "plan", s.Approval.Path, "checksum", c.Checksum(), "approved", d.Approved,
-		"added", d.Counts[approval.DriftAdded], "removed", d.Counts[approval.DriftRemoved], "changed", d.Counts[approval.DriftChanged])
-	return s.notePlanChange(prev, c.Checksum())
+	if err := s.notePlanChange(prev, c.Checksum()); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("following the approved plan %s (checksum %s): %d of its %d recovery points decided as approved", s.Approval.Path, c.Checksum(), d.Approved, c.File.Trailer.Decisions)
+	if kinds := d.Kinds(); len(kinds) > 0 {
+		msg += fmt.Sprintf("; drift accepted (--allow-drift %s): %d added, %d removed, %d changed, none of them copied", s.Approval.Allow,
+			d.Counts[approval.DriftAdded], d.Counts[approval.DriftRemoved], d.Counts[approval.DriftChanged])
+	}
+	s.notice(slog.LevelInfo, msg)
+	return nil
 }
 
 // notePlanChange tells the operator when this run follows another plan
@@ -99,7 +110,7 @@ func (s *Session) notePlanChange(prev, now string) error {
 	if err != nil {
 		return err
 	}
-	s.notice(fmt.Sprintf("this run follows another approved plan (checksum %s) than the last run did (%s): %d copy jobs started before are still tracked to their end; only recovery points this plan approves are started",
+	s.notice(slog.LevelWarn, fmt.Sprintf("this run follows another approved plan (checksum %s) than the last run did (%s): %d copy jobs started before are still tracked to their end; only recovery points this plan approves are started",
 		now, prev, open))
 	return nil
 }
@@ -119,9 +130,10 @@ func (s *Session) lastApproved() (string, error) {
 	return "", nil
 }
 
-// notice tells the operator something they should know now.
-func (s *Session) notice(msg string) {
-	s.logger().Warn(msg)
+// notice tells the operator something they should know now, and logs
+// it at level.
+func (s *Session) notice(level slog.Level, msg string) {
+	s.logger().Log(context.Background(), level, msg)
 	if s.Notice != nil {
 		s.Notice(msg)
 	}
@@ -157,7 +169,8 @@ func (s *Session) WriteApproved(ctx context.Context, path string, p *plan.Plan) 
 	if err != nil {
 		return nil, err
 	}
-	h := approval.Header{CreatedAt: s.Now().UTC(), Script: p.Script, PolicyHash: s.Policies.Hash, MetadataHash: s.csvHash, Report: p}
+	h := approval.Header{CreatedAt: s.Now().UTC(), Script: p.Script, PolicyHash: s.Policies.Hash, MetadataHash: s.csvHash, Report: p,
+		SourceAccount: s.Config.Source.Account, DestinationAccount: s.Config.Destination.Account, Region: s.Config.Source.Region}
 	for _, v := range p.Vaults {
 		if d := v.Destination; d.Action == plan.DestinationCreate {
 			h.VaultsToCreate = append(h.VaultsToCreate, approval.VaultToCreate{SourceVault: v.Name, Name: d.Name, Settings: d.Settings,

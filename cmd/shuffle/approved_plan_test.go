@@ -73,6 +73,7 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 		t.Fatalf("show exited %d: %s", code, errs)
 	}
 	for _, want := range []string{"Approved plan approved.plan (shuffle.approved-plan/v1)", "from " + script, "policy hash:",
+		"copies:      from account 111111111111 to 222222222222 in us-east-1",
 		"fingerprint sha256 ", "(verified)", fmt.Sprintf("decisions:   %d recovery points to copy", len(approved)),
 		"Vaults to create:", "Plan report:", "TOTAL"} {
 		if !strings.Contains(out, want) {
@@ -154,7 +155,10 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 		t.Errorf("%d copy jobs created, want %d (the plan's RPs still included)", n, len(want))
 	}
 	added := len(now) - len(want) // held back: added and changed
-	for _, want := range []string{"drift accepted with --allow-drift added,removed,changed", fmt.Sprintf("copy: %d included recovery points not started: not in the approved plan", added)} {
+	for _, want := range []string{"drift accepted with --allow-drift added,removed,changed",
+		"following the approved plan approved.plan (checksum sha256:",
+		fmt.Sprintf("%d of its %d recovery points decided as approved; drift accepted (--allow-drift added,removed,changed): %d added, %d removed, %d changed, none of them copied",
+			len(want), len(approved), len(now)-len(want)-changed, removed, changed), fmt.Sprintf("copy: %d included recovery points not started: not in the approved plan", added)} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("the run's output lacks %q:\n%s", want, errs)
 		}

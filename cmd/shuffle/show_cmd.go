@@ -80,6 +80,7 @@ func printApproved(w io.Writer, f *approval.File) {
 	t := f.Trailer
 	fmt.Fprintf(w, "Approved plan %s (%s)\n", f.Path, f.Schema)
 	fmt.Fprintf(w, "  made:        %s from %s\n", f.CreatedAt.UTC().Format("2006-01-02 15:04:05 MST"), f.Script)
+	fmt.Fprintf(w, "  copies:      from account %s to %s in %s\n", f.SourceAccount, f.DestinationAccount, f.Region)
 	fmt.Fprintf(w, "  policy hash: %s\n", f.PolicyHash)
 	if f.MetadataHash != "" {
 		fmt.Fprintf(w, "  metadata:    sha256 %s\n", f.MetadataHash)

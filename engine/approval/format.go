@@ -34,6 +34,10 @@ type Header struct {
 	PolicyHash string `json:"policy_hash"`
 	// MetadataHash is the SHA-256 of the metadata CSV they were made with.
 	MetadataHash string `json:"metadata_hash,omitempty"`
+	// The accounts and region the plan copies between.
+	SourceAccount      string `json:"source_account"`
+	DestinationAccount string `json:"destination_account"`
+	Region             string `json:"region"`
 	// VaultsToCreate are the destination vaults a run creates, with the
 	// settings it gives them.
 	VaultsToCreate []VaultToCreate `json:"vaults_to_create"`
@@ -316,4 +320,14 @@ func (t Trailer) SortedVaults() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// CheckScope refuses a plan made for other accounts or another region
+// than a run copies between.
+func (f *File) CheckScope(source, destination, region string) error {
+	if f.SourceAccount == source && f.DestinationAccount == destination && f.Region == region {
+		return nil
+	}
+	return &FileError{Path: f.Path, Err: fmt.Errorf("the plan copies from account %s to %s in %s, this script from %s to %s in %s",
+		f.SourceAccount, f.DestinationAccount, f.Region, source, destination, region)}
 }

@@ -24,6 +24,7 @@ func writePlan(t *testing.T, n int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "plan.shuffle")
 	w, err := Create(path, Header{CreatedAt: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC), Script: "examples/migrate.lua", PolicyHash: "ph1",
+		SourceAccount: "111111111111", DestinationAccount: "222222222222", Region: "us-east-1",
 		VaultsToCreate: []VaultToCreate{{SourceVault: "vault-0", Name: "dst"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +59,16 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if len(got) != 25 || got[7].RecoveryPoint != decision(7).RecoveryPoint || got[7].Tags["APMID"] != "APM1" || !got[7].Same(decision(7)) {
 		t.Errorf("decisions: %d, the 8th %+v", len(got), got[7])
+	}
+	if err := f.CheckScope("111111111111", "222222222222", "us-east-1"); err != nil {
+		t.Errorf("same scope: %v", err)
+	}
+	if err := f.CheckScope("111111111111", "333333333333", "us-east-1"); err == nil ||
+		!strings.Contains(err.Error(), "the plan copies from account 111111111111 to 222222222222 in us-east-1, this script from 111111111111 to 333333333333 in us-east-1") {
+		t.Errorf("another destination: %v", err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("the plan file's mode: %v %v, want 0644", st.Mode(), err)
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
 		t.Errorf("left %d files beside the plan, want none", len(entries)-1)
