@@ -73,6 +73,11 @@ func (s *Session) approvalGate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rep, err := s.Plan(ctx, "")
+	if err != nil {
+		return err
+	}
+	c.Vaults(vaultsToCreate(rep))
 	d, err := c.Finish(s.Policies.Hash)
 	if err != nil {
 		return err
@@ -89,6 +94,9 @@ func (s *Session) approvalGate(ctx context.Context) error {
 	if kinds := d.Kinds(); len(kinds) > 0 {
 		msg += fmt.Sprintf("; drift accepted (--allow-drift %s): %d added, %d removed, %d changed, none of them copied", s.Approval.Allow,
 			d.Counts[approval.DriftAdded], d.Counts[approval.DriftRemoved], d.Counts[approval.DriftChanged])
+		if n := d.Counts[approval.DriftVaults]; n > 0 {
+			msg += fmt.Sprintf("; %d destination vaults created as configured now, not as planned", n)
+		}
 	}
 	s.notice(slog.LevelInfo, msg)
 	return nil
@@ -171,12 +179,7 @@ func (s *Session) WriteApproved(ctx context.Context, path string, p *plan.Plan) 
 	}
 	h := approval.Header{CreatedAt: s.Now().UTC(), Script: p.Script, PolicyHash: s.Policies.Hash, MetadataHash: s.csvHash, Report: p,
 		SourceAccount: s.Config.Source.Account, DestinationAccount: s.Config.Destination.Account, Region: s.Config.Source.Region}
-	for _, v := range p.Vaults {
-		if d := v.Destination; d.Action == plan.DestinationCreate {
-			h.VaultsToCreate = append(h.VaultsToCreate, approval.VaultToCreate{SourceVault: v.Name, Name: d.Name, Settings: d.Settings,
-				LockNeedsConfirmation: d.LockNeedsConfirmation, Blocking: d.Blocking})
-		}
-	}
+	h.VaultsToCreate = vaultsToCreate(p)
 	w, err := approval.Create(path, h)
 	if err != nil {
 		return nil, err
@@ -199,6 +202,18 @@ func (s *Session) WriteApproved(ctx context.Context, path string, p *plan.Plan) 
 		return nil, err
 	}
 	return approval.Read(path, nil)
+}
+
+// vaultsToCreate are the destination vaults the plan report p creates.
+func vaultsToCreate(p *plan.Plan) []approval.VaultToCreate {
+	var out []approval.VaultToCreate
+	for _, v := range p.Vaults {
+		if d := v.Destination; d.Action == plan.DestinationCreate {
+			out = append(out, approval.VaultToCreate{SourceVault: v.Name, Name: d.Name, Settings: d.Settings,
+				LockNeedsConfirmation: d.LockNeedsConfirmation, Blocking: d.Blocking})
+		}
+	}
+	return out
 }
 
 // walkDecisions visits every RP in the state's order: listed for each

@@ -103,6 +103,8 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 	// The security team's policy changes after the approval: Order
 	// Management leaves the wave, Inventory Service joins it.
 	editPolicy(t, "policies/apmid.lua", `  "APM0001871", -- Order Management`, `  "APM0002045", -- Inventory Service`)
+	// And one vault to create gets other tags.
+	editPolicy(t, "policies/vaults.lua", `    tags = vault.tags,`, `    tags = vault.name == "prod-ebs-weekly" and { Wave = "1" } or vault.tags,`)
 	// And the copies of one vault get one more tag.
 	editPolicy(t, "policies/tags.lua", `    ["shuffle:source-vault"] = rp.vault,
   }`, `    ["shuffle:source-vault"] = rp.vault,
@@ -115,7 +117,9 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 	}
 	for _, want := range []string{"the decisions differ from the approved plan approved.plan", "nothing was written to AWS",
 		"note: the policies changed since the plan was approved", "added: ", "removed: ", "decided excluded by policy:apmid",
-		"changed: ", "(vault prod-rds-daily): tags Wave=1 added", "--allow-drift added,removed,changed"} {
+		"changed: ", "(vault prod-rds-daily): tags Wave=1 added", "vaults: 1 destination vaults",
+		"for source vault prod-ebs-weekly: prod-ebs-weekly is to be created now with type BACKUP_VAULT; key alias/backup-vault-prod", "tags Wave=1; the plan: prod-ebs-weekly with",
+		"--allow-drift added,removed,changed,vaults"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("the refusal lacks %q:\n%s", want, errs)
 		}
@@ -130,13 +134,13 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 
 	// Accepting only some of it is still a refusal.
 	if code, _, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added", "--skip-check"); code != exitDrift ||
-		!strings.Contains(errs, "--allow-drift removed,changed") {
+		!strings.Contains(errs, "--allow-drift removed,changed,vaults") {
 		t.Fatalf("--allow-drift added with removed drift: exit %d\n%s", code, errs)
 	}
 
-	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added,removed,changed", "--skip-check")
+	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added,removed,changed,vaults", "--skip-check")
 	if code != 0 {
-		t.Fatalf("run --plan --allow-drift added,removed,changed exited %d\n%s%s", code, out, errs)
+		t.Fatalf("run --plan --allow-drift added,removed,changed,vaults exited %d\n%s%s", code, out, errs)
 	}
 	// What may be copied: the plan's RPs still included now, with the
 	// same tags (not those of prod-rds-daily).
@@ -155,9 +159,9 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 		t.Errorf("%d copy jobs created, want %d (the plan's RPs still included)", n, len(want))
 	}
 	added := len(now) - len(want) // held back: added and changed
-	for _, want := range []string{"drift accepted with --allow-drift added,removed,changed",
+	for _, want := range []string{"drift accepted with --allow-drift added,removed,changed,vaults",
 		"following the approved plan approved.plan (checksum sha256:",
-		fmt.Sprintf("%d of its %d recovery points decided as approved; drift accepted (--allow-drift added,removed,changed): %d added, %d removed, %d changed, none of them copied",
+		fmt.Sprintf("%d of its %d recovery points decided as approved; drift accepted (--allow-drift added,removed,changed,vaults): %d added, %d removed, %d changed, none of them copied; 1 destination vaults created as configured now, not as planned",
 			len(want), len(approved), len(now)-len(want)-changed, removed, changed), fmt.Sprintf("copy: %d included recovery points not started: not in the approved plan", added)} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("the run's output lacks %q:\n%s", want, errs)

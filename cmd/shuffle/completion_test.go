@@ -67,10 +67,10 @@ func TestCompletionOfProfilesCutoffAndState(t *testing.T) {
 	}
 
 	// --allow-drift: the drift kinds, after those already typed.
-	if got, directive := completions(t, "run", "x.lua", "--allow-drift", ""); !slices.Equal(got, []string{"added", "removed", "changed", "all"}) || directive != ":6" {
-		t.Errorf("--allow-drift: offered %q (%s), want added, removed, changed, all (:6, no files, no space)", got, directive)
+	if got, directive := completions(t, "run", "x.lua", "--allow-drift", ""); !slices.Equal(got, []string{"added", "removed", "changed", "vaults", "all"}) || directive != ":6" {
+		t.Errorf("--allow-drift: offered %q (%s), want added, removed, changed, vaults, all (:6, no files, no space)", got, directive)
 	}
-	if got, _ := completions(t, "run", "x.lua", "--allow-drift", "added,"); !slices.Equal(got, []string{"added,removed", "added,changed", "added,all"}) {
+	if got, _ := completions(t, "run", "x.lua", "--allow-drift", "added,"); !slices.Equal(got, []string{"added,removed", "added,changed", "added,vaults", "added,all"}) {
 		t.Errorf("--allow-drift added,: offered %q", got)
 	}
 

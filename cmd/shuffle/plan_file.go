@@ -40,16 +40,18 @@ show PLAN' prints it). After the inventory and the decisions, and before
 anything is written to AWS, the run compares its decisions with the plan:
 recovery points added (included now, not in the plan), removed (in the
 plan, not included now) and changed (another destination vault, key or
-tags). Any of them stops the run with exit 5 and the difference, unless
---allow-drift names the kinds to accept. Whatever is accepted, only the
-plan's recovery points decided exactly as approved are copied; the
-others stay queued. An edited or damaged plan file is refused (exit 2).`
+tags), and vaults (a destination vault to create that the plan does not
+create, or with other settings). Any of them stops the run with exit 5
+and the difference, unless --allow-drift names the kinds to accept.
+Whatever is accepted, only the plan's recovery points decided exactly as
+approved are copied; the others stay queued. An edited or damaged plan
+file, or one for other accounts, is refused (exit 2).`
 
 // register adds the flags to run.
 func (f *approvedPlanFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.path, "plan", "", "copy only what this approved plan (written by shuffle plan --out) includes; stop before any write if the decisions differ from it")
-	fl.StringVar(&f.allow, "allow-drift", "", "with --plan, the differences to accept: a comma-separated list of added, removed and changed, or all (only the plan's recovery points decided as approved are copied)")
+	fl.StringVar(&f.allow, "allow-drift", "", "with --plan, the differences to accept: a comma-separated list of added, removed, changed and vaults, or all (only the plan's recovery points decided as approved are copied)")
 	complete(cmd, "allow-drift", completeDrift)
 }
 

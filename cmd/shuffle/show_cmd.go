@@ -100,7 +100,7 @@ func printApproved(w io.Writer, f *approval.File) {
 		fmt.Fprintln(w, "\nVaults to create:")
 	}
 	for _, v := range f.VaultsToCreate {
-		fmt.Fprintf(w, "  %s (for %s): %s\n", v.Name, v.SourceVault, vaultSettings(v))
+		fmt.Fprintf(w, "  %s (for %s): %s\n", v.Name, v.SourceVault, v.Describe())
 		for _, b := range v.Blocking {
 			fmt.Fprintf(w, "    blocked: %s\n", b)
 		}
@@ -126,42 +126,6 @@ func allVaults(f *approval.File) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// vaultSettings describes a vault to create in one line.
-func vaultSettings(v approval.VaultToCreate) string {
-	st := v.Settings
-	parts := []string{"type " + st.VaultType}
-	if st.EncryptionKey != "" {
-		k := st.EncryptionKey
-		if st.EncryptionKeyArn != "" && st.EncryptionKeyArn != k {
-			k += " = " + st.EncryptionKeyArn
-		}
-		parts = append(parts, "key "+k)
-	}
-	lock := st.Lock
-	switch {
-	case lock != "":
-	case st.LockMode == "" || st.LockMode == "none":
-		lock = "no lock"
-	default:
-		lock = st.LockMode + " lock"
-	}
-	parts = append(parts, lock)
-	if v.LockNeedsConfirmation {
-		parts = append(parts, "needs --confirm-compliance-lock")
-	}
-	if st.SNSTopicArn != "" {
-		parts = append(parts, "notifications to "+st.SNSTopicArn)
-	}
-	if len(st.Tags) > 0 {
-		var tags []string
-		for _, k := range sortedKeys(st.Tags) {
-			tags = append(tags, k+"="+st.Tags[k])
-		}
-		parts = append(parts, "tags "+strings.Join(tags, ","))
-	}
-	return strings.Join(parts, "; ")
 }
 
 // printDecisions lists the decisions of the plan at path, one a line.

@@ -3,6 +3,7 @@ package approval
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,10 +24,14 @@ const (
 	// DriftChanged: in the plan and included now, but to another
 	// destination vault or key, or with other tags. Not copied.
 	DriftChanged DriftKind = "changed"
+	// DriftVaults: a destination vault to create now that the plan does
+	// not create, or with other settings. Accepted, replication creates
+	// it as it is configured now.
+	DriftVaults DriftKind = "vaults"
 )
 
 // DriftKinds are every kind, in the order reports list them.
-var DriftKinds = []DriftKind{DriftAdded, DriftRemoved, DriftChanged}
+var DriftKinds = []DriftKind{DriftAdded, DriftRemoved, DriftChanged, DriftVaults}
 
 // DriftSet is the kinds of drift a run accepts (--allow-drift).
 type DriftSet map[DriftKind]bool
@@ -42,10 +47,10 @@ func ParseDriftSet(s string) (DriftSet, error) {
 			for _, k := range DriftKinds {
 				set[k] = true
 			}
-		case DriftKind(f) == DriftAdded || DriftKind(f) == DriftRemoved || DriftKind(f) == DriftChanged:
+		case slices.Contains(DriftKinds, DriftKind(f)):
 			set[DriftKind(f)] = true
 		default:
-			return nil, fmt.Errorf("unknown drift kind %q; use a comma-separated list of added, removed and changed, or all", f)
+			return nil, fmt.Errorf("unknown drift kind %q; use a comma-separated list of added, removed, changed and vaults, or all", f)
 		}
 	}
 	return set, nil
@@ -131,8 +136,16 @@ func (d *Drift) Write(w io.Writer) {
 		if n == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "  %s: %d recovery points %s\n", k, n, kindMeaning[k])
+		unit := "recovery points"
+		if k == DriftVaults {
+			unit = "destination vaults"
+		}
+		fmt.Fprintf(w, "  %s: %d %s %s\n", k, n, unit, kindMeaning[k])
 		for _, e := range d.Examples[k] {
+			if e.RecoveryPoint == "" {
+				fmt.Fprintf(w, "    for source vault %s: %s\n", e.SourceVault, e.Why)
+				continue
+			}
 			fmt.Fprintf(w, "    %s (vault %s): %s\n", e.RecoveryPoint, e.SourceVault, e.Why)
 		}
 		if int64(len(d.Examples[k])) < n {
@@ -146,6 +159,7 @@ var kindMeaning = map[DriftKind]string{
 	DriftAdded:   "included now that the plan does not include (never copied under this plan)",
 	DriftRemoved: "in the plan that are not included now (not copied)",
 	DriftChanged: "in the plan decided differently now (not copied)",
+	DriftVaults:  "to create now that the plan does not create, or with other settings (created as they are now)",
 }
 
 // DriftError stops a run whose current decisions differ from its
@@ -248,6 +262,25 @@ func (c *Comparison) NotIncluded(vault, arn string, why func() string) {
 	if len(c.drift.Examples[DriftRemoved]) < MaxExamples {
 		c.drift.Examples[DriftRemoved] = append(c.drift.Examples[DriftRemoved],
 			Example{RecoveryPoint: strings.Clone(arn), SourceVault: strings.Clone(vault), Why: why()})
+	}
+}
+
+// Vaults compares the destination vaults to create now with the plan's.
+// A vault of the plan not to create now (it was created since, or
+// exists) is no drift.
+func (c *Comparison) Vaults(now []VaultToCreate) {
+	planned := map[string]VaultToCreate{}
+	for _, v := range c.File.VaultsToCreate {
+		planned[v.SourceVault] = v
+	}
+	for _, v := range now {
+		p, ok := planned[v.SourceVault]
+		switch {
+		case !ok:
+			c.example(DriftVaults, Example{SourceVault: v.SourceVault, Why: fmt.Sprintf("%s is to be created now (%s); the plan does not create it", v.Name, v.Describe())})
+		case !v.Same(p):
+			c.example(DriftVaults, Example{SourceVault: v.SourceVault, Why: fmt.Sprintf("%s is to be created now with %s; the plan: %s with %s", v.Name, v.Describe(), p.Name, p.Describe())})
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/shuffle-migrate/shuffle/engine/plan"
@@ -56,6 +57,53 @@ type VaultToCreate struct {
 	// compliance_lock = true).
 	LockNeedsConfirmation bool     `json:"lock_needs_confirmation,omitempty"`
 	Blocking              []string `json:"blocking,omitempty"`
+}
+
+// Same reports whether v and o create the same vault the same way.
+func (v VaultToCreate) Same(o VaultToCreate) bool {
+	a, _ := json.Marshal(VaultToCreate{Name: v.Name, Settings: v.Settings, LockNeedsConfirmation: v.LockNeedsConfirmation})
+	b, _ := json.Marshal(VaultToCreate{Name: o.Name, Settings: o.Settings, LockNeedsConfirmation: o.LockNeedsConfirmation})
+	return bytes.Equal(a, b)
+}
+
+// Describe says in one line how the vault is created: its type, key,
+// lock, notifications and tags.
+func (v VaultToCreate) Describe() string {
+	st := v.Settings
+	parts := []string{"type " + st.VaultType}
+	if st.EncryptionKey != "" {
+		k := st.EncryptionKey
+		if st.EncryptionKeyArn != "" && st.EncryptionKeyArn != k {
+			k += " = " + st.EncryptionKeyArn
+		}
+		parts = append(parts, "key "+k)
+	}
+	switch {
+	case st.Lock != "":
+		parts = append(parts, st.Lock)
+	case st.LockMode == "" || st.LockMode == "none":
+		parts = append(parts, "no lock")
+	default:
+		parts = append(parts, st.LockMode+" lock")
+	}
+	if v.LockNeedsConfirmation {
+		parts = append(parts, "needs --confirm-compliance-lock")
+	}
+	if st.SNSTopicArn != "" {
+		parts = append(parts, "notifications to "+st.SNSTopicArn+" ("+strings.Join(st.Events, ",")+")")
+	}
+	if len(st.Tags) > 0 {
+		names := make([]string, 0, len(st.Tags))
+		for k := range st.Tags {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for i, k := range names {
+			names[i] = k + "=" + st.Tags[k]
+		}
+		parts = append(parts, "tags "+strings.Join(names, ","))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Decision is one approved copy: a recovery point and where it goes.

@@ -188,14 +188,15 @@ func TestComparison(t *testing.T) {
 			c.Included(d)
 		}
 	}
+	c.Vaults([]VaultToCreate{{SourceVault: "vault-0", Name: "dst"}, {SourceVault: "vault-1", Name: "dst-1"}})
 	dr, err := c.Finish("ph2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dr.Counts[DriftAdded] != 1 || dr.Counts[DriftRemoved] != 2 || dr.Counts[DriftChanged] != 1 || dr.Approved != 3 {
+	if dr.Counts[DriftAdded] != 1 || dr.Counts[DriftRemoved] != 2 || dr.Counts[DriftChanged] != 1 || dr.Counts[DriftVaults] != 1 || dr.Approved != 3 {
 		t.Fatalf("drift %+v", dr)
 	}
-	if fmt.Sprint(dr.Refused(DriftSet{DriftAdded: true})) != "[removed changed]" {
+	if fmt.Sprint(dr.Refused(DriftSet{DriftAdded: true})) != "[removed changed vaults]" {
 		t.Errorf("refused %v", dr.Refused(DriftSet{DriftAdded: true}))
 	}
 	var b strings.Builder
@@ -203,7 +204,8 @@ func TestComparison(t *testing.T) {
 	for _, want := range []string{"policy hash ph1 then, ph2 now", "inventory changed", "added: 1", "removed: 2", "changed: 1",
 		decision(2).RecoveryPoint + " (vault vault-0): tags APMID=APM1 → APMID=APM2",
 		decision(3).RecoveryPoint + " (vault vault-1): excluded by policy:apmid",
-		decision(4).RecoveryPoint + " (vault vault-0): no longer listed", "unchanged: 3"} {
+		decision(4).RecoveryPoint + " (vault vault-0): no longer listed", "unchanged: 3",
+		"vaults: 1 destination vaults", "for source vault vault-1: dst-1 is to be created now (type ; no lock); the plan does not create it"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
@@ -219,7 +221,7 @@ func TestParseDriftSet(t *testing.T) {
 	if s, err := ParseDriftSet("added, changed"); err != nil || s.String() != "added,changed" {
 		t.Errorf("%v %v", s, err)
 	}
-	if s, err := ParseDriftSet("all"); err != nil || s.String() != "added,removed,changed" {
+	if s, err := ParseDriftSet("all"); err != nil || s.String() != "added,removed,changed,vaults" {
 		t.Errorf("%v %v", s, err)
 	}
 	if _, err := ParseDriftSet("added,moved"); err == nil || !strings.Contains(err.Error(), `"moved"`) {
