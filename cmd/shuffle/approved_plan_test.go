@@ -68,69 +68,12 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 		t.Errorf("plan --out does not say what it wrote:\n%s", errs)
 	}
 
-	code, out, errs = shuffle(t, "show", "approved.plan")
-	if code != 0 {
-		t.Fatalf("show exited %d: %s", code, errs)
-	}
-	for _, want := range []string{"Approved plan approved.plan (shuffle.approved-plan/v1)", "from " + script, "policy hash:",
-		"copies:      from account 111111111111 to 222222222222 in us-east-1",
-		"fingerprint sha256 ", "(verified)", fmt.Sprintf("decisions:   %d recovery points to copy", len(approved)),
-		"Vaults to create:", "Plan report:", "TOTAL"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("show lacks %q:\n%s", want, out)
-		}
-	}
-	code, out, _ = shuffle(t, "show", "approved.plan", "--decisions")
-	_, list, _ := strings.Cut(out, "\nDecisions (")
-	if n := strings.Count(list, "\n") - 1; code != 0 || n != len(approved) {
-		t.Errorf("show --decisions exited %d and names %d recovery points, want at least %d:\n%s", code, n, len(approved), out)
-	}
+	checkShow(t, "approved.plan", script, len(approved))
 
-	// An edited copy of the plan (one decision's destination changed,
-	// recompressed) is refused by show and run, before anything runs.
-	editPlanFile(t, "approved.plan", "edited.plan", `"destination_vault":"`, `"destination_vault":"x`)
-	for _, args := range [][]string{{"show", "edited.plan"}, {"run", script, "--state", stateDir, "--plan", "edited.plan", "--skip-check"}} {
-		code, out, errs := shuffle(t, args...)
-		if code != exitUsage || !strings.Contains(errs, "edited.plan: approved plan was edited after shuffle wrote it (checksum sha256:") ||
-			!strings.Contains(errs, "make a new plan with shuffle plan --out") {
-			t.Errorf("%v on an edited plan: exit %d, want %d with the checksum error\n%s%s", args[0], code, exitUsage, out, errs)
-		}
-	}
-	if n := env.Counters().Calls("StartCopyJob"); n != 0 {
-		t.Fatalf("StartCopyJob called %d times with an edited plan", n)
-	}
+	checkEditedPlanRefused(t, env, script, stateDir)
 
-	// The security team's policy changes after the approval: Order
-	// Management leaves the wave, Inventory Service joins it.
-	editPolicy(t, "policies/apmid.lua", `  "APM0001871", -- Order Management`, `  "APM0002045", -- Inventory Service`)
-	// And one vault to create gets other tags.
-	editPolicy(t, "policies/vaults.lua", `    tags = vault.tags,`, `    tags = vault.name == "prod-ebs-weekly" and { Wave = "1" } or vault.tags,`)
-	// And the copies of one vault get one more tag.
-	editPolicy(t, "policies/tags.lua", `    ["shuffle:source-vault"] = rp.vault,
-  }`, `    ["shuffle:source-vault"] = rp.vault,
-  }
-  if rp.vault == "prod-rds-daily" then tags["Wave"] = "1" end`)
-	writes := writeCalls(env)
-	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--skip-check")
-	if code != exitDrift {
-		t.Fatalf("run --plan after a policy edit exited %d, want %d\n%s%s", code, exitDrift, out, errs)
-	}
-	for _, want := range []string{"the decisions differ from the approved plan approved.plan", "nothing was written to AWS",
-		"note: the policies changed since the plan was approved", "added: ", "removed: ", "decided excluded by policy:apmid",
-		"changed: ", "(vault prod-rds-daily): tags Wave=1 added", "vaults: 1 destination vaults",
-		"for source vault prod-ebs-weekly: prod-ebs-weekly is to be created now with type BACKUP_VAULT; key alias/backup-vault-prod", "tags Wave=1; the plan: prod-ebs-weekly with",
-		"--allow-drift added,removed,changed,vaults"} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("the refusal lacks %q:\n%s", want, errs)
-		}
-	}
-	if got := writeCalls(env); fmt.Sprint(got) != fmt.Sprint(writes) {
-		t.Errorf("the refused run wrote to AWS: calls %v, before %v", got, writes)
-	}
-	if n := len(env.Counters().Snapshot().JobsCreated); n != 0 {
-		t.Errorf("the refused run created %d copy jobs", n)
-	}
-	removed, changed := countOf(t, errs, "removed"), countOf(t, errs, "changed")
+	editPoliciesAfterApproval(t)
+	removed, changed := checkRefusal(t, env, script, stateDir)
 
 	// Accepting only some of it is still a refusal.
 	if code, _, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added", "--skip-check"); code != exitDrift ||
@@ -138,7 +81,37 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 		t.Fatalf("--allow-drift added with removed drift: exit %d\n%s", code, errs)
 	}
 
-	code, out, errs = shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added,removed,changed,vaults", "--skip-check")
+	checkAcceptedRun(t, env, script, stateDir, approved, removed, changed)
+
+	// The next window resumes the same plan: nothing more to start.
+	starts := env.Counters().Calls("StartCopyJob")
+	if code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "all", "--skip-check"); code != 0 {
+		t.Fatalf("second run --plan exited %d\n%s%s", code, out, errs)
+	}
+	if n := env.Counters().Calls("StartCopyJob") - starts; n != 0 {
+		t.Errorf("a second run --plan started %d copy jobs, want none", n)
+	}
+	// The run history records the plan it followed.
+	first := lastRunPlan(t, stateDir)
+	if f, err := approval.Read("approved.plan", nil); err != nil || first != f.Trailer.Checksum {
+		t.Fatalf("the last run record names plan %q, not approved.plan's checksum (%v)", first, err)
+	}
+	second := checkChangeOfPlan(t, env, script, stateDir, first)
+
+	// A run without --plan on that state says so.
+	if code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--skip-check"); code != 0 ||
+		!strings.Contains(errs, "the last run of this state followed an approved plan (checksum "+second) {
+		t.Errorf("run without --plan: exit %d, no notice of the plan\n%s%s", code, out, errs)
+	}
+}
+
+// checkAcceptedRun checks the run that accepts the drift: it copies the
+// plan's RPs still included with the same decision (approved, less the
+// removed and changed ones: those of prod-rds-daily got another tag),
+// each once, and nothing else, and says what it held back.
+func checkAcceptedRun(t *testing.T, env *testenvtest.Env, script, stateDir string, approved map[string]string, removed, changed int) {
+	t.Helper()
+	code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "added,removed,changed,vaults", "--skip-check")
 	if code != 0 {
 		t.Fatalf("run --plan --allow-drift added,removed,changed,vaults exited %d\n%s%s", code, out, errs)
 	}
@@ -168,56 +141,130 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 		}
 	}
 
-	// The next window resumes the same plan: nothing more to start.
-	starts := env.Counters().Calls("StartCopyJob")
-	if code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--allow-drift", "all", "--skip-check"); code != 0 {
-		t.Fatalf("second run --plan exited %d\n%s%s", code, out, errs)
+}
+
+// checkShow checks what show prints of the plan at path: its summary,
+// and with --decisions one line per decision.
+func checkShow(t *testing.T, path, script string, decisions int) {
+	t.Helper()
+	code, out, errs := shuffle(t, "show", path)
+	if code != 0 {
+		t.Fatalf("show exited %d: %s", code, errs)
 	}
-	if n := env.Counters().Calls("StartCopyJob") - starts; n != 0 {
-		t.Errorf("a second run --plan started %d copy jobs, want none", n)
+	for _, want := range []string{"Approved plan " + path + " (shuffle.approved-plan/v1)", "from " + script, "policy hash:",
+		"copies:      from account 111111111111 to 222222222222 in us-east-1",
+		"fingerprint sha256 ", "(verified)", fmt.Sprintf("decisions:   %d recovery points to copy", decisions),
+		"Vaults to create:", "Plan report:", "TOTAL"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
 	}
-	// The run history records the plan it followed.
-	f, err := approval.Read("approved.plan", nil)
-	if err != nil {
-		t.Fatal(err)
+	code, out, _ = shuffle(t, "show", path, "--decisions")
+	_, list, _ := strings.Cut(out, "\nDecisions (")
+	if n := strings.Count(list, "\n") - 1; code != 0 || n != decisions {
+		t.Errorf("show --decisions exited %d and names %d recovery points, want at least %d:\n%s", code, n, decisions, out)
 	}
+
+}
+
+// checkEditedPlanRefused checks that show and run refuse an edited copy
+// of approved.plan (one decision's destination changed, recompressed),
+// before anything runs.
+func checkEditedPlanRefused(t *testing.T, env *testenvtest.Env, script, stateDir string) {
+	t.Helper()
+	editPlanFile(t, "approved.plan", "edited.plan", `"destination_vault":"`, `"destination_vault":"x`)
+	for _, args := range [][]string{{"show", "edited.plan"}, {"run", script, "--state", stateDir, "--plan", "edited.plan", "--skip-check"}} {
+		code, out, errs := shuffle(t, args...)
+		if code != exitUsage || !strings.Contains(errs, "edited.plan: approved plan was edited after shuffle wrote it (checksum sha256:") ||
+			!strings.Contains(errs, "make a new plan with shuffle plan --out") {
+			t.Errorf("%v on an edited plan: exit %d, want %d with the checksum error\n%s%s", args[0], code, exitUsage, out, errs)
+		}
+	}
+	if n := env.Counters().Calls("StartCopyJob"); n != 0 {
+		t.Fatalf("StartCopyJob called %d times with an edited plan", n)
+	}
+
+}
+
+// editPoliciesAfterApproval changes the security team's policies after
+// the approval: Order Management leaves the wave, Inventory Service
+// joins it; one vault to create gets other tags; the copies of one
+// vault get one more tag.
+func editPoliciesAfterApproval(t *testing.T) {
+	t.Helper()
+	editPolicy(t, "policies/apmid.lua", `  "APM0001871", -- Order Management`, `  "APM0002045", -- Inventory Service`)
+	editPolicy(t, "policies/vaults.lua", `    tags = vault.tags,`, `    tags = vault.name == "prod-ebs-weekly" and { Wave = "1" } or vault.tags,`)
+	editPolicy(t, "policies/tags.lua", `    ["shuffle:source-vault"] = rp.vault,
+  }`, `    ["shuffle:source-vault"] = rp.vault,
+  }
+  if rp.vault == "prod-rds-daily" then tags["Wave"] = "1" end`)
+}
+
+// checkRefusal checks that run --plan approved.plan, after the policy
+// edits, stops with the difference (exit 5) and writes nothing to AWS;
+// it returns the counts of removed and changed RPs it reported.
+func checkRefusal(t *testing.T, env *testenvtest.Env, script, stateDir string) (removed, changed int) {
+	t.Helper()
+	writes := writeCalls(env)
+	code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "approved.plan", "--skip-check")
+	if code != exitDrift {
+		t.Fatalf("run --plan after a policy edit exited %d, want %d\n%s%s", code, exitDrift, out, errs)
+	}
+	for _, want := range []string{"the decisions differ from the approved plan approved.plan", "nothing was written to AWS",
+		"note: the policies changed since the plan was approved", "added: ", "removed: ", "decided excluded by policy:apmid",
+		"changed: ", "(vault prod-rds-daily): tags Wave=1 added", "vaults: 1 destination vaults",
+		"for source vault prod-ebs-weekly: prod-ebs-weekly is to be created now with type BACKUP_VAULT; key alias/backup-vault-prod", "tags Wave=1; the plan: prod-ebs-weekly with",
+		"--allow-drift added,removed,changed,vaults"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the refusal lacks %q:\n%s", want, errs)
+		}
+	}
+	if got := writeCalls(env); fmt.Sprint(got) != fmt.Sprint(writes) {
+		t.Errorf("the refused run wrote to AWS: calls %v, before %v", got, writes)
+	}
+	if n := len(env.Counters().Snapshot().JobsCreated); n != 0 {
+		t.Errorf("the refused run created %d copy jobs", n)
+	}
+	return countOf(t, errs, "removed"), countOf(t, errs, "changed")
+
+}
+
+// lastRunPlan is the approved plan's checksum the state's last run
+// record names.
+func lastRunPlan(t *testing.T, stateDir string) string {
+	t.Helper()
 	st, err := state.Open(stateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
 	runs, err := st.Runs()
-	st.Close()
-	if err != nil || len(runs) == 0 || runs[len(runs)-1].Flags[approval.RunFlag] != f.Trailer.Checksum {
-		t.Fatalf("the last run record does not name the plan's checksum %s: %+v (%v)", f.Trailer.Checksum, runs, err)
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("run history: %d runs, %v", len(runs), err)
 	}
-	// A new plan, approved for the policies as they are now: the run
-	// that follows it says it follows another plan than the last run.
+	return runs[len(runs)-1].Flags[approval.RunFlag]
+}
+
+// checkChangeOfPlan approves a second plan for the policies as they are
+// now; the run that follows it says it follows another plan than the
+// last run (which followed first). It returns the second's checksum.
+func checkChangeOfPlan(t *testing.T, env *testenvtest.Env, script, stateDir, first string) string {
+	t.Helper()
 	if code, out, errs := shuffle(t, "plan", script, "--state", stateDir, "--out", "second.plan"); code != 0 {
 		t.Fatalf("second plan --out exited %d\n%s%s", code, out, errs)
 	}
 	if code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--plan", "second.plan", "--skip-check"); code != 0 ||
-		!strings.Contains(errs, "this run follows another approved plan (checksum ") || !strings.Contains(errs, "than the last run did ("+f.Trailer.Checksum+"): 0 copy jobs started before are still tracked") {
+		!strings.Contains(errs, "this run follows another approved plan (checksum ") || !strings.Contains(errs, "than the last run did ("+first+"): 0 copy jobs started before are still tracked") {
 		t.Errorf("run with a second plan: exit %d, no notice of the change of plan\n%s%s", code, out, errs)
 	}
 	if n := len(env.Counters().Snapshot().JobsCreated); n != len(includedSet(t, stateDir)) {
 		t.Errorf("after the second plan's run, %d copy jobs for %d included RPs", n, len(includedSet(t, stateDir)))
 	}
-	st, err = state.Open(stateDir)
-	if err != nil {
-		t.Fatal(err)
+	second := lastRunPlan(t, stateDir)
+	if second == "" || second == first {
+		t.Fatalf("the second plan's run record names plan %q", second)
 	}
-	runs, err = st.Runs()
-	st.Close()
-	second := runs[len(runs)-1].Flags[approval.RunFlag]
-	if err != nil || second == "" || second == f.Trailer.Checksum {
-		t.Fatalf("the second plan's run record names plan %q (%v)", second, err)
-	}
-
-	// A run without --plan on that state says so.
-	if code, out, errs := shuffle(t, "run", script, "--state", stateDir, "--skip-check"); code != 0 ||
-		!strings.Contains(errs, "the last run of this state followed an approved plan (checksum "+second) {
-		t.Errorf("run without --plan: exit %d, no notice of the plan\n%s%s", code, out, errs)
-	}
+	return second
 }
 
 // editPlanFile writes to dst the approved plan src with its first old
