@@ -67,6 +67,9 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 	if !strings.Contains(errs, fmt.Sprintf("approved plan written to approved.plan: %d decisions, checksum sha256:", len(approved))) {
 		t.Errorf("plan --out does not say what it wrote:\n%s", errs)
 	}
+	if f, err := approval.Read("approved.plan", nil); err != nil || lastRunPlan(t, stateDir) != f.Trailer.Checksum {
+		t.Errorf("the plan's run record does not name the checksum of the file it wrote (%v)", err)
+	}
 
 	checkShow(t, "approved.plan", script, len(approved))
 

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/approval"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
@@ -207,13 +208,17 @@ decisions have changed since.`,
 			if err != nil {
 				return err
 			}
-			_ = s.Store.PutRun(state.Run{Command: "plan", Script: args[0], Start: start, End: time.Now(), Counts: map[string]int64{
-				"recovery_points": p.Totals.RecoveryPoints, "included": p.Totals.Included, "excluded": p.Totals.Excluded, "ineligible": p.Totals.Ineligible}})
+			r := state.Run{Command: "plan", Script: args[0], Start: start, Counts: map[string]int64{
+				"recovery_points": p.Totals.RecoveryPoints, "included": p.Totals.Included, "excluded": p.Totals.Excluded, "ineligible": p.Totals.Ineligible}}
 			if outFile != "" {
-				if err := writeApproved(ctx, e, s, outFile, p); err != nil {
+				sum, err := writeApproved(ctx, e, s, outFile, p)
+				if err != nil {
 					return err
 				}
+				r.Flags = map[string]string{"out": outFile, approval.RunFlag: sum}
 			}
+			r.End = time.Now()
+			_ = s.Store.PutRun(r)
 			if jsonOut {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")

@@ -16,16 +16,16 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 )
 
-// writeApproved writes the approved-plan file of plan report p and
-// says where, with its checksum.
-func writeApproved(ctx context.Context, e *env, s *engine.Session, path string, p *plan.Plan) error {
+// writeApproved writes the approved-plan file of plan report p, says
+// where, and returns its checksum.
+func writeApproved(ctx context.Context, e *env, s *engine.Session, path string, p *plan.Plan) (string, error) {
 	f, err := s.WriteApproved(ctx, path, p)
 	if err != nil {
-		return fmt.Errorf("write the approved plan: %w", err)
+		return "", fmt.Errorf("write the approved plan: %w", err)
 	}
 	fmt.Fprintf(e.stderr, "approved plan written to %s: %d decisions, checksum %s; review it with: shuffle show %s\n",
 		path, f.Trailer.Decisions, f.Trailer.Checksum, path)
-	return nil
+	return f.Trailer.Checksum, nil
 }
 
 func newShowCmd(e *env) *cobra.Command {
