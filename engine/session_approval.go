@@ -219,8 +219,8 @@ func vaultsToCreate(p *plan.Plan) []approval.VaultToCreate {
 // walkDecisions visits every RP in the state's order: listed for each
 // one listed now (not gone), then included with its decision as an
 // approved plan records it, or excluded (nil: not wanted) for the
-// others. The tags policy runs inside the scan's read transactions: no
-// write happens while it walks.
+// others. The callbacks run in one goroutine of their own, in order:
+// the tags policy never runs inside the scan's read transactions.
 func (s *Session) walkDecisions(ctx context.Context, plans map[string]*plan.VaultPlan, listed func(*state.RP), included func(approval.Decision), excluded func(*state.RP)) error {
 	var tags func(*state.RP) (map[string]string, error)
 	if s.Config.Policies.Tags != "" {
@@ -231,19 +231,36 @@ func (s *Session) walkDecisions(ctx context.Context, plans map[string]*plan.Vaul
 		defer w.Close()
 		tags = func(rp *state.RP) (map[string]string, error) { return w.Tags(ctx, plan.RPInput(rp)) }
 	}
-	return s.Store.ScanRPs(func(rp *state.RP) error {
-		if !rp.Gone {
-			listed(rp)
-		}
-		if rp.Gone || rp.Decision == nil || rp.Decision.Outcome != state.Included {
-			if excluded != nil {
+	rps := make(chan *state.RP, 256)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for rp := range rps {
+			if !rp.Gone {
+				listed(rp)
+			}
+			switch {
+			case !rp.Gone && rp.Decision != nil && rp.Decision.Outcome == state.Included:
+				included(approvedDecision(rp, plans[rp.Vault], tags))
+			case excluded != nil:
 				excluded(rp)
 			}
+		}
+	}()
+	err := s.Store.ScanRPs(func(rp *state.RP) error {
+		select {
+		case rps <- rp:
+			return nil
+		case <-ctx.Done():
 			return ctx.Err()
 		}
-		included(approvedDecision(rp, plans[rp.Vault], tags))
-		return ctx.Err()
 	})
+	close(rps)
+	<-done
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
 }
 
 // approvedDecision is an included RP's decision as an approved plan
