@@ -99,6 +99,9 @@ func TestApprovedPlanRefusesDriftThenCopiesOnlyThePlan(t *testing.T) {
 	if f, err := approval.Read("approved.plan", nil); err != nil || first != f.Trailer.Checksum {
 		t.Fatalf("the last run record names plan %q, not approved.plan's checksum (%v)", first, err)
 	}
+	if code, out, errs := shuffle(t, "status", "--state", stateDir); code != 0 || !strings.Contains(out, "  it followed the approved plan with checksum "+first+", accepting drift: added,removed,changed,vaults") {
+		t.Errorf("status does not say which plan the last run followed: exit %d\n%s%s", code, out, errs)
+	}
 	second := checkChangeOfPlan(t, env, script, stateDir, first)
 
 	// A run without --plan on that state says so.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/approval"
+	"github.com/shuffle-migrate/shuffle/engine/state"
 )
 
 // Approved plans on the command line: `run --plan PLAN --allow-drift
@@ -137,6 +138,21 @@ func (f *approvedPlanFlags) report(w io.Writer, s *engine.Session) {
 	if n := s.CopySummary.NotApproved; n > 0 {
 		fmt.Fprintf(w, "copy: %d included recovery points not started: not in the approved plan, or decided otherwise now\n", n)
 	}
+}
+
+// approvedPlanLine says which approved plan a run record followed, or
+// which one a plan command wrote ("" for none), for status.
+func approvedPlanLine(r *state.Run) string {
+	sum := r.Flags[approval.RunFlag]
+	switch {
+	case sum == "":
+		return ""
+	case r.Command == state.CommandPlan:
+		return fmt.Sprintf("  it wrote the approved plan %s (checksum %s)", r.Flags["out"], sum)
+	case r.Flags["allow_drift"] != "":
+		return fmt.Sprintf("  it followed the approved plan with checksum %s, accepting drift: %s", sum, r.Flags["allow_drift"])
+	}
+	return fmt.Sprintf("  it followed the approved plan with checksum %s", sum)
 }
 
 // classifyDrift gives a refused drift its exit code.
