@@ -1,6 +1,6 @@
 // Package engine is the Session: the host the operator's script drives
 // through the `shuffle` Lua module (Session is the luabind.Host). It
-// does three things:
+// does four things:
 //
 //   - It runs the pipeline steps the script calls, in order over one
 //     state: shuffle.config (Configure) checks the script's configuration
@@ -13,10 +13,15 @@
 //     method's own), and nowhere else.
 //   - It writes what a run leaves for the operator: the run reports
 //     (report.go: JSON and CSV, with the AWS call counts and faults),
-//     the plan report (Session.Plan) and the verification of completed
-//     copies (Session.Verify, through engine/verify); and, for
-//     `shuffle check`, the pre-flight report (Check, through
-//     engine/preflight).
+//     the plan report (Session.Plan), the approved-plan file
+//     (Session.WriteApproved, through engine/approval) and the
+//     verification of completed copies (Session.Verify, through
+//     engine/verify); and, for `shuffle check`, the pre-flight report
+//     (Check, through engine/preflight).
+//   - It holds a run to an approved plan (Options.Approval): before the
+//     first write to AWS it compares the decisions with the plan and
+//     stops on drift the run does not accept; the copier then starts
+//     only the plan's RPs decided as approved (session_approval.go).
 //
 // The command sets Options (including the AWS client and state options
 // it read from the environment) before the script runs; the steps only

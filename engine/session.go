@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
 
+	"github.com/shuffle-migrate/shuffle/engine/approval"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/events"
@@ -93,6 +94,11 @@ type Options struct {
 	// State tunes the state the session opens (its page-out periods);
 	// the command fills it from the environment it reads once.
 	State state.Options
+	// Approval is the approved plan a run follows (session_approval.go).
+	Approval ApprovalOptions
+	// Notice, when set, is told what the operator should know at once
+	// (e.g. that the run follows another approved plan than the last).
+	Notice func(msg string)
 }
 
 // Session is one command's work on one state: it is the host the
@@ -122,6 +128,14 @@ type Session struct {
 	pendingVaults *replicate.Pending
 	// Replication is what the last replicate step did, by source vault.
 	Replication map[string]*replicate.DestinationStatus
+
+	// gated: the approval gate has run (session_approval.go); approved
+	// is the approved plan the copier is held to (nil: none).
+	gated    bool
+	approved *approval.Comparison
+	// ApprovalResult is what the comparison with the approved plan
+	// found (nil: the run follows none, or did not get that far).
+	ApprovalResult *ApprovalResult
 
 	// live guards Store and copier for an attached REPL (LiveStore,
 	// Requeue), which runs in another goroutine.

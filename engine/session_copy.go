@@ -74,6 +74,9 @@ func (s *Session) replicate(ctx context.Context) (ReplicateSummary, error) {
 			return ReplicateSummary{}, err
 		}
 	}
+	if err := s.approvalGate(ctx); err != nil { // before the first write to AWS
+		return ReplicateSummary{}, err
+	}
 	plans, err := s.mapVaults(ctx)
 	if err != nil {
 		return ReplicateSummary{}, err
@@ -141,6 +144,9 @@ func (s *Session) copy(ctx context.Context, args scriptconfig.CopyArgs) (copier.
 			return copier.Summary{}, err
 		}
 	}
+	if err := s.approvalGate(ctx); err != nil {
+		return copier.Summary{}, err
+	}
 	c := s.newCopier(copyOptions(args, s.CopySettings))
 	var sum copier.Summary
 	var err error
@@ -197,6 +203,7 @@ func (s *Session) newCopier(opts copier.Options) *copier.Copier {
 		Store: s.Store, Jobs: s.src, Dest: s.dst, CopyRole: s.Config.CopyRole, Targets: s.targets,
 		Opts: opts, Now: s.Now, Progress: s.Progress, Counts: s.APICounts, Log: s.Log, Taggable: plan.FullyManagedTypes,
 		OnFailure: s.failureBursts(),
+		Only:      s.approvedOnly(),
 	}
 	if s.Config.Policies.Tags != "" {
 		c.Tags = copier.CountTags(s.dst, s.APICounts)

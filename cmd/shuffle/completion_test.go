@@ -70,6 +70,13 @@ func TestCompletionOfProfilesCutoffAndState(t *testing.T) {
 	if got, directive := completions(t, "run", "x.lua", "--metrics-addr", ""); len(got) != 0 || directive != ":4" {
 		t.Errorf("--metrics-addr: offered %q, directive %s; want nothing, :4", got, directive)
 	}
+	// --allow-drift: the drift kinds, after those already typed.
+	if got, directive := completions(t, "run", "x.lua", "--allow-drift", ""); !slices.Equal(got, []string{"added", "removed", "changed", "vaults", "all"}) || directive != ":6" {
+		t.Errorf("--allow-drift: offered %q (%s), want added, removed, changed, vaults, all (:6, no files, no space)", got, directive)
+	}
+	if got, _ := completions(t, "run", "x.lua", "--allow-drift", "added,"); !slices.Equal(got, []string{"added,removed", "added,changed", "added,vaults", "added,all"}) {
+		t.Errorf("--allow-drift added,: offered %q", got)
+	}
 
 	// --state: directories (ShellCompDirectiveFilterDirs is 16).
 	for _, cmd := range [][]string{{"run", "x.lua"}, {"status"}, {"forecast"}, {"state", "check"}, {"state", "backup", "f"}, {"reset", "vault", "v"}, {"check", "x.lua"}} {

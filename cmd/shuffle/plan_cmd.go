@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shuffle-migrate/shuffle/engine"
+	"github.com/shuffle-migrate/shuffle/engine/approval"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
@@ -119,6 +120,9 @@ func classify(err error) error {
 	var pe *metadata.ParseError
 	var se *luabind.ScriptError
 	var ae *copier.AccessError
+	if de, ok := classifyDrift(err); ok {
+		return de
+	}
 	switch {
 	case errors.As(err, &ae):
 		return blockingError{err}
@@ -158,7 +162,15 @@ metadata. Nothing is written to AWS; the state directory records the
 inventory and decisions, so a later plan or run resumes from them.
 
 --json prints the report as JSON (schema shuffle.plan/v1, see
-docs/operator-guide.md); --out also writes it to a file.`,
+docs/operator-guide.md).
+
+--out PLAN also writes the approved-plan file (schema
+shuffle.approved-plan/v1): every decision (recovery point, destination
+vault, key, tags), the policy hash, the inventory's fingerprint, the
+vaults to create with their settings and this report, with a checksum.
+'shuffle show PLAN' prints it for review; 'shuffle run SCRIPT --plan PLAN'
+copies exactly what it approved and stops before any write if the
+decisions have changed since.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := e.notify(cmd.Context())
@@ -196,14 +208,17 @@ docs/operator-guide.md); --out also writes it to a file.`,
 			if err != nil {
 				return err
 			}
-			_ = s.Store.PutRun(state.Run{Command: "plan", Script: args[0], Start: start, End: time.Now(), Counts: map[string]int64{
-				"recovery_points": p.Totals.RecoveryPoints, "included": p.Totals.Included, "excluded": p.Totals.Excluded, "ineligible": p.Totals.Ineligible}})
+			r := state.Run{Command: "plan", Script: args[0], Start: start, Counts: map[string]int64{
+				"recovery_points": p.Totals.RecoveryPoints, "included": p.Totals.Included, "excluded": p.Totals.Excluded, "ineligible": p.Totals.Ineligible}}
 			if outFile != "" {
-				b, _ := json.MarshalIndent(p, "", "  ")
-				if err := os.WriteFile(outFile, append(b, '\n'), 0o644); err != nil {
-					return fmt.Errorf("write plan: %w", err)
+				sum, err := writeApproved(ctx, e, s, outFile, p)
+				if err != nil {
+					return err
 				}
+				r.Flags = map[string]string{"out": outFile, approval.RunFlag: sum}
 			}
+			r.End = time.Now()
+			_ = s.Store.PutRun(r)
 			if jsonOut {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
@@ -217,7 +232,7 @@ docs/operator-guide.md); --out also writes it to a file.`,
 	sf.register(cmd, e)
 	pf.register(cmd)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the plan as JSON")
-	cmd.Flags().StringVar(&outFile, "out", "", "also write the JSON plan to this file")
+	cmd.Flags().StringVar(&outFile, "out", "", "also write the approved-plan file (every decision, with a checksum) for 'shuffle show' and 'shuffle run --plan'")
 	return cmd
 }
 

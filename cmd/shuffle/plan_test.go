@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shuffle-migrate/shuffle/engine/approval"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
@@ -165,9 +166,10 @@ func TestPlanHumanOutputAndOutFile(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^replicate: [1-9][0-9]* to create, `).MatchString(out) {
 		t.Errorf("plan's replicate line does not say \"to create\":\n%s", out)
 	}
-	b, err := os.ReadFile("plan.json")
-	if err != nil || !json.Valid(b) {
-		t.Fatalf("--out wrote no valid JSON: %v", err)
+	// --out writes the approved-plan file, whose header holds the report.
+	f, err := approval.Read("plan.json", nil)
+	if err != nil || f.Report == nil || f.Report.Schema != plan.PlanSchema || f.Trailer.Decisions != f.Report.Totals.Included {
+		t.Fatalf("--out wrote no approved plan with the report: %v", err)
 	}
 }
 

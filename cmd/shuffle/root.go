@@ -34,6 +34,7 @@ var exitCodes = []struct {
 	{exitUsage, "a usage error: a flag, an argument, the script, a policy, the metadata CSV, a profile, an account or a region"},
 	{exitBlocking, "a pre-flight check found a blocking problem (shuffle check, or shuffle run before it starts), or StartCopyJob was refused for a permission"},
 	{exitUnverified, "shuffle verify found a missing or mismatched copy, or shuffle cutover found an included recovery point created before --as-of that is not copied and verified"},
+	{exitDrift, "shuffle run --plan found the decisions differ from the approved plan (recovery points added, removed or changed, or vaults to create) and --allow-drift did not accept it; nothing was written to AWS"},
 	{exitWindow, "the change window ended with work remaining; run the same command to resume"},
 	{exitInterrupted, "interrupted by Ctrl-C or SIGTERM, at any step; the state is saved; run the same command to resume"},
 }
@@ -93,6 +94,7 @@ points go; Badger state lets a run stop at any time and resume where it left off
 	root.AddCommand(newForecastCmd(e))
 	root.AddCommand(newCheckCmd(e), newIAMPolicyCmd(e))
 	root.AddCommand(newReplCmd(e))
+	root.AddCommand(newShowCmd(e))
 	root.AddCommand(newStateCmd(e))
 	root.AddCommand(newVersionCmd(e))
 	return root

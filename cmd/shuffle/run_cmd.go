@@ -31,6 +31,7 @@ type runFlags struct {
 	skipCheck   bool
 	snapshots   int
 	json        bool
+	ap          approvedPlanFlags
 }
 
 const runLong = `Run the operator's script from the top. Every primitive it calls is
@@ -68,7 +69,7 @@ exits at once. Copy jobs already started keep running in AWS.
 As each run ends (done, window ended or failed; not when interrupted) it
 writes a snapshot of the closed state to STATE/snapshots and keeps the
 last --snapshots (default 3; 0 turns them off); 'shuffle state restore'
-reads them.`
+reads them.` + runPlanHelp
 
 func newRunCmd(e *env) *cobra.Command {
 	f := &runFlags{}
@@ -85,6 +86,7 @@ func newRunCmd(e *env) *cobra.Command {
 	f.wf.register(cmd)
 	f.pf.register(cmd)
 	f.metrics.register(cmd)
+	f.ap.register(cmd)
 	fl := cmd.Flags()
 	fl.IntVar(&f.maxInFlight, "max-in-flight", 0, "copy jobs in flight at once (overrides the script; default 100, the AWS per-account quota)")
 	fl.BoolVar(&f.autoResume, "auto-resume", false, "after a pause on expired credentials, resume by itself once the credentials file changes and GetCallerIdentity succeeds")
@@ -108,6 +110,9 @@ func (f *runFlags) run(e *env, cmd *cobra.Command, script string) error {
 		return err
 	}
 	if _, err := f.sf.delta(); err != nil {
+		return err
+	}
+	if err := f.ap.validate(); err != nil {
 		return err
 	}
 	mon, err := f.metrics.listen(e.stderr, metricsInfo("run", script, f.sf.state))
@@ -135,6 +140,7 @@ func (f *runFlags) run(e *env, cmd *cobra.Command, script string) error {
 	}
 	s.CopySettings = engine.CopySettings{MaxInFlight: f.maxInFlight, Window: window}
 	s.ConfirmComplianceLock = f.confirmLock
+	f.ap.apply(e, s)
 	s.Guard = awsclient.NewGuard()
 	s.Guard.WarnBefore = f.expiryWarn
 	defer startPauseUI(ctx, e, s.Guard, func() []string { return s.Config.OnPause }, f.autoResume, cancel)()
@@ -180,6 +186,7 @@ func (f *runFlags) report(e *env, sigCtx context.Context, s *engine.Session, sta
 	if s.Copied {
 		printCopySummary(e.stderr, s.CopySummary)
 	}
+	f.ap.report(e.stderr, s)
 	for _, l := range engine.FaultSummary(calls) {
 		fmt.Fprintf(e.stderr, "aws: %s\n", l)
 	}
@@ -204,6 +211,7 @@ func (f *runFlags) record(e *env, sigCtx context.Context, s *engine.Session, gua
 		// The change window, for the REPL's history().
 		r.Flags = map[string]string{"deadline": window.End.UTC().Format(time.RFC3339), "cutoff": string(window.Cutoff)}
 	}
+	r.Flags = f.ap.runFlags(r.Flags, s)
 	if err != nil {
 		r.Exit, r.Error = exitError, err.Error()
 		var ec exitCoder

@@ -157,6 +157,9 @@ func printStatus(w io.Writer, dir string, s *forecast.Status) {
 			fmt.Fprintf(w, ", took %s, exit %d", forecast.HumanDuration(r.End.Sub(r.Start)), r.Exit)
 		}
 		fmt.Fprintf(w, " (%d in the run history)\n", s.Runs)
+		if l := approvedPlanLine(r); l != "" {
+			fmt.Fprintln(w, l)
+		}
 	}
 	if s.OrphanCopies > 0 {
 		fmt.Fprintf(w, "Warning: %d copy records have no recovery point record\n", s.OrphanCopies)

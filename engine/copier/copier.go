@@ -120,6 +120,9 @@ type Summary struct {
 	// Adopt is what the run found in AWS that the state had no record
 	// of (adopt.go).
 	Adopt AdoptSummary `json:"adopt"`
+	// NotApproved are the included RPs not started because the approved
+	// plan the run follows does not allow them (Copier.Only).
+	NotApproved int64 `json:"not_approved,omitempty"`
 }
 
 // WaitingCreating counts the RPs waiting for a vault AWS is still
@@ -139,6 +142,10 @@ func (s Summary) WaitingCreating() int64 {
 // the copies.
 type Copier struct {
 	Store *state.Store
+	// Only, when set, is the approved plan a run follows: an RP it does
+	// not allow is never started (nor a retry of it); it stays queued in
+	// the state, counted in Summary.NotApproved.
+	Only func(arn string) bool
 	// Pending, when set, are the included RPs not queued or copied yet
 	// (count and bytes by vault) of the state as it is: Preview then
 	// needs no scan when no copy record is open (the decide pass counts them).

@@ -82,6 +82,12 @@ func (c *Copier) loadRPs(ctx context.Context, open map[string]*state.CopyRecord)
 		default:
 			return nil
 		}
+		if c.Only != nil && (rec == nil || rec.State == state.CopyRetry) && !c.Only(rp.Arn) {
+			// Not in the approved plan (or decided otherwise now): held
+			// back; a job already in AWS is still tracked.
+			c.sum.NotApproved++
+			return nil
+		}
 		c.loadRP(rp, rec)
 		return ctx.Err()
 	})

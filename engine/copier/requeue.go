@@ -77,6 +77,9 @@ func (c *Copier) requeue(keys []state.CopyKey) (int, error) {
 		if !ok {
 			continue // an orphan record: nothing to copy it from
 		}
+		if c.Only != nil && !c.Only(rp.Arn) {
+			continue // not in the approved plan the run follows
+		}
 		c.reopen(rec, now)
 		n++
 		c.reschedule(rp, rec, now)
