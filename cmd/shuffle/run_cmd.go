@@ -66,6 +66,13 @@ decide, replication or copy), stops it, saves state, prints the summary
 and the command to resume, and exits 130 within seconds; a second Ctrl-C
 exits at once. Copy jobs already started keep running in AWS.
 
+Watching it: --json writes the run's events to stdout, one JSON object a
+line (started, progress every --progress-interval, vault created, window
+end, paused, resumed, failure burst, run finished, summary; schema in
+docs/events.md), and the script's on_event command gets each of them as
+JSON on its stdin. --metrics-addr 127.0.0.1:9464 serves Prometheus
+metrics while the run runs (docs/monitoring.md).
+
 As each run ends (done, window ended or failed; not when interrupted) it
 writes a snapshot of the closed state to STATE/snapshots and keeps the
 last --snapshots (default 3; 0 turns them off); 'shuffle state restore'
