@@ -35,6 +35,15 @@ type VaultPlan struct {
 	// Key is the destination key the mapping names, once the engine
 	// has resolved it (the zero value before, and when none is named).
 	Key DestinationKey
+	// Access is the source access policy translated for the
+	// destination by the default rules and vaults.lua's
+	// access_statement, once the engine has decided it; nil before
+	// (replicate then applies the default rules).
+	Access *AccessPlan
+	// Proposed is the compliance policy's verdict on the destination
+	// vault as replication would create it; nil when it was not judged
+	// (no compliance module, the vault exists, or the mapping skips it).
+	Proposed *ProposedVerdict
 }
 
 // KeyAliases are the customer aliases of the source account's keys

@@ -55,12 +55,16 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 		if p := keyProblem(vp); p != "" {
 			dp.Blocking = append(dp.Blocking, p)
 		}
+		if vp.Proposed.Blocks() {
+			dp.ComplianceBlocked = true
+			dp.Blocking = append(dp.Blocking, vp.Proposed.Reason(vp.Mapping.Name))
+		}
 		if w.needsCompliance() && !vp.Mapping.ComplianceLock {
 			dp.LockNeedsConfirmation = true
 			dp.Blocking = append(dp.Blocking, complianceBlockedReason(vp))
 		}
 		tr := vaultpolicy.Translator{SourceAccount: vaultpolicy.Account(src.Arn), SourceVault: src.Arn}
-		_, dp.Notes = tr.Policy(src.AccessPolicy)
+		_, dp.Notes = translate(vp, tr)
 	default:
 		c := checkVault(vp, w, vp.Dest)
 		dp.Drift, dp.Notes = c.drift, c.notes

@@ -329,9 +329,12 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 	if s, ok := daily["DenyRecoveryPointDeletion"]; !ok || s.Resource != res["prod-ebs-daily"].Arn {
 		t.Errorf("prod-ebs-daily: DenyRecoveryPointDeletion %+v, want its resource on %s", s, res["prod-ebs-daily"].Arn)
 	}
-	if _, ok := daily["AllowOrgCopyIn"]; !ok {
-		t.Error("prod-ebs-daily: the organization statement was not replicated")
+	// Principal "*" under an organization condition is not copied by
+	// default: the policy must say so (vaults.lua access_statement).
+	if _, ok := daily["AllowOrgCopyIn"]; ok {
+		t.Error(`prod-ebs-daily: the organization statement (Principal "*") was replicated without the policy saying so`)
 	}
+	contains(t, "prod-ebs-daily reason", res["prod-ebs-daily"].Reason, `AllowOrgCopyIn not replicated (default): it admits Principal "*" under the condition aws:PrincipalOrgID`)
 	weekly := f.policyStatements(t, "prod-ebs-weekly")
 	rr := weekly["AllowRestoreRole"]
 	// A list stays a list.
