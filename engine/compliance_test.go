@@ -45,7 +45,7 @@ func complianceCheck(t *testing.T, env *testenvtest.Env, pol *luabind.Policies) 
 func vaultResult(t *testing.T, r *compliance.Report, side finding.Side, vault, rule string) luabind.ComplianceResult {
 	t.Helper()
 	for _, v := range r.Vaults {
-		if v.Account != side || v.Name != vault {
+		if v.Account != side || v.Name != vault || v.Proposed {
 			continue
 		}
 		for _, res := range v.Results {
@@ -82,8 +82,35 @@ func TestComplianceOfTestenvVaults(t *testing.T) {
 	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
 
 	r := complianceCheck(t, env, pol)
-	if want := len(listVaultNames(t, src)) + len(listVaultNames(t, dst)); len(r.Compliance.Vaults) != want {
-		t.Fatalf("%d vaults judged, want every vault of both accounts (%d)", len(r.Compliance.Vaults), want)
+	existing, proposed := 0, map[string]compliance.Vault{}
+	for _, v := range r.Compliance.Vaults {
+		if v.Proposed {
+			proposed[v.Name] = v
+		} else {
+			existing++
+		}
+	}
+	if want := len(listVaultNames(t, src)) + len(listVaultNames(t, dst)); existing != want {
+		t.Fatalf("%d vaults judged, want every vault of both accounts (%d)", existing, want)
+	}
+	// Every destination vault a run would create is judged as it would
+	// be created: one per source vault whose destination does not exist.
+	if want := len(listVaultNames(t, src)) - len(listVaultNames(t, dst)); len(proposed) != want {
+		t.Fatalf("%d proposed vaults judged, want %d", len(proposed), want)
+	}
+	// Unlocked like its source: held, a warning (block-vault), not blocking.
+	if v := proposed["prod-ebs-weekly"]; !v.Blocking() || v.StopsRun() || v.SourceVault != "prod-ebs-weekly" {
+		t.Errorf("proposed prod-ebs-weekly: %+v", v)
+	}
+	// Its source admits Principal "*" under an organization condition;
+	// the default translation does not copy that statement.
+	for _, res := range proposed["prod-ebs-daily"].Results {
+		if res.Rule == "access-restricted" && !res.Pass {
+			t.Errorf(`proposed prod-ebs-daily: %+v; the statement admitting Principal "*" was copied`, res)
+		}
+	}
+	if v := proposed["legal-hold-airgapped"]; v.Blocking() {
+		t.Errorf("proposed air-gapped vault (AWS-owned key, compliance lock from creation): %+v", v)
 	}
 	if r.Compliance.Module != "../policies/compliance.lua" || r.Compliance.PolicyHash != pol.Hash {
 		t.Errorf("module %q hash %q", r.Compliance.Module, r.Compliance.PolicyHash)
@@ -101,7 +128,8 @@ func TestComplianceOfTestenvVaults(t *testing.T) {
 		t.Errorf("copy-failure-alerts = %+v, want a warning", res)
 	}
 	// Source vaults are judged too, but never block.
-	if res := vaultResult(t, r.Compliance, finding.SideSource, "legal-hold-airgapped", "cmk-encryption"); res.Pass || res.Actual != "AWS_OWNED_KMS_KEY" {
+	// An air-gapped vault may keep AWS's own key (compliance.lua).
+	if res := vaultResult(t, r.Compliance, finding.SideSource, "legal-hold-airgapped", "cmk-encryption"); !res.Pass || res.Actual != "AWS_OWNED_KMS_KEY" {
 		t.Errorf("source legal-hold-airgapped cmk-encryption = %+v", res)
 	}
 	if res := vaultResult(t, r.Compliance, finding.SideSource, "prod-ebs-daily", "access-restricted"); res.Pass || res.Actual != `grants Principal "*"` {

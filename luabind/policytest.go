@@ -516,6 +516,7 @@ func checkComplianceVault(L *lua.LState, n int) *ComplianceVault {
 		Tags: r.strMap("tags"), SNSTopicArn: r.str("sns_topic_arn", false), Events: r.strList("events"),
 		AccessPolicy:    r.str("access_policy", false),
 		SourceAccountID: r.str("source_account_id", false), DestinationAccountID: r.str("destination_account_id", false),
+		Proposed: r.boolean("proposed"), SourceVault: r.str("source_vault", false),
 	}
 	if t := r.time("lock_date"); !t.IsZero() {
 		v.LockDate = &t

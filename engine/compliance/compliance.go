@@ -46,7 +46,18 @@ type Report struct {
 	// PolicyHash identifies the revision of the policies directory.
 	PolicyHash string  `json:"policy_hash"`
 	Vaults     []Vault `json:"vaults"`
+
+	// What Evaluate read, for judging the proposed vaults (Propose).
+	sources []*state.Vault
+	dests   map[string]bool
 }
+
+// SourceVaults are the source vaults Evaluate read.
+func (r *Report) SourceVaults() []*state.Vault { return r.sources }
+
+// DestinationExists reports whether Evaluate listed a destination vault
+// named name.
+func (r *Report) DestinationExists(name string) bool { return r.dests[name] }
 
 // Vault is one vault's results.
 type Vault struct {
@@ -56,6 +67,12 @@ type Vault struct {
 	Pass    bool                       `json:"pass"`            // every rule passed
 	Error   string                     `json:"error,omitempty"` // the vault could not be read or judged
 	Results []luabind.ComplianceResult `json:"results"`
+	// Proposed: the vault does not exist; it is judged as shuffle would
+	// create it from SourceVault, and OnFailure says what a blocking
+	// failure does (hold its recovery points, or stop the run).
+	Proposed    bool                    `json:"proposed,omitempty"`
+	SourceVault string                  `json:"source_vault,omitempty"`
+	OnFailure   luabind.ProposedFailure `json:"on_failure,omitempty"`
 }
 
 // Blocking reports whether v has a failure that blocks: a blocking rule
@@ -86,14 +103,20 @@ func Evaluate(ctx context.Context, cfg scriptconfig.Config, pol *luabind.Policie
 	}
 	defer w.Close()
 	pc := pol.Config()
-	r := &Report{Module: pc.Dir + "/" + pc.Compliance + ".lua", PolicyHash: pol.Hash}
+	r := &Report{Module: pc.Dir + "/" + pc.Compliance + ".lua", PolicyHash: pol.Hash, dests: map[string]bool{}}
 	for _, acct := range []account{{finding.SideSource, state.Source, cfg.Source.Account, source}, {finding.SideDestination, state.Destination, cfg.Destination.Account, destination}} {
 		names, lerr := vaultNames(ctx, acct.api)
 		if lerr != nil {
 			r.Vaults = append(r.Vaults, Vault{Account: acct.side, Name: "*", Error: "ListBackupVaults: " + finding.ErrorText(lerr)})
 		}
 		for _, name := range names {
-			vc, ok := judge(ctx, w, acct, name, cfg, now)
+			vc, v, ok := judge(ctx, w, acct, name, cfg, now)
+			switch {
+			case v != nil && acct.side == finding.SideSource:
+				r.sources = append(r.sources, v)
+			case acct.side == finding.SideDestination:
+				r.dests[name] = true
+			}
 			if !ok {
 				continue // deleted since it was listed
 			}
@@ -138,14 +161,14 @@ func vaultNames(ctx context.Context, api VaultReader) ([]string, error) {
 
 // judge reads one vault and runs the compliance check on it; ok is
 // false when the vault no longer exists.
-func judge(ctx context.Context, w *luabind.Worker, acct account, name string, cfg scriptconfig.Config, now time.Time) (vc Vault, ok bool) {
+func judge(ctx context.Context, w *luabind.Worker, acct account, name string, cfg scriptconfig.Config, now time.Time) (vc Vault, v *state.Vault, ok bool) {
 	vc = Vault{Account: acct.side, Name: name}
 	v, _, err := inventory.DescribeVault(ctx, acct.api, acct.sside, name, now)
 	switch {
 	case err != nil:
 		vc.Error = "cannot read the vault: " + finding.ErrorText(err)
 	case v == nil:
-		return vc, false
+		return vc, nil, false
 	default:
 		vc.Arn = v.Arn
 		vc.Results, err = w.Compliance(ctx, &luabind.ComplianceVault{
@@ -161,5 +184,5 @@ func judge(ctx context.Context, w *luabind.Worker, acct account, name string, cf
 			vc.Error = err.Error()
 		}
 	}
-	return vc, true
+	return vc, v, true
 }

@@ -15,6 +15,10 @@ func (cr *Report) Findings(add func(finding.Finding)) {
 		if v.Account != finding.SideDestination || v.Pass {
 			continue
 		}
+		if v.Proposed {
+			cr.proposedFinding(v, add)
+			continue
+		}
 		sev := finding.Warning
 		if v.Blocking() {
 			sev = finding.Blocking
@@ -41,4 +45,36 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// proposedFinding is the finding of a destination vault shuffle would
+// create that fails the policy. A blocking failure holds the vault's
+// recovery points (the vault is not created): a warning, since the run
+// goes on with the other vaults, unless the policy says stop-run, which
+// makes it blocking, as `shuffle run`'s pre-flight then stops.
+func (cr *Report) proposedFinding(v Vault, add func(finding.Finding)) {
+	what := fmt.Sprintf("destination vault %s (proposed: as shuffle would create it from source vault %s) ", v.Name, v.SourceVault)
+	if v.Error != "" {
+		what += "cannot be judged: " + v.Error
+	} else {
+		var failed []string
+		for _, res := range v.Results {
+			if !res.Pass {
+				failed = append(failed, fmt.Sprintf("%s (expected %s, actual %s)", res.Rule, orDash(res.Expected), orDash(res.Actual)))
+			}
+		}
+		what += "fails " + strings.Join(failed, "; ")
+	}
+	fix := "make the source vault or its mapping in policies/vaults.lua (encryption_key, tags, access_statement) give a compliant vault, or change " + cr.Module + ", then run check again"
+	switch {
+	case !v.Blocking():
+		add(finding.New(finding.Warning, finding.SideDestination, "compliance", "", what,
+			"shuffle would create it with warnings of "+cr.Module, fix))
+	case v.StopsRun():
+		add(finding.New(finding.Blocking, finding.SideDestination, "compliance", "", what,
+			cr.Module+" sets on_proposed_failure = \"stop-run\": `shuffle run` stops before it writes anything", fix))
+	default:
+		add(finding.New(finding.Warning, finding.SideDestination, "compliance", "", what,
+			"shuffle does not create a vault that fails a blocking rule of "+cr.Module+": its recovery points are held (blocked: compliance) and the other vaults go on", fix))
+	}
 }

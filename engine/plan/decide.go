@@ -74,13 +74,11 @@ func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker, aliases 
 	}
 	out := make(map[string]*VaultPlan, len(src))
 	for _, v := range src {
-		in := vaultInput(v, aliases[v.EncryptionKeyArn])
-		m, err := w.MapVault(ctx, in)
+		vp, err := MapSourceVault(ctx, w, v, aliases)
 		if err != nil {
-			return nil, fmt.Errorf("vault mapping for %s: %w", v.Name, err)
+			return nil, err
 		}
-		vp := &VaultPlan{Source: v, Mapping: m, SourceKeyAliases: in.EncryptionKeyAliases}
-		if d, ok, err := st.GetVault(state.Destination, m.Name); err != nil {
+		if d, ok, err := st.GetVault(state.Destination, vp.Mapping.Name); err != nil {
 			return nil, err
 		} else if ok {
 			vp.Dest = d
@@ -97,6 +95,18 @@ func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker, aliases 
 		out[v.Name] = vp
 	}
 	return out, nil
+}
+
+// MapSourceVault runs the vault mapping policy on one source vault,
+// without the state (the destination and the lock are left to the
+// caller).
+func MapSourceVault(ctx context.Context, w *luabind.Worker, v *state.Vault, aliases KeyAliases) (*VaultPlan, error) {
+	in := vaultInput(v, aliases[v.EncryptionKeyArn])
+	m, err := w.MapVault(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("vault mapping for %s: %w", v.Name, err)
+	}
+	return &VaultPlan{Source: v, Mapping: m, SourceKeyAliases: in.EncryptionKeyAliases}, nil
 }
 
 // MapVaultsWith runs the vault mapping policy over every source vault
@@ -118,6 +128,10 @@ func revisions(policyHash string, plans map[string]*VaultPlan) map[string]string
 	}
 	return revs
 }
+
+// VaultInput is the view of a source vault that the vaults policy
+// sees (map and access_statement).
+func VaultInput(v *state.Vault, aliases []string) *luabind.VaultInput { return vaultInput(v, aliases) }
 
 func vaultInput(v *state.Vault, aliases []string) *luabind.VaultInput {
 	var first string

@@ -42,13 +42,14 @@ type Proposal struct {
 }
 
 // Propose is the vault replication would create for vp: false when none
-// would be (the mapping skips it, or it exists). The lock is the one
+// would be (the mapping skips it, it exists, or it has no destination
+// key to be created with, which blocks it on its own). The lock is the one
 // replication applies: governance always, compliance once confirmed (an
 // unconfirmed one is blocked on its own: WaitComplianceLock), an
 // air-gapped vault's from creation. Notifications are replicated only
 // with a mapped topic.
 func Propose(vp *plan.VaultPlan, opt Options) (Proposal, bool) {
-	if vp.Mapping.Skip || vp.Dest != nil {
+	if vp.Mapping.Skip || vp.Dest != nil || keyProblem(vp) != "" {
 		return Proposal{}, false
 	}
 	if opt.Now == nil {
