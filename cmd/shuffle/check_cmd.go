@@ -182,7 +182,14 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 		tw.Flush()
 	}
 	printCompliance(w, r.Compliance)
-	other, compliance := 0, 0
+	other, compliance, held := 0, 0, 0
+	if r.Compliance != nil {
+		for _, v := range r.Compliance.Vaults {
+			if v.Proposed && v.Blocking() && !v.StopsRun() {
+				held++
+			}
+		}
+	}
 	for _, f := range r.Findings {
 		switch {
 		case f.Severity != finding.Blocking:
@@ -194,6 +201,9 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 	}
 	if compliance > 0 {
 		fmt.Fprintf(w, "\nNOT COMPLIANT: %d destination vault(s) fail a blocking rule of %s.\n", compliance, r.Compliance.Module)
+	}
+	if held > 0 {
+		fmt.Fprintf(w, "\nHELD: %d destination vault(s) shuffle would create fail a blocking rule of %s: `shuffle run` does not create them and holds their recovery points (blocked: compliance); the other vaults go on.\n", held, r.Compliance.Module)
 	}
 	if other > 0 {
 		fmt.Fprintln(w, "\nBLOCKED: fix the blocking findings before `shuffle run`.")
@@ -208,12 +218,14 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 // (--skip-check skips it). It prints only what needs attention, and a
 // blocking finding stops the run with exit 3 before anything is written.
 // The encryption count, which lists every source RP, is left to
-// `shuffle check`: the run's own eligibility rules record those RPs. So
-// is the compliance policy: the run's replication changes the
-// destination vaults it judges, so it is the proof to take after a run
-// (and before), not a reason to stop one.
+// `shuffle check`: the run's own eligibility rules record those RPs.
+// The compliance policy is judged as `shuffle check` judges it, existing
+// destination vaults and the ones the run would create alike, so that
+// run and check never disagree on the same accounts: a vault to create
+// that fails is held by the run's replication (or, with
+// on_proposed_failure = "stop-run", stops the run here).
 func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) error {
-	r, err := checkScript(ctx, script, io.Discard, sf, checkOptions{skipEncryption: true})
+	r, err := checkScript(ctx, script, io.Discard, sf, checkOptions{skipEncryption: true, compliance: true})
 	if ctx.Err() != nil { // interrupted: findings made of cancelled calls mean nothing
 		return fmt.Errorf("pre-flight check: %w", context.Cause(ctx))
 	}
@@ -222,6 +234,13 @@ func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) err
 	}
 	if !r.Blocking() {
 		fmt.Fprintf(e.stderr, "pre-flight check: no blocking findings (%d checks; `shuffle check %s` shows them all)\n", len(r.Findings), script)
+		if r.Compliance != nil {
+			for _, v := range r.Compliance.Vaults {
+				if v.Proposed && v.Blocking() {
+					fmt.Fprintf(e.stderr, "pre-flight check: destination vault %s would fail a blocking rule of %s; it is not created and its recovery points are held (`shuffle check %s` shows why)\n", v.Name, r.Compliance.Module, script)
+				}
+			}
+		}
 		return nil
 	}
 	printFindings(e.stderr, r)
@@ -315,8 +334,15 @@ func printCompliance(w io.Writer, cr *compliance.Report) {
 	}
 	fmt.Fprintf(w, "\nCOMPLIANCE (%s): %d of %d vaults pass\n", cr.Module, pass, len(cr.Vaults))
 	for _, v := range cr.Vaults {
-		verdict := "pass"
+		verdict, label := "pass", ""
+		if v.Proposed {
+			label = fmt.Sprintf(" (proposed: as shuffle would create it from source vault %s)", v.SourceVault)
+		}
 		switch {
+		case v.StopsRun():
+			verdict = "FAIL (blocking: on_proposed_failure = \"stop-run\" stops the run)"
+		case v.Proposed && v.Blocking():
+			verdict = "FAIL (blocking rule: shuffle does not create it; its recovery points are held)"
 		case v.Blocking():
 			verdict = "FAIL (blocking)"
 		case !v.Pass && v.Account == finding.SideDestination:
@@ -324,7 +350,7 @@ func printCompliance(w io.Writer, cr *compliance.Report) {
 		case !v.Pass:
 			verdict = "FAIL (a source vault: shown for comparison, never blocks)"
 		}
-		fmt.Fprintf(w, "\n%s vault %s: %s\n", v.Account, v.Name, verdict)
+		fmt.Fprintf(w, "\n%s vault %s%s: %s\n", v.Account, v.Name, label, verdict)
 		if v.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", v.Error)
 			continue
@@ -343,7 +369,11 @@ func printCompliance(w io.Writer, cr *compliance.Report) {
 		for _, r := range v.Results {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t", r.Rule, resultWord(r), r.Expected, r.Actual)
 			if dest {
-				src, ok := source[[2]string{v.Name, r.Rule}]
+				srcName := v.Name
+				if v.Proposed {
+					srcName = v.SourceVault
+				}
+				src, ok := source[[2]string{srcName, r.Rule}]
 				if !ok {
 					src = "-"
 				}
