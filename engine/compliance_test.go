@@ -59,6 +59,17 @@ func vaultResult(t *testing.T, r *compliance.Report, side finding.Side, vault, r
 	return luabind.ComplianceResult{}
 }
 
+func proposedResult(t *testing.T, proposed map[string]compliance.Vault, vault, rule string) luabind.ComplianceResult {
+	t.Helper()
+	for _, res := range proposed[vault].Results {
+		if res.Rule == rule {
+			return res
+		}
+	}
+	t.Fatalf("proposed vault %s has no result for %s", vault, rule)
+	return luabind.ComplianceResult{}
+}
+
 func listVaultNames(t *testing.T, bc *backup.Client) []string {
 	t.Helper()
 	out, err := bc.ListBackupVaults(context.Background(), &backup.ListBackupVaultsInput{})
@@ -98,9 +109,18 @@ func TestComplianceOfTestenvVaults(t *testing.T) {
 	if want := len(listVaultNames(t, src)) - len(listVaultNames(t, dst)); len(proposed) != want {
 		t.Fatalf("%d proposed vaults judged, want %d", len(proposed), want)
 	}
-	// Unlocked like its source: held, a warning (block-vault), not blocking.
-	if v := proposed["prod-ebs-weekly"]; !v.Blocking() || v.StopsRun() || v.SourceVault != "prod-ebs-weekly" {
+	// Its source is unlocked; vaults.lua gives a production vault the
+	// governance lock compliance.lua requires, so it would comply.
+	if v := proposed["prod-ebs-weekly"]; v.Blocking() || v.SourceVault != "prod-ebs-weekly" {
 		t.Errorf("proposed prod-ebs-weekly: %+v", v)
+	}
+	if res := proposedResult(t, proposed, "prod-ebs-weekly", "vault-lock"); !res.Pass || res.Actual != "locked, MinRetentionDays 7" {
+		t.Errorf("proposed prod-ebs-weekly vault-lock: %+v", res)
+	}
+	for name, v := range proposed {
+		if v.Blocking() {
+			t.Errorf("fresh testenv: proposed vault %s fails a blocking rule: %+v", name, v.Results)
+		}
 	}
 	// Its source admits Principal "*" under an organization condition;
 	// the default translation does not copy that statement.

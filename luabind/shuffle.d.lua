@@ -126,6 +126,13 @@
 ---@field compliance_lock? boolean allow applying a compliance-mode lock (default false)
 ---@field reconcile? boolean allow changing an existing destination vault to match (default false)
 ---@field tags? table<string, string> destination vault tags (default: the source vault's tags)
+---@field lock? shuffle.MappedLock the lock a vault shuffle creates gets when its source vault has none (default: none, like for like)
+
+---The lock map asks for a destination vault whose source vault has none.
+---@class shuffle.MappedLock
+---@field mode "governance" a compliance lock comes only from a compliance-locked source vault (with compliance_lock = true)
+---@field min_retention_days? integer 1-36500
+---@field max_retention_days? integer 1-36500, at least min_retention_days
 
 ---What access_statement(statement, ctx) knows besides the statement.
 ---@class shuffle.AccessContext

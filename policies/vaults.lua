@@ -3,7 +3,7 @@
 -- Contract (docs/lua-api.md): map(vault) returns a table
 --   { name = ..., encryption_key = ..., sns_topic_arn = ...,
 --     skip = ..., reason = ..., compliance_lock = ..., reconcile = ...,
---     tags = {...} }
+--     tags = {...}, lock = {...} }
 -- and access_statement(statement, ctx), optional, decides each statement
 -- of the source vault's access policy (below).
 -- Every field is optional: name defaults to the source vault's name and
@@ -67,6 +67,21 @@ return M.keys[vault.name]
   return vault.encryption_key_alias and ("alias/" .. vault.encryption_key_alias)
 end
 
+-- The lock the security team requires of a production destination
+-- vault (compliance.lua: locked, MinRetentionDays >= 7) whose source
+-- vault has none: a governance lock, which a privileged principal can
+-- still remove, so shuffle applies it without confirmation. A locked
+-- source vault keeps its own lock, like for like. Recovery points kept
+-- fewer days than min_retention_days are not copied into such a vault
+-- (engine:retention).
+M.production_lock = { mode = "governance", min_retention_days = 7 }
+
+-- Production, as compliance.lua defines it (air-gapped vaults are
+-- always locked).
+function M.production(vault)
+  return vault.tags.Environment == "prod"
+end
+
 function M.map(vault)
   return {
     -- Like-for-like: the same name in the destination account.
@@ -83,6 +98,7 @@ function M.map(vault)
     -- source is reported, not changed. Set reconcile = true to let
     -- shuffle bring it in line.
     reconcile = false,
+    lock = (not vault.locked and M.production(vault)) and M.production_lock or nil,
   }
 end
 

@@ -94,3 +94,12 @@ function TestAccessStatementExceptions()
   testing.eq(rewritten.Action, "backup:CopyIntoBackupVault")
   vaults.access_exceptions["prod-ebs-daily"] = nil
 end
+
+function TestUnlockedProductionVaultGetsTheGovernanceLock()
+  local m = testing.map("vaults", { name = "prod-ebs-weekly", tags = { Environment = "prod" } })
+  testing.eq(m.lock.mode, "governance")
+  testing.eq(m.lock.min_retention_days, 7)
+  -- A locked source keeps its own lock; a dev vault gets none.
+  testing.eq(testing.map("vaults", { name = "prod-rds-monthly", tags = { Environment = "prod" }, locked = true, min_retention_days = 30 }).lock, nil)
+  testing.eq(testing.map("vaults", { name = "dev-ebs-daily", tags = { Environment = "dev" } }).lock, nil)
+end

@@ -89,8 +89,13 @@ func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker, aliases 
 		if vp.Dest != nil {
 			lockFrom = vp.Dest
 		}
-		if lockFrom.Locked {
+		switch l := vp.Mapping.Lock; {
+		case lockFrom.Locked:
 			vp.Lock = &Lock{Min: lockFrom.MinRetentionDays, Max: lockFrom.MaxRetentionDays}
+		case vp.Dest == nil && l != nil:
+			// The mapping's lock, which replication applies to a vault
+			// it creates from an unlocked source.
+			vp.Lock = &Lock{Min: l.MinRetentionDays, Max: l.MaxRetentionDays}
 		}
 		out[v.Name] = vp
 	}

@@ -41,8 +41,8 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 	src := vp.Source
 	w := wantFor(vp)
 	want := plan.DestinationSettings{
-		VaultType: src.VaultType, EncryptionKey: vp.Mapping.EncryptionKey, EncryptionKeyArn: vp.Key.Arn, LockMode: string(lockMode(src)),
-		MinRetentionDays: src.MinRetentionDays, MaxRetentionDays: src.MaxRetentionDays,
+		VaultType: src.VaultType, EncryptionKey: vp.Mapping.EncryptionKey, EncryptionKeyArn: vp.Key.Arn, LockMode: string(w.lock),
+		MinRetentionDays: w.min, MaxRetentionDays: w.max,
 		SNSTopicArn: vp.Mapping.SNSTopicArn, Events: src.Events, Tags: w.tags, Lock: lockSummary(w),
 	}
 	dp := plan.DestinationPlan{Name: vp.Mapping.Name, Settings: want}

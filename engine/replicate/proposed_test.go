@@ -21,7 +21,8 @@ func TestProposeIsTheVaultReplicationWouldCreate(t *testing.T) {
 	if !ok {
 		t.Fatal("prod-ebs-daily: no proposal, though its destination does not exist")
 	}
-	if p.Locked || p.EncryptionKeyType != "CUSTOMER_MANAGED_KMS_KEY" || p.EncryptionKeyArn == "" || p.SNSTopicArn != "" && len(p.Events) == 0 {
+	// Unlocked source, production: vaults.lua's governance lock.
+	if !p.Locked || p.LockDate != nil || p.MinRetentionDays == nil || *p.MinRetentionDays != 7 || p.EncryptionKeyType != "CUSTOMER_MANAGED_KMS_KEY" || p.EncryptionKeyArn == "" || p.SNSTopicArn != "" && len(p.Events) == 0 {
 		t.Errorf("prod-ebs-daily proposal: %+v", p)
 	}
 	if a := vaultpolicy.Summarize(p.AccessPolicy); a.AnyPrincipal || len(a.Accounts) != 1 || a.Accounts[0] != testenv.SourceAccount {
@@ -32,6 +33,9 @@ func TestProposeIsTheVaultReplicationWouldCreate(t *testing.T) {
 	}
 	if lag, _ := replicate.Propose(f.plans["legal-hold-airgapped"], f.opt); !lag.Locked || lag.EncryptionKeyType != "AWS_OWNED_KMS_KEY" || lag.MinRetentionDays == nil {
 		t.Errorf("air-gapped proposal: %+v", lag)
+	}
+	if dev, _ := replicate.Propose(f.plans["dev-ebs-daily"], f.opt); dev.Locked {
+		t.Errorf("dev proposal locked: %+v", dev)
 	}
 	if _, ok := replicate.Propose(f.plans["prod-rds-monthly"], f.opt); ok {
 		t.Error("a proposal for prod-rds-monthly, whose destination exists")
