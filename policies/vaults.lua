@@ -34,35 +34,7 @@ M.keys = {}
 -- that vault's recovery points with a reason, and the others go on.
 function M.key(vault)
   if M.keys[vault.name] then
-    -- The access policy of a vault shuffle creates: shuffle's own copy
--- statement, plus the source vault's statements as access_statement
--- decides them, one by one. The default (access_statement returning
--- nil) keeps Deny statements and Allows whose principals are all in the
--- source account (moved to the destination account), and drops every
--- other statement with a note: Principal "*" (even narrowed by an
--- organization condition), other accounts, services. The security team
--- signs off exceptions here, by source vault name and statement Sid:
---   "keep"  copy it as the default would have moved it,
---   "drop"  leave it out,
---   or a function(statement, ctx) returning "keep", "drop" or a
---   rewritten statement table. For example:
---   ["prod-ebs-daily"] = { AllowOrgCopyIn = "keep" },
--- A kept statement that grants Principal "*" fails the access rule of
--- compliance.lua, so that vault would not be created.
-M.access_exceptions = {}
-
-function M.access_statement(statement, ctx)
-  local rules = M.access_exceptions[ctx.vault.name]
-  local rule = rules and ctx.sid and rules[ctx.sid]
-  if type(rule) == "function" then
-    return rule(statement, ctx)
-  elseif rule then
-    return rule, "signed off in policies/vaults.lua access_exceptions"
-  end
-  return nil -- the default
-end
-
-return M.keys[vault.name]
+    return M.keys[vault.name]
   end
   return vault.encryption_key_alias and ("alias/" .. vault.encryption_key_alias)
 end
