@@ -104,11 +104,15 @@ the destination account use it (kms:GetKeyPolicy). A key that does not
 is a blocking finding that prints the key policy statement to add.
 
 When the script names a compliance module (policies.compliance, e.g.
-policies/compliance.lua), every source vault and every existing
-destination vault is judged by it, and a table per vault shows each
-rule's pass or fail with what was expected and what is there
-(--skip-compliance: don't). A destination vault failing a blocking rule
-is a blocking finding; source vaults are shown for comparison only.
+policies/compliance.lua), every source vault, every existing destination
+vault and every destination vault a run would create (as it would create
+it: "proposed") is judged by it, and a table per vault shows each rule's
+pass or fail with what was expected and what is there
+(--skip-compliance: don't). An existing destination vault failing a
+blocking rule is a blocking finding; a proposed one is a warning (the
+run does not create it and holds its recovery points), or blocking with
+on_proposed_failure = "stop-run". Source vaults are shown for comparison
+only. shuffle run's own pre-flight judges the same way.
 
 Each finding has a severity (blocking, warning, info), what it is, why it
 matters and how to fix it. Exit code 0: no blocking finding; 3: at least
