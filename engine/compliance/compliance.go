@@ -1,7 +1,8 @@
 // Package compliance judges every vault of both accounts against the
 // security team's compliance policy (policies/compliance.lua, run
-// through luabind) and turns the destination vaults that fail it into
-// pre-flight findings.
+// through luabind), and the destination vaults a run would create as
+// they would be created (JudgeProposed), and turns the destination
+// vaults that fail it into pre-flight findings.
 //
 // It only reads: it must not change a vault, decide recovery points,
 // or know how replication would fix a vault. Source vaults are judged
