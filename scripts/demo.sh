@@ -41,6 +41,16 @@ echo "== shuffle check examples/migrate.lua --skip-encryption   (pre-flight, wit
 echo "   the vaults the run would create are judged as it would create them: proposed)"
 "$BIN" check examples/migrate.lua --skip-encryption | grep -E '^(COMPLIANCE|OK|BLOCKED|NOT COMPLIANT|HELD|destination vault)'
 echo
+echo "== compliance before creation, what if: had policies/vaults.lua kept prod-ebs-daily's organization-wide"
+echo "   statement (Principal \"*\" under aws:PrincipalOrgID), its replica would fail compliance.lua: plan (on a"
+echo "   copy of the policies and a state of its own) shows that vault held with the rule; nothing else changes"
+mkdir -p "$DIR/what-if"
+cp -r examples policies "$DIR/what-if/"
+ln -s "$DIR/testenv-run" "$DIR/what-if/testenv-run"
+sed -i.bak 's/^M.access_exceptions = {}/M.access_exceptions = { ["prod-ebs-daily"] = { AllowOrgCopyIn = "keep" } }/' "$DIR/what-if/policies/vaults.lua"
+rm -f "$DIR/what-if/policies/vaults.lua.bak"
+(cd "$DIR/what-if" && "$BIN" plan examples/migrate.lua | grep -E '^Blocked: .*compliance')
+echo
 echo "== shuffle run examples/migrate.lua   (replicate the vaults, copy every included recovery point)"
 "$BIN" run examples/migrate.lua
 echo
