@@ -222,3 +222,48 @@ func TestComplianceBrokenPolicyIsAFailedCheck(t *testing.T) {
 		t.Fatal("a compliance policy that fails on destination vaults does not block")
 	}
 }
+
+// An existing destination vault that fails the policy but that
+// reconcile = true would bring in line is a warning (the run fixes it),
+// with its reconciled form shown as proposed; without reconcile it
+// blocks.
+func TestComplianceExistingVaultReconcileFixes(t *testing.T) {
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 20})
+	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
+	if _, err := dst.CreateBackupVault(context.Background(), &backup.CreateBackupVaultInput{BackupVaultName: aws.String("prod-ebs-weekly"),
+		EncryptionKeyArn: aws.String("arn:aws:kms:us-east-1:222222222222:key/6a44a25a-c3a8-498f-a5ab-d56d8fa50140") /* alias/backup-vault-prod */, BackupVaultTags: map[string]string{"Environment": "prod"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, reconcile := range []bool{true, false} {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS("../policies")); err != nil {
+			t.Fatal(err)
+		}
+		if reconcile {
+			p := filepath.Join(dir, "vaults.lua")
+			b, _ := os.ReadFile(p)
+			if err := os.WriteFile(p, []byte(strings.Replace(string(b), "reconcile = false,", "reconcile = true,", 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := complianceCheck(t, env, shippedCompliance(t, dir))
+		if res := vaultResult(t, r.Compliance, finding.SideDestination, "prod-ebs-weekly", "vault-lock"); res.Pass {
+			t.Fatalf("reconcile %v: the unlocked prod vault passes vault-lock: %+v", reconcile, res)
+		}
+		var proposed *compliance.Vault
+		for i, v := range r.Compliance.Vaults {
+			if v.Proposed && v.Name == "prod-ebs-weekly" {
+				proposed = &r.Compliance.Vaults[i]
+			}
+		}
+		if reconcile && (proposed == nil || !proposed.Reconcile || proposed.Blocking()) {
+			t.Errorf("reconcile: the reconciled prod-ebs-weekly (governance lock) should pass: %+v", proposed)
+		}
+		if !reconcile && proposed != nil {
+			t.Errorf("no reconcile: an existing vault was proposed: %+v", proposed)
+		}
+		if r.Blocking() == reconcile {
+			t.Errorf("reconcile %v: blocking %v\n%s", reconcile, r.Blocking(), dumpFindings(r))
+		}
+	}
+}

@@ -198,8 +198,11 @@ func proposeForCheck(ctx context.Context, in CheckInput, cr *compliance.Report, 
 		if err != nil {
 			return err
 		}
-		if cr.DestinationExists(vp.Mapping.Name) {
-			continue // judged as it is
+		if d, exists := cr.DestinationVault(vp.Mapping.Name); exists {
+			if d == nil || !vp.Mapping.Reconcile {
+				continue // judged as it is
+			}
+			vp.Dest = d // judged as reconciling it would leave it, too
 		}
 		plans[v.Name] = vp
 	}

@@ -65,7 +65,8 @@ func proposeVaults(ctx context.Context, pol *luabind.Policies, plans map[string]
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		vp.Proposed = &plan.ProposedVerdict{Module: module, Error: v.Error, Failed: v.BlockingFailures(), OnFailure: onFailure}
+		v.Reconcile = p.Reconciled
+		vp.Proposed = &plan.ProposedVerdict{Module: module, Error: v.Error, Failed: v.BlockingFailures(), OnFailure: onFailure, Reconcile: p.Reconciled}
 		out = append(out, v)
 	}
 	return out, nil

@@ -207,7 +207,7 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 		fmt.Fprintf(w, "\nNOT COMPLIANT: %d destination vault(s) fail a blocking rule of %s.\n", compliance, r.Compliance.Module)
 	}
 	if held > 0 {
-		fmt.Fprintf(w, "\nHELD: %d destination vault(s) shuffle would create fail a blocking rule of %s: `shuffle run` does not create them and holds their recovery points (blocked: compliance); the other vaults go on.\n", held, r.Compliance.Module)
+		fmt.Fprintf(w, "\nHELD: %d destination vault(s) as shuffle would create (or reconcile) them fail a blocking rule of %s: `shuffle run` leaves them as they are and holds their recovery points (blocked: compliance); the other vaults go on.\n", held, r.Compliance.Module)
 	}
 	if other > 0 {
 		fmt.Fprintln(w, "\nBLOCKED: fix the blocking findings before `shuffle run`.")
@@ -241,7 +241,7 @@ func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) err
 		if r.Compliance != nil {
 			for _, v := range r.Compliance.Vaults {
 				if v.Proposed && v.Blocking() {
-					fmt.Fprintf(e.stderr, "pre-flight check: destination vault %s would fail a blocking rule of %s; it is not created and its recovery points are held (`shuffle check %s` shows why)\n", v.Name, r.Compliance.Module, script)
+					fmt.Fprintf(e.stderr, "pre-flight check: destination vault %s (%s) would fail a blocking rule of %s; it is left as it is and its recovery points are held (`shuffle check %s` shows why)\n", v.Name, v.ProposedLabel(), r.Compliance.Module, script)
 				}
 			}
 		}
@@ -340,11 +340,13 @@ func printCompliance(w io.Writer, cr *compliance.Report) {
 	for _, v := range cr.Vaults {
 		verdict, label := "pass", ""
 		if v.Proposed {
-			label = fmt.Sprintf(" (proposed: as shuffle would create it from source vault %s)", v.SourceVault)
+			label = " (proposed: " + v.ProposedLabel() + ")"
 		}
 		switch {
 		case v.StopsRun():
 			verdict = "FAIL (blocking: on_proposed_failure = \"stop-run\" stops the run)"
+		case v.Proposed && v.Reconcile && v.Blocking():
+			verdict = "FAIL (blocking rule: shuffle does not reconcile it; its recovery points are held)"
 		case v.Proposed && v.Blocking():
 			verdict = "FAIL (blocking rule: shuffle does not create it; its recovery points are held)"
 		case v.Blocking():

@@ -50,15 +50,19 @@ type Report struct {
 
 	// What Evaluate read, for judging the proposed vaults (Propose).
 	sources []*state.Vault
-	dests   map[string]bool
+	dests   map[string]*state.Vault // nil value: listed, not read
 }
 
 // SourceVaults are the source vaults Evaluate read.
 func (r *Report) SourceVaults() []*state.Vault { return r.sources }
 
-// DestinationExists reports whether Evaluate listed a destination vault
-// named name.
-func (r *Report) DestinationExists(name string) bool { return r.dests[name] }
+// DestinationVault is the destination vault named name as Evaluate read
+// it; exists is false when it was not listed (a vault listed but not
+// read gives nil, true).
+func (r *Report) DestinationVault(name string) (v *state.Vault, exists bool) {
+	v, exists = r.dests[name]
+	return v, exists
+}
 
 // Vault is one vault's results.
 type Vault struct {
@@ -74,6 +78,9 @@ type Vault struct {
 	Proposed    bool                    `json:"proposed,omitempty"`
 	SourceVault string                  `json:"source_vault,omitempty"`
 	OnFailure   luabind.ProposedFailure `json:"on_failure,omitempty"`
+	// Reconcile: a proposed vault that exists, judged as reconcile =
+	// true would leave it.
+	Reconcile bool `json:"reconcile,omitempty"`
 }
 
 // Blocking reports whether v has a failure that blocks: a blocking rule
@@ -104,7 +111,7 @@ func Evaluate(ctx context.Context, cfg scriptconfig.Config, pol *luabind.Policie
 	}
 	defer w.Close()
 	pc := pol.Config()
-	r := &Report{Module: pc.Dir + "/" + pc.Compliance + ".lua", PolicyHash: pol.Hash, dests: map[string]bool{}}
+	r := &Report{Module: pc.Dir + "/" + pc.Compliance + ".lua", PolicyHash: pol.Hash, dests: map[string]*state.Vault{}}
 	for _, acct := range []account{{finding.SideSource, state.Source, cfg.Source.Account, source}, {finding.SideDestination, state.Destination, cfg.Destination.Account, destination}} {
 		names, lerr := vaultNames(ctx, acct.api)
 		if lerr != nil {
@@ -116,7 +123,7 @@ func Evaluate(ctx context.Context, cfg scriptconfig.Config, pol *luabind.Policie
 			case v != nil && acct.side == finding.SideSource:
 				r.sources = append(r.sources, v)
 			case acct.side == finding.SideDestination:
-				r.dests[name] = true
+				r.dests[name] = v
 			}
 			if !ok {
 				continue // deleted since it was listed

@@ -26,6 +26,9 @@ type ProposedVerdict struct {
 	Error string `json:"error,omitempty"`
 	// OnFailure is the module's on_proposed_failure.
 	OnFailure luabind.ProposedFailure `json:"on_failure"`
+	// Reconcile: the vault exists and is judged as reconcile = true
+	// would leave it.
+	Reconcile bool `json:"reconcile,omitempty"`
 }
 
 // Blocks reports whether the vault may not be created: it fails a
@@ -56,8 +59,12 @@ func (p *ProposedVerdict) Failures() string {
 // Reason is why the destination vault dest is not created, with what to
 // do; replicate blocks its recovery points with it (WaitCompliance).
 func (p *ProposedVerdict) Reason(dest string) string {
-	return fmt.Sprintf("compliance: destination vault %s as shuffle would create it fails %s: %s; it is not created and nothing is copied into it: make the source vault or its mapping in policies/vaults.lua (key, tags, access_statement) give a compliant vault, or change the policy, then run again",
-		dest, p.Module, p.Failures())
+	how, done := "create", "created"
+	if p.Reconcile {
+		how, done = "reconcile", "reconciled"
+	}
+	return fmt.Sprintf("compliance: destination vault %s as shuffle would %s it fails %s: %s; it is not %s and nothing is copied into it: make the source vault or its mapping in policies/vaults.lua (key, tags, lock, access_statement) give a compliant vault, or change the policy, then run again",
+		dest, how, p.Module, p.Failures(), done)
 }
 
 func dash(s string) string {

@@ -80,6 +80,10 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 		if isLAG(vp.Dest.VaultType) && vp.Dest.VaultState != "" && vp.Dest.VaultState != "AVAILABLE" {
 			dp.Blocking = append(dp.Blocking, "the air-gapped vault is "+vp.Dest.VaultState+"; copies can start only once it is AVAILABLE")
 		}
+		if vp.Mapping.Reconcile && vp.Proposed.Blocks() {
+			dp.ComplianceBlocked = true
+			dp.Blocking = append(dp.Blocking, vp.Proposed.Reason(vp.Mapping.Name))
+		}
 		dp.Action = plan.DestinationExists
 		if len(dp.Drift) > 0 {
 			dp.Action = plan.DestinationDrift

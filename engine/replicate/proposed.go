@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
@@ -39,21 +40,31 @@ type Proposal struct {
 	Events                              []string
 	AccessPolicy                        string // the policy the vault would get, copy statement included
 	Notes                               []string
+	// Reconciled: the vault exists and reconcile = true; the proposal
+	// is the vault as reconciling it would leave it.
+	Reconciled bool
 }
 
-// Propose is the vault replication would create for vp: false when none
-// would be (the mapping skips it, it exists, or it has no destination
-// key to be created with, which blocks it on its own). The lock is the one
+// Propose is the vault replication would create for vp, or, for an
+// existing vault with reconcile = true, the vault as reconciling it
+// would leave it: false when there is none to judge (the mapping skips
+// it, it exists without reconcile, or it has no destination key to be
+// created with, which blocks it on its own). The lock is the one
 // replication applies: governance always, compliance once confirmed (an
 // unconfirmed one is blocked on its own: WaitComplianceLock), an
 // air-gapped vault's from creation. Notifications are replicated only
 // with a mapped topic.
 func Propose(vp *plan.VaultPlan, opt Options) (Proposal, bool) {
-	if vp.Mapping.Skip || vp.Dest != nil || keyProblem(vp) != "" {
-		return Proposal{}, false
-	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	switch {
+	case vp.Mapping.Skip:
+		return Proposal{}, false
+	case vp.Dest != nil && vp.Mapping.Reconcile:
+		return proposeReconciled(vp), true
+	case vp.Dest != nil || keyProblem(vp) != "":
+		return Proposal{}, false
 	}
 	w := wantFor(vp)
 	r := &replicator{opt: opt}
@@ -79,4 +90,31 @@ func Propose(vp *plan.VaultPlan, opt Options) (Proposal, bool) {
 	pol, notes := r.newPolicy(vp, tr)
 	p.AccessPolicy, p.Notes = pol.String(), notes
 	return p, true
+}
+
+// proposeReconciled is an existing vault as reconcile = true would leave
+// it: its missing access-policy statements added, its tags set (never
+// removed), a governance lock applied to an unlocked vault, the mapped
+// notifications. Its type, key and any lock it has stay as they are.
+func proposeReconciled(vp *plan.VaultPlan) Proposal {
+	d, w := vp.Dest, wantFor(vp)
+	p := Proposal{Name: d.Name, Arn: d.Arn, VaultType: vaultType(d), EncryptionKeyArn: d.EncryptionKeyArn, EncryptionKeyType: d.EncryptionKeyType,
+		Locked: d.Locked, LockDate: d.LockDate, MinRetentionDays: d.MinRetentionDays, MaxRetentionDays: d.MaxRetentionDays,
+		SNSTopicArn: d.SNSTopicArn, Events: d.Events, Tags: map[string]string{}, AccessPolicy: d.AccessPolicy, Reconciled: true}
+	maps.Copy(p.Tags, d.Tags)
+	maps.Copy(p.Tags, w.tags)
+	if lockMode(d) == lockNone && w.lock == lockGovernance && !isLAG(d.VaultType) {
+		p.Locked, p.MinRetentionDays, p.MaxRetentionDays = true, w.min, w.max
+	}
+	if len(w.events) > 0 && w.topic != "" {
+		p.SNSTopicArn, p.Events = w.topic, w.events
+	}
+	c := checkVault(vp, w, d)
+	if !c.policyUnreadable && len(c.missing) > 0 {
+		merged := c.policy.Clone()
+		merged.Statements = append(merged.Statements, c.missing...)
+		p.AccessPolicy = merged.String()
+	}
+	p.Notes = c.notes
+	return p
 }

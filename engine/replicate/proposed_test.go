@@ -85,3 +85,32 @@ func TestProposedNonCompliantVaultIsBlockedBeforeCreation(t *testing.T) {
 	res = runReplicate(t, f, f.only("dev-ebs-daily"), f.dst, f.opt)
 	wantStatus(t, res, "dev-ebs-daily", replicate.ActionCreated, true)
 }
+
+// An existing vault with reconcile = true is judged as reconciling it
+// would leave it; when that fails, it is left as it is and nothing is
+// copied into it.
+func TestProposedReconcileThatFailsLeavesTheVaultAlone(t *testing.T) {
+	f := newReplFixture(t, testenv.Options{}, nil)
+	const monthly = "prod-rds-monthly" // exists in the destination
+	vp := f.plans[monthly]
+	vp.Mapping.Reconcile = true
+	p, ok := replicate.Propose(vp, f.opt)
+	if !ok || !p.Reconciled || !p.Locked || p.Name != monthly {
+		t.Fatalf("reconciled proposal: %+v (ok %v)", p, ok)
+	}
+	vp.Proposed = &plan.ProposedVerdict{Module: "policies/compliance.lua", OnFailure: luabind.BlockVault, Reconcile: true,
+		Failed: []luabind.ComplianceResult{{Rule: "access-restricted", Expected: "x", Actual: "y", Severity: "blocking"}}}
+	writes := f.writes()
+	res := runReplicate(t, f, f.only(monthly), f.dst, f.opt)
+	s := wantStatus(t, res, monthly, replicate.ActionBlocked, false)
+	if s.Wait != replicate.WaitCompliance || !strings.Contains(s.Reason, "as shuffle would reconcile it fails") || !strings.Contains(s.Reason, "not reconciled") {
+		t.Errorf("status %+v", s)
+	}
+	if f.writes() != writes {
+		t.Errorf("%d writes to a vault whose reconciled form fails the policy", f.writes()-writes)
+	}
+	vp.Mapping.Reconcile = false
+	if _, ok := replicate.Propose(vp, f.opt); ok {
+		t.Error("an existing vault without reconcile was proposed")
+	}
+}
