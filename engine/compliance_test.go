@@ -45,7 +45,7 @@ func complianceCheck(t *testing.T, env *testenvtest.Env, pol *luabind.Policies) 
 func vaultResult(t *testing.T, r *compliance.Report, side finding.Side, vault, rule string) luabind.ComplianceResult {
 	t.Helper()
 	for _, v := range r.Vaults {
-		if v.Account != side || v.Name != vault {
+		if v.Account != side || v.Name != vault || v.Proposed {
 			continue
 		}
 		for _, res := range v.Results {
@@ -56,6 +56,17 @@ func vaultResult(t *testing.T, r *compliance.Report, side finding.Side, vault, r
 		t.Fatalf("%s vault %s has no result for %s: %+v", side, vault, rule, v)
 	}
 	t.Fatalf("no %s vault %s in the compliance report", side, vault)
+	return luabind.ComplianceResult{}
+}
+
+func proposedResult(t *testing.T, proposed map[string]compliance.Vault, vault, rule string) luabind.ComplianceResult {
+	t.Helper()
+	for _, res := range proposed[vault].Results {
+		if res.Rule == rule {
+			return res
+		}
+	}
+	t.Fatalf("proposed vault %s has no result for %s", vault, rule)
 	return luabind.ComplianceResult{}
 }
 
@@ -82,8 +93,44 @@ func TestComplianceOfTestenvVaults(t *testing.T) {
 	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
 
 	r := complianceCheck(t, env, pol)
-	if want := len(listVaultNames(t, src)) + len(listVaultNames(t, dst)); len(r.Compliance.Vaults) != want {
-		t.Fatalf("%d vaults judged, want every vault of both accounts (%d)", len(r.Compliance.Vaults), want)
+	existing, proposed := 0, map[string]compliance.Vault{}
+	for _, v := range r.Compliance.Vaults {
+		if v.Proposed {
+			proposed[v.Name] = v
+		} else {
+			existing++
+		}
+	}
+	if want := len(listVaultNames(t, src)) + len(listVaultNames(t, dst)); existing != want {
+		t.Fatalf("%d vaults judged, want every vault of both accounts (%d)", existing, want)
+	}
+	// Every destination vault a run would create is judged as it would
+	// be created: one per source vault whose destination does not exist.
+	if want := len(listVaultNames(t, src)) - len(listVaultNames(t, dst)); len(proposed) != want {
+		t.Fatalf("%d proposed vaults judged, want %d", len(proposed), want)
+	}
+	// Its source is unlocked; vaults.lua gives a production vault the
+	// governance lock compliance.lua requires, so it would comply.
+	if v := proposed["prod-ebs-weekly"]; v.Blocking() || v.SourceVault != "prod-ebs-weekly" {
+		t.Errorf("proposed prod-ebs-weekly: %+v", v)
+	}
+	if res := proposedResult(t, proposed, "prod-ebs-weekly", "vault-lock"); !res.Pass || res.Actual != "locked, MinRetentionDays 7" {
+		t.Errorf("proposed prod-ebs-weekly vault-lock: %+v", res)
+	}
+	for name, v := range proposed {
+		if v.Blocking() {
+			t.Errorf("fresh testenv: proposed vault %s fails a blocking rule: %+v", name, v.Results)
+		}
+	}
+	// Its source admits Principal "*" under an organization condition;
+	// the default translation does not copy that statement.
+	for _, res := range proposed["prod-ebs-daily"].Results {
+		if res.Rule == "access-restricted" && !res.Pass {
+			t.Errorf(`proposed prod-ebs-daily: %+v; the statement admitting Principal "*" was copied`, res)
+		}
+	}
+	if v := proposed["legal-hold-airgapped"]; v.Blocking() {
+		t.Errorf("proposed air-gapped vault (AWS-owned key, compliance lock from creation): %+v", v)
 	}
 	if r.Compliance.Module != "../policies/compliance.lua" || r.Compliance.PolicyHash != pol.Hash {
 		t.Errorf("module %q hash %q", r.Compliance.Module, r.Compliance.PolicyHash)
@@ -101,7 +148,8 @@ func TestComplianceOfTestenvVaults(t *testing.T) {
 		t.Errorf("copy-failure-alerts = %+v, want a warning", res)
 	}
 	// Source vaults are judged too, but never block.
-	if res := vaultResult(t, r.Compliance, finding.SideSource, "legal-hold-airgapped", "cmk-encryption"); res.Pass || res.Actual != "AWS_OWNED_KMS_KEY" {
+	// An air-gapped vault may keep AWS's own key (compliance.lua).
+	if res := vaultResult(t, r.Compliance, finding.SideSource, "legal-hold-airgapped", "cmk-encryption"); !res.Pass || res.Actual != "AWS_OWNED_KMS_KEY" {
 		t.Errorf("source legal-hold-airgapped cmk-encryption = %+v", res)
 	}
 	if res := vaultResult(t, r.Compliance, finding.SideSource, "prod-ebs-daily", "access-restricted"); res.Pass || res.Actual != `grants Principal "*"` {
@@ -172,5 +220,50 @@ func TestComplianceBrokenPolicyIsAFailedCheck(t *testing.T) {
 	}
 	if !r.Blocking() {
 		t.Fatal("a compliance policy that fails on destination vaults does not block")
+	}
+}
+
+// An existing destination vault that fails the policy but that
+// reconcile = true would bring in line is a warning (the run fixes it),
+// with its reconciled form shown as proposed; without reconcile it
+// blocks.
+func TestComplianceExistingVaultReconcileFixes(t *testing.T) {
+	env := testenvtest.Start(t, testenv.Options{RecoveryPoints: 20})
+	dst := backup.NewFromConfig(env.Config(t, testenv.ProfileDestination))
+	if _, err := dst.CreateBackupVault(context.Background(), &backup.CreateBackupVaultInput{BackupVaultName: aws.String("prod-ebs-weekly"),
+		EncryptionKeyArn: aws.String("arn:aws:kms:us-east-1:222222222222:key/6a44a25a-c3a8-498f-a5ab-d56d8fa50140") /* alias/backup-vault-prod */, BackupVaultTags: map[string]string{"Environment": "prod"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, reconcile := range []bool{true, false} {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS("../policies")); err != nil {
+			t.Fatal(err)
+		}
+		if reconcile {
+			p := filepath.Join(dir, "vaults.lua")
+			b, _ := os.ReadFile(p)
+			if err := os.WriteFile(p, []byte(strings.Replace(string(b), "reconcile = false,", "reconcile = true,", 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := complianceCheck(t, env, shippedCompliance(t, dir))
+		if res := vaultResult(t, r.Compliance, finding.SideDestination, "prod-ebs-weekly", "vault-lock"); res.Pass {
+			t.Fatalf("reconcile %v: the unlocked prod vault passes vault-lock: %+v", reconcile, res)
+		}
+		var proposed *compliance.Vault
+		for i, v := range r.Compliance.Vaults {
+			if v.Proposed && v.Name == "prod-ebs-weekly" {
+				proposed = &r.Compliance.Vaults[i]
+			}
+		}
+		if reconcile && (proposed == nil || !proposed.Reconcile || proposed.Blocking()) {
+			t.Errorf("reconcile: the reconciled prod-ebs-weekly (governance lock) should pass: %+v", proposed)
+		}
+		if !reconcile && proposed != nil {
+			t.Errorf("no reconcile: an existing vault was proposed: %+v", proposed)
+		}
+		if r.Blocking() == reconcile {
+			t.Errorf("reconcile %v: blocking %v\n%s", reconcile, r.Blocking(), dumpFindings(r))
+		}
 	}
 }

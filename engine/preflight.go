@@ -19,6 +19,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/plan"
 	"github.com/shuffle-migrate/shuffle/engine/preflight"
 	"github.com/shuffle-migrate/shuffle/engine/profiles"
+	"github.com/shuffle-migrate/shuffle/engine/replicate"
 	"github.com/shuffle-migrate/shuffle/engine/scriptconfig"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/luabind"
@@ -117,6 +118,13 @@ func Check(ctx context.Context, in CheckInput) (*CheckReport, error) {
 				"the destination vaults' compliance is unknown", "fix the compliance module and run check again"))
 		} else {
 			r.Compliance = cr
+			if err := proposeForCheck(ctx, in, cr, now); err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				add(finding.New(finding.Blocking, finding.SideDestination, "compliance", "", "the destination vaults shuffle would create could not be judged: "+err.Error(),
+					"whether they would comply with the policy is unknown", "fix the cause (the vaults or compliance policy, or KMS access) and run check again"))
+			}
 			cr.Findings(add)
 		}
 	}
@@ -168,4 +176,42 @@ func IncludedKeys(st *state.Store) ([]preflight.RPKey, error) {
 		return nil
 	})
 	return out, err
+}
+
+// proposeForCheck judges the destination vaults a run would create, as
+// it would create them (proposed.go), from the vaults Evaluate read:
+// the vault mapping of each source vault whose destination does not
+// exist, its key resolved through KMS, its access policy translated.
+// The judgements are added to the report as proposed vaults.
+func proposeForCheck(ctx context.Context, in CheckInput, cr *compliance.Report, now func() time.Time) error {
+	w, err := in.Compliance.NewWorker()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	src, dst := kms.NewFromConfig(in.Source), kms.NewFromConfig(in.Destination)
+	as, aliasErr := kmskeys.ListAliases(ctx, src)
+	aliases := kmskeys.ByKey(as)
+	plans := map[string]*plan.VaultPlan{}
+	for _, v := range cr.SourceVaults() {
+		vp, err := plan.MapSourceVault(ctx, w, v, aliases)
+		if err != nil {
+			return err
+		}
+		if d, exists := cr.DestinationVault(vp.Mapping.Name); exists {
+			if d == nil || !vp.Mapping.Reconcile {
+				continue // judged as it is
+			}
+			vp.Dest = d // judged as reconciling it would leave it, too
+		}
+		plans[v.Name] = vp
+	}
+	if err := replicate.ResolveKeys(ctx, plans, kmskeys.NewResolver(dst), in.Config.Destination.Account, aliasErr); err != nil {
+		return err
+	}
+	proposed, err := proposeVaults(ctx, in.Compliance, plans, replicate.Options{
+		SourceAccount: in.Config.Source.Account, DestinationAccount: in.Config.Destination.Account, Region: in.Config.Source.Region, Now: now,
+	})
+	cr.Vaults = append(cr.Vaults, proposed...)
+	return err
 }

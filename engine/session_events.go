@@ -68,8 +68,8 @@ func (s *Session) emitReplication(statuses map[string]*replicate.DestinationStat
 // vault-blocked.
 func blockedKind(w replicate.WaitReason) events.Kind {
 	switch w {
-	// case replicate.WaitCompliance: (the compliance block reason, once replicate has it)
-	// 	return events.ComplianceBlocked
+	case replicate.WaitCompliance:
+		return events.ComplianceBlocked
 	default:
 		return events.VaultBlocked
 	}

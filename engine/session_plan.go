@@ -67,7 +67,16 @@ func (s *Session) mapVaults(ctx context.Context) (map[string]*plan.VaultPlan, er
 	if err != nil {
 		return nil, err
 	}
-	return plans, s.resolveKeys(ctx, plans)
+	if err := s.resolveKeys(ctx, plans); err != nil {
+		return nil, err
+	}
+	// The access translation, and the compliance policy's verdict on
+	// each vault to create, as check and run's pre-flight work them out
+	// (proposed.go).
+	_, err = proposeVaults(ctx, s.Policies, plans, replicate.Options{
+		SourceAccount: s.Config.Source.Account, DestinationAccount: s.Config.Destination.Account, Region: s.Config.Source.Region, Now: s.Now,
+	})
+	return plans, err
 }
 
 // destinationKey fingerprints what the plan shows of a destination vault.
@@ -83,7 +92,9 @@ func destinationKey(vp *plan.VaultPlan) string {
 		D *state.Vault
 		K plan.DestinationKey
 		A []string
-	}{vp.Mapping, d, vp.Key, vp.SourceKeyAliases})
+		T *plan.AccessPlan
+		P *plan.ProposedVerdict
+	}{vp.Mapping, d, vp.Key, vp.SourceKeyAliases, vp.Access, vp.Proposed})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
 }

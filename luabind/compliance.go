@@ -3,6 +3,7 @@ package luabind
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -31,6 +32,10 @@ type ComplianceVault struct {
 	Access                             AccessSummary
 	// The migration's two accounts, so that rules need not repeat them.
 	SourceAccountID, DestinationAccountID string
+	// Proposed: the vault does not exist; it is the destination vault
+	// as replication would create it from SourceVault.
+	Proposed    bool
+	SourceVault string
 }
 
 // AccessSummary is what a vault access policy's Allow statements grant,
@@ -118,6 +123,10 @@ func complianceVaultTable(L *lua.LState, v *ComplianceVault) *lua.LTable {
 	t.RawSetString("access", acc)
 	set("source_account_id", v.SourceAccountID)
 	set("destination_account_id", v.DestinationAccountID)
+	if v.Proposed {
+		t.RawSetString("proposed", lua.LTrue)
+		set("source_vault", v.SourceVault)
+	}
 	return t
 }
 
@@ -200,4 +209,40 @@ func complianceResultsOf(lv lua.LValue) ([]ComplianceResult, string) {
 		out = append(out, r)
 	}
 	return out, ""
+}
+
+// ProposedFailure is what a blocking failure of a proposed destination
+// vault (one shuffle would create) does: the compliance module's
+// on_proposed_failure.
+type ProposedFailure string
+
+// The on_proposed_failure settings.
+const (
+	// BlockVault (the default): the vault is not created and its
+	// recovery points wait with the reason; the others go on.
+	BlockVault ProposedFailure = "block-vault"
+	// StopRun: `shuffle run`'s pre-flight stops with exit 3 before
+	// anything is written, and `shuffle check` counts it as blocking.
+	StopRun ProposedFailure = "stop-run"
+)
+
+// OnProposedFailure is the compliance module's on_proposed_failure
+// (BlockVault when it sets none); an error names the file when it is
+// something else.
+func (w *Worker) OnProposedFailure() (ProposedFailure, error) {
+	if w.s == nil {
+		if err := w.init(); err != nil {
+			return "", err
+		}
+	}
+	switch v := w.onProposed.(type) {
+	case nil, *lua.LNilType:
+		return BlockVault, nil
+	case lua.LString:
+		if f := ProposedFailure(v); f == BlockVault || f == StopRun {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("%s: on_proposed_failure is %s; want \"block-vault\" (the default) or \"stop-run\"",
+		filepath.Join(w.p.cfg.Dir, w.p.cfg.Compliance+".lua"), describe(w.onProposed))
 }

@@ -105,6 +105,18 @@ type VaultMapping struct {
 	// (tags, lock) to match the source; otherwise drift is reported.
 	Reconcile bool
 	Tags      map[string]string
+	// Lock is the lock a destination vault shuffle creates (or
+	// reconciles) gets when its source vault has none: the security
+	// team's standard. Governance only (removable by a privileged
+	// principal); compliance locks come from the source vault and
+	// ComplianceLock. nil: like-for-like (no lock).
+	Lock *MappedLock `json:",omitempty"`
+}
+
+// MappedLock is map's lock field.
+type MappedLock struct {
+	Mode                               string // "governance"
+	MinRetentionDays, MaxRetentionDays *int64
 }
 
 // PolicyError is a policy call that failed.

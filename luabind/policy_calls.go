@@ -198,8 +198,10 @@ func mappingOf(lv lua.LValue, v *VaultInput) (VaultMapping, string) {
 		case "tags":
 			tags, p := tagsOf(val, "map returned tags")
 			m.Tags, problem = tags, p
+		case "lock":
+			m.Lock, problem = mappedLockOf(val)
 		default:
-			problem = fmt.Sprintf("map returned an unknown field %q (known: name, encryption_key, encryption_key_arn, sns_topic_arn, skip, reason, compliance_lock, reconcile, tags)", string(key))
+			problem = fmt.Sprintf("map returned an unknown field %q (known: name, encryption_key, encryption_key_arn, sns_topic_arn, skip, reason, compliance_lock, reconcile, tags, lock)", string(key))
 		}
 	})
 	switch {
@@ -299,4 +301,56 @@ func cloneTags(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// mappedLockOf validates map's lock: nil, or { mode = "governance",
+// min_retention_days = N, max_retention_days = M } with 1 <= N <= M <=
+// 36500 (either bound may be left out, not both).
+func mappedLockOf(lv lua.LValue) (*MappedLock, string) {
+	if lv == lua.LNil {
+		return nil, ""
+	}
+	t, ok := lv.(*lua.LTable)
+	if !ok {
+		return nil, "map returned " + describe(lv) + ` as lock; want a table like { mode = "governance", min_retention_days = 7 }`
+	}
+	l := &MappedLock{}
+	var problem string
+	t.ForEach(func(k, v lua.LValue) {
+		if problem != "" {
+			return
+		}
+		days := func(dst **int64) {
+			n, ok := v.(lua.LNumber)
+			if !ok || float64(n) != float64(int64(n)) || n < 1 || n > 36500 {
+				problem = fmt.Sprintf("map returned lock.%s = %s; want a whole number of days from 1 to 36500", k, describe(v))
+				return
+			}
+			d := int64(n)
+			*dst = &d
+		}
+		switch k.String() {
+		case "mode":
+			if s, ok := v.(lua.LString); ok {
+				l.Mode = string(s)
+			}
+		case "min_retention_days":
+			days(&l.MinRetentionDays)
+		case "max_retention_days":
+			days(&l.MaxRetentionDays)
+		default:
+			problem = fmt.Sprintf("map returned an unknown lock field %q (known: mode, min_retention_days, max_retention_days)", k.String())
+		}
+	})
+	switch {
+	case problem != "":
+		return nil, problem
+	case l.Mode != "governance":
+		return nil, fmt.Sprintf("map returned lock.mode %q; want \"governance\" (a compliance lock comes only from a compliance-locked source vault, with compliance_lock = true)", l.Mode)
+	case l.MinRetentionDays == nil && l.MaxRetentionDays == nil:
+		return nil, "map returned a lock without min_retention_days or max_retention_days"
+	case l.MinRetentionDays != nil && l.MaxRetentionDays != nil && *l.MinRetentionDays > *l.MaxRetentionDays:
+		return nil, fmt.Sprintf("map returned lock.min_retention_days %d above max_retention_days %d", *l.MinRetentionDays, *l.MaxRetentionDays)
+	}
+	return l, ""
 }

@@ -385,7 +385,7 @@ func TestMapVault(t *testing.T) {
 		{`return {encryption_key = "alias/" .. vault.encryption_key_alias .. "-" .. #vault.encryption_key_aliases}`, VaultMapping{Name: "prod-ebs-daily", EncryptionKey: "alias/ebs-data-2", Tags: map[string]string{"Environment": "prod"}}, ""},
 		{`return {encryption_key = "arn:aws:kms:us-east-1:222222222222:alias/ebs-data"}`, VaultMapping{Name: "prod-ebs-daily", EncryptionKey: "arn:aws:kms:us-east-1:222222222222:alias/ebs-data", Tags: map[string]string{"Environment": "prod"}}, ""},
 		{`return {encryption_key_arn = "alias/backup"}`, VaultMapping{Name: "prod-ebs-daily", EncryptionKey: "alias/backup", Tags: map[string]string{"Environment": "prod"}}, ""},
-		{`return {nmae = "x"}`, VaultMapping{}, `policy v failed: map returned an unknown field "nmae" (known: name, encryption_key, encryption_key_arn, sns_topic_arn, skip, reason, compliance_lock, reconcile, tags)`},
+		{`return {nmae = "x"}`, VaultMapping{}, `policy v failed: map returned an unknown field "nmae" (known: name, encryption_key, encryption_key_arn, sns_topic_arn, skip, reason, compliance_lock, reconcile, tags, lock)`},
 		{`return {name = "bad name!"}`, VaultMapping{}, `policy v failed: map returned name "bad name!"; a vault name is 2 to 50 letters, digits, - and _`},
 		{`return {name = 7}`, VaultMapping{}, `policy v failed: map returned the number 7 as name; want a string`},
 		{`return {encryption_key = "backup-vault-prod"}`, VaultMapping{}, `policy v failed: map returned encryption_key "backup-vault-prod"; want alias/NAME, an alias ARN (arn:aws:kms:REGION:ACCOUNT:alias/NAME) or a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)`},

@@ -23,7 +23,12 @@ type Worker struct {
 	mapFn   *lua.LFunction
 	tagsFn  *lua.LFunction
 	checkFn *lua.LFunction
-	columns []ColumnRequirement // the modules' requires.columns (columns.go)
+	// accessFn is the vaults module's optional access_statement
+	// (access.go); nil when it has none.
+	accessFn *lua.LFunction
+	// onProposed is the compliance module's on_proposed_failure.
+	onProposed lua.LValue
+	columns    []ColumnRequirement // the modules' requires.columns (columns.go)
 }
 
 // NewWorker returns a worker with every configured module loaded.
@@ -41,7 +46,7 @@ func (w *Worker) init() error {
 	w.s = s
 	w.decide = w.decide[:0]
 	for _, m := range policyModules(cfg) {
-		fn, err := w.loadFunc(m)
+		fn, mod, err := w.loadFunc(m)
 		if err != nil {
 			s.release()
 			s.L.Close()
@@ -52,17 +57,24 @@ func (w *Worker) init() error {
 			w.decide = append(w.decide, fn)
 		case "map":
 			w.mapFn = fn
+			if w.accessFn, err = accessFunc(cfg.Dir, m.name, mod); err != nil {
+				s.release()
+				s.L.Close()
+				return err
+			}
 		case "tags":
 			w.tagsFn = fn
 		case "check":
 			w.checkFn = fn
+			w.onProposed = mod.RawGetString("on_proposed_failure")
 		}
 	}
 	return nil
 }
 
-// loadFunc requires module m and returns its function m.fn.
-func (w *Worker) loadFunc(m policyModule) (*lua.LFunction, error) {
+// loadFunc requires module m and returns its function m.fn and the
+// module's table.
+func (w *Worker) loadFunc(m policyModule) (*lua.LFunction, *lua.LTable, error) {
 	s := w.s
 	file := filepath.Join(w.p.cfg.Dir, m.name+".lua")
 	loader := s.L.NewFunction(func(L *lua.LState) int {
@@ -73,26 +85,26 @@ func (w *Worker) loadFunc(m policyModule) (*lua.LFunction, error) {
 	if err != nil {
 		var be *BudgetError
 		if errors.As(err, &be) {
-			return nil, w.budgetError(be, m.name, "loading the module")
+			return nil, nil, w.budgetError(be, m.name, "loading the module")
 		}
 		msg := err.Error()
 		if rest, ok := strings.CutPrefix(msg, m.name+".lua:"); ok {
-			return nil, fmt.Errorf("%s:%s", file, rest)
+			return nil, nil, fmt.Errorf("%s:%s", file, rest)
 		}
-		return nil, fmt.Errorf("%s: %s", file, msg)
+		return nil, nil, fmt.Errorf("%s: %s", file, msg)
 	}
 	t, ok := rets[0].(*lua.LTable)
 	if !ok {
-		return nil, fmt.Errorf("%s: the module returns %s; it must return a table with a %s function, like: return { %s = function(...) ... end }", file, describe(rets[0]), m.fn, m.fn)
+		return nil, nil, fmt.Errorf("%s: the module returns %s; it must return a table with a %s function, like: return { %s = function(...) ... end }", file, describe(rets[0]), m.fn, m.fn)
 	}
 	fn, ok := t.RawGetString(m.fn).(*lua.LFunction)
 	if !ok {
-		return nil, fmt.Errorf("%s: the module's table has no %s function (it has %s)", file, m.fn, fieldNames(t))
+		return nil, nil, fmt.Errorf("%s: the module's table has no %s function (it has %s)", file, m.fn, fieldNames(t))
 	}
 	if err := w.noteRequires(m, file, t); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return fn, nil
+	return fn, t, nil
 }
 
 func fieldNames(t *lua.LTable) string {
@@ -122,13 +134,17 @@ func (w *Worker) Close() {
 // policy budgets. After a call stopped by its budgets or its context the
 // state is discarded (the next call builds a fresh one), since the
 // policy may have been stopped halfway through changing it.
-func (w *Worker) invoke(ctx context.Context, policy, fnName string, fn func() *lua.LFunction, nret int, arg func(L *lua.LState) lua.LValue) ([]lua.LValue, *PolicyError) {
+func (w *Worker) invoke(ctx context.Context, policy, fnName string, fn func() *lua.LFunction, nret int, args ...func(L *lua.LState) lua.LValue) ([]lua.LValue, *PolicyError) {
 	if w.s == nil {
 		if err := w.init(); err != nil {
 			return nil, &PolicyError{Policy: policy, Msg: "cannot reload policies: " + err.Error()}
 		}
 	}
-	rets, err := w.s.call(ctx, w.p.cfg.Budgets, fn(), nret, arg(w.s.L))
+	in := make([]lua.LValue, len(args))
+	for i, arg := range args {
+		in[i] = arg(w.s.L)
+	}
+	rets, err := w.s.call(ctx, w.p.cfg.Budgets, fn(), nret, in...)
 	if err != nil {
 		pe := &PolicyError{Policy: policy, Msg: err.Error()}
 		var be *BudgetError

@@ -240,6 +240,17 @@ func testingMap(L *lua.LState) int {
 	t.RawSetString("compliance_lock", lua.LBool(m.ComplianceLock))
 	t.RawSetString("reconcile", lua.LBool(m.Reconcile))
 	t.RawSetString("tags", stringMap(L, m.Tags))
+	if l := m.Lock; l != nil {
+		lt := L.CreateTable(0, 3)
+		lt.RawSetString("mode", lua.LString(l.Mode))
+		if l.MinRetentionDays != nil {
+			lt.RawSetString("min_retention_days", lua.LNumber(*l.MinRetentionDays))
+		}
+		if l.MaxRetentionDays != nil {
+			lt.RawSetString("max_retention_days", lua.LNumber(*l.MaxRetentionDays))
+		}
+		t.RawSetString("lock", lt)
+	}
 	r.trace = append(r.trace, fmt.Sprintf("map %s {name=%q} -> %s", module, v.Name, show(t, 2)))
 	L.Push(t)
 	return 1
@@ -516,6 +527,7 @@ func checkComplianceVault(L *lua.LState, n int) *ComplianceVault {
 		Tags: r.strMap("tags"), SNSTopicArn: r.str("sns_topic_arn", false), Events: r.strList("events"),
 		AccessPolicy:    r.str("access_policy", false),
 		SourceAccountID: r.str("source_account_id", false), DestinationAccountID: r.str("destination_account_id", false),
+		Proposed: r.boolean("proposed"), SourceVault: r.str("source_vault", false),
 	}
 	if t := r.time("lock_date"); !t.IsZero() {
 		v.LockDate = &t

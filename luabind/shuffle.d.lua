@@ -69,6 +69,8 @@
 ---@field access shuffle.Access what the access policy's Allow statements grant
 ---@field source_account_id string the migration's source account
 ---@field destination_account_id string the migration's destination account
+---@field proposed? boolean the vault does not exist: it is the destination vault as shuffle would create it
+---@field source_vault? string for a proposed vault: the source vault it replicates
 
 ---What a vault access policy grants, worked out by the engine.
 ---@class shuffle.Access
@@ -124,11 +126,40 @@
 ---@field compliance_lock? boolean allow applying a compliance-mode lock (default false)
 ---@field reconcile? boolean allow changing an existing destination vault to match (default false)
 ---@field tags? table<string, string> destination vault tags (default: the source vault's tags)
+---@field lock? shuffle.MappedLock the lock a vault shuffle creates gets when its source vault has none (default: none, like for like)
+
+---The lock map asks for a destination vault whose source vault has none.
+---@class shuffle.MappedLock
+---@field mode "governance" a compliance lock comes only from a compliance-locked source vault (with compliance_lock = true)
+---@field min_retention_days? integer 1-36500
+---@field max_retention_days? integer 1-36500, at least min_retention_days
+
+---What access_statement(statement, ctx) knows besides the statement.
+---@class shuffle.AccessContext
+---@field vault shuffle.Vault the source vault, as map(vault) saw it
+---@field index integer the statement's position in the source policy (1-based)
+---@field name string its Sid, or "statement N"
+---@field sid? string its Sid
+---@field default "keep"|"drop" what shuffle does without access_statement
+---@field default_reason? string why the default drops it
+---@field translated? table the statement as "keep" writes it (principals and resources moved to the destination); nil when it cannot be moved
+---@field destination string destination vault name
+---@field destination_arn string destination vault ARN
+---@field source_account_id string
+---@field destination_account_id string
 
 ---A vaults policy (policies/vaults.lua) returns a table with a map
----function.
+---function and, optionally, access_statement: called for each statement
+---of a source vault's access policy when shuffle creates (or reconciles)
+---its destination vault. It returns "keep" (write ctx.translated),
+---"drop", a rewritten statement table (written as given; it must be a
+---valid IAM statement), or nil for the default, and optionally a reason.
+---The default keeps Deny statements and Allows whose principals are all
+---in the source account, and drops everything else (Principal "*" even
+---under an organization condition, other accounts, services).
 ---@class shuffle.VaultsPolicy: shuffle.Policy
 ---@field map fun(vault: shuffle.Vault): shuffle.VaultMapping
+---@field access_statement? fun(statement: table, ctx: shuffle.AccessContext): ("keep"|"drop"|table|nil), string?
 
 ---A tags policy (policies/tags.lua) returns a table with a tags
 ---function, giving the tags of a copy: names of 1-128 characters not
@@ -151,8 +182,13 @@
 ---vault. `shuffle check` calls it for every source vault and every
 ---existing destination vault. Anything but a list of valid results, or a
 ---runtime error, is reported as a failed check of that vault.
+---check is also called for every destination vault shuffle would create,
+---as it would be (vault.proposed = true): a blocking failure holds that
+---vault's recovery points (it is not created), or with
+---on_proposed_failure = "stop-run" stops `shuffle run` before it writes.
 ---@class shuffle.CompliancePolicy: shuffle.Policy
 ---@field check fun(vault: shuffle.ComplianceVault): shuffle.ComplianceResult[]
+---@field on_proposed_failure? "block-vault"|"stop-run" default "block-vault"
 
 -------------------------------------------------------------------------
 -- shuffle: the engine primitives (the operator's script only)

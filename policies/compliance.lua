@@ -1,7 +1,10 @@
 -- compliance.lua: what a production backup vault must look like.
--- `shuffle check` judges every source vault and every existing
--- destination vault by it and prints, per vault, each rule's pass or
--- fail with what was expected and what is there.
+-- `shuffle check` judges every source vault, every existing destination
+-- vault, and every destination vault shuffle would create (as it would
+-- create it: vault.proposed = true) by it and prints, per vault, each
+-- rule's pass or fail with what was expected and what is there.
+-- `shuffle plan` and `shuffle run` judge the vaults to create the same
+-- way, so a vault shuffle creates already complies.
 --
 -- Contract (docs/lua-api.md): check(vault) returns a list of results,
 -- one per rule that applies to the vault:
@@ -9,8 +12,9 @@
 --     expected = "locked, MinRetentionDays >= 7", actual = "not locked",
 --     severity = "blocking" | "warning",   -- default "blocking"
 --     why = "..." }
--- A blocking failure on a destination vault makes `shuffle check` exit
--- 3. Source vaults are judged the same way for comparison (shuffle
+-- A blocking failure on an existing destination vault makes `shuffle
+-- check` exit 3 (and stops `shuffle run` in its pre-flight). On a vault
+-- shuffle would create, see on_proposed_failure below. Source vaults are judged the same way for comparison (shuffle
 -- cannot change them), so their failures never block. Anything else
 -- (not a list, a result without rule or pass, a runtime error) is
 -- reported as a failed check of that vault.
@@ -22,6 +26,14 @@
 local helpers = require("helpers")
 
 local M = {}
+
+-- What a blocking failure of a destination vault shuffle would create
+-- does:
+--   "block-vault": the vault is not created and its recovery points are
+--                  held (blocked: compliance); the other vaults go on.
+--   "stop-run":    `shuffle run` stops in its pre-flight, before it
+--                  writes anything, and `shuffle check` exits 3.
+M.on_proposed_failure = "block-vault"
 
 -- Vault lock: the least MinRetentionDays a production vault's lock must
 -- enforce, and the lock modes accepted.
@@ -65,8 +77,18 @@ local function mode_rule(v)
     "a compliance-mode lock cannot be removed by anyone once its grace time ends")
 end
 
+-- A logically air-gapped vault may keep AWS's own key (its default):
+-- its isolation and its compliance lock are the control, and shuffle
+-- cannot give one a customer-managed key unless the mapping names one.
+M.air_gapped_key_types = helpers.set({ "CUSTOMER_MANAGED_KMS_KEY", "AWS_OWNED_KMS_KEY" })
+
 local function key_rule(v)
   local t = v.encryption_key_type or "unknown"
+  if v.vault_type == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT" then
+    return result("cmk-encryption", M.air_gapped_key_types[t] == true,
+      "CUSTOMER_MANAGED_KMS_KEY or AWS_OWNED_KMS_KEY (air-gapped)", t,
+      "an air-gapped vault's key is either the security team's or AWS's own, never one another account controls")
+  end
   return result("cmk-encryption", t == "CUSTOMER_MANAGED_KMS_KEY",
     "CUSTOMER_MANAGED_KMS_KEY", t,
     "only a customer-managed key lets the security team control and audit who can decrypt backups")

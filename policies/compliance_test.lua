@@ -109,3 +109,29 @@ function TestAirGappedVaultIsProduction()
   local r = by_rule(testing.compliance("compliance", v))
   testing.eq(r["lock-mode"].actual, "compliance")
 end
+
+function TestAirGappedVaultMayKeepAWSOwnedKey()
+  local v = good()
+  v.vault_type = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
+  v.encryption_key_type = "AWS_OWNED_KMS_KEY"
+  local r = by_rule(testing.compliance("compliance", v))
+  testing.ok(r["cmk-encryption"].pass, "an air-gapped vault may keep AWS's own key")
+  v.encryption_key_type = nil
+  r = by_rule(testing.compliance("compliance", v))
+  testing.eq(r["cmk-encryption"].pass, false, "an unknown key type still fails")
+end
+
+-- A vault shuffle would create is judged by the same rules: an
+-- unlocked production replica fails, so shuffle does not create it.
+function TestProposedUnlockedProductionVaultFails()
+  local v = good()
+  v.proposed, v.source_vault = true, "prod-ebs-weekly"
+  v.locked, v.min_retention_days, v.max_retention_days = false, nil, nil
+  local r = by_rule(testing.compliance("compliance", v))
+  testing.eq(r["vault-lock"].pass, false)
+  testing.eq(r["vault-lock"].severity, "blocking")
+end
+
+function TestProposedFailureBlocksTheVaultByDefault()
+  testing.eq(require("compliance").on_proposed_failure, "block-vault")
+end

@@ -68,3 +68,38 @@ function TestNoKeyIdsInThePolicy()
   local vaults = require("vaults")
   testing.eq(next(vaults.keys), nil, "the shipped policy maps every key by alias, with no override")
 end
+
+local function org_ctx()
+  return { vault = { name = "prod-ebs-daily" }, sid = "AllowOrgCopyIn", name = "AllowOrgCopyIn", index = 1,
+    default = "drop", default_reason = 'it admits Principal "*"' }
+end
+
+function TestAccessStatementDefaultsWithoutAnException()
+  local vaults = require("vaults")
+  testing.eq(next(vaults.access_exceptions), nil, "the shipped policy signs off no access-policy exception")
+  testing.eq(vaults.access_statement({ Effect = "Allow", Principal = "*" }, org_ctx()), nil)
+end
+
+function TestAccessStatementExceptions()
+  local vaults = require("vaults")
+  vaults.access_exceptions["prod-ebs-daily"] = { AllowOrgCopyIn = "keep" }
+  local verdict, why = vaults.access_statement({ Effect = "Allow", Principal = "*" }, org_ctx())
+  testing.eq(verdict, "keep")
+  testing.ok(why ~= nil, "a kept exception says why")
+  vaults.access_exceptions["prod-ebs-daily"] = { AllowOrgCopyIn = function(st, ctx)
+    return { Sid = "OrgCopyIn", Effect = "Allow", Principal = { AWS = "arn:aws:iam::" .. "222222222222" .. ":root" },
+      Action = st.Action, Resource = "*" }, "narrowed to the destination account"
+  end }
+  local rewritten = vaults.access_statement({ Effect = "Allow", Principal = "*", Action = "backup:CopyIntoBackupVault" }, org_ctx())
+  testing.eq(rewritten.Action, "backup:CopyIntoBackupVault")
+  vaults.access_exceptions["prod-ebs-daily"] = nil
+end
+
+function TestUnlockedProductionVaultGetsTheGovernanceLock()
+  local m = testing.map("vaults", { name = "prod-ebs-weekly", tags = { Environment = "prod" } })
+  testing.eq(m.lock.mode, "governance")
+  testing.eq(m.lock.min_retention_days, 7)
+  -- A locked source keeps its own lock; a dev vault gets none.
+  testing.eq(testing.map("vaults", { name = "prod-rds-monthly", tags = { Environment = "prod" }, locked = true, min_retention_days = 30 }).lock, nil)
+  testing.eq(testing.map("vaults", { name = "dev-ebs-daily", tags = { Environment = "dev" } }).lock, nil)
+end

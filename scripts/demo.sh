@@ -37,8 +37,19 @@ echo
 echo "== the same plan again: each vault listed only from its newest recovery point (one page each), nothing new, nothing decided again"
 "$BIN" plan examples/migrate.lua --json | grep -E '"(listed_pages|new|deltas)"'
 echo
-echo "== shuffle check examples/migrate.lua --skip-encryption   (pre-flight, with the compliance policy: summary lines)"
-"$BIN" check examples/migrate.lua --skip-encryption | grep -E '^(COMPLIANCE|OK|BLOCKED|NOT COMPLIANT|destination vault)'
+echo "== shuffle check examples/migrate.lua --skip-encryption   (pre-flight, with the compliance policy: summary lines;"
+echo "   the vaults the run would create are judged as it would create them: proposed)"
+"$BIN" check examples/migrate.lua --skip-encryption | grep -E '^(COMPLIANCE|OK|BLOCKED|NOT COMPLIANT|HELD|destination vault)'
+echo
+echo "== compliance before creation, what if: had policies/vaults.lua kept prod-ebs-daily's organization-wide"
+echo "   statement (Principal \"*\" under aws:PrincipalOrgID), its replica would fail compliance.lua: plan (on a"
+echo "   copy of the policies and a state of its own) shows that vault held with the rule; nothing else changes"
+mkdir -p "$DIR/what-if"
+cp -r examples policies "$DIR/what-if/"
+ln -s "$DIR/testenv-run" "$DIR/what-if/testenv-run"
+sed -i.bak 's/^M.access_exceptions = {}/M.access_exceptions = { ["prod-ebs-daily"] = { AllowOrgCopyIn = "keep" } }/' "$DIR/what-if/policies/vaults.lua"
+rm -f "$DIR/what-if/policies/vaults.lua.bak"
+(cd "$DIR/what-if" && "$BIN" plan examples/migrate.lua | grep -E '^Blocked: .*compliance')
 echo
 echo "== shuffle run examples/migrate.lua   (replicate the vaults, copy every included recovery point)"
 "$BIN" run examples/migrate.lua
@@ -53,8 +64,9 @@ echo "== shuffle cutover examples/migrate.lua --as-of last-run   (the gate befor
 "$BIN" cutover examples/migrate.lua --as-of last-run 2>/dev/null | tail -4
 echo
 echo "== shuffle check after the run: the destination vaults against policies/compliance.lua"
-echo "   (vaults replicated like-for-like from unlocked production vaults fail vault-lock; exit 3 is expected)"
-"$BIN" check examples/migrate.lua --skip-encryption | grep -E '^(COMPLIANCE|NOT COMPLIANT|destination vault)' || true
+echo "   (the run created only vaults that comply: unlocked production sources got vaults.lua's governance lock,"
+echo "   and prod-ebs-daily's organization-wide statement was not copied; warnings remain, nothing blocks)"
+"$BIN" check examples/migrate.lua --skip-encryption | grep -E '^(COMPLIANCE|OK|BLOCKED|NOT COMPLIANT|HELD|destination vault)'
 echo
 if command -v aws >/dev/null 2>&1; then
   echo "== the AWS CLI against the same emulator ($(aws --version 2>&1))"

@@ -104,11 +104,15 @@ the destination account use it (kms:GetKeyPolicy). A key that does not
 is a blocking finding that prints the key policy statement to add.
 
 When the script names a compliance module (policies.compliance, e.g.
-policies/compliance.lua), every source vault and every existing
-destination vault is judged by it, and a table per vault shows each
-rule's pass or fail with what was expected and what is there
-(--skip-compliance: don't). A destination vault failing a blocking rule
-is a blocking finding; source vaults are shown for comparison only.
+policies/compliance.lua), every source vault, every existing destination
+vault and every destination vault a run would create (as it would create
+it: "proposed") is judged by it, and a table per vault shows each rule's
+pass or fail with what was expected and what is there
+(--skip-compliance: don't). An existing destination vault failing a
+blocking rule is a blocking finding; a proposed one is a warning (the
+run does not create it and holds its recovery points), or blocking with
+on_proposed_failure = "stop-run". Source vaults are shown for comparison
+only. shuffle run's own pre-flight judges the same way.
 
 Each finding has a severity (blocking, warning, info), what it is, why it
 matters and how to fix it. Exit code 0: no blocking finding; 3: at least
@@ -182,7 +186,14 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 		tw.Flush()
 	}
 	printCompliance(w, r.Compliance)
-	other, compliance := 0, 0
+	other, compliance, held := 0, 0, 0
+	if r.Compliance != nil {
+		for _, v := range r.Compliance.Vaults {
+			if v.Proposed && v.Blocking() && !v.StopsRun() {
+				held++
+			}
+		}
+	}
 	for _, f := range r.Findings {
 		switch {
 		case f.Severity != finding.Blocking:
@@ -194,6 +205,9 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 	}
 	if compliance > 0 {
 		fmt.Fprintf(w, "\nNOT COMPLIANT: %d destination vault(s) fail a blocking rule of %s.\n", compliance, r.Compliance.Module)
+	}
+	if held > 0 {
+		fmt.Fprintf(w, "\nHELD: %d destination vault(s) as shuffle would create (or reconcile) them fail a blocking rule of %s: `shuffle run` leaves them as they are and holds their recovery points (blocked: compliance); the other vaults go on.\n", held, r.Compliance.Module)
 	}
 	if other > 0 {
 		fmt.Fprintln(w, "\nBLOCKED: fix the blocking findings before `shuffle run`.")
@@ -208,12 +222,14 @@ func printFindings(w io.Writer, r *engine.CheckReport) {
 // (--skip-check skips it). It prints only what needs attention, and a
 // blocking finding stops the run with exit 3 before anything is written.
 // The encryption count, which lists every source RP, is left to
-// `shuffle check`: the run's own eligibility rules record those RPs. So
-// is the compliance policy: the run's replication changes the
-// destination vaults it judges, so it is the proof to take after a run
-// (and before), not a reason to stop one.
+// `shuffle check`: the run's own eligibility rules record those RPs.
+// The compliance policy is judged as `shuffle check` judges it, existing
+// destination vaults and the ones the run would create alike, so that
+// run and check never disagree on the same accounts: a vault to create
+// that fails is held by the run's replication (or, with
+// on_proposed_failure = "stop-run", stops the run here).
 func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) error {
-	r, err := checkScript(ctx, script, io.Discard, sf, checkOptions{skipEncryption: true})
+	r, err := checkScript(ctx, script, io.Discard, sf, checkOptions{skipEncryption: true, compliance: true})
 	if ctx.Err() != nil { // interrupted: findings made of cancelled calls mean nothing
 		return fmt.Errorf("pre-flight check: %w", context.Cause(ctx))
 	}
@@ -222,6 +238,13 @@ func preflight(ctx context.Context, e *env, script string, sf *sessionFlags) err
 	}
 	if !r.Blocking() {
 		fmt.Fprintf(e.stderr, "pre-flight check: no blocking findings (%d checks; `shuffle check %s` shows them all)\n", len(r.Findings), script)
+		if r.Compliance != nil {
+			for _, v := range r.Compliance.Vaults {
+				if v.Proposed && v.Blocking() {
+					fmt.Fprintf(e.stderr, "pre-flight check: destination vault %s (%s) would fail a blocking rule of %s; it is left as it is and its recovery points are held (`shuffle check %s` shows why)\n", v.Name, v.ProposedLabel(), r.Compliance.Module, script)
+				}
+			}
+		}
 		return nil
 	}
 	printFindings(e.stderr, r)
@@ -315,8 +338,17 @@ func printCompliance(w io.Writer, cr *compliance.Report) {
 	}
 	fmt.Fprintf(w, "\nCOMPLIANCE (%s): %d of %d vaults pass\n", cr.Module, pass, len(cr.Vaults))
 	for _, v := range cr.Vaults {
-		verdict := "pass"
+		verdict, label := "pass", ""
+		if v.Proposed {
+			label = " (proposed: " + v.ProposedLabel() + ")"
+		}
 		switch {
+		case v.StopsRun():
+			verdict = "FAIL (blocking: on_proposed_failure = \"stop-run\" stops the run)"
+		case v.Proposed && v.Reconcile && v.Blocking():
+			verdict = "FAIL (blocking rule: shuffle does not reconcile it; its recovery points are held)"
+		case v.Proposed && v.Blocking():
+			verdict = "FAIL (blocking rule: shuffle does not create it; its recovery points are held)"
 		case v.Blocking():
 			verdict = "FAIL (blocking)"
 		case !v.Pass && v.Account == finding.SideDestination:
@@ -324,7 +356,7 @@ func printCompliance(w io.Writer, cr *compliance.Report) {
 		case !v.Pass:
 			verdict = "FAIL (a source vault: shown for comparison, never blocks)"
 		}
-		fmt.Fprintf(w, "\n%s vault %s: %s\n", v.Account, v.Name, verdict)
+		fmt.Fprintf(w, "\n%s vault %s%s: %s\n", v.Account, v.Name, label, verdict)
 		if v.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", v.Error)
 			continue
@@ -343,7 +375,11 @@ func printCompliance(w io.Writer, cr *compliance.Report) {
 		for _, r := range v.Results {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t", r.Rule, resultWord(r), r.Expected, r.Actual)
 			if dest {
-				src, ok := source[[2]string{v.Name, r.Rule}]
+				srcName := v.Name
+				if v.Proposed {
+					srcName = v.SourceVault
+				}
+				src, ok := source[[2]string{srcName, r.Rule}]
 				if !ok {
 					src = "-"
 				}

@@ -153,19 +153,24 @@ func TestCheckCLIComplianceBeforeAndAfterRun(t *testing.T) {
 	if code, out, errs := shuffle(t, "run", fastCopyScript(t, "fast.lua"), "--state", stateDir); code != exitOK {
 		t.Fatalf("run exited %d\n%s%s", code, out, errs)
 	}
+	// After the run, check agrees with it: the vaults the run created
+	// were judged before creation and comply. prod-ebs-weekly, unlocked
+	// at the source, got the governance lock vaults.lua asks for; its
+	// table shows the source's own failure alongside.
 	code, out, errs = shuffle(t, "check", "examples/migrate.lua", "--skip-encryption")
-	if code != exitBlocking {
-		t.Fatalf("check after the run exited %d, want %d:\n%s\n%s", code, exitBlocking, out, errs)
+	if code != exitOK {
+		t.Fatalf("check after the run exited %d, want %d:\n%s\n%s", code, exitOK, out, errs)
 	}
-	block := out[strings.Index(out, "destination vault prod-ebs-weekly: FAIL (blocking)"):]
-	if strings.Index(out, "destination vault prod-ebs-weekly: FAIL (blocking)") < 0 {
-		t.Fatalf("prod-ebs-weekly not failing after the run:\n%s", out)
+	i := strings.Index(out, "destination vault prod-ebs-weekly: FAIL (warnings only)")
+	if i < 0 {
+		t.Fatalf("prod-ebs-weekly not created compliant by the run:\n%s", out)
 	}
+	block := out[i:]
 	block = block[:strings.Index(block, "\n\n")]
-	if !regexp.MustCompile(`(?m)^  vault-lock +FAIL +locked, MinRetentionDays >= 7 +not locked +FAIL: not locked`).MatchString(block) {
-		t.Fatalf("no vault-lock row with the source's own failure:\n%s", block)
+	if !regexp.MustCompile(`(?m)^  vault-lock +pass +locked, MinRetentionDays >= 7 +locked, MinRetentionDays 7 +FAIL: not locked`).MatchString(block) {
+		t.Fatalf("no vault-lock row passing on the destination with the source's own failure:\n%s", block)
 	}
-	if !strings.Contains(out, "NOT COMPLIANT:") || strings.Contains(out, "BLOCKED:") {
+	if strings.Contains(out, "NOT COMPLIANT:") || strings.Contains(out, "BLOCKED:") || strings.Contains(out, "HELD:") || !strings.Contains(out, "OK: no blocking findings") {
 		t.Errorf("summary lines:\n%s", out)
 	}
 	// --json carries the same verdicts; --skip-compliance leaves them out.
@@ -176,12 +181,15 @@ func TestCheckCLIComplianceBeforeAndAfterRun(t *testing.T) {
 	}
 	found := false
 	for _, v := range r.Compliance.Vaults {
-		if v.Account == finding.SideDestination && v.Name == "prod-ebs-weekly" && !v.Pass && v.Blocking() {
+		if v.Account == finding.SideDestination && v.Name == "prod-ebs-weekly" && !v.Proposed && !v.Blocking() {
 			found = true
+		}
+		if v.Account == finding.SideDestination && v.Blocking() {
+			t.Errorf("--json: destination vault %s (proposed %v) fails a blocking rule after the run", v.Name, v.Proposed)
 		}
 	}
 	if !found {
-		t.Errorf("--json: prod-ebs-weekly not a blocking failure:\n%s", out)
+		t.Errorf("--json: prod-ebs-weekly not an existing, compliant vault:\n%s", out)
 	}
 	if code, out, _ := shuffle(t, "check", "examples/migrate.lua", "--skip-encryption", "--skip-compliance"); code != exitOK || strings.Contains(out, "COMPLIANCE") {
 		t.Errorf("--skip-compliance exited %d:\n%s", code, out)

@@ -1,7 +1,8 @@
 // Package compliance judges every vault of both accounts against the
 // security team's compliance policy (policies/compliance.lua, run
-// through luabind) and turns the destination vaults that fail it into
-// pre-flight findings.
+// through luabind), and the destination vaults a run would create as
+// they would be created (JudgeProposed), and turns the destination
+// vaults that fail it into pre-flight findings.
 //
 // It only reads: it must not change a vault, decide recovery points,
 // or know how replication would fix a vault. Source vaults are judged
@@ -46,6 +47,21 @@ type Report struct {
 	// PolicyHash identifies the revision of the policies directory.
 	PolicyHash string  `json:"policy_hash"`
 	Vaults     []Vault `json:"vaults"`
+
+	// What Evaluate read, for judging the proposed vaults (Propose).
+	sources []*state.Vault
+	dests   map[string]*state.Vault // nil value: listed, not read
+}
+
+// SourceVaults are the source vaults Evaluate read.
+func (r *Report) SourceVaults() []*state.Vault { return r.sources }
+
+// DestinationVault is the destination vault named name as Evaluate read
+// it; exists is false when it was not listed (a vault listed but not
+// read gives nil, true).
+func (r *Report) DestinationVault(name string) (v *state.Vault, exists bool) {
+	v, exists = r.dests[name]
+	return v, exists
 }
 
 // Vault is one vault's results.
@@ -56,6 +72,15 @@ type Vault struct {
 	Pass    bool                       `json:"pass"`            // every rule passed
 	Error   string                     `json:"error,omitempty"` // the vault could not be read or judged
 	Results []luabind.ComplianceResult `json:"results"`
+	// Proposed: the vault does not exist; it is judged as shuffle would
+	// create it from SourceVault, and OnFailure says what a blocking
+	// failure does (hold its recovery points, or stop the run).
+	Proposed    bool                    `json:"proposed,omitempty"`
+	SourceVault string                  `json:"source_vault,omitempty"`
+	OnFailure   luabind.ProposedFailure `json:"on_failure,omitempty"`
+	// Reconcile: a proposed vault that exists, judged as reconcile =
+	// true would leave it.
+	Reconcile bool `json:"reconcile,omitempty"`
 }
 
 // Blocking reports whether v has a failure that blocks: a blocking rule
@@ -86,14 +111,20 @@ func Evaluate(ctx context.Context, cfg scriptconfig.Config, pol *luabind.Policie
 	}
 	defer w.Close()
 	pc := pol.Config()
-	r := &Report{Module: pc.Dir + "/" + pc.Compliance + ".lua", PolicyHash: pol.Hash}
+	r := &Report{Module: pc.Dir + "/" + pc.Compliance + ".lua", PolicyHash: pol.Hash, dests: map[string]*state.Vault{}}
 	for _, acct := range []account{{finding.SideSource, state.Source, cfg.Source.Account, source}, {finding.SideDestination, state.Destination, cfg.Destination.Account, destination}} {
 		names, lerr := vaultNames(ctx, acct.api)
 		if lerr != nil {
 			r.Vaults = append(r.Vaults, Vault{Account: acct.side, Name: "*", Error: "ListBackupVaults: " + finding.ErrorText(lerr)})
 		}
 		for _, name := range names {
-			vc, ok := judge(ctx, w, acct, name, cfg, now)
+			vc, v, ok := judge(ctx, w, acct, name, cfg, now)
+			switch {
+			case v != nil && acct.side == finding.SideSource:
+				r.sources = append(r.sources, v)
+			case acct.side == finding.SideDestination:
+				r.dests[name] = v
+			}
 			if !ok {
 				continue // deleted since it was listed
 			}
@@ -138,14 +169,14 @@ func vaultNames(ctx context.Context, api VaultReader) ([]string, error) {
 
 // judge reads one vault and runs the compliance check on it; ok is
 // false when the vault no longer exists.
-func judge(ctx context.Context, w *luabind.Worker, acct account, name string, cfg scriptconfig.Config, now time.Time) (vc Vault, ok bool) {
+func judge(ctx context.Context, w *luabind.Worker, acct account, name string, cfg scriptconfig.Config, now time.Time) (vc Vault, v *state.Vault, ok bool) {
 	vc = Vault{Account: acct.side, Name: name}
 	v, _, err := inventory.DescribeVault(ctx, acct.api, acct.sside, name, now)
 	switch {
 	case err != nil:
 		vc.Error = "cannot read the vault: " + finding.ErrorText(err)
 	case v == nil:
-		return vc, false
+		return vc, nil, false
 	default:
 		vc.Arn = v.Arn
 		vc.Results, err = w.Compliance(ctx, &luabind.ComplianceVault{
@@ -161,5 +192,5 @@ func judge(ctx context.Context, w *luabind.Worker, acct account, name string, cf
 			vc.Error = err.Error()
 		}
 	}
-	return vc, true
+	return vc, v, true
 }

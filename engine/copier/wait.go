@@ -14,6 +14,7 @@ const (
 	WaitAccessPolicy   = replicate.WaitAccessPolicy
 	WaitEncryptionKey  = replicate.WaitEncryptionKey
 	WaitComplianceLock = replicate.WaitComplianceLock
+	WaitCompliance     = replicate.WaitCompliance
 	WaitCreateFailed   = replicate.WaitCreateFailed
 	WaitAWSError       = replicate.WaitAWSError
 	WaitNoDestination  = replicate.WaitNoDestination

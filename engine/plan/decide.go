@@ -35,6 +35,15 @@ type VaultPlan struct {
 	// Key is the destination key the mapping names, once the engine
 	// has resolved it (the zero value before, and when none is named).
 	Key DestinationKey
+	// Access is the source access policy translated for the
+	// destination by the default rules and vaults.lua's
+	// access_statement, once the engine has decided it; nil before
+	// (replicate then applies the default rules).
+	Access *AccessPlan
+	// Proposed is the compliance policy's verdict on the destination
+	// vault as replication would create it; nil when it was not judged
+	// (no compliance module, the vault exists, or the mapping skips it).
+	Proposed *ProposedVerdict
 }
 
 // KeyAliases are the customer aliases of the source account's keys
@@ -65,13 +74,11 @@ func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker, aliases 
 	}
 	out := make(map[string]*VaultPlan, len(src))
 	for _, v := range src {
-		in := vaultInput(v, aliases[v.EncryptionKeyArn])
-		m, err := w.MapVault(ctx, in)
+		vp, err := MapSourceVault(ctx, w, v, aliases)
 		if err != nil {
-			return nil, fmt.Errorf("vault mapping for %s: %w", v.Name, err)
+			return nil, err
 		}
-		vp := &VaultPlan{Source: v, Mapping: m, SourceKeyAliases: in.EncryptionKeyAliases}
-		if d, ok, err := st.GetVault(state.Destination, m.Name); err != nil {
+		if d, ok, err := st.GetVault(state.Destination, vp.Mapping.Name); err != nil {
 			return nil, err
 		} else if ok {
 			vp.Dest = d
@@ -82,12 +89,29 @@ func MapVaults(ctx context.Context, st *state.Store, w *luabind.Worker, aliases 
 		if vp.Dest != nil {
 			lockFrom = vp.Dest
 		}
-		if lockFrom.Locked {
+		switch l := vp.Mapping.Lock; {
+		case lockFrom.Locked:
 			vp.Lock = &Lock{Min: lockFrom.MinRetentionDays, Max: lockFrom.MaxRetentionDays}
+		case vp.Dest == nil && l != nil:
+			// The mapping's lock, which replication applies to a vault
+			// it creates from an unlocked source.
+			vp.Lock = &Lock{Min: l.MinRetentionDays, Max: l.MaxRetentionDays}
 		}
 		out[v.Name] = vp
 	}
 	return out, nil
+}
+
+// MapSourceVault runs the vault mapping policy on one source vault,
+// without the state (the destination and the lock are left to the
+// caller).
+func MapSourceVault(ctx context.Context, w *luabind.Worker, v *state.Vault, aliases KeyAliases) (*VaultPlan, error) {
+	in := vaultInput(v, aliases[v.EncryptionKeyArn])
+	m, err := w.MapVault(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("vault mapping for %s: %w", v.Name, err)
+	}
+	return &VaultPlan{Source: v, Mapping: m, SourceKeyAliases: in.EncryptionKeyAliases}, nil
 }
 
 // MapVaultsWith runs the vault mapping policy over every source vault
@@ -109,6 +133,10 @@ func revisions(policyHash string, plans map[string]*VaultPlan) map[string]string
 	}
 	return revs
 }
+
+// VaultInput is the view of a source vault that the vaults policy
+// sees (map and access_statement).
+func VaultInput(v *state.Vault, aliases []string) *luabind.VaultInput { return vaultInput(v, aliases) }
 
 func vaultInput(v *state.Vault, aliases []string) *luabind.VaultInput {
 	var first string

@@ -78,6 +78,10 @@ type DestinationPlan struct {
 	// access policy does not allow the source account
 	// backup:CopyIntoBackupVault (copies would fail with AccessDenied).
 	AccessPolicyMissing bool `json:"access_policy_missing,omitempty"`
+	// ComplianceBlocked is set when the vault to create would fail a
+	// blocking rule of the compliance policy: it is not created and its
+	// recovery points wait (Blocking says which rules).
+	ComplianceBlocked bool `json:"compliance_blocked,omitempty"`
 	// Blocking are the problems that stop the vault from being created,
 	// or copies into it, each with its fix.
 	Blocking []string `json:"blocking,omitempty"`

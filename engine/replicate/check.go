@@ -104,7 +104,7 @@ func (c *vaultCheck) comparePolicy(vp *plan.VaultPlan, d *state.Vault) bool {
 		}
 	}
 	tr := vaultpolicy.Translator{SourceAccount: srcAcct, DestinationAccount: dstAcct, SourceVault: vp.Source.Arn, DestinationVault: d.Arn}
-	translated, notes := tr.Policy(vp.Source.AccessPolicy)
+	translated, notes := translate(vp, tr)
 	c.notes = append(c.notes, notes...)
 	var lacking []string
 	for i, st := range translated {

@@ -209,7 +209,7 @@ func (r *replicator) applyNew(ctx context.Context, j *replJob, pol *vaultpolicy.
 func (r *replicator) newPolicy(vp *plan.VaultPlan, tr vaultpolicy.Translator) (*vaultpolicy.Policy, []string) {
 	p := vaultpolicy.New()
 	p.Statements = append(p.Statements, vaultpolicy.CopyStatement(r.opt.SourceAccount, vaultpolicy.Partition(vp.Source.Arn)))
-	translated, notes := tr.Policy(vp.Source.AccessPolicy)
+	translated, notes := translate(vp, tr)
 	p.Statements = append(p.Statements, translated...)
 	return p, notes
 }

@@ -11,7 +11,9 @@
 // It must not import engine or engine/copier (the session hands its
 // statuses to the copier), start or judge copies, or weaken what is
 // there: it never removes a lock, untags, replaces an access-policy
-// statement, or applies a compliance lock unless it is confirmed. An
+// statement, or applies a compliance lock unless it is confirmed; nor
+// does it create a vault whose proposed form the compliance policy
+// failed (plan.ProposedVerdict, WaitCompliance). An
 // AWS failure blocks only its own vault; errors are returned only when
 // the context ends.
 package replicate

@@ -30,6 +30,14 @@ func (r *replicator) existing(ctx context.Context, j *replJob) error {
 	c := checkVault(vp, w, j.dest.v)
 	s.Drift = c.drift
 	j.notes = append(j.notes, c.notes...)
+	if vp.Mapping.Reconcile && vp.Proposed.Blocks() {
+		// Reconciling it would leave it failing the compliance policy:
+		// it is not changed, and nothing is copied into it.
+		s.Action = ActionBlocked
+		s.setWait(WaitCompliance)
+		j.note("%s", vp.Proposed.Reason(vp.Mapping.Name))
+		return nil
+	}
 
 	if w.needsCompliance() && ours && !j.dest.v.Locked && !r.confirmed(vp) {
 		// shuffle created it, and its compliance lock is still missing.

@@ -41,8 +41,8 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 	src := vp.Source
 	w := wantFor(vp)
 	want := plan.DestinationSettings{
-		VaultType: src.VaultType, EncryptionKey: vp.Mapping.EncryptionKey, EncryptionKeyArn: vp.Key.Arn, LockMode: string(lockMode(src)),
-		MinRetentionDays: src.MinRetentionDays, MaxRetentionDays: src.MaxRetentionDays,
+		VaultType: src.VaultType, EncryptionKey: vp.Mapping.EncryptionKey, EncryptionKeyArn: vp.Key.Arn, LockMode: string(w.lock),
+		MinRetentionDays: w.min, MaxRetentionDays: w.max,
 		SNSTopicArn: vp.Mapping.SNSTopicArn, Events: src.Events, Tags: w.tags, Lock: lockSummary(w),
 	}
 	dp := plan.DestinationPlan{Name: vp.Mapping.Name, Settings: want}
@@ -55,12 +55,16 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 		if p := keyProblem(vp); p != "" {
 			dp.Blocking = append(dp.Blocking, p)
 		}
+		if vp.Proposed.Blocks() {
+			dp.ComplianceBlocked = true
+			dp.Blocking = append(dp.Blocking, vp.Proposed.Reason(vp.Mapping.Name))
+		}
 		if w.needsCompliance() && !vp.Mapping.ComplianceLock {
 			dp.LockNeedsConfirmation = true
 			dp.Blocking = append(dp.Blocking, complianceBlockedReason(vp))
 		}
 		tr := vaultpolicy.Translator{SourceAccount: vaultpolicy.Account(src.Arn), SourceVault: src.Arn}
-		_, dp.Notes = tr.Policy(src.AccessPolicy)
+		_, dp.Notes = translate(vp, tr)
 	default:
 		c := checkVault(vp, w, vp.Dest)
 		dp.Drift, dp.Notes = c.drift, c.notes
@@ -75,6 +79,10 @@ func PlanDestination(vp *plan.VaultPlan) plan.DestinationPlan {
 		}
 		if isLAG(vp.Dest.VaultType) && vp.Dest.VaultState != "" && vp.Dest.VaultState != "AVAILABLE" {
 			dp.Blocking = append(dp.Blocking, "the air-gapped vault is "+vp.Dest.VaultState+"; copies can start only once it is AVAILABLE")
+		}
+		if vp.Mapping.Reconcile && vp.Proposed.Blocks() {
+			dp.ComplianceBlocked = true
+			dp.Blocking = append(dp.Blocking, vp.Proposed.Reason(vp.Mapping.Name))
 		}
 		dp.Action = plan.DestinationExists
 		if len(dp.Drift) > 0 {

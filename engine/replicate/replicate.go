@@ -212,6 +212,14 @@ func (r *replicator) replicate(ctx context.Context, j *replJob) error {
 		r.block(j, "DescribeBackupVault", j.readErr)
 		return ctx.Err()
 	}
+	if j.dest == nil && j.vp.Proposed.Blocks() {
+		// The vault as it would be created fails the compliance policy:
+		// it is not created, and only its recovery points wait.
+		j.s.Action = ActionBlocked
+		j.s.setWait(WaitCompliance)
+		j.note("%s", j.vp.Proposed.Reason(j.vp.Mapping.Name))
+		return nil
+	}
 	if j.dest == nil && j.keyProblem != "" {
 		// Only this vault waits for the key mapping; the others go on.
 		j.s.Action = ActionBlocked

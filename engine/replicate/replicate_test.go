@@ -319,9 +319,14 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 		t.Errorf("prod-rds-monthly state record lock: %+v", sv)
 	}
 	contains(t, "prod-ebs-daily applied", strings.Join(res["prod-ebs-daily"].Applied, "; "), "tags CostCenter, Environment, Owner", "notifications to "+destTopic)
-	// Unlocked sources give unlocked vaults.
-	if d := f.describe(t, "prod-ebs-daily"); aws.ToBool(d.Locked) {
-		t.Error("prod-ebs-daily was locked; its source is not")
+	// An unlocked production source gets the governance lock
+	// policies/vaults.lua asks for; an unlocked dev source stays unlocked.
+	if d := f.describe(t, "prod-ebs-daily"); !aws.ToBool(d.Locked) || d.LockDate != nil || aws.ToInt64(d.MinRetentionDays) != 7 || d.MaxRetentionDays != nil {
+		t.Errorf("prod-ebs-daily lock: locked %v date %v min %d max %v; want vaults.lua's governance lock, MinRetentionDays 7", aws.ToBool(d.Locked), d.LockDate, aws.ToInt64(d.MinRetentionDays), d.MaxRetentionDays)
+	}
+	contains(t, "prod-ebs-daily applied", strings.Join(res["prod-ebs-daily"].Applied, "; "), "governance lock at least 7 days")
+	if d := f.describe(t, "dev-ebs-daily"); aws.ToBool(d.Locked) {
+		t.Error("dev-ebs-daily was locked; its source is not, and it is not production")
 	}
 
 	// The source policy's statements, translated.
@@ -329,9 +334,12 @@ func TestReplicateCreatesMissingVaultsLikeForLike(t *testing.T) {
 	if s, ok := daily["DenyRecoveryPointDeletion"]; !ok || s.Resource != res["prod-ebs-daily"].Arn {
 		t.Errorf("prod-ebs-daily: DenyRecoveryPointDeletion %+v, want its resource on %s", s, res["prod-ebs-daily"].Arn)
 	}
-	if _, ok := daily["AllowOrgCopyIn"]; !ok {
-		t.Error("prod-ebs-daily: the organization statement was not replicated")
+	// Principal "*" under an organization condition is not copied by
+	// default: the policy must say so (vaults.lua access_statement).
+	if _, ok := daily["AllowOrgCopyIn"]; ok {
+		t.Error(`prod-ebs-daily: the organization statement (Principal "*") was replicated without the policy saying so`)
 	}
+	contains(t, "prod-ebs-daily reason", res["prod-ebs-daily"].Reason, `AllowOrgCopyIn not replicated (default): it admits Principal "*" under the condition aws:PrincipalOrgID`)
 	weekly := f.policyStatements(t, "prod-ebs-weekly")
 	rr := weekly["AllowRestoreRole"]
 	// A list stays a list.
@@ -561,7 +569,7 @@ func TestReplicatePerVaultAWSFailureBlocksOnlyThatVault(t *testing.T) {
 	if sv, ok, _ := f.st.GetVault(state.Destination, monthly); !ok || sv.Arn != s.Arn {
 		t.Errorf("the created vault was not saved in the state: %+v", sv)
 	}
-	for _, other := range []string{"prod-ebs-daily", "Default", "legal-hold-airgapped"} {
+	for _, other := range []string{"dev-ebs-daily", "Default", "legal-hold-airgapped"} {
 		wantStatus(t, res, other, replicate.ActionCreated, true)
 	}
 

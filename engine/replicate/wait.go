@@ -22,6 +22,11 @@ const (
 	// WaitComplianceLock: the vault needs a compliance lock shuffle
 	// applies only when confirmed.
 	WaitComplianceLock WaitReason = "compliance-lock"
+	// WaitCompliance: the vault to create would fail a blocking rule of
+	// the compliance policy (policies/compliance.lua) as shuffle would
+	// create it, so it is not created (plan.ProposedVerdict). Code that
+	// reports compliance blocks compares this constant.
+	WaitCompliance WaitReason = "compliance"
 	// WaitCreateFailed: the vault could not be created (AWS answered
 	// FAILED, or the source lacks what creation needs).
 	WaitCreateFailed WaitReason = "create-failed"

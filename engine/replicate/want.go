@@ -32,6 +32,11 @@ func wantFor(vp *plan.VaultPlan) want {
 	if w.tags == nil {
 		w.tags = src.Tags
 	}
+	if l := vp.Mapping.Lock; l != nil && w.lock == lockNone && !isLAG(w.vaultType) {
+		// The security team's lock for a vault whose source has none
+		// (vaults.lua lock): governance, with the mapping's bounds.
+		w.lock, w.min, w.max = lockGovernance, l.MinRetentionDays, l.MaxRetentionDays
+	}
 	return w
 }
 
@@ -58,6 +63,12 @@ func complianceBlockedReason(vp *plan.VaultPlan) string {
 }
 
 func retention(min, max *int64) string {
+	switch {
+	case min != nil && max == nil:
+		return "at least " + strconv.FormatInt(*min, 10)
+	case min == nil && max != nil:
+		return "at most " + strconv.FormatInt(*max, 10)
+	}
 	f := func(p *int64) string {
 		if p == nil {
 			return "?"

@@ -1,8 +1,7 @@
 package vaultpolicy
 
 import (
-	"slices"
-	"sort"
+	"context"
 	"strings"
 
 	"github.com/shuffle-migrate/shuffle/engine/glob"
@@ -17,42 +16,14 @@ type Translator struct {
 	SourceVault, DestinationVault     string // vault ARNs
 }
 
-// Policy translates every statement of a source vault policy. Notes say
-// which statements were dropped, and why, and which principals were
+// Policy translates a source vault policy by the default rules
+// (Default): statements for the source account and Deny statements are
+// kept and translated, every other one dropped. Notes say which
+// statements were dropped, and why, and which principals were
 // rewritten.
 func (t Translator) Policy(src string) ([]Statement, []string) {
-	if strings.TrimSpace(src) == "" {
-		return nil, nil
-	}
-	p, err := Parse(src)
-	if err != nil {
-		return nil, []string{"the source access policy cannot be read (" + err.Error() + "); none of its statements were replicated"}
-	}
-	var out []Statement
-	var notes, rewritten []string
-	for i, st := range p.Statements {
-		if Sid(st) == CopyStatementSid {
-			continue // shuffle adds its own
-		}
-		ts, rw, why := t.statement(st)
-		if why != "" {
-			notes = append(notes, "source access-policy statement "+StatementName(st, i)+" not replicated: "+why)
-			continue
-		}
-		rewritten = append(rewritten, rw...)
-		out = append(out, ts)
-	}
-	if len(rewritten) > 0 {
-		sort.Strings(rewritten)
-		rewritten = slices.Compact(rewritten)
-		to := "account " + t.DestinationAccount
-		if t.DestinationAccount == "" {
-			to = "the destination account"
-		}
-		notes = append(notes, "access-policy principals in account "+t.SourceAccount+" are rewritten to "+to+
-			" (this assumes same-named principals exist there): "+strings.Join(rewritten, ", "))
-	}
-	return out, notes
+	ds, notes, _ := t.Decide(context.Background(), src, nil) // no hook: no error
+	return Written(ds), notes
 }
 
 // statement translates one statement; why is set when it cannot be.

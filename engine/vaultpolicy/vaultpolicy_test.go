@@ -77,16 +77,16 @@ func TestTranslatorPolicy(t *testing.T) {
 	tr := Translator{SourceAccount: srcAcct, DestinationAccount: dstAcct, SourceVault: srcVault, DestinationVault: dstVault}
 	src := `{"Version":"2012-10-17","Statement":[
 		{"Sid":"` + CopyStatementSid + `","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},
-		{"Sid":"Role","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:role/R","444444444444"]},"Action":"backup:DescribeBackupVault","Resource":"` + srcVault + `"},
+		{"Sid":"Role","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:role/R","111111111111"]},"Action":"backup:DescribeBackupVault","Resource":"` + srcVault + `"},
+		{"Sid":"Other","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:role/R","444444444444"]},"Action":"backup:DescribeBackupVault","Resource":"` + srcVault + `"},
 		{"Sid":"Pattern","Effect":"Allow","Principal":"*","Action":"backup:ListRecoveryPointsByBackupVault","Resource":"arn:aws:backup:us-east-1:111111111111:backup-vault:pr*"},
 		{"Sid":"AllRPs","Effect":"Deny","Principal":"*","Action":"backup:DeleteRecoveryPoint","Resource":"arn:aws:backup:us-east-1:111111111111:recovery-point:*"},
 		{"Sid":"OneRP","Effect":"Deny","Principal":"*","Action":"backup:DeleteRecoveryPoint","Resource":"arn:aws:backup:us-east-1:111111111111:recovery-point:abc"},
 		{"Sid":"Cond","Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:SourceAccount":"111111111111"}}}]}`
 	got, notes := tr.Policy(src)
 	want := map[string]string{
-		"Role":    `{"Action":"backup:DescribeBackupVault","Effect":"Allow","Principal":{"AWS":["444444444444","arn:aws:iam::222222222222:role/R"]},"Resource":"` + dstVault + `","Sid":"Role"}`,
-		"Pattern": `{"Action":"backup:ListRecoveryPointsByBackupVault","Effect":"Allow","Principal":"*","Resource":"` + dstVault + `","Sid":"Pattern"}`,
-		"AllRPs":  `{"Action":"backup:DeleteRecoveryPoint","Effect":"Deny","Principal":"*","Resource":"arn:aws:backup:us-east-1:222222222222:recovery-point:*","Sid":"AllRPs"}`,
+		"Role":   `{"Action":"backup:DescribeBackupVault","Effect":"Allow","Principal":{"AWS":["222222222222","arn:aws:iam::222222222222:role/R"]},"Resource":"` + dstVault + `","Sid":"Role"}`,
+		"AllRPs": `{"Action":"backup:DeleteRecoveryPoint","Effect":"Deny","Principal":"*","Resource":"arn:aws:backup:us-east-1:222222222222:recovery-point:*","Sid":"AllRPs"}`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("translated %s, want %d statements", StatementList(got), len(want))
@@ -97,7 +97,7 @@ func TestTranslatorPolicy(t *testing.T) {
 		}
 	}
 	all := strings.Join(notes, "\n")
-	for _, sub := range []string{"OneRP not replicated", "Cond not replicated: its Condition names the source account", "rewritten to account 222222222222", "arn:aws:iam::111111111111:role/R"} {
+	for _, sub := range []string{"OneRP not replicated", "Other not replicated (default): it admits 444444444444", `Pattern not replicated (default): it admits Principal "*"`, "Cond not replicated (default): its Condition names the source account", "rewritten to account 222222222222", "arn:aws:iam::111111111111:role/R"} {
 		if !strings.Contains(all, sub) {
 			t.Errorf("notes lack %q:\n%s", sub, all)
 		}
