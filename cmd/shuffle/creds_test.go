@@ -264,13 +264,29 @@ func pausedNS(t *testing.T, stateDir string) int64 {
 
 func waitExit(t *testing.T, done <-chan int, out, errb *syncBuffer) {
 	t.Helper()
+	waitRunOK(t, done, errb, "after resuming", out)
+}
+
+// waitRunOK waits up to two minutes for a run started in the
+// background to exit 0, failing the test with its output (out, if any,
+// then errb) otherwise. after, if not empty, says what the run was
+// waiting for ("after the keypress").
+func waitRunOK(t *testing.T, done <-chan int, errb *syncBuffer, after string, out ...*syncBuffer) {
+	t.Helper()
+	if after != "" {
+		after = " " + after
+	}
 	select {
 	case code := <-done:
 		if code != 0 {
-			t.Fatalf("run exited %d after resuming\n%s%s", code, out.String(), errb.String())
+			var printed string
+			for _, o := range out {
+				printed += o.String()
+			}
+			t.Fatalf("run exited %d%s\n%s%s", code, after, printed, errb.String())
 		}
 	case <-time.After(120 * time.Second):
-		t.Fatalf("run did not finish after resuming\n%s", errb.String())
+		t.Fatalf("run did not finish%s\n%s", after, errb.String())
 	}
 }
 
@@ -415,14 +431,7 @@ func TestPausedRunResumesOnKeypressOnATerminal(t *testing.T) {
 	if _, err := ptmx.Write([]byte("x")); err != nil { // one key, no Enter
 		t.Fatal(err)
 	}
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("run exited %d\n%s", code, errb.String())
-		}
-	case <-time.After(120 * time.Second):
-		t.Fatalf("run did not finish after the keypress\n%s", errb.String())
-	}
+	waitRunOK(t, done, &errb, "after the keypress")
 	if !strings.Contains(errb.String(), "resumed after") {
 		t.Errorf("no resume message:\n%s", errb.String())
 	}

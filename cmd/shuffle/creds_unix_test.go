@@ -71,14 +71,7 @@ func resumeWithSIGUSR1(t *testing.T, cmd *exec.Cmd, done <-chan int, errb *syncB
 	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("run exited %d\n%s", code, errb.String())
-		}
-	case <-time.After(120 * time.Second):
-		t.Fatalf("run did not finish after SIGUSR1\n%s", errb.String())
-	}
+	waitRunOK(t, done, errb, "after SIGUSR1")
 	if !strings.Contains(errb.String(), "SIGUSR1: resuming") {
 		t.Errorf("no SIGUSR1 resume message:\n%s", errb.String())
 	}

@@ -195,14 +195,7 @@ func TestMetricsOfARunningRun(t *testing.T) {
 		return ok
 	}, done, errb)
 
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("run exited %d\n%s", code, errb.String())
-		}
-	case <-time.After(120 * time.Second):
-		t.Fatalf("run did not finish\n%s", errb.String())
-	}
+	waitRunOK(t, done, errb, "")
 	if resp, err := http.Get(url); err == nil {
 		resp.Body.Close()
 		t.Errorf("the metrics endpoint still answers after the run ended")

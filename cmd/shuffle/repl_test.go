@@ -93,14 +93,7 @@ func TestReplAttachesToARunningRun(t *testing.T) {
 	if requeued == 0 {
 		t.Fatal("requeued nothing")
 	}
-	select {
-	case c := <-done:
-		if c != 0 {
-			t.Fatalf("run exited %d\n%s", c, errb.String())
-		}
-	case <-time.After(120 * time.Second):
-		t.Fatalf("run did not finish\n%s", errb.String())
-	}
+	waitRunOK(t, done, errb, "")
 	t.Logf("run ended after %s", time.Since(t0))
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("the socket outlived the run: %v", err)
@@ -385,14 +378,7 @@ func TestStatusAndForecastOfARunningRun(t *testing.T) {
 		!strings.Contains(errs, "asked the shuffle run that holds") {
 		t.Errorf("verify while a run holds the state: exit %d, %v, %d of %d verified (want more than %d)\n%s", code, err, rep.Verified, rep.Completed, first, errs)
 	}
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("run exited %d\n%s", code, errb.String())
-		}
-	case <-time.After(120 * time.Second):
-		t.Fatalf("run did not finish\n%s", errb.String())
-	}
+	waitRunOK(t, done, errb, "")
 	// Once the run is over, status reads the state itself.
 	if code, out, _ := shuffle(t, "status", "--state", dir); code != 0 || strings.Contains(out, "(live:") {
 		t.Errorf("status after the run: exit %d, live %v", code, strings.Contains(out, "(live:"))
