@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # make demo: start the bundled emulator with representative data and run
-# the main job against it: the policy tests, 'shuffle plan' on the
-# operator's script, 'shuffle check' (with the compliance policy, before
-# and after the run),
-# then 'shuffle run' (vault replication and the copy,
-# exactly once), a second run that has nothing left to do, 'shuffle
-# verify', and the AWS CLI looking at the result. Copy jobs run on the
+# the main job against it: the policy tests, 'shuffle plan --out' on the
+# operator's script (the approved plan) and 'shuffle show', 'shuffle
+# check' (with the compliance policy, before and after the run), then
+# 'shuffle run --plan' (vault replication and the copy, exactly once), a
+# second run that has nothing left to do (its --json summary), 'shuffle
+# verify', 'shuffle cutover', and the AWS CLI looking at the result. Copy jobs run on the
 # emulator's simulated clock, 200,000 times faster than AWS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,8 +31,11 @@ echo
 echo "== shuffle policy test policies/"
 "$BIN" policy test policies/
 echo
-echo "== shuffle plan examples/migrate.lua   (state in $DIR/.shuffle)"
-"$BIN" plan examples/migrate.lua
+echo "== shuffle plan examples/migrate.lua --out approved.plan   (state in $DIR/.shuffle; the plan file is what the security team approves)"
+"$BIN" plan examples/migrate.lua --out approved.plan
+echo
+echo "== shuffle show approved.plan   (its checksum verified first; an edited file is refused)"
+"$BIN" show approved.plan | sed -n 1,14p
 echo
 echo "== the same plan again: each vault listed only from its newest recovery point (one page each), nothing new, nothing decided again"
 "$BIN" plan examples/migrate.lua --json | grep -E '"(listed_pages|new|deltas)"'
@@ -51,11 +54,12 @@ sed -i.bak 's/^M.access_exceptions = {}/M.access_exceptions = { ["prod-ebs-daily
 rm -f "$DIR/what-if/policies/vaults.lua.bak"
 (cd "$DIR/what-if" && "$BIN" plan examples/migrate.lua | grep -E '^Blocked: .*compliance')
 echo
-echo "== shuffle run examples/migrate.lua   (replicate the vaults, copy every included recovery point)"
-"$BIN" run examples/migrate.lua
+echo "== shuffle run examples/migrate.lua --plan approved.plan   (replicate the vaults, copy exactly the approved recovery points;"
+echo "   had the inventory or the policies changed since the plan, it would stop before any write with exit 5)"
+"$BIN" run examples/migrate.lua --plan approved.plan
 echo
-echo "== the same run again: every copy is done, nothing is started twice"
-"$BIN" run examples/migrate.lua 2>&1 | grep -E '^copy: [0-9]+ started'
+echo "== the same run again: every copy is done, nothing is started twice (--json: its events, one JSON object a line; the last, its summary)"
+"$BIN" run examples/migrate.lua --plan approved.plan --json 2>/dev/null | tail -1
 echo
 echo "== shuffle verify examples/migrate.lua"
 "$BIN" verify examples/migrate.lua 2>/dev/null
