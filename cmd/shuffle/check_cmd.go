@@ -75,18 +75,7 @@ func scriptSides(ctx context.Context, path string, out io.Writer, sf *sessionFla
 	return cfg, sides, nil
 }
 
-func newCheckCmd(e *env) *cobra.Command {
-	var (
-		sf             sessionFlags
-		jsonOut        bool
-		skipCrypto     bool
-		skipCompliance bool
-	)
-	sf.aws = e.aws // the shared files and AWS_PROFILE, as the other commands take them
-	cmd := &cobra.Command{
-		Use:   "check SCRIPT",
-		Short: "Pre-flight: check identities, account settings and IAM permissions of both accounts (read-only)",
-		Long: `Run the script up to its shuffle.config call, then check both accounts
+const checkLong = `Run the script up to its shuffle.config call, then check both accounts
 before anything is started: the credentials work and belong to the
 script's accounts, cross-account backup is enabled, the copy role exists,
 every IAM action shuffle calls is allowed (iam:SimulatePrincipalPolicy for
@@ -116,8 +105,21 @@ only. shuffle run's own pre-flight judges the same way.
 
 Each finding has a severity (blocking, warning, info), what it is, why it
 matters and how to fix it. Exit code 0: no blocking finding; 3: at least
-one blocking finding. See docs/preflight.md.`,
-		Args: cobra.ExactArgs(1),
+one blocking finding. See docs/preflight.md.`
+
+func newCheckCmd(e *env) *cobra.Command {
+	var (
+		sf             sessionFlags
+		jsonOut        bool
+		skipCrypto     bool
+		skipCompliance bool
+	)
+	sf.aws = e.aws // the shared files and AWS_PROFILE, as the other commands take them
+	cmd := &cobra.Command{
+		Use:   "check SCRIPT",
+		Short: "Pre-flight: check identities, account settings and IAM permissions of both accounts (read-only)",
+		Long:  checkLong,
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := e.notify(cmd.Context())
 			defer cancel()
@@ -134,16 +136,7 @@ one blocking finding. See docs/preflight.md.`,
 			} else {
 				printFindings(e.stdout, r)
 			}
-			if r.Blocking() {
-				n := 0
-				for _, f := range r.Findings {
-					if f.Severity == finding.Blocking {
-						n++
-					}
-				}
-				return blockingError{fmt.Errorf("pre-flight check: %d blocking finding(s)", n)}
-			}
-			return nil
+			return blockingFindings(r)
 		},
 	}
 	fl := cmd.Flags()
@@ -155,6 +148,21 @@ one blocking finding. See docs/preflight.md.`,
 	fl.BoolVar(&skipCompliance, "skip-compliance", false, "do not judge the vaults by the script's compliance module")
 	fl.BoolVar(&jsonOut, "json", false, "print the findings as JSON (schema shuffle.check/v1)")
 	return cmd
+}
+
+// blockingFindings is the exit-3 error of a report with blocking
+// findings, nil for one without.
+func blockingFindings(r *engine.CheckReport) error {
+	if !r.Blocking() {
+		return nil
+	}
+	n := 0
+	for _, f := range r.Findings {
+		if f.Severity == finding.Blocking {
+			n++
+		}
+	}
+	return blockingError{fmt.Errorf("pre-flight check: %d blocking finding(s)", n)}
 }
 
 // printFindings prints each finding once: the blocking and warning ones

@@ -144,17 +144,15 @@ type blockingError struct{ error }
 func (b blockingError) Unwrap() error { return b.error }
 func (b blockingError) ExitCode() int { return exitBlocking }
 
-func newPlanCmd(e *env) *cobra.Command {
-	var (
-		sf      sessionFlags
-		pf      progressFlags
-		jsonOut bool
-		outFile string
-	)
-	cmd := &cobra.Command{
-		Use:   "plan SCRIPT",
-		Short: "Inventory, enrich and decide, then report what a run would copy (writes nothing to AWS)",
-		Long: `Run the script's inventory, enrich and decide steps (any the script does not
+// planFlags are the flags of `shuffle plan`.
+type planFlags struct {
+	sf      sessionFlags
+	pf      progressFlags
+	jsonOut bool
+	outFile string
+}
+
+const planLong = `Run the script's inventory, enrich and decide steps (any the script does not
 call run anyway), then report per vault and resource type: recovery points
 and bytes, included, excluded and ineligible by reason, the destination
 vaults that would be created or that have drifted, and warnings about
@@ -170,70 +168,83 @@ vault, key, tags), the policy hash, the inventory's fingerprint, the
 vaults to create with their settings and this report, with a checksum.
 'shuffle show PLAN' prints it for review; 'shuffle run SCRIPT --plan PLAN'
 copies exactly what it approved and stops before any write if the
-decisions have changed since.`,
-		Args: cobra.ExactArgs(1),
+decisions have changed since.`
+
+func newPlanCmd(e *env) *cobra.Command {
+	f := &planFlags{}
+	cmd := &cobra.Command{
+		Use:   "plan SCRIPT",
+		Short: "Inventory, enrich and decide, then report what a run would copy (writes nothing to AWS)",
+		Long:  planLong,
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := e.notify(cmd.Context())
-			defer cancel()
-			s, err := sf.session()
-			if err != nil {
-				return err
-			}
-			s.DryRun = true
-			// The report needs every decision: make them while listing.
-			s.DecideWhileListing = true
-			guard := newStateDirGuard(sf.state)
-			defer guard.cleanup()
-			defer s.Close()
-			start := time.Now()
-			// With --json, stdout is the report alone; the script's own
-			// output goes to stderr.
-			se := *e
-			if jsonOut {
-				se.stdout = e.stderr
-			}
-			obs := pf.start(&se, s, sf.state, "plan")
-			defer obs.stop(nil)
-			if err := runScript(ctx, obs.env, args[0], s); err != nil {
-				err = guard.check(err, s.Store)
-				obs.stop(err)
-				return err
-			}
-			if err := s.Complete(ctx); err != nil {
-				obs.stop(err)
-				return err
-			}
-			p, err := s.Plan(ctx, args[0])
-			obs.stop(err)
-			if err != nil {
-				return err
-			}
-			r := state.Run{Command: "plan", Script: args[0], Start: start, Counts: map[string]int64{
-				"recovery_points": p.Totals.RecoveryPoints, "included": p.Totals.Included, "excluded": p.Totals.Excluded, "ineligible": p.Totals.Ineligible}}
-			if outFile != "" {
-				sum, err := writeApproved(ctx, e, s, outFile, p)
-				if err != nil {
-					return err
-				}
-				r.Flags = map[string]string{"out": outFile, approval.RunFlag: sum}
-			}
-			r.End = time.Now()
-			_ = s.Store.PutRun(r)
-			if jsonOut {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(p)
-			}
-			printPlan(e.stdout, p)
-			noteAtRisk(ctx, e.stdout, s.Store)
-			return nil
+			return f.run(e, cmd, args[0])
 		},
 	}
-	sf.register(cmd, e)
-	pf.register(cmd)
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the plan as JSON")
-	cmd.Flags().StringVar(&outFile, "out", "", "also write the approved-plan file (every decision, with a checksum) for 'shuffle show' and 'shuffle run --plan'")
+	f.sf.register(cmd, e)
+	f.pf.register(cmd)
+	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the plan as JSON")
+	cmd.Flags().StringVar(&f.outFile, "out", "", "also write the approved-plan file (every decision, with a checksum) for 'shuffle show' and 'shuffle run --plan'")
 	return cmd
+}
+
+// run is `shuffle plan SCRIPT`: the script in dry-run, the plan report,
+// the approved-plan file with --out, and the run history entry.
+func (f *planFlags) run(e *env, cmd *cobra.Command, script string) error {
+	ctx, cancel := e.notify(cmd.Context())
+	defer cancel()
+	s, err := f.sf.session()
+	if err != nil {
+		return err
+	}
+	s.DryRun = true
+	// The report needs every decision: make them while listing.
+	s.DecideWhileListing = true
+	guard := newStateDirGuard(f.sf.state)
+	defer guard.cleanup()
+	defer s.Close()
+	start := time.Now()
+	// With --json, stdout is the report alone; the script's own output
+	// goes to stderr.
+	se := *e
+	if f.jsonOut {
+		se.stdout = e.stderr
+	}
+	obs := f.pf.start(&se, s, f.sf.state, "plan")
+	defer obs.stop(nil)
+	if err := runScript(ctx, obs.env, script, s); err != nil {
+		err = guard.check(err, s.Store)
+		obs.stop(err)
+		return err
+	}
+	if err := s.Complete(ctx); err != nil {
+		obs.stop(err)
+		return err
+	}
+	p, err := s.Plan(ctx, script)
+	obs.stop(err)
+	if err != nil {
+		return err
+	}
+	r := state.Run{Command: "plan", Script: script, Start: start, Counts: map[string]int64{
+		"recovery_points": p.Totals.RecoveryPoints, "included": p.Totals.Included, "excluded": p.Totals.Excluded, "ineligible": p.Totals.Ineligible}}
+	if f.outFile != "" {
+		sum, err := writeApproved(ctx, e, s, f.outFile, p)
+		if err != nil {
+			return err
+		}
+		r.Flags = map[string]string{"out": f.outFile, approval.RunFlag: sum}
+	}
+	r.End = time.Now()
+	_ = s.Store.PutRun(r)
+	if f.jsonOut {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p)
+	}
+	printPlan(e.stdout, p)
+	noteAtRisk(ctx, e.stdout, s.Store)
+	return nil
 }
 
 func humanBytes(n int64) string {
