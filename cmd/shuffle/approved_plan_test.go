@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/shuffle-migrate/shuffle/engine/approval"
-	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/testenv"
 	"github.com/shuffle-migrate/shuffle/testenv/testenvtest"
 )
@@ -239,15 +238,7 @@ func checkRefusal(t *testing.T, env *testenvtest.Env, script, stateDir string) (
 // record names.
 func lastRunPlan(t *testing.T, stateDir string) string {
 	t.Helper()
-	st, err := state.Open(stateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	runs, err := st.Runs()
-	if err != nil || len(runs) == 0 {
-		t.Fatalf("run history: %d runs, %v", len(runs), err)
-	}
+	runs := runHistory(t, stateDir)
 	return runs[len(runs)-1].Flags[approval.RunFlag]
 }
 

@@ -250,15 +250,8 @@ func pauseRun(t *testing.T, stdin io.Reader, extra ...string) (*testenvtest.Env,
 }
 
 func pausedNS(t *testing.T, stateDir string) int64 {
-	st, err := state.Open(stateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	runs, err := st.Runs()
-	if err != nil || len(runs) == 0 {
-		t.Fatalf("runs: %v %d", err, len(runs))
-	}
+	t.Helper()
+	runs := runHistory(t, stateDir)
 	return runs[len(runs)-1].Counts["paused_ns"]
 }
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/events"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -109,14 +108,7 @@ func TestRunJSONEventStream(t *testing.T) {
 	if len(reports) != 1 {
 		t.Fatalf("no run report named by the run id %s", sum.RunID)
 	}
-	b, err := os.ReadFile(reports[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep engine.RunReport
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readRunReport(t, reports[0])
 	c := sum.Copy
 	if c == nil || sum.Outcome == nil || sum.Outcome.Result != events.Done || sum.Outcome.ExitCode != 0 {
 		t.Fatalf("summary: outcome %+v, copy %+v", sum.Outcome, c)

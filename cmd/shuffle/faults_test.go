@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -42,14 +41,7 @@ func TestRunReportCountsFaultsByOperation(t *testing.T) {
 	if len(reports) != 1 {
 		t.Fatalf("run reports: %v", reports)
 	}
-	b, err := os.ReadFile(reports[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep engine.RunReport
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readRunReport(t, reports[0])
 	byOp := rep.AWSCallsByOperation
 	for _, op := range []string{"StartCopyJob", "ListCopyJobs"} {
 		got, kinds := byOp[op], []struct {

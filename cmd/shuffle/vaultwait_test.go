@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -16,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/backup/types"
 
-	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
 	"github.com/shuffle-migrate/shuffle/testenv"
 )
@@ -205,14 +202,7 @@ func TestVaultDenyingCopiesIsBlocked(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no run report named:\n%s", errs)
 	}
-	b, err := os.ReadFile(m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep engine.RunReport
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readRunReport(t, m[1])
 	found := false
 	for _, w := range rep.Waiting {
 		if w.Vault == vault {

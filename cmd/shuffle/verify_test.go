@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shuffle-migrate/shuffle/engine"
 	"github.com/shuffle-migrate/shuffle/engine/state"
 	"github.com/shuffle-migrate/shuffle/engine/verify"
 )
@@ -119,14 +118,7 @@ func TestRunWritesReports(t *testing.T) {
 	if filepath.Dir(m[1]) != filepath.Join(stateDir, "reports") {
 		t.Fatalf("reports went to %s, want %s", filepath.Dir(m[1]), filepath.Join(stateDir, "reports"))
 	}
-	var rep engine.RunReport
-	b, err := os.ReadFile(m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readRunReport(t, m[1])
 	f, err := os.Open(m[2])
 	if err != nil {
 		t.Fatal(err)
