@@ -65,6 +65,18 @@ bench-variants: build
 bench-state: build
 	./scripts/bench-state.sh
 
+# The approved-plan file at 1M decisions (N=... to change the size):
+# write, verify, read, load and the drift comparison, in Go benchmarks.
+.PHONY: bench-approval
+bench-approval:
+	SHUFFLE_BENCH_APPROVAL_N=$${N:-1000000} go test -run '^$$' -bench BenchmarkApproval -benchtime 1x -timeout 60m ./engine/approval/
+
+# Approved plans as whole processes at 1M RPs against testenv: plan vs
+# plan --out, show, and a run up to replicate with and without --plan.
+.PHONY: bench-approval-e2e
+bench-approval-e2e: build
+	./scripts/bench-approval-e2e.sh
+
 # A delta listing against the full listing that made the state, in AWS
 # calls, at 1M RPs with about 1% new (RPS=... to change the size).
 .PHONY: bench-delta
