@@ -77,6 +77,13 @@ bench-approval:
 bench-approval-e2e: build
 	./scripts/bench-approval-e2e.sh
 
+# One metrics scrape (cold, cached) and the background forecast on a
+# state: STATE=DIR, e.g. the state/ that KEEP=1 make bench-approval-e2e
+# leaves (1M RPs).
+.PHONY: bench-metrics
+bench-metrics:
+	SHUFFLE_BENCH_STATE=$${STATE:?set STATE to a state directory} go test -run '^$$' -bench BenchmarkMetricsScrape -benchtime 1x -count 3 -timeout 30m ./cmd/shuffle/
+
 # A delta listing against the full listing that made the state, in AWS
 # calls, at 1M RPs with about 1% new (RPS=... to change the size).
 .PHONY: bench-delta
