@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -291,6 +292,10 @@ func (c *Comparison) example(k DriftKind, e Example) {
 	}
 }
 
+// errExamplesNamed stops Finish's read of the file once it has named
+// every example.
+var errExamplesNamed = errors.New("every example named")
+
 // Finish counts the plan's recovery points not listed now as removed,
 // and names examples of them and of the changed ones from the plan
 // (a second read of the file, only when there are any).
@@ -302,11 +307,16 @@ func (c *Comparison) Finish(policyHash string) (*Drift, error) {
 		}
 	}
 	c.drift.Counts[DriftRemoved] += unseen
-	room := MaxExamples - len(c.drift.Examples[DriftRemoved])
-	if unseen > 0 && room > 0 || len(c.changed) > 0 {
+	room := min(MaxExamples-len(c.drift.Examples[DriftRemoved]), int(unseen))
+	if room > 0 || len(c.changed) > 0 {
+		// The file was verified whole by Load: this read stops as soon
+		// as every example is named (the examples come first in the
+		// file's order as in the state's, so it rarely reads far).
+		changed := len(c.changed)
 		_, err := Read(c.File.Path, func(d Decision) error {
 			k := keyOf(d.RecoveryPoint)
 			if now, ok := c.changed[k]; ok {
+				changed--
 				c.drift.Examples[DriftChanged] = append(c.drift.Examples[DriftChanged],
 					Example{RecoveryPoint: d.RecoveryPoint, SourceVault: d.SourceVault, Why: d.Differences(now)})
 			}
@@ -315,9 +325,12 @@ func (c *Comparison) Finish(policyHash string) (*Drift, error) {
 				c.drift.Examples[DriftRemoved] = append(c.drift.Examples[DriftRemoved],
 					Example{RecoveryPoint: d.RecoveryPoint, SourceVault: d.SourceVault, Why: "no longer listed in the source vault"})
 			}
+			if changed == 0 && room == 0 {
+				return errExamplesNamed
+			}
 			return nil
 		})
-		if err != nil {
+		if err != nil && err != errExamplesNamed {
 			return nil, err
 		}
 		sort.Slice(c.drift.Examples[DriftChanged], func(i, j int) bool {

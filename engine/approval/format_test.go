@@ -228,3 +228,48 @@ func TestParseDriftSet(t *testing.T) {
 		t.Errorf("bad kind: %v", err)
 	}
 }
+
+// With more changed and gone recovery points than it names, the drift
+// still names MaxExamples of each, the first in the plan's order, with
+// their differences, and counts them all (Finish's read of the file
+// stops once every example is named).
+func TestComparisonNamesTheFirstExamples(t *testing.T) {
+	const n = 200
+	path := writePlan(t, n)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Even: tags differ now; odd from 101 on: no longer listed.
+	for i := 0; i < n; i++ {
+		d := decision(i)
+		if i%2 == 1 && i > 100 {
+			continue
+		}
+		if i%2 == 0 {
+			d.Tags = map[string]string{"APMID": fmt.Sprintf("APM-%d", i)}
+		}
+		c.Included(d)
+	}
+	dr, err := c.Finish("ph1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dr.Counts[DriftChanged] != n/2 || dr.Counts[DriftRemoved] != 50 || dr.Approved != 50 {
+		t.Fatalf("counts %+v, approved %d; want %d changed, 50 removed, 50 unchanged", dr.Counts, dr.Approved, n/2)
+	}
+	ch, rm := dr.Examples[DriftChanged], dr.Examples[DriftRemoved]
+	if len(ch) != MaxExamples || len(rm) != MaxExamples {
+		t.Fatalf("%d changed and %d removed examples, want %d each", len(ch), len(rm), MaxExamples)
+	}
+	for i, e := range ch {
+		if want := decision(2 * i).RecoveryPoint; e.RecoveryPoint != want || !strings.Contains(e.Why, fmt.Sprintf("APM-%d", 2*i)) {
+			t.Errorf("changed example %d: %+v, want %s with its new tags", i, e, want)
+		}
+	}
+	for i, e := range rm {
+		if want := decision(101 + 2*i).RecoveryPoint; e.RecoveryPoint != want || !strings.Contains(e.Why, "no longer listed") {
+			t.Errorf("removed example %d: %+v, want %s no longer listed", i, e, want)
+		}
+	}
+}
