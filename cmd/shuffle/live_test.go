@@ -139,6 +139,20 @@ func TestPlanAndStatusShowRecoveryPointsAtRisk(t *testing.T) {
 	if _, err := fmt.Sscanf(line, "At risk: %d recovery points", &n); err != nil || n <= 0 {
 		t.Fatalf("plan's at-risk line %q (%v)", line, err)
 	}
+	// plan --json carries the same count (projected again: the same
+	// state, a moment later).
+	code, out, errs = shuffle(t, "plan", "examples/migrate.lua", "--state", stateDir, "--json")
+	var pj struct {
+		Schema string           `json:"schema"`
+		AtRisk *forecast.AtRisk `json:"at_risk"`
+	}
+	if err := json.Unmarshal([]byte(out), &pj); code != 0 || err != nil || pj.Schema != "shuffle.plan/v1" {
+		t.Fatalf("plan --json: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	if a := pj.AtRisk; a == nil || a.RecoveryPoints <= 0 || a.EarliestDeleteAt.IsZero() {
+		t.Fatalf("plan --json at risk %+v; the text said %d", pj.AtRisk, n)
+	}
+	n = int(pj.AtRisk.RecoveryPoints)
 	code, out, errs = shuffle(t, "status", "--state", stateDir, "--json")
 	var s forecast.Status
 	if err := json.Unmarshal([]byte(out), &s); code != 0 || err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/shuffle-migrate/shuffle/engine/approval"
 	"github.com/shuffle-migrate/shuffle/engine/awsclient"
 	"github.com/shuffle-migrate/shuffle/engine/copier"
+	"github.com/shuffle-migrate/shuffle/engine/forecast"
 	"github.com/shuffle-migrate/shuffle/engine/inventory"
 	"github.com/shuffle-migrate/shuffle/engine/metadata"
 	"github.com/shuffle-migrate/shuffle/engine/plan"
@@ -238,13 +239,23 @@ func (f *planFlags) run(e *env, cmd *cobra.Command, script string) error {
 	r.End = time.Now()
 	_ = s.Store.PutRun(r)
 	if f.jsonOut {
+		// The report, with the at-risk projection the text prints.
+		out := planOutput{Plan: p, AtRisk: noteAtRisk(ctx, e.stderr, s.Store)}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		return enc.Encode(out)
 	}
 	printPlan(e.stdout, p)
 	noteAtRisk(ctx, e.stdout, s.Store)
 	return nil
+}
+
+// planOutput is what `plan --json` prints: the plan report and, when the
+// projection finds any, the recovery points at risk of expiring before
+// their copy (absent when none, as in the run report).
+type planOutput struct {
+	*plan.Plan
+	AtRisk *forecast.AtRisk `json:"at_risk,omitempty"`
 }
 
 func humanBytes(n int64) string {
