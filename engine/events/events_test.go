@@ -2,6 +2,8 @@ package events
 
 import (
 	"encoding/json"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,4 +137,67 @@ func TestBurstDetectorByReason(t *testing.T) {
 	if !ok || b.ByReason["a"] != 15 || b.ByReason["b"] != 5 || !b.First.Equal(t0) {
 		t.Errorf("burst %+v, %v", b, ok)
 	}
+}
+
+// docs/events.md stays true to the code: every kind has its section,
+// and every example line decodes into an Event with no field the code
+// does not have, with the v1 schema and the kind of its section.
+func TestEventsDocMatchesTheCode(t *testing.T) {
+	b, err := os.ReadFile("../../docs/events.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	headed := map[string]bool{} // the kinds the sections' titles name
+	for _, line := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(line, "### ") {
+			for _, k := range sectionKinds(line) {
+				headed[k] = true
+			}
+		}
+	}
+	for _, k := range Kinds {
+		if !headed[string(k)] {
+			t.Errorf("docs/events.md has no section for the kind %s", k)
+		}
+	}
+	var section []string
+	examples := 0
+	inJSON := false
+	for i, line := range strings.Split(doc, "\n") {
+		switch {
+		case strings.HasPrefix(line, "### "):
+			section = sectionKinds(line)
+		case line == "```json":
+			inJSON = true
+		case line == "```":
+			inJSON = false
+		case inJSON && strings.HasPrefix(line, "{"):
+			dec := json.NewDecoder(strings.NewReader(line))
+			dec.DisallowUnknownFields()
+			var e Event
+			if err := dec.Decode(&e); err != nil {
+				t.Errorf("docs/events.md line %d: %v\n%s", i+1, err, line)
+				continue
+			}
+			examples++
+			if e.Schema != Schema || !slices.Contains(section, string(e.Kind)) {
+				t.Errorf("docs/events.md line %d: schema %q, kind %q under the section of %q", i+1, e.Schema, e.Kind, section)
+			}
+		}
+	}
+	if examples < len(Kinds) {
+		t.Errorf("docs/events.md has %d example events for %d kinds", examples, len(Kinds))
+	}
+}
+
+// sectionKinds is the kinds a section title names in backquotes:
+// "### `paused`, `resumed`" names two.
+func sectionKinds(title string) []string {
+	var kinds []string
+	parts := strings.Split(title, "`")
+	for i := 1; i < len(parts); i += 2 {
+		kinds = append(kinds, parts[i])
+	}
+	return kinds
 }
