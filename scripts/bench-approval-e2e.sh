@@ -11,16 +11,9 @@ cd "$(dirname "$0")/.."
 N=${N:-1000000}
 BIN=$PWD/bin/shuffle
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench-approval.XXXXXX")
-LOG="$WORK/testenv.log"
 # shellcheck source=scripts/testenv-lib.sh
 . scripts/testenv-lib.sh
-start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$N"
-stop_testenv_on_exit "$WORK"
-wait_testenv "$LOG"
-# shellcheck disable=SC1091
-. "$WORK/testenv-run/env"
-mkdir -p "$WORK/run" && cp -r examples policies "$WORK/run/" && ln -s "$WORK/testenv-run" "$WORK/run/testenv-run"
-go build -o "$WORK/peakrss" ./scripts/peakrss
+bench_workspace "$WORK" --recovery-points "$N"
 cd "$WORK/run"
 STATE="$WORK/state"
 PLAN="$WORK/approved.plan.gz"

@@ -33,21 +33,14 @@ VAULT_CAP=${VAULT_CAP:-}
 VARIANT=${VARIANT:-}
 BIN=$PWD/bin/shuffle
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench-copy.XXXXXX")
-LOG="$WORK/testenv.log"
 # shellcheck source=scripts/testenv-lib.sh
 . scripts/testenv-lib.sh
-start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$RPS" --copy-speed "$SPEED" ${VARIANT:+--variant "$VARIANT"}
-stop_testenv_on_exit "$WORK"
-wait_testenv "$LOG"
-# shellcheck disable=SC1091
-. "$WORK/testenv-run/env"
+bench_workspace "$WORK" --recovery-points "$RPS" --copy-speed "$SPEED" ${VARIANT:+--variant "$VARIANT"}
 URL=$(testenv_url "$LOG")
 curl -fsS -X PUT "$URL/_testenv/quotas" \
   -d "{\"account_copy_jobs\":100,\"vault_copy_jobs\":5,\"over_limit\":$OVER_LIMIT,\"resource_jobs\":1}" >/dev/null
 echo "== testenv: $RPS recovery points, copy speed $SPEED, variant ${VARIANT:-none}, quotas $(curl -fsS "$URL/_testenv/quotas")"
 
-# The example script reads testenv-run/metadata.csv relative to the cwd.
-mkdir -p "$WORK/run" && cp -r examples policies "$WORK/run/" && ln -s "$WORK/testenv-run" "$WORK/run/testenv-run"
 # busy_backoff: the engine's 60 s first wait for a busy resource, in the
 # emulator's compressed time (a backup job there lasts 15-75 min / SPEED).
 BUSY_BACKOFF=$(awk -v s="$SPEED" 'BEGIN { b = 60 / s; if (b < 0.001) b = 0.001; printf "%.4f", b }')
@@ -55,12 +48,11 @@ copyopts="max_in_flight = 100, poll_min = $POLL_MIN, busy_backoff = $BUSY_BACKOF
 [ -n "$VAULT_CAP" ] && copyopts="$copyopts, vault_cap = $VAULT_CAP"
 sed "s/shuffle\.copy({ max_in_flight = 100 })/shuffle.copy({ $copyopts })/" examples/migrate.lua >"$WORK/run/bench.lua"
 grep -q "shuffle.copy({ $copyopts })" "$WORK/run/bench.lua" || { echo "bench-copy: could not rewrite the shuffle.copy call in examples/migrate.lua" >&2; exit 1; }
-go build -o "$WORK/peakrss" ./scripts/peakrss
 go build -o "$WORK/copystats" ./scripts/copystats
 cd "$WORK/run"
 
 echo "== shuffle plan (inventory into the state; what the policies include)"
-"$WORK/peakrss" -- "$BIN" plan bench.lua --state "$WORK/state" --json --out "$WORK/plan.json" >/dev/null 2>"$WORK/plan.err" || { cat "$WORK/plan.err"; exit 1; }
+"$WORK/peakrss" -- "$BIN" plan bench.lua --state "$WORK/state" --json >"$WORK/plan.json" 2>"$WORK/plan.err" || { cat "$WORK/plan.err"; exit 1; }
 grep peakrss "$WORK/plan.err"
 included=$(grep -o '"included": [0-9]*' "$WORK/plan.json" | head -1 | awk '{print $2}')
 echo "recovery points: $RPS, included by the policies: $included"

@@ -8,30 +8,22 @@ cd "$(dirname "$0")/.."
 N=${N:-1000000}
 BIN=$PWD/bin/shuffle
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench-inv.XXXXXX")
-LOG="$WORK/testenv.log"
 # shellcheck source=scripts/testenv-lib.sh
 . scripts/testenv-lib.sh
-start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$N"
-stop_testenv_on_exit "$WORK"
-wait_testenv "$LOG"
-# shellcheck disable=SC1091
-. "$WORK/testenv-run/env"
-# The example script reads testenv-run/metadata.csv relative to the cwd.
-mkdir -p "$WORK/run" && cp -r examples policies "$WORK/run/" && ln -s "$WORK/testenv-run" "$WORK/run/testenv-run"
-go build -o "$WORK/peakrss" ./scripts/peakrss
+bench_workspace "$WORK" --recovery-points "$N"
 cd "$WORK/run"
 # CPU seconds (user + system) the emulator has used so far.
 emucpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$PID/stat" 2>/dev/null || echo 0; }
 echo "== cold plan ($N recovery points)"
 e0=$(emucpu)
-"$WORK/peakrss" -- "$BIN" plan examples/migrate.lua --state "$WORK/state" --json --out "$WORK/plan.json" >/dev/null 2>"$WORK/cold.err" || { cat "$WORK/cold.err"; exit 1; }
+"$WORK/peakrss" -- "$BIN" plan examples/migrate.lua --state "$WORK/state" --json >"$WORK/plan.json" 2>"$WORK/cold.err" || { cat "$WORK/cold.err"; exit 1; }
 grep peakrss "$WORK/cold.err"
 echo "emulator CPU during the cold plan: $(awk -v a="$e0" -v b="$(emucpu)" 'BEGIN{printf "%.1f", b-a}') s"
 cold=$(grep -o 'wall [0-9.]*' "$WORK/cold.err" | awk '{print $2}')
 total=$(grep -o '"recovery_points": [0-9]*' "$WORK/plan.json" | head -1 | awk '{print $2}')
 awk -v n="$total" -v s="$cold" 'BEGIN{printf "recovery points: %d, %.0f RPs/s\n", n, n/s}'
 echo "== resumed plan, nothing changed"
-"$WORK/peakrss" -- "$BIN" plan examples/migrate.lua --state "$WORK/state" --json --out "$WORK/plan2.json" >/dev/null 2>"$WORK/warm.err" || { cat "$WORK/warm.err"; exit 1; }
+"$WORK/peakrss" -- "$BIN" plan examples/migrate.lua --state "$WORK/state" --json >"$WORK/plan2.json" 2>"$WORK/warm.err" || { cat "$WORK/warm.err"; exit 1; }
 grep peakrss "$WORK/warm.err"
 echo "pages listed by the resumed plan: $(grep -o '"listed_pages": [0-9]*' "$WORK/plan2.json" | awk '{print $2}')"
 if [ "${SKIP_CLI:-0}" != 1 ] && command -v aws >/dev/null; then

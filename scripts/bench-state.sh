@@ -10,16 +10,9 @@ N=${N:-1000000}
 COPY_WINDOW=${COPY_WINDOW:-120s}
 BIN=$PWD/bin/shuffle
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shuffle-bench-state.XXXXXX")
-LOG="$WORK/testenv.log"
 # shellcheck source=scripts/testenv-lib.sh
 . scripts/testenv-lib.sh
-start_testenv "$WORK/testenv-run" "$LOG" --recovery-points "$N" --copy-speed 2000000
-stop_testenv_on_exit "$WORK"
-wait_testenv "$LOG"
-# shellcheck disable=SC1091
-. "$WORK/testenv-run/env"
-mkdir -p "$WORK/run" && cp -r examples policies "$WORK/run/" && ln -s "$WORK/testenv-run" "$WORK/run/testenv-run"
-go build -o "$WORK/peakrss" ./scripts/peakrss
+bench_workspace "$WORK" --recovery-points "$N" --copy-speed 2000000
 cd "$WORK/run"
 STATE="$WORK/state"
 

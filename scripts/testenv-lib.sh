@@ -36,5 +36,25 @@ _testenv_cleanup() {
   if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $_testenv_work"; else rm -rf "$_testenv_work"; fi
 }
 
+# bench_workspace WORK [FLAGS...]: a benchmark's emulator and workspace.
+# Starts testenv with FLAGS in WORK/testenv-run (log in WORK/testenv.log,
+# set as LOG; stopped on exit, WORK removed unless KEEP=1), exports its
+# profiles, lays out WORK/run with examples/, policies/ and a
+# testenv-run link (the example script reads testenv-run/metadata.csv
+# relative to its directory), and builds WORK/peakrss. Call it from the
+# repository root.
+bench_workspace() {
+  local work=$1
+  shift
+  LOG="$work/testenv.log"
+  start_testenv "$work/testenv-run" "$LOG" "$@"
+  stop_testenv_on_exit "$work"
+  wait_testenv "$LOG"
+  # shellcheck disable=SC1091
+  . "$work/testenv-run/env"
+  mkdir -p "$work/run" && cp -r examples policies "$work/run/" && ln -s "$work/testenv-run" "$work/run/testenv-run"
+  go build -o "$work/peakrss" ./scripts/peakrss
+}
+
 # testenv_url LOG: the emulator's base URL, from its ready line.
 testenv_url() { grep -o 'testenv ready at [^ ]*' "$1" | awk '{print $4}'; }
