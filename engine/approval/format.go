@@ -278,7 +278,7 @@ func Read(path string, fn func(Decision) error) (*File, error) {
 	defer f.Close()
 	gz, err := gzip.NewReader(bufio.NewReader(f))
 	if err != nil {
-		return nil, &FileError{Path: path, Err: fmt.Errorf("not an approved plan (not gzip: %v); shuffle plan --out writes one", err)}
+		return nil, &FileError{Path: path, Err: fmt.Errorf("not an approved plan (not gzip: %v)", err)}
 	}
 	out := &File{Path: path}
 	if err := read(bufio.NewReaderSize(gz, 1<<16), out, fn); err != nil {
